@@ -1,0 +1,61 @@
+/**
+ * Decoding a record down to its (innermost) TCP header. Importing this module
+ * registers every decoder in the dispatch tables.
+ */
+import './link.js';
+import './ip.js';
+import './tcp.js';
+import './tunnel.js';
+import { DecodedPacket } from './packet.js';
+import { linkTypes } from './registry.js';
+import { NOTE_NAMES, STATUS_NAMES, Status } from './status.js';
+import type { PacketRecord } from '../reader/record.js';
+
+export { DecodedPacket, TcpFlag } from './packet.js';
+export { Status, STATUS_NAMES, Note, NOTE_NAMES } from './status.js';
+export { LinkType } from './link.js';
+
+/** Decode one record into `p`; returns a Status code (Status.TCP when a TCP header was found). */
+export function decodeRecord(p: DecodedPacket, rec: PacketRecord): number {
+  return decodeFrame(p, rec.linkType, rec.buf, rec.offset, rec.caplen, rec.origLen, rec.fcsLen);
+}
+
+/** Decode a frame of `linkType` at buf[off, off + caplen). */
+export function decodeFrame(p: DecodedPacket, linkType: number, buf: Uint8Array, off: number, caplen: number, origLen: number, fcsLen = 0): number {
+  const wireLen = Math.max(origLen, caplen) - fcsLen;
+  let end = off + caplen;
+  if (fcsLen > 0 && caplen === origLen) end -= fcsLen;
+  p.reset(buf, off + wireLen);
+  const decode = linkTypes.get(linkType);
+  if (decode === undefined) return Status.UNSUPPORTED_LINK_TYPE;
+  return decode(p, buf, off, Math.max(end, off));
+}
+
+/** Counts of packets by outcome and by note. */
+export class DecodeCounters {
+  readonly byStatus = new Array<number>(STATUS_NAMES.length).fill(0);
+  readonly byNote = new Map<number, number>(NOTE_NAMES.map(([bit]) => [bit, 0]));
+  /** Packets whose decoding hit a bug of ours (an exception): kept apart, must stay 0. */
+  internalErrors = 0;
+
+  add(status: number, notes: number): void {
+    this.byStatus[status]++;
+    if (notes !== 0) for (const [bit] of NOTE_NAMES) if (notes & bit) this.byNote.set(bit, this.byNote.get(bit)! + 1);
+  }
+
+  get tcp(): number {
+    return this.byStatus[Status.TCP];
+  }
+
+  /** [name, count] for every non-zero counter. */
+  entries(): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    this.byStatus.forEach((n, i) => n > 0 && out.push([STATUS_NAMES[i], n]));
+    for (const [bit, name] of NOTE_NAMES) {
+      const n = this.byNote.get(bit)!;
+      if (n > 0) out.push([name, n]);
+    }
+    if (this.internalErrors > 0) out.push(['internal_error', this.internalErrors]);
+    return out;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Link layers and what rides directly on them: Ethernet II and 802.3/LLC/SNAP,
+ * 802.1Q/802.1ad/QinQ tags, 802.1ah (PBB), Cisco FabricPath, MPLS label stacks,
+ * PPPoE sessions, PPP, FDDI, Linux cooked capture (SLL, SLL2), raw IP and BSD
+ * loopback (NULL, LOOP).
+ */
+import { decodeIPv4, decodeIPv6, decodeIpByVersion } from './ip.js';
+import { type DecodedPacket, u16, u32 } from './packet.js';
+import { byEtherType, enterTunnel, etherTypes, linkTypes, type Decoder } from './registry.js';
+import { Status } from './status.js';
+
+export const LinkType = {
+  NULL: 0,
+  ETHERNET: 1,
+  PPP: 9,
+  FDDI: 10,
+  RAW_BSD: 12,
+  RAW_OPENBSD: 14,
+  PPP_HDLC: 50,
+  RAW: 101,
+  LOOP: 108,
+  LINUX_SLL: 113,
+  IPV4: 228,
+  IPV6: 229,
+  LINUX_SLL2: 276,
+} as const;
+
+export function decodeEthernet(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 14 > end) return Status.TRUNCATED_LINK;
+  return etherPayload(p, u16(b, off + 12), b, off + 14, end);
+}
+
+/** A type/length field: <= 1500 is an 802.3 length followed by LLC. */
+function etherPayload(p: DecodedPacket, type: number, b: Uint8Array, off: number, end: number): number {
+  if (type <= 1500) return decodeLlc(p, b, off, end);
+  return byEtherType(p, type, b, off, end);
+}
+
+function decodeLlc(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 3 > end) return Status.TRUNCATED_LINK;
+  const dsap = b[off];
+  const ssap = b[off + 1];
+  if (dsap === 0xaa && ssap === 0xaa && b[off + 2] === 0x03) {
+    if (off + 8 > end) return Status.TRUNCATED_LINK;
+    return byEtherType(p, u16(b, off + 6), b, off + 8, end); // SNAP: OUI then EtherType
+  }
+  if (dsap === 0x06 && ssap === 0x06) return decodeIPv4(p, b, off + 3, end);
+  return Status.NON_IP;
+}
+
+function decodeVlan(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 4 > end) return Status.TRUNCATED_LINK;
+  if (p.vlanCount++ === 0) p.vlanId = u16(b, off) & 0x0fff;
+  return etherPayload(p, u16(b, off + 2), b, off + 4, end);
+}
+
+/** 802.1ah provider backbone bridging: I-TAG, then the customer's MAC addresses and type. */
+function decodePbb(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (!enterTunnel(p)) return Status.TOO_MANY_LAYERS;
+  if (off + 18 > end) return Status.TRUNCATED_LINK;
+  return etherPayload(p, u16(b, off + 16), b, off + 18, end);
+}
+
+/** Cisco FabricPath: FTag/TTL, then the original frame from its MAC addresses on. */
+function decodeFabricPath(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (!enterTunnel(p)) return Status.TOO_MANY_LAYERS;
+  if (off + 16 > end) return Status.TRUNCATED_LINK;
+  return etherPayload(p, u16(b, off + 14), b, off + 16, end);
+}
+
+function decodeMpls(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (!enterTunnel(p)) return Status.TOO_MANY_LAYERS;
+  for (;;) {
+    if (off + 4 > end) return Status.TRUNCATED_LINK;
+    const bottom = b[off + 2] & 1;
+    off += 4;
+    if (bottom) break;
+    if (++p.layers > 64) return Status.TOO_MANY_LAYERS;
+  }
+  if (off >= end) return Status.TRUNCATED_LINK;
+  const nibble = b[off] >> 4;
+  if (nibble === 4 || nibble === 6) return decodeIpByVersion(p, b, off, end);
+  if (nibble === 0) return decodeEthernet(p, b, off + 4, end); // pseudowire control word, then Ethernet
+  return Status.UNSUPPORTED_ENCAPSULATION;
+}
+
+/** PPP protocol field (possibly compressed to one byte) after optional HDLC address/control. */
+export function decodePpp(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 2 > end) return Status.TRUNCATED_LINK;
+  if (b[off] === 0xff && b[off + 1] === 0x03) off += 2;
+  if (off + 1 > end) return Status.TRUNCATED_LINK;
+  let proto: number;
+  if (b[off] & 1) {
+    proto = b[off];
+    off += 1;
+  } else {
+    if (off + 2 > end) return Status.TRUNCATED_LINK;
+    proto = u16(b, off);
+    off += 2;
+  }
+  if (proto === 0x21) return decodeIPv4(p, b, off, end);
+  if (proto === 0x57) return decodeIPv6(p, b, off, end);
+  if (proto === 0x281 || proto === 0x283) return etherTypes.get(0x8847)!(p, b, off, end); // MPLS
+  return Status.NON_IP;
+}
+
+function decodePppoeSession(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (!enterTunnel(p)) return Status.TOO_MANY_LAYERS;
+  if (off + 6 > end) return Status.TRUNCATED_LINK;
+  return decodePpp(p, b, off + 6, end);
+}
+
+function decodeFddi(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 13 > end) return Status.TRUNCATED_LINK;
+  return decodeLlc(p, b, off + 13, end);
+}
+
+function decodeSll(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 16 > end) return Status.TRUNCATED_LINK;
+  return cookedProtocol(p, u16(b, off + 14), b, off + 16, end);
+}
+
+function decodeSll2(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 20 > end) return Status.TRUNCATED_LINK;
+  return cookedProtocol(p, u16(b, off), b, off + 20, end);
+}
+
+/** Linux cooked protocol field: an EtherType, or 4 for 802.2 LLC frames. */
+function cookedProtocol(p: DecodedPacket, proto: number, b: Uint8Array, off: number, end: number): number {
+  if (proto === 0x0004) return decodeLlc(p, b, off, end);
+  return etherPayload(p, proto, b, off, end);
+}
+
+/** BSD address-family values for IPv6 (NetBSD/OpenBSD, FreeBSD, macOS; Windows/Npcap and Linux). */
+const AF_INET6 = new Set([24, 28, 30, 23, 10]);
+
+function loopback(littleEndianAllowed: boolean): Decoder {
+  return (p, b, off, end) => {
+    if (off + 4 > end) return Status.TRUNCATED_LINK;
+    // NULL: the writer's host byte order; LOOP: always network order.
+    let af = u32(b, off);
+    if (littleEndianAllowed && (af & 0xffff0000) !== 0) af = ((b[off + 3] << 24) | (b[off + 2] << 16) | (b[off + 1] << 8) | b[off]) >>> 0;
+    if (af === 2) return decodeIPv4(p, b, off + 4, end);
+    if (AF_INET6.has(af) && off + 4 < end && b[off + 4] >> 4 === 6) return decodeIPv6(p, b, off + 4, end);
+    return Status.NON_IP;
+  };
+}
+
+for (const t of [0x8100, 0x88a8, 0x9100, 0x9200]) etherTypes.set(t, decodeVlan);
+etherTypes.set(0x88e7, decodePbb);
+etherTypes.set(0x8903, decodeFabricPath);
+etherTypes.set(0x8847, decodeMpls);
+etherTypes.set(0x8848, decodeMpls);
+etherTypes.set(0x8864, decodePppoeSession);
+
+linkTypes.set(LinkType.NULL, loopback(true));
+linkTypes.set(LinkType.LOOP, loopback(false));
+linkTypes.set(LinkType.ETHERNET, decodeEthernet);
+linkTypes.set(LinkType.PPP, decodePpp);
+linkTypes.set(LinkType.PPP_HDLC, decodePpp);
+linkTypes.set(LinkType.FDDI, decodeFddi);
+linkTypes.set(LinkType.RAW, decodeIpByVersion);
+linkTypes.set(LinkType.RAW_BSD, decodeIpByVersion);
+linkTypes.set(LinkType.RAW_OPENBSD, decodeIpByVersion);
+linkTypes.set(LinkType.IPV4, decodeIPv4);
+linkTypes.set(LinkType.IPV6, decodeIPv6);
+linkTypes.set(LinkType.LINUX_SLL, decodeSll);
+linkTypes.set(LinkType.LINUX_SLL2, decodeSll2);

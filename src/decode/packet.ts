@@ -1,0 +1,90 @@
+/**
+ * The flat, caller-owned record the decoders fill. One instance is reused for
+ * every packet: decoders store numbers and offsets into `buf`, never copies.
+ * When tunnels nest, the IP and TCP fields describe the innermost packet.
+ */
+export class DecodedPacket {
+  buf: Uint8Array = new Uint8Array(0);
+  /** End of the frame as it was on the wire (record offset + original length - FCS); bounds IP lengths. */
+  wireEnd = 0;
+  /** Layers crossed so far (guards against crafted loops of tags). */
+  layers = 0;
+  /** Tunnels and encapsulations crossed (MPLS, PPPoE, PBB, GRE, VXLAN, GTP-U, Teredo, IP-in-IP...). */
+  encapDepth = 0;
+  /** 802.1Q/802.1ad tags seen, and the outermost VLAN id (-1 when untagged). */
+  vlanCount = 0;
+  vlanId = -1;
+  /** Bit flags from Note. */
+  notes = 0;
+
+  ipVersion: 0 | 4 | 6 = 0;
+  ipOff = 0;
+  /** Offsets of the source and destination addresses in buf (4 or 16 bytes). */
+  srcOff = 0;
+  dstOff = 0;
+  /** End of the IP packet per its own length field (clamped to the wire length). */
+  ipEnd = 0;
+  ttl = 0;
+  /** The IPv4 packet is the first fragment of a larger datagram (MF set, offset 0). */
+  ipFirstFragment = false;
+
+  tcpOff = 0;
+  srcPort = 0;
+  dstPort = 0;
+  seq = 0;
+  ack = 0;
+  /** TCP flags including NS (bit 8), CWR, ECE, URG, ACK, PSH, RST, SYN, FIN. */
+  flags = 0;
+  window = 0;
+  urgent = 0;
+  tcpHeaderLen = 0;
+  /** TCP payload length from the IP length, not the captured length. */
+  payloadLen = 0;
+
+  mss = -1;
+  windowScale = -1;
+  sackPermitted = false;
+  /** SACK blocks as [left, right) pairs; sackCount pairs are valid. */
+  readonly sack = new Uint32Array(8);
+  sackCount = 0;
+  hasTimestamp = false;
+  tsVal = 0;
+  tsEcr = 0;
+
+  reset(buf: Uint8Array, wireEnd: number): void {
+    this.buf = buf;
+    this.wireEnd = wireEnd;
+    this.layers = 0;
+    this.encapDepth = 0;
+    this.vlanCount = 0;
+    this.vlanId = -1;
+    this.notes = 0;
+    this.ipVersion = 0;
+    this.ipFirstFragment = false;
+    this.mss = -1;
+    this.windowScale = -1;
+    this.sackPermitted = false;
+    this.sackCount = 0;
+    this.hasTimestamp = false;
+  }
+}
+
+export const TcpFlag = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+  NS: 0x100,
+} as const;
+
+export function u16(b: Uint8Array, o: number): number {
+  return (b[o] << 8) | b[o + 1];
+}
+
+export function u32(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}

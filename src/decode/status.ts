@@ -1,0 +1,54 @@
+/**
+ * Outcomes of decoding one packet. A packet that does not reach a TCP header is
+ * counted under one of these reasons; nothing is ever thrown.
+ */
+export const Status = {
+  TCP: 0,
+  NON_IP: 1,
+  NON_TCP: 2,
+  IP_FRAGMENT: 3,
+  TRUNCATED_LINK: 4,
+  TRUNCATED_IP: 5,
+  TRUNCATED_TCP: 6,
+  BAD_IP_HEADER: 7,
+  BAD_TCP_HEADER: 8,
+  UNSUPPORTED_LINK_TYPE: 9,
+  UNSUPPORTED_ENCAPSULATION: 10,
+  ENCRYPTED: 11,
+  TOO_MANY_LAYERS: 12,
+} as const;
+export type StatusCode = (typeof Status)[keyof typeof Status];
+
+/** Stable snake_case names, as stored in SQLite and shown in reports. */
+export const STATUS_NAMES: readonly string[] = [
+  'tcp',
+  'non_ip',
+  'non_tcp',
+  'ip_fragment',
+  'truncated_link_header',
+  'truncated_ip_header',
+  'truncated_tcp_header',
+  'bad_ip_header',
+  'bad_tcp_header',
+  'unsupported_link_type',
+  'unsupported_encapsulation',
+  'encrypted',
+  'too_many_layers',
+];
+
+/** Conditions noted on a packet that still decodes (bit flags on DecodedPacket.notes). */
+export const Note = {
+  IP_LENGTH_EXCEEDS_FRAME: 1,
+  TCP_OPTIONS_MALFORMED: 2,
+  TCP_OPTIONS_TRUNCATED: 4,
+  ENCAPSULATED: 8,
+  PAYLOAD_TRUNCATED: 16,
+} as const;
+
+export const NOTE_NAMES: ReadonlyArray<[number, string]> = [
+  [Note.IP_LENGTH_EXCEEDS_FRAME, 'ip_length_exceeds_frame'],
+  [Note.TCP_OPTIONS_MALFORMED, 'tcp_options_malformed'],
+  [Note.TCP_OPTIONS_TRUNCATED, 'tcp_options_truncated'],
+  [Note.ENCAPSULATED, 'tcp_in_tunnel'],
+  [Note.PAYLOAD_TRUNCATED, 'payload_not_captured'],
+];

@@ -1,0 +1,121 @@
+/**
+ * Tunnels whose inner TCP is analysed like any other: GRE (including PPTP's
+ * enhanced GRE and ERSPAN), and over UDP: VXLAN, Geneve, GTP-U and Teredo.
+ * IP-in-IP and 6in4 live with IP itself.
+ */
+import { decodeIPv6, innerIp, tunnel } from './ip.js';
+import { decodeEthernet, decodePpp } from './link.js';
+import { type DecodedPacket, u16 } from './packet.js';
+import { byEtherType, ipProtocols, udpPorts } from './registry.js';
+import { Status } from './status.js';
+
+const PORT_VXLAN = 4789;
+const PORT_GENEVE = 6081;
+const PORT_GTP_U = 2152;
+const PORT_TEREDO = 3544;
+
+function decodeUdp(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 8 > end) return Status.NON_TCP;
+  const sport = u16(b, off);
+  const dport = u16(b, off + 2);
+  const next = udpPorts.get(dport) ?? udpPorts.get(sport);
+  if (next === undefined) return Status.NON_TCP;
+  const status = next(p, b, off + 8, end);
+  // A UDP payload that only looked like a tunnel is plain UDP, not a broken packet.
+  return status === Status.UNSUPPORTED_ENCAPSULATION ? Status.NON_TCP : status;
+}
+
+function decodeVxlan(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 8 > end || (b[off] & 0x08) === 0) return Status.UNSUPPORTED_ENCAPSULATION;
+  if (!tunnel(p)) return Status.TOO_MANY_LAYERS;
+  return decodeEthernet(p, b, off + 8, end);
+}
+
+function decodeGeneve(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 8 > end || b[off] >> 6 !== 0) return Status.UNSUPPORTED_ENCAPSULATION;
+  const hlen = 8 + (b[off] & 0x3f) * 4;
+  if (off + hlen > end) return Status.UNSUPPORTED_ENCAPSULATION;
+  if (!tunnel(p)) return Status.TOO_MANY_LAYERS;
+  const proto = u16(b, off + 2);
+  if (proto === 0x6558) return decodeEthernet(p, b, off + hlen, end);
+  return byEtherType(p, proto, b, off + hlen, end);
+}
+
+/** GTPv1-U G-PDU: 8-byte header, optional sequence/N-PDU/extension fields, then IP. */
+function decodeGtpU(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 8 > end) return Status.UNSUPPORTED_ENCAPSULATION;
+  const flags = b[off];
+  if (flags >> 5 !== 1 || (flags & 0x10) === 0) return Status.UNSUPPORTED_ENCAPSULATION;
+  if (b[off + 1] !== 0xff) return Status.NON_TCP; // signalling, echo...: not user data
+  let h = off + 8;
+  if (flags & 0x07) {
+    if (h + 4 > end) return Status.UNSUPPORTED_ENCAPSULATION;
+    let ext = b[h + 3];
+    h += 4;
+    for (let guard = 0; ext !== 0; guard++) {
+      if (guard > 16 || h + 1 > end) return Status.UNSUPPORTED_ENCAPSULATION;
+      const len = b[h] * 4;
+      if (len === 0 || h + len > end) return Status.UNSUPPORTED_ENCAPSULATION;
+      ext = b[h + len - 1];
+      h += len;
+    }
+  }
+  if (h >= end) return Status.UNSUPPORTED_ENCAPSULATION;
+  if (!tunnel(p)) return Status.TOO_MANY_LAYERS;
+  return innerIp(p, b, h, end, 0);
+}
+
+/** Teredo: optional authentication and origin-indication headers, then IPv6. */
+function decodeTeredo(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  let h = off;
+  if (h + 2 <= end && u16(b, h) === 0x0001) {
+    if (h + 4 > end) return Status.UNSUPPORTED_ENCAPSULATION;
+    h += 4 + b[h + 2] + b[h + 3] + 9;
+  }
+  if (h + 2 <= end && u16(b, h) === 0x0000) h += 8;
+  if (h + 40 > end || b[h] >> 4 !== 6) return Status.UNSUPPORTED_ENCAPSULATION;
+  if (40 + u16(b, h + 4) > p.ipEnd - h) return Status.UNSUPPORTED_ENCAPSULATION;
+  if (!tunnel(p)) return Status.TOO_MANY_LAYERS;
+  return decodeIPv6(p, b, h, end);
+}
+
+const GRE_CHECKSUM = 0x8000;
+const GRE_ROUTING = 0x4000;
+const GRE_KEY = 0x2000;
+const GRE_SEQUENCE = 0x1000;
+const GRE_ACK = 0x0080;
+
+function decodeGre(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 4 > end) return Status.TRUNCATED_IP;
+  const flags = u16(b, off);
+  const version = flags & 7;
+  const proto = u16(b, off + 2);
+  if (version > 1 || flags & GRE_ROUTING) return Status.UNSUPPORTED_ENCAPSULATION;
+  let h = off + 4;
+  if (flags & GRE_CHECKSUM) h += 4;
+  if (flags & GRE_KEY) h += 4;
+  if (flags & GRE_SEQUENCE) h += 4;
+  if (version === 1 && flags & GRE_ACK) h += 4;
+  if (h > end) return Status.TRUNCATED_IP;
+  if (!tunnel(p)) return Status.TOO_MANY_LAYERS;
+  switch (proto) {
+    case 0x6558: // transparent Ethernet bridging
+      return decodeEthernet(p, b, h, end);
+    case 0x880b: // PPP (PPTP)
+      return h === end ? Status.NON_TCP : decodePpp(p, b, h, end);
+    case 0x88be: // ERSPAN type II
+      return decodeEthernet(p, b, h + 8, end);
+    case 0x22eb: // ERSPAN type III, with an optional 8-byte platform sub-header
+      if (h + 12 > end) return Status.TRUNCATED_LINK;
+      return decodeEthernet(p, b, h + 12 + (b[h + 11] & 1 ? 8 : 0), end);
+    default:
+      return byEtherType(p, proto, b, h, end);
+  }
+}
+
+ipProtocols.set(17, decodeUdp);
+ipProtocols.set(47, decodeGre);
+udpPorts.set(PORT_VXLAN, decodeVxlan);
+udpPorts.set(PORT_GENEVE, decodeGeneve);
+udpPorts.set(PORT_GTP_U, decodeGtpU);
+udpPorts.set(PORT_TEREDO, decodeTeredo);

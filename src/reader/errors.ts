@@ -1,0 +1,23 @@
+/**
+ * Errors raised by the capture reader. Every one names where the damage is:
+ * the byte offset in the (decompressed) capture stream and, when a record was
+ * being read, its 1-based record number (the frame number Wireshark would show).
+ */
+export class CaptureError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+    readonly record: number | null = null,
+    readonly kind: 'format' | 'unsupported' | 'truncated' | 'io' = 'format',
+  ) {
+    super(reason);
+    this.name = 'CaptureError';
+  }
+
+  /** One line for a user: "FILE: byte offset N (record R): reason". */
+  describe(file: string, decompressed = false): string {
+    const where = `${decompressed ? 'decompressed ' : ''}byte offset ${this.offset}`;
+    const rec = this.record === null ? '' : `, record ${this.record}`;
+    return `${file}: ${where}${rec}: ${this.reason}`;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The streaming capture reader: a byte source (file, stdin, gzip) feeding the
+ * capture parser. `readCapture` drives a callback per record (the fast path the
+ * analyzer uses); `records` is the same as an async iterator of copies.
+ */
+import { CaptureParser } from './capture.js';
+import { CaptureError } from './errors.js';
+import type { CaptureFormat, InterfaceInfo, PacketRecord } from './record.js';
+import type { ByteSource } from './source.js';
+
+export { CaptureError } from './errors.js';
+export { CaptureParser } from './capture.js';
+export { openSource, sourceFromChunks, type ByteSource } from './source.js';
+export type { CaptureFormat, InterfaceInfo, PacketRecord } from './record.js';
+
+export interface ReadOutcome {
+  format: CaptureFormat | null;
+  compression: 'gzip' | null;
+  interfaces: InterfaceInfo[];
+  /** Records handed out (all of them were good). */
+  records: number;
+  /** Bytes of the (decompressed) stream taken in. */
+  bytes: number;
+  /** Why reading stopped early, or null when the capture was read to its end. */
+  error: CaptureError | null;
+}
+
+/** Thrown out of readCapture when `shouldStop` asked it to stop between chunks. */
+export class ReadInterrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'ReadInterrupted';
+  }
+}
+
+export async function readCapture(
+  source: ByteSource,
+  onRecord: (r: PacketRecord) => void,
+  opts: { shouldStop?: () => boolean } = {},
+): Promise<ReadOutcome> {
+  const parser = new CaptureParser(onRecord);
+  let error: CaptureError | null = null;
+  try {
+    for await (const chunk of source.chunks) {
+      parser.push(chunk);
+      if (opts.shouldStop?.()) throw new ReadInterrupted();
+    }
+    error = parser.end();
+  } catch (e) {
+    if (e instanceof ReadInterrupted) throw e;
+    if (e instanceof CaptureError) error = e;
+    else error = ioError(e, parser.bytesIn, parser.records);
+  }
+  return {
+    format: parser.format,
+    compression: source.compression,
+    interfaces: parser.interfaces,
+    records: parser.records,
+    bytes: parser.bytesIn,
+    error,
+  };
+}
+
+/** Records as owned copies (their bytes no longer point into the reader's chunks). */
+export async function* records(source: ByteSource): AsyncGenerator<PacketRecord, ReadOutcome> {
+  const batch: PacketRecord[] = [];
+  const parser = new CaptureParser((r) => batch.push({ ...r, buf: r.buf.slice(r.offset, r.offset + r.caplen), offset: 0 }));
+  let error: CaptureError | null = null;
+  try {
+    for await (const chunk of source.chunks) {
+      try {
+        parser.push(chunk);
+      } finally {
+        yield* batch.splice(0);
+      }
+    }
+    error = parser.end();
+  } catch (e) {
+    error = e instanceof CaptureError ? e : ioError(e, parser.bytesIn, parser.records);
+  }
+  return { format: parser.format, compression: source.compression, interfaces: parser.interfaces, records: parser.records, bytes: parser.bytesIn, error };
+}
+
+function ioError(e: unknown, offset: number, records: number): CaptureError {
+  const err = e as NodeJS.ErrnoException;
+  const messages: Record<string, string> = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'is a directory, not a capture file',
+    Z_DATA_ERROR: `gzip data is corrupt (${err.message})`,
+    Z_BUF_ERROR: 'gzip stream is cut short',
+  };
+  const reason = (err.code && messages[err.code]) || `read failed: ${err.message ?? String(e)}`;
+  return new CaptureError(reason, offset, err.code && err.code.startsWith('E') ? null : records + 1, 'io');
+}

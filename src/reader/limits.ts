@@ -1,0 +1,17 @@
+/**
+ * Caps on lengths read from a capture. A length field is checked against these
+ * before anything is allocated or awaited, so a crafted 4 GB length is an error,
+ * not a hang or an out-of-memory.
+ */
+
+/** Largest packet we accept whatever the snaplen says (Wireshark's standard maximum). */
+export const MAX_PACKET_STANDARD = 262_144;
+/** Largest packet we accept when the file's snaplen asks for more than the standard. */
+export const MAX_PACKET_HARD = 16 * 1024 * 1024;
+/** Largest pcapng block of any type. */
+export const MAX_BLOCK = MAX_PACKET_HARD + 4096;
+
+export function packetLimit(snaplen: number): number {
+  if (snaplen > MAX_PACKET_STANDARD) return Math.min(snaplen, MAX_PACKET_HARD);
+  return MAX_PACKET_STANDARD;
+}

@@ -37,6 +37,8 @@ export class DecodeCounters {
   readonly byNote = new Map<number, number>(NOTE_NAMES.map(([bit]) => [bit, 0]));
   /** Packets whose decoding hit a bug of ours (an exception): kept apart, must stay 0. */
   internalErrors = 0;
+  /** Packets without a usable timestamp (pcapng SPB, or a time beyond the year 2255). */
+  untimed = 0;
 
   add(status: number, notes: number): void {
     this.byStatus[status]++;
@@ -55,6 +57,7 @@ export class DecodeCounters {
       const n = this.byNote.get(bit)!;
       if (n > 0) out.push([name, n]);
     }
+    if (this.untimed > 0) out.push(['no_timestamp', this.untimed]);
     if (this.internalErrors > 0) out.push(['internal_error', this.internalErrors]);
     return out;
   }

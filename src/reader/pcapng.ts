@@ -206,15 +206,27 @@ export class PcapngParser {
     emit(rec);
   }
 
+  /**
+   * A packet with a 64-bit timestamp. Times beyond what integer microseconds hold
+   * exactly (after the year 2255) are garbage in practice: the packet is kept, untimed.
+   */
+  private emitTimed(itf: Interface, buf: Uint8Array, dataOff: number, caplen: number, origLen: number, hi: number, lo: number, pos: number, emit: (r: PacketRecord) => void): void {
+    const tsUs = unitsToMicros(hi, lo, itf.scale) + itf.tsOffsetUs;
+    if (Number.isSafeInteger(tsUs) && tsUs >= 0) {
+      this.lastTsUs = tsUs;
+      this.emitPacket(itf, buf, dataOff, caplen, origLen, tsUs, true, pos, emit);
+    } else {
+      this.emitPacket(itf, buf, dataOff, caplen, origLen, this.lastTsUs, false, pos, emit);
+    }
+  }
+
   private readEnhancedPacket(buf: Uint8Array, dv: DataView, o: number, len: number, pos: number, emit: (r: PacketRecord) => void): void {
     if (len < 32) throw new CaptureError(`enhanced packet block too short (${len} bytes)`, pos, this.recordNumber + 1);
     const le = this.littleEndian;
     const itf = this.iface(dv.getUint32(o + 8, le), pos, 'enhanced packet block');
     const caplen = dv.getUint32(o + 20, le);
     this.checkCaplen(caplen, len - 32, itf, pos, 'enhanced packet block');
-    const tsUs = unitsToMicros(dv.getUint32(o + 12, le), dv.getUint32(o + 16, le), itf.scale) + itf.tsOffsetUs;
-    this.lastTsUs = tsUs;
-    this.emitPacket(itf, buf, o + 28, caplen, dv.getUint32(o + 24, le), tsUs, true, pos, emit);
+    this.emitTimed(itf, buf, o + 28, caplen, dv.getUint32(o + 24, le), dv.getUint32(o + 12, le), dv.getUint32(o + 16, le), pos, emit);
   }
 
   private readSimplePacket(buf: Uint8Array, dv: DataView, o: number, len: number, pos: number, emit: (r: PacketRecord) => void): void {
@@ -233,9 +245,7 @@ export class PcapngParser {
     const itf = this.iface(dv.getUint16(o + 8, le), pos, 'packet block');
     const caplen = dv.getUint32(o + 20, le);
     this.checkCaplen(caplen, len - 32, itf, pos, 'packet block');
-    const tsUs = unitsToMicros(dv.getUint32(o + 12, le), dv.getUint32(o + 16, le), itf.scale) + itf.tsOffsetUs;
-    this.lastTsUs = tsUs;
-    this.emitPacket(itf, buf, o + 28, caplen, dv.getUint32(o + 24, le), tsUs, true, pos, emit);
+    this.emitTimed(itf, buf, o + 28, caplen, dv.getUint32(o + 24, le), dv.getUint32(o + 12, le), dv.getUint32(o + 16, le), pos, emit);
   }
 
   /** Walk options in [start, end); an option running past `end` damages the block. */

@@ -1,0 +1,68 @@
+/** `tcpstate analyze <capture...>`: read captures and record what they hold in SQLite. */
+import { resolve } from 'node:path';
+import { analyzeCapture, type CaptureStatus } from '../analyze/capture.js';
+import { ReadInterrupted, openSource } from '../reader/index.js';
+import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
+import { SqliteSink } from '../sink/sqlite.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
+import type { Io } from './io.js';
+
+export interface AnalyzeCliOptions {
+  db: string;
+  json?: boolean;
+  quiet?: boolean;
+  allowTruncated?: boolean;
+}
+
+export class UsageError extends Error {}
+
+export async function analyzeCommand(captures: string[], opts: AnalyzeCliOptions, io: Io): Promise<number> {
+  if (captures.filter((c) => c === '-').length > 1) throw new UsageError('standard input ("-") can be read only once');
+  const chalk = makeChalk(Boolean(io.stdout.isTTY), io.env);
+  const warn = makeChalk(Boolean(io.stderr.isTTY), io.env);
+  let sink: SqliteSink;
+  try {
+    sink = new SqliteSink(resolve(io.cwd, opts.db));
+  } catch (e) {
+    io.stderr.write(`tcpstate: cannot open database ${opts.db}: ${(e as Error).message}\n`);
+    return ExitCode.FAILURE;
+  }
+
+  let interrupted = false;
+  const unsubscribe = io.onInterrupt(() => {
+    if (interrupted) process.exit(ExitCode.INTERRUPTED); // second Ctrl-C: leave now; SQLite rolls back
+    interrupted = true;
+  });
+  const statuses: CaptureStatus[] = [];
+  const json: unknown[] = [];
+  try {
+    for (const name of captures) {
+      const path = name === '-' ? '-' : resolve(io.cwd, name);
+      const id = sink.beginCapture(path, name);
+      let summary;
+      try {
+        summary = await analyzeCapture(name, openSource(path, io.stdin), { shouldStop: () => interrupted });
+      } catch (e) {
+        sink.rollbackCapture();
+        if (e instanceof ReadInterrupted) {
+          io.stderr.write(`tcpstate: interrupted; ${name} was not written to ${opts.db}\n`);
+          return ExitCode.INTERRUPTED;
+        }
+        throw e;
+      }
+      sink.commitCapture(id, summary);
+      statuses.push(summary.status);
+      if (summary.error !== null) {
+        const tag = summary.status === 'truncated' ? warn.yellow('warning: ') : warn.red('error: ');
+        io.stderr.write(`tcpstate: ${tag}${summary.error}\n`);
+      }
+      if (opts.json) json.push(summaryJson(summary));
+      else if (!opts.quiet) io.stdout.write(renderSummary(summary, chalk));
+    }
+  } finally {
+    unsubscribe();
+    sink.close();
+  }
+  if (opts.json) io.stdout.write(JSON.stringify(json, null, 2) + '\n');
+  return exitCodeFor(statuses, { allowTruncated: opts.allowTruncated });
+}

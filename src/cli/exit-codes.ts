@@ -1,0 +1,22 @@
+/** Exit codes, documented in the README. One pure function decides them. */
+import type { CaptureStatus } from '../analyze/capture.js';
+
+export const ExitCode = {
+  OK: 0,
+  /** Internal failure (a bug): reported with a one-line message. */
+  FAILURE: 1,
+  /** Bad command line. */
+  USAGE: 2,
+  /** A capture was unreadable or damaged (cut short included); what was read before the damage was written. */
+  INPUT: 3,
+  /** Interrupted (SIGINT/SIGTERM); the capture being read was not written. */
+  INTERRUPTED: 130,
+} as const;
+
+export function exitCodeFor(statuses: readonly CaptureStatus[], opts: { allowTruncated?: boolean } = {}): number {
+  for (const s of statuses) {
+    if (s === 'error') return ExitCode.INPUT;
+    if (s === 'truncated' && !opts.allowTruncated) return ExitCode.INPUT;
+  }
+  return ExitCode.OK;
+}

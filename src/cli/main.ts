@@ -1,0 +1,69 @@
+/**
+ * The command line: `run(argv, io)` parses and dispatches, returning the exit code.
+ * Only this module imports commander; bin/tcpstate.js only calls it.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { analyzeCommand, UsageError } from './analyze.js';
+import { ExitCode } from './exit-codes.js';
+import { processIo, type Io } from './io.js';
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+  let code: number = ExitCode.OK;
+  const program = new Command('tcpstate')
+    .description("Reconstruct both endpoints' TCP state from packet captures, and explain what went wrong.")
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('analyze')
+    .description('read captures and record what they hold in a SQLite database')
+    .argument('<capture...>', 'pcap or pcapng files, gzip-compressed or not; "-" reads standard input')
+    .option('--db <file>', 'SQLite database to write (created if missing)', 'tcpstate.db')
+    .option('--json', 'print the capture summaries as JSON instead of text')
+    .option('-q, --quiet', 'print nothing but warnings and errors')
+    .option('--allow-truncated', 'exit 0 when a capture is only cut short at its end')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok; 1 internal error or database unwritable; 2 usage error;
+3 a capture is unreadable or damaged (what was read before the damage is written);
+130 interrupted (the capture being read is not written).
+
+Examples:
+  tcpstate analyze trace.pcapng
+  tcpdump -i eth0 -w - | tcpstate analyze - --db incident.db`,
+    )
+    .action(async (captures: string[], opts) => {
+      code = await analyzeCommand(captures, opts, io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    if (argv.length === 0) {
+      io.stderr.write(program.helpInformation());
+      return ExitCode.USAGE;
+    }
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    if (e instanceof UsageError) {
+      io.stderr.write(`tcpstate: ${e.message}\n`);
+      return ExitCode.USAGE;
+    }
+    io.stderr.write(`tcpstate: internal error: ${(e as Error).message ?? String(e)}\n`);
+    if (io.env.TCPSTATE_DEBUG) io.stderr.write(`${(e as Error).stack}\n`);
+    return ExitCode.FAILURE;
+  }
+}

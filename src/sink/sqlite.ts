@@ -1,0 +1,132 @@
+/**
+ * The SQLite sink. One connection, prepared statements, and one transaction per
+ * capture: analysing a capture again replaces its rows atomically, and a run that
+ * is interrupted or crashes leaves the previous rows (or none), never half.
+ */
+import Database from 'better-sqlite3';
+import type { CaptureSummary } from '../analyze/capture.js';
+
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS captures (
+  id            INTEGER PRIMARY KEY,
+  path          TEXT NOT NULL UNIQUE,   -- absolute path, or '-' for standard input
+  name          TEXT NOT NULL,          -- as given on the command line
+  format        TEXT,                   -- 'pcap' | 'pcapng' | NULL when unreadable
+  compression   TEXT,                   -- 'gzip' | NULL
+  link_types    TEXT NOT NULL,          -- LINKTYPE numbers, comma-separated, in order of appearance
+  packets       INTEGER NOT NULL,
+  tcp_packets   INTEGER NOT NULL,
+  bytes         INTEGER NOT NULL,       -- bytes of the (decompressed) capture read
+  first_ts      INTEGER,                -- microseconds since the epoch
+  last_ts       INTEGER,
+  status        TEXT NOT NULL CHECK (status IN ('complete', 'truncated', 'error')),
+  error         TEXT,                   -- one line naming the byte offset and record
+  error_offset  INTEGER,
+  error_record  INTEGER
+);
+CREATE TABLE IF NOT EXISTS interfaces (
+  capture_id        INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  idx               INTEGER NOT NULL,   -- across the file (pcapng: every IDB of every section)
+  section           INTEGER NOT NULL,
+  link_type         INTEGER NOT NULL,
+  snaplen           INTEGER NOT NULL,
+  ts_units_per_sec  REAL NOT NULL,
+  ts_offset_sec     INTEGER NOT NULL,
+  name              TEXT,
+  PRIMARY KEY (capture_id, idx)
+);
+CREATE TABLE IF NOT EXISTS decode_counters (
+  capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  reason      TEXT NOT NULL,            -- 'tcp', 'non_ip', 'truncated_tcp_header', ... (see README)
+  packets     INTEGER NOT NULL,
+  PRIMARY KEY (capture_id, reason)
+);
+`;
+
+export class SqliteSink {
+  private readonly db: Database.Database;
+  private readonly deleteCapture: Database.Statement;
+  private readonly insertCapture: Database.Statement;
+  private readonly updateCapture: Database.Statement;
+  private readonly insertInterface: Database.Statement;
+  private readonly insertCounter: Database.Statement;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(SCHEMA);
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    if (row === undefined) {
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    } else if (Number(row.value) !== SCHEMA_VERSION) {
+      this.db.close();
+      throw new Error(`${file}: database schema version ${row.value}, this tcpstate writes version ${SCHEMA_VERSION}; use a new --db file`);
+    }
+    this.deleteCapture = this.db.prepare('DELETE FROM captures WHERE path = ?');
+    this.insertCapture = this.db.prepare(
+      "INSERT INTO captures (path, name, link_types, packets, tcp_packets, bytes, status) VALUES (?, ?, '', 0, 0, 0, 'error')",
+    );
+    this.updateCapture = this.db.prepare(
+      `UPDATE captures SET format = ?, compression = ?, link_types = ?, packets = ?, tcp_packets = ?, bytes = ?,
+         first_ts = ?, last_ts = ?, status = ?, error = ?, error_offset = ?, error_record = ?
+       WHERE id = ?`,
+    );
+    this.insertInterface = this.db.prepare(
+      'INSERT INTO interfaces (capture_id, idx, section, link_type, snaplen, ts_units_per_sec, ts_offset_sec, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.insertCounter = this.db.prepare('INSERT INTO decode_counters (capture_id, reason, packets) VALUES (?, ?, ?)');
+  }
+
+  /**
+   * Open the capture's transaction, drop any earlier analysis of the same path and
+   * return the new capture id. Rows written before `commitCapture` land all at once.
+   */
+  beginCapture(path: string, name: string): number {
+    this.db.exec('BEGIN IMMEDIATE');
+    this.deleteCapture.run(path);
+    return Number(this.insertCapture.run(path, name).lastInsertRowid);
+  }
+
+  /** Fill in the capture's row and counters, and commit. */
+  commitCapture(id: number, s: CaptureSummary): void {
+    this.updateCapture.run(
+      s.format,
+      s.compression,
+      s.linkTypes.join(','),
+      s.packets,
+      s.tcpPackets,
+      s.bytes,
+      s.firstTs,
+      s.lastTs,
+      s.status,
+      s.error,
+      s.errorOffset,
+      s.errorRecord,
+      id,
+    );
+    for (const itf of s.interfaces) {
+      this.insertInterface.run(id, itf.index, itf.section, itf.linkType, itf.snaplen, itf.unitsPerSecond, itf.tsOffsetSeconds, itf.name);
+    }
+    for (const [reason, n] of s.counters.entries()) this.insertCounter.run(id, reason, n);
+    this.db.exec('COMMIT');
+  }
+
+  /** Drop everything written since beginCapture. */
+  rollbackCapture(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  close(): void {
+    this.rollbackCapture();
+    this.db.close();
+  }
+}

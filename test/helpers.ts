@@ -1,0 +1,59 @@
+/** Shared test helpers: where things are, TSV indexes, feeding bytes in pieces. */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { records, sourceFromChunks, type ReadOutcome } from '../src/reader/index.js';
+
+/** The repository root (tests run from dist/test). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** ../shared beside the repository (CI puts it there); TCPSTATE_SHARED overrides. */
+export function sharedDir(): string {
+  const dir = process.env.TCPSTATE_SHARED ?? join(repoRoot, '..', 'shared');
+  if (!existsSync(join(dir, 'corpus'))) {
+    throw new Error(`shared corpus not found at ${dir}: clone the project with shared/ beside it or set TCPSTATE_SHARED`);
+  }
+  return dir;
+}
+
+/** Rows of a tab-separated file with a header line, as objects keyed by column name. */
+export function readTsv(path: string): Array<Record<string, string>> {
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
+  const header = lines[0].split('\t');
+  return lines.slice(1).map((l) => {
+    const cells = l.split('\t');
+    return Object.fromEntries(header.map((h, i) => [h, cells[i] ?? '']));
+  });
+}
+
+/** Yield `bytes` in pieces of `size` (0: whole). */
+export async function* pieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  if (size <= 0) {
+    yield bytes;
+    return;
+  }
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+export interface RecordDigest {
+  lines: string[];
+  outcome: ReadOutcome;
+}
+
+/** Every record of a capture fed in pieces of `size`, as comparable lines (fields + hash of the bytes). */
+export async function digestRecords(bytes: Uint8Array, size: number): Promise<RecordDigest> {
+  const it = records(sourceFromChunks(pieces(bytes, size)));
+  const lines: string[] = [];
+  for (;;) {
+    const r = await it.next();
+    if (r.done) {
+      return { lines, outcome: r.value };
+    }
+    const rec = r.value;
+    const h = createHash('sha1').update(rec.buf.subarray(rec.offset, rec.offset + rec.caplen)).digest('hex');
+    lines.push(
+      [rec.number, rec.fileOffset, rec.tsUs, rec.tsKnown, rec.linkType, rec.interfaceIndex, rec.caplen, rec.origLen, rec.fcsLen, h].join(' '),
+    );
+  }
+}

@@ -1,0 +1,427 @@
+#!/usr/bin/env python3
+"""Write samples/kernel/manifest.json and samples/kernel/README.md.
+
+Reads what make-samples.sh and tshark-golden.sh left in samples/kernel/<name>/:
+the capture, ss-client.txt / ss-server.txt (`ss -tan`), ss-*-info.txt
+(`ss -tanoi`, first line "# ss ... at epoch T"), tshark.tsv and, for bulk-loss,
+nft-server.txt. Scenario facts (who is who, what happens) are in SCENARIOS.
+Standard library only, plus `capinfos` for the packet count.
+"""
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+OUT = os.path.join(ROOT, "samples", "kernel")
+NS_C, NS_S = "tcpstate-client", "tcpstate-server"
+C4, S4, C6, S6 = "192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2"
+
+
+def ep(ns, addr, port):
+    return {"ns": ns, "addr": addr, "port": port}
+
+
+# name -> facts. `extra` are scenario-level anomalies a user should be shown
+# that no per-packet tshark flag expresses.
+SCENARIOS = [
+    dict(
+        name="seeds-server-closes",
+        description="The seeds' story: the client connects to port 9090, the server sends \"Hello\", "
+        "the client answers \"Bye\", then the server closes first (FIN-WAIT-1/2, TIME-WAIT) and the client, "
+        "after 0.3 s in CLOSE-WAIT, closes too (LAST-ACK, then gone). Four-way close.",
+        client=ep(NS_C, C4, 40001), server=ep(NS_S, S4, 9090), extra={},
+    ),
+    dict(
+        name="client-closes",
+        description="Request/response on port 9091; the client closes first, so the client ends in TIME-WAIT "
+        "and the server (after a delayed ACK and 0.2 s in CLOSE-WAIT) goes LAST-ACK and is gone.",
+        client=ep(NS_C, C4, 40002), server=ep(NS_S, S4, 9091), extra={},
+    ),
+    dict(
+        name="stuck-close-wait",
+        description="Request/response on port 9092, then the client closes; the server application never "
+        "calls close(). ss is taken 4 s later: the server is stuck in CLOSE-WAIT, the client (orphaned) in "
+        "FIN-WAIT-2. The capture ends with the client's FIN and the server's ACK and nothing after.",
+        client=ep(NS_C, C4, 40003), server=ep(NS_S, S4, 9092), extra={"stuck_close_wait": True},
+    ),
+    dict(
+        name="refused",
+        description="The client connects to ports 9100-9104 where nothing listens; each SYN gets an RST/ACK "
+        "(ECONNREFUSED). No socket is left on either side.",
+        client=ep(NS_C, C4, None), server=ep(NS_S, S4, [9100, 9101, 9102, 9103, 9104]),
+        extra={"connection_refused": 5},
+    ),
+    dict(
+        name="abortive-close",
+        description="The server streams data to a slow reader on port 9094 for 0.5 s, then sets SO_LINGER "
+        "{1,0} and closes: an RST instead of a FIN, while the receiver advertises a zero window and about "
+        "0.7 MB is still unsent. The client reads what it has and gets ECONNRESET; no socket is left.",
+        client=ep(NS_C, C4, 40005), server=ep(NS_S, S4, 9094), extra={"abortive_close": True},
+    ),
+    dict(
+        name="bulk-loss",
+        description="The client sends 768 KiB to the server on port 9095 through a 100 Mbit/s tbf "
+        "bottleneck on its own egress, while nftables in the server namespace drops about 1 in 20 data "
+        "segments (numgen random mod 20) after tcpdump has seen them: real SACKed duplicate ACKs, fast "
+        "retransmissions and RTO retransmissions (CUBIC). The client closes first (TIME-WAIT). Snaplen 96.",
+        client=ep(NS_C, C4, 40006), server=ep(NS_S, S4, 9095), extra={},
+    ),
+    dict(
+        name="syn-flood",
+        description="hping3 sends 480 SYNs to port 9096 from spoofed sources 192.0.2.128-151 (20 each, "
+        "0.4 s) while three legitimate clients from 192.0.2.1 connect, talk and finish. The SYN-ACKs to the "
+        "spoofed sources are never answered: the server's SYN queue (backlog 128) fills, the rest are "
+        "answered with SYN cookies, and the queued ones get SYN-ACK retransmissions.",
+        client=ep(NS_C, C4, None), server=ep(NS_S, S4, 9096),
+        extra={"syn_flood": True},
+        summarise=True,
+        more={"spoofed_sources": {"first": "192.0.2.128", "last": "192.0.2.151", "syns_each": 20}},
+    ),
+    dict(
+        name="keepalive",
+        description="A connection on port 9097 goes idle after one exchange; the client has SO_KEEPALIVE "
+        "with TCP_KEEPIDLE=1, TCP_KEEPINTVL=1, TCP_KEEPCNT=5, so the kernel sends a keep-alive probe every "
+        "second and the server ACKs each. Both stay ESTAB.",
+        client=ep(NS_C, C4, 40008), server=ep(NS_S, S4, 9097), extra={},
+    ),
+    dict(
+        name="zero-window",
+        description="The server on port 9098 has SO_RCVBUF=2048 (set before listen), reads 16 KiB and then "
+        "stops reading; the client keeps writing 256 KiB. The window closes (Window Full, ZeroWindow) and "
+        "Linux probes it with zero-length segments at snd_una-1, which tshark 4.0.17 labels Keep-Alive. ss is "
+        "taken while stuck: Recv-Q on the server, a large Send-Q and a persist timer on the client.",
+        client=ep(NS_C, C4, 40009), server=ep(NS_S, S4, 9098), extra={"stalled_by_zero_window": True},
+    ),
+    dict(
+        name="time-wait-pileup",
+        description="300 short connections to port 9099 in a row; each time the server sends a line and "
+        "closes first, so ss shows 300 TIME-WAIT sockets on the server and nothing on the client.",
+        client=ep(NS_C, C4, None), server=ep(NS_S, S4, 9099),
+        extra={"time_wait_pileup": True},
+        summarise=True,
+    ),
+    dict(
+        name="ipv6-seeds-server-closes",
+        description="The seeds' story (Hello, Bye, the server closes first) over IPv6, "
+        "[2001:db8::1]:40011 to [2001:db8::2]:9090. The server ends in TIME-WAIT.",
+        client=ep(NS_C, C6, 40011), server=ep(NS_S, S6, 9090), extra={},
+    ),
+    dict(
+        name="sll2-any",
+        description="client-closes (port 9091) captured with `tcpdump -i any` inside the server namespace: "
+        "link type LINUX_SLL2 (276), no capture filter, so IPv6 MLD reports and ARP are mixed in.",
+        client=ep(NS_C, C4, 40012), server=ep(NS_S, S4, 9091), extra={},
+    ),
+    dict(
+        name="pcapng-nanosecond",
+        description="The seeds' story (port 9090) captured with nanosecond timestamps "
+        "(tcpdump --time-stamp-precision=nano) and converted with `editcap -F pcapng`: one IDB with "
+        "if_tsresol=9.",
+        client=ep(NS_C, C4, 40013), server=ep(NS_S, S4, 9090), extra={},
+    ),
+]
+
+FLAG_COLS = [
+    "retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
+    "lost_segment", "ack_lost_segment", "duplicate_ack", "keep_alive", "keep_alive_ack",
+    "zero_window", "zero_window_probe", "zero_window_probe_ack", "window_update",
+    "window_full", "reused_ports",
+]
+
+
+def rel(p):
+    return os.path.relpath(p, ROOT)
+
+
+def capture_info(path):
+    """(format, link_type, precision, snaplen) read from the file itself."""
+    with open(path, "rb") as f:
+        b = f.read(1 << 16)
+    magic = b[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        snaplen, linktype = struct.unpack_from("<II", b, 16)
+        return "pcap", linktype & 0x0FFFFFFF, ("ns" if magic == b"\x4d\x3c\xb2\xa1" else "us"), snaplen
+    if magic == b"\x0a\x0d\x0d\x0a":
+        off = struct.unpack_from("<I", b, 4)[0]  # skip the SHB
+        while off + 8 <= len(b):
+            btype, blen = struct.unpack_from("<II", b, off)
+            if btype == 1:
+                body = b[off + 8: off + blen - 4]
+                linktype, _, snaplen = struct.unpack_from("<HHI", body, 0)
+                tsres, o = 6, 8
+                while o + 4 <= len(body):
+                    code, olen = struct.unpack_from("<HH", body, o)
+                    if code == 0:
+                        break
+                    if code == 9:
+                        v = body[o + 4]
+                        tsres = v if v < 128 else None
+                    o += 4 + ((olen + 3) & ~3)
+                prec = {6: "us", 9: "ns"}.get(tsres, f"if_tsresol={tsres}")
+                return "pcapng", linktype, prec, snaplen
+            off += blen
+    raise SystemExit(f"{path}: unknown capture format")
+
+
+def capinfos_packets(path):
+    out = subprocess.run(["capinfos", "-M", "-c", path], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"Number of packets:\s*(\d+)", out).group(1))
+
+
+def parse_ss(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.startswith(("State", "#")) or line[0].isspace():
+                continue
+            p = line.split()
+            rows.append({"state": p[0], "local": p[3], "peer": p[4]})
+    return rows
+
+
+def ss_time(path):
+    with open(path) as f:
+        m = re.search(r"at epoch ([0-9.]+)", f.readline())
+    return m.group(1) if m else None  # a string: keeps all nine decimals
+
+
+def read_tsv(path):
+    with open(path) as f:
+        lines = [l.rstrip("\n") for l in f if not l.startswith("#")]
+    header = lines[0].split("\t")
+    return [dict(zip(header, l.split("\t"))) for l in lines[1:] if l]
+
+
+def tshark_version(path):
+    with open(path) as f:
+        first = f.readline()
+    m = re.match(r"# (.*?) \|", first)
+    return m.group(1) if m else None
+
+
+def anomalies(rows, extra, cap, name, d):
+    a = {}
+    for c in FLAG_COLS:
+        n = sum(1 for r in rows if r.get("tcp.analysis." + c))
+        if n:
+            a[c] = n
+    flags = [int(r["tcp.flags"], 16) for r in rows if r.get("tcp.flags")]
+    rst = sum(1 for f in flags if f & 0x04)
+    if rst:
+        a["rst"] = rst
+    syn_only = sum(1 for f in flags if f & 0x12 == 0x02)
+    if name == "syn-flood":
+        a["syn"] = syn_only
+        a["syn_ack"] = sum(1 for f in flags if f & 0x12 == 0x12)
+    # SACK blocks are not in the golden; counted with tshark for the loss scenario
+    sack = subprocess.run(
+        ["tshark", "-r", cap, "-n", "-Y", "tcp.options.sack_le", "-T", "fields", "-e", "frame.number"],
+        capture_output=True, text=True, env={**os.environ, "WIRESHARK_CONFIG_DIR": "/nonexistent"},
+    ).stdout.split()
+    if sack:
+        a["sack"] = len(sack)
+    tc = os.path.join(d, "tc-client.txt")
+    if os.path.exists(tc):
+        m = re.search(r"\(dropped (\d+),", open(tc).read())
+        if m:
+            a["dropped_by_tbf"] = int(m.group(1))  # before the capture point: would be holes
+    ns = os.path.join(d, "nstat-server.txt")
+    if os.path.exists(ns):
+        for line in open(ns):
+            p = line.split()
+            if len(p) >= 2 and p[0] == "TcpExtSyncookiesSent":
+                a["syncookies_sent"] = int(p[1])
+    nft = os.path.join(d, "nft-server.txt")
+    if os.path.exists(nft):
+        m = re.search(r"counter packets (\d+)", open(nft).read())
+        if m:
+            a["dropped_by_nft"] = int(m.group(1))
+    a.update(extra)
+    return a
+
+
+def build():
+    manifest = []
+    versions = set()
+    for sc in SCENARIOS:
+        name = sc["name"]
+        d = os.path.join(OUT, name)
+        caps = [f for f in sorted(os.listdir(d)) if f.endswith((".pcap", ".pcapng"))] if os.path.isdir(d) else []
+        if not caps:
+            print(f"manifest: {name}: no capture, left out", file=sys.stderr)
+            continue
+        cap = os.path.join(d, caps[0])
+        fmt, lt, prec, snap = capture_info(cap)
+        tsv = os.path.join(d, "tshark.tsv")
+        rows = read_tsv(tsv)
+        versions.add(tshark_version(tsv))
+        e = {
+            "name": name,
+            "capture": rel(cap),
+            "format": fmt,
+            "link_type": lt,
+            "timestamp_precision": prec,
+            "snaplen": snap,
+            "description": sc["description"],
+            "client": sc["client"],
+            "server": sc["server"],
+            **sc.get("more", {}),
+            "ss": {"client": rel(os.path.join(d, "ss-client.txt")), "server": rel(os.path.join(d, "ss-server.txt"))},
+            "ss_info": {
+                "client": rel(os.path.join(d, "ss-client-info.txt")),
+                "server": rel(os.path.join(d, "ss-server-info.txt")),
+            },
+            "ss_time_epoch": ss_time(os.path.join(d, "ss-server-info.txt")),
+        }
+        states, counts = [], {}
+        for host in ("client", "server"):
+            for r in parse_ss(os.path.join(d, f"ss-{host}.txt")):
+                states.append({"host": host, **r})
+                counts.setdefault(host, {})
+                counts[host][r["state"]] = counts[host].get(r["state"], 0) + 1
+        if not sc.get("summarise"):
+            e["final_states"] = states
+        e["state_counts"] = counts
+        e["anomalies"] = anomalies(rows, sc["extra"], cap, name, d)
+        e["tshark"] = rel(tsv)
+        e["tshark_frames"] = len(rows)
+        e["packets"] = capinfos_packets(cap)
+        for key, fn in (("nft", "nft-server.txt"), ("tc", "tc-client.txt"), ("nstat", "nstat-server.txt")):
+            if os.path.exists(os.path.join(d, fn)):
+                e[key] = rel(os.path.join(d, fn))
+        manifest.append(e)
+    return manifest, versions
+
+
+def fmt_states(e, host):
+    c = e["state_counts"].get(host, {})
+    if not c:
+        return "(none: CLOSED)"
+    if "final_states" in e:
+        parts = []
+        for s in e["final_states"]:
+            if s["host"] == host:
+                parts.append(f"{s['state']} {s['local']} ↔ {s['peer']}")
+        return "<br>".join(parts)
+    return ", ".join(f"{n} × {k}" for k, n in c.items())
+
+
+def readme(manifest, versions):
+    L = []
+    L.append("# Kernel-made sample captures with `ss` ground truth")
+    L.append("")
+    L.append("Real Linux TCP between two network namespaces joined by a veth pair, captured with tcpdump. "
+             "Just before each capture stops, `ss -tan` (and `ss -tanoi`) is taken in **both** namespaces: "
+             "that is each endpoint's true state, to check what tcpstate infers from the capture alone.")
+    L.append("")
+    L.append("Generated files: do not edit by hand. Everything here is rewritten by the generator.")
+    L.append("")
+    L.append("## Regenerate")
+    L.append("")
+    L.append("```sh")
+    L.append("sudo bash scripts/kernel/make-samples.sh            # all scenarios, about 1 minute")
+    L.append("sudo bash scripts/kernel/make-samples.sh keepalive  # only some (the manifest keeps the others)")
+    L.append("```")
+    L.append("")
+    L.append("Needs root, network namespaces, and `iproute2 tcpdump tshark hping3 nftables ethtool python3` "
+             "(Debian package names). Without them it prints `skipped: ...` and exits 0. "
+             "`scripts/kernel/tshark-golden.sh` rewrites only the goldens; `scripts/kernel/manifest.py` only "
+             "this README and `manifest.json`. Captures differ on every run (ISNs, timing, random loss), so "
+             "regenerate all three together.")
+    L.append("")
+    L.append("## Setup")
+    L.append("")
+    L.append(f"* Namespaces `{NS_C}` (veth-c, {C4}/24, {C6}/64, MAC 02:00:00:00:02:01) and "
+             f"`{NS_S}` (veth-s, {S4}/24, {S6}/64, MAC 02:00:00:00:02:02); no default route, so nothing "
+             "leaves them. The SYN-flood's spoofed sources are 192.0.2.128-151.")
+    L.append("* Every socket of `peer.py` uses CUBIC (setsockopt TCP_CONGESTION; a namespace inherits "
+             "the host's default, which may be bbr, and may not change it).")
+    L.append("* Offloads off on both ends (`ethtool -K tso off gso off gro off tx off rx off`): wire-sized "
+             "segments, correct checksums.")
+    L.append("* tcpdump runs in the server namespace on veth-s (`-i any` for sll2-any) with "
+             "`--immediate-mode`, snaplen 128 (96 for bulk-loss, syn-flood, time-wait-pileup) and the filter "
+             "`tcp or arp or icmp or icmp6` (none for sll2-any).")
+    L.append("* Peers are `scripts/kernel/peer.py` (Python standard library); loss is nftables "
+             "`numgen random mod 20 0 drop` in the server's input hook (see `bulk-loss/nft-server.txt` for "
+             "the real drop count); the flood is hping3 with `-a` per spoofed source.")
+    L.append("")
+    L.append("## Files per scenario (`samples/kernel/<name>/`)")
+    L.append("")
+    L.append("| file | what |")
+    L.append("|---|---|")
+    L.append("| `<name>.pcap` / `<name>.pcapng` | the capture |")
+    L.append("| `ss-client.txt`, `ss-server.txt` | `ss -tan` in each namespace, just before the capture stopped |")
+    L.append("| `ss-client-info.txt`, `ss-server-info.txt` | `ss -tanoi` at the same moment (timers, cwnd, rtt, ...); first line gives the epoch time |")
+    L.append("| `tshark.tsv` | tshark golden: line 1 `# <tshark --version | head -1> | options`, line 2 the header, then one line per TCP frame |")
+    L.append("| `nft-server.txt`, `tc-client.txt` | bulk-loss only: the nftables rule with its drop counter, the tbf bottleneck with its (zero) drop counter |")
+    L.append("| `nstat-server.txt` | syn-flood only: the server's SYN-cookie and listen-queue counters |")
+    L.append("")
+    L.append("The golden follows `shared/design/tcp-analysis-rules.md` §8: one pass, empty profile, "
+             "`tcp.analyze_sequence_numbers`, `tcp.relative_sequence_numbers`, `tcp.calculate_timestamps`, "
+             "`tcp.track_bytes_in_flight`, `tcp.fastrt_supersedes_ooo` TRUE, `tcp.desegment_tcp_streams` FALSE, "
+             "display filter `tcp and not icmp and not icmpv6` (so ARP/NDP/MLD frames have no line; "
+             "`frame.number` is the capture's own), `-E occurrence=f`. Columns: frame.number, "
+             "frame.time_epoch, src (ip.src or ipv6.src), srcport, dst, dstport, tcp.stream, tcp.flags (hex), "
+             "tcp.seq_raw, tcp.ack_raw, tcp.len, tcp.window_size_value, then every `tcp.analysis.*` flag "
+             "(`1` or empty; duplicate_ack_num/duplicate_ack_frame are numbers), then "
+             "tcp.window_size_scalefactor and tcp.analysis.initial_rtt.")
+    L.append("")
+    L.append(f"tshark: {', '.join(sorted(v for v in versions if v))}.")
+    L.append("")
+    L.append("## Scenarios")
+    L.append("")
+    for e in manifest:
+        L.append(f"* **{e['name']}** (`{e['capture']}`, {e['format']}, link type {e['link_type']}, "
+                 f"{e['timestamp_precision']}, {e['packets']} packets): {e['description']}")
+    L.append("")
+    L.append("## Final states (from ss)")
+    L.append("")
+    L.append("A socket that is gone (CLOSED) does not appear in ss. LISTEN sockets are shown when the server still had one.")
+    L.append("")
+    L.append("| scenario | client | server |")
+    L.append("|---|---|---|")
+    for e in manifest:
+        L.append(f"| {e['name']} | {fmt_states(e, 'client')} | {fmt_states(e, 'server')} |")
+    L.append("")
+    L.append("## Anomalies")
+    L.append("")
+    L.append("Counts of frames with each `tcp.analysis.*` flag in the golden (`retransmission` includes the "
+             "fast and spurious ones; `window_update` is informational), `rst` = frames with RST, `sack` = "
+             "frames carrying SACK blocks, `syncookies_sent` = the server's TcpExtSyncookiesSent, `dropped_by_nft` = segments the nft rule really dropped, plus "
+             "scenario-level findings a user should be shown.")
+    L.append("")
+    L.append("| scenario | anomalies |")
+    L.append("|---|---|")
+    for e in manifest:
+        a = ", ".join(f"{k}: {json.dumps(v)}" for k, v in e["anomalies"].items()) or "(none)"
+        L.append(f"| {e['name']} | {a} |")
+    L.append("")
+    L.append("Notes:")
+    L.append("")
+    L.append("* Linux probes a zero window with a zero-length segment at snd_una-1; tshark 4.0.17 calls that "
+             "`keep_alive` (and the reply `zero_window`), not `zero_window_probe` (rules §10, zephyr #47966).")
+    L.append("* bulk-loss is captured in front of the drop, so every dropped segment is in the capture and "
+             "followed by SACKed dup ACKs and its retransmission (`dropped_by_nft` = real losses). The "
+             "capture has no holes, so no `lost_segment`; `dropped_by_tbf` would count losses before the "
+             "capture point and is 0.")
+    L.append("* hping3 SYNs carry a random non-zero ack number without the ACK flag (tshark expert note).")
+    L.append("")
+    return "\n".join(L)
+
+
+def main():
+    manifest, versions = build()
+    with open(os.path.join(OUT, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    with open(os.path.join(OUT, "README.md"), "w") as f:
+        f.write(readme(manifest, versions))
+    print(f"==> manifest: {len(manifest)} scenarios -> {rel(os.path.join(OUT, 'manifest.json'))}, README.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""Client and server programs for scripts/kernel/make-samples.sh.
+
+Each sub-command is one side of one scenario. make-samples.sh runs them inside
+the tcpstate-client / tcpstate-server network namespaces with `ip netns exec`.
+They only ever talk to the address given on the command line (192.0.2.0/24 or
+2001:db8::/32 inside those namespaces). Standard library only.
+"""
+import argparse
+import socket
+import struct
+import sys
+import time
+
+
+def log(*a):
+    print(f"[{time.monotonic():.3f}]", *a, file=sys.stderr, flush=True)
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+CC = b"cubic"
+
+
+def new_socket(addr):
+    """A TCP socket using CUBIC, the usual Linux default. Set per socket because a
+    non-initial namespace may not change net.ipv4.tcp_congestion_control (EPERM
+    unless the host allows it), and new namespaces inherit the host's (maybe bbr).
+    Accepted sockets inherit the listener's."""
+    s = socket.socket(family(addr), socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, CC)
+    except OSError as e:
+        log("cannot use", CC.decode(), e)
+    return s
+
+
+def listener(addr, port, backlog=16, rcvbuf=None):
+    s = new_socket(addr)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if rcvbuf:
+        # Set before listen() so the accepted socket inherits it and the
+        # window scale offered in the SYN-ACK matches the small buffer.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.bind((addr, port))
+    s.listen(backlog)
+    return s
+
+
+def accept_one(addr, port, **kw):
+    ls = listener(addr, port, **kw)
+    c, peer = ls.accept()
+    ls.close()  # like `nc -l`: one connection, no LISTEN socket left behind
+    log("accepted", peer)
+    return c
+
+
+def connect(addr, port, bind_addr=None, bind_port=None, before=None):
+    s = new_socket(addr)
+    if bind_port:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((bind_addr or ("::" if ":" in addr else "0.0.0.0"), bind_port))
+    if before:
+        before(s)
+    s.connect((addr, port))
+    log("connected", s.getsockname(), "->", s.getpeername())
+    return s
+
+
+def recv_until(s, token):
+    buf = b""
+    while token not in buf:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    return buf
+
+
+def recv_to_eof(s):
+    n = 0
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return n
+        n += len(d)
+
+
+# --- 1/11/13: the seeds' story: Hello, Bye, the server closes first -------------
+def story_server(a):
+    c = accept_one(a.addr, a.port)
+    time.sleep(0.2)
+    c.sendall(b"Hello\n")
+    log("got", recv_until(c, b"Bye\n"))
+    time.sleep(0.2)
+    c.close()  # server sends FIN first -> FIN-WAIT-1/2 -> TIME-WAIT
+    log("server closed")
+
+
+def story_client(a):
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    log("got", recv_until(s, b"Hello\n"))
+    time.sleep(0.2)
+    s.sendall(b"Bye\n")
+    recv_to_eof(s)  # server's FIN: we are CLOSE-WAIT now
+    time.sleep(0.3)  # the application takes a moment before it closes
+    s.close()  # LAST-ACK, then CLOSED
+    log("client closed")
+
+
+# --- 2/12: the client closes first --------------------------------------------
+def cc_server(a):
+    c = accept_one(a.addr, a.port)
+    req = recv_until(c, b"\n")
+    c.sendall(b"200 OK " + req)
+    recv_to_eof(c)  # client's FIN
+    time.sleep(0.2)
+    c.close()
+    log("server closed")
+
+
+def cc_client(a):
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /status\n")
+    log("got", recv_until(s, b"\n"))
+    time.sleep(0.1)
+    s.close()  # client FIN first -> client ends in TIME-WAIT
+    log("client closed")
+
+
+# --- 3: the server never calls close() ------------------------------------------
+def stuck_server(a):
+    c = accept_one(a.addr, a.port)
+    req = recv_until(c, b"\n")
+    c.sendall(b"200 OK " + req)
+    recv_to_eof(c)
+    log("peer closed; NOT closing for", a.hold, "s")
+    time.sleep(a.hold)  # bug: never closes (killed by the generator)
+    c.close()
+
+
+# --- 4: refused ------------------------------------------------------------------
+def refused_client(a):
+    for p in [int(x) for x in a.ports.split(",")]:
+        s = new_socket(a.addr)
+        try:
+            s.connect((a.addr, p))
+            log("port", p, "unexpectedly open")
+        except ConnectionRefusedError:
+            log("port", p, "refused")
+        finally:
+            s.close()
+        time.sleep(0.05)
+
+
+# --- 5: abortive close mid-transfer -----------------------------------------------
+def abort_server(a):
+    """Stream data for a.hold seconds, then close with SO_LINGER {1,0}: an RST
+    goes out while the peer still has unread data and we still have unsent data."""
+    c = accept_one(a.addr, a.port)
+    c.settimeout(0.02)
+    chunk = bytes(range(256)) * 64  # 16 KiB
+    sent = 0
+    end = time.monotonic() + a.hold
+    while time.monotonic() < end:
+        try:
+            sent += c.send(chunk)
+        except socket.timeout:
+            pass  # send buffer full: the slow reader is behind
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()  # RST instead of FIN; unsent data is dropped
+    log("aborted after queueing", sent)
+
+
+def abort_client(a):
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    n = 0
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                log("EOF after", n)
+                break
+            n += len(d)
+            time.sleep(0.01)  # slow reader (~400 KB/s), so data backs up
+    except ConnectionResetError:
+        log("ECONNRESET after reading", n)
+    s.close()
+
+
+# --- 6: bulk transfer -------------------------------------------------------------
+def sink_server(a):
+    c = accept_one(a.addr, a.port)
+    n = recv_to_eof(c)
+    c.sendall(b"got %d\n" % n)
+    c.close()
+    log("received", n)
+
+
+def bulk_client(a):
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"\x5a" * a.bytes)
+    s.shutdown(socket.SHUT_WR)
+    log("reply", recv_until(s, b"\n"))
+    s.close()
+
+
+# --- 7/10: many connections ------------------------------------------------------
+def multi_server(a):
+    """Accept connections for a.hold seconds; send a line and close first."""
+    ls = listener(a.addr, a.port, backlog=a.backlog)
+    ls.settimeout(0.2)
+    end = time.monotonic() + a.hold
+    n = 0
+    while time.monotonic() < end and (a.count == 0 or n < a.count):
+        try:
+            c, _ = ls.accept()
+        except socket.timeout:
+            continue
+        c.settimeout(2)
+        try:
+            if a.expect_request:
+                recv_until(c, b"\n")
+            c.sendall(b"bye\n")
+        except OSError as e:
+            log("conn error", e)
+        c.close()  # the server closes first -> TIME-WAIT on the server
+        n += 1
+    log("served", n)
+    ls.close()
+
+
+def multi_client(a):
+    ok = 0
+    for i in range(a.count):
+        s = new_socket(a.addr)
+        s.settimeout(5)
+        try:
+            s.connect((a.addr, a.port))
+            if a.expect_request:
+                s.sendall(b"hello %d\n" % i)
+            recv_to_eof(s)
+            ok += 1
+        except OSError as e:
+            log("conn", i, "error", e)
+        s.close()
+        if a.gap:
+            time.sleep(a.gap)
+    log("ok", ok, "of", a.count)
+
+
+# --- 8: keep-alive ----------------------------------------------------------------
+def hold_server(a):
+    c = accept_one(a.addr, a.port)
+    log("got", recv_until(c, b"\n"))
+    c.sendall(b"ok\n")
+    time.sleep(a.hold)
+    c.close()
+
+
+def ka_client(a):
+    def opts(s):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, a.idle)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, a.intvl)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, a.cnt)
+
+    s = connect(a.addr, a.port, a.bind, a.bind_port, before=opts)
+    s.sendall(b"hi\n")
+    log("got", recv_until(s, b"\n"))
+    time.sleep(a.hold)  # idle: the kernel sends keep-alive probes
+    s.close()
+
+
+# --- 9: zero window ----------------------------------------------------------------
+def slow_reader_server(a):
+    c = accept_one(a.addr, a.port, rcvbuf=a.rcvbuf)
+    got = 0
+    while got < a.read:
+        d = c.recv(min(4096, a.read - got))
+        if not d:
+            break
+        got += len(d)
+    log("read", got, "then stop reading for", a.hold, "s")
+    time.sleep(a.hold)
+    c.close()
+
+
+def writer_client(a):
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.settimeout(a.hold)
+    try:
+        s.sendall(b"\xa5" * a.bytes)
+        log("all sent")
+    except (socket.timeout, OSError) as e:
+        log("send stopped:", e)
+    time.sleep(a.hold)
+    s.close()
+
+
+COMMANDS = {
+    "story-server": story_server,
+    "story-client": story_client,
+    "cc-server": cc_server,
+    "cc-client": cc_client,
+    "stuck-server": stuck_server,
+    "refused-client": refused_client,
+    "abort-server": abort_server,
+    "abort-client": abort_client,
+    "sink-server": sink_server,
+    "bulk-client": bulk_client,
+    "multi-server": multi_server,
+    "multi-client": multi_client,
+    "hold-server": hold_server,
+    "ka-client": ka_client,
+    "slow-reader-server": slow_reader_server,
+    "writer-client": writer_client,
+}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("cmd", choices=sorted(COMMANDS))
+    p.add_argument("--addr", required=True, help="server address (listen or connect)")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--bind", help="client source address")
+    p.add_argument("--bind-port", type=int, help="fixed client source port")
+    p.add_argument("--ports", default="", help="refused-client: comma-separated ports")
+    p.add_argument("--bytes", type=int, default=1 << 20)
+    p.add_argument("--hold", type=float, default=5.0)
+    p.add_argument("--count", type=int, default=0)
+    p.add_argument("--gap", type=float, default=0.0)
+    p.add_argument("--backlog", type=int, default=128)
+    p.add_argument("--expect-request", action="store_true")
+    p.add_argument("--idle", type=int, default=1)
+    p.add_argument("--intvl", type=int, default=1)
+    p.add_argument("--cnt", type=int, default=5)
+    p.add_argument("--rcvbuf", type=int, default=2048)
+    p.add_argument("--read", type=int, default=0)
+    a = p.parse_args()
+    COMMANDS[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,7 @@ export function decodeIPv4(p: DecodedPacket, b: Uint8Array, off: number, end: nu
   if ((fragment & 0x1fff) !== 0) return Status.IP_FRAGMENT;
   // A first fragment's length is not the datagram's: what it carries is bounded by the maximum datagram.
   p.ipFirstFragment = (fragment & 0x2000) !== 0;
+  if (p.ipFirstFragment && b[off + 9] === 6) p.notes |= Note.IN_FIRST_FRAGMENT;
   return byIpProtocol(p, b[off + 9], b, off + ihl, Math.min(end, p.ipEnd));
 }
 
@@ -121,6 +122,7 @@ function decodeAh(p: DecodedPacket, b: Uint8Array, off: number, end: number): nu
  * by the outer IP packet's own length.
  */
 export function tunnel(p: DecodedPacket): boolean {
+  if (p.ipFirstFragment) p.notes |= Note.IN_FIRST_FRAGMENT;
   if (p.ipVersion !== 0) p.wireEnd = p.ipFirstFragment ? p.ipOff + MAX_DATAGRAM : p.ipEnd;
   p.ipFirstFragment = false;
   return enterTunnel(p);

@@ -107,7 +107,9 @@ export function decodePpp(p: DecodedPacket, b: Uint8Array, off: number, end: num
 function decodePppoeSession(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
   if (!enterTunnel(p)) return Status.TOO_MANY_LAYERS;
   if (off + 6 > end) return Status.TRUNCATED_LINK;
-  return decodePpp(p, b, off + 6, end);
+  // The session header's length bounds what follows (Ethernet padding is not data).
+  p.wireEnd = Math.min(p.wireEnd, off + 6 + u16(b, off + 4));
+  return decodePpp(p, b, off + 6, Math.min(end, p.wireEnd));
 }
 
 function decodeFddi(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {

@@ -33,6 +33,11 @@ export class CaptureParser {
     return this.queue.position + this.queue.length;
   }
 
+  /** Bytes of the stream consumed by complete records and blocks (the start of any damage). */
+  get bytesParsed(): number {
+    return this.queue.position;
+  }
+
   /** Records handed out so far. */
   get records(): number {
     return this.impl === null ? 0 : this.impl.nextRecordNumber - 1;

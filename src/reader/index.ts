@@ -19,7 +19,7 @@ export interface ReadOutcome {
   interfaces: InterfaceInfo[];
   /** Records handed out (all of them were good). */
   records: number;
-  /** Bytes of the (decompressed) stream taken in. */
+  /** Bytes of the (decompressed) stream parsed: all of it, or up to the damaged record or block. */
   bytes: number;
   /** Why reading stopped early, or null when the capture was read to its end. */
   error: CaptureError | null;
@@ -56,7 +56,7 @@ export async function readCapture(
     compression: source.compression,
     interfaces: parser.interfaces,
     records: parser.records,
-    bytes: parser.bytesIn,
+    bytes: parser.bytesParsed,
     error,
   };
 }
@@ -78,7 +78,7 @@ export async function* records(source: ByteSource): AsyncGenerator<PacketRecord,
   } catch (e) {
     error = e instanceof CaptureError ? e : ioError(e, parser.bytesIn, parser.records);
   }
-  return { format: parser.format, compression: source.compression, interfaces: parser.interfaces, records: parser.records, bytes: parser.bytesIn, error };
+  return { format: parser.format, compression: source.compression, interfaces: parser.interfaces, records: parser.records, bytes: parser.bytesParsed, error };
 }
 
 function ioError(e: unknown, offset: number, records: number): CaptureError {

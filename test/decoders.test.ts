@@ -1,0 +1,197 @@
+/**
+ * Decoders on hand-built bytes: every link type, encapsulation, tunnel and IPv6
+ * extension header, each decoded at a non-zero offset inside a larger buffer whose
+ * surrounding bytes must not be read.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DecodedPacket, LinkType, Note, Status, STATUS_NAMES, decodeFrame } from '../src/decode/index.js';
+import { ah, be16, be32, bytes, ethernet, ext8, fragment6, ipv4, ipv6, le32, tcp, udp, vlan } from './frames.js';
+
+const PAD_BEFORE = 13;
+const PAD_AFTER = 11;
+
+/** Decode `frame` placed at offset 13 of a buffer filled around it with 0xff. */
+function decodeAt(linkType: number, frame: Uint8Array, opts: { caplen?: number; origLen?: number; fcsLen?: number } = {}) {
+  const buf = new Uint8Array(PAD_BEFORE + frame.length + PAD_AFTER).fill(0xff);
+  buf.set(frame, PAD_BEFORE);
+  const p = new DecodedPacket();
+  const caplen = opts.caplen ?? frame.length;
+  const status = decodeFrame(p, linkType, buf, PAD_BEFORE, caplen, opts.origLen ?? frame.length, opts.fcsLen ?? 0);
+  return { p, status, name: STATUS_NAMES[status] };
+}
+
+const SEGMENT = tcp({ sport: 40000, dport: 443, seq: 1000, ack: 2000, flags: 0x12, payload: 5 });
+const V4 = ipv4(6, SEGMENT);
+const V6 = ipv6(6, SEGMENT);
+
+function assertTcp(r: ReturnType<typeof decodeAt>, version: 4 | 6, encapsulated = false) {
+  assert.equal(r.name, 'tcp');
+  assert.equal(r.p.ipVersion, version);
+  assert.equal(r.p.srcPort, 40000);
+  assert.equal(r.p.dstPort, 443);
+  assert.equal(r.p.seq, 1000);
+  assert.equal(r.p.ack, 2000);
+  assert.equal(r.p.flags, 0x12);
+  assert.equal(r.p.payloadLen, 5);
+  assert.equal(r.p.buf[r.p.srcOff], version === 4 ? 192 : 0x20);
+  assert.equal((r.p.notes & Note.ENCAPSULATED) !== 0, encapsulated);
+}
+
+const linkCases: Array<[string, number, Uint8Array, 4 | 6, boolean?]> = [
+  ['Ethernet II / IPv4', LinkType.ETHERNET, ethernet(0x0800, V4), 4],
+  ['Ethernet II / IPv6', LinkType.ETHERNET, ethernet(0x86dd, V6), 6],
+  ['802.1Q', LinkType.ETHERNET, ethernet(0x8100, vlan(100, 0x0800, V4)), 4],
+  ['802.1ad + 802.1Q (QinQ)', LinkType.ETHERNET, ethernet(0x88a8, vlan(200, 0x8100, vlan(100, 0x86dd, V6))), 6],
+  ['double 0x8100', LinkType.ETHERNET, ethernet(0x8100, vlan(200, 0x8100, vlan(100, 0x0800, V4))), 4],
+  ['802.3 + LLC/SNAP', LinkType.ETHERNET, ethernet(V4.length + 8, bytes([0xaa, 0xaa, 0x03, 0, 0, 0], be16(0x0800), V4)), 4],
+  ['Linux SLL', LinkType.LINUX_SLL, bytes(be16(0), be16(1), be16(6), [2, 0, 0, 0, 0, 0x0a, 0, 0], be16(0x0800), V4), 4],
+  ['Linux SLL2', LinkType.LINUX_SLL2, bytes(be16(0x86dd), [0, 0], be32(3), be16(1), 4, 6, [2, 0, 0, 0, 0, 0x0a, 0, 0], V6), 6],
+  ['raw IP (101) v4', LinkType.RAW, V4, 4],
+  ['raw IP (101) v6', LinkType.RAW, V6, 6],
+  ['raw IP (12, BSD)', LinkType.RAW_BSD, V6, 6],
+  ['LINKTYPE_IPV4 (228)', LinkType.IPV4, V4, 4],
+  ['LINKTYPE_IPV6 (229)', LinkType.IPV6, V6, 6],
+  ['NULL, little-endian AF_INET', LinkType.NULL, bytes(le32(2), V4), 4],
+  ['NULL, big-endian AF_INET', LinkType.NULL, bytes(be32(2), V4), 4],
+  ['NULL, macOS AF_INET6 (30)', LinkType.NULL, bytes(le32(30), V6), 6],
+  ['NULL, FreeBSD AF_INET6 (28)', LinkType.NULL, bytes(le32(28), V6), 6],
+  ['LOOP, network-order AF_INET', LinkType.LOOP, bytes(be32(2), V4), 4],
+  ['LOOP, OpenBSD AF_INET6 (24)', LinkType.LOOP, bytes(be32(24), V6), 6],
+  ['PPP', LinkType.PPP, bytes([0xff, 0x03], be16(0x0021), V4), 4],
+  ['PPP, compressed protocol field', LinkType.PPP, bytes(0x57, V6), 6],
+  ['FDDI + LLC/SNAP', LinkType.FDDI, bytes(0x50, [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 7], [0xaa, 0xaa, 0x03, 0, 0, 0], be16(0x0800), V4), 4],
+  ['MPLS, two labels', LinkType.ETHERNET, ethernet(0x8847, bytes([0, 0x10, 0x00, 64], [0, 0x20, 0x01, 64], V4)), 4, true],
+  ['PPPoE session', LinkType.ETHERNET, ethernet(0x8864, bytes(0x11, 0, be16(7), be16(V6.length + 2), be16(0x0057), V6)), 6, true],
+  ['802.1ah PBB', LinkType.ETHERNET, ethernet(0x88e7, bytes(be32(0x1000), [2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2], be16(0x0800), V4)), 4, true],
+  ['GRE / IPv4', LinkType.ETHERNET, ethernet(0x0800, ipv4(47, bytes([0, 0], be16(0x0800), V4))), 4, true],
+  ['GRE with key and sequence / IPv6', LinkType.ETHERNET, ethernet(0x0800, ipv4(47, bytes([0x30, 0], be16(0x86dd), be32(9), be32(1), V6))), 6, true],
+  ['GRE / transparent Ethernet', LinkType.ETHERNET, ethernet(0x0800, ipv4(47, bytes([0, 0], be16(0x6558), ethernet(0x0800, V4)))), 4, true],
+  ['PPTP enhanced GRE / PPP', LinkType.ETHERNET, ethernet(0x0800, ipv4(47, bytes([0x30, 0x81], be16(0x880b), be16(V4.length + 4), be16(1), be32(5), be32(4), [0xff, 0x03], be16(0x21), V4))), 4, true],
+  ['VXLAN', LinkType.ETHERNET, ethernet(0x0800, ipv4(17, udp(50000, 4789, bytes([0x08, 0, 0, 0], be32(0x100), ethernet(0x0800, V4))))), 4, true],
+  ['Geneve', LinkType.ETHERNET, ethernet(0x86dd, ipv6(17, udp(50000, 6081, bytes([0, 0], be16(0x6558), be32(0x100), ethernet(0x86dd, V6))))), 6, true],
+  ['GTP-U', LinkType.ETHERNET, ethernet(0x0800, ipv4(17, udp(2152, 2152, bytes(0x30, 0xff, be16(V4.length), be32(42), V4)))), 4, true],
+  ['GTP-U with sequence and an extension header', LinkType.ETHERNET, ethernet(0x0800, ipv4(17, udp(2152, 2152, bytes(0x34, 0xff, be16(V6.length + 8), be32(42), be16(1), 0, 0x85, [1, 0x09, 0x00, 0], V6)))), 6, true],
+  ['Teredo', LinkType.ETHERNET, ethernet(0x0800, ipv4(17, udp(3544, 50000, V6))), 6, true],
+  ['Teredo with origin indication', LinkType.ETHERNET, ethernet(0x0800, ipv4(17, udp(3544, 50000, bytes([0, 0], be16(0x1234), be32(0x01020304), V6)))), 6, true],
+  ['IP-in-IP', LinkType.RAW, ipv4(4, V4), 4, true],
+  ['6in4', LinkType.RAW, ipv4(41, V6), 6, true],
+  ['IPv6 in IPv6', LinkType.RAW, ipv6(41, V6), 6, true],
+  ['IPv4 options', LinkType.RAW, ipv4(6, SEGMENT, { options: [0x94, 0x04, 0, 0] }), 4],
+];
+
+for (const [name, linkType, frame, version, encapsulated] of linkCases) {
+  test(`decode at an offset: ${name}`, () => {
+    assertTcp(decodeAt(linkType, frame), version, encapsulated ?? false);
+  });
+}
+
+const extCases: Array<[string, Uint8Array]> = [
+  ['hop-by-hop', ipv6(0, bytes(ext8(6, [5, 2, 0, 0]), SEGMENT))],
+  ['routing', ipv6(43, bytes(ext8(6, [0, 0, 0, 0, 0, 0]), SEGMENT))],
+  ['destination options', ipv6(60, bytes(ext8(6), SEGMENT))],
+  ['first fragment', ipv6(44, bytes(fragment6(6, 0, true), SEGMENT))],
+  ['AH', ipv6(51, bytes(ah(6), SEGMENT))],
+  ['a chain: hop-by-hop, routing, fragment, destination options, AH', ipv6(0, bytes(ext8(43), ext8(44, [0, 0, 0, 0, 0, 0]), fragment6(60, 0, false), ext8(51), ah(6), SEGMENT))],
+];
+
+for (const [name, frame] of extCases) {
+  test(`IPv6 extension header: ${name}`, () => {
+    const r = decodeAt(LinkType.RAW, frame);
+    assertTcp(r, 6);
+  });
+}
+
+test('IPv6 jumbo payload option gives the length when the payload length is 0', () => {
+  const body = bytes(ext8(6, [0xc2, 4, ...be32(8 + SEGMENT.length)]), SEGMENT);
+  const r = decodeAt(LinkType.RAW, ipv6(0, body, 0));
+  assertTcp(r, 6);
+});
+
+test('a non-first fragment is counted, not decoded (IPv4 and IPv6)', () => {
+  assert.equal(decodeAt(LinkType.RAW, ipv4(6, SEGMENT, { fragment: 0x0010 })).name, 'ip_fragment');
+  assert.equal(decodeAt(LinkType.RAW, ipv6(44, bytes(fragment6(6, 185, false), SEGMENT))).name, 'ip_fragment');
+});
+
+test('a first IPv4 fragment still yields its TCP header', () => {
+  assertTcp(decodeAt(LinkType.RAW, ipv4(6, SEGMENT, { fragment: 0x2000 })), 4);
+});
+
+test('TCP options: MSS, window scale, SACK-permitted, SACK blocks, timestamps', () => {
+  const options = [2, 4, ...be16(1460), 1, 3, 3, 7, 4, 2, 8, 10, ...be32(111), ...be32(222), 1, 1, 5, 18, ...be32(10), ...be32(20), ...be32(30), ...be32(40)];
+  const r = decodeAt(LinkType.RAW, ipv4(6, tcp({ options, payload: 3 })));
+  assert.equal(r.name, 'tcp');
+  assert.equal(r.p.mss, 1460);
+  assert.equal(r.p.windowScale, 7);
+  assert.equal(r.p.sackPermitted, true);
+  assert.equal(r.p.hasTimestamp, true);
+  assert.equal(r.p.tsVal, 111);
+  assert.equal(r.p.tsEcr, 222);
+  assert.equal(r.p.sackCount, 2);
+  assert.deepEqual(Array.from(r.p.sack.subarray(0, 4)), [10, 20, 30, 40]);
+  assert.equal(r.p.tcpHeaderLen, 20 + 40);
+  assert.equal(r.p.payloadLen, 3);
+  assert.equal(r.p.notes & Note.TCP_OPTIONS_MALFORMED, 0);
+});
+
+test('a TCP option running past the header is noted, the segment still decodes', () => {
+  const r = decodeAt(LinkType.RAW, ipv4(6, tcp({ options: [2, 4, 5, 0xb4, 8, 40, 0, 0] })));
+  assert.equal(r.name, 'tcp');
+  assert.equal(r.p.mss, 1460);
+  assert.ok(r.p.notes & Note.TCP_OPTIONS_MALFORMED);
+});
+
+test('small snaplen: the payload length comes from the IP length, not the captured length', () => {
+  const frame = ethernet(0x0800, ipv4(6, tcp({ payload: 1000 })));
+  const r = decodeAt(LinkType.ETHERNET, frame, { caplen: 14 + 20 + 20 + 4, origLen: frame.length });
+  assert.equal(r.name, 'tcp');
+  assert.equal(r.p.payloadLen, 1000);
+  assert.ok(r.p.notes & Note.PAYLOAD_TRUNCATED);
+});
+
+test('Ethernet padding is not payload: the IP length rules', () => {
+  const frame = bytes(ethernet(0x0800, ipv4(6, tcp())), new Array(6).fill(0));
+  assert.equal(decodeAt(LinkType.ETHERNET, frame).p.payloadLen, 0);
+});
+
+test('a frame check sequence announced by the link type is not payload', () => {
+  const frame = bytes(ethernet(0x0800, ipv4(6, tcp({ payload: 2 }), { totalLength: 0 })), [1, 2, 3, 4]);
+  const r = decodeAt(LinkType.ETHERNET, frame, { fcsLen: 4 });
+  assert.equal(r.p.payloadLen, 2); // total length 0 (TSO): the frame length without FCS is used
+});
+
+test('truncation and damage are named, never thrown', () => {
+  const e = ethernet(0x0800, V4);
+  assert.equal(decodeAt(LinkType.ETHERNET, e.subarray(0, 10)).status, Status.TRUNCATED_LINK);
+  assert.equal(decodeAt(LinkType.ETHERNET, e.subarray(0, 14 + 12)).status, Status.TRUNCATED_IP);
+  assert.equal(decodeAt(LinkType.ETHERNET, e.subarray(0, 14 + 20 + 10)).status, Status.TRUNCATED_TCP);
+  assert.equal(decodeAt(LinkType.RAW, ipv6(0, bytes([6, 200]))).status, Status.TRUNCATED_IP);
+  const badIhl = Uint8Array.from(V4);
+  badIhl[0] = 0x43;
+  assert.equal(decodeAt(LinkType.RAW, badIhl).status, Status.BAD_IP_HEADER);
+  const badOffset = Uint8Array.from(V4);
+  badOffset[20 + 12] = 0x30;
+  assert.equal(decodeAt(LinkType.RAW, badOffset).status, Status.BAD_TCP_HEADER);
+  assert.equal(decodeAt(LinkType.RAW, ipv4(17, udp(53, 53, bytes([1, 2, 3])))).status, Status.NON_TCP);
+  assert.equal(decodeAt(LinkType.ETHERNET, ethernet(0x0806, bytes(new Array(28).fill(0)))).status, Status.NON_IP);
+  assert.equal(decodeAt(LinkType.RAW, ipv4(50, bytes(new Array(16).fill(0)))).status, Status.ENCRYPTED);
+  assert.equal(decodeAt(147, V4).status, Status.UNSUPPORTED_LINK_TYPE);
+});
+
+test('an IP length longer than the frame is clamped and noted', () => {
+  const r = decodeAt(LinkType.RAW, ipv4(6, tcp({ payload: 10 }), { totalLength: 1500 }));
+  assert.equal(r.name, 'tcp');
+  assert.equal(r.p.payloadLen, 10);
+  assert.ok(r.p.notes & Note.IP_LENGTH_EXCEEDS_FRAME);
+});
+
+test('a crafted loop of tunnels stops at the nesting limit', () => {
+  let frame: Uint8Array = V4;
+  for (let i = 0; i < 12; i++) frame = ipv4(4, frame);
+  assert.equal(decodeAt(LinkType.RAW, frame).status, Status.TOO_MANY_LAYERS);
+});
+
+test('UDP on a tunnel port that does not hold the tunnel is plain UDP', () => {
+  assert.equal(decodeAt(LinkType.RAW, ipv4(17, udp(50000, 4789, bytes([0, 0, 0, 0, 0, 0, 0, 0])))).status, Status.NON_TCP);
+  assert.equal(decodeAt(LinkType.RAW, ipv4(17, udp(3544, 50000, bytes([1, 2, 3])))).status, Status.NON_TCP);
+});

@@ -108,3 +108,11 @@ for (const s of manifest) {
     assert.equal(summary.packets, s.packets);
   });
 }
+
+const scenarioDir = join(repoRoot, 'samples', 'scenarios');
+for (const g of readdirSync(join(scenarioDir, 'golden')).sort()) {
+  const name = g.replace(/\.tsv$/, '');
+  test(`tshark agrees frame by frame: scenario ${name}`, async () => {
+    await compare(join(scenarioDir, name), join(scenarioDir, 'golden', g));
+  });
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Write the tshark golden `tshark.tsv` beside every capture under samples/kernel/.
+# Write the tshark golden `tshark.tsv` beside every capture under samples/kernel/, and
+# samples/scenarios/golden/<capture>.tsv for every scenario capture.
 #
 #   bash scripts/kernel/tshark-golden.sh [capture ...]
 #
@@ -58,7 +59,10 @@ HEADER="$HEADER	tcp.window_size_scalefactor	tcp.analysis.initial_rtt"
 
 golden() { # capture -> tshark.tsv beside it
   local cap=$1 out
-  out="$(dirname "$cap")/tshark.tsv"
+  case "$cap" in
+    */samples/scenarios/*) mkdir -p "$(dirname "$cap")/golden"; out="$(dirname "$cap")/golden/$(basename "$cap").tsv" ;;
+    *) out="$(dirname "$cap")/tshark.tsv" ;;
+  esac
   {
     printf '# %s | tshark -n %s -Y "%s" -T fields -E separator=/t -E occurrence=f (one pass, empty profile)\n' \
       "$VERSION" "${PREFS[*]}" "$DFILTER"
@@ -85,7 +89,8 @@ golden() { # capture -> tshark.tsv beside it
 if [ $# -gt 0 ]; then
   caps=("$@")
 else
-  mapfile -t caps < <(find "$OUT" -mindepth 2 -maxdepth 2 \( -name '*.pcap' -o -name '*.pcapng' \) | sort)
+  mapfile -t caps < <({ find "$OUT" -mindepth 2 -maxdepth 2 \( -name '*.pcap' -o -name '*.pcapng' \);
+    find "$ROOT/samples/scenarios" -maxdepth 1 \( -name '*.pcap' -o -name '*.pcapng' \); } | sort)
 fi
 echo "==> tshark golden ($VERSION)"
 for c in "${caps[@]}"; do golden "$c"; done

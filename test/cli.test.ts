@@ -1,0 +1,222 @@
+/**
+ * The CLI as a user meets it: `run(argv, io)` in-process for exit codes, output and
+ * the database; the real bin for stdin, help and a kill in the middle of a write.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { run } from '../src/cli/main.js';
+import type { Io } from '../src/cli/io.js';
+import { repoRoot, sharedDir } from './helpers.js';
+
+const formats = join(sharedDir(), 'corpus', 'formats');
+const bin = join(repoRoot, 'bin', 'tcpstate.js');
+
+function fakeIo(opts: { stdin?: NodeJS.ReadableStream; env?: NodeJS.ProcessEnv; cwd?: string; interruptAfterMs?: number } = {}) {
+  const io = {
+    out: '',
+    err: '',
+    interrupts: [] as Array<() => void>,
+  };
+  const value: Io = {
+    stdout: { write: (s: string) => (io.out += s), isTTY: false },
+    stderr: { write: (s: string) => (io.err += s), isTTY: false },
+    stdin: opts.stdin ?? new PassThrough(),
+    env: opts.env ?? {},
+    cwd: opts.cwd ?? mkdtempSync(join(tmpdir(), 'tcpstate-cli-')),
+    onInterrupt(fn) {
+      io.interrupts.push(fn);
+      return () => undefined;
+    },
+  };
+  return { io, value };
+}
+
+function rows(db: string, sql: string): Array<Record<string, unknown>> {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare(sql).all() as Array<Record<string, unknown>>;
+  } finally {
+    d.close();
+  }
+}
+
+test('analyze writes one captures row with counts, times, link types and decode counters', async () => {
+  const { io, value } = fakeIo();
+  const code = await run(['analyze', join(formats, 'pcapng-example.pcapng'), join(formats, 'VlanPackets.pcap')], value);
+  assert.equal(code, 0, io.err);
+  const db = join(value.cwd, 'tcpstate.db');
+  const caps = rows(db, 'SELECT * FROM captures ORDER BY id');
+  assert.equal(caps.length, 2);
+  assert.equal(caps[0].format, 'pcapng');
+  assert.equal(caps[0].link_types, '1,113');
+  assert.equal(caps[0].packets, 159);
+  assert.equal(caps[0].tcp_packets, 159);
+  assert.equal(caps[0].first_ts, 1422527998578402);
+  assert.equal(caps[0].status, 'complete');
+  assert.equal(caps[1].packets, 26);
+  assert.equal(caps[1].first_ts, 1277840495135052);
+  assert.equal(caps[1].last_ts, 1277840530538713);
+  const counters = rows(db, `SELECT reason, packets FROM decode_counters WHERE capture_id = ${caps[1].id} ORDER BY reason`);
+  assert.deepEqual(counters, [
+    { reason: 'non_ip', packets: 6 },
+    { reason: 'non_tcp', packets: 20 },
+  ]);
+  assert.equal(rows(db, 'SELECT count(*) n FROM interfaces')[0].n, 3);
+  assert.match(io.out, /159 packets, 159 TCP/);
+  assert.doesNotMatch(io.out, /\x1b\[/, 'no colour when not a TTY');
+});
+
+test('analysing the same capture again replaces its rows', async () => {
+  const { value } = fakeIo();
+  const file = join(value.cwd, 'a.pcap');
+  copyFileSync(join(formats, 'one_tcp_stream.pcap'), file);
+  assert.equal(await run(['analyze', 'a.pcap'], value), 0);
+  const db = join(value.cwd, 'tcpstate.db');
+  const first = rows(db, 'SELECT id, packets FROM captures');
+  // Same path, different content: the new analysis replaces the old one.
+  copyFileSync(join(formats, 'three_http_streams.pcap'), file);
+  assert.equal(await run(['analyze', file], value), 0);
+  const second = rows(db, 'SELECT id, packets FROM captures');
+  assert.equal(second.length, 1);
+  assert.equal(first[0].packets, 36);
+  assert.equal(second[0].packets, 28);
+  assert.equal(rows(db, 'SELECT count(*) n FROM decode_counters')[0].n, 1);
+});
+
+test('a damaged capture: exit 3, one-line error with offset and record, packets before the damage kept', async () => {
+  const { io, value } = fakeIo();
+  const good = readFileSync(join(formats, 'one_tcp_stream.pcap'));
+  // Keep 10 whole records (24-byte header, then records), then write an impossible caplen.
+  let off = 24;
+  for (let i = 0; i < 10; i++) off += 16 + good.readUInt32LE(off + 8);
+  const bad = Buffer.concat([good.subarray(0, off), Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f])]);
+  writeFileSync(join(value.cwd, 'bad.pcap'), bad);
+  const code = await run(['analyze', 'bad.pcap', '--db', 'x.db'], value);
+  assert.equal(code, 3);
+  assert.equal(io.err.trim().split('\n').length, 1);
+  assert.match(io.err, new RegExp(`bad.pcap: byte offset ${off}, record 11: captured length 2147483647 is larger than the limit`));
+  const [cap] = rows(join(value.cwd, 'x.db'), 'SELECT * FROM captures');
+  assert.equal(cap.status, 'error');
+  assert.equal(cap.packets, 10);
+  assert.equal(cap.tcp_packets, 10);
+  assert.equal(cap.error_offset, off);
+  assert.equal(cap.error_record, 11);
+});
+
+test('a capture cut short: status truncated, warning, exit 3 (0 with --allow-truncated)', async () => {
+  const { io, value } = fakeIo();
+  const good = readFileSync(join(formats, 'one_tcp_stream.pcap'));
+  writeFileSync(join(value.cwd, 'cut.pcap'), good.subarray(0, good.length - 5));
+  assert.equal(await run(['analyze', 'cut.pcap'], value), 3);
+  assert.match(io.err, /warning: .*cut\.pcap: byte offset \d+, record 36: capture is cut short inside record 36/);
+  assert.equal(await run(['analyze', '--allow-truncated', 'cut.pcap'], value), 0);
+  const [cap] = rows(join(value.cwd, 'tcpstate.db'), 'SELECT status, packets FROM captures');
+  assert.deepEqual(cap, { status: 'truncated', packets: 35 });
+});
+
+test('a missing file: exit 3 and an error row, other captures still analysed', async () => {
+  const { io, value } = fakeIo();
+  const code = await run(['analyze', 'nope.pcap', join(formats, 'sll2.pcap')], value);
+  assert.equal(code, 3);
+  assert.match(io.err, /nope\.pcap: byte offset 0: no such file/);
+  const caps = rows(join(value.cwd, 'tcpstate.db'), 'SELECT name, status, packets FROM captures ORDER BY id');
+  assert.deepEqual(caps, [
+    { name: 'nope.pcap', status: 'error', packets: 0 },
+    { name: join(formats, 'sll2.pcap'), status: 'complete', packets: 3 },
+  ]);
+});
+
+test('--json prints machine-readable summaries', async () => {
+  const { io, value } = fakeIo();
+  assert.equal(await run(['analyze', '--json', join(formats, 'raw_ip.pcap')], value), 0);
+  const [s] = JSON.parse(io.out);
+  assert.equal(s.packets, 100);
+  assert.equal(s.tcp_packets, 92);
+  assert.deepEqual(s.link_types, [101]);
+  assert.deepEqual(s.decode, { tcp: 92, non_tcp: 8 });
+});
+
+test('usage errors exit 2; --help and --version exit 0', async () => {
+  for (const argv of [[], ['analyze'], ['frobnicate'], ['analyze', '--bogus', 'x.pcap'], ['analyze', '-', '-']]) {
+    const { io, value } = fakeIo();
+    assert.equal(await run(argv, value), 2, `${argv.join(' ')}: ${io.err}`);
+    assert.ok(io.err.length > 0);
+  }
+  const help = fakeIo();
+  assert.equal(await run(['analyze', '--help'], help.value), 0);
+  assert.match(help.io.out, /Exit codes: 0 ok/);
+  assert.match(help.io.out, /--db <file>/);
+  const version = fakeIo();
+  assert.equal(await run(['--version'], version.value), 0);
+  assert.match(version.io.out, /^\d+\.\d+\.\d+/);
+});
+
+test('colour only for a terminal, and never with NO_COLOR', async () => {
+  const tty = fakeIo({ env: { FORCE_COLOR: '1' } });
+  await run(['analyze', join(formats, 'sll2.pcap')], tty.value);
+  assert.match(tty.io.out, /\x1b\[/);
+  const noColor = fakeIo({ env: { NO_COLOR: '1' } });
+  (noColor.value.stdout as { isTTY?: boolean }).isTTY = true;
+  await run(['analyze', join(formats, 'sll2.pcap')], noColor.value);
+  assert.doesNotMatch(noColor.io.out, /\x1b\[/);
+});
+
+test('Ctrl-C during a capture: exit 130, that capture not written, earlier rows intact', async () => {
+  const { io, value } = fakeIo();
+  assert.equal(await run(['analyze', join(formats, 'one_tcp_stream.pcap')], value), 0);
+  // A stdin that delivers half a capture, then an interrupt, then waits forever.
+  const bytes = readFileSync(join(formats, 'three_http_streams.pcap'));
+  const stdin = new PassThrough();
+  const second = fakeIo({ stdin, cwd: value.cwd });
+  const done = run(['analyze', '-'], second.value);
+  stdin.write(bytes.subarray(0, 2000));
+  await new Promise((r) => setTimeout(r, 50));
+  for (const fn of second.io.interrupts) fn();
+  stdin.write(bytes.subarray(2000, 2100));
+  assert.equal(await done, 130);
+  assert.match(second.io.err, /interrupted; - was not written/);
+  const caps = rows(join(value.cwd, 'tcpstate.db'), 'SELECT name, packets FROM captures');
+  assert.deepEqual(caps, [{ name: join(formats, 'one_tcp_stream.pcap'), packets: 36 }]);
+  assert.equal(io.err, '');
+});
+
+test('the real bin: stdin ("-") with gzip, exit code and summary', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-bin-'));
+  const r = spawnSync(process.execPath, [bin, 'analyze', '-', '--db', 'in.db'], {
+    cwd,
+    input: readFileSync(join(formats, 'one_tcp_stream.pcap.gz')),
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.match(r.stdout.toString(), /<stdin>  pcap, gzip, ETHERNET  complete\n  36 packets, 36 TCP/);
+  const [cap] = rows(join(cwd, 'in.db'), 'SELECT path, compression, packets FROM captures');
+  assert.deepEqual(cap, { path: '-', compression: 'gzip', packets: 36 });
+});
+
+test('a process killed in the middle of a capture leaves no half-written capture', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-kill-'));
+  const child = spawn(process.execPath, [bin, 'analyze', '-', '--db', 'k.db'], { cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+  const bytes = readFileSync(join(formats, 'three_http_streams.pcap'));
+  child.stdin.write(bytes.subarray(0, 3000));
+  await new Promise((r) => setTimeout(r, 700)); // the capture's transaction is open and rows may be pending
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  // The database opens cleanly and holds no row for the killed capture.
+  const caps = rows(join(cwd, 'k.db'), 'SELECT count(*) n FROM captures');
+  assert.equal(caps[0].n, 0);
+  const again = spawnSync(process.execPath, [bin, 'analyze', '-', '--db', 'k.db', '-q'], { cwd, input: bytes });
+  assert.equal(again.status, 0, again.stderr.toString());
+  assert.equal(rows(join(cwd, 'k.db'), 'SELECT packets FROM captures')[0].packets, 28);
+});
+
+test('stdin that is not a capture: exit 3 with a clear message', async () => {
+  const { io, value } = fakeIo({ stdin: Readable.from([Buffer.from('hello, this is text\n')]) });
+  assert.equal(await run(['analyze', '-'], value), 3);
+  assert.match(io.err, /<stdin>: byte offset 0: not a pcap or pcapng file \(unknown magic 68 65 6c 6c\)/);
+});

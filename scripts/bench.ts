@@ -1,0 +1,119 @@
+/**
+ * npm run bench: throughput and memory of `tcpstate analyze` on synthetic captures
+ * of growing size. Each size runs in its own process so its peak resident memory
+ * (maxRSS) is its own; flat memory across sizes is the streaming claim.
+ *
+ *   node dist/scripts/bench.js [--packets 100000,400000,1600000] [--keep]
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PAYLOAD = 100;
+
+/** A little-endian µs pcap of `n` Ethernet/IPv4/TCP packets over 1000 connections. */
+function writeCapture(path: string, n: number): void {
+  const fd = openSync(path, 'w');
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(262144, 16);
+  header.writeUInt32LE(1, 20);
+  writeSync(fd, header);
+  const frameLen = 14 + 20 + 20 + PAYLOAD;
+  const recLen = 16 + frameLen;
+  const batch = 4096;
+  const buf = Buffer.alloc(recLen * batch);
+  // Template frame.
+  for (let i = 0; i < batch; i++) {
+    const o = i * recLen;
+    buf.writeUInt32LE(frameLen, o + 8);
+    buf.writeUInt32LE(frameLen, o + 12);
+    const f = o + 16;
+    buf.writeUInt16BE(0x0800, f + 12);
+    buf[f + 14] = 0x45;
+    buf.writeUInt16BE(20 + 20 + PAYLOAD, f + 16);
+    buf[f + 22] = 64;
+    buf[f + 23] = 6;
+    buf.writeUInt32BE(0xc0000201, f + 26);
+    buf.writeUInt32BE(0xc0000202, f + 30);
+    buf[f + 46] = 0x50;
+    buf[f + 47] = 0x18;
+    buf.writeUInt16BE(65535, f + 48);
+  }
+  const t0 = 1_700_000_000;
+  for (let done = 0; done < n; ) {
+    const k = Math.min(batch, n - done);
+    for (let i = 0; i < k; i++) {
+      const pkt = done + i;
+      const o = i * recLen;
+      buf.writeUInt32LE(t0 + Math.floor(pkt / 100_000), o);
+      buf.writeUInt32LE((pkt % 100_000) * 10, o + 4);
+      const f = o + 16;
+      const conn = pkt % 1000;
+      buf.writeUInt16BE(40000 + conn, f + 34);
+      buf.writeUInt16BE(443, f + 36);
+      buf.writeUInt32BE((1000 + Math.floor(pkt / 1000) * PAYLOAD) >>> 0, f + 38);
+      buf.writeUInt32BE(5000, f + 42);
+    }
+    writeSync(fd, buf, 0, k * recLen);
+    done += k;
+  }
+  closeSync(fd);
+}
+
+function measure(capture: string, db: string): { ms: number; maxRssMb: number; packets: number } {
+  const self = fileURLToPath(import.meta.url);
+  const out = execFileSync(process.execPath, [self, '--run', capture, db], { encoding: 'utf8' });
+  return JSON.parse(out) as { ms: number; maxRssMb: number; packets: number };
+}
+
+async function runOne(capture: string, db: string): Promise<void> {
+  const { run } = await import('../src/cli/main.js');
+  let out = '';
+  const io = {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => process.stderr.write(s) },
+    stdin: process.stdin,
+    env: {},
+    cwd: process.cwd(),
+    onInterrupt: () => () => undefined,
+  };
+  const t0 = performance.now();
+  const code = await run(['analyze', '--json', '--db', db, capture], io);
+  const ms = performance.now() - t0;
+  if (code !== 0) throw new Error(`analyze exited ${code}`);
+  const [summary] = JSON.parse(out) as Array<{ packets: number }>;
+  process.stdout.write(JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024, packets: summary.packets }));
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--run') return runOne(args[1], args[2]);
+  const sizesArg = args.indexOf('--packets');
+  const sizes = sizesArg >= 0 ? args[sizesArg + 1].split(',').map(Number) : [100_000, 400_000, 1_600_000];
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-bench-'));
+  console.log(`tcpstate analyze on synthetic Ethernet/IPv4/TCP pcaps (${14 + 40 + PAYLOAD}-byte frames, 1000 connections), Node ${process.version}`);
+  console.log('packets      MB   seconds   packets/s     MB/s   peak RSS MB');
+  try {
+    for (const n of sizes) {
+      const capture = join(dir, `bench-${n}.pcap`);
+      writeCapture(capture, n);
+      const mb = statSync(capture).size / 2 ** 20;
+      const r = measure(capture, join(dir, `bench-${n}.db`));
+      if (r.packets !== n) throw new Error(`read ${r.packets} packets of ${n}`);
+      const s = r.ms / 1000;
+      console.log(
+        `${String(n).padStart(9)} ${mb.toFixed(0).padStart(7)} ${s.toFixed(2).padStart(9)} ${Math.round(n / s).toLocaleString('en-US').padStart(11)} ${(mb / s).toFixed(0).padStart(8)} ${r.maxRssMb.toFixed(0).padStart(13)}`,
+      );
+      if (!args.includes('--keep')) rmSync(capture);
+    }
+  } finally {
+    if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

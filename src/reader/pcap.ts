@@ -152,7 +152,7 @@ export class PcapParser {
     }
     const snaplen = dv.getUint32(o + 16, le);
     const linkField = dv.getUint32(o + 20, le);
-    // Bits 0-15 link type; bit 28 (F) says bits 29-31 hold the FCS length in 16-bit words.
+    // Bits 0-15 link type, 16-25 reserved.
     if (linkField & 0x03ff0000) {
       throw new CaptureError(
         `link-type field has reserved bits set (0x${(linkField & 0x03ff0000).toString(16).padStart(8, '0')})`,
@@ -160,7 +160,8 @@ export class PcapParser {
       );
     }
     const linkType = linkField & 0xffff;
-    const fcsLen = linkField & 0x10000000 ? ((linkField >>> 29) & 7) * 2 : 0;
+    // Bit 26 says bits 28-31 hold the length of the frame check sequence in 16-bit words.
+    const fcsLen = linkField & 0x04000000 ? (linkField >>> 28) * 2 : 0;
     this.recordHeader = magic.modified ? RECORD_HEADER_MODIFIED : RECORD_HEADER_STANDARD;
     this.lengthOrder = versionMinor < 3 ? 'swapped' : versionMinor === 3 ? 'maybe-swapped' : 'normal';
     this.header = { littleEndian: le, nanosecond: magic.nanosecond, modified: magic.modified, versionMajor, versionMinor, snaplen, linkType, fcsLen };

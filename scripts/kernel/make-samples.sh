@@ -300,7 +300,10 @@ sc_syn_flood() {
   # three legitimate clients in the middle of the flood
   run_fg "$NS_C" client "$PY" "$PEER" multi-client --addr "$S4" --port 9096 --count 3 --gap 0.1 --expect-request
   for i in "${pids[@]}"; do wait "$i" || true; done
-  sleep 0.5
+  # Let the SYN-ACK retransmission timer (1 s) run out twice over before ss and the end of the
+  # capture, so the capture itself shows which SYN-ACKs had a socket behind them (retransmitted)
+  # and which were SYN cookies (never retransmitted).
+  sleep 2.5
   ip netns exec "$NS_S" nstat -asz TcpExtSyncookiesSent TcpExtTCPReqQFullDoCookies TcpExtListenDrops \
     TcpExtListenOverflows TcpExtTCPReqQFullDrop TcpPassiveOpens >"$DIR/nstat-server.txt" 2>/dev/null || true
   end_scenario

@@ -3,6 +3,8 @@
  * detectors as they arrive). Knows nothing of SQLite, the terminal or the CLI.
  */
 import { DecodeCounters, DecodedPacket, Status, decodeRecord } from '../decode/index.js';
+import type { Flow } from '../flow/flow.js';
+import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
 import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
 
 export type CaptureStatus = 'complete' | 'truncated' | 'error';
@@ -28,6 +30,9 @@ export interface CaptureSummary {
   errorOffset: number | null;
   errorRecord: number | null;
   counters: DecodeCounters;
+  /** TCP connections found, and the most alive at one moment. */
+  flows: number;
+  peakLiveFlows: number;
 }
 
 export interface AnalyzeOptions {
@@ -35,6 +40,9 @@ export interface AnalyzeOptions {
   shouldStop?: () => boolean;
   /** Sees every record with its decoded packet (status and fields) before the next one is read. */
   onPacket?: (rec: PacketRecord, status: number, p: DecodedPacket) => void;
+  /** Receives each connection when it ends (closed, reset, timeout, reuse or end of capture). */
+  onFlowEnd?: (flow: Flow) => void;
+  flowOptions?: Partial<FlowTableOptions>;
 }
 
 export async function analyzeCapture(name: string, source: ByteSource, opts: AnalyzeOptions = {}): Promise<CaptureSummary> {
@@ -43,6 +51,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   let firstTs: number | null = null;
   let lastTs: number | null = null;
   const onPacket = opts.onPacket;
+  const table = new FlowTable(opts.onFlowEnd ?? (() => undefined), { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions });
 
   const outcome = await readCapture(
     source,
@@ -60,11 +69,13 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         return;
       }
       counters.add(status, p.notes);
+      if (status === Status.TCP) table.packet(rec.number, rec.tsUs, p);
       onPacket?.(rec, status, p);
     },
     { shouldStop: opts.shouldStop },
   );
 
+  table.finish(lastTs ?? 0);
   const linkTypes: number[] = [];
   for (const itf of outcome.interfaces) if (!linkTypes.includes(itf.linkType)) linkTypes.push(itf.linkType);
   const err = outcome.error;
@@ -85,5 +96,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     errorOffset: err?.offset ?? null,
     errorRecord: err?.record ?? null,
     counters,
+    flows: table.created,
+    peakLiveFlows: table.peakLive,
   };
 }

@@ -1,0 +1,226 @@
+/**
+ * The flow table: TCP connections keyed by their two endpoints, swept by packet
+ * time. Every flow ends through `end(flow, reason)` and is handed to `onEnd`, so
+ * memory follows the live connections, not the size of the capture.
+ */
+import { type DecodedPacket, TcpFlag } from '../decode/packet.js';
+import { enter, segment, settle, type Segment } from '../state/machine.js';
+import { TcpState, isGone } from '../state/tcp-state.js';
+import { formatAddress } from './address.js';
+import { Endpoint, Flow, type EndReason } from './flow.js';
+
+const { SYN, ACK } = TcpFlag;
+
+export interface FlowTableOptions {
+  /** How long TIME_WAIT lasts before CLOSED (Linux: 60 s; RFC 793's 2MSL: 240 s). */
+  timeWaitUs: number;
+  /** A connection with no packet for this long is ended (reason timeout). */
+  idleTimeoutUs: number;
+  /** A connection still in its handshake with no packet for this long is ended (SYN floods). */
+  handshakeTimeoutUs: number;
+  /** How long a connection whose endpoints are both gone stays to collect late packets. */
+  lingerUs: number;
+  /** A SYN-ACK never retransmitted for this long means the server kept no state (a SYN cookie). */
+  synCookieUs: number;
+}
+
+export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
+  timeWaitUs: 60_000_000,
+  idleTimeoutUs: 7_200_000_000,
+  handshakeTimeoutUs: 180_000_000,
+  lingerUs: 5_000_000,
+  synCookieUs: 1_500_000,
+};
+
+const SWEEP_EVERY_US = 1_000_000;
+
+export class FlowTable {
+  private readonly flows = new Map<string, Flow>();
+  private nextId = 1;
+  private nextSweep = -1;
+  private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1 };
+  /** Flows ever created, and the most alive at once. */
+  created = 0;
+  peakLive = 0;
+
+  constructor(
+    private readonly onEnd: (flow: Flow) => void,
+    private readonly opts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
+  ) {}
+
+  get live(): number {
+    return this.flows.size;
+  }
+
+  /** One decoded TCP packet (p must hold a TCP header). */
+  packet(frame: number, ts: number, p: DecodedPacket): Flow {
+    if (this.nextSweep < 0) this.nextSweep = ts + SWEEP_EVERY_US;
+    else if (ts >= this.nextSweep) {
+      this.sweep(ts);
+      this.nextSweep = ts + SWEEP_EVERY_US;
+    }
+    const key = flowKey(p);
+    let flow = this.flows.get(key);
+    const f = p.flags;
+    if (flow !== undefined && f & SYN && !(f & ACK) && this.isNewConnection(flow, p)) {
+      this.end(flow, 'reuse', ts);
+      flow = undefined;
+    }
+    if (flow === undefined) flow = this.create(key, frame, ts, p);
+
+    const fromClient = p.srcPort === flow.client.port && sameAddress(p, p.srcOff, flow.clientAddrBytes);
+    const s = fromClient ? flow.client : flow.server;
+    const r = fromClient ? flow.server : flow.client;
+    s.packets++;
+    s.payloadBytes += p.payloadLen;
+    s.ipBytes += p.ipEnd - p.ipOff;
+    flow.lastTs = ts;
+    flow.lastPacket = frame;
+
+    const seg = this.seg;
+    seg.frame = frame;
+    seg.ts = ts;
+    seg.flags = f;
+    seg.seq = p.seq;
+    seg.ack = p.ack;
+    seg.len = p.payloadLen;
+    seg.window = p.window;
+    seg.windowScale = p.windowScale;
+    this.expireTimeWait(flow, ts);
+    segment(flow, s, r, seg);
+    return flow;
+  }
+
+  /** End every flow at the end of the capture, with the states the hosts would show then. */
+  finish(endTs: number): void {
+    for (const flow of this.flows.values()) {
+      settle(flow);
+      this.expireTimeWait(flow, endTs);
+      this.expireSynCookies(flow, endTs);
+      this.end(flow, isGone(flow.client.state) && isGone(flow.server.state) ? (flow.reset ? 'reset' : 'closed') : 'end_of_capture', endTs);
+    }
+  }
+
+  /** A SYN that starts a new connection on a tuple we already track (port reuse). */
+  private isNewConnection(flow: Flow, p: DecodedPacket): boolean {
+    const fromClient = p.srcPort === flow.client.port && sameAddress(p, p.srcOff, flow.clientAddrBytes);
+    if (!fromClient) return isGone(flow.client.state) || flow.client.state === TcpState.TIME_WAIT;
+    // The client's own SYN again: a retransmission keeps its ISN, a new connect() picks another.
+    return flow.client.isn !== p.seq || isGone(flow.client.state) || flow.client.state === TcpState.TIME_WAIT;
+  }
+
+  private create(key: string, frame: number, ts: number, p: DecodedPacket): Flow {
+    const version = p.ipVersion as 4 | 6;
+    const src = formatAddress(p.buf, p.srcOff, version);
+    const dst = formatAddress(p.buf, p.dstOff, version);
+    const f = p.flags;
+    let srcIsClient: boolean;
+    let rolesBy: Flow['rolesBy'];
+    if (f & SYN) {
+      srcIsClient = !(f & ACK);
+      rolesBy = srcIsClient ? 'syn' : 'syn_ack';
+    } else if (p.srcPort !== p.dstPort) {
+      srcIsClient = p.srcPort > p.dstPort;
+      rolesBy = 'port';
+    } else {
+      srcIsClient = true;
+      rolesBy = 'first_packet';
+    }
+    const client = srcIsClient ? new Endpoint('client', src, p.srcPort) : new Endpoint('client', dst, p.dstPort);
+    const server = srcIsClient ? new Endpoint('server', dst, p.dstPort) : new Endpoint('server', src, p.srcPort);
+    const flow = new Flow(this.nextId++, key, version, client, server);
+    flow.clientAddrBytes = p.buf.slice(srcIsClient ? p.srcOff : p.dstOff, (srcIsClient ? p.srcOff : p.dstOff) + (version === 4 ? 4 : 16));
+    flow.rolesBy = rolesBy;
+    flow.firstTs = ts;
+    flow.firstPacket = frame;
+    if (!(f & SYN)) {
+      // Picked up mid-connection: both ends were already talking.
+      flow.midstream = true;
+      const at = { frame, ts };
+      enter(flow, client, TcpState.ESTABLISHED, at, 'capture starts mid-connection', true);
+      enter(flow, server, TcpState.ESTABLISHED, at, 'capture starts mid-connection', true);
+    }
+    this.flows.set(key, flow);
+    this.created++;
+    if (this.flows.size > this.peakLive) this.peakLive = this.flows.size;
+    return flow;
+  }
+
+  private sweep(now: number): void {
+    const o = this.opts;
+    for (const flow of this.flows.values()) {
+      this.expireTimeWait(flow, now);
+      const idle = now - flow.lastTs;
+      if (flow.goneAt >= 0 && now - flow.goneAt > o.lingerUs) {
+        this.end(flow, flow.reset ? 'reset' : 'closed', now);
+      } else if (idle > (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs)) {
+        settle(flow);
+        this.expireSynCookies(flow, now);
+        this.end(flow, 'timeout', now);
+      }
+    }
+  }
+
+  private expireTimeWait(flow: Flow, now: number): void {
+    for (const e of [flow.client, flow.server]) {
+      if (e.state === TcpState.TIME_WAIT && now - e.since >= this.opts.timeWaitUs) {
+        enter(flow, e, TcpState.CLOSED, { frame: null, ts: e.since + this.opts.timeWaitUs }, `TIME_WAIT expired (${this.opts.timeWaitUs / 1e6} s)`);
+      }
+    }
+  }
+
+  /**
+   * A server that sent one SYN-ACK and never retransmitted it, though its
+   * retransmission timer (1 s on Linux) ran out long ago, kept no state: the
+   * SYN-ACK carried a SYN cookie, and `ss` shows no SYN-RECV socket for it.
+   */
+  private expireSynCookies(flow: Flow, now: number): void {
+    const srv = flow.server;
+    if (srv.state === TcpState.SYN_RECEIVED && srv.synAcks === 1 && now - srv.lastSynAckTs >= this.opts.synCookieUs) {
+      enter(flow, srv, TcpState.LISTEN, { frame: null, ts: srv.lastSynAckTs }, 'SYN-ACK never retransmitted: a SYN cookie, no socket kept', true);
+    }
+  }
+
+  private end(flow: Flow, reason: EndReason, now: number): void {
+    if (reason === 'reuse') {
+      // A new connection replaces the old one on this tuple: TIME_WAIT is cut short.
+      for (const e of [flow.client, flow.server]) {
+        if (e.state === TcpState.TIME_WAIT) enter(flow, e, TcpState.CLOSED, { frame: null, ts: now }, 'TIME_WAIT ended by a new SYN on the tuple (reuse)');
+      }
+    }
+    flow.endReason = reason;
+    this.flows.delete(flow.key);
+    this.onEnd(flow);
+  }
+}
+
+function inHandshake(flow: Flow): boolean {
+  const c = flow.client.state;
+  const s = flow.server.state;
+  return c === TcpState.SYN_SENT || c === TcpState.SYN_RECEIVED || s === TcpState.SYN_RECEIVED;
+}
+
+function sameAddress(p: DecodedPacket, off: number, addr: Uint8Array): boolean {
+  const b = p.buf;
+  for (let i = 0; i < addr.length; i++) if (b[off + i] !== addr[i]) return false;
+  return true;
+}
+
+/** The same key for both directions: the two (address, port) endpoints in a fixed order. */
+export function flowKey(p: DecodedPacket): string {
+  const b = p.buf;
+  if (p.ipVersion === 4) {
+    const a = (((b[p.srcOff] << 24) | (b[p.srcOff + 1] << 16) | (b[p.srcOff + 2] << 8) | b[p.srcOff + 3]) >>> 0) * 65536 + p.srcPort;
+    const z = (((b[p.dstOff] << 24) | (b[p.dstOff + 1] << 16) | (b[p.dstOff + 2] << 8) | b[p.dstOff + 3]) >>> 0) * 65536 + p.dstPort;
+    return a < z ? `${a}-${z}` : `${z}-${a}`;
+  }
+  const a = v6Key(b, p.srcOff, p.srcPort);
+  const z = v6Key(b, p.dstOff, p.dstPort);
+  return a < z ? `${a}-${z}` : `${z}-${a}`;
+}
+
+function v6Key(b: Uint8Array, off: number, port: number): string {
+  let s = '';
+  for (let i = 0; i < 16; i += 4) s += (((b[off + i] << 24) | (b[off + i + 1] << 16) | (b[off + i + 2] << 8) | b[off + i + 3]) >>> 0).toString(36) + '.';
+  return s + port;
+}

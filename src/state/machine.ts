@@ -1,0 +1,239 @@
+/**
+ * The per-endpoint RFC 793 state machine, driven by what each side sends and
+ * receives. Every change goes through `enter`, which records it.
+ *
+ * The capture is taken at one point on the path. What a side sends is known when
+ * it passes that point. When a SYN or FIN reached the other side is known only
+ * from what that side sends next: an ACK covering it proves it arrived; a segment
+ * that does not cover it was sent before it arrived (a simultaneous open or close).
+ * So received SYNs and FINs wait as receipts and are applied at their own frame,
+ * or after the receiver's crossing segment, once that evidence comes (or at the end
+ * of the capture). ACKs and RSTs are applied as they pass.
+ */
+import { TcpFlag } from '../decode/packet.js';
+import type { Endpoint, Flow, Receipt } from '../flow/flow.js';
+import { seqAdd, seqDiff, seqGe } from '../flow/seq.js';
+import { TcpState, type TcpStateName, isGone } from './tcp-state.js';
+
+const { SYN, ACK, FIN, RST } = TcpFlag;
+
+export interface Segment {
+  frame: number;
+  ts: number;
+  flags: number;
+  seq: number;
+  ack: number;
+  len: number;
+  /** Advertised window, unscaled. */
+  window: number;
+  /** Window scale option on a SYN, or -1. */
+  windowScale: number;
+}
+
+interface When {
+  frame: number | null;
+  ts: number;
+}
+
+/** The one function through which every state change passes. */
+export function enter(flow: Flow, e: Endpoint, to: TcpStateName, at: When, cause: string, inferred = false): void {
+  const from = e.state;
+  if (from === to) return;
+  e.state = to;
+  e.since = at.ts;
+  flow.transitions.push({ packet: at.frame, ts: at.ts, side: e.side, from, to, cause, inferred });
+  if (isGone(flow.client.state) && isGone(flow.server.state)) {
+    if (flow.goneAt < 0) flow.goneAt = at.ts;
+  } else flow.goneAt = -1;
+}
+
+/** One segment from `s` to `r`. */
+export function segment(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
+  if (seg.flags & RST) {
+    // A RST answering a SYN on a closed port is no evidence of a listener.
+    if (s.state === TcpState.CLOSED) dropReceipts(s, 'syn');
+  } else if (seg.flags & ACK) {
+    confirmReceipts(flow, s, seg.ack);
+  }
+  sent(flow, s, r, seg);
+  s.lastSendFrame = seg.frame;
+  s.lastSendTs = seg.ts;
+  // Segments from s arrive in order: whatever s sent earlier reached r first.
+  applyReceipts(flow, r);
+  received(flow, r, s, seg);
+}
+
+/**
+ * The capture has ended (or the flow is swept): a FIN seen on the wire is taken to
+ * have arrived, and so is a crossing SYN; a SYN to a silent host proves nothing.
+ */
+export function settle(flow: Flow): void {
+  for (const e of [flow.client, flow.server]) {
+    if (e.state === TcpState.CLOSED) dropReceipts(e, 'syn');
+    applyReceipts(flow, e);
+  }
+}
+
+function dropReceipts(e: Endpoint, kind: Receipt['kind']): void {
+  for (let i = e.pending.length - 1; i >= 0; i--) if (e.pending[i].kind === kind) e.pending.splice(i, 1);
+}
+
+/** e sends an ACK up to `ack`: every receipt it covers has arrived. */
+function confirmReceipts(flow: Flow, e: Endpoint, ack: number): void {
+  while (e.pending.length > 0 && seqGe(ack, e.pending[0].ackedBy)) applyReceipt(flow, e, e.pending.shift()!, true);
+}
+
+/** Apply what has surely arrived; a SYN to a host that has not answered stays unproven. */
+function applyReceipts(flow: Flow, e: Endpoint): void {
+  let i = 0;
+  while (i < e.pending.length) {
+    const rc = e.pending[i];
+    if (rc.kind === 'syn' && (e.state === TcpState.CLOSED || e.state === TcpState.LISTEN)) i++;
+    else applyReceipt(flow, e, e.pending.splice(i, 1)[0], false);
+  }
+}
+
+/** A receipt takes effect at its own frame, or after e's last segment if that one crossed it. */
+function applyReceipt(flow: Flow, e: Endpoint, rc: Receipt, answered: boolean): void {
+  const at: When = rc.frame >= e.lastSendFrame ? { frame: rc.frame, ts: rc.ts } : { frame: e.lastSendFrame, ts: e.lastSendTs };
+  if (rc.kind === 'syn') receivedSyn(flow, e, rc, at, answered);
+  else receivedFin(flow, e, rc, at);
+}
+
+function receivedSyn(flow: Flow, e: Endpoint, rc: Receipt, at: When, answered: boolean): void {
+  if (e.state === TcpState.SYN_SENT) {
+    enter(flow, e, TcpState.SYN_RECEIVED, at, 'received SYN (simultaneous open)');
+  } else if (answered && (e.state === TcpState.CLOSED || e.state === TcpState.LISTEN)) {
+    // It answered: it was listening, and the SYN made it SYN_RECEIVED (a passive open).
+    e.passive = true;
+    if (e.state === TcpState.CLOSED) enter(flow, e, TcpState.LISTEN, { frame: null, ts: rc.ts }, 'listening (it answered the SYN)', true);
+    enter(flow, e, TcpState.SYN_RECEIVED, at, 'received SYN (passive open)');
+  }
+}
+
+function receivedFin(flow: Flow, e: Endpoint, rc: Receipt, at: When): void {
+  switch (e.state) {
+    case TcpState.ESTABLISHED:
+    case TcpState.SYN_RECEIVED:
+      enter(flow, e, TcpState.CLOSE_WAIT, at, 'received FIN');
+      break;
+    case TcpState.FIN_WAIT_1:
+      if (rc.acksOwnFin) enter(flow, e, TcpState.TIME_WAIT, at, 'received FIN with the ACK of its FIN');
+      else enter(flow, e, TcpState.CLOSING, at, 'received FIN (simultaneous close)');
+      break;
+    case TcpState.FIN_WAIT_2:
+      enter(flow, e, TcpState.TIME_WAIT, at, 'received FIN');
+      break;
+    default:
+      break;
+  }
+}
+
+function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
+  const f = seg.flags;
+  // What the peer will expect next from s (a RST's number is judged against it, never moves it).
+  if (!(f & RST)) {
+    const end = seqAdd(seg.seq, seg.len + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0));
+    if (!s.hasSent || seqDiff(end, s.sndNxt) > 0) s.sndNxt = end;
+    s.hasSent = true;
+  }
+  if (f & SYN && seg.windowScale >= 0) s.windowScale = seg.windowScale;
+  s.window = (f & SYN ? seg.window : seg.window * 2 ** Math.max(0, s.windowScale)) | 0;
+
+  if (f & RST) {
+    if (!isGone(s.state)) enter(flow, s, TcpState.CLOSED, seg, 'sent RST');
+    return;
+  }
+  if (f & SYN && !(f & ACK)) {
+    if (s.state === TcpState.CLOSED) {
+      s.isn = seg.seq;
+      s.synFrame = seg.frame;
+      s.synTs = seg.ts;
+      enter(flow, s, TcpState.SYN_SENT, seg, 'sent SYN (active open)');
+    }
+  } else if (f & SYN) {
+    s.synAcks++;
+    s.lastSynAckTs = seg.ts;
+    if (s.isn < 0) s.isn = seg.seq;
+    if (s.state === TcpState.CLOSED || s.state === TcpState.LISTEN) {
+      // A SYN-ACK whose SYN was not captured.
+      s.passive = true;
+      if (s.state === TcpState.CLOSED) enter(flow, s, TcpState.LISTEN, { frame: null, ts: seg.ts }, 'listening (it answered a SYN)', true);
+      enter(flow, s, TcpState.SYN_RECEIVED, seg, 'sent SYN-ACK (its SYN was not captured)', true);
+      if (r.state === TcpState.CLOSED && !r.hasSent) {
+        r.isn = seqAdd(seg.ack, -1);
+        enter(flow, r, TcpState.SYN_SENT, seg, 'sent SYN (not captured)', true);
+      }
+    }
+  }
+  if (f & FIN && !s.finSent) {
+    s.finSent = true;
+    s.finSeq = seqAdd(seg.seq, seg.len + (f & SYN ? 1 : 0));
+    if (s.state === TcpState.ESTABLISHED || s.state === TcpState.SYN_RECEIVED) enter(flow, s, TcpState.FIN_WAIT_1, seg, 'sent FIN (active close)');
+    else if (s.state === TcpState.CLOSE_WAIT) enter(flow, s, TcpState.LAST_ACK, seg, 'sent FIN (passive close)');
+  }
+}
+
+function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment): void {
+  const f = seg.flags;
+  if (f & RST) {
+    if (acceptableReset(r, s, seg)) {
+      flow.reset = true;
+      if (r.state === TcpState.SYN_RECEIVED && r.passive) enter(flow, r, TcpState.LISTEN, seg, 'received RST (back to LISTEN)');
+      else if (!isGone(r.state)) enter(flow, r, TcpState.CLOSED, seg, r.state === TcpState.SYN_SENT ? 'received RST (connection refused)' : 'received RST');
+    }
+    return;
+  }
+  const acksOwnFin = (f & ACK) !== 0 && r.finSent && seqGe(seg.ack, seqAdd(r.finSeq, 1));
+  if (f & SYN) {
+    if (!(f & ACK)) {
+      queue(r, { kind: 'syn', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, 1), acksOwnFin: false });
+    } else if (r.state === TcpState.SYN_SENT && (r.isn < 0 || seg.ack === seqAdd(r.isn, 1))) {
+      enter(flow, r, TcpState.ESTABLISHED, seg, 'received SYN-ACK');
+    } else if (r.state === TcpState.SYN_RECEIVED && seg.ack === seqAdd(r.isn, 1)) {
+      enter(flow, r, TcpState.ESTABLISHED, seg, 'received SYN-ACK (simultaneous open)');
+    }
+  }
+  if (f & FIN && !r.peerFinReceived) {
+    r.peerFinReceived = true;
+    // The ACK in a FIN segment is applied with the FIN: FIN_WAIT_1 may go straight to TIME_WAIT.
+    queue(r, { kind: 'fin', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, seg.len + (f & SYN ? 2 : 1)), acksOwnFin });
+    return;
+  }
+  if (f & ACK) {
+    switch (r.state) {
+      case TcpState.SYN_RECEIVED:
+        if (r.isn >= 0 && seqGe(seg.ack, seqAdd(r.isn, 1))) enter(flow, r, TcpState.ESTABLISHED, seg, 'received ACK of its SYN');
+        break;
+      case TcpState.FIN_WAIT_1:
+        if (acksOwnFin) enter(flow, r, TcpState.FIN_WAIT_2, seg, 'received ACK of its FIN');
+        break;
+      case TcpState.CLOSING:
+        if (acksOwnFin) enter(flow, r, TcpState.TIME_WAIT, seg, 'received ACK of its FIN');
+        break;
+      case TcpState.LAST_ACK:
+        if (acksOwnFin) enter(flow, r, TcpState.CLOSED, seg, 'received ACK of its FIN');
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+function queue(e: Endpoint, rc: Receipt): void {
+  if (!e.pending.some((p) => p.kind === rc.kind && p.ackedBy === rc.ackedBy)) e.pending.push(rc);
+}
+
+/**
+ * Would r's stack accept this RST? In SYN_SENT only if it acknowledges r's SYN;
+ * otherwise only near what r expects from s next (a blind or stale RST far outside
+ * the window changes nothing). The capture point's view of "expected" is s's own
+ * highest sequence number, so the window is applied on both sides of it.
+ */
+export function acceptableReset(r: Endpoint, s: Endpoint, seg: Segment): boolean {
+  if (r.state === TcpState.SYN_SENT) return (seg.flags & ACK) !== 0 && (r.isn < 0 || seg.ack === seqAdd(r.isn, 1));
+  if (!s.hasSent) return true;
+  const window = Math.max(r.window, 1024);
+  const d = seqDiff(seg.seq, s.sndNxt);
+  return d >= -window && d <= window;
+}

@@ -220,3 +220,40 @@ test('stdin that is not a capture: exit 3 with a clear message', async () => {
   assert.equal(await run(['analyze', '-'], value), 3);
   assert.match(io.err, /<stdin>: byte offset 0: not a pcap or pcapng file \(unknown magic 68 65 6c 6c\)/);
 });
+
+test('flows and transitions land in the database, in packet order', async () => {
+  const { io, value } = fakeIo();
+  const capture = join(repoRoot, 'samples', 'kernel', 'seeds-server-closes', 'seeds-server-closes.pcap');
+  assert.equal(await run(['analyze', capture], value), 0, io.err);
+  assert.match(io.out, /1 TCP connection; sockets at the end: TIME_WAIT 1/);
+  const db = join(value.cwd, 'tcpstate.db');
+  const [flow] = rows(db, 'SELECT * FROM flows');
+  assert.equal(flow.client_addr, '192.0.2.1');
+  assert.equal(flow.server_port, 9090);
+  assert.equal(flow.client_state, 'CLOSED');
+  assert.equal(flow.server_state, 'TIME_WAIT');
+  assert.equal(flow.end_reason, 'end_of_capture');
+  assert.equal(flow.roles_by, 'syn');
+  assert.equal(flow.client_bytes, 4); // "Bye\n"
+  const ts = rows(db, `SELECT seq, packet, side, from_state, to_state FROM transitions WHERE flow_id = ${flow.id} ORDER BY seq`);
+  assert.deepEqual(
+    ts.map((t) => `${t.side} ${t.from_state}>${t.to_state}@${t.packet}`),
+    [
+      'client CLOSED>SYN_SENT@3',
+      'server CLOSED>LISTEN@null',
+      'server LISTEN>SYN_RECEIVED@3',
+      'client SYN_SENT>ESTABLISHED@4',
+      'server SYN_RECEIVED>ESTABLISHED@5',
+      'server ESTABLISHED>FIN_WAIT_1@10',
+      'client ESTABLISHED>CLOSE_WAIT@10',
+      'server FIN_WAIT_1>FIN_WAIT_2@11',
+      'client CLOSE_WAIT>LAST_ACK@12',
+      'server FIN_WAIT_2>TIME_WAIT@12',
+      'client LAST_ACK>CLOSED@13',
+    ],
+  );
+  // Analysing it again replaces flows and transitions too.
+  assert.equal(await run(['analyze', capture], value), 0);
+  assert.equal(rows(db, 'SELECT count(*) n FROM flows')[0].n, 1);
+  assert.equal(rows(db, 'SELECT count(*) n FROM transitions')[0].n, 11);
+});

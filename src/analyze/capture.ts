@@ -5,6 +5,7 @@
 import { DecodeCounters, DecodedPacket, Status, decodeRecord } from '../decode/index.js';
 import type { Flow } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
+import { isGone } from '../state/tcp-state.js';
 import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
 
 export type CaptureStatus = 'complete' | 'truncated' | 'error';
@@ -33,6 +34,8 @@ export interface CaptureSummary {
   /** TCP connections found, and the most alive at one moment. */
   flows: number;
   peakLiveFlows: number;
+  /** Endpoints (both sides of every flow) by their state at the end, sockets only (no CLOSED/LISTEN). */
+  endStates: Record<string, number>;
 }
 
 export interface AnalyzeOptions {
@@ -51,7 +54,14 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   let firstTs: number | null = null;
   let lastTs: number | null = null;
   const onPacket = opts.onPacket;
-  const table = new FlowTable(opts.onFlowEnd ?? (() => undefined), { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions });
+  const endStates: Record<string, number> = {};
+  const table = new FlowTable(
+    (flow) => {
+      for (const e of [flow.client, flow.server]) if (!isGone(e.state)) endStates[e.state] = (endStates[e.state] ?? 0) + 1;
+      opts.onFlowEnd?.(flow);
+    },
+    { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions },
+  );
 
   const outcome = await readCapture(
     source,
@@ -98,5 +108,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     counters,
     flows: table.created,
     peakLiveFlows: table.peakLive,
+    endStates,
   };
 }

@@ -41,7 +41,10 @@ export async function analyzeCommand(captures: string[], opts: AnalyzeCliOptions
       const id = sink.beginCapture(path, name);
       let summary;
       try {
-        summary = await analyzeCapture(name, openSource(path, io.stdin), { shouldStop: () => interrupted });
+        summary = await analyzeCapture(name, openSource(path, io.stdin), {
+          shouldStop: () => interrupted,
+          onFlowEnd: (flow) => sink.writeFlow(id, flow),
+        });
       } catch (e) {
         sink.rollbackCapture();
         if (e instanceof ReadInterrupted) {

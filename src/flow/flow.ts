@@ -25,12 +25,12 @@ export interface Transition {
 }
 
 /**
- * A SYN or FIN from the peer, seen at the capture point. Whether and when it reached
+ * A SYN, SYN-ACK or FIN from the peer, seen at the capture point. Whether and when it reached
  * this endpoint shows in what the endpoint sends next: an ACK covering it, or a
  * segment of its own that does not (the two crossed).
  */
 export interface Receipt {
-  kind: 'syn' | 'fin';
+  kind: 'syn' | 'synack' | 'fin';
   frame: number;
   ts: number;
   /** The acknowledgement number that proves it arrived (its sequence number + 1). */

@@ -41,6 +41,13 @@ export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
         (s.firstTs !== null ? `  ${formatTime(s.firstTs)} .. ${formatTime(s.lastTs)} (${duration(s.firstTs, s.lastTs)})` : ''),
     );
   }
+  if (s.flows > 0) {
+    const states = Object.entries(s.endStates).sort((a, b) => b[1] - a[1]);
+    lines.push(
+      `  ${c.bold(String(s.flows))} TCP connection${s.flows === 1 ? '' : 's'}` +
+        (states.length > 0 ? `; sockets at the end: ${states.map(([k, n]) => `${k} ${n}`).join(', ')}` : '; no socket left at the end'),
+    );
+  }
   const skipped = s.counters.entries().filter(([k]) => k !== 'tcp');
   if (skipped.length > 0) lines.push(`  ${c.dim('decode:')} ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return lines.join('\n') + '\n';
@@ -63,5 +70,7 @@ export function summaryJson(s: CaptureSummary): Record<string, unknown> {
     error_offset: s.errorOffset,
     error_record: s.errorRecord,
     decode: Object.fromEntries(s.counters.entries()),
+    flows: s.flows,
+    end_states: s.endStates,
   };
 }

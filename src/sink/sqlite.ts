@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { CaptureSummary } from '../analyze/capture.js';
+import type { Flow } from '../flow/flow.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -41,6 +42,49 @@ CREATE TABLE IF NOT EXISTS interfaces (
   name              TEXT,
   PRIMARY KEY (capture_id, idx)
 );
+CREATE TABLE IF NOT EXISTS flows (
+  id              INTEGER PRIMARY KEY,
+  capture_id      INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  flow_index      INTEGER NOT NULL,   -- 1, 2, 3... in order of first packet within the capture
+  ip_version      INTEGER NOT NULL,
+  client_addr     TEXT NOT NULL,
+  client_port     INTEGER NOT NULL,
+  server_addr     TEXT NOT NULL,
+  server_port     INTEGER NOT NULL,
+  first_ts        INTEGER NOT NULL,   -- microseconds since the epoch
+  last_ts         INTEGER NOT NULL,
+  first_packet    INTEGER NOT NULL,   -- frame numbers, as Wireshark numbers them
+  last_packet     INTEGER NOT NULL,
+  client_state    TEXT NOT NULL,      -- each side's state at the end of the capture (or of the flow)
+  server_state    TEXT NOT NULL,
+  roles_by        TEXT NOT NULL,      -- syn | syn_ack | port | first_packet
+  midstream       INTEGER NOT NULL,   -- 1: picked up mid-connection, states inferred
+  end_reason      TEXT NOT NULL,      -- closed | reset | timeout | reuse | end_of_capture
+  conn_state      TEXT,               -- Zeek's conn_state and history
+  history         TEXT,
+  client_packets  INTEGER NOT NULL,
+  client_bytes    INTEGER NOT NULL,   -- TCP payload bytes
+  client_ip_bytes INTEGER NOT NULL,
+  server_packets  INTEGER NOT NULL,
+  server_bytes    INTEGER NOT NULL,
+  server_ip_bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS flows_capture ON flows (capture_id, flow_index);
+CREATE INDEX IF NOT EXISTS flows_server ON flows (server_addr, server_port);
+CREATE INDEX IF NOT EXISTS flows_client ON flows (client_addr, client_port);
+CREATE TABLE IF NOT EXISTS transitions (
+  flow_id     INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+  seq         INTEGER NOT NULL,       -- order within the flow
+  packet      INTEGER,                -- frame that caused it; NULL for a timer (TIME_WAIT expiry) or an inference
+  ts          INTEGER NOT NULL,
+  side        TEXT NOT NULL,          -- client | server
+  from_state  TEXT,
+  to_state    TEXT NOT NULL,
+  cause       TEXT NOT NULL,
+  inferred    INTEGER NOT NULL,       -- 1: deduced, not seen (mid-connection start, missing SYN, SYN cookie)
+  PRIMARY KEY (flow_id, seq)
+);
+CREATE INDEX IF NOT EXISTS transitions_packet ON transitions (packet);
 CREATE TABLE IF NOT EXISTS decode_counters (
   capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
   reason      TEXT NOT NULL,            -- 'tcp', 'non_ip', 'truncated_tcp_header', ... (see README)
@@ -56,6 +100,8 @@ export class SqliteSink {
   private readonly updateCapture: Database.Statement;
   private readonly insertInterface: Database.Statement;
   private readonly insertCounter: Database.Statement;
+  private readonly insertFlow: Database.Statement;
+  private readonly insertTransition: Database.Statement;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -84,6 +130,52 @@ export class SqliteSink {
       'INSERT INTO interfaces (capture_id, idx, section, link_type, snaplen, ts_units_per_sec, ts_offset_sec, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.insertCounter = this.db.prepare('INSERT INTO decode_counters (capture_id, reason, packets) VALUES (?, ?, ?)');
+    this.insertFlow = this.db.prepare(
+      `INSERT INTO flows (capture_id, flow_index, ip_version, client_addr, client_port, server_addr, server_port,
+         first_ts, last_ts, first_packet, last_packet, client_state, server_state, roles_by, midstream, end_reason,
+         conn_state, history, client_packets, client_bytes, client_ip_bytes, server_packets, server_bytes, server_ip_bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertTransition = this.db.prepare(
+      'INSERT INTO transitions (flow_id, seq, packet, ts, side, from_state, to_state, cause, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+  }
+
+  /** Write one ended flow and its transitions (inside the capture's transaction). */
+  writeFlow(captureId: number, f: Flow, zeek: { connState: string; history: string } | null = null): void {
+    const c = f.client;
+    const s = f.server;
+    const id = Number(
+      this.insertFlow.run(
+        captureId,
+        f.id,
+        f.ipVersion,
+        c.addr,
+        c.port,
+        s.addr,
+        s.port,
+        f.firstTs,
+        f.lastTs,
+        f.firstPacket,
+        f.lastPacket,
+        c.state,
+        s.state,
+        f.rolesBy,
+        f.midstream ? 1 : 0,
+        f.endReason ?? 'end_of_capture',
+        zeek?.connState ?? null,
+        zeek?.history ?? null,
+        c.packets,
+        c.payloadBytes,
+        c.ipBytes,
+        s.packets,
+        s.payloadBytes,
+        s.ipBytes,
+      ).lastInsertRowid,
+    );
+    // Transitions found later may concern earlier frames (a receipt proven by a later ACK): store in packet order.
+    const ts = [...f.transitions].sort((a, b) => a.ts - b.ts); // stable: recording order within one instant
+    ts.forEach((t, i) => this.insertTransition.run(id, i + 1, t.packet, t.ts, t.side, t.from, t.to, t.cause, t.inferred ? 1 : 0));
   }
 
   /**

@@ -83,12 +83,15 @@ function confirmReceipts(flow: Flow, e: Endpoint, ack: number): void {
   while (e.pending.length > 0 && seqGe(ack, e.pending[0].ackedBy)) applyReceipt(flow, e, e.pending.shift()!, true);
 }
 
-/** Apply what has surely arrived; a SYN to a host that has not answered stays unproven. */
+/**
+ * Apply what has surely arrived. A SYN to a host that has not answered, or a SYN-ACK
+ * to a client that never acknowledged it (a spoofed or vanished source), stays unproven.
+ */
 function applyReceipts(flow: Flow, e: Endpoint): void {
   let i = 0;
   while (i < e.pending.length) {
     const rc = e.pending[i];
-    if (rc.kind === 'syn' && (e.state === TcpState.CLOSED || e.state === TcpState.LISTEN)) i++;
+    if (rc.kind === 'synack' || (rc.kind === 'syn' && (e.state === TcpState.CLOSED || e.state === TcpState.LISTEN))) i++;
     else applyReceipt(flow, e, e.pending.splice(i, 1)[0], false);
   }
 }
@@ -97,7 +100,13 @@ function applyReceipts(flow: Flow, e: Endpoint): void {
 function applyReceipt(flow: Flow, e: Endpoint, rc: Receipt, answered: boolean): void {
   const at: When = rc.frame >= e.lastSendFrame ? { frame: rc.frame, ts: rc.ts } : { frame: e.lastSendFrame, ts: e.lastSendTs };
   if (rc.kind === 'syn') receivedSyn(flow, e, rc, at, answered);
+  else if (rc.kind === 'synack') receivedSynAck(flow, e, at);
   else receivedFin(flow, e, rc, at);
+}
+
+function receivedSynAck(flow: Flow, e: Endpoint, at: When): void {
+  if (e.state === TcpState.SYN_SENT) enter(flow, e, TcpState.ESTABLISHED, at, 'received SYN-ACK');
+  else if (e.state === TcpState.SYN_RECEIVED) enter(flow, e, TcpState.ESTABLISHED, at, 'received SYN-ACK (simultaneous open)');
 }
 
 function receivedSyn(flow: Flow, e: Endpoint, rc: Receipt, at: When, answered: boolean): void {
@@ -188,10 +197,9 @@ function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment): void {
   if (f & SYN) {
     if (!(f & ACK)) {
       queue(r, { kind: 'syn', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, 1), acksOwnFin: false });
-    } else if (r.state === TcpState.SYN_SENT && (r.isn < 0 || seg.ack === seqAdd(r.isn, 1))) {
-      enter(flow, r, TcpState.ESTABLISHED, seg, 'received SYN-ACK');
-    } else if (r.state === TcpState.SYN_RECEIVED && seg.ack === seqAdd(r.isn, 1)) {
-      enter(flow, r, TcpState.ESTABLISHED, seg, 'received SYN-ACK (simultaneous open)');
+    } else if ((r.state === TcpState.SYN_SENT && (r.isn < 0 || seg.ack === seqAdd(r.isn, 1))) || (r.state === TcpState.SYN_RECEIVED && seg.ack === seqAdd(r.isn, 1))) {
+      // Established once r acknowledges it (a client that never does may not exist: a spoofed source).
+      queue(r, { kind: 'synack', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, 1), acksOwnFin: false });
     }
   }
   if (f & FIN && !r.peerFinReceived) {

@@ -1,0 +1,100 @@
+/**
+ * Every arc of the RFC 793 state diagram (figure 6), the RST arcs and the TIME_WAIT
+ * timer is taken by at least one capture (scenario writer or kernel), and the
+ * one arc no capture shows is driven directly.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { analyzeCapture } from '../src/analyze/capture.js';
+import { Endpoint, Flow } from '../src/flow/flow.js';
+import { openSource } from '../src/reader/index.js';
+import { segment, type Segment } from '../src/state/machine.js';
+import { repoRoot } from './helpers.js';
+
+const ARCS = [
+  'CLOSED>SYN_SENT', // active open, snd SYN
+  'LISTEN>SYN_RECEIVED', // rcv SYN, snd SYN,ACK
+  'SYN_SENT>SYN_RECEIVED', // rcv SYN (simultaneous open)
+  'SYN_SENT>ESTABLISHED', // rcv SYN,ACK
+  'SYN_RECEIVED>ESTABLISHED', // rcv ACK of SYN
+  'SYN_RECEIVED>LISTEN', // rcv RST (passive open)
+  'ESTABLISHED>FIN_WAIT_1', // close, snd FIN
+  'ESTABLISHED>CLOSE_WAIT', // rcv FIN
+  'FIN_WAIT_1>FIN_WAIT_2', // rcv ACK of FIN
+  'FIN_WAIT_1>CLOSING', // rcv FIN (simultaneous close)
+  'FIN_WAIT_1>TIME_WAIT', // rcv FIN with ACK of FIN
+  'FIN_WAIT_2>TIME_WAIT', // rcv FIN
+  'CLOSING>TIME_WAIT', // rcv ACK of FIN
+  'CLOSE_WAIT>LAST_ACK', // close, snd FIN
+  'LAST_ACK>CLOSED', // rcv ACK of FIN
+  'TIME_WAIT>CLOSED', // timeout 2MSL (or a new SYN)
+  // RST in each synchronized state
+  'SYN_SENT>CLOSED',
+  'ESTABLISHED>CLOSED',
+  'FIN_WAIT_1>CLOSED',
+  'FIN_WAIT_2>CLOSED',
+  'CLOSE_WAIT>CLOSED',
+  'CLOSING>CLOSED',
+];
+
+test('every arc of the RFC 793 diagram is taken by some capture', async () => {
+  const seen = new Set<string>();
+  const captures: string[] = [];
+  const scen = join(repoRoot, 'samples', 'scenarios');
+  for (const f of readdirSync(scen)) if (/\.pcap(ng)?$/.test(f)) captures.push(join(scen, f));
+  const kernel = join(repoRoot, 'samples', 'kernel');
+  for (const d of readdirSync(kernel, { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    for (const f of readdirSync(join(kernel, d.name))) if (/\.pcap(ng)?$/.test(f)) captures.push(join(kernel, d.name, f));
+  }
+  for (const c of captures) {
+    await analyzeCapture(c, openSource(c), {
+      flowOptions: { timeWaitUs: 1_000 },
+      onFlowEnd: (flow) => flow.transitions.forEach((t) => seen.add(`${t.from}>${t.to}`)),
+    });
+  }
+  const missing = ARCS.filter((a) => !seen.has(a));
+  assert.deepEqual(missing, []);
+});
+
+function seg(frame: number, flags: string, seq: number, ack: number, len = 0): Segment {
+  const bits = { F: 1, S: 2, R: 4, P: 8, A: 16 } as Record<string, number>;
+  return { frame, ts: frame * 1000, flags: [...flags].reduce((n, c) => n | bits[c], 0), seq, ack, len, window: 65535, windowScale: -1 };
+}
+
+test('SYN_RECEIVED -> FIN_WAIT_1: close() on a simultaneously opened socket before it is established', () => {
+  const flow = new Flow(1, 'k', 4, new Endpoint('client', '192.0.2.1', 40000), new Endpoint('server', '192.0.2.2', 40001));
+  const c = flow.client;
+  const s = flow.server;
+  segment(flow, c, s, seg(1, 'S', 1000, 0)); // client SYN, crossing
+  segment(flow, s, c, seg(2, 'S', 5000, 0)); // server SYN
+  segment(flow, c, s, seg(3, 'SA', 1000, 5001)); // client acknowledges the server's SYN: it had arrived
+  segment(flow, c, s, seg(4, 'FA', 1001, 5001)); // and closes before its own SYN is acknowledged
+  const path = flow.transitions.filter((t) => t.side === 'client').map((t) => `${t.from}>${t.to}@${t.packet}`);
+  assert.deepEqual(path, ['CLOSED>SYN_SENT@1', 'SYN_SENT>SYN_RECEIVED@2', 'SYN_RECEIVED>FIN_WAIT_1@4']);
+});
+
+test('an out-of-window RST changes nothing; an in-window one closes', () => {
+  const flow = new Flow(1, 'k', 4, new Endpoint('client', '192.0.2.1', 40000), new Endpoint('server', '192.0.2.2', 80));
+  const c = flow.client;
+  const s = flow.server;
+  segment(flow, c, s, seg(1, 'S', 1000, 0));
+  segment(flow, s, c, seg(2, 'SA', 5000, 1001));
+  segment(flow, c, s, seg(3, 'A', 1001, 5001));
+  segment(flow, s, c, seg(4, 'R', 5001 + 10_000_000, 0)); // blind RST far outside the window
+  assert.equal(c.state, 'ESTABLISHED');
+  segment(flow, s, c, seg(5, 'R', 5001, 0));
+  assert.equal(c.state, 'CLOSED');
+  assert.equal(flow.reset, true);
+});
+
+test('a RST to a SYN that does not acknowledge it is ignored in SYN_SENT', () => {
+  const flow = new Flow(1, 'k', 4, new Endpoint('client', '192.0.2.1', 40000), new Endpoint('server', '192.0.2.2', 80));
+  segment(flow, flow.client, flow.server, seg(1, 'S', 1000, 0));
+  segment(flow, flow.server, flow.client, seg(2, 'RA', 0, 999));
+  assert.equal(flow.client.state, 'SYN_SENT');
+  segment(flow, flow.server, flow.client, seg(3, 'RA', 0, 1001));
+  assert.equal(flow.client.state, 'CLOSED');
+});

@@ -65,7 +65,7 @@ function seg(frame: number, flags: string, seq: number, ack: number, len = 0): S
 }
 
 test('SYN_RECEIVED -> FIN_WAIT_1: close() on a simultaneously opened socket before it is established', () => {
-  const flow = new Flow(1, 'k', 4, new Endpoint('client', '192.0.2.1', 40000), new Endpoint('server', '192.0.2.2', 40001));
+  const flow = new Flow(1, 4, new Endpoint('client', '192.0.2.1', 40000), new Endpoint('server', '192.0.2.2', 40001));
   const c = flow.client;
   const s = flow.server;
   segment(flow, c, s, seg(1, 'S', 1000, 0)); // client SYN, crossing
@@ -77,7 +77,7 @@ test('SYN_RECEIVED -> FIN_WAIT_1: close() on a simultaneously opened socket befo
 });
 
 test('an out-of-window RST changes nothing; an in-window one closes', () => {
-  const flow = new Flow(1, 'k', 4, new Endpoint('client', '192.0.2.1', 40000), new Endpoint('server', '192.0.2.2', 80));
+  const flow = new Flow(1, 4, new Endpoint('client', '192.0.2.1', 40000), new Endpoint('server', '192.0.2.2', 80));
   const c = flow.client;
   const s = flow.server;
   segment(flow, c, s, seg(1, 'S', 1000, 0));
@@ -91,7 +91,7 @@ test('an out-of-window RST changes nothing; an in-window one closes', () => {
 });
 
 test('a RST to a SYN that does not acknowledge it is ignored in SYN_SENT', () => {
-  const flow = new Flow(1, 'k', 4, new Endpoint('client', '192.0.2.1', 40000), new Endpoint('server', '192.0.2.2', 80));
+  const flow = new Flow(1, 4, new Endpoint('client', '192.0.2.1', 40000), new Endpoint('server', '192.0.2.2', 80));
   segment(flow, flow.client, flow.server, seg(1, 'S', 1000, 0));
   segment(flow, flow.server, flow.client, seg(2, 'RA', 0, 999));
   assert.equal(flow.client.state, 'SYN_SENT');

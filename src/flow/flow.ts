@@ -94,9 +94,11 @@ export class Flow {
   /** The client's address bytes, to tell the direction of a packet without building strings. */
   clientAddrBytes: Uint8Array = new Uint8Array(0);
 
+  /** Second half of the flow table's IPv4 key (owned by the table). */
+  keyHi = 0;
+
   constructor(
     readonly id: number,
-    readonly key: string,
     readonly ipVersion: 4 | 6,
     readonly client: Endpoint,
     readonly server: Endpoint,

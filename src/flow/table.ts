@@ -35,7 +35,7 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
 const SWEEP_EVERY_US = 1_000_000;
 
 export class FlowTable {
-  private readonly flows = new Map<string, Flow>();
+  private readonly flows = new FlowIndex();
   private nextId = 1;
   private nextSweep = -1;
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1 };
@@ -59,14 +59,13 @@ export class FlowTable {
       this.sweep(ts);
       this.nextSweep = ts + SWEEP_EVERY_US;
     }
-    const key = flowKey(p);
-    let flow = this.flows.get(key);
+    let flow = this.flows.get(p);
     const f = p.flags;
     if (flow !== undefined && f & SYN && !(f & ACK) && this.isNewConnection(flow, p)) {
       this.end(flow, 'reuse', ts);
       flow = undefined;
     }
-    if (flow === undefined) flow = this.create(key, frame, ts, p);
+    if (flow === undefined) flow = this.create(frame, ts, p);
 
     const fromClient = p.srcPort === flow.client.port && sameAddress(p, p.srcOff, flow.clientAddrBytes);
     const s = fromClient ? flow.client : flow.server;
@@ -109,7 +108,7 @@ export class FlowTable {
     return flow.client.isn !== p.seq || isGone(flow.client.state) || flow.client.state === TcpState.TIME_WAIT;
   }
 
-  private create(key: string, frame: number, ts: number, p: DecodedPacket): Flow {
+  private create(frame: number, ts: number, p: DecodedPacket): Flow {
     const version = p.ipVersion as 4 | 6;
     const src = formatAddress(p.buf, p.srcOff, version);
     const dst = formatAddress(p.buf, p.dstOff, version);
@@ -128,7 +127,7 @@ export class FlowTable {
     }
     const client = srcIsClient ? new Endpoint('client', src, p.srcPort) : new Endpoint('client', dst, p.dstPort);
     const server = srcIsClient ? new Endpoint('server', dst, p.dstPort) : new Endpoint('server', src, p.srcPort);
-    const flow = new Flow(this.nextId++, key, version, client, server);
+    const flow = new Flow(this.nextId++, version, client, server);
     flow.clientAddrBytes = p.buf.slice(srcIsClient ? p.srcOff : p.dstOff, (srcIsClient ? p.srcOff : p.dstOff) + (version === 4 ? 4 : 16));
     flow.rolesBy = rolesBy;
     flow.firstTs = ts;
@@ -140,7 +139,7 @@ export class FlowTable {
       enter(flow, client, TcpState.ESTABLISHED, at, 'capture starts mid-connection', true);
       enter(flow, server, TcpState.ESTABLISHED, at, 'capture starts mid-connection', true);
     }
-    this.flows.set(key, flow);
+    this.flows.add(p, flow);
     this.created++;
     if (this.flows.size > this.peakLive) this.peakLive = this.flows.size;
     return flow;
@@ -162,10 +161,13 @@ export class FlowTable {
   }
 
   private expireTimeWait(flow: Flow, now: number): void {
-    for (const e of [flow.client, flow.server]) {
-      if (e.state === TcpState.TIME_WAIT && now - e.since >= this.opts.timeWaitUs) {
-        enter(flow, e, TcpState.CLOSED, { frame: null, ts: e.since + this.opts.timeWaitUs }, `TIME_WAIT expired (${this.opts.timeWaitUs / 1e6} s)`);
-      }
+    this.expireTimeWaitOf(flow, flow.client, now);
+    this.expireTimeWaitOf(flow, flow.server, now);
+  }
+
+  private expireTimeWaitOf(flow: Flow, e: Endpoint, now: number): void {
+    if (e.state === TcpState.TIME_WAIT && now - e.since >= this.opts.timeWaitUs) {
+      enter(flow, e, TcpState.CLOSED, { frame: null, ts: e.since + this.opts.timeWaitUs }, `TIME_WAIT expired (${this.opts.timeWaitUs / 1e6} s)`);
     }
   }
 
@@ -189,7 +191,7 @@ export class FlowTable {
       }
     }
     flow.endReason = reason;
-    this.flows.delete(flow.key);
+    this.flows.delete(flow);
     this.onEnd(flow);
   }
 }
@@ -206,20 +208,76 @@ function sameAddress(p: DecodedPacket, off: number, addr: Uint8Array): boolean {
   return true;
 }
 
-/** The same key for both directions: the two (address, port) endpoints in a fixed order. */
-export function flowKey(p: DecodedPacket): string {
-  const b = p.buf;
-  if (p.ipVersion === 4) {
-    const a = (((b[p.srcOff] << 24) | (b[p.srcOff + 1] << 16) | (b[p.srcOff + 2] << 8) | b[p.srcOff + 3]) >>> 0) * 65536 + p.srcPort;
-    const z = (((b[p.dstOff] << 24) | (b[p.dstOff + 1] << 16) | (b[p.dstOff + 2] << 8) | b[p.dstOff + 3]) >>> 0) * 65536 + p.dstPort;
-    return a < z ? `${a}-${z}` : `${z}-${a}`;
+/**
+ * Flows by their two (address, port) endpoints, the same for both directions.
+ * IPv4 endpoints are numbers (address * 65536 + port, exact below 2^48) in a
+ * two-level map, so a lookup builds no string; IPv6 endpoints are short strings.
+ */
+class FlowIndex {
+  private readonly v4 = new Map<number, Map<number, Flow>>();
+  private readonly v6 = new Map<string, Flow>();
+  private readonly keys = new Map<Flow, number | string>();
+  /** Live flows in order of creation. */
+  private readonly live = new Set<Flow>();
+
+  get size(): number {
+    return this.live.size;
   }
-  const a = v6Key(b, p.srcOff, p.srcPort);
-  const z = v6Key(b, p.dstOff, p.dstPort);
+
+  values(): IterableIterator<Flow> {
+    return this.live.values();
+  }
+
+  get(p: DecodedPacket): Flow | undefined {
+    if (p.ipVersion === 4) {
+      const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
+      const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
+      return a < z ? this.v4.get(a)?.get(z) : this.v4.get(z)?.get(a);
+    }
+    return this.v6.get(v6Key(p));
+  }
+
+  add(p: DecodedPacket, flow: Flow): void {
+    this.live.add(flow);
+    if (p.ipVersion === 4) {
+      const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
+      const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
+      const [lo, hi] = a < z ? [a, z] : [z, a];
+      let inner = this.v4.get(lo);
+      if (inner === undefined) this.v4.set(lo, (inner = new Map()));
+      inner.set(hi, flow);
+      this.keys.set(flow, lo);
+      flow.keyHi = hi;
+    } else {
+      const key = v6Key(p);
+      this.v6.set(key, flow);
+      this.keys.set(flow, key);
+    }
+  }
+
+  delete(flow: Flow): void {
+    this.live.delete(flow);
+    const key = this.keys.get(flow);
+    this.keys.delete(flow);
+    if (typeof key === 'number') {
+      const inner = this.v4.get(key);
+      inner?.delete(flow.keyHi);
+      if (inner?.size === 0) this.v4.delete(key);
+    } else if (key !== undefined) this.v6.delete(key);
+  }
+}
+
+function v4Endpoint(b: Uint8Array, off: number, port: number): number {
+  return (((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0) * 65536 + port;
+}
+
+function v6Key(p: DecodedPacket): string {
+  const a = v6Endpoint(p.buf, p.srcOff, p.srcPort);
+  const z = v6Endpoint(p.buf, p.dstOff, p.dstPort);
   return a < z ? `${a}-${z}` : `${z}-${a}`;
 }
 
-function v6Key(b: Uint8Array, off: number, port: number): string {
+function v6Endpoint(b: Uint8Array, off: number, port: number): string {
   let s = '';
   for (let i = 0; i < 16; i += 4) s += (((b[off + i] << 24) | (b[off + i + 1] << 16) | (b[off + i + 2] << 8) | b[off + i + 3]) >>> 0).toString(36) + '.';
   return s + port;

@@ -41,10 +41,10 @@ skip() { echo "skipped: $*"; exit 0; }
 # ---------------------------------------------------------------- preflight
 [ "$(id -u)" = 0 ] || skip "must run as root (sudo bash scripts/kernel/make-samples.sh)"
 missing=""
-for t in ip ss tcpdump tshark capinfos editcap hping3 nft ethtool python3; do
+for t in ip ss tcpdump tshark capinfos editcap hping3 nft ethtool python3 ping; do
   command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
 done
-[ -z "$missing" ] || skip "missing tools:$missing (Debian: apt-get install -y iproute2 tcpdump tshark hping3 nftables ethtool python3)"
+[ -z "$missing" ] || skip "missing tools:$missing (Debian: apt-get install -y iproute2 tcpdump tshark hping3 nftables ethtool python3 iputils-ping)"
 PY=$(command -v python3)
 if ! ip netns add tcpstate-probe 2>/dev/null; then
   skip "cannot create network namespaces here (ip netns add failed)"
@@ -224,7 +224,10 @@ sc_stuck_close_wait() {
   run_bg "$NS_S" server "$PY" "$PEER" stuck-server --addr "$S4" --port 9092 --hold 30
   wait_listen "$NS_S" 9092
   run_fg "$NS_C" client "$PY" "$PEER" cc-client --addr "$S4" --port 9092 --bind "$C4" --bind-port 40003
-  sleep 4  # the server application sits on the half-closed socket
+  sleep 7  # the server application sits on the half-closed socket (past tcpstate's 5 s threshold)
+  # A ping just before the capture stops: a pcap records no stop time, so without a later packet the
+  # capture would seem to end with the last FIN/ACK and the 7 s in CLOSE-WAIT would not show.
+  ip netns exec "$NS_C" ping -c 1 -W 1 "$S4" >/dev/null 2>&1 || true
   end_scenario
 }
 

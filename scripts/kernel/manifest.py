@@ -44,8 +44,9 @@ SCENARIOS = [
     dict(
         name="stuck-close-wait",
         description="Request/response on port 9092, then the client closes; the server application never "
-        "calls close(). ss is taken 4 s later: the server is stuck in CLOSE-WAIT, the client (orphaned) in "
-        "FIN-WAIT-2. The capture ends with the client's FIN and the server's ACK and nothing after.",
+        "calls close(). ss is taken 7 s later: the server is stuck in CLOSE-WAIT, the client (orphaned) in "
+        "FIN-WAIT-2. After the client's FIN and the server's ACK nothing more happens on the connection; a "
+        "ping just before the capture stops marks how long it ran.",
         client=ep(NS_C, C4, 40003), server=ep(NS_S, S4, 9092), extra={"stuck_close_wait": True},
     ),
     dict(
@@ -327,7 +328,7 @@ def readme(manifest, versions):
     L.append("sudo bash scripts/kernel/make-samples.sh keepalive  # only some (the manifest keeps the others)")
     L.append("```")
     L.append("")
-    L.append("Needs root, network namespaces, and `iproute2 tcpdump tshark hping3 nftables ethtool python3` "
+    L.append("Needs root, network namespaces, and `iproute2 tcpdump tshark hping3 nftables ethtool python3 iputils-ping` "
              "(Debian package names). Without them it prints `skipped: ...` and exits 0. "
              "`scripts/kernel/tshark-golden.sh` rewrites only the goldens; `scripts/kernel/manifest.py` only "
              "this README and `manifest.json`. Captures differ on every run (ISNs, timing, random loss), so "

@@ -6,6 +6,8 @@ import { DecodeCounters, DecodedPacket, Status, decodeRecord } from '../decode/i
 import type { Flow } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
 import { isGone } from '../state/tcp-state.js';
+import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds } from '../detect/connection.js';
+import type { Finding } from '../detect/finding.js';
 import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
 
 export type CaptureStatus = 'complete' | 'truncated' | 'error';
@@ -36,6 +38,8 @@ export interface CaptureSummary {
   peakLiveFlows: number;
   /** Endpoints (both sides of every flow) by their state at the end, sockets only (no CLOSED/LISTEN). */
   endStates: Record<string, number>;
+  /** Findings by kind. */
+  findings: Record<string, number>;
 }
 
 export interface AnalyzeOptions {
@@ -45,6 +49,9 @@ export interface AnalyzeOptions {
   onPacket?: (rec: PacketRecord, status: number, p: DecodedPacket) => void;
   /** Receives each connection when it ends (closed, reset, timeout, reuse or end of capture). */
   onFlowEnd?: (flow: Flow) => void;
+  /** Receives each finding of the detectors. */
+  onFinding?: (f: Finding) => void;
+  thresholds?: Partial<ConnectionThresholds>;
   flowOptions?: Partial<FlowTableOptions>;
 }
 
@@ -55,10 +62,17 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   let lastTs: number | null = null;
   const onPacket = opts.onPacket;
   const endStates: Record<string, number> = {};
+  const findings: Record<string, number> = {};
+  const thresholds = { ...DEFAULT_CONNECTION_THRESHOLDS, ...opts.thresholds };
+  const emit = (f: Finding) => {
+    findings[f.kind] = (findings[f.kind] ?? 0) + 1;
+    opts.onFinding?.(f);
+  };
   const table = new FlowTable(
     (flow) => {
       for (const e of [flow.client, flow.server]) if (!isGone(e.state)) endStates[e.state] = (endStates[e.state] ?? 0) + 1;
       opts.onFlowEnd?.(flow);
+      connectionFindings(flow, flow.endTs, emit, thresholds);
     },
     { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions },
   );
@@ -109,5 +123,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     flows: table.created,
     peakLiveFlows: table.peakLive,
     endStates,
+    findings,
   };
 }

@@ -44,6 +44,7 @@ export async function analyzeCommand(captures: string[], opts: AnalyzeCliOptions
         summary = await analyzeCapture(name, openSource(path, io.stdin), {
           shouldStop: () => interrupted,
           onFlowEnd: (flow) => sink.writeFlow(id, flow),
+          onFinding: (f) => sink.writeFinding(id, f),
         });
       } catch (e) {
         sink.rollbackCapture();

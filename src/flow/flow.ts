@@ -10,6 +10,21 @@ export type RolesBy =
   | 'port' // picked up mid-connection: the endpoint on the lower (service) port is the server
   | 'first_packet'; // mid-connection with equal ports: the first packet's sender is the client
 
+/** The RST that an endpoint accepted first, and what surrounded it. */
+export interface ResetInfo {
+  frame: number;
+  ts: number;
+  sentBy: Side;
+  senderState: TcpStateName;
+  receiverState: TcpStateName;
+  /** The segment just before it came from the RST's receiver and carried data. */
+  afterPeerData: boolean;
+  /** The sender had sent data its peer had not acknowledged yet. */
+  senderHadDataInFlight: boolean;
+  /** The RST's receiver advertised a zero window: the sender was blocked with data to send. */
+  receiverWindowZero: boolean;
+}
+
 export type EndReason = 'closed' | 'reset' | 'timeout' | 'reuse' | 'end_of_capture';
 
 export interface Transition {
@@ -66,6 +81,14 @@ export class Endpoint {
   lastSendTs = 0;
   synAcks = 0;
   lastSynAckTs = 0;
+  synsSent = 0;
+  /** Highest acknowledgement number it has sent (how far it acknowledged the peer's data). */
+  ackedUpTo = 0;
+  hasAcked = false;
+  /** When it entered and left CLOSE_WAIT (-1: not yet), and the frame that put it there. */
+  closeWaitSince = -1;
+  closeWaitUntil = -1;
+  closeWaitFrame = 0;
   packets = 0;
   payloadBytes = 0;
   ipBytes = 0;
@@ -91,6 +114,12 @@ export class Flow {
   /** Packet time at which both endpoints had no socket left, or -1. */
   goneAt = -1;
   endReason: EndReason | null = null;
+  /** Packet time at which the flow ended. */
+  endTs = 0;
+  resetInfo: ResetInfo | null = null;
+  /** Who sent the previous segment, and whether it carried data. */
+  lastSender: Side | null = null;
+  lastPayload = 0;
   /** The client's address bytes, to tell the direction of a packet without building strings. */
   clientAddrBytes: Uint8Array = new Uint8Array(0);
 

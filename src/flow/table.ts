@@ -191,6 +191,7 @@ export class FlowTable {
       }
     }
     flow.endReason = reason;
+    flow.endTs = now;
     this.flows.delete(flow);
     this.onEnd(flow);
   }

@@ -48,6 +48,8 @@ export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
         (states.length > 0 ? `; sockets at the end: ${states.map(([k, n]) => `${k} ${n}`).join(', ')}` : '; no socket left at the end'),
     );
   }
+  const kinds = Object.entries(s.findings).sort((a, b) => b[1] - a[1]);
+  if (kinds.length > 0) lines.push(`  ${c.yellow('findings:')} ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   const skipped = s.counters.entries().filter(([k]) => k !== 'tcp');
   if (skipped.length > 0) lines.push(`  ${c.dim('decode:')} ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return lines.join('\n') + '\n';
@@ -72,5 +74,6 @@ export function summaryJson(s: CaptureSummary): Record<string, unknown> {
     decode: Object.fromEntries(s.counters.entries()),
     flows: s.flows,
     end_states: s.endStates,
+    findings: s.findings,
   };
 }

@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { CaptureSummary } from '../analyze/capture.js';
+import type { Finding } from '../detect/finding.js';
 import type { Flow } from '../flow/flow.js';
 
 export const SCHEMA_VERSION = 1;
@@ -85,6 +86,21 @@ CREATE TABLE IF NOT EXISTS transitions (
   PRIMARY KEY (flow_id, seq)
 );
 CREATE INDEX IF NOT EXISTS transitions_packet ON transitions (packet);
+CREATE TABLE IF NOT EXISTS anomalies (
+  id          INTEGER PRIMARY KEY,
+  capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  flow_id     INTEGER REFERENCES flows(id) ON DELETE CASCADE,   -- NULL for host-level findings
+  flow_index  INTEGER,
+  packet      INTEGER,                -- frame where it shows
+  ts          INTEGER NOT NULL,
+  kind        TEXT NOT NULL,          -- stable snake_case: connection_refused, stuck_close_wait, ... (tcpstate explain KIND)
+  severity    TEXT NOT NULL,          -- info | note | warning | error
+  side        TEXT,                   -- client | server
+  message     TEXT NOT NULL,
+  details     TEXT NOT NULL           -- JSON
+);
+CREATE INDEX IF NOT EXISTS anomalies_capture ON anomalies (capture_id, kind);
+CREATE INDEX IF NOT EXISTS anomalies_flow ON anomalies (flow_id);
 CREATE TABLE IF NOT EXISTS decode_counters (
   capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
   reason      TEXT NOT NULL,            -- 'tcp', 'non_ip', 'truncated_tcp_header', ... (see README)
@@ -102,6 +118,8 @@ export class SqliteSink {
   private readonly insertCounter: Database.Statement;
   private readonly insertFlow: Database.Statement;
   private readonly insertTransition: Database.Statement;
+  private readonly insertFinding: Database.Statement;
+  private readonly linkFindings: Database.Statement;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -136,9 +154,21 @@ export class SqliteSink {
          conn_state, history, client_packets, client_bytes, client_ip_bytes, server_packets, server_bytes, server_ip_bytes)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.insertFinding = this.db.prepare(
+      'INSERT INTO anomalies (capture_id, flow_index, packet, ts, kind, severity, side, message, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.linkFindings = this.db.prepare(
+      `UPDATE anomalies SET flow_id = (SELECT f.id FROM flows f WHERE f.capture_id = anomalies.capture_id AND f.flow_index = anomalies.flow_index)
+       WHERE capture_id = ? AND flow_index IS NOT NULL`,
+    );
     this.insertTransition = this.db.prepare(
       'INSERT INTO transitions (flow_id, seq, packet, ts, side, from_state, to_state, cause, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+  }
+
+  /** Write one finding (its flow is linked by flow_index when the capture commits). */
+  writeFinding(captureId: number, f: Finding): void {
+    this.insertFinding.run(captureId, f.flow, f.packet, f.ts, f.kind, f.severity, f.side, f.message, JSON.stringify(f.details));
   }
 
   /** Write one ended flow and its transitions (inside the capture's transaction). */
@@ -209,6 +239,7 @@ export class SqliteSink {
       this.insertInterface.run(id, itf.index, itf.section, itf.linkType, itf.snaplen, itf.unitsPerSecond, itf.tsOffsetSeconds, itf.name);
     }
     for (const [reason, n] of s.counters.entries()) this.insertCounter.run(id, reason, n);
+    this.linkFindings.run(id);
     this.db.exec('COMMIT');
   }
 

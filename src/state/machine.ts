@@ -41,6 +41,10 @@ export function enter(flow: Flow, e: Endpoint, to: TcpStateName, at: When, cause
   if (from === to) return;
   e.state = to;
   e.since = at.ts;
+  if (to === TcpState.CLOSE_WAIT) {
+    e.closeWaitSince = at.ts;
+    e.closeWaitFrame = at.frame ?? 0;
+  } else if (from === TcpState.CLOSE_WAIT && e.closeWaitUntil < 0) e.closeWaitUntil = at.ts;
   flow.transitions.push({ packet: at.frame, ts: at.ts, side: e.side, from, to, cause, inferred });
   if (isGone(flow.client.state) && isGone(flow.server.state)) {
     if (flow.goneAt < 0) flow.goneAt = at.ts;
@@ -49,6 +53,7 @@ export function enter(flow: Flow, e: Endpoint, to: TcpStateName, at: When, cause
 
 /** One segment from `s` to `r`. */
 export function segment(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
+  const senderState = s.state;
   if (seg.flags & RST) {
     // A RST answering a SYN on a closed port is no evidence of a listener.
     if (s.state === TcpState.CLOSED) dropReceipts(s, 'syn');
@@ -60,7 +65,13 @@ export function segment(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): voi
   s.lastSendTs = seg.ts;
   // Segments from s arrive in order: whatever s sent earlier reached r first.
   applyReceipts(flow, r);
-  received(flow, r, s, seg);
+  received(flow, r, s, seg, senderState);
+  if (seg.flags & ACK && !(seg.flags & RST) && (!s.hasAcked || seqGe(seg.ack, s.ackedUpTo))) {
+    s.ackedUpTo = seg.ack;
+    s.hasAcked = true;
+  }
+  flow.lastSender = s.side;
+  flow.lastPayload = seg.len;
 }
 
 /**
@@ -154,6 +165,7 @@ function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
     return;
   }
   if (f & SYN && !(f & ACK)) {
+    s.synsSent++;
     if (s.state === TcpState.CLOSED) {
       s.isn = seg.seq;
       s.synFrame = seg.frame;
@@ -183,11 +195,21 @@ function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
   }
 }
 
-function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment): void {
+function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment, senderState: TcpStateName): void {
   const f = seg.flags;
   if (f & RST) {
     if (acceptableReset(r, s, seg)) {
       flow.reset = true;
+      flow.resetInfo ??= {
+        frame: seg.frame,
+        ts: seg.ts,
+        sentBy: s.side,
+        senderState,
+        receiverState: r.state,
+        afterPeerData: flow.lastSender === r.side && flow.lastPayload > 0,
+        senderHadDataInFlight: r.hasAcked && seqDiff(s.sndNxt, r.ackedUpTo) > 0,
+        receiverWindowZero: r.hasSent && r.window === 0,
+      };
       if (r.state === TcpState.SYN_RECEIVED && r.passive) enter(flow, r, TcpState.LISTEN, seg, 'received RST (back to LISTEN)');
       else if (!isGone(r.state)) enter(flow, r, TcpState.CLOSED, seg, r.state === TcpState.SYN_SENT ? 'received RST (connection refused)' : 'received RST');
     }

@@ -1,0 +1,22 @@
+/**
+ * Findings: what the detectors report, one per anomaly, with a stable snake_case
+ * kind. Detectors know nothing of SQLite or the terminal.
+ */
+import type { Side } from '../flow/flow.js';
+
+export type Severity = 'info' | 'note' | 'warning' | 'error';
+
+export interface Finding {
+  kind: string;
+  severity: Severity;
+  /** The connection's flow_index within the capture, or null for host-level findings. */
+  flow: number | null;
+  /** Frame number where it shows, or null. */
+  packet: number | null;
+  ts: number;
+  side: Side | null;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export type Emit = (f: Finding) => void;

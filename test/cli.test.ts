@@ -257,3 +257,16 @@ test('flows and transitions land in the database, in packet order', async () => 
   assert.equal(rows(db, 'SELECT count(*) n FROM flows')[0].n, 1);
   assert.equal(rows(db, 'SELECT count(*) n FROM transitions')[0].n, 11);
 });
+
+test('explain: the list, one kind, and an unknown kind (exit 2)', async () => {
+  const list = fakeIo();
+  assert.equal(await run(['explain'], list.value), 0);
+  assert.match(list.io.out, /^stuck_close_wait\s+Stuck in CLOSE_WAIT$/m);
+  const one = fakeIo();
+  assert.equal(await run(['explain', 'connection_refused'], one.value), 0);
+  assert.match(one.io.out, /Likely causes:\n {2}- the service is down/);
+  assert.match(one.io.out, /What to check:/);
+  const bad = fakeIo();
+  assert.equal(await run(['explain', 'nope'], bad.value), 2);
+  assert.match(bad.io.err, /unknown kind "nope"/);
+});

@@ -60,3 +60,11 @@ for (const clean of ['seeds-server-closes', 'client-closes', 'keepalive', 'bulk-
     );
   });
 }
+
+test('every kind the detectors emit on the samples has an explanation', async () => {
+  const { KINDS } = await import('../src/detect/catalogue.js');
+  const kinds = new Set<string>();
+  for (const s of ['refused', 'abortive-close', 'stuck-close-wait', 'syn-flood']) for (const f of await findings(s)) kinds.add(f.kind);
+  assert.ok(kinds.size >= 4);
+  for (const k of kinds) assert.ok(KINDS[k], `no explanation for ${k}`);
+});

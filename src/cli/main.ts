@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { explain, KINDS } from '../detect/catalogue.js';
 import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
 import { processIo, type Io } from './io.js';
@@ -47,6 +48,20 @@ Examples:
     )
     .action(async (captures: string[], opts) => {
       code = await analyzeCommand(captures, opts, io);
+    });
+
+  program
+    .command('explain')
+    .description('what a finding kind means, its likely causes and what to check')
+    .argument('[kind]', `one of: ${Object.keys(KINDS).join(', ')}`)
+    .action((kind: string | undefined) => {
+      if (kind === undefined) {
+        for (const [k, info] of Object.entries(KINDS)) io.stdout.write(`${k.padEnd(20)} ${info.title}\n`);
+        return;
+      }
+      const text = explain(kind);
+      if (text === null) throw new UsageError(`unknown kind "${kind}"; run \`tcpstate explain\` for the list`);
+      io.stdout.write(text);
     });
 
   try {

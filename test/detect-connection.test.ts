@@ -51,7 +51,7 @@ test('stuck CLOSE_WAIT: the server, still there at the end, its peer in FIN_WAIT
   assert.equal((await findings('stuck-close-wait', { closeWaitUs: Math.floor(seconds * 1e6) - 1 })).length, 1);
 });
 
-for (const clean of ['seeds-server-closes', 'client-closes', 'keepalive', 'bulk-loss', 'time-wait-pileup', 'ipv6-seeds-server-closes', 'sll2-any']) {
+for (const clean of ['seeds-server-closes', 'client-closes', 'keepalive', 'bulk-loss', 'ipv6-seeds-server-closes', 'sll2-any']) {
   test(`clean sample ${clean}: no finding of warning or error severity`, async () => {
     const f = await findings(clean);
     assert.deepEqual(
@@ -64,7 +64,48 @@ for (const clean of ['seeds-server-closes', 'client-closes', 'keepalive', 'bulk-
 test('every kind the detectors emit on the samples has an explanation', async () => {
   const { KINDS } = await import('../src/detect/catalogue.js');
   const kinds = new Set<string>();
-  for (const s of ['refused', 'abortive-close', 'stuck-close-wait', 'syn-flood']) for (const f of await findings(s)) kinds.add(f.kind);
-  assert.ok(kinds.size >= 4);
+  for (const s of ['refused', 'abortive-close', 'stuck-close-wait', 'syn-flood', 'time-wait-pileup']) for (const f of await findings(s, { ephemeralPorts: 600 })) kinds.add(f.kind);
+  for (const f of await findings('syn-flood', { synFloodRate: 1e9 })) kinds.add(f.kind);
+  assert.ok(kinds.size >= 7, [...kinds].join(' '));
   for (const k of kinds) assert.ok(KINDS[k], `no explanation for ${k}`);
+});
+
+test('SYN flood: one episode at the listener, with sources, answers, cookies and the legitimate connections; no per-flow noise', async () => {
+  const f = await findings('syn-flood');
+  assert.deepEqual(
+    f.map((x) => x.kind),
+    ['syn_flood'],
+  );
+  const d = f[0].details;
+  assert.equal(d.listener, '192.0.2.2:9096');
+  assert.equal(d.half_open, 480);
+  assert.equal(d.sources, 24);
+  assert.equal(d.answered_synack, 480);
+  assert.equal(d.completed, 3);
+  assert.ok((d.syn_cookies as number) > 300);
+  const peak = d.peak_per_second as number;
+  // Rate threshold at the boundary: at the peak it is a flood, one above it is not
+  // (and then each half-open connection is reported on its own).
+  assert.equal((await findings('syn-flood', { synFloodRate: peak })).filter((x) => x.kind === 'syn_flood').length, 1);
+  const under = await findings('syn-flood', { synFloodRate: peak + 1 });
+  assert.equal(under.filter((x) => x.kind === 'syn_flood').length, 0);
+  assert.equal(under.filter((x) => x.kind === 'synack_unanswered').length, 480);
+});
+
+test('TIME_WAIT pile-up: 300 on the server, which closed first; boundary at 300', async () => {
+  const f = await findings('time-wait-pileup', { timeWaitPileup: 300 });
+  assert.deepEqual(
+    f.map((x) => [x.kind, x.details.host, x.details.peak, x.side]),
+    [['time_wait_pileup', '192.0.2.2', 300, 'server']],
+  );
+  assert.equal((await findings('time-wait-pileup', { timeWaitPileup: 301 })).length, 0);
+});
+
+test('port exhaustion risk: 300 ports towards one destination within the TIME_WAIT time', async () => {
+  const risk = await findings('time-wait-pileup', { ephemeralPorts: 600, portExhaustionShare: 0.5 });
+  const p = risk.filter((x) => x.kind === 'port_exhaustion_risk');
+  assert.equal(p.length, 1);
+  assert.equal(p[0].details.ports, 300);
+  assert.equal(p[0].details.destination, '192.0.2.2:9099');
+  assert.equal((await findings('time-wait-pileup', { ephemeralPorts: 602, portExhaustionShare: 0.5 })).filter((x) => x.kind === 'port_exhaustion_risk').length, 0);
 });

@@ -8,6 +8,7 @@ import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/
 import { isGone } from '../state/tcp-state.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds } from '../detect/connection.js';
 import type { Finding } from '../detect/finding.js';
+import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
 import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
 
 export type CaptureStatus = 'complete' | 'truncated' | 'error';
@@ -51,7 +52,7 @@ export interface AnalyzeOptions {
   onFlowEnd?: (flow: Flow) => void;
   /** Receives each finding of the detectors. */
   onFinding?: (f: Finding) => void;
-  thresholds?: Partial<ConnectionThresholds>;
+  thresholds?: Partial<ConnectionThresholds & HostThresholds>;
   flowOptions?: Partial<FlowTableOptions>;
 }
 
@@ -63,18 +64,21 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const onPacket = opts.onPacket;
   const endStates: Record<string, number> = {};
   const findings: Record<string, number> = {};
-  const thresholds = { ...DEFAULT_CONNECTION_THRESHOLDS, ...opts.thresholds };
+  const flowOptions = { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions };
+  const thresholds = { ...DEFAULT_CONNECTION_THRESHOLDS, ...DEFAULT_HOST_THRESHOLDS, timeWaitUs: flowOptions.timeWaitUs, ...opts.thresholds };
   const emit = (f: Finding) => {
     findings[f.kind] = (findings[f.kind] ?? 0) + 1;
     opts.onFinding?.(f);
   };
+  const hosts = new HostDetectors(emit, thresholds);
   const table = new FlowTable(
     (flow) => {
       for (const e of [flow.client, flow.server]) if (!isGone(e.state)) endStates[e.state] = (endStates[e.state] ?? 0) + 1;
       opts.onFlowEnd?.(flow);
-      connectionFindings(flow, flow.endTs, emit, thresholds);
+      connectionFindings(flow, flow.endTs, emit, thresholds, (listener, ts, f) => hosts.defer(listener, ts, f));
+      hosts.flowEnded(flow);
     },
-    { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions },
+    flowOptions,
   );
 
   const outcome = await readCapture(
@@ -100,6 +104,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   );
 
   table.finish(lastTs ?? 0);
+  hosts.finish();
   const linkTypes: number[] = [];
   for (const itf of outcome.interfaces) if (!linkTypes.includes(itf.linkType)) linkTypes.push(itf.linkType);
   const err = outcome.error;

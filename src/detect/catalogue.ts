@@ -45,6 +45,32 @@ export const KINDS: Record<string, KindInfo> = {
     causes: ['the application forgot to close the socket on EOF (read() returned 0)', 'a thread or connection pool blocked or leaking connections', 'a long task before the close'],
     check: ['`ss -tanp state close-wait` on that host: which process holds them?', 'the code path that handles EOF or errors on the connection: is close() always called?', 'connection-pool settings and leaks', 'on the peer, `net.ipv4.tcp_fin_timeout` bounds FIN_WAIT_2 for orphaned sockets only'],
   },
+  syn_flood: {
+    title: 'SYN flood',
+    meaning:
+      'Many half-open connection attempts at one listener within a second: SYNs whose handshake never completed. A flood from spoofed sources fills the listen queue; the kernel then answers with SYN cookies (no state kept) or drops SYNs.',
+    causes: ['a denial-of-service attack with spoofed sources', 'a misbehaving client or load balancer health check in a loop', 'a return path that loses the SYN-ACKs (asymmetric routing)'],
+    check: [
+      '`net.ipv4.tcp_syncookies` (1: cookies when the queue is full) and `nstat TcpExtSyncookiesSent TcpExtListenDrops`',
+      'the listen backlog (`listen()` argument, `net.core.somaxconn`, `net.ipv4.tcp_max_syn_backlog`)',
+      'the sources: many addresses (spoofed) or a few (a broken client)?',
+      'rate limiting or SYN proxying upstream',
+    ],
+  },
+  time_wait_pileup: {
+    title: 'TIME_WAIT pile-up',
+    meaning:
+      'A host held many connections in TIME_WAIT at once. TIME_WAIT belongs to the side that closes first and lasts 60 s on Linux; each one holds a 4-tuple, so a host opening and closing connections quickly to one peer can run out of them.',
+    causes: ['a server that closes first (HTTP/1.0 without keep-alive, a proxy)', 'short-lived connections where keep-alive or pooling would do', 'a client hammering one destination'],
+    check: ['`ss -tan state time-wait | wc -l` on that host', 'enable keep-alive or connection pooling; let the client close first', '`net.ipv4.tcp_tw_reuse` (for outgoing connections) and the ephemeral port range'],
+  },
+  port_exhaustion_risk: {
+    title: 'Ephemeral port exhaustion risk',
+    meaning:
+      'A client used a large share of its ephemeral port range towards one destination within one TIME_WAIT period: every closed connection keeps its port busy for 60 s, so new connections soon fail with EADDRNOTAVAIL.',
+    causes: ['no connection reuse (keep-alive, pooling) towards a busy backend', 'a retry storm', 'the client closes first and keeps every TIME_WAIT'],
+    check: ['`net.ipv4.ip_local_port_range`', 'connection pooling and keep-alive in the client', '`net.ipv4.tcp_tw_reuse`', 'spreading over more destination addresses or ports'],
+  },
 };
 
 export function explain(kind: string): string | null {

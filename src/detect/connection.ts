@@ -6,7 +6,10 @@
 import { formatEndpoint } from '../flow/address.js';
 import type { Endpoint, Flow } from '../flow/flow.js';
 import { TcpState } from '../state/tcp-state.js';
-import type { Emit } from './finding.js';
+import type { Emit, Finding } from './finding.js';
+
+/** Half-open findings go through here, so a SYN flood can absorb them. */
+export type DeferHalfOpen = (listener: string, ts: number, f: Finding) => void;
 
 export interface ConnectionThresholds {
   /** CLOSE_WAIT longer than this (µs) is stuck: the application did not call close(). */
@@ -17,7 +20,13 @@ export const DEFAULT_CONNECTION_THRESHOLDS: ConnectionThresholds = { closeWaitUs
 
 const secs = (us: number) => `${(us / 1e6).toFixed(us < 10e6 ? 2 : 0)} s`;
 
-export function connectionFindings(flow: Flow, endTs: number, emit: Emit, t: ConnectionThresholds = DEFAULT_CONNECTION_THRESHOLDS): void {
+export function connectionFindings(
+  flow: Flow,
+  endTs: number,
+  emit: Emit,
+  t: ConnectionThresholds = DEFAULT_CONNECTION_THRESHOLDS,
+  deferHalfOpen: DeferHalfOpen = (_l, _ts, f) => emit(f),
+): void {
   const c = flow.client;
   const s = flow.server;
   const server = formatEndpoint(s.addr, s.port);
@@ -66,7 +75,7 @@ export function connectionFindings(flow: Flow, endTs: number, emit: Emit, t: Con
   }
 
   if (c.state === TcpState.SYN_SENT && s.synAcks === 0 && r === null) {
-    emit({
+    deferHalfOpen(server, c.synTs || flow.firstTs, {
       kind: 'syn_unanswered',
       severity: 'warning',
       flow: flow.id,
@@ -78,7 +87,7 @@ export function connectionFindings(flow: Flow, endTs: number, emit: Emit, t: Con
     });
   }
   if (s.synAcks > 0 && c.state === TcpState.SYN_SENT && r === null) {
-    emit({
+    deferHalfOpen(server, c.synTs || flow.firstTs, {
       kind: 'synack_unanswered',
       severity: 'note',
       flow: flow.id,

@@ -109,3 +109,22 @@ test('port exhaustion risk: 300 ports towards one destination within the TIME_WA
   assert.equal(p[0].details.destination, '192.0.2.2:9099');
   assert.equal((await findings('time-wait-pileup', { ephemeralPorts: 602, portExhaustionShare: 0.5 })).filter((x) => x.kind === 'port_exhaustion_risk').length, 0);
 });
+
+test('unresponsive peer: data retransmitted with backoff, never acknowledged; thresholds at the boundary', async () => {
+  const file = join(repoRoot, 'samples', 'scenarios', 'unresponsive-peer.pcap');
+  const run = async (thresholds = {}) => {
+    const out: Finding[] = [];
+    await analyzeCapture(file, openSource(file), { onFinding: (f) => out.push(f), thresholds });
+    return out.filter((f) => f.kind === 'unresponsive_peer');
+  };
+  const [f, ...rest] = await run();
+  assert.equal(rest.length, 0);
+  assert.equal(f.side, 'client');
+  assert.equal(f.details.retransmissions, 6);
+  assert.equal(f.details.seconds, 12.6);
+  assert.equal((await run({ unresponsiveUs: 12_600_001 })).length, 0);
+  assert.equal((await run({ unresponsiveUs: 12_600_000 })).length, 1);
+  assert.equal((await run({ unresponsiveRetransmissions: 7 })).length, 0);
+  // The bulk transfer with loss recovers every time: no finding there.
+  assert.equal((await findings('bulk-loss')).filter((x) => x.kind === 'unresponsive_peer').length, 0);
+});

@@ -60,7 +60,7 @@ HEADER="$HEADER	tcp.window_size_scalefactor	tcp.analysis.initial_rtt"
 golden() { # capture -> tshark.tsv beside it
   local cap=$1 out
   case "$cap" in
-    */samples/scenarios/*) mkdir -p "$(dirname "$cap")/golden"; out="$(dirname "$cap")/golden/$(basename "$cap").tsv" ;;
+    *samples/scenarios/*) mkdir -p "$(dirname "$cap")/golden"; out="$(dirname "$cap")/golden/$(basename "$cap").tsv" ;;
     *) out="$(dirname "$cap")/tshark.tsv" ;;
   esac
   {

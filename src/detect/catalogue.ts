@@ -45,6 +45,13 @@ export const KINDS: Record<string, KindInfo> = {
     causes: ['the application forgot to close the socket on EOF (read() returned 0)', 'a thread or connection pool blocked or leaking connections', 'a long task before the close'],
     check: ['`ss -tanp state close-wait` on that host: which process holds them?', 'the code path that handles EOF or errors on the connection: is close() always called?', 'connection-pool settings and leaks', 'on the peer, `net.ipv4.tcp_fin_timeout` bounds FIN_WAIT_2 for orphaned sockets only'],
   },
+  unresponsive_peer: {
+    title: 'Unresponsive peer',
+    meaning:
+      'One side kept retransmitting data with growing intervals (exponential backoff) and the other never acknowledged it: the peer is gone while the sender still believes the connection is open (a half-open connection).',
+    causes: ['the peer host crashed, rebooted or lost its network', 'a firewall or NAT dropped the connection state and now drops its packets', 'a routing change or a broken link on the path'],
+    check: ['is the peer alive and reachable?', 'middlebox idle timeouts; TCP keep-alives to detect dead peers sooner', '`net.ipv4.tcp_retries2` (how long Linux retransmits before giving up, about 15 min by default)'],
+  },
   syn_flood: {
     title: 'SYN flood',
     meaning:

@@ -14,9 +14,13 @@ export type DeferHalfOpen = (listener: string, ts: number, f: Finding) => void;
 export interface ConnectionThresholds {
   /** CLOSE_WAIT longer than this (µs) is stuck: the application did not call close(). */
   closeWaitUs: number;
+  /** Data retransmitted and unacknowledged for longer than this (µs) means the peer is gone. */
+  unresponsiveUs: number;
+  /** ...with at least this many retransmissions (a backoff, not one lost segment). */
+  unresponsiveRetransmissions: number;
 }
 
-export const DEFAULT_CONNECTION_THRESHOLDS: ConnectionThresholds = { closeWaitUs: 5_000_000 };
+export const DEFAULT_CONNECTION_THRESHOLDS: ConnectionThresholds = { closeWaitUs: 5_000_000, unresponsiveUs: 10_000_000, unresponsiveRetransmissions: 3 };
 
 const secs = (us: number) => `${(us / 1e6).toFixed(us < 10e6 ? 2 : 0)} s`;
 
@@ -100,6 +104,25 @@ export function connectionFindings(
   }
   closeWait(flow, s, c, endTs, emit, t);
   closeWait(flow, c, s, endTs, emit, t);
+  unresponsive(flow, c, s, emit, t);
+  unresponsive(flow, s, c, emit, t);
+}
+
+/** e kept retransmitting data that its peer never acknowledged. */
+function unresponsive(flow: Flow, e: Endpoint, peer: Endpoint, emit: Emit, t: ConnectionThresholds): void {
+  if (e.unackedSince < 0 || e.retransmissionsUnacked < t.unresponsiveRetransmissions) return;
+  const span = e.lastRetransmissionTs - e.unackedSince;
+  if (span < t.unresponsiveUs || flow.resetInfo !== null) return;
+  emit({
+    kind: 'unresponsive_peer',
+    severity: 'error',
+    flow: flow.id,
+    packet: e.unackedFrame,
+    ts: e.unackedSince,
+    side: e.side,
+    message: `${e.side} ${formatEndpoint(e.addr, e.port)} retransmitted ${e.retransmissionsUnacked} times over ${secs(span)} and ${formatEndpoint(peer.addr, peer.port)} never acknowledged: the peer is dead or unreachable (a half-open connection)`,
+    details: { retransmissions: e.retransmissionsUnacked, seconds: span / 1e6, peer: formatEndpoint(peer.addr, peer.port) },
+  });
 }
 
 /** e received its peer's FIN and did not send its own for too long. */

@@ -89,6 +89,11 @@ export class Endpoint {
   closeWaitSince = -1;
   closeWaitUntil = -1;
   closeWaitFrame = 0;
+  /** Data sent and not acknowledged since (µs, -1: all acknowledged), and retransmissions since. */
+  unackedSince = -1;
+  unackedFrame = 0;
+  retransmissionsUnacked = 0;
+  lastRetransmissionTs = 0;
   packets = 0;
   payloadBytes = 0;
   ipBytes = 0;

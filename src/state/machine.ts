@@ -67,6 +67,11 @@ export function segment(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): voi
   applyReceipts(flow, r);
   received(flow, r, s, seg, senderState);
   if (seg.flags & ACK && !(seg.flags & RST) && (!s.hasAcked || seqGe(seg.ack, s.ackedUpTo))) {
+    // r's data is acknowledged further: it is making progress again.
+    if (s.hasAcked && seqDiff(seg.ack, s.ackedUpTo) > 0) {
+      r.retransmissionsUnacked = 0;
+      r.unackedSince = seqDiff(r.sndNxt, seg.ack) > 0 ? seg.ts : -1;
+    } else if (seqGe(seg.ack, r.sndNxt)) r.unackedSince = -1;
     s.ackedUpTo = seg.ack;
     s.hasAcked = true;
   }
@@ -151,6 +156,16 @@ function receivedFin(flow: Flow, e: Endpoint, rc: Receipt, at: When): void {
 
 function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
   const f = seg.flags;
+  if (seg.len > 0 && !(f & (SYN | RST))) {
+    if (s.unackedSince < 0) {
+      s.unackedSince = seg.ts;
+      s.unackedFrame = seg.frame;
+    }
+    if (s.hasSent && seqDiff(seg.seq, s.sndNxt) < 0) {
+      s.retransmissionsUnacked++;
+      s.lastRetransmissionTs = seg.ts;
+    }
+  }
   // What the peer will expect next from s (a RST's number is judged against it, never moves it).
   if (!(f & RST)) {
     const end = seqAdd(seg.seq, seg.len + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0));

@@ -335,6 +335,21 @@ const base: Scenario[] = [
     ]),
   },
   {
+    name: 'unresponsive-peer',
+    description: 'the server vanishes after the exchange: the next request is retransmitted with backoff (0.2 s to 6.4 s) and never acknowledged',
+    expect: { client: 'ESTABLISHED', server: 'ESTABLISHED' },
+    conversation: conv('unresponsive-peer', [
+      ...exchange,
+      { from: 'client', flags: 'PA', len: 100, t: '+1.0', lost: true },
+      { from: 'client', flags: 'PA', len: 100, t: '+0.2', rseq: 118, lost: true },
+      { from: 'client', flags: 'PA', len: 100, t: '+0.4', rseq: 118, lost: true },
+      { from: 'client', flags: 'PA', len: 100, t: '+0.8', rseq: 118, lost: true },
+      { from: 'client', flags: 'PA', len: 100, t: '+1.6', rseq: 118, lost: true },
+      { from: 'client', flags: 'PA', len: 100, t: '+3.2', rseq: 118, lost: true },
+      { from: 'client', flags: 'PA', len: 100, t: '+6.4', rseq: 118, lost: true },
+    ]),
+  },
+  {
     name: 'normal-ipv6',
     description: 'the normal conversation over IPv6',
     expect: { client: 'TIME_WAIT', server: 'CLOSED' },

@@ -270,3 +270,28 @@ test('explain: the list, one kind, and an unknown kind (exit 2)', async () => {
   assert.equal(await run(['explain', 'nope'], bad.value), 2);
   assert.match(bad.io.err, /unknown kind "nope"/);
 });
+
+test("Zeek's conn.log rows and each flow's conn_state/history land in the database", async () => {
+  const { io, value } = fakeIo();
+  const trace = join(sharedDir(), 'oracle', 'zeek', 'traces', 'ssh.pcap');
+  assert.equal(await run(['analyze', trace, '-q'], value), 0, io.err);
+  const db = join(value.cwd, 'tcpstate.db');
+  // Zeek's own baseline for this trace: 23 connections, 22 SF and one RSTR.
+  assert.deepEqual(rows(db, 'SELECT conn_state, count(*) n FROM zeek_conns GROUP BY 1 ORDER BY 1'), [
+    { conn_state: 'RSTR', n: 1 },
+    { conn_state: 'SF', n: 22 },
+  ]);
+  assert.deepEqual(rows(db, 'SELECT conn_state, count(*) n FROM flows GROUP BY 1 ORDER BY 1'), [
+    { conn_state: 'RSTR', n: 1 },
+    { conn_state: 'SF', n: 22 },
+  ]);
+  assert.equal(rows(db, "SELECT count(*) n FROM flows WHERE history IS NULL OR history = ''")[0].n, 0);
+});
+
+test('--verify-checksums drops bad packets and counts them', async () => {
+  const { io, value } = fakeIo();
+  const trace = join(sharedDir(), 'oracle', 'zeek', 'traces', 'localhost-bad-chksum.pcap');
+  assert.equal(await run(['analyze', '--verify-checksums', '--json', trace], value), 0, io.err);
+  const [s] = JSON.parse(io.out);
+  assert.equal(s.decode.bad_checksum_dropped, 6);
+});

@@ -8,6 +8,8 @@ import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/
 import { isGone } from '../state/tcp-state.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds } from '../detect/connection.js';
 import type { Finding } from '../detect/finding.js';
+import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
+import { ZeekConnTracker, type ZeekConn } from '../zeek/conn.js';
 import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
 import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
 
@@ -41,6 +43,8 @@ export interface CaptureSummary {
   endStates: Record<string, number>;
   /** Findings by kind. */
   findings: Record<string, number>;
+  /** Zeek's conn.log rows by conn_state. */
+  zeekConnStates: Record<string, number>;
 }
 
 export interface AnalyzeOptions {
@@ -53,6 +57,10 @@ export interface AnalyzeOptions {
   /** Receives each finding of the detectors. */
   onFinding?: (f: Finding) => void;
   thresholds?: Partial<ConnectionThresholds & HostThresholds>;
+  /** Drop packets whose IPv4 header or TCP checksum is wrong (and count them), as Zeek does without -C. */
+  verifyChecksums?: boolean;
+  /** Receives each connection as Zeek would log it in conn.log. */
+  onZeekConn?: (c: ZeekConn) => void;
   flowOptions?: Partial<FlowTableOptions>;
 }
 
@@ -71,6 +79,15 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     opts.onFinding?.(f);
   };
   const hosts = new HostDetectors(emit, thresholds);
+  const zeekConnStates: Record<string, number> = {};
+  const verify = opts.verifyChecksums === true;
+  const zeek = new ZeekConnTracker({
+    verifyChecksums: verify,
+    onConn: (c) => {
+      zeekConnStates[c.conn_state] = (zeekConnStates[c.conn_state] ?? 0) + 1;
+      opts.onZeekConn?.(c);
+    },
+  });
   const table = new FlowTable(
     (flow) => {
       for (const e of [flow.client, flow.server]) if (!isGone(e.state)) endStates[e.state] = (endStates[e.state] ?? 0) + 1;
@@ -97,7 +114,21 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         return;
       }
       counters.add(status, p.notes);
-      if (status === Status.TCP) table.packet(rec.number, rec.tsUs, p);
+      if (status === Status.TCP) {
+        const capturedEnd = rec.offset + rec.caplen;
+        const frameEnd = rec.offset + Math.max(rec.origLen, rec.caplen) - rec.fcsLen;
+        if (verify) {
+          const ip = ipv4HeaderChecksum(p);
+          const tcp = tcpChecksum(p, capturedEnd);
+          zeek.packet(rec.tsUs, p, { frame: rec.number, capturedEnd, frameEnd, ipChecksum: ip, tcpChecksum: tcp });
+          if (ip === 'bad' || tcp === 'bad') {
+            counters.badChecksums++;
+            onPacket?.(rec, status, p);
+            return;
+          }
+        } else zeek.packet(rec.tsUs, p, { frame: rec.number, capturedEnd, frameEnd });
+        table.packet(rec.number, rec.tsUs, p);
+      } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);
     },
     { shouldStop: opts.shouldStop },
@@ -105,6 +136,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
 
   table.finish(lastTs ?? 0);
   hosts.finish();
+  zeek.finish();
   const linkTypes: number[] = [];
   for (const itf of outcome.interfaces) if (!linkTypes.includes(itf.linkType)) linkTypes.push(itf.linkType);
   const err = outcome.error;
@@ -129,5 +161,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     peakLiveFlows: table.peakLive,
     endStates,
     findings,
+    zeekConnStates,
   };
 }

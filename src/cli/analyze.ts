@@ -12,6 +12,7 @@ export interface AnalyzeCliOptions {
   json?: boolean;
   quiet?: boolean;
   allowTruncated?: boolean;
+  verifyChecksums?: boolean;
 }
 
 export class UsageError extends Error {}
@@ -45,6 +46,8 @@ export async function analyzeCommand(captures: string[], opts: AnalyzeCliOptions
           shouldStop: () => interrupted,
           onFlowEnd: (flow) => sink.writeFlow(id, flow),
           onFinding: (f) => sink.writeFinding(id, f),
+          onZeekConn: (z) => sink.writeZeekConn(id, z),
+          verifyChecksums: opts.verifyChecksums,
         });
       } catch (e) {
         sink.rollbackCapture();

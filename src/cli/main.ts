@@ -35,6 +35,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     .option('--json', 'print the capture summaries as JSON instead of text')
     .option('-q, --quiet', 'print nothing but warnings and errors')
     .option('--allow-truncated', 'exit 0 when a capture is only cut short at its end')
+    .option('--verify-checksums', 'drop packets with a wrong IPv4 or TCP checksum, as Zeek does (off: offloading makes a host\'s own packets look bad)')
     .addHelpText(
       'after',
       `

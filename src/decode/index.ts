@@ -39,6 +39,8 @@ export class DecodeCounters {
   internalErrors = 0;
   /** Packets without a usable timestamp (pcapng SPB, or a time beyond the year 2255). */
   untimed = 0;
+  /** TCP packets dropped for a wrong IPv4 header or TCP checksum (with --verify-checksums). */
+  badChecksums = 0;
 
   add(status: number, notes: number): void {
     this.byStatus[status]++;
@@ -58,6 +60,7 @@ export class DecodeCounters {
       if (n > 0) out.push([name, n]);
     }
     if (this.untimed > 0) out.push(['no_timestamp', this.untimed]);
+    if (this.badChecksums > 0) out.push(['bad_checksum_dropped', this.badChecksums]);
     if (this.internalErrors > 0) out.push(['internal_error', this.internalErrors]);
     return out;
   }

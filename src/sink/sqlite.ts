@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import type { CaptureSummary } from '../analyze/capture.js';
 import type { Finding } from '../detect/finding.js';
 import type { Flow } from '../flow/flow.js';
+import type { ZeekConn } from '../zeek/conn.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -101,6 +102,27 @@ CREATE TABLE IF NOT EXISTS anomalies (
 );
 CREATE INDEX IF NOT EXISTS anomalies_capture ON anomalies (capture_id, kind);
 CREATE INDEX IF NOT EXISTS anomalies_flow ON anomalies (flow_id);
+CREATE TABLE IF NOT EXISTS zeek_conns (
+  capture_id     INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  ts             INTEGER NOT NULL,     -- as Zeek's conn.log, one row per connection Zeek would log
+  orig_h         TEXT NOT NULL,
+  orig_p         INTEGER NOT NULL,
+  resp_h         TEXT NOT NULL,
+  resp_p         INTEGER NOT NULL,
+  duration       INTEGER NOT NULL,     -- microseconds
+  orig_bytes     INTEGER NOT NULL,
+  resp_bytes     INTEGER NOT NULL,
+  conn_state     TEXT NOT NULL,
+  missed_bytes   INTEGER NOT NULL,
+  history        TEXT NOT NULL,
+  orig_pkts      INTEGER NOT NULL,
+  orig_ip_bytes  INTEGER NOT NULL,
+  resp_pkts      INTEGER NOT NULL,
+  resp_ip_bytes  INTEGER NOT NULL,
+  first_frame    INTEGER NOT NULL,
+  last_frame     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS zeek_conns_ports ON zeek_conns (capture_id, orig_p, resp_p);
 CREATE TABLE IF NOT EXISTS decode_counters (
   capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
   reason      TEXT NOT NULL,            -- 'tcp', 'non_ip', 'truncated_tcp_header', ... (see README)
@@ -120,6 +142,8 @@ export class SqliteSink {
   private readonly insertTransition: Database.Statement;
   private readonly insertFinding: Database.Statement;
   private readonly linkFindings: Database.Statement;
+  private readonly insertZeek: Database.Statement;
+  private readonly linkZeek: Database.Statement;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -161,8 +185,47 @@ export class SqliteSink {
       `UPDATE anomalies SET flow_id = (SELECT f.id FROM flows f WHERE f.capture_id = anomalies.capture_id AND f.flow_index = anomalies.flow_index)
        WHERE capture_id = ? AND flow_index IS NOT NULL`,
     );
+    this.insertZeek = this.db.prepare(
+      `INSERT INTO zeek_conns (capture_id, ts, orig_h, orig_p, resp_h, resp_p, duration, orig_bytes, resp_bytes, conn_state,
+         missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, first_frame, last_frame)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // A flow takes Zeek's summary from the conn.log row holding its first packet.
+    this.linkZeek = this.db.prepare(
+      `UPDATE flows SET (conn_state, history) = (
+         SELECT z.conn_state, z.history FROM zeek_conns z
+         WHERE z.capture_id = flows.capture_id AND z.first_frame <= flows.first_packet AND z.last_frame >= flows.first_packet
+           AND ((z.orig_p = flows.client_port AND z.resp_p = flows.server_port AND z.orig_h = flows.client_addr AND z.resp_h = flows.server_addr)
+             OR (z.orig_p = flows.server_port AND z.resp_p = flows.client_port AND z.orig_h = flows.server_addr AND z.resp_h = flows.client_addr))
+         ORDER BY z.first_frame LIMIT 1)
+       WHERE capture_id = ?`,
+    );
     this.insertTransition = this.db.prepare(
       'INSERT INTO transitions (flow_id, seq, packet, ts, side, from_state, to_state, cause, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+  }
+
+  /** Write one row of Zeek's conn.log. */
+  writeZeekConn(captureId: number, z: ZeekConn): void {
+    this.insertZeek.run(
+      captureId,
+      z.ts,
+      z.orig_h,
+      z.orig_p,
+      z.resp_h,
+      z.resp_p,
+      z.duration,
+      z.orig_bytes,
+      z.resp_bytes,
+      z.conn_state,
+      z.missed_bytes,
+      z.history,
+      z.orig_pkts,
+      z.orig_ip_bytes,
+      z.resp_pkts,
+      z.resp_ip_bytes,
+      z.first_frame,
+      z.last_frame,
     );
   }
 
@@ -240,6 +303,7 @@ export class SqliteSink {
     }
     for (const [reason, n] of s.counters.entries()) this.insertCounter.run(id, reason, n);
     this.linkFindings.run(id);
+    this.linkZeek.run(id);
     this.db.exec('COMMIT');
   }
 

@@ -1,0 +1,324 @@
+/**
+ * Wireshark's view of TCP conversations, as the sequence analysis needs it:
+ * one conversation (= one `tcp.stream`) per unordered pair of (address, port)
+ * endpoints, two per-direction flows inside it, and a table that finds the
+ * conversation of a packet.
+ *
+ * Not the flow table of src/flow: Wireshark's semantics differ on purpose
+ * (no VLAN or interface in the key, FIN/RST/idle time never split a stream,
+ * only a port-reuse SYN does) and the oracle is Wireshark.
+ *
+ * Memory: Wireshark keeps every conversation, and every unacked segment, for the
+ * whole file. We keep a conversation while it is live and sweep it by packet time
+ * (ConversationTable.sweep); see DIFFERENCES.md for what that changes.
+ */
+import type { DecodedPacket } from '../decode/packet.js';
+
+type Endpoints = Pick<DecodedPacket, 'ipVersion' | 'buf' | 'srcOff' | 'dstOff' | 'srcPort' | 'dstPort'>;
+import { gtSeq, leSeq } from './seq.js';
+
+/** Wireshark's TCP_MAX_UNACKED_SEGMENTS: a direction stops recording segments beyond this many unacked ones. */
+export const MAX_UNACKED_SEGMENTS = 10000;
+
+/** The "window not seen yet" value of a flow (G_MAXUINT32; never equal to a 16-bit window). */
+export const WINDOW_UNSET = 0xffffffff;
+
+/** Window scale of a flow: not known yet (no SYN seen with or without the option). */
+export const WSCALE_UNKNOWN = -1;
+/** Window scale of a flow: scaling is not in use on this connection (the raw window is the window). */
+export const WSCALE_NOT_USED = -2;
+
+/** Value dupAckCount takes after an "ACKed unseen" beyond everything (makes it fire once per stall). */
+export const DUPACK_SENTINEL = 0xffffffff;
+
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_U16 = new Uint16Array(0);
+/** Capacity kept when a list empties (larger arrays are released). */
+const KEEP_CAPACITY = 64;
+
+/**
+ * Segments sent but not acknowledged yet (Wireshark's `tcp_unacked_t` list), kept in
+ * sending order in parallel arrays. Holds at most MAX_UNACKED_SEGMENTS entries.
+ */
+export class UnackedSegments {
+  count = 0;
+  // Allocated on the first push and grown by doubling; given back when the list empties.
+  frame = EMPTY_F64;
+  seq = EMPTY_U32;
+  nextSeq = EMPTY_U32;
+  tsUs = EMPTY_F64;
+  tsNs = EMPTY_U16;
+  /** Set by ack(): the frame whose segment end the ack matches exactly (0 when none), and when it was sent. */
+  ackedFrame = 0;
+  ackedUs = 0;
+  ackedNs = 0;
+  /** The last ack value applied and how many (oldest) entries had already survived it. */
+  private lastAck = -1;
+  private survivors = 0;
+
+  push(frame: number, seq: number, nextSeq: number, tsUs: number, tsNs: number): void {
+    if (this.count === this.seq.length) this.grow();
+    const i = this.count++;
+    this.frame[i] = frame;
+    this.seq[i] = seq;
+    this.nextSeq[i] = nextSeq;
+    this.tsUs[i] = tsUs;
+    this.tsNs[i] = tsNs;
+  }
+
+  /**
+   * Apply an acknowledgement number from the other direction: drop the segments it
+   * covers, trim the one it cuts, and note the segment whose end it matches exactly
+   * (as Wireshark walks its list newest first, the oldest such match is the one kept).
+   * The ACK bit is not looked at, as in Wireshark.
+   */
+  ack(ack: number): void {
+    this.ackedFrame = 0;
+    const n = this.count;
+    if (n === 0) return;
+    // Entries that survived this same ack value before are unchanged by it: only newer ones need a look.
+    let w = ack === this.lastAck ? this.survivors : 0;
+    for (let i = w; i < n; i++) {
+      const end = this.nextSeq[i];
+      if (ack === end) {
+        if (this.ackedFrame === 0) {
+          this.ackedFrame = this.frame[i];
+          this.ackedUs = this.tsUs[i];
+          this.ackedNs = this.tsNs[i];
+        }
+        continue; // acked exactly: dropped
+      }
+      if (gtSeq(ack, this.seq[i]) && leSeq(ack, end)) this.seq[i] = ack; // partly acked: trimmed
+      else if (!gtSeq(end, ack)) continue; // wholly acked: dropped
+      if (w !== i) this.copy(i, w);
+      w++;
+    }
+    this.count = w;
+    this.lastAck = ack;
+    this.survivors = w;
+    if (w === 0 && this.seq.length > KEEP_CAPACITY) this.release();
+  }
+
+  private release(): void {
+    this.frame = EMPTY_F64;
+    this.seq = EMPTY_U32;
+    this.nextSeq = EMPTY_U32;
+    this.tsUs = EMPTY_F64;
+    this.tsNs = EMPTY_U16;
+  }
+
+  private copy(from: number, to: number): void {
+    this.frame[to] = this.frame[from];
+    this.seq[to] = this.seq[from];
+    this.nextSeq[to] = this.nextSeq[from];
+    this.tsUs[to] = this.tsUs[from];
+    this.tsNs[to] = this.tsNs[from];
+  }
+
+  private grow(): void {
+    const size = Math.min(Math.max(this.seq.length * 2, 4), MAX_UNACKED_SEGMENTS);
+    const f = new Float64Array(size);
+    f.set(this.frame);
+    this.frame = f;
+    const s = new Uint32Array(size);
+    s.set(this.seq);
+    this.seq = s;
+    const e = new Uint32Array(size);
+    e.set(this.nextSeq);
+    this.nextSeq = e;
+    const t = new Float64Array(size);
+    t.set(this.tsUs);
+    this.tsUs = t;
+    const ns = new Uint16Array(size);
+    ns.set(this.tsNs);
+    this.tsNs = ns;
+  }
+}
+
+/**
+ * One direction of a conversation (Wireshark's `tcp_flow_t` with its
+ * `tcp_analyze_seq_info`). All sequence and ack values are raw 32-bit numbers;
+ * 0 means "unset" for nextSeq, maxSeqToBeAcked and lastAck, as in Wireshark.
+ */
+export class TcpFlow {
+  /** The recorded ISN (Wireshark's base_seq), used for port-reuse decisions. */
+  baseSeq = 0;
+  baseSeqSet = false;
+  /** Highest sequence end seen so far. */
+  nextSeq = 0;
+  nextSeqFrame = 0;
+  nextSeqUs = 0;
+  nextSeqNs = 0;
+  /** Contiguous high-water mark: the most the other side can legitimately ACK. */
+  maxSeqToBeAcked = 0;
+  /** Raw ack field of this direction's previous packet (ACK bit or not). */
+  lastAck = 0;
+  /** Time of this direction's previous packet. */
+  lastAckUs = 0;
+  lastAckNs = 0;
+  /** Raw window field of this direction's previous packet. */
+  window = WINDOW_UNSET;
+  /** Shift (0..14), WSCALE_UNKNOWN or WSCALE_NOT_USED. */
+  winScale = WSCALE_UNKNOWN;
+  /** Between this direction's SYN and its first ACK without SYN: its window is unscaled. */
+  isFirstAck = false;
+  /** Dup ACKs sent by this direction since its ack value last changed (or DUPACK_SENTINEL). */
+  dupAckCount = 0;
+  /** Last frame of this direction whose ack value changed. */
+  lastNonDupAckFrame = 0;
+  /** Analysis flags of this direction's previous packet. */
+  lastFlags = 0;
+  /** Bytes in flight can be computed (off after a lost segment until the other side ACKs). */
+  validBif = true;
+  /** This direction sent at least one packet. */
+  seen = false;
+  /** SACK blocks of this direction's previous packet ([left, right) pairs), for bytes in flight (allocated when tracked). */
+  sack: Uint32Array | null = null;
+  sackCount = 0;
+  readonly unacked = new UnackedSegments();
+}
+
+/** One Wireshark TCP conversation: one `tcp.stream`. */
+export class TcpConversation {
+  /** flow1 carries the packets whose source sorts first (see endpointOrder). */
+  readonly flow1 = new TcpFlow();
+  readonly flow2 = new TcpFlow();
+  /** Time of the most recent SYN without ACK; (0, 0) = unset. */
+  lastSynUs = 0;
+  lastSynNs = 0;
+  /** Initial RTT in ns (tcp.analysis.initial_rtt); 0 = not measured. */
+  initialRttNs = 0;
+  /** Sweep-clock time of the last packet (ConversationTable.advance). */
+  lastSeen = 0;
+  /** A RST was seen, or a FIN in each direction: only a short idle time keeps it. */
+  finMask = 0;
+
+  constructor(
+    readonly stream: number,
+    readonly key: string,
+    readonly firstFrame: number,
+  ) {}
+
+  /** Closed (RST, or FIN both ways) or never answered: swept after the short timeout. */
+  get quiet(): boolean {
+    return (this.finMask & 4) !== 0 || (this.finMask & 3) === 3 || !this.flow1.seen || !this.flow2.seen;
+  }
+}
+
+/**
+ * Wireshark's direction of a packet: compare the source and destination
+ * addresses (length first, then bytes), then the ports. >= 0 means the packet
+ * belongs to flow1 of its conversation, < 0 to flow2.
+ */
+export function endpointOrder(p: Endpoints): number {
+  const b = p.buf;
+  const n = p.ipVersion === 4 ? 4 : 16;
+  for (let i = 0; i < n; i++) {
+    const d = b[p.srcOff + i] - b[p.dstOff + i];
+    if (d !== 0) return d;
+  }
+  return p.srcPort > p.dstPort ? 1 : -1;
+}
+
+/** The conversation key: both endpoints, flow1's source first, as UTF-16 code units (no allocation beyond the string). */
+export function conversationKey(p: Endpoints, order: number): string {
+  const b = p.buf;
+  const a = order >= 0 ? p.srcOff : p.dstOff;
+  const z = order >= 0 ? p.dstOff : p.srcOff;
+  const pa = order >= 0 ? p.srcPort : p.dstPort;
+  const pz = order >= 0 ? p.dstPort : p.srcPort;
+  if (p.ipVersion === 4) {
+    return String.fromCharCode((b[a] << 8) | b[a + 1], (b[a + 2] << 8) | b[a + 3], pa, (b[z] << 8) | b[z + 1], (b[z + 2] << 8) | b[z + 3], pz);
+  }
+  return String.fromCharCode(
+    (b[a] << 8) | b[a + 1], (b[a + 2] << 8) | b[a + 3], (b[a + 4] << 8) | b[a + 5], (b[a + 6] << 8) | b[a + 7],
+    (b[a + 8] << 8) | b[a + 9], (b[a + 10] << 8) | b[a + 11], (b[a + 12] << 8) | b[a + 13], (b[a + 14] << 8) | b[a + 15],
+    pa,
+    (b[z] << 8) | b[z + 1], (b[z + 2] << 8) | b[z + 3], (b[z + 4] << 8) | b[z + 5], (b[z + 6] << 8) | b[z + 7],
+    (b[z + 8] << 8) | b[z + 9], (b[z + 10] << 8) | b[z + 11], (b[z + 12] << 8) | b[z + 13], (b[z + 14] << 8) | b[z + 15],
+    pz,
+    0x6, // IPv6 keys are 19 units long, IPv4 keys 6: never equal
+  );
+}
+
+export interface ConversationTimeouts {
+  /** Idle time after which a live conversation is forgotten (µs; Infinity: never, as Wireshark). */
+  idleUs: number;
+  /** Idle time after which a closed or one-sided conversation is forgotten (µs). */
+  quietUs: number;
+}
+
+/** The sweep clock moves forward by at most this much per packet (µs), so one bogus timestamp cannot age the whole table. */
+const MAX_CLOCK_STEP_US = 60_000_000;
+/** The table is swept once per this much sweep-clock time (µs). */
+const SWEEP_EVERY_US = 10_000_000;
+
+/**
+ * The conversation table: the latest conversation per key (Wireshark uses the most
+ * recently created one at or before the current frame, which in a single pass in
+ * file order is the latest). Stream indexes count up from 0 in order of creation.
+ *
+ * Idle conversations are forgotten by packet time, on a clock that only moves
+ * forward, at most MAX_CLOCK_STEP_US per packet: a timestamp jump (forward or back)
+ * or a long silent gap in the capture does not age every conversation at once.
+ */
+export class ConversationTable {
+  private readonly map = new Map<string, TcpConversation>();
+  private streams = 0;
+  /** Sweep clock (µs), and the last packet time that moved it. */
+  private clock = 0;
+  private lastTsUs = NaN;
+  private nextSweep = SWEEP_EVERY_US;
+  /** Conversations forgotten by the sweep so far. */
+  swept = 0;
+
+  constructor(private readonly timeouts: ConversationTimeouts) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string): TcpConversation | undefined {
+    return this.map.get(key);
+  }
+
+  /** A new conversation for `key` (replacing any earlier one under that key) with the next stream index. */
+  create(key: string, frame: number): TcpConversation {
+    const c = new TcpConversation(this.streams++, key, frame);
+    this.map.set(key, c);
+    return c;
+  }
+
+  /** Advance the sweep clock to packet time `tsUs`; returns the clock, for TcpConversation.lastSeen. */
+  advance(tsUs: number): number {
+    const step = tsUs - this.lastTsUs;
+    if (step > 0) this.clock += Math.min(step, MAX_CLOCK_STEP_US);
+    this.lastTsUs = tsUs;
+    return this.clock;
+  }
+
+  /** After a packet: forget idle conversations once per SWEEP_EVERY_US of clock. */
+  maybeSweep(): void {
+    if (this.clock < this.nextSweep) return;
+    this.nextSweep = this.clock + SWEEP_EVERY_US;
+    if (this.timeouts.idleUs === Infinity && this.timeouts.quietUs === Infinity) return;
+    this.sweep();
+  }
+
+  /** Forget conversations idle for longer than their timeout. */
+  sweep(): void {
+    const { idleUs, quietUs } = this.timeouts;
+    for (const [key, c] of this.map) {
+      const idle = this.clock - c.lastSeen;
+      if (idle > quietUs && (idle > idleUs || c.quiet)) {
+        this.map.delete(key);
+        this.swept++;
+      }
+    }
+  }
+
+  values(): IterableIterator<TcpConversation> {
+    return this.map.values();
+  }
+}

@@ -10,6 +10,8 @@ import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThres
 import type { Finding } from '../detect/finding.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { ZeekConnTracker, type ZeekConn } from '../zeek/conn.js';
+import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
+import { recordAnalysis } from '../detect/packet-flags.js';
 import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
 import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
 
@@ -81,6 +83,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const hosts = new HostDetectors(emit, thresholds);
   const zeekConnStates: Record<string, number> = {};
   const verify = opts.verifyChecksums === true;
+  const sequence = new SequenceAnalyzer();
   const zeek = new ZeekConnTracker({
     verifyChecksums: verify,
     onConn: (c) => {
@@ -127,7 +130,9 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
             return;
           }
         } else zeek.packet(rec.tsUs, p, { frame: rec.number, capturedEnd, frameEnd });
-        table.packet(rec.number, rec.tsUs, p);
+        const flow = table.packet(rec.number, rec.tsUs, p);
+        const side = table.lastFromClient ? 'client' : 'server';
+        recordAnalysis(flow, side, rec.number, rec.tsUs, sequence.packet(rec.number, rec.tsUs, p), emit);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);
     },

@@ -1,4 +1,5 @@
 /** A TCP connection as seen in a capture: two endpoints, their states over time, and why it ended. */
+import { FlowAnalysis } from './figures.js';
 import { TcpState, type TcpStateName } from '../state/tcp-state.js';
 
 export type Side = 'client' | 'server';
@@ -128,6 +129,14 @@ export class Flow {
   /** The client's address bytes, to tell the direction of a packet without building strings. */
   clientAddrBytes: Uint8Array = new Uint8Array(0);
 
+  /** Wireshark-style sequence analysis figures (made on first need: a lone SYN has none). */
+  private figures: FlowAnalysis | null = null;
+  get analysis(): FlowAnalysis {
+    return (this.figures ??= new FlowAnalysis());
+  }
+  get hasAnalysis(): boolean {
+    return this.figures !== null;
+  }
   /** Second half of the flow table's IPv4 key (owned by the table). */
   keyHi = 0;
 

@@ -42,6 +42,8 @@ export class FlowTable {
   /** Flows ever created, and the most alive at once. */
   created = 0;
   peakLive = 0;
+  /** Whether the last packet given to `packet` came from the flow's client. */
+  lastFromClient = false;
 
   constructor(
     private readonly onEnd: (flow: Flow) => void,
@@ -68,6 +70,7 @@ export class FlowTable {
     if (flow === undefined) flow = this.create(frame, ts, p);
 
     const fromClient = p.srcPort === flow.client.port && sameAddress(p, p.srcOff, flow.clientAddrBytes);
+    this.lastFromClient = fromClient;
     const s = fromClient ? flow.client : flow.server;
     const r = fromClient ? flow.server : flow.client;
     s.packets++;

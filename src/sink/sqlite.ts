@@ -6,10 +6,14 @@
 import Database from 'better-sqlite3';
 import type { CaptureSummary } from '../analyze/capture.js';
 import type { Finding } from '../detect/finding.js';
+import { COUNT_COLUMNS, rttSummary } from '../detect/packet-flags.js';
 import type { Flow } from '../flow/flow.js';
 import type { ZeekConn } from '../zeek/conn.js';
 
 export const SCHEMA_VERSION = 1;
+
+/** Per-flow counts of Wireshark's analysis flags: retransmissions counts the whole family, as tshark does. */
+const COUNTS = COUNT_COLUMNS.map((c) => `${c} INTEGER NOT NULL DEFAULT 0`).join(',\n  ');
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -69,7 +73,13 @@ CREATE TABLE IF NOT EXISTS flows (
   client_ip_bytes INTEGER NOT NULL,
   server_packets  INTEGER NOT NULL,
   server_bytes    INTEGER NOT NULL,
-  server_ip_bytes INTEGER NOT NULL
+  server_ip_bytes INTEGER NOT NULL,
+  irtt_us         INTEGER,            -- handshake RTT as tshark's iRTT (SYN to the ACK completing it)
+  client_rtt_min_us    INTEGER,       -- RTT samples of data the client sent (ACK RTT, as tshark's ack_rtt)
+  client_rtt_median_us INTEGER,
+  server_rtt_min_us    INTEGER,
+  server_rtt_median_us INTEGER,
+  ${COUNTS}
 );
 CREATE INDEX IF NOT EXISTS flows_capture ON flows (capture_id, flow_index);
 CREATE INDEX IF NOT EXISTS flows_server ON flows (server_addr, server_port);
@@ -175,8 +185,9 @@ export class SqliteSink {
     this.insertFlow = this.db.prepare(
       `INSERT INTO flows (capture_id, flow_index, ip_version, client_addr, client_port, server_addr, server_port,
          first_ts, last_ts, first_packet, last_packet, client_state, server_state, roles_by, midstream, end_reason,
-         conn_state, history, client_packets, client_bytes, client_ip_bytes, server_packets, server_bytes, server_ip_bytes)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         conn_state, history, client_packets, client_bytes, client_ip_bytes, server_packets, server_bytes, server_ip_bytes,
+         irtt_us, client_rtt_min_us, client_rtt_median_us, server_rtt_min_us, server_rtt_median_us, ${COUNT_COLUMNS.join(', ')})
+       VALUES (${new Array(29 + COUNT_COLUMNS.length).fill('?').join(', ')})`,
     );
     this.insertFinding = this.db.prepare(
       'INSERT INTO anomalies (capture_id, flow_index, packet, ts, kind, severity, side, message, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -238,6 +249,10 @@ export class SqliteSink {
   writeFlow(captureId: number, f: Flow, zeek: { connState: string; history: string } | null = null): void {
     const c = f.client;
     const s = f.server;
+    const a = f.hasAnalysis ? f.analysis : null;
+    const crtt = a ? rttSummary(a.rtt.client) : null;
+    const srtt = a ? rttSummary(a.rtt.server) : null;
+    const counts = a ? Array.from(a.counts) : new Array<number>(COUNT_COLUMNS.length).fill(0);
     const id = Number(
       this.insertFlow.run(
         captureId,
@@ -264,6 +279,12 @@ export class SqliteSink {
         s.packets,
         s.payloadBytes,
         s.ipBytes,
+        a && a.initialRttUs >= 0 ? a.initialRttUs : null,
+        crtt ? Math.round(crtt.min) : null,
+        crtt ? Math.round(crtt.median) : null,
+        srtt ? Math.round(srtt.min) : null,
+        srtt ? Math.round(srtt.median) : null,
+        ...counts,
       ).lastInsertRowid,
     );
     // Transitions found later may concern earlier frames (a receipt proven by a later ACK): store in packet order.

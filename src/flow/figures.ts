@@ -1,0 +1,27 @@
+/** Per-flow figures of the sequence analysis (filled by src/detect/packet-flags.ts). */
+import type { Side } from './flow.js';
+
+/** How many tcp.analysis fields there are (TSHARK_FIELDS in src/analysis/flags.ts). */
+const FIELDS = 15;
+
+/** Per-flow figures of the sequence analysis. */
+export class FlowAnalysis {
+  /** Count per tshark field, in TSHARK_FIELDS order (retransmission counts the whole family, as tshark). */
+  readonly counts = new Uint32Array(FIELDS);
+  /** tshark's iRTT (SYN to the ACK that completes the handshake), µs; -1 unknown. */
+  initialRttUs = -1;
+  /** RTT samples (µs) of data sent by the client / by the server (decimated beyond 4096). */
+  readonly rtt: Record<Side, number[]> = { client: [], server: [] };
+
+  sample(side: Side, us: number): void {
+    const s = this.rtt[side];
+    s.push(us);
+    if (s.length >= 4096) {
+      // Keep every other sample: bounded memory, the median barely moves.
+      let j = 0;
+      for (let i = 0; i < s.length; i += 2) s[j++] = s[i];
+      s.length = j;
+    }
+  }
+}
+

@@ -13,7 +13,11 @@ import { fileURLToPath } from 'node:url';
 
 const PAYLOAD = 100;
 
-/** A little-endian µs pcap of `n` Ethernet/IPv4/TCP packets over 1000 connections. */
+/**
+ * A little-endian µs pcap of `n` Ethernet/IPv4 TCP packets over 1000 long connections:
+ * the client sends 100-byte segments and the server acknowledges every second one,
+ * as a bulk transfer looks on the wire.
+ */
 function writeCapture(path: string, n: number): void {
   const fd = openSync(path, 'w');
   const header = Buffer.alloc(24);
@@ -23,11 +27,70 @@ function writeCapture(path: string, n: number): void {
   header.writeUInt32LE(262144, 16);
   header.writeUInt32LE(1, 20);
   writeSync(fd, header);
-  const frameLen = 14 + 20 + 20 + PAYLOAD;
+  const recLen = 16 + 14 + 20 + 20 + PAYLOAD;
+  const batch = 4096;
+  const buf = Buffer.alloc(recLen * batch);
+  const t0 = 1_700_000_000;
+  let written = 0;
+  // Per connection: packets sent so far (data and ACKs alternate: D D A D D A...).
+  const sent = new Uint32Array(1000);
+  for (let done = 0; done < n; ) {
+    const k = Math.min(batch, n - done);
+    let o = 0;
+    for (let i = 0; i < k; i++) {
+      const pkt = done + i;
+      const conn = pkt % 1000;
+      const step = sent[conn]++;
+      const isAck = step % 3 === 2;
+      const dataBefore = step - Math.floor(step / 3); // data segments sent before this step
+      const len = isAck ? 0 : PAYLOAD;
+      const frameLen = 14 + 20 + 20 + len;
+      buf.fill(0, o, o + 16 + frameLen);
+      buf.writeUInt32LE(t0 + Math.floor(pkt / 100_000), o);
+      buf.writeUInt32LE((pkt % 100_000) * 10, o + 4);
+      buf.writeUInt32LE(frameLen, o + 8);
+      buf.writeUInt32LE(frameLen, o + 12);
+      const f = o + 16;
+      buf.writeUInt16BE(0x0800, f + 12);
+      buf[f + 14] = 0x45;
+      buf.writeUInt16BE(20 + 20 + len, f + 16);
+      buf[f + 22] = 64;
+      buf[f + 23] = 6;
+      const client = 0xc0000201;
+      const server = 0xc0000202;
+      buf.writeUInt32BE(isAck ? server : client, f + 26);
+      buf.writeUInt32BE(isAck ? client : server, f + 30);
+      buf.writeUInt16BE(isAck ? 443 : 40000 + conn, f + 34);
+      buf.writeUInt16BE(isAck ? 40000 + conn : 443, f + 36);
+      const clientSeq = (1000 + dataBefore * PAYLOAD) >>> 0;
+      buf.writeUInt32BE(isAck ? 5000 : clientSeq, f + 38);
+      buf.writeUInt32BE(isAck ? clientSeq : 5000, f + 42);
+      buf[f + 46] = 0x50;
+      buf[f + 47] = isAck ? 0x10 : 0x18;
+      buf.writeUInt16BE(65535, f + 48);
+      o += 16 + frameLen;
+    }
+    writeSync(fd, buf, 0, o);
+    written += o;
+    done += k;
+  }
+  closeSync(fd);
+}
+
+/** A SYN flood: `n` SYNs from spoofed sources (10.x.y.z style spread over 192.0.2.0/24 and ports) to one listener, 100k/s. */
+function writeFlood(path: string, n: number): void {
+  const fd = openSync(path, 'w');
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(262144, 16);
+  header.writeUInt32LE(1, 20);
+  writeSync(fd, header);
+  const frameLen = 14 + 20 + 20;
   const recLen = 16 + frameLen;
   const batch = 4096;
   const buf = Buffer.alloc(recLen * batch);
-  // Template frame.
   for (let i = 0; i < batch; i++) {
     const o = i * recLen;
     buf.writeUInt32LE(frameLen, o + 8);
@@ -35,14 +98,14 @@ function writeCapture(path: string, n: number): void {
     const f = o + 16;
     buf.writeUInt16BE(0x0800, f + 12);
     buf[f + 14] = 0x45;
-    buf.writeUInt16BE(20 + 20 + PAYLOAD, f + 16);
+    buf.writeUInt16BE(40, f + 16);
     buf[f + 22] = 64;
     buf[f + 23] = 6;
-    buf.writeUInt32BE(0xc0000201, f + 26);
     buf.writeUInt32BE(0xc0000202, f + 30);
+    buf.writeUInt16BE(80, f + 36);
     buf[f + 46] = 0x50;
-    buf[f + 47] = 0x18;
-    buf.writeUInt16BE(65535, f + 48);
+    buf[f + 47] = 0x02;
+    buf.writeUInt16BE(64240, f + 48);
   }
   const t0 = 1_700_000_000;
   for (let done = 0; done < n; ) {
@@ -53,11 +116,10 @@ function writeCapture(path: string, n: number): void {
       buf.writeUInt32LE(t0 + Math.floor(pkt / 100_000), o);
       buf.writeUInt32LE((pkt % 100_000) * 10, o + 4);
       const f = o + 16;
-      const conn = pkt % 1000;
-      buf.writeUInt16BE(40000 + conn, f + 34);
-      buf.writeUInt16BE(443, f + 36);
-      buf.writeUInt32BE((1000 + Math.floor(pkt / 1000) * PAYLOAD) >>> 0, f + 38);
-      buf.writeUInt32BE(5000, f + 42);
+      // Spoofed sources: a different (address, port) for every SYN.
+      buf.writeUInt32BE((0x0a000000 + pkt) >>> 0, f + 26);
+      buf.writeUInt16BE(1024 + (pkt % 60000), f + 34);
+      buf.writeUInt32BE((pkt * 2654435761) >>> 0, f + 38);
     }
     writeSync(fd, buf, 0, k * recLen);
     done += k;
@@ -93,10 +155,21 @@ async function runOne(capture: string, db: string): Promise<void> {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--run') return runOne(args[1], args[2]);
+  const floodArg = args.indexOf('--syn-flood');
+  if (floodArg >= 0) {
+    const n = Number(args[floodArg + 1] ?? 1_000_000);
+    const dir = mkdtempSync(join(tmpdir(), 'tcpstate-bench-'));
+    const capture = join(dir, 'flood.pcap');
+    writeFlood(capture, n);
+    const r = measure(capture, join(dir, 'flood.db'));
+    console.log(`SYN flood: ${n} SYNs from ${n} spoofed sources to one listener at 100k/s: ${(r.ms / 1000).toFixed(2)} s, peak RSS ${r.maxRssMb.toFixed(0)} MB`);
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   const sizesArg = args.indexOf('--packets');
   const sizes = sizesArg >= 0 ? args[sizesArg + 1].split(',').map(Number) : [100_000, 400_000, 1_600_000];
   const dir = mkdtempSync(join(tmpdir(), 'tcpstate-bench-'));
-  console.log(`tcpstate analyze on synthetic Ethernet/IPv4/TCP pcaps (${14 + 40 + PAYLOAD}-byte frames, 1000 connections), Node ${process.version}`);
+  console.log(`tcpstate analyze on synthetic Ethernet/IPv4/TCP pcaps (1000 connections, ${PAYLOAD}-byte segments, an ACK for every two), Node ${process.version}`);
   console.log('packets      MB   seconds   packets/s     MB/s   peak RSS MB');
   try {
     for (const n of sizes) {

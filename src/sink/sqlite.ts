@@ -132,7 +132,7 @@ CREATE TABLE IF NOT EXISTS zeek_conns (
   first_frame    INTEGER NOT NULL,
   last_frame     INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS zeek_conns_ports ON zeek_conns (capture_id, orig_p, resp_p);
+CREATE INDEX IF NOT EXISTS zeek_conns_tuple ON zeek_conns (capture_id, orig_h, orig_p, resp_h, resp_p, first_frame);
 CREATE TABLE IF NOT EXISTS decode_counters (
   capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
   reason      TEXT NOT NULL,            -- 'tcp', 'non_ip', 'truncated_tcp_header', ... (see README)
@@ -153,7 +153,7 @@ export class SqliteSink {
   private readonly insertFinding: Database.Statement;
   private readonly linkFindings: Database.Statement;
   private readonly insertZeek: Database.Statement;
-  private readonly linkZeek: Database.Statement;
+  private readonly linkZeek: Database.Statement[];
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -201,16 +201,19 @@ export class SqliteSink {
          missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, first_frame, last_frame)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    // A flow takes Zeek's summary from the conn.log row holding its first packet.
-    this.linkZeek = this.db.prepare(
-      `UPDATE flows SET (conn_state, history) = (
-         SELECT z.conn_state, z.history FROM zeek_conns z
-         WHERE z.capture_id = flows.capture_id AND z.first_frame <= flows.first_packet AND z.last_frame >= flows.first_packet
-           AND ((z.orig_p = flows.client_port AND z.resp_p = flows.server_port AND z.orig_h = flows.client_addr AND z.resp_h = flows.server_addr)
-             OR (z.orig_p = flows.server_port AND z.resp_p = flows.client_port AND z.orig_h = flows.server_addr AND z.resp_h = flows.client_addr))
-         ORDER BY z.first_frame LIMIT 1)
-       WHERE capture_id = ?`,
-    );
+    // A flow takes Zeek's summary from the conn.log row holding its first packet, whichever
+    // way Zeek oriented it; two statements so that each lookup is one index seek.
+    const link = (orig: string, resp: string, onlyUnset: boolean) =>
+      this.db.prepare(
+        `UPDATE flows SET (conn_state, history) = (
+           SELECT z.conn_state, z.history FROM zeek_conns z
+           WHERE z.capture_id = flows.capture_id AND z.orig_h = flows.${orig}_addr AND z.orig_p = flows.${orig}_port
+             AND z.resp_h = flows.${resp}_addr AND z.resp_p = flows.${resp}_port
+             AND z.first_frame <= flows.first_packet AND z.last_frame >= flows.first_packet
+           ORDER BY z.first_frame LIMIT 1)
+         WHERE capture_id = ?${onlyUnset ? ' AND conn_state IS NULL' : ''}`,
+      );
+    this.linkZeek = [link('client', 'server', false), link('server', 'client', true)];
     this.insertTransition = this.db.prepare(
       'INSERT INTO transitions (flow_id, seq, packet, ts, side, from_state, to_state, cause, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -324,7 +327,7 @@ export class SqliteSink {
     }
     for (const [reason, n] of s.counters.entries()) this.insertCounter.run(id, reason, n);
     this.linkFindings.run(id);
-    this.linkZeek.run(id);
+    for (const st of this.linkZeek) st.run(id);
     this.db.exec('COMMIT');
   }
 

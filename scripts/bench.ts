@@ -13,6 +13,17 @@ import { fileURLToPath } from 'node:url';
 
 const PAYLOAD = 100;
 
+/** Little-endian microsecond pcap file header, Ethernet. */
+function pcapHeader(): Buffer {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(262144, 16);
+  header.writeUInt32LE(1, 20);
+  return header;
+}
+
 /**
  * A little-endian µs pcap of `n` Ethernet/IPv4 TCP packets over 1000 long connections:
  * the client sends 100-byte segments and the server acknowledges every second one,
@@ -20,18 +31,11 @@ const PAYLOAD = 100;
  */
 function writeCapture(path: string, n: number): void {
   const fd = openSync(path, 'w');
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262144, 16);
-  header.writeUInt32LE(1, 20);
-  writeSync(fd, header);
+  writeSync(fd, pcapHeader());
   const recLen = 16 + 14 + 20 + 20 + PAYLOAD;
   const batch = 4096;
   const buf = Buffer.alloc(recLen * batch);
   const t0 = 1_700_000_000;
-  let written = 0;
   // Per connection: packets sent so far (data and ACKs alternate: D D A D D A...).
   const sent = new Uint32Array(1000);
   for (let done = 0; done < n; ) {
@@ -71,7 +75,6 @@ function writeCapture(path: string, n: number): void {
       o += 16 + frameLen;
     }
     writeSync(fd, buf, 0, o);
-    written += o;
     done += k;
   }
   closeSync(fd);
@@ -80,13 +83,7 @@ function writeCapture(path: string, n: number): void {
 /** A SYN flood: `n` SYNs from spoofed sources (10.x.y.z style spread over 192.0.2.0/24 and ports) to one listener, 100k/s. */
 function writeFlood(path: string, n: number): void {
   const fd = openSync(path, 'w');
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262144, 16);
-  header.writeUInt32LE(1, 20);
-  writeSync(fd, header);
+  writeSync(fd, pcapHeader());
   const frameLen = 14 + 20 + 20;
   const recLen = 16 + frameLen;
   const batch = 4096;

@@ -11,28 +11,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeCapture } from '../src/analyze/capture.js';
 import { Note, type DecodedPacket } from '../src/decode/index.js';
+import { formatAddress } from '../src/flow/address.js';
 import { openSource } from '../src/reader/index.js';
 import { readTsv, repoRoot, sharedDir } from './helpers.js';
 
 function address(p: DecodedPacket, off: number): string {
-  const b = p.buf;
-  if (p.ipVersion === 4) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((b[off + i] << 8) | b[off + i + 1]).toString(16));
-  // Compress the longest run of zero groups, as tshark prints it.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j === i ? i + 1 : j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  return formatAddress(p.buf, off, p.ipVersion as 4 | 6);
 }
 
 /** What we decode per TCP frame, in tshark's columns; `partial` lists frames whose TCP sits in a first IP fragment. */

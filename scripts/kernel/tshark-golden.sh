@@ -2,7 +2,10 @@
 # Write the tshark golden `tshark.tsv` beside every capture under samples/kernel/, and
 # samples/scenarios/golden/<capture>.tsv for every scenario capture.
 #
-#   bash scripts/kernel/tshark-golden.sh [capture ...]
+#   bash scripts/kernel/tshark-golden.sh [--out-dir DIR] [capture ...]
+#
+# With --out-dir, each golden goes to DIR/<capture file name>.tsv instead
+# (scripts/golden/tshark-analysis.sh uses it for the shared corpus).
 #
 # One line per TCP frame (display filter `tcp and not icmp and not icmpv6`, as in
 # shared/design/tcp-analysis-rules.md §8: ARP/NDP frames and TCP headers quoted in
@@ -12,6 +15,13 @@
 # Line 1 is a `#` comment with `tshark --version | head -1` and the options;
 # line 2 is the header.
 set -euo pipefail
+
+OUT_DIR=
+if [ "${1:-}" = "--out-dir" ]; then
+  OUT_DIR=$2
+  shift 2
+  mkdir -p "$OUT_DIR"
+fi
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -59,7 +69,8 @@ HEADER="$HEADER	tcp.window_size_scalefactor	tcp.analysis.initial_rtt"
 
 golden() { # capture -> tshark.tsv beside it
   local cap=$1 out
-  case "$cap" in
+  case "$OUT_DIR:$cap" in
+    ?*:*) out="$OUT_DIR/$(basename "$cap").tsv" ;;
     *samples/scenarios/*) mkdir -p "$(dirname "$cap")/golden"; out="$(dirname "$cap")/golden/$(basename "$cap").tsv" ;;
     *) out="$(dirname "$cap")/tshark.tsv" ;;
   esac

@@ -295,3 +295,23 @@ test('--verify-checksums drops bad packets and counts them', async () => {
   const [s] = JSON.parse(io.out);
   assert.equal(s.decode.bad_checksum_dropped, 6);
 });
+
+test('threshold options: durations, counts and shares are parsed or refused (exit 2)', async () => {
+  const capture = join(repoRoot, 'samples', 'kernel', 'stuck-close-wait', 'stuck-close-wait.pcap');
+  for (const bad of [['--close-wait', '5x'], ['--close-wait', '0s'], ['--syn-flood-rate', '-3'], ['--syn-flood-rate', '1.5'], ['--port-exhaustion-share', '150%'], ['--time-wait', 'soon']]) {
+    const { io, value } = fakeIo();
+    assert.equal(await run(['analyze', ...bad, capture], value), 2, bad.join(' '));
+    assert.match(io.err, new RegExp(`${bad[0]} .*is invalid`));
+  }
+  const over = fakeIo();
+  assert.equal(await run(['analyze', '--json', '--close-wait', '8s', capture], over.value), 0);
+  assert.deepEqual(JSON.parse(over.io.out)[0].findings, {});
+  const under = fakeIo();
+  assert.equal(await run(['analyze', '--json', '--close-wait', '6500ms', capture], under.value), 0);
+  assert.deepEqual(JSON.parse(under.io.out)[0].findings, { stuck_close_wait: 1 });
+  // TIME_WAIT of 1 µs: the seeds' server has left it by the end of the capture.
+  const tw = fakeIo();
+  const seeds = join(repoRoot, 'samples', 'kernel', 'seeds-server-closes', 'seeds-server-closes.pcap');
+  assert.equal(await run(['analyze', '--json', '--time-wait', '1us', seeds], tw.value), 0);
+  assert.deepEqual(JSON.parse(tw.io.out)[0].end_states, {});
+});

@@ -13,6 +13,20 @@ export interface AnalyzeCliOptions {
   quiet?: boolean;
   allowTruncated?: boolean;
   verifyChecksums?: boolean;
+  timeWait?: number;
+  idleTimeout?: number;
+  closeWait?: number;
+  unresponsiveAfter?: number;
+  unresponsiveRetransmissions?: number;
+  synFloodRate?: number;
+  timeWaitPileup?: number;
+  ephemeralPorts?: number;
+  portExhaustionShare?: number;
+}
+
+/** Only the options given: the analysis keeps its documented defaults for the rest. */
+function given<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export class UsageError extends Error {}
@@ -48,6 +62,16 @@ export async function analyzeCommand(captures: string[], opts: AnalyzeCliOptions
           onFinding: (f) => sink.writeFinding(id, f),
           onZeekConn: (z) => sink.writeZeekConn(id, z),
           verifyChecksums: opts.verifyChecksums,
+          flowOptions: given({ timeWaitUs: opts.timeWait, idleTimeoutUs: opts.idleTimeout }),
+          thresholds: given({
+            closeWaitUs: opts.closeWait,
+            unresponsiveUs: opts.unresponsiveAfter,
+            unresponsiveRetransmissions: opts.unresponsiveRetransmissions,
+            synFloodRate: opts.synFloodRate,
+            timeWaitPileup: opts.timeWaitPileup,
+            ephemeralPorts: opts.ephemeralPorts,
+            portExhaustionShare: opts.portExhaustionShare,
+          }),
         });
       } catch (e) {
         sink.rollbackCapture();

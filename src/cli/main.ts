@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { explain, KINDS } from '../detect/catalogue.js';
 import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
+import { parseCount, parseDuration, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
 
 function version(): string {
@@ -36,6 +37,15 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     .option('-q, --quiet', 'print nothing but warnings and errors')
     .option('--allow-truncated', 'exit 0 when a capture is only cut short at its end')
     .option('--verify-checksums', 'drop packets with a wrong IPv4 or TCP checksum, as Zeek does (off: offloading makes a host\'s own packets look bad)')
+    .option('--time-wait <duration>', 'how long TIME_WAIT lasts before CLOSED (Linux: 60s; RFC 793 2MSL: 240s)', parseDuration)
+    .option('--idle-timeout <duration>', 'end a connection silent this long (default 2h)', parseDuration)
+    .option('--close-wait <duration>', 'CLOSE_WAIT longer than this is stuck_close_wait (default 5s)', parseDuration)
+    .option('--unresponsive-after <duration>', 'unacknowledged retransmissions for this long are unresponsive_peer (default 10s)', parseDuration)
+    .option('--unresponsive-retransmissions <n>', '...with at least this many retransmissions (default 3)', parseCount)
+    .option('--syn-flood-rate <n>', 'half-open attempts per second at one listener that make a syn_flood (default 100)', parseCount)
+    .option('--time-wait-pileup <n>', 'TIME_WAIT sockets at once on one host that make a time_wait_pileup (default 200)', parseCount)
+    .option('--ephemeral-ports <n>', 'size of a client\'s ephemeral port range (default 28232, Linux 32768-60999)', parseCount)
+    .option('--port-exhaustion-share <share>', 'share of that range used towards one destination within TIME_WAIT that is port_exhaustion_risk (default 0.5)', parseShare)
     .addHelpText(
       'after',
       `

@@ -315,3 +315,71 @@ test('threshold options: durations, counts and shares are parsed or refused (exi
   assert.equal(await run(['analyze', '--json', '--time-wait', '1us', seeds], tw.value), 0);
   assert.deepEqual(JSON.parse(tw.io.out)[0].end_states, {});
 });
+
+/** Enough of XML to tell a well-formed document: one root, balanced and properly nested tags, quoted attributes. */
+function assertWellFormedXml(xml: string): void {
+  const body = xml.replace(/^<\?xml[^?]*\?>\s*/, '');
+  const stack: string[] = [];
+  const tag = /<(\/?)([A-Za-z][\w.-]*)((?:\s+[\w:-]+="[^"<&]*(?:&(?:amp|lt|gt|quot|apos);[^"<&]*)*")*)\s*(\/?)>|([^<]+)/gy;
+  let m: RegExpExecArray | null;
+  let roots = 0;
+  while ((m = tag.exec(body)) !== null) {
+    if (m[5] !== undefined) {
+      assert.doesNotMatch(m[5], /&(?!(amp|lt|gt|quot|apos);)/, 'text escapes');
+      continue;
+    }
+    const [, close, name, , selfClosing] = m;
+    if (close) assert.equal(stack.pop(), name, `</${name}> closes what was opened`);
+    else if (!selfClosing) {
+      if (stack.length === 0) roots++;
+      stack.push(name);
+    } else if (stack.length === 0) roots++;
+  }
+  assert.equal(tag.lastIndex === 0 ? body.length : tag.lastIndex, body.length, 'the whole document parsed');
+  assert.deepEqual(stack, []);
+  assert.equal(roots, 1);
+}
+
+test('--fail-on: kinds, counts, shares and severities set exit code 1; --junit writes well-formed XML', async () => {
+  const bulk = join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap');
+  const seeds = join(repoRoot, 'samples', 'kernel', 'seeds-server-closes', 'seeds-server-closes.pcap');
+  const cases: Array<[string, number]> = [
+    ['retransmission>1%', 1], // 28 of 880 TCP packets: 3.18%
+    ['retransmission>4%', 0],
+    ['retransmission>27', 1],
+    ['retransmission>28', 0],
+    ['syn_flood', 0],
+    ['duplicate_ack', 1],
+    ['warning', 1], // out-of-order segments are warnings
+    ['error', 0],
+  ];
+  for (const [check, code] of cases) {
+    const { io, value } = fakeIo();
+    assert.equal(await run(['analyze', '-q', '--fail-on', check, bulk], value), code, `${check}: ${io.err}`);
+    if (code === 1) assert.match(io.err, /check failed: .* in .*bulk-loss\.pcap: /);
+  }
+  const { io, value } = fakeIo();
+  const code = await run(['analyze', '-q', '--fail-on', 'syn_flood,retransmission>1%', '--junit', 'out.xml', bulk, seeds], value);
+  assert.equal(code, 1, io.err);
+  const xml = readFileSync(join(value.cwd, 'out.xml'), 'utf8');
+  assertWellFormedXml(xml);
+  assert.match(xml, /<testsuites name="tcpstate" tests="6" failures="1">/);
+  assert.match(xml, /name="fail-on retransmission&gt;1%"><failure message="28 of 880 TCP packets \(3\.18%\)"/);
+  assert.equal((xml.match(/<testcase /g) ?? []).length, 6);
+  for (const bad of ['retransmision', 'retransmission>>1', 'warning>x']) {
+    const b = fakeIo();
+    assert.equal(await run(['analyze', '--fail-on', bad, bulk], b.value), 2, bad);
+  }
+});
+
+test('directories stand for the captures below them; an empty one is a usage error', async () => {
+  const { io, value } = fakeIo({ cwd: repoRoot });
+  assert.equal(await run(['analyze', '--json', '--db', join(mkdtempSync(join(tmpdir(), 'tcpstate-dir-')), 'd.db'), 'samples/kernel'], value), 0, io.err);
+  const names = (JSON.parse(io.out) as Array<{ name: string }>).map((s) => s.name);
+  assert.equal(names.length, 13);
+  assert.equal(names[0], join('samples/kernel', 'abortive-close', 'abortive-close.pcap'));
+  assert.ok(names.includes(join('samples/kernel', 'pcapng-nanosecond', 'pcapng-nanosecond.pcapng')));
+  const empty = fakeIo();
+  assert.equal(await run(['analyze', empty.value.cwd], empty.value), 2);
+  assert.match(empty.io.err, /no capture files/);
+});

@@ -43,8 +43,9 @@ export interface CaptureSummary {
   peakLiveFlows: number;
   /** Endpoints (both sides of every flow) by their state at the end, sockets only (no CLOSED/LISTEN). */
   endStates: Record<string, number>;
-  /** Findings by kind. */
+  /** Findings by kind, and by severity. */
   findings: Record<string, number>;
+  findingsBySeverity: Record<string, number>;
   /** Zeek's conn.log rows by conn_state. */
   zeekConnStates: Record<string, number>;
 }
@@ -74,10 +75,12 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const onPacket = opts.onPacket;
   const endStates: Record<string, number> = {};
   const findings: Record<string, number> = {};
+  const findingsBySeverity: Record<string, number> = {};
   const flowOptions = { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions };
   const thresholds = { ...DEFAULT_CONNECTION_THRESHOLDS, ...DEFAULT_HOST_THRESHOLDS, timeWaitUs: flowOptions.timeWaitUs, ...opts.thresholds };
   const emit = (f: Finding) => {
     findings[f.kind] = (findings[f.kind] ?? 0) + 1;
+    findingsBySeverity[f.severity] = (findingsBySeverity[f.severity] ?? 0) + 1;
     opts.onFinding?.(f);
   };
   const hosts = new HostDetectors(emit, thresholds);
@@ -166,6 +169,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     peakLiveFlows: table.peakLive,
     endStates,
     findings,
+    findingsBySeverity,
     zeekConnStates,
   };
 }

@@ -3,20 +3,23 @@ import type { CaptureStatus } from '../analyze/capture.js';
 
 export const ExitCode = {
   OK: 0,
-  /** Internal failure (a bug): reported with a one-line message. */
-  FAILURE: 1,
+  /** A --fail-on check held on some capture. */
+  CHECK_FAILED: 1,
   /** Bad command line. */
   USAGE: 2,
   /** A capture was unreadable or damaged (cut short included); what was read before the damage was written. */
   INPUT: 3,
+  /** Internal failure (a bug), or the database could not be opened: reported with a one-line message. */
+  FAILURE: 4,
   /** Interrupted (SIGINT/SIGTERM); the capture being read was not written. */
   INTERRUPTED: 130,
 } as const;
 
-export function exitCodeFor(statuses: readonly CaptureStatus[], opts: { allowTruncated?: boolean } = {}): number {
+/** Damaged input outranks a failed check: its findings may be incomplete. */
+export function exitCodeFor(statuses: readonly CaptureStatus[], opts: { allowTruncated?: boolean; checkFailed?: boolean } = {}): number {
   for (const s of statuses) {
     if (s === 'error') return ExitCode.INPUT;
     if (s === 'truncated' && !opts.allowTruncated) return ExitCode.INPUT;
   }
-  return ExitCode.OK;
+  return opts.checkFailed ? ExitCode.CHECK_FAILED : ExitCode.OK;
 }

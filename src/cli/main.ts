@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { explain, KINDS } from '../detect/catalogue.js';
 import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
-import { parseCount, parseDuration, parseShare } from './options.js';
+import { parseCount, parseDuration, parseFailOn, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
 
 function version(): string {
@@ -31,12 +31,14 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
   program
     .command('analyze')
     .description('read captures and record what they hold in a SQLite database')
-    .argument('<capture...>', 'pcap or pcapng files, gzip-compressed or not; "-" reads standard input')
+    .argument('<capture...>', 'pcap or pcapng files, gzip-compressed or not, or directories of them (searched recursively); "-" reads standard input')
     .option('--db <file>', 'SQLite database to write (created if missing)', 'tcpstate.db')
     .option('--json', 'print the capture summaries as JSON instead of text')
     .option('-q, --quiet', 'print nothing but warnings and errors')
     .option('--allow-truncated', 'exit 0 when a capture is only cut short at its end')
     .option('--verify-checksums', 'drop packets with a wrong IPv4 or TCP checksum, as Zeek does (off: offloading makes a host\'s own packets look bad)')
+    .option('--fail-on <checks>', 'exit 1 when a check holds: kinds, kind>N, kind>N% or a severity (e.g. syn_flood,connection_reset or "retransmission>1%")', parseFailOn)
+    .option('--junit <file>', 'write JUnit XML: one test case per capture and check')
     .option('--time-wait <duration>', 'how long TIME_WAIT lasts before CLOSED (Linux: 60s; RFC 793 2MSL: 240s)', parseDuration)
     .option('--idle-timeout <duration>', 'end a connection silent this long (default 2h)', parseDuration)
     .option('--close-wait <duration>', 'CLOSE_WAIT longer than this is stuck_close_wait (default 5s)', parseDuration)
@@ -49,13 +51,14 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     .addHelpText(
       'after',
       `
-Exit codes: 0 ok; 1 internal error or database unwritable; 2 usage error;
+Exit codes: 0 ok; 1 a --fail-on check held; 2 usage error;
 3 a capture is unreadable or damaged (what was read before the damage is written);
-130 interrupted (the capture being read is not written).
+4 internal error or database unwritable; 130 interrupted (the capture being read is not written).
 
 Examples:
   tcpstate analyze trace.pcapng
-  tcpdump -i eth0 -w - | tcpstate analyze - --db incident.db`,
+  tcpdump -i eth0 -w - | tcpstate analyze - --db incident.db
+  tcpstate analyze --fail-on "syn_flood,connection_reset,retransmission>1%" --junit report.xml captures/`,
     )
     .action(async (captures: string[], opts) => {
       code = await analyzeCommand(captures, opts, io);

@@ -1,5 +1,6 @@
 /** Parsers for option values: a bad number or duration is a usage error with a clear message. */
 import { InvalidArgumentError } from 'commander';
+import { parseChecks, type Check } from '../detect/checks.js';
 
 const UNITS: Record<string, number> = { us: 1, µs: 1, ms: 1e3, s: 1e6, m: 60e6, min: 60e6, h: 3600e6 };
 
@@ -24,4 +25,13 @@ export function parseShare(value: string): number {
   const v = m === null ? Number.NaN : Number(m[1]) / (m[2] ? 100 : 1);
   if (!(v > 0 && v <= 1)) throw new InvalidArgumentError(`"${value}" is not a share between 0 and 1 (examples: 0.5, 50%)`);
   return v;
+}
+
+/** --fail-on, repeatable: the checks of every occurrence. */
+export function parseFailOn(value: string, previous?: Check[]): Check[] {
+  try {
+    return parseChecks(value, previous ?? []);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }

@@ -1,0 +1,45 @@
+/** JUnit XML for CI dashboards: one test case per capture and check. */
+import type { CaptureSummary } from '../analyze/capture.js';
+import type { CheckResult } from '../detect/checks.js';
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+}
+
+export interface CaptureChecks {
+  summary: CaptureSummary;
+  results: CheckResult[];
+  /** --allow-truncated was given: a cut-short capture passes "readable". */
+  allowTruncated: boolean;
+}
+
+export function renderJunit(captures: CaptureChecks[]): string {
+  const cases: string[] = [];
+  let failures = 0;
+  for (const { summary: s, results, allowTruncated } of captures) {
+    const cls = esc(s.name === '-' ? '<stdin>' : s.name);
+    const unreadable = s.status === 'error' || (s.status === 'truncated' && !allowTruncated);
+    if (unreadable) failures++;
+    cases.push(
+      `    <testcase classname="${cls}" name="readable">` +
+        (unreadable ? `<failure message="${esc(s.error ?? s.status)}" type="${s.status}"/>` : '') +
+        `</testcase>`,
+    );
+    for (const r of results) {
+      if (r.failed) failures++;
+      const name = esc(`fail-on ${r.check.text}`);
+      cases.push(
+        `    <testcase classname="${cls}" name="${name}">` + (r.failed ? `<failure message="${esc(r.measured)}" type="fail-on"/>` : `<system-out>${esc(r.measured)}</system-out>`) + `</testcase>`,
+      );
+    }
+  }
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="tcpstate" tests="${cases.length}" failures="${failures}">`,
+    `  <testsuite name="tcpstate analyze" tests="${cases.length}" failures="${failures}" errors="0" skipped="0">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}

@@ -149,6 +149,30 @@ async function runOne(capture: string, db: string): Promise<void> {
   process.stdout.write(JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024, packets: summary.packets }));
 }
 
+/** Several captures in one run: one worker versus one per core. */
+function batch(n: number): void {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-bench-'));
+  try {
+    const files: string[] = [];
+    for (let i = 0; i < n; i++) {
+      files.push(join(dir, `batch-${i}.pcap`));
+      writeCapture(files[i], 300_000);
+    }
+    const self = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+    const bin = join(self, '..', '..', '..', '..', 'bin', 'tcpstate.js');
+    const time = (jobs: number) => {
+      const t0 = performance.now();
+      execFileSync(process.execPath, [bin, 'analyze', '-q', '-j', String(jobs), '--db', join(dir, `j${jobs}.db`), ...files]);
+      return (performance.now() - t0) / 1000;
+    };
+    const one = time(1);
+    const all = time(2);
+    console.log(`batch of ${n} captures of 300,000 packets: ${one.toFixed(2)} s with -j 1, ${all.toFixed(2)} s with -j 2 (${(one / all).toFixed(2)}x)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--run') return runOne(args[1], args[2]);
@@ -163,6 +187,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     return;
   }
+  const batchArg = args.indexOf('--batch');
+  if (batchArg >= 0) return batch(Number(args[batchArg + 1] ?? 4));
   const sizesArg = args.indexOf('--packets');
   const sizes = sizesArg >= 0 ? args[sizesArg + 1].split(',').map(Number) : [100_000, 400_000, 1_600_000];
   const dir = mkdtempSync(join(tmpdir(), 'tcpstate-bench-'));
@@ -184,6 +210,7 @@ async function main(): Promise<void> {
   } finally {
     if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
   }
+  if (sizesArg < 0) batch(4);
 }
 
 await main();

@@ -383,3 +383,18 @@ test('directories stand for the captures below them; an empty one is a usage err
   assert.equal(await run(['analyze', empty.value.cwd], empty.value), 2);
   assert.match(empty.io.err, /no capture files/);
 });
+
+test('several captures in worker threads give the same database, ids included, as one at a time', async () => {
+  const dump = (db: string) =>
+    ['captures', 'interfaces', 'decode_counters', 'flows', 'transitions', 'anomalies', 'zeek_conns'].map((t) =>
+      rows(db, `SELECT * FROM ${t}`).map((r) => JSON.stringify({ ...r, path: undefined })),
+    );
+  const one = fakeIo({ cwd: repoRoot });
+  const two = fakeIo({ cwd: repoRoot });
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-jobs-'));
+  assert.equal(await run(['analyze', '--json', '-j', '1', '--db', join(dir, '1.db'), 'samples/kernel'], one.value), 0, one.io.err);
+  assert.equal(await run(['analyze', '--json', '-j', '2', '--db', join(dir, '2.db'), 'samples/kernel'], two.value), 0, two.io.err);
+  assert.deepEqual(dump(join(dir, '2.db')), dump(join(dir, '1.db')));
+  assert.equal(two.io.out, one.io.out);
+  assert.equal(rows(join(dir, '2.db'), 'SELECT count(*) n FROM flows')[0].n, 798);
+});

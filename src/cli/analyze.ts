@@ -1,8 +1,13 @@
 /** `tcpstate analyze <capture...>`: read captures and record what they hold in SQLite. */
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { analyzeCapture, type CaptureStatus } from '../analyze/capture.js';
-import { ReadInterrupted, openSource } from '../reader/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { CaptureStatus, CaptureSummary } from '../analyze/capture.js';
+import type { CheckResult } from '../detect/checks.js';
+import { ReadInterrupted, analyzeInto, reviveSummary, type AnalysisSettings } from './analyze-one.js';
+import type { WorkerJob } from './analyze-worker.js';
 import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
 import { SqliteSink } from '../sink/sqlite.js';
 import { writeFileSync } from 'node:fs';
@@ -19,6 +24,7 @@ export interface AnalyzeCliOptions {
   verifyChecksums?: boolean;
   failOn?: Check[];
   junit?: string;
+  jobs?: number;
   timeWait?: number;
   idleTimeout?: number;
   closeWait?: number;
@@ -78,65 +84,77 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     return ExitCode.FAILURE;
   }
 
+  const settings: AnalysisSettings = {
+    verifyChecksums: opts.verifyChecksums,
+    flowOptions: given({ timeWaitUs: opts.timeWait, idleTimeoutUs: opts.idleTimeout }) as Record<string, number>,
+    thresholds: given({
+      closeWaitUs: opts.closeWait,
+      unresponsiveUs: opts.unresponsiveAfter,
+      unresponsiveRetransmissions: opts.unresponsiveRetransmissions,
+      synFloodRate: opts.synFloodRate,
+      timeWaitPileup: opts.timeWaitPileup,
+      ephemeralPorts: opts.ephemeralPorts,
+      portExhaustionShare: opts.portExhaustionShare,
+    }) as Record<string, number>,
+  };
   let interrupted = false;
   const unsubscribe = io.onInterrupt(() => {
     if (interrupted) process.exit(ExitCode.INTERRUPTED); // second Ctrl-C: leave now; SQLite rolls back
     interrupted = true;
   });
-  const statuses: CaptureStatus[] = [];
-  const json: unknown[] = [];
-  const checked: CaptureChecks[] = [];
-  let checkFailed = false;
+  // Results in input order, whatever order the captures finish in.
+  const results: Array<{ summary: CaptureSummary; checks: CheckResult[] } | undefined> = new Array(captures.length);
+  let done = 0;
+  const progress = (name: string) => {
+    done++;
+    if (opts.quiet || captures.length < 2) return;
+    if (io.stderr.isTTY) io.stderr.write(`\r\x1b[K[${done}/${captures.length}] ${name}${done === captures.length ? '\n' : ''}`);
+    else io.stderr.write(`tcpstate: [${done}/${captures.length}] ${name}\n`);
+  };
+  const report = (i: number, name: string, summary: CaptureSummary) => {
+    const checks = (opts.failOn ?? []).map((c) => evaluate(c, summary));
+    results[i] = { summary, checks };
+    if (summary.error !== null) {
+      const tag = summary.status === 'truncated' ? warn.yellow('warning: ') : warn.red('error: ');
+      io.stderr.write(`tcpstate: ${tag}${summary.error}\n`);
+    }
+    for (const r of checks.filter((x) => x.failed)) {
+      io.stderr.write(`tcpstate: ${warn.red('check failed:')} ${r.check.text} in ${name === '-' ? '<stdin>' : name}: ${r.measured}\n`);
+    }
+    if (!opts.json && !opts.quiet) io.stdout.write(renderSummary(summary, chalk));
+    progress(name);
+  };
+  const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
   try {
-    for (const name of captures) {
-      const path = name === '-' ? '-' : resolve(io.cwd, name);
-      const id = sink.beginCapture(path, name);
-      let summary;
-      try {
-        summary = await analyzeCapture(name, openSource(path, io.stdin), {
-          shouldStop: () => interrupted,
-          onFlowEnd: (flow) => sink.writeFlow(id, flow),
-          onFinding: (f) => sink.writeFinding(id, f),
-          onZeekConn: (z) => sink.writeZeekConn(id, z),
-          verifyChecksums: opts.verifyChecksums,
-          flowOptions: given({ timeWaitUs: opts.timeWait, idleTimeoutUs: opts.idleTimeout }),
-          thresholds: given({
-            closeWaitUs: opts.closeWait,
-            unresponsiveUs: opts.unresponsiveAfter,
-            unresponsiveRetransmissions: opts.unresponsiveRetransmissions,
-            synFloodRate: opts.synFloodRate,
-            timeWaitPileup: opts.timeWaitPileup,
-            ephemeralPorts: opts.ephemeralPorts,
-            portExhaustionShare: opts.portExhaustionShare,
-          }),
-        });
-      } catch (e) {
-        sink.rollbackCapture();
-        if (e instanceof ReadInterrupted) {
-          io.stderr.write(`tcpstate: interrupted; ${name} was not written to ${opts.db}\n`);
-          return ExitCode.INTERRUPTED;
+    if (jobs > 1) {
+      const ok = await inWorkers(captures, jobs, settings, io, sink, report, () => interrupted);
+      if (!ok) {
+        io.stderr.write(`tcpstate: interrupted; the captures not finished were not written to ${opts.db}\n`);
+        return ExitCode.INTERRUPTED;
+      }
+    } else {
+      for (const [i, name] of captures.entries()) {
+        const path = name === '-' ? '-' : resolve(io.cwd, name);
+        try {
+          report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, () => interrupted));
+        } catch (e) {
+          if (e instanceof ReadInterrupted) {
+            io.stderr.write(`tcpstate: interrupted; ${name} was not written to ${opts.db}\n`);
+            return ExitCode.INTERRUPTED;
+          }
+          throw e;
         }
-        throw e;
       }
-      sink.commitCapture(id, summary);
-      statuses.push(summary.status);
-      if (summary.error !== null) {
-        const tag = summary.status === 'truncated' ? warn.yellow('warning: ') : warn.red('error: ');
-        io.stderr.write(`tcpstate: ${tag}${summary.error}\n`);
-      }
-      if (opts.json) json.push(summaryJson(summary));
-      else if (!opts.quiet) io.stdout.write(renderSummary(summary, chalk));
-      const results = (opts.failOn ?? []).map((c) => evaluate(c, summary));
-      for (const r of results.filter((x) => x.failed)) {
-        checkFailed = true;
-        io.stderr.write(`tcpstate: ${warn.red('check failed:')} ${r.check.text} in ${name === '-' ? '<stdin>' : name}: ${r.measured}\n`);
-      }
-      checked.push({ summary, results, allowTruncated: opts.allowTruncated === true });
     }
   } finally {
     unsubscribe();
     sink.close();
   }
+  const finished = results.filter((r) => r !== undefined);
+  const json = finished.map((r) => summaryJson(r.summary));
+  const checked: CaptureChecks[] = finished.map((r) => ({ summary: r.summary, results: r.checks, allowTruncated: opts.allowTruncated === true }));
+  const statuses: CaptureStatus[] = finished.map((r) => r.summary.status);
+  const checkFailed = finished.some((r) => r.checks.some((c) => c.failed));
   if (opts.json) io.stdout.write(JSON.stringify(json, null, 2) + '\n');
   if (opts.junit !== undefined) {
     try {
@@ -147,4 +165,81 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     }
   }
   return exitCodeFor(statuses, { allowTruncated: opts.allowTruncated, checkFailed });
+}
+
+/**
+ * Several captures at once: each worker analyses a capture into its own temporary
+ * database, and the main thread imports it into the user's database when it is done
+ * (one short transaction each). Standard input, if given, is read here first.
+ * Returns false when interrupted (finished captures stay written).
+ */
+async function inWorkers(
+  captures: string[],
+  jobs: number,
+  settings: AnalysisSettings,
+  io: Io,
+  sink: SqliteSink,
+  report: (i: number, name: string, s: CaptureSummary) => void,
+  stopped: () => boolean,
+): Promise<boolean> {
+  const stdinAt = captures.indexOf('-');
+  if (stdinAt >= 0) {
+    try {
+      report(stdinAt, '-', await analyzeInto(sink, '-', '-', settings, io.stdin, stopped));
+    } catch (e) {
+      if (e instanceof ReadInterrupted) return false;
+      throw e;
+    }
+  }
+  const queue = captures.map((name, i) => ({ name, i })).filter((c) => c.name !== '-');
+  const tmp = mkdtempSync(join(tmpdir(), 'tcpstate-'));
+  const workers: Worker[] = [];
+  // Finished captures are imported in input order, so the database (ids included) and
+  // the output are the same whatever the number of workers.
+  const ready = new Map<number, { name: string; db: string; summary: CaptureSummary }>();
+  let next = 0;
+  const flush = () => {
+    for (;;) {
+      if (captures[next] === '-') {
+        next++;
+        continue;
+      }
+      const r = ready.get(next);
+      if (r === undefined) return;
+      ready.delete(next);
+      sink.importCapture(r.db);
+      for (const f of [r.db, `${r.db}-wal`, `${r.db}-shm`]) rmSync(f, { force: true });
+      report(next, r.name, r.summary);
+      next++;
+    }
+  };
+  try {
+    const runWorker = async (): Promise<void> => {
+      const worker = new Worker(new URL('./analyze-worker.js', import.meta.url));
+      workers.push(worker);
+      try {
+        for (let job = queue.shift(); job !== undefined && !stopped(); job = queue.shift()) {
+          const { name, i } = job;
+          const db = join(tmp, `${i}.db`);
+          const message: WorkerJob = { path: resolve(io.cwd, name), name, db, settings };
+          const answer = await new Promise<{ ok: boolean; summary?: CaptureSummary; error?: string }>((res, rej) => {
+            worker.once('message', res);
+            worker.once('error', rej);
+            worker.postMessage(message);
+          });
+          worker.removeAllListeners('error');
+          if (!answer.ok) throw new Error(`${name}: ${answer.error}`);
+          ready.set(i, { name, db, summary: reviveSummary(answer.summary!) });
+          flush();
+        }
+      } finally {
+        await worker.terminate();
+      }
+    };
+    await Promise.all(Array.from({ length: jobs }, runWorker));
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return !stopped();
 }

@@ -331,6 +331,42 @@ export class SqliteSink {
     this.db.exec('COMMIT');
   }
 
+  /**
+   * Move one capture's rows from another tcpstate database (a worker's) into this one,
+   * replacing any earlier analysis of the same path, in one transaction. Row ids are
+   * shifted past this database's, so flows, transitions and anomalies stay linked.
+   */
+  importCapture(file: string): number {
+    const db = this.db;
+    db.prepare('ATTACH DATABASE ? AS src').run(file);
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      const path = (db.prepare('SELECT path FROM src.captures').get() as { path: string }).path;
+      this.deleteCapture.run(path);
+      const flowOff = (db.prepare('SELECT coalesce(max(id), 0) n FROM main.flows').get() as { n: number }).n;
+      const anomalyOff = (db.prepare('SELECT coalesce(max(id), 0) n FROM main.anomalies').get() as { n: number }).n;
+      const copy = (table: string, expr: Record<string, string>) => {
+        const cols = (db.prepare(`PRAGMA main.table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name).filter((c) => !(c === 'id' && !(c in expr)));
+        db.exec(`INSERT INTO main.${table} (${cols.join(', ')}) SELECT ${cols.map((c) => expr[c] ?? c).join(', ')} FROM src.${table}`);
+      };
+      copy('captures', {});
+      const id = Number((db.prepare('SELECT last_insert_rowid() id').get() as { id: number }).id);
+      copy('interfaces', { capture_id: String(id) });
+      copy('decode_counters', { capture_id: String(id) });
+      copy('flows', { id: `id + ${flowOff}`, capture_id: String(id) });
+      copy('transitions', { flow_id: `flow_id + ${flowOff}` });
+      copy('anomalies', { id: `id + ${anomalyOff}`, capture_id: String(id), flow_id: `flow_id + ${flowOff}` });
+      copy('zeek_conns', { capture_id: String(id) });
+      db.exec('COMMIT');
+      return id;
+    } catch (e) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw e;
+    } finally {
+      db.exec('DETACH DATABASE src');
+    }
+  }
+
   /** Drop everything written since beginCapture. */
   rollbackCapture(): void {
     if (this.db.inTransaction) this.db.exec('ROLLBACK');

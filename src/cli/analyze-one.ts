@@ -1,0 +1,51 @@
+/**
+ * One capture into one database: the work the analyze command does per capture,
+ * in the main thread or in a worker (which writes to its own database first).
+ */
+import { analyzeCapture, type CaptureSummary } from '../analyze/capture.js';
+import { DecodeCounters } from '../decode/index.js';
+import { ReadInterrupted, openSource } from '../reader/index.js';
+import type { SqliteSink } from '../sink/sqlite.js';
+
+/** What the analysis needs of the command line (plain data: it crosses to workers). */
+export interface AnalysisSettings {
+  verifyChecksums?: boolean;
+  flowOptions: Record<string, number>;
+  thresholds: Record<string, number>;
+}
+
+/** Analyse `path` into `sink` in one transaction; throws ReadInterrupted (nothing written) when stopped. */
+export async function analyzeInto(
+  sink: SqliteSink,
+  path: string,
+  name: string,
+  settings: AnalysisSettings,
+  stdin: NodeJS.ReadableStream,
+  shouldStop: () => boolean,
+): Promise<CaptureSummary> {
+  const id = sink.beginCapture(path, name);
+  try {
+    const summary = await analyzeCapture(name, openSource(path, stdin), {
+      shouldStop,
+      onFlowEnd: (flow) => sink.writeFlow(id, flow),
+      onFinding: (f) => sink.writeFinding(id, f),
+      onZeekConn: (z) => sink.writeZeekConn(id, z),
+      verifyChecksums: settings.verifyChecksums,
+      flowOptions: settings.flowOptions,
+      thresholds: settings.thresholds,
+    });
+    sink.commitCapture(id, summary);
+    return summary;
+  } catch (e) {
+    sink.rollbackCapture();
+    throw e;
+  }
+}
+
+export { ReadInterrupted };
+
+/** A summary after a trip through postMessage (class instances arrive as plain objects). */
+export function reviveSummary(s: CaptureSummary): CaptureSummary {
+  const counters = Object.assign(new DecodeCounters(), s.counters);
+  return { ...s, counters };
+}

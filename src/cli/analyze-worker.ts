@@ -1,0 +1,30 @@
+/**
+ * A worker of `tcpstate analyze` on several captures: analyses one capture at a
+ * time into a database of its own, which the main thread then imports into the
+ * user's database in one transaction (SQLite has one writer at a time).
+ */
+import { parentPort } from 'node:worker_threads';
+import { PassThrough } from 'node:stream';
+import { SqliteSink } from '../sink/sqlite.js';
+import { analyzeInto, type AnalysisSettings } from './analyze-one.js';
+
+export interface WorkerJob {
+  path: string;
+  name: string;
+  db: string;
+  settings: AnalysisSettings;
+}
+
+parentPort?.on('message', async (job: WorkerJob) => {
+  try {
+    const sink = new SqliteSink(job.db);
+    try {
+      const summary = await analyzeInto(sink, job.path, job.name, job.settings, new PassThrough(), () => false);
+      parentPort!.postMessage({ ok: true, summary });
+    } finally {
+      sink.close();
+    }
+  } catch (e) {
+    parentPort!.postMessage({ ok: false, error: (e as Error).message });
+  }
+});

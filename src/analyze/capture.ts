@@ -7,7 +7,7 @@ import type { Flow } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
 import { isGone } from '../state/tcp-state.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds } from '../detect/connection.js';
-import type { Finding } from '../detect/finding.js';
+import type { Finding, Severity } from '../detect/finding.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { ZeekConnTracker, type ZeekConn } from '../zeek/conn.js';
 import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
@@ -46,6 +46,10 @@ export interface CaptureSummary {
   /** Findings by kind, and by severity. */
   findings: Record<string, number>;
   findingsBySeverity: Record<string, number>;
+  /** Host address -> state -> sockets at the end (CLOSED and LISTEN left out: ss shows no row). */
+  hostEndStates: Record<string, Record<string, number>>;
+  /** Kind -> severity -> findings. */
+  findingSeverities: Record<string, Partial<Record<Severity, number>>>;
   /** Zeek's conn.log rows by conn_state. */
   zeekConnStates: Record<string, number>;
 }
@@ -76,11 +80,15 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const endStates: Record<string, number> = {};
   const findings: Record<string, number> = {};
   const findingsBySeverity: Record<string, number> = {};
+  const hostEndStates: Record<string, Record<string, number>> = {};
+  const findingSeverities: Record<string, Partial<Record<Severity, number>>> = {};
   const flowOptions = { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions };
   const thresholds = { ...DEFAULT_CONNECTION_THRESHOLDS, ...DEFAULT_HOST_THRESHOLDS, timeWaitUs: flowOptions.timeWaitUs, ...opts.thresholds };
   const emit = (f: Finding) => {
     findings[f.kind] = (findings[f.kind] ?? 0) + 1;
     findingsBySeverity[f.severity] = (findingsBySeverity[f.severity] ?? 0) + 1;
+    const k = (findingSeverities[f.kind] ??= {});
+    k[f.severity] = (k[f.severity] ?? 0) + 1;
     opts.onFinding?.(f);
   };
   const hosts = new HostDetectors(emit, thresholds);
@@ -96,7 +104,12 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   });
   const table = new FlowTable(
     (flow) => {
-      for (const e of [flow.client, flow.server]) if (!isGone(e.state)) endStates[e.state] = (endStates[e.state] ?? 0) + 1;
+      for (const e of [flow.client, flow.server]) {
+        if (isGone(e.state)) continue;
+        endStates[e.state] = (endStates[e.state] ?? 0) + 1;
+        const h = (hostEndStates[e.addr] ??= {});
+        h[e.state] = (h[e.state] ?? 0) + 1;
+      }
       opts.onFlowEnd?.(flow);
       connectionFindings(flow, flow.endTs, emit, thresholds, (listener, ts, f) => hosts.defer(listener, ts, f));
       hosts.flowEnded(flow);
@@ -170,6 +183,8 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     endStates,
     findings,
     findingsBySeverity,
+    hostEndStates,
+    findingSeverities,
     zeekConnStates,
   };
 }

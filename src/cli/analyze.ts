@@ -20,6 +20,7 @@ export interface AnalyzeCliOptions {
   db: string;
   json?: boolean;
   quiet?: boolean;
+  color?: boolean;
   allowTruncated?: boolean;
   verifyChecksums?: boolean;
   failOn?: Check[];
@@ -74,8 +75,8 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   const captures = expandCaptures(args, io.cwd);
   if (captures.filter((c) => c === '-').length > 1) throw new UsageError('standard input ("-") can be read only once');
   if (captures.length === 0) throw new UsageError(`no capture files (.pcap, .pcapng, .cap, or .gz of them) in ${args.join(', ')}`);
-  const chalk = makeChalk(Boolean(io.stdout.isTTY), io.env);
-  const warn = makeChalk(Boolean(io.stderr.isTTY), io.env);
+  const chalk = makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false);
+  const warn = makeChalk(Boolean(io.stderr.isTTY), io.env, opts.color !== false);
   let sink: SqliteSink;
   try {
     sink = new SqliteSink(resolve(io.cwd, opts.db));

@@ -9,6 +9,7 @@ import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
 import { parseCount, parseDuration, parseFailOn, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
+import { registerReports } from './reports.js';
 
 function version(): string {
   try {
@@ -35,6 +36,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     .option('--db <file>', 'SQLite database to write (created if missing)', 'tcpstate.db')
     .option('--json', 'print the capture summaries as JSON instead of text')
     .option('-q, --quiet', 'print nothing but warnings and errors')
+    .option('--no-color', 'plain text even on a terminal')
     .option('--allow-truncated', 'exit 0 when a capture is only cut short at its end')
     .option('--verify-checksums', 'drop packets with a wrong IPv4 or TCP checksum, as Zeek does (off: offloading makes a host\'s own packets look bad)')
     .option('--fail-on <checks>', 'exit 1 when a check holds: kinds, kind>N, kind>N% or a severity (e.g. syn_flood,connection_reset or "retransmission>1%")', parseFailOn)
@@ -78,6 +80,8 @@ Examples:
       if (text === null) throw new UsageError(`unknown kind "${kind}"; run \`tcpstate explain\` for the list`);
       io.stdout.write(text);
     });
+
+  registerReports(program, io, (c) => (code = c));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -2,11 +2,17 @@
 import { Chalk, supportsColor, type ChalkInstance } from 'chalk';
 import type { CaptureSummary } from '../analyze/capture.js';
 import { linkTypeName } from '../decode/link-names.js';
+import { KINDS } from '../detect/catalogue.js';
+import type { Severity } from '../detect/finding.js';
 
-/** Colour when writing to a terminal, unless NO_COLOR is set (https://no-color.org) or FORCE_COLOR says otherwise. */
-export function makeChalk(isTTY: boolean, env: NodeJS.ProcessEnv): ChalkInstance {
+/**
+ * Colour when writing to a terminal, unless NO_COLOR is set (https://no-color.org) or FORCE_COLOR
+ * says otherwise; `enabled` false (--no-color) turns it off whatever the environment says.
+ */
+export function makeChalk(isTTY: boolean, env: NodeJS.ProcessEnv, enabled = true): ChalkInstance {
   let level: 0 | 1 | 2 | 3 = 0;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') {
+  if (!enabled) level = 0;
+  else if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') {
     level = (Math.min(3, Math.max(1, Number(env.FORCE_COLOR) || 1)) as 1 | 2 | 3);
   } else if (isTTY && !env.NO_COLOR && env.TERM !== 'dumb') {
     level = supportsColor ? supportsColor.level : 1;
@@ -29,6 +35,42 @@ function duration(first: number | null, last: number | null): string {
   return s < 60 ? `${s.toFixed(3)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
+/** Zeek's conn_state values, in Zeek's words (base/protocols/conn/main.zeek). */
+export const CONN_STATES: Record<string, string> = {
+  SF: 'normal establishment and termination',
+  S0: 'attempt seen, no reply',
+  REJ: 'attempt rejected',
+  S1: 'established, not terminated',
+  S2: 'established, close attempt by originator seen, no reply from responder',
+  S3: 'established, close attempt by responder seen, no reply from originator',
+  RSTO: 'established, originator aborted (RST)',
+  RSTR: 'responder sent a RST',
+  RSTOS0: 'originator sent a SYN then a RST, no SYN-ACK seen',
+  RSTRH: 'responder sent a SYN-ACK then a RST, no SYN seen',
+  SH: 'originator sent a SYN then a FIN, no SYN-ACK seen (half open)',
+  SHR: 'responder sent a SYN-ACK then a FIN, no SYN seen',
+  OTH: 'no SYN seen, midstream traffic',
+};
+
+const SEVERITY_ORDER: readonly Severity[] = ['info', 'note', 'warning', 'error'];
+
+const byCount = (o: Record<string, number>) => Object.entries(o).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+const counted = (o: Record<string, number>) => byCount(o).map(([k, n]) => `${k} ${n}`).join(', ');
+/** The first sentence of a kind's meaning: one line of explanation. */
+const firstSentence = (text: string) => /^.*?[.:](?=\s|$)/.exec(text)?.[0].replace(/:$/, '.') ?? text;
+const HOSTS_SHOWN = 10;
+
+function worstSeverity(sev: Partial<Record<Severity, number>> | undefined): Severity | null {
+  if (sev === undefined) return null;
+  return [...SEVERITY_ORDER].reverse().find((s) => sev[s] !== undefined) ?? null;
+}
+
+function hostsBySockets(hosts: Record<string, Record<string, number>>): Array<[string, Record<string, number>, number]> {
+  return Object.entries(hosts)
+    .map(([h, st]) => [h, st, Object.values(st).reduce((a, b) => a + b, 0)] as [string, Record<string, number>, number])
+    .sort((a, b) => b[2] - a[2] || (a[0] < b[0] ? -1 : 1));
+}
+
 export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
   const label = s.name === '-' ? '<stdin>' : s.name;
   const statusText =
@@ -42,20 +84,40 @@ export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
     );
   }
   if (s.flows > 0) {
-    const states = Object.entries(s.endStates).sort((a, b) => b[1] - a[1]);
     lines.push(
       `  ${c.bold(String(s.flows))} TCP connection${s.flows === 1 ? '' : 's'}` +
-        (states.length > 0 ? `; sockets at the end: ${states.map(([k, n]) => `${k} ${n}`).join(', ')}` : '; no socket left at the end'),
+        (Object.keys(s.endStates).length > 0 ? `; sockets at the end: ${counted(s.endStates)}` : '; no socket left at the end'),
     );
   }
-  const kinds = Object.entries(s.findings).sort((a, b) => b[1] - a[1]);
-  if (kinds.length > 0) lines.push(`  ${c.yellow('findings:')} ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const outcomes = byCount(s.zeekConnStates);
+  if (outcomes.length > 0) {
+    lines.push(`  ${c.dim('outcomes (Zeek conn_state):')}`);
+    for (const [state, n] of outcomes) lines.push(`    ${state.padEnd(6)} ${String(n).padStart(6)}  ${c.dim(CONN_STATES[state] ?? '')}`.trimEnd());
+  }
+  if (Object.keys(s.hostEndStates).length > 0) {
+    const hosts = hostsBySockets(s.hostEndStates);
+    lines.push(`  ${c.dim('sockets at the end, per host:')}`);
+    const width = Math.max(...hosts.slice(0, HOSTS_SHOWN).map(([h]) => h.length));
+    for (const [h, states] of hosts.slice(0, HOSTS_SHOWN)) lines.push(`    ${h.padEnd(width)}  ${counted(states)}`);
+    if (hosts.length > HOSTS_SHOWN) lines.push(c.dim(`    ... and ${hosts.length - HOSTS_SHOWN} more hosts (tcpstate census lists them all)`));
+  }
+  const kinds = byCount(s.findings);
+  if (kinds.length > 0) {
+    lines.push(`  ${c.yellow('findings:')}`);
+    const width = Math.max(...kinds.map(([k]) => k.length));
+    for (const [k, n] of kinds) {
+      const sev = worstSeverity(s.findingSeverities[k]);
+      const sevText = sev === null ? '' : sev === 'error' ? c.red(sev.padEnd(7)) : sev === 'warning' ? c.yellow(sev.padEnd(7)) : sev.padEnd(7);
+      const meaning = KINDS[k] ? firstSentence(KINDS[k].meaning) : '';
+      lines.push(`    ${k.padEnd(width)} ${String(n).padStart(6)}  ${sevText}${sev === null ? '' : '  '}${c.dim(meaning)}`.trimEnd());
+    }
+  }
   const skipped = s.counters.entries().filter(([k]) => k !== 'tcp');
   if (skipped.length > 0) lines.push(`  ${c.dim('decode:')} ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return lines.join('\n') + '\n';
 }
 
-/** The JSON form of a summary (stable keys, snake_case like the database). */
+/** The JSON form of a summary (stable keys, snake_case like the database); documented in the README. */
 export function summaryJson(s: CaptureSummary): Record<string, unknown> {
   return {
     name: s.name,
@@ -75,5 +137,14 @@ export function summaryJson(s: CaptureSummary): Record<string, unknown> {
     flows: s.flows,
     end_states: s.endStates,
     findings: s.findings,
+    conn_states: s.zeekConnStates,
+    host_end_states: s.hostEndStates === undefined ? null : Object.fromEntries(hostsBySockets(s.hostEndStates).map(([h, st]) => [h, st])),
+    finding_kinds: byCount(s.findings).map(([kind, count]) => ({
+      kind,
+      count,
+      severities: s.findingSeverities?.[kind] ?? null,
+      title: KINDS[kind]?.title ?? null,
+      meaning: KINDS[kind] ? firstSentence(KINDS[kind].meaning) : null,
+    })),
   };
 }

@@ -1,0 +1,45 @@
+/** `tcpstate anomalies <db|capture>`: the findings, grouped by kind with counts, then one row each. */
+import { KINDS } from '../detect/catalogue.js';
+import type { Severity } from '../detect/finding.js';
+import { SEVERITIES, anomaliesJson, buildAnomalyReport, renderAnomalies } from '../report/anomalies.js';
+import { makeChalk } from '../report/summary.js';
+import { UsageError } from './analyze.js';
+import { openInput, type InputOptions } from './input.js';
+import type { Io } from './io.js';
+
+export interface AnomaliesCliOptions extends InputOptions {
+  /** Comma-separated kinds. */
+  kind?: string;
+  severity?: string;
+  json?: boolean;
+  color?: boolean;
+}
+
+/** --kind a,b: known kinds only, so that a typo is not an empty report. */
+export function parseKinds(value: string): string[] {
+  const kinds = value.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+  const unknown = kinds.filter((k) => KINDS[k] === undefined);
+  if (unknown.length > 0) throw new UsageError(`--kind: unknown kind ${unknown.map((k) => `"${k}"`).join(', ')}; run \`tcpstate explain\` for the list`);
+  return kinds;
+}
+
+export function parseSeverity(value: string): Severity {
+  if (!(SEVERITIES as readonly string[]).includes(value)) throw new UsageError(`--severity "${value}": expected one of ${SEVERITIES.join(' < ')}`);
+  return value as Severity;
+}
+
+export async function anomaliesCommand(arg: string, opts: AnomaliesCliOptions, io: Io): Promise<number> {
+  const severity = opts.severity === undefined ? undefined : parseSeverity(opts.severity);
+  const kinds = opts.kind === undefined ? undefined : parseKinds(opts.kind);
+  const input = await openInput(arg, opts, io);
+  if (typeof input === 'number') return input;
+  try {
+    const { db, capture } = input;
+    const report = buildAnomalyReport(capture, db.anomalies(capture.id), { kinds, severity });
+    if (opts.json) io.stdout.write(JSON.stringify(anomaliesJson(report), null, 2) + '\n');
+    else io.stdout.write(renderAnomalies(report, makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false)));
+    return input.code;
+  } finally {
+    input.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * `tcpstate flow <capture|db> <flow>`: one connection as a ladder of packets and states.
+ * The database holds no packets, so the capture is read again (captures.path) and the
+ * packets of that flow (its 4-tuple, between its first and last frame) are kept; the
+ * states and findings are the database's.
+ */
+import { existsSync } from 'node:fs';
+import { analyzeCapture } from '../analyze/capture.js';
+import { Status } from '../decode/index.js';
+import { formatAddress } from '../flow/address.js';
+import { openSource } from '../reader/index.js';
+import { buildLadder, ladderJson, renderLadder, type LadderFinding, type LadderPacket, type LadderTransition } from '../report/ladder.js';
+import { makeChalk } from '../report/summary.js';
+import type { CaptureRow, FlowRow, TcpstateDb } from '../sink/read.js';
+import { UsageError } from './analyze.js';
+import { ExitCode } from './exit-codes.js';
+import { openInput, type InputOptions } from './input.js';
+import type { Io } from './io.js';
+
+export interface FlowCliOptions extends InputOptions {
+  raw?: boolean;
+  json?: boolean;
+  color?: boolean;
+}
+
+/** "addr:port", IPv6 in brackets. */
+function parseEndpoint(text: string): [string, number] | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(text);
+  if (m === null || Number(m[3]) > 65535) return null;
+  return [(m[1] ?? m[2]).toLowerCase(), Number(m[3])];
+}
+
+/** A flow_index (1, 2, 3... within the capture) or "addr:port-addr:port" in either order. */
+export function findFlow(db: TcpstateDb, capture: CaptureRow, selector: string): FlowRow {
+  if (/^\d+$/.test(selector)) {
+    const row = db.flowByIndex(capture.id, Number(selector));
+    if (row === undefined) throw new UsageError(`${capture.name} has no flow ${selector} (flow_index counts its connections from 1)`);
+    return row;
+  }
+  const dash = selector.match(/^(.+:\d+)-(.+:\d+)$/);
+  const a = dash ? parseEndpoint(dash[1]) : null;
+  const b = dash ? parseEndpoint(dash[2]) : null;
+  if (a === null || b === null) {
+    throw new UsageError(`flow "${selector}": expected a flow_index (1, 2...) or addr:port-addr:port (IPv6 in brackets: [2001:db8::1]:40001-[2001:db8::2]:9090)`);
+  }
+  const rows = db.flowsByTuple(capture.id, a[0], a[1], b[0], b[1]);
+  if (rows.length === 1) return rows[0];
+  if (rows.length === 0) throw new UsageError(`${capture.name} has no connection between ${dash![1]} and ${dash![2]}`);
+  throw new UsageError(`${rows.length} connections used ${selector} in ${capture.name} (flow_index ${rows.map((r) => r.flow_index).join(', ')}); give the flow_index`);
+}
+
+export async function flowCommand(arg: string, selector: string, opts: FlowCliOptions, io: Io): Promise<number> {
+  if (arg === '-') throw new UsageError('the ladder reads the capture a second time, which standard input cannot give: save the capture to a file');
+  const input = await openInput(arg, opts, io);
+  if (typeof input === 'number') return input;
+  let row: FlowRow;
+  let capture: CaptureRow;
+  let transitions: LadderTransition[];
+  let findings: LadderFinding[];
+  try {
+    capture = input.capture;
+    row = findFlow(input.db, capture, selector);
+    transitions = input.db.transitions(row.id).map((t) => ({ ...t, from: t.from_state, to: t.to_state, inferred: t.inferred === 1 }));
+    findings = input.db.anomalies(capture.id, row.id).map((a) => ({ ...a, side: a.side as LadderFinding['side'] }));
+  } finally {
+    input.close();
+  }
+  if (capture.path === '-') {
+    throw new UsageError(`${capture.name} in ${arg} was read from standard input and cannot be read again; save the capture to a file and analyse that`);
+  }
+  if (!existsSync(capture.path)) {
+    io.stderr.write(`tcpstate: error: ${capture.path}: no such file; the ladder reads the capture again (moved since it was analysed?)\n`);
+    return ExitCode.INPUT;
+  }
+
+  const packets: LadderPacket[] = [];
+  const version = row.ip_version as 4 | 6;
+  await analyzeCapture(capture.name, openSource(capture.path, io.stdin), {
+    onPacket: (rec, status, p) => {
+      if (status !== Status.TCP || rec.number < row.first_packet || rec.number > row.last_packet || p.ipVersion !== version) return;
+      const fromClient = p.srcPort === row.client_port && p.dstPort === row.server_port;
+      if (!fromClient && !(p.srcPort === row.server_port && p.dstPort === row.client_port)) return;
+      const src = formatAddress(p.buf, p.srcOff, version);
+      const dst = formatAddress(p.buf, p.dstOff, version);
+      if (fromClient ? src !== row.client_addr || dst !== row.server_addr : src !== row.server_addr || dst !== row.client_addr) return;
+      packets.push({ frame: rec.number, ts: rec.tsUs, fromClient, flags: p.flags, seq: p.seq, ack: p.ack, len: p.payloadLen, window: p.window, windowScale: p.windowScale });
+    },
+  });
+  if (packets.length === 0 || packets[0].frame !== row.first_packet || packets[packets.length - 1].frame !== row.last_packet) {
+    io.stderr.write(`tcpstate: error: ${capture.path} no longer holds flow ${row.flow_index} as analysed (frames ${row.first_packet}..${row.last_packet}); analyse it again\n`);
+    return ExitCode.INPUT;
+  }
+  const ladder = buildLadder(capture.name, row, packets, transitions, findings, { raw: opts.raw });
+  if (opts.json) io.stdout.write(JSON.stringify(ladderJson(ladder), null, 2) + '\n');
+  else io.stdout.write(renderLadder(ladder, makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false)));
+  return input.code;
+}

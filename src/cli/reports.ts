@@ -1,0 +1,75 @@
+/** The report commands on the command line: census, flow, anomalies (each in its own module). */
+import type { Command } from 'commander';
+import { anomaliesCommand } from './anomalies.js';
+import { censusCommand } from './census.js';
+import { flowCommand } from './flow.js';
+import type { Io } from './io.js';
+
+const INPUT = 'a database written by `tcpstate analyze`, or a capture (analysed first)';
+const DB = 'when given a capture: analyse it into this database and keep it (default: a temporary one)';
+const CAPTURE = 'which capture of a database holding several (its name, path or file name)';
+const NO_COLOR = 'plain text even on a terminal (also: NO_COLOR=1)';
+
+export function registerReports(program: Command, io: Io, setCode: (code: number) => void): void {
+  program
+    .command('census')
+    .description('what `ss -tan` would have printed on each host at one moment of the capture')
+    .argument('<input>', INPUT)
+    .option('--at <time>', "the moment: ISO time (2026-11-21T05:55:38.1Z, UTC unless an offset is given), epoch seconds, or +SECONDS from the capture's start (default: its end)")
+    .option('--host <addr>', 'only this host')
+    .option('--capture <name>', CAPTURE)
+    .option('--db <file>', DB)
+    .option('--json', 'print JSON')
+    .option('--no-color', NO_COLOR)
+    .addHelpText(
+      'after',
+      `
+States as ss prints them (ESTAB, SYN-SENT, TIME-WAIT...); a connection whose endpoint is CLOSED
+has no row. Listening sockets are known only where a server answered a SYN (shown as inferred).
+
+Examples:
+  tcpstate census trace.pcap
+  tcpstate census tcpstate.db --at +2.5 --host 192.0.2.2`,
+    )
+    .action(async (input: string, opts) => setCode(await censusCommand(input, opts, io)));
+
+  program
+    .command('flow')
+    .description('one connection filmed in slow motion: every packet with both endpoints\' states')
+    .argument('<input>', INPUT)
+    .argument('<flow>', 'the flow_index (1, 2, 3... within the capture, as in the flows table) or addr:port-addr:port')
+    .option('--raw', 'raw sequence and acknowledgement numbers (default: relative to each side\'s initial sequence number)')
+    .option('--capture <name>', CAPTURE)
+    .option('--db <file>', DB)
+    .option('--json', 'print JSON')
+    .option('--no-color', NO_COLOR)
+    .addHelpText(
+      'after',
+      `
+The database holds no packets: the capture is read again from the path it was analysed from.
+
+Examples:
+  tcpstate flow trace.pcap 1
+  tcpstate flow tcpstate.db 192.0.2.1:40001-192.0.2.2:9090`,
+    )
+    .action(async (input: string, flow: string, opts) => setCode(await flowCommand(input, flow, opts, io)));
+
+  program
+    .command('anomalies')
+    .description('the findings: counts by kind, then one row each')
+    .argument('<input>', INPUT)
+    .option('--kind <kinds>', 'only these kinds, comma-separated (tcpstate explain lists them)')
+    .option('--severity <level>', 'this severity and above: info < note < warning < error')
+    .option('--capture <name>', CAPTURE)
+    .option('--db <file>', DB)
+    .option('--json', 'print JSON')
+    .option('--no-color', NO_COLOR)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpstate anomalies tcpstate.db --severity warning
+  tcpstate anomalies tcpstate.db --kind retransmission,duplicate_ack --json`,
+    )
+    .action(async (input: string, opts) => setCode(await anomaliesCommand(input, opts, io)));
+}

@@ -6,6 +6,7 @@ import { DecodeCounters, DecodedPacket, Status, decodeRecord } from '../decode/i
 import type { Flow } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
 import { isGone } from '../state/tcp-state.js';
+import { formatEndpoint } from '../flow/address.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds } from '../detect/connection.js';
 import type { Finding, Severity } from '../detect/finding.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
@@ -50,8 +51,52 @@ export interface CaptureSummary {
   hostEndStates: Record<string, Record<string, number>>;
   /** Kind -> severity -> findings. */
   findingSeverities: Record<string, Partial<Record<Severity, number>>>;
+  /** The connections with the most serious findings (errors first, then warnings), at most five. */
+  worstFlows: WorstFlow[];
   /** Zeek's conn.log rows by conn_state. */
   zeekConnStates: Record<string, number>;
+}
+
+export interface WorstFlow {
+  flow: number;
+  client: string;
+  server: string;
+  errors: number;
+  warnings: number;
+  /** Its findings' kinds, most frequent first. */
+  kinds: string[];
+}
+
+const WORST_SHOWN = 5;
+
+/** Errors and warnings per flow (only flows that have some), to name the worst at the end. */
+class WorstFlows {
+  private readonly counts = new Map<number, { errors: number; warnings: number; kinds: Map<string, number> }>();
+  private readonly worst: WorstFlow[] = [];
+
+  finding(f: Finding): void {
+    if (f.flow === null || (f.severity !== 'error' && f.severity !== 'warning')) return;
+    let c = this.counts.get(f.flow);
+    if (c === undefined) this.counts.set(f.flow, (c = { errors: 0, warnings: 0, kinds: new Map() }));
+    if (f.severity === 'error') c.errors++;
+    else c.warnings++;
+    c.kinds.set(f.kind, (c.kinds.get(f.kind) ?? 0) + 1);
+  }
+
+  /** After the flow's own findings: keep it if it ranks among the worst. */
+  ended(flow: Flow): void {
+    const c = this.counts.get(flow.id);
+    if (c === undefined) return;
+    this.counts.delete(flow.id);
+    const kinds = [...c.kinds].sort((a, b) => b[1] - a[1]).map(([k]) => k);
+    this.worst.push({ flow: flow.id, client: formatEndpoint(flow.client.addr, flow.client.port), server: formatEndpoint(flow.server.addr, flow.server.port), errors: c.errors, warnings: c.warnings, kinds });
+    this.worst.sort((a, b) => b.errors - a.errors || b.warnings - a.warnings || a.flow - b.flow);
+    this.worst.length = Math.min(this.worst.length, WORST_SHOWN);
+  }
+
+  list(): WorstFlow[] {
+    return this.worst;
+  }
 }
 
 export interface AnalyzeOptions {
@@ -82,6 +127,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const findingsBySeverity: Record<string, number> = {};
   const hostEndStates: Record<string, Record<string, number>> = {};
   const findingSeverities: Record<string, Partial<Record<Severity, number>>> = {};
+  const worst = new WorstFlows();
   const flowOptions = { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions };
   const thresholds = { ...DEFAULT_CONNECTION_THRESHOLDS, ...DEFAULT_HOST_THRESHOLDS, timeWaitUs: flowOptions.timeWaitUs, ...opts.thresholds };
   const emit = (f: Finding) => {
@@ -89,6 +135,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     findingsBySeverity[f.severity] = (findingsBySeverity[f.severity] ?? 0) + 1;
     const k = (findingSeverities[f.kind] ??= {});
     k[f.severity] = (k[f.severity] ?? 0) + 1;
+    worst.finding(f);
     opts.onFinding?.(f);
   };
   const hosts = new HostDetectors(emit, thresholds);
@@ -113,6 +160,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
       opts.onFlowEnd?.(flow);
       connectionFindings(flow, flow.endTs, emit, thresholds, (listener, ts, f) => hosts.defer(listener, ts, f));
       hosts.flowEnded(flow);
+      worst.ended(flow);
     },
     flowOptions,
   );
@@ -185,6 +233,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     findingsBySeverity,
     hostEndStates,
     findingSeverities,
+    worstFlows: worst.list(),
     zeekConnStates,
   };
 }

@@ -112,6 +112,15 @@ export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
       lines.push(`    ${k.padEnd(width)} ${String(n).padStart(6)}  ${sevText}${sev === null ? '' : '  '}${c.dim(meaning)}`.trimEnd());
     }
   }
+  if (s.worstFlows.length > 0) {
+    lines.push(`  ${c.dim('worst connections (tcpstate flow CAPTURE N shows one):')}`);
+    for (const w of s.worstFlows) {
+      const sev = [w.errors > 0 ? c.red(`${w.errors} error${w.errors === 1 ? '' : 's'}`) : '', w.warnings > 0 ? c.yellow(`${w.warnings} warning${w.warnings === 1 ? '' : 's'}`) : '']
+        .filter(Boolean)
+        .join(', ');
+      lines.push(`    #${w.flow} ${w.client} -> ${w.server}  ${sev}: ${w.kinds.join(', ')}`);
+    }
+  }
   const skipped = s.counters.entries().filter(([k]) => k !== 'tcp');
   if (skipped.length > 0) lines.push(`  ${c.dim('decode:')} ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return lines.join('\n') + '\n';
@@ -138,11 +147,12 @@ export function summaryJson(s: CaptureSummary): Record<string, unknown> {
     end_states: s.endStates,
     findings: s.findings,
     conn_states: s.zeekConnStates,
-    host_end_states: s.hostEndStates === undefined ? null : Object.fromEntries(hostsBySockets(s.hostEndStates).map(([h, st]) => [h, st])),
+    host_end_states: Object.fromEntries(hostsBySockets(s.hostEndStates).map(([h, st]) => [h, st])),
+    worst_flows: s.worstFlows,
     finding_kinds: byCount(s.findings).map(([kind, count]) => ({
       kind,
       count,
-      severities: s.findingSeverities?.[kind] ?? null,
+      severities: s.findingSeverities[kind] ?? null,
       title: KINDS[kind]?.title ?? null,
       meaning: KINDS[kind] ? firstSentence(KINDS[kind].meaning) : null,
     })),

@@ -109,7 +109,12 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   const progress = (name: string) => {
     done++;
     if (opts.quiet || captures.length < 2) return;
-    if (io.stderr.isTTY) io.stderr.write(`\r\x1b[K[${done}/${captures.length}] ${name}${done === captures.length ? '\n' : ''}`);
+    if (io.stderr.isTTY) {
+      const width = 20;
+      const filled = Math.round((width * done) / captures.length);
+      const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+      io.stderr.write(`\r\x1b[K[${bar}] ${done}/${captures.length} ${name}${done === captures.length ? '\n' : ''}`);
+    }
     else io.stderr.write(`tcpstate: [${done}/${captures.length}] ${name}\n`);
   };
   const report = (i: number, name: string, summary: CaptureSummary) => {

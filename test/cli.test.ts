@@ -416,3 +416,10 @@ test('progress: a bar on a terminal, a line per capture otherwise, nothing with 
   assert.equal(await run([...args, '-q'], quiet.value), 0);
   assert.equal(quiet.io.err, '');
 });
+
+test('output into a closed pipe (| head) ends quietly, without a stack trace', () => {
+  const r = spawnSync('bash', ['-c', `node ${JSON.stringify(bin)} explain | head -1; node ${JSON.stringify(bin)} census --help | head -2`], { encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+  assert.match(r.stdout, /^connection_refused/);
+});

@@ -9,10 +9,28 @@ export interface Io {
   onInterrupt(fn: () => void): () => void;
 }
 
+/**
+ * A terminal stream whose reader may go away (`tcpstate analyze x | head`): that is not an
+ * error, and the work goes on (the database is still written); what is left to print is dropped.
+ */
+function tolerant(stream: NodeJS.WriteStream): Io['stdout'] {
+  let closed = false;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    closed = true;
+  });
+  return {
+    write: (s: string) => (closed ? true : stream.write(s)),
+    get isTTY() {
+      return stream.isTTY;
+    },
+  };
+}
+
 export function processIo(): Io {
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: tolerant(process.stdout),
+    stderr: tolerant(process.stderr),
     stdin: process.stdin,
     env: process.env,
     cwd: process.cwd(),

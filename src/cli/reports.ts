@@ -10,17 +10,17 @@ const DB = 'when given a capture: analyse it into this database and keep it (def
 const CAPTURE = 'which capture of a database holding several (its name, path or file name)';
 const NO_COLOR = 'plain text even on a terminal (also: NO_COLOR=1)';
 
+/** The options every report command shares. */
+function common(c: Command): Command {
+  return c.option('--capture <name>', CAPTURE).option('--db <file>', DB).option('--json', 'print JSON').option('--no-color', NO_COLOR);
+}
+
 export function registerReports(program: Command, io: Io, setCode: (code: number) => void): void {
-  program
-    .command('census')
+  common(program.command('census'))
     .description('what `ss -tan` would have printed on each host at one moment of the capture')
     .argument('<input>', INPUT)
     .option('--at <time>', "the moment: ISO time (2026-11-21T05:55:38.1Z, UTC unless an offset is given), epoch seconds, or +SECONDS from the capture's start (default: its end)")
     .option('--host <addr>', 'only this host')
-    .option('--capture <name>', CAPTURE)
-    .option('--db <file>', DB)
-    .option('--json', 'print JSON')
-    .option('--no-color', NO_COLOR)
     .addHelpText(
       'after',
       `
@@ -33,16 +33,11 @@ Examples:
     )
     .action(async (input: string, opts) => setCode(await censusCommand(input, opts, io)));
 
-  program
-    .command('flow')
+  common(program.command('flow'))
     .description('one connection filmed in slow motion: every packet with both endpoints\' states')
     .argument('<input>', INPUT)
     .argument('<flow>', 'the flow_index (1, 2, 3... within the capture, as in the flows table) or addr:port-addr:port')
     .option('--raw', 'raw sequence and acknowledgement numbers (default: relative to each side\'s initial sequence number)')
-    .option('--capture <name>', CAPTURE)
-    .option('--db <file>', DB)
-    .option('--json', 'print JSON')
-    .option('--no-color', NO_COLOR)
     .addHelpText(
       'after',
       `
@@ -54,16 +49,11 @@ Examples:
     )
     .action(async (input: string, flow: string, opts) => setCode(await flowCommand(input, flow, opts, io)));
 
-  program
-    .command('anomalies')
+  common(program.command('anomalies'))
     .description('the findings: counts by kind, then one row each')
     .argument('<input>', INPUT)
     .option('--kind <kinds>', 'only these kinds, comma-separated (tcpstate explain lists them)')
     .option('--severity <level>', 'this severity and above: info < note < warning < error')
-    .option('--capture <name>', CAPTURE)
-    .option('--db <file>', DB)
-    .option('--json', 'print JSON')
-    .option('--no-color', NO_COLOR)
     .addHelpText(
       'after',
       `

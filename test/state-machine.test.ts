@@ -98,3 +98,29 @@ test('a RST to a SYN that does not acknowledge it is ignored in SYN_SENT', () =>
   segment(flow, flow.server, flow.client, seg(3, 'RA', 0, 1001));
   assert.equal(flow.client.state, 'CLOSED');
 });
+
+test('the flow index finds each flow from both directions, even when every key collides', async () => {
+  const { FlowIndex } = await import('../src/flow/table.js');
+  const { DecodedPacket } = await import('../src/decode/index.js');
+  const packet = (src: number[], sport: number, dst: number[], dport: number) => {
+    const p = new DecodedPacket();
+    p.reset(Uint8Array.from([...src, ...dst]), 8);
+    p.ipVersion = 4;
+    p.srcOff = 0;
+    p.dstOff = 4;
+    p.srcPort = sport;
+    p.dstPort = dport;
+    return p;
+  };
+  for (const index of [new FlowIndex(), new FlowIndex(() => 7)]) {
+    const flows = [1, 2, 3].map((i) => new Flow(i, 4, new Endpoint('client', `192.0.2.${i}`, 40000 + i), new Endpoint('server', '192.0.2.200', 80)));
+    flows.forEach((f, i) => index.add(packet([192, 0, 2, i + 1], 40001 + i, [192, 0, 2, 200], 80), f));
+    assert.equal(index.get(packet([192, 0, 2, 200], 80, [192, 0, 2, 2], 40002)), flows[1]);
+    assert.equal(index.get(packet([192, 0, 2, 3], 40003, [192, 0, 2, 200], 80)), flows[2]);
+    assert.equal(index.get(packet([192, 0, 2, 3], 40004, [192, 0, 2, 200], 80)), undefined);
+    index.delete(flows[0]);
+    assert.equal(index.get(packet([192, 0, 2, 1], 40001, [192, 0, 2, 200], 80)), undefined);
+    assert.equal(index.get(packet([192, 0, 2, 2], 40002, [192, 0, 2, 200], 80)), flows[1]);
+    assert.equal(index.size, 2);
+  }
+});

@@ -137,8 +137,10 @@ export class Flow {
   get hasAnalysis(): boolean {
     return this.figures !== null;
   }
-  /** Second half of the flow table's IPv4 key (owned by the table). */
+  /** The flow table's key (owned by the table): the two IPv4 endpoints as numbers, or the IPv6 key. */
+  keyLo = 0;
   keyHi = 0;
+  keyV6: string | null = null;
 
   constructor(
     readonly id: number,

@@ -214,13 +214,16 @@ function sameAddress(p: DecodedPacket, off: number, addr: Uint8Array): boolean {
 
 /**
  * Flows by their two (address, port) endpoints, the same for both directions.
- * IPv4 endpoints are numbers (address * 65536 + port, exact below 2^48) in a
- * two-level map, so a lookup builds no string; IPv6 endpoints are short strings.
+ * IPv4 endpoints are numbers (address * 65536 + port, exact below 2^48); the pair
+ * is hashed to one number for a flat map, and the few colliding flows share an
+ * array. IPv6 endpoints are short strings. No lookup builds a string for IPv4.
  */
-class FlowIndex {
-  private readonly v4 = new Map<number, Map<number, Flow>>();
+export class FlowIndex {
+  private readonly v4 = new Map<number, Flow | Flow[]>();
+
+  /** `hash` is replaceable so that tests can force collisions. */
+  constructor(private readonly hash: (lo: number, hi: number) => number = pairHash) {}
   private readonly v6 = new Map<string, Flow>();
-  private readonly keys = new Map<Flow, number | string>();
   /** Live flows in order of creation. */
   private readonly live = new Set<Flow>();
 
@@ -233,42 +236,56 @@ class FlowIndex {
   }
 
   get(p: DecodedPacket): Flow | undefined {
-    if (p.ipVersion === 4) {
-      const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
-      const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
-      return a < z ? this.v4.get(a)?.get(z) : this.v4.get(z)?.get(a);
-    }
-    return this.v6.get(v6Key(p));
+    if (p.ipVersion !== 4) return this.v6.get(v6Key(p));
+    const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
+    const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
+    const lo = a < z ? a : z;
+    const hi = a < z ? z : a;
+    const hit = this.v4.get(this.hash(lo, hi));
+    if (hit === undefined) return undefined;
+    if (!Array.isArray(hit)) return hit.keyLo === lo && hit.keyHi === hi ? hit : undefined;
+    return hit.find((f) => f.keyLo === lo && f.keyHi === hi);
   }
 
   add(p: DecodedPacket, flow: Flow): void {
     this.live.add(flow);
-    if (p.ipVersion === 4) {
-      const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
-      const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
-      const [lo, hi] = a < z ? [a, z] : [z, a];
-      let inner = this.v4.get(lo);
-      if (inner === undefined) this.v4.set(lo, (inner = new Map()));
-      inner.set(hi, flow);
-      this.keys.set(flow, lo);
-      flow.keyHi = hi;
-    } else {
-      const key = v6Key(p);
-      this.v6.set(key, flow);
-      this.keys.set(flow, key);
+    if (p.ipVersion !== 4) {
+      flow.keyV6 = v6Key(p);
+      this.v6.set(flow.keyV6, flow);
+      return;
     }
+    const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
+    const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
+    flow.keyLo = a < z ? a : z;
+    flow.keyHi = a < z ? z : a;
+    const h = this.hash(flow.keyLo, flow.keyHi);
+    const hit = this.v4.get(h);
+    if (hit === undefined) this.v4.set(h, flow);
+    else if (Array.isArray(hit)) hit.push(flow);
+    else this.v4.set(h, [hit, flow]);
   }
 
   delete(flow: Flow): void {
     this.live.delete(flow);
-    const key = this.keys.get(flow);
-    this.keys.delete(flow);
-    if (typeof key === 'number') {
-      const inner = this.v4.get(key);
-      inner?.delete(flow.keyHi);
-      if (inner?.size === 0) this.v4.delete(key);
-    } else if (key !== undefined) this.v6.delete(key);
+    if (flow.keyV6 !== null) {
+      this.v6.delete(flow.keyV6);
+      return;
+    }
+    const h = this.hash(flow.keyLo, flow.keyHi);
+    const hit = this.v4.get(h);
+    if (hit === flow) this.v4.delete(h);
+    else if (Array.isArray(hit)) {
+      const rest = hit.filter((f) => f !== flow);
+      this.v4.set(h, rest.length === 1 ? rest[0] : rest);
+    }
   }
+}
+
+/** Mix two 48-bit endpoint numbers into one 32-bit key. */
+function pairHash(lo: number, hi: number): number {
+  const a = Math.imul((lo >>> 0) ^ Math.imul(Math.floor(lo / 4294967296), 0x85ebca6b), 0x9e3779b1);
+  const b = Math.imul((hi >>> 0) ^ Math.imul(Math.floor(hi / 4294967296), 0xc2b2ae35), 0x27d4eb2f);
+  return (a ^ (b >>> 15) ^ Math.imul(b, 0x165667b1)) >>> 0;
 }
 
 function v4Endpoint(b: Uint8Array, off: number, port: number): number {

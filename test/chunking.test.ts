@@ -1,7 +1,7 @@
 /**
  * Every test capture gives identical records - numbers, offsets, times, lengths,
  * bytes - and the identical outcome whether it arrives whole, in 1-byte pieces or
- * in 321-byte pieces (gzip files are cut before decompression).
+ * in 321-byte pieces (gzip and zstd files are cut before decompression).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -20,7 +20,7 @@ function captureFiles(): string[] {
       else if (filter(f)) files.push(p);
     }
   };
-  const isCapture = (f: string) => /\.(pcap|pcapng|gz|cap)$/.test(f);
+  const isCapture = (f: string) => /\.(pcap|pcapng|gz|zst|cap)$/.test(f);
   add(join(shared, 'corpus', 'formats'), isCapture);
   add(join(shared, 'oracle', 'zeek', 'traces'), isCapture);
   add(join(shared, 'corpus', 'malformed'), (f) => f !== 'INDEX.tsv');

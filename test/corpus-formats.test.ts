@@ -12,8 +12,8 @@ import { readTsv, sharedDir } from './helpers.js';
 
 const dir = join(sharedDir(), 'corpus', 'formats');
 const index = readTsv(join(dir, 'INDEX.tsv'));
-/** Rows the reader may refuse with a clear "unsupported format" error. */
-const OPTIONAL = new Set(['pcapng-example.pcapng.zst', 'modified-format.pcap']);
+/** Rows the reader may refuse with a clear "unsupported format" error (we read both). */
+const OPTIONAL = new Set<string>();
 
 test('the formats INDEX lists 40 captures', () => {
   assert.equal(index.length, 40);
@@ -41,7 +41,7 @@ for (const row of index) {
     assert.equal(s.counters.internalErrors, 0);
     const expectedFormat = row.file_format.includes('pcapng') ? 'pcapng' : 'pcap';
     assert.equal(s.format, expectedFormat);
-    assert.equal(s.compression, row.file_format.startsWith('gzip') ? 'gzip' : null);
+    assert.equal(s.compression, row.file_format.startsWith('gzip') ? 'gzip' : row.file_format.startsWith('zstd') ? 'zstd' : null);
   });
 }
 
@@ -135,4 +135,17 @@ test('one_tcp_stream_max_seq.pcap: sequence numbers wrap through 2^32', async ()
   });
   assert.ok(seqs.some((s) => s > 0xffff0000));
   assert.ok(seqs.some((s) => s < 0x10000));
+});
+
+test('zstd: a window too large is refused before allocating; corrupt data is a clear error', async () => {
+  const { sourceFromChunks } = await import('../src/reader/index.js');
+  const one = async function* (b: number[]) {
+    yield Uint8Array.from(b);
+  };
+  const huge = await analyzeCapture('huge.zst', sourceFromChunks(one([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xf8, 1, 2, 3])));
+  assert.equal(huge.status, 'error');
+  assert.match(huge.error ?? '', /zstd window of \d+ bytes is larger than the limit/);
+  const bad = await analyzeCapture('bad.zst', sourceFromChunks(one([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00, 9, 9, 9, 9, 9, 9, 9, 9])));
+  assert.equal(bad.status, 'error');
+  assert.match(bad.error ?? '', /^bad\.zst: decompressed byte offset 0, record 1: zstd data is corrupt/);
 });

@@ -48,12 +48,13 @@ function digestLine(rec: PacketRecord): string {
 
 /**
  * Every record of a capture fed in pieces of `size` (0: whole), as comparable lines
- * (fields + hash of the bytes). Plain captures go straight into the parser; gzip
- * captures go through the streaming source, cut before decompression.
+ * (fields + hash of the bytes). Plain captures go straight into the parser; gzip and
+ * zstd captures go through the streaming source, cut before decompression.
  */
 export async function digestRecords(bytes: Uint8Array, size: number): Promise<RecordDigest> {
   const lines: string[] = [];
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  const compressed = (bytes[0] === 0x1f && bytes[1] === 0x8b) || (bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd);
+  if (compressed) {
     const it = records(sourceFromChunks(pieces(bytes, size)));
     for (;;) {
       const r = await it.next();

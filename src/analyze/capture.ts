@@ -22,7 +22,7 @@ export interface CaptureSummary {
   /** As given by the user ("-" for standard input). */
   name: string;
   format: CaptureFormat | null;
-  compression: 'gzip' | null;
+  compression: 'gzip' | 'zstd' | null;
   interfaces: InterfaceInfo[];
   /** Distinct link types of the interfaces, in order of first appearance. */
   linkTypes: number[];

@@ -10,7 +10,7 @@ import { newRecord, type CaptureFormat, type InterfaceInfo, type PacketRecord } 
 
 /** Leading bytes of formats we recognise but do not read, so the error can say what the file is. */
 const FOREIGN_MAGICS: Array<[number[], string]> = [
-  [[0x28, 0xb5, 0x2f, 0xfd], 'zstd-compressed data (decompress it first: zstd -d FILE)'],
+  [[0x28, 0xb5, 0x2f, 0xfd], 'zstd data inside compressed data'],
   [[0x1f, 0x8b], 'gzip data inside gzip data'],
   [[0x42, 0x5a, 0x68], 'bzip2-compressed data (decompress it first: bunzip2 FILE)'],
   [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz-compressed data (decompress it first: xz -d FILE)'],

@@ -6,7 +6,7 @@
 import { CaptureParser } from './capture.js';
 import { CaptureError } from './errors.js';
 import type { CaptureFormat, InterfaceInfo, PacketRecord } from './record.js';
-import type { ByteSource } from './source.js';
+import { ZstdWindowError, type ByteSource, type Compression } from './source.js';
 
 export { CaptureError } from './errors.js';
 export { CaptureParser } from './capture.js';
@@ -15,7 +15,7 @@ export type { CaptureFormat, InterfaceInfo, PacketRecord } from './record.js';
 
 export interface ReadOutcome {
   format: CaptureFormat | null;
-  compression: 'gzip' | null;
+  compression: Compression | null;
   interfaces: InterfaceInfo[];
   /** Records handed out (all of them were good). */
   records: number;
@@ -90,6 +90,8 @@ function ioError(e: unknown, offset: number, records: number): CaptureError {
     Z_DATA_ERROR: `gzip data is corrupt (${err.message})`,
     Z_BUF_ERROR: 'gzip stream is cut short',
   };
-  const reason = (err.code && messages[err.code]) || `read failed: ${err.message ?? String(e)}`;
-  return new CaptureError(reason, offset, err.code && err.code.startsWith('E') ? null : records + 1, 'io');
+  // fzstd's errors carry a numeric code.
+  const zstd = e instanceof ZstdWindowError || typeof (e as { code?: unknown }).code === 'number';
+  const reason = zstd ? `zstd data is corrupt or too large (${err.message})` : (err.code && messages[err.code]) || `read failed: ${err.message ?? String(e)}`;
+  return new CaptureError(reason, offset, typeof err.code === 'string' && err.code.startsWith('E') ? null : records + 1, 'io');
 }

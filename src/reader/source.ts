@@ -1,17 +1,20 @@
 /**
- * Byte sources: a file or standard input ("-"), transparently gunzipped when the
- * stream starts with the gzip magic. Chunks are pulled one at a time, so a slow
+ * Byte sources: a file or standard input ("-"), transparently decompressed when the
+ * stream starts with the gzip or the zstd magic. Chunks are pulled one at a time, so a slow
  * consumer holds the producer back and memory does not grow with the input.
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { Decompress } from 'fzstd';
+
+export type Compression = 'gzip' | 'zstd';
 
 export interface ByteSource {
   /** Chunks of the (decompressed) capture. */
   chunks: AsyncIterable<Uint8Array>;
   /** Set once the first chunk has been seen. */
-  compression: 'gzip' | null;
+  compression: Compression | null;
 }
 
 const CHUNK = 1 << 16;
@@ -29,13 +32,13 @@ export function sourceFromChunks(raw: AsyncIterable<Uint8Array>): ByteSource {
   return source;
 }
 
-async function* decompressed(raw: AsyncIterable<Uint8Array>, found: (c: 'gzip') => void): AsyncGenerator<Uint8Array> {
+async function* decompressed(raw: AsyncIterable<Uint8Array>, found: (c: Compression) => void): AsyncGenerator<Uint8Array> {
   const it = raw[Symbol.asyncIterator]();
-  // Gather at least two bytes to look for the gzip magic.
+  // Gather enough bytes to look for the gzip magic and the zstd frame header.
   const head: Uint8Array[] = [];
   let headLen = 0;
   let done = false;
-  while (headLen < 2) {
+  while (headLen < ZSTD_HEADER) {
     const r = await it.next();
     if (r.done) {
       done = true;
@@ -46,6 +49,12 @@ async function* decompressed(raw: AsyncIterable<Uint8Array>, found: (c: 'gzip') 
   }
   const first = Buffer.concat(head);
   const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+  const zstd = first.length >= 4 && first.readUInt32LE(0) === ZSTD_MAGIC;
+  if (zstd) {
+    found('zstd');
+    yield* unzstd(first, done ? null : it);
+    return;
+  }
   if (!gzip) {
     if (first.length > 0) yield first;
     if (done) return;
@@ -70,4 +79,43 @@ async function* decompressed(raw: AsyncIterable<Uint8Array>, found: (c: 'gzip') 
   input.on('error', (e) => gunzip.destroy(e));
   input.pipe(gunzip);
   yield* gunzip as AsyncIterable<Uint8Array>;
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+/** Magic, frame header descriptor and window descriptor: enough to judge the first frame. */
+const ZSTD_HEADER = 6;
+/** A zstd window larger than this is refused before anything is allocated for it. */
+const ZSTD_MAX_WINDOW = 128 * 1024 * 1024;
+
+/** The window a zstd frame asks for (RFC 8878 3.1.1.1.2), or -1 when it only gives its content size. */
+function zstdWindow(b: Uint8Array): number {
+  const descriptor = b[4];
+  if (descriptor & 0x20) return -1; // single segment: the window is the content, bounded by the data
+  const wd = b[5];
+  const base = 2 ** (10 + (wd >> 3));
+  return base + (base / 8) * (wd & 7);
+}
+
+export class ZstdWindowError extends Error {}
+
+/** zstd frames decompressed as they arrive (fzstd: pure JavaScript; Node 20 has no zstd). */
+async function* unzstd(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null): AsyncGenerator<Uint8Array> {
+  const window = zstdWindow(first);
+  if (window > ZSTD_MAX_WINDOW) throw new ZstdWindowError(`zstd window of ${window} bytes is larger than the limit of ${ZSTD_MAX_WINDOW}`);
+  const out: Uint8Array[] = [];
+  const z = new Decompress((data) => {
+    out.push(data);
+  });
+  z.push(first);
+  yield* out.splice(0);
+  if (rest !== null) {
+    for (;;) {
+      const r = await rest.next();
+      if (r.done) break;
+      z.push(r.value);
+      yield* out.splice(0);
+    }
+  }
+  z.push(new Uint8Array(0), true);
+  yield* out.splice(0);
 }

@@ -185,7 +185,8 @@ test('pcap: a record larger than the limit is an error at its offset; a short ta
 });
 
 test('what is not a capture is named, at offset 0', () => {
-  assert.match(parse([0x28, 0xb5, 0x2f, 0xfd, 0, 0]).error!.reason, /zstd-compressed/);
+  // zstd is undone by the byte source; zstd bytes reaching the parser were nested in other compression.
+  assert.match(parse([0x28, 0xb5, 0x2f, 0xfd, 0, 0]).error!.reason, /unsupported format: zstd data inside compressed data/);
   assert.match(parse([0x7b, 0x22, 0x61, 0x22]).error!.reason, /unknown magic 7b 22 61 22/);
   assert.match(parse([]).error!.reason, /empty file/);
   assert.match(parse([0xd4, 0xc3]).error!.reason, /only 2 byte\(s\)/);

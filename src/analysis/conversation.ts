@@ -283,11 +283,20 @@ export class ConversationTable {
     return this.map.get(key);
   }
 
-  /** A new conversation for `key` (replacing any earlier one under that key) with the next stream index. */
-  create(key: string, frame: number): TcpConversation {
-    const c = new TcpConversation(this.streams++, key, frame);
+  /** A new conversation for `key` (replacing any earlier one under that key) with the next stream index, or `stream` reserved earlier. */
+  create(key: string, frame: number, stream = -1): TcpConversation {
+    const c = new TcpConversation(stream >= 0 ? stream : this.streams++, key, frame);
     this.map.set(key, c);
     return c;
+  }
+
+  /** A stream index for a conversation created later (see SequenceAnalyzer.reserve). */
+  reserveStream(): number {
+    return this.streams++;
+  }
+
+  delete(key: string): void {
+    this.map.delete(key);
   }
 
   /** Advance the sweep clock to packet time `tsUs`; returns the clock, for TcpConversation.lastSeen. */

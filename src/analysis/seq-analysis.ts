@@ -152,7 +152,40 @@ export class SequenceAnalyzer {
    * number, `tsUs` the packet time in µs, `tsNs` optional extra nanoseconds (0..999)
    * for captures with ns resolution.
    */
+  /** There is a conversation for the packet's endpoints. */
+  has(p: TcpSegmentView): boolean {
+    return this.table.get(conversationKey(p, endpointOrder(p))) !== undefined;
+  }
+
+  /**
+   * A packet held back (a lone SYN kept compactly): the clock moves as packet() would
+   * move it, and the stream index it would have had is reserved. Returns the clock,
+   * for replay().
+   */
+  reserve(tsUs: number): { stream: number; clock: number } {
+    const clock = this.table.advance(tsUs);
+    const stream = this.table.reserveStream();
+    this.table.maybeSweep();
+    return { stream, clock };
+  }
+
+  /** The held-back packet, analysed as packet() would have then, in its reserved stream. */
+  replay(frame: number, tsUs: number, p: TcpSegmentView, stream: number, clock: number): AnalysisResult {
+    return this.analyse(frame, tsUs, p, 0, clock, stream);
+  }
+
+  /** Forget the conversation of the packet's endpoints (the end of the capture: nothing more comes). */
+  forget(p: TcpSegmentView): void {
+    this.table.delete(conversationKey(p, endpointOrder(p)));
+  }
+
   packet(frame: number, tsUs: number, p: TcpSegmentView, tsNs = 0): AnalysisResult {
+    const r = this.analyse(frame, tsUs, p, tsNs, this.table.advance(tsUs), -1);
+    this.table.maybeSweep();
+    return r;
+  }
+
+  private analyse(frame: number, tsUs: number, p: TcpSegmentView, tsNs: number, clock: number, reserved: number): AnalysisResult {
     const r = this.result;
     r.clear();
     this.frame = frame;
@@ -163,12 +196,11 @@ export class SequenceAnalyzer {
     this.len = p.payloadLen;
     this.tcpFlags = p.flags;
     this.win = p.window;
-    const clock = this.table.advance(tsUs);
 
     // §3, §5.15: the conversation, its direction, and the port-reuse decisions.
     const order = endpointOrder(p);
     const key = conversationKey(p, order);
-    let conv = this.table.get(key) ?? this.table.create(key, frame);
+    let conv = this.table.get(key) ?? this.table.create(key, frame, reserved);
     let fwd = order >= 0 ? conv.flow1 : conv.flow2;
     if (this.isReusedPortsSyn(fwd)) {
       conv = this.table.create(key, frame);
@@ -199,7 +231,6 @@ export class SequenceAnalyzer {
     fwd.seen = true;
     if (this.tcpFlags & RST) conv.finMask |= 4;
     else if (this.tcpFlags & FIN) conv.finMask |= fwd === conv.flow1 ? 1 : 2;
-    this.table.maybeSweep();
     return r;
   }
 

@@ -2,7 +2,8 @@
  * Analysing one capture: reader -> decoders -> (flow table, state machines and
  * detectors as they arrive). Knows nothing of SQLite, the terminal or the CLI.
  */
-import { DecodeCounters, DecodedPacket, Status, decodeRecord } from '../decode/index.js';
+import { DecodeCounters, DecodedPacket, LinkType, Status, decodeFrame, decodeRecord } from '../decode/index.js';
+import { HalfOpenStore, SLOT, keepable, type HalfOpenMeta } from '../flow/half-open.js';
 import type { Flow } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
 import { isGone } from '../state/tcp-state.js';
@@ -47,14 +48,18 @@ export interface CaptureSummary {
   /** Findings by kind, and by severity. */
   findings: Record<string, number>;
   findingsBySeverity: Record<string, number>;
-  /** Host address -> state -> sockets at the end (CLOSED and LISTEN left out: ss shows no row). */
+  /** Host address -> state -> sockets at the end (CLOSED and LISTEN left out: ss shows no row), for the first HOSTS_TRACKED hosts. */
   hostEndStates: Record<string, Record<string, number>>;
+  /** Sockets at the end on hosts beyond the first HOSTS_TRACKED (a flood from spoofed sources); the flows table has them all. */
+  hostEndStatesOmitted: number;
   /** Kind -> severity -> findings. */
   findingSeverities: Record<string, Partial<Record<Severity, number>>>;
   /** The connections with the most serious findings (errors first, then warnings), at most five. */
   worstFlows: WorstFlow[];
   /** Zeek's conn.log rows by conn_state. */
   zeekConnStates: Record<string, number>;
+  /** Lone SYNs held compactly (a flood; see flow/half-open.ts): what they cost, not what they show. */
+  heldSyns: number;
 }
 
 export interface WorstFlow {
@@ -68,6 +73,8 @@ export interface WorstFlow {
 }
 
 const WORST_SHOWN = 5;
+/** Hosts whose sockets the summary counts one by one (a spoofed flood has a "host" per SYN). */
+export const HOSTS_TRACKED = 10_000;
 
 /** Errors and warnings per flow (only flows that have some), to name the worst at the end. */
 class WorstFlows {
@@ -126,6 +133,8 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const findings: Record<string, number> = {};
   const findingsBySeverity: Record<string, number> = {};
   const hostEndStates: Record<string, Record<string, number>> = {};
+  let hostsTracked = 0;
+  let hostEndStatesOmitted = 0;
   const findingSeverities: Record<string, Partial<Record<Severity, number>>> = {};
   const worst = new WorstFlows();
   const flowOptions = { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions };
@@ -154,16 +163,72 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
       for (const e of [flow.client, flow.server]) {
         if (isGone(e.state)) continue;
         endStates[e.state] = (endStates[e.state] ?? 0) + 1;
-        const h = (hostEndStates[e.addr] ??= {});
+        let h = hostEndStates[e.addr];
+        if (h === undefined) {
+          if (hostsTracked >= HOSTS_TRACKED) {
+            hostEndStatesOmitted++;
+            continue;
+          }
+          hostEndStates[e.addr] = h = {};
+          hostsTracked++;
+        }
         h[e.state] = (h[e.state] ?? 0) + 1;
       }
       opts.onFlowEnd?.(flow);
-      connectionFindings(flow, flow.endTs, emit, thresholds, (listener, ts, f) => hosts.defer(listener, ts, f));
+      connectionFindings(flow, flow.endTs, emit, thresholds, (h) => hosts.defer(h));
       hosts.flowEnded(flow);
       worst.ended(flow);
     },
     flowOptions,
   );
+
+  // Lone SYNs kept compactly once many connections are live (a SYN flood), replayed
+  // into every tracker when something follows them, they time out, or the capture ends.
+  const halfOpen = new HalfOpenStore();
+  let heldSyns = 0;
+  const replayed = new DecodedPacket();
+  const datagram = new Uint8Array(SLOT);
+  const meta: HalfOpenMeta = { frame: 0, ts: 0, flowId: 0, stream: 0, seqClock: 0, zeekOrder: -1, zeekDone: false, length: 0 };
+  const zeekReplay = () => zeek.replay(meta.ts, meta.ts, replayed, { frame: meta.frame, capturedEnd: meta.length, frameEnd: meta.length }, meta.zeekOrder);
+  // Zeek's first timer for a held SYN is due (its attempt timer, 5 s): Zeek gets the SYN now and logs it as it would have.
+  zeek.onHeldDue = (serial) => {
+    const slot = halfOpen.slotOfSerial(serial);
+    if (slot < 0) return;
+    halfOpen.read(slot, datagram, meta);
+    if (meta.zeekDone) return;
+    decodeFrame(replayed, LinkType.RAW, datagram, 0, meta.length, meta.length);
+    zeekReplay();
+    halfOpen.setZeekDone(slot);
+  };
+  const revive = (slot: number): Flow => {
+    halfOpen.take(slot, datagram, meta);
+    table.extraLive = halfOpen.size;
+    decodeFrame(replayed, LinkType.RAW, datagram, 0, meta.length, meta.length);
+    if (!meta.zeekDone) zeekReplay();
+    const flow = table.replay(meta.frame, meta.ts, replayed, meta.flowId);
+    const side = table.lastFromClient ? 'client' : 'server';
+    recordAnalysis(flow, side, meta.frame, meta.ts, sequence.replay(meta.frame, meta.ts, replayed, meta.stream, meta.seqClock), emit);
+    return flow;
+  };
+  table.onSweep = (now) => {
+    for (let slot = halfOpen.oldest(); slot >= 0 && now - halfOpen.tsOf(slot) > flowOptions.handshakeTimeoutUs; slot = halfOpen.oldest()) {
+      table.timeOut(revive(slot), now);
+    }
+  };
+  /** Keep the packet compactly if it is a lone SYN of a new connection while many are live; false otherwise. */
+  const keep = (rec: PacketRecord, capturedEnd: number): boolean => {
+    if (!rec.tsKnown || rec.tsUs !== lastTs || table.live + halfOpen.size < flowOptions.compactHalfOpenAfter) return false;
+    if (!keepable(p, capturedEnd) || table.find(p) !== undefined || zeek.has(p) || sequence.has(p)) return false;
+    zeek.tick(rec.tsUs);
+    table.tick(rec.tsUs);
+    const { stream, clock } = sequence.reserve(rec.tsUs);
+    const slot = halfOpen.add(p, rec.number, rec.tsUs, table.reserveId(), stream, clock);
+    halfOpen.setZeekOrder(slot, zeek.holdLoneSyn(halfOpen.serialOf(slot)));
+    heldSyns++;
+    table.extraLive = halfOpen.size;
+    table.notePeak();
+    return true;
+  };
 
   const outcome = await readCapture(
     source,
@@ -184,15 +249,27 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
       if (status === Status.TCP) {
         const capturedEnd = rec.offset + rec.caplen;
         const frameEnd = rec.offset + Math.max(rec.origLen, rec.caplen) - rec.fcsLen;
+        if (halfOpen.size > 0) {
+          const slot = halfOpen.find(p);
+          if (slot >= 0) revive(slot);
+        }
         if (verify) {
           const ip = ipv4HeaderChecksum(p);
           const tcp = tcpChecksum(p, capturedEnd);
-          zeek.packet(rec.tsUs, p, { frame: rec.number, capturedEnd, frameEnd, ipChecksum: ip, tcpChecksum: tcp });
           if (ip === 'bad' || tcp === 'bad') {
+            zeek.packet(rec.tsUs, p, { frame: rec.number, capturedEnd, frameEnd, ipChecksum: ip, tcpChecksum: tcp });
             counters.badChecksums++;
             onPacket?.(rec, status, p);
             return;
           }
+          if (keep(rec, capturedEnd)) {
+            onPacket?.(rec, status, p);
+            return;
+          }
+          zeek.packet(rec.tsUs, p, { frame: rec.number, capturedEnd, frameEnd, ipChecksum: ip, tcpChecksum: tcp });
+        } else if (keep(rec, capturedEnd)) {
+          onPacket?.(rec, status, p);
+          return;
         } else zeek.packet(rec.tsUs, p, { frame: rec.number, capturedEnd, frameEnd });
         const flow = table.packet(rec.number, rec.tsUs, p);
         const side = table.lastFromClient ? 'client' : 'server';
@@ -204,6 +281,11 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   );
 
   table.finish(lastTs ?? 0);
+  for (let slot = halfOpen.oldest(); slot >= 0; slot = halfOpen.oldest()) {
+    table.finishFlow(revive(slot), lastTs ?? 0);
+    if (!meta.zeekDone) zeek.forget(replayed);
+    sequence.forget(replayed);
+  }
   hosts.finish();
   zeek.finish();
   const linkTypes: number[] = [];
@@ -232,8 +314,10 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     findings,
     findingsBySeverity,
     hostEndStates,
+    hostEndStatesOmitted,
     findingSeverities,
     worstFlows: worst.list(),
     zeekConnStates,
+    heldSyns,
   };
 }

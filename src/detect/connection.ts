@@ -8,8 +8,58 @@ import type { Endpoint, Flow } from '../flow/flow.js';
 import { TcpState } from '../state/tcp-state.js';
 import type { Emit, Finding } from './finding.js';
 
+/**
+ * A half-open connection (a SYN or SYN-ACK never answered) as numbers and the two
+ * endpoints: under a SYN flood there is one per spoofed SYN, held until the flood
+ * detector knows whether a flood covers it, so it is kept this small.
+ */
+export interface HalfOpen {
+  kind: 'syn_unanswered' | 'synack_unanswered';
+  /** When the attempt began (the client's SYN): what a flood must cover. */
+  attemptTs: number;
+  flow: number;
+  packet: number;
+  ts: number;
+  /** SYNs sent (syn_unanswered) or SYN-ACKs sent (synack_unanswered). */
+  count: number;
+  /** From the first packet to the last (µs). */
+  spanUs: number;
+  clientAddr: string;
+  clientPort: number;
+  serverAddr: string;
+  serverPort: number;
+}
+
 /** Half-open findings go through here, so a SYN flood can absorb them. */
-export type DeferHalfOpen = (listener: string, ts: number, f: Finding) => void;
+export type DeferHalfOpen = (h: HalfOpen) => void;
+
+/** The finding for a half-open connection. */
+export function halfOpenFinding(h: HalfOpen): Finding {
+  const server = formatEndpoint(h.serverAddr, h.serverPort);
+  const client = formatEndpoint(h.clientAddr, h.clientPort);
+  if (h.kind === 'syn_unanswered') {
+    return {
+      kind: 'syn_unanswered',
+      severity: 'warning',
+      flow: h.flow,
+      packet: h.packet,
+      ts: h.ts,
+      side: 'client',
+      message: `${client} -> ${server}: ${h.count} SYN${h.count === 1 ? '' : 's'} over ${secs(h.spanUs)}, never answered (a connect timeout: the host is down, filtered, or the SYN was dropped)`,
+      details: { syns: h.count, seconds: h.spanUs / 1e6, server: h.serverAddr, port: h.serverPort },
+    };
+  }
+  return {
+    kind: 'synack_unanswered',
+    severity: 'note',
+    flow: h.flow,
+    packet: h.packet,
+    ts: h.ts,
+    side: 'server',
+    message: `${server} answered ${client} with ${h.count} SYN-ACK${h.count === 1 ? '' : 's'} and never got the ACK (a spoofed or vanished client, or the SYN-ACK was lost)`,
+    details: { synacks: h.count, client: h.clientAddr, server: h.serverAddr, port: h.serverPort },
+  };
+}
 
 export interface ConnectionThresholds {
   /** CLOSE_WAIT longer than this (µs) is stuck: the application did not call close(). */
@@ -29,7 +79,7 @@ export function connectionFindings(
   endTs: number,
   emit: Emit,
   t: ConnectionThresholds = DEFAULT_CONNECTION_THRESHOLDS,
-  deferHalfOpen: DeferHalfOpen = (_l, _ts, f) => emit(f),
+  deferHalfOpen: DeferHalfOpen = (h) => emit(halfOpenFinding(h)),
 ): void {
   const c = flow.client;
   const s = flow.server;
@@ -78,29 +128,13 @@ export function connectionFindings(
     });
   }
 
-  if (c.state === TcpState.SYN_SENT && s.synAcks === 0 && r === null) {
-    deferHalfOpen(server, c.synTs || flow.firstTs, {
-      kind: 'syn_unanswered',
-      severity: 'warning',
-      flow: flow.id,
-      packet: c.synFrame || flow.firstPacket,
-      ts: c.synTs || flow.firstTs,
-      side: 'client',
-      message: `${client} -> ${server}: ${c.synsSent} SYN${c.synsSent === 1 ? '' : 's'} over ${secs(flow.lastTs - flow.firstTs)}, never answered (a connect timeout: the host is down, filtered, or the SYN was dropped)`,
-      details: { syns: c.synsSent, seconds: (flow.lastTs - flow.firstTs) / 1e6, server: s.addr, port: s.port },
-    });
-  }
-  if (s.synAcks > 0 && c.state === TcpState.SYN_SENT && r === null) {
-    deferHalfOpen(server, c.synTs || flow.firstTs, {
-      kind: 'synack_unanswered',
-      severity: 'note',
-      flow: flow.id,
-      packet: flow.firstPacket,
-      ts: flow.firstTs,
-      side: 'server',
-      message: `${server} answered ${client} with ${s.synAcks} SYN-ACK${s.synAcks === 1 ? '' : 's'} and never got the ACK (a spoofed or vanished client, or the SYN-ACK was lost)`,
-      details: { synacks: s.synAcks, client: c.addr, server: s.addr, port: s.port },
-    });
+  if (c.state === TcpState.SYN_SENT && r === null) {
+    const ends = { clientAddr: c.addr, clientPort: c.port, serverAddr: s.addr, serverPort: s.port, flow: flow.id, attemptTs: c.synTs || flow.firstTs };
+    if (s.synAcks === 0) {
+      deferHalfOpen({ kind: 'syn_unanswered', packet: c.synFrame || flow.firstPacket, ts: c.synTs || flow.firstTs, count: c.synsSent, spanUs: flow.lastTs - flow.firstTs, ...ends });
+    } else {
+      deferHalfOpen({ kind: 'synack_unanswered', packet: flow.firstPacket, ts: flow.firstTs, count: s.synAcks, spanUs: flow.lastTs - flow.firstTs, ...ends });
+    }
   }
   closeWait(flow, s, c, endTs, emit, t);
   closeWait(flow, c, s, endTs, emit, t);

@@ -7,7 +7,8 @@
 import { formatEndpoint } from '../flow/address.js';
 import type { Flow } from '../flow/flow.js';
 import { TcpState } from '../state/tcp-state.js';
-import type { Emit, Finding } from './finding.js';
+import type { Emit } from './finding.js';
+import { halfOpenFinding, type HalfOpen } from './connection.js';
 
 export interface HostThresholds {
   /** Half-open attempts per second at one listener that make a SYN flood. */
@@ -32,46 +33,100 @@ export const DEFAULT_HOST_THRESHOLDS: HostThresholds = {
 
 const SLOT_US = 100_000; // flood rates over a sliding second of ten 100 ms slots
 
-interface Attempt {
-  ts: number;
-  halfOpen: boolean;
-  synAcked: boolean;
-  refused: boolean;
-  cookie: boolean;
-  completed: boolean;
-  source: string;
+type ColumnType = Float64ArrayConstructor | Uint32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
+
+/** Growable typed columns: one row per ended flow (or per held finding), a few bytes each. */
+class Columns<K extends string> {
+  length = 0;
+  private cap = 0;
+  readonly col = {} as Record<K, Float64Array | Uint32Array | Uint16Array | Uint8Array>;
+
+  constructor(private readonly types: Record<K, ColumnType>) {
+    this.grow(256);
+  }
+
+  push(values: Record<K, number>): number {
+    if (this.length === this.cap) this.grow(this.cap * 2);
+    for (const k in this.types) this.col[k][this.length] = values[k];
+    return this.length++;
+  }
+
+  private grow(cap: number): void {
+    for (const k in this.types) {
+      const next = new this.types[k](cap);
+      if (this.col[k] !== undefined) next.set(this.col[k]);
+      this.col[k] = next;
+    }
+    this.cap = cap;
+  }
 }
 
-/** A half-open connection reported on its own unless a flood at its listener covers it. */
-interface Deferred {
-  listener: string;
-  ts: number;
-  finding: Finding;
+const F64 = Float64Array;
+const U32 = Uint32Array;
+const U16 = Uint16Array;
+const U8 = Uint8Array;
+
+const ATTEMPT = 1;
+const HALF_OPEN = 2;
+const SYN_ACKED = 4;
+const REFUSED = 8;
+const COOKIE = 16;
+const COMPLETED = 32;
+
+/** Small integers for strings (listeners, IPv6 clients), and back. */
+class Interned {
+  private readonly ids = new Map<string, number>();
+  readonly names: string[] = [];
+  id(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) this.ids.set(name, (id = this.names.push(name) - 1));
+    return id;
+  }
 }
 
 export class HostDetectors {
-  private readonly attempts = new Map<string, Attempt[]>();
-  private readonly deferred: Deferred[] = [];
+  /** Listeners ("addr:port") and IPv6 client addresses as small integers. */
+  private readonly listeners = new Interned();
+  private readonly v6Clients = new Interned();
+  /** One row per ended flow: its listener, client, first packet time, and (with ATTEMPT) how its SYN fared. */
+  private readonly flows = new Columns({ listener: U32, client: F64, port: U16, firstTs: F64, attemptTs: F64, flags: U8 });
+  /** Half-open findings held until the floods are known: the flow's row above and what the finding adds (ts: the kind's). */
+  private readonly held = new Columns({ row: U32, kind: U8, flow: U32, packet: F64, count: U32, spanUs: F64 });
+  /** The row flowEnded() will give the flow being ended (defer() comes just before it). */
+  private get nextRow(): number {
+    return this.flows.length;
+  }
   private readonly timeWait = new Map<string, { events: number[]; asServer: number; asClient: number }>();
-  private readonly portUse = new Map<string, number[]>();
 
   constructor(
     private readonly emit: Emit,
     private readonly t: HostThresholds = DEFAULT_HOST_THRESHOLDS,
   ) {}
 
+  /** A client address as a number: the IPv4 address itself, or 2^32 + an index for IPv6. */
+  private clientId(addr: string): number {
+    const v4 = ipv4Number(addr);
+    return v4 >= 0 ? v4 : 2 ** 32 + this.v6Clients.id(addr);
+  }
+
+  private clientName(id: number): string {
+    return id < 2 ** 32 ? `${id >>> 24}.${(id >>> 16) & 255}.${(id >>> 8) & 255}.${id & 255}` : this.v6Clients.names[id - 2 ** 32];
+  }
+
   /** Record what the host-level detectors need of an ended flow. */
   flowEnded(flow: Flow): void {
     const c = flow.client;
     const s = flow.server;
-    const listener = formatEndpoint(s.addr, s.port);
+    let flags = 0;
     if (c.synsSent > 0) {
+      flags |= ATTEMPT;
       const completed = flow.transitions.some((x) => x.side === 'server' && x.from === TcpState.SYN_RECEIVED && x.to === TcpState.ESTABLISHED);
       const refused = flow.resetInfo !== null && flow.resetInfo.receiverState === TcpState.SYN_SENT;
-      const cookie = flow.transitions.some((x) => x.side === 'server' && x.cause.startsWith('SYN-ACK never retransmitted'));
-      let list = this.attempts.get(listener);
-      if (list === undefined) this.attempts.set(listener, (list = []));
-      list.push({ ts: c.synTs || flow.firstTs, halfOpen: !completed && !refused && c.state === TcpState.SYN_SENT, synAcked: s.synAcks > 0, refused, cookie, completed, source: c.addr });
+      if (completed) flags |= COMPLETED;
+      if (refused) flags |= REFUSED;
+      if (!completed && !refused && c.state === TcpState.SYN_SENT) flags |= HALF_OPEN;
+      if (s.synAcks > 0) flags |= SYN_ACKED;
+      if (flow.transitions.some((x) => x.side === 'server' && x.cause.startsWith('SYN-ACK never retransmitted'))) flags |= COOKIE;
     }
     for (const e of [c, s]) {
       const tw = flow.transitions.find((x) => x.side === e.side && x.to === TcpState.TIME_WAIT);
@@ -83,39 +138,76 @@ export class HostDetectors {
       if (e.side === 'server') h.asServer++;
       else h.asClient++;
     }
-    const pair = `${c.addr}>${listener}`;
-    let ports = this.portUse.get(pair);
-    if (ports === undefined) this.portUse.set(pair, (ports = []));
-    ports.push(flow.firstTs, c.port);
+    this.flows.push({
+      listener: this.listeners.id(formatEndpoint(s.addr, s.port)),
+      client: this.clientId(c.addr),
+      port: c.port,
+      firstTs: flow.firstTs,
+      attemptTs: c.synTs || flow.firstTs,
+      flags,
+    });
   }
 
-  /** A per-flow half-open finding, held until we know whether a flood covers it. */
-  defer(listener: string, ts: number, finding: Finding): void {
-    this.deferred.push({ listener, ts, finding });
+  /**
+   * A per-flow half-open finding, held until we know whether a flood covers it.
+   * Called for a flow just before its flowEnded().
+   */
+  defer(h: HalfOpen): void {
+    this.held.push({ row: this.nextRow, kind: h.kind === 'syn_unanswered' ? 0 : 1, flow: h.flow, packet: h.packet, count: h.count, spanUs: h.spanUs });
   }
 
   finish(): void {
-    const floods = new Map<string, Array<[number, number]>>();
-    for (const [listener, list] of this.attempts) {
-      const episodes = this.synFloods(listener, list);
-      if (episodes.length > 0) floods.set(listener, episodes);
+    // Flows by listener, then time.
+    const f = this.flows.col;
+    const order = sortedRows(this.flows.length, f.listener, f.attemptTs);
+    const floods = new Map<number, Array<[number, number]>>();
+    for (let i = 0; i < order.length; ) {
+      let j = i;
+      while (j < order.length && f.listener[order[j]] === f.listener[order[i]]) j++;
+      const episodes = this.synFloods(f.listener[order[i]], order.subarray(i, j));
+      if (episodes.length > 0) floods.set(f.listener[order[i]], episodes);
+      i = j;
     }
-    for (const d of this.deferred) {
-      const eps = floods.get(d.listener);
-      if (eps === undefined || !eps.some(([a, b]) => d.ts >= a && d.ts <= b)) this.emit(d.finding);
+    const h = this.held.col;
+    for (let i = 0; i < this.held.length; i++) {
+      const row = h.row[i];
+      const listener = f.listener[row];
+      const attemptTs = f.attemptTs[row];
+      const eps = floods.get(listener);
+      if (eps !== undefined && eps.some(([a, b]) => attemptTs >= a && attemptTs <= b)) continue;
+      const [serverAddr, serverPort] = splitEndpoint(this.listeners.names[listener]);
+      const kind = h.kind[i] === 0 ? 'syn_unanswered' : 'synack_unanswered';
+      this.emit(
+        halfOpenFinding({
+          kind,
+          attemptTs,
+          flow: h.flow[i],
+          packet: h.packet[i],
+          ts: kind === 'syn_unanswered' ? attemptTs : f.firstTs[row],
+          count: h.count[i],
+          spanUs: h.spanUs[i],
+          clientAddr: this.clientName(f.client[row]),
+          clientPort: f.port[row],
+          serverAddr,
+          serverPort,
+        }),
+      );
     }
     this.timeWaitPileups();
     this.portExhaustion();
   }
 
-  private synFloods(listener: string, list: Attempt[]): Array<[number, number]> {
-    list.sort((a, b) => a.ts - b.ts);
-    const half = list.filter((a) => a.halfOpen);
+  /** `rows`: this listener's flows in time order. */
+  private synFloods(listenerId: number, rows: Uint32Array): Array<[number, number]> {
+    const f = this.flows.col;
+    const listener = this.listeners.names[listenerId];
+    const half: number[] = [];
+    for (const r of rows) if (f.flags[r] & HALF_OPEN) half.push(r);
     if (half.length < this.t.synFloodRate) return [];
     // Half-open attempts per 100 ms slot; a flood is where a sliding second holds at least the rate.
     const slots = new Map<number, number>();
-    for (const a of half) {
-      const k = Math.floor(a.ts / SLOT_US);
+    for (const r of half) {
+      const k = Math.floor(f.attemptTs[r] / SLOT_US);
       slots.set(k, (slots.get(k) ?? 0) + 1);
     }
     const second = (k: number) => {
@@ -138,17 +230,32 @@ export class HostDetectors {
     for (const [i, { first, last, peak }] of hot.entries()) {
       const start = (first - 9) * SLOT_US;
       const end = (last + 1) * SLOT_US;
-      const inside = list.filter((a) => a.ts >= start && a.ts < end);
-      const halfIn = inside.filter((a) => a.halfOpen);
-      const sources = new Set(halfIn.map((a) => a.source));
-      const synAcked = halfIn.filter((a) => a.synAcked).length;
-      const refused = inside.filter((a) => a.refused).length;
-      const cookies = inside.filter((a) => a.cookie).length;
-      const completed = inside.filter((a) => a.completed).length;
-      const firstTs = halfIn[0]?.ts ?? start;
-      const lastTs = halfIn[halfIn.length - 1]?.ts ?? end;
+      let halfIn = 0;
+      let synAcked = 0;
+      let refused = 0;
+      let cookies = 0;
+      let completed = 0;
+      let firstTs = -1;
+      let lastTs = -1;
+      const sources: number[] = [];
+      for (const r of rows) {
+        const ts = f.attemptTs[r];
+        if (ts < start || ts >= end || !(f.flags[r] & ATTEMPT)) continue;
+        const fl = f.flags[r];
+        if (fl & REFUSED) refused++;
+        if (fl & COOKIE) cookies++;
+        if (fl & COMPLETED) completed++;
+        if (!(fl & HALF_OPEN)) continue;
+        halfIn++;
+        if (fl & SYN_ACKED) synAcked++;
+        if (firstTs < 0) firstTs = ts;
+        lastTs = ts;
+        sources.push(f.client[r]);
+      }
+      if (firstTs < 0) [firstTs, lastTs] = [start, end];
+      const distinct = Float64Array.from(sources).sort().filter((v, k, a) => k === 0 || a[k - 1] !== v).length;
       episodes.push([firstTs, lastTs]);
-      const pct = (n: number) => `${Math.round((100 * n) / Math.max(1, halfIn.length))}%`;
+      const pct = (n: number) => `${Math.round((100 * n) / Math.max(1, halfIn))}%`;
       this.emit({
         kind: 'syn_flood',
         severity: 'error',
@@ -157,7 +264,7 @@ export class HostDetectors {
         ts: firstTs,
         side: 'server',
         message:
-          `SYN flood on ${listener}: ${halfIn.length} half-open attempts from ${sources.size} source${sources.size === 1 ? '' : 's'} over ${((lastTs - firstTs) / 1e6).toFixed(2)} s, peak ${peak}/s; ` +
+          `SYN flood on ${listener}: ${halfIn} half-open attempts from ${distinct} source${distinct === 1 ? '' : 's'} over ${((lastTs - firstTs) / 1e6).toFixed(2)} s, peak ${peak}/s; ` +
           `${pct(synAcked)} answered by SYN-ACK, ${pct(refused)} refused by RST` +
           (cookies > 0 ? `, ${cookies} SYN cookies seen (the listen queue was full)` : '') +
           (completed > 0 ? `; ${completed} legitimate connection${completed === 1 ? '' : 's'} completed meanwhile` : ''),
@@ -165,9 +272,9 @@ export class HostDetectors {
           listener,
           start_ts: firstTs,
           end_ts: lastTs,
-          half_open: halfIn.length,
+          half_open: halfIn,
           peak_per_second: peak,
-          sources: sources.size,
+          sources: distinct,
           answered_synack: synAcked,
           answered_rst: refused,
           syn_cookies: cookies,
@@ -214,41 +321,89 @@ export class HostDetectors {
 
   private portExhaustion(): void {
     const limit = this.t.ephemeralPorts * this.t.portExhaustionShare;
-    for (const [pair, v] of this.portUse) {
-      if (v.length / 2 < limit) continue;
-      // Distinct client ports in any window of one TIME_WAIT length.
-      const conns: Array<[number, number]> = [];
-      for (let i = 0; i < v.length; i += 2) conns.push([v[i], v[i + 1]]);
-      conns.sort((a, b) => a[0] - b[0]);
-      const inWindow = new Map<number, number>();
-      let peak = 0;
-      let peakTs = 0;
-      let lo = 0;
-      for (let hi = 0; hi < conns.length; hi++) {
-        inWindow.set(conns[hi][1], (inWindow.get(conns[hi][1]) ?? 0) + 1);
-        while (conns[hi][0] - conns[lo][0] > this.t.timeWaitUs) {
-          const p = conns[lo++][1];
-          const n = inWindow.get(p)! - 1;
-          if (n === 0) inWindow.delete(p);
-          else inWindow.set(p, n);
-        }
-        if (inWindow.size > peak) {
-          peak = inWindow.size;
-          peakTs = conns[hi][0];
-        }
-      }
-      if (peak < limit) continue;
-      const [client, dest] = pair.split('>');
-      this.emit({
-        kind: 'port_exhaustion_risk',
-        severity: 'warning',
-        flow: null,
-        packet: null,
-        ts: peakTs,
-        side: 'client',
-        message: `${client} used ${peak} source ports towards ${dest} within ${this.t.timeWaitUs / 1e6} s: ${Math.round((100 * peak) / this.t.ephemeralPorts)}% of its ephemeral range; new connections will fail with EADDRNOTAVAIL`,
-        details: { client, destination: dest, ports: peak, share: peak / this.t.ephemeralPorts, window_seconds: this.t.timeWaitUs / 1e6 },
-      });
+    const f = this.flows.col;
+    // Flows by (client, listener), then first packet time: a client's connections to one destination.
+    const pairKey = new Float64Array(this.flows.length);
+    for (let r = 0; r < this.flows.length; r++) pairKey[r] = f.client[r] * 2 ** 20 + f.listener[r];
+    const order = sortedRows(this.flows.length, pairKey, f.firstTs);
+    for (let i = 0; i < order.length; ) {
+      let j = i;
+      while (j < order.length && pairKey[order[j]] === pairKey[order[i]]) j++;
+      if (j - i >= limit) this.portWindow(order.subarray(i, j), limit);
+      i = j;
     }
   }
+
+  /** Distinct client ports in any window of one TIME_WAIT length, over one pair's flows in time order. */
+  private portWindow(rows: Uint32Array, limit: number): void {
+    const f = this.flows.col;
+    const inWindow = new Map<number, number>();
+    let peak = 0;
+    let peakTs = 0;
+    let lo = 0;
+    for (let hi = 0; hi < rows.length; hi++) {
+      const port = f.port[rows[hi]];
+      inWindow.set(port, (inWindow.get(port) ?? 0) + 1);
+      while (f.firstTs[rows[hi]] - f.firstTs[rows[lo]] > this.t.timeWaitUs) {
+        const p = f.port[rows[lo++]];
+        const n = inWindow.get(p)! - 1;
+        if (n === 0) inWindow.delete(p);
+        else inWindow.set(p, n);
+      }
+      if (inWindow.size > peak) {
+        peak = inWindow.size;
+        peakTs = f.firstTs[rows[hi]];
+      }
+    }
+    if (peak < limit) return;
+    const client = this.clientName(f.client[rows[0]]);
+    const dest = this.listeners.names[f.listener[rows[0]]];
+    this.emit({
+      kind: 'port_exhaustion_risk',
+      severity: 'warning',
+      flow: null,
+      packet: null,
+      ts: peakTs,
+      side: 'client',
+      message: `${client} used ${peak} source ports towards ${dest} within ${this.t.timeWaitUs / 1e6} s: ${Math.round((100 * peak) / this.t.ephemeralPorts)}% of its ephemeral range; new connections will fail with EADDRNOTAVAIL`,
+      details: { client, destination: dest, ports: peak, share: peak / this.t.ephemeralPorts, window_seconds: this.t.timeWaitUs / 1e6 },
+    });
+  }
+}
+
+/** Row numbers 0..n-1 sorted by (a, b), stable. */
+function sortedRows(n: number, a: ArrayLike<number>, b: ArrayLike<number>): Uint32Array {
+  const rows = new Uint32Array(n);
+  for (let i = 0; i < n; i++) rows[i] = i;
+  return rows.sort((x, y) => a[x] - a[y] || b[x] - b[y] || x - y);
+}
+
+/** "a.b.c.d" as a number, or -1 for anything else (IPv6). */
+function ipv4Number(addr: string): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < addr.length; i++) {
+    const ch = addr.charCodeAt(i);
+    if (ch === 46) {
+      if (digits === 0 || part > 255) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (ch >= 48 && ch <= 57 && digits < 3) {
+      part = part * 10 + (ch - 48);
+      digits++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0 || part > 255) return -1;
+  return n * 256 + part;
+}
+
+/** "addr:port" or "[addr]:port" back into its parts. */
+function splitEndpoint(e: string): [string, number] {
+  const colon = e.lastIndexOf(':');
+  const addr = e.slice(0, colon);
+  return [addr.startsWith('[') ? addr.slice(1, -1) : addr, Number(e.slice(colon + 1))];
 }

@@ -22,6 +22,12 @@ export interface FlowTableOptions {
   lingerUs: number;
   /** A SYN-ACK never retransmitted for this long means the server kept no state (a SYN cookie). */
   synCookieUs: number;
+  /**
+   * With this many connections live, a new connection's lone SYN is kept compactly
+   * (half-open.ts) until something follows it: a SYN flood costs ~130 bytes per SYN.
+   * The results are the same either way (0: always; Infinity: never).
+   */
+  compactHalfOpenAfter: number;
 }
 
 export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
@@ -30,6 +36,7 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   handshakeTimeoutUs: 180_000_000,
   lingerUs: 5_000_000,
   synCookieUs: 1_500_000,
+  compactHalfOpenAfter: 1_000,
 };
 
 const SWEEP_EVERY_US = 1_000_000;
@@ -44,6 +51,12 @@ export class FlowTable {
   peakLive = 0;
   /** Whether the last packet given to `packet` came from the flow's client. */
   lastFromClient = false;
+  /**
+   * Connections held outside the table (compact half-open ones, see embryos.ts):
+   * they count as live, and `onSweep` lets their keeper expire them at the table's sweeps.
+   */
+  extraLive = 0;
+  onSweep: ((now: number) => void) | null = null;
 
   constructor(
     private readonly onEnd: (flow: Flow) => void,
@@ -54,20 +67,68 @@ export class FlowTable {
     return this.flows.size;
   }
 
-  /** One decoded TCP packet (p must hold a TCP header). */
-  packet(frame: number, ts: number, p: DecodedPacket): Flow {
+  /** Packet time moves on: sweeps run once per SWEEP_EVERY_US of it. */
+  tick(ts: number): void {
     if (this.nextSweep < 0) this.nextSweep = ts + SWEEP_EVERY_US;
     else if (ts >= this.nextSweep) {
       this.sweep(ts);
       this.nextSweep = ts + SWEEP_EVERY_US;
     }
+  }
+
+  /** The live flow the packet belongs to, if any. */
+  find(p: DecodedPacket): Flow | undefined {
+    return this.flows.get(p);
+  }
+
+  /** A flow id for a connection kept outside the table for now (ids follow first packets). */
+  reserveId(): number {
+    this.created++;
+    return this.nextId++;
+  }
+
+  /** The sweep settings (the handshake timeout applies to connections kept outside too). */
+  get options(): Readonly<FlowTableOptions> {
+    return this.opts;
+  }
+
+  /** One decoded TCP packet (p must hold a TCP header). */
+  packet(frame: number, ts: number, p: DecodedPacket): Flow {
+    this.tick(ts);
+    return this.process(frame, ts, p, 0);
+  }
+
+  /**
+   * The first packet of a connection kept outside the table until now, processed
+   * as it would have been when it came (`id` reserved then); no sweep runs.
+   */
+  replay(frame: number, ts: number, p: DecodedPacket, id: number): Flow {
+    return this.process(frame, ts, p, id);
+  }
+
+  /** End one flow now as the end of the capture does (see finish). */
+  finishFlow(flow: Flow, endTs: number): void {
+    settle(flow);
+    this.expireTimeWait(flow, endTs);
+    this.expireSynCookies(flow, endTs);
+    this.end(flow, isGone(flow.client.state) && isGone(flow.server.state) ? (flow.reset ? 'reset' : 'closed') : 'end_of_capture', endTs);
+  }
+
+  /** End one flow in its handshake as a sweep at `now` does when it has been idle too long. */
+  timeOut(flow: Flow, now: number): void {
+    settle(flow);
+    this.expireSynCookies(flow, now);
+    this.end(flow, 'timeout', now);
+  }
+
+  private process(frame: number, ts: number, p: DecodedPacket, reservedId: number): Flow {
     let flow = this.flows.get(p);
     const f = p.flags;
     if (flow !== undefined && f & SYN && !(f & ACK) && this.isNewConnection(flow, p)) {
       this.end(flow, 'reuse', ts);
       flow = undefined;
     }
-    if (flow === undefined) flow = this.create(frame, ts, p);
+    if (flow === undefined) flow = this.create(frame, ts, p, reservedId);
 
     const fromClient = p.srcPort === flow.client.port && sameAddress(p, p.srcOff, flow.clientAddrBytes);
     this.lastFromClient = fromClient;
@@ -95,12 +156,7 @@ export class FlowTable {
 
   /** End every flow at the end of the capture, with the states the hosts would show then. */
   finish(endTs: number): void {
-    for (const flow of this.flows.values()) {
-      settle(flow);
-      this.expireTimeWait(flow, endTs);
-      this.expireSynCookies(flow, endTs);
-      this.end(flow, isGone(flow.client.state) && isGone(flow.server.state) ? (flow.reset ? 'reset' : 'closed') : 'end_of_capture', endTs);
-    }
+    for (const flow of this.flows.values()) this.finishFlow(flow, endTs);
   }
 
   /** A SYN that starts a new connection on a tuple we already track (port reuse). */
@@ -111,7 +167,13 @@ export class FlowTable {
     return flow.client.isn !== p.seq || isGone(flow.client.state) || flow.client.state === TcpState.TIME_WAIT;
   }
 
-  private create(frame: number, ts: number, p: DecodedPacket): Flow {
+  /** Counts the live connections (with extraLive) towards the peak. */
+  notePeak(): void {
+    const live = this.flows.size + this.extraLive;
+    if (live > this.peakLive) this.peakLive = live;
+  }
+
+  private create(frame: number, ts: number, p: DecodedPacket, reservedId: number): Flow {
     const version = p.ipVersion as 4 | 6;
     const src = formatAddress(p.buf, p.srcOff, version);
     const dst = formatAddress(p.buf, p.dstOff, version);
@@ -130,7 +192,7 @@ export class FlowTable {
     }
     const client = srcIsClient ? new Endpoint('client', src, p.srcPort) : new Endpoint('client', dst, p.dstPort);
     const server = srcIsClient ? new Endpoint('server', dst, p.dstPort) : new Endpoint('server', src, p.srcPort);
-    const flow = new Flow(this.nextId++, version, client, server);
+    const flow = new Flow(reservedId > 0 ? reservedId : this.nextId++, version, client, server);
     flow.clientAddrBytes = p.buf.slice(srcIsClient ? p.srcOff : p.dstOff, (srcIsClient ? p.srcOff : p.dstOff) + (version === 4 ? 4 : 16));
     flow.rolesBy = rolesBy;
     flow.firstTs = ts;
@@ -143,8 +205,10 @@ export class FlowTable {
       enter(flow, server, TcpState.ESTABLISHED, at, 'capture starts mid-connection', true);
     }
     this.flows.add(p, flow);
-    this.created++;
-    if (this.flows.size > this.peakLive) this.peakLive = this.flows.size;
+    if (reservedId === 0) {
+      this.created++;
+      this.notePeak();
+    }
     return flow;
   }
 
@@ -156,11 +220,10 @@ export class FlowTable {
       if (flow.goneAt >= 0 && now - flow.goneAt > o.lingerUs) {
         this.end(flow, flow.reset ? 'reset' : 'closed', now);
       } else if (idle > (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs)) {
-        settle(flow);
-        this.expireSynCookies(flow, now);
-        this.end(flow, 'timeout', now);
+        this.timeOut(flow, now);
       }
     }
+    this.onSweep?.(now);
   }
 
   private expireTimeWait(flow: Flow, now: number): void {

@@ -99,7 +99,10 @@ export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
     lines.push(`  ${c.dim('sockets at the end, per host:')}`);
     const width = Math.max(...hosts.slice(0, HOSTS_SHOWN).map(([h]) => h.length));
     for (const [h, states] of hosts.slice(0, HOSTS_SHOWN)) lines.push(`    ${h.padEnd(width)}  ${counted(states)}`);
-    if (hosts.length > HOSTS_SHOWN) lines.push(c.dim(`    ... and ${hosts.length - HOSTS_SHOWN} more hosts (tcpstate census lists them all)`));
+    if (hosts.length > HOSTS_SHOWN || s.hostEndStatesOmitted > 0) {
+      const more = s.hostEndStatesOmitted > 0 ? `over ${hosts.length - HOSTS_SHOWN} more hosts, and ${s.hostEndStatesOmitted} sockets on hosts past the first ${hosts.length}` : `${hosts.length - HOSTS_SHOWN} more hosts`;
+      lines.push(c.dim(`    ... and ${more} (tcpstate census lists them all)`));
+    }
   }
   const kinds = byCount(s.findings);
   if (kinds.length > 0) {
@@ -148,6 +151,7 @@ export function summaryJson(s: CaptureSummary): Record<string, unknown> {
     findings: s.findings,
     conn_states: s.zeekConnStates,
     host_end_states: Object.fromEntries(hostsBySockets(s.hostEndStates).map(([h, st]) => [h, st])),
+    host_end_states_omitted: s.hostEndStatesOmitted,
     worst_flows: s.worstFlows,
     finding_kinds: byCount(s.findings).map(([kind, count]) => ({
       kind,

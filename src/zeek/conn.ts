@@ -76,6 +76,71 @@ export class ZeekConnTracker implements SessionHost {
   packet(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo = {}): void {
     if (this.finished) throw new Error('ZeekConnTracker: packet after finish()');
     this.advanceClock(tsUs);
+    this.process(tsUs, p, info);
+  }
+
+  /** Zeek has a connection for the packet's endpoints. */
+  has(p: DecodedPacket): boolean {
+    const a = endpointKey(p, p.srcOff, p.srcPort);
+    const z = endpointKey(p, p.dstOff, p.dstPort);
+    return this.sessions.get(a < z ? a : z, a < z ? z : a) !== undefined;
+  }
+
+  /** Timers a connection opened by a lone SYN sets up: expire, inactivity, attempt (as in its constructor and originatorOpens). */
+  private get loneSynTimers(): Array<[delay: number, rank: number]> {
+    const t = this.tuning;
+    const timers: Array<[number, number]> = [[t.tcpSynTimeout, 0]];
+    if (t.initialInactivityTimeout) timers.push([t.initialInactivityTimeout, timers.length]);
+    if (t.tcpAttemptDelay) timers.push([t.tcpAttemptDelay, timers.length]);
+    return timers;
+  }
+
+  /**
+   * A lone SYN at the current network time is held outside the tracker (after tick()):
+   * the timer orders its connection would take are reserved, and a placeholder
+   * stands for its first timer. When that comes due, `onHeldDue(token)` must bring
+   * the connection in with replay(), so its timers fire as they would have. Returns
+   * the first reserved order, for replay().
+   */
+  holdLoneSyn(token: number): number {
+    const timers = this.loneSynTimers;
+    const first = this.timers.reserve(timers.length);
+    let [delay, rank] = timers[0];
+    for (const [d, r] of timers) if (d < delay) [delay, rank] = [d, r];
+    this.timers.addPlaceholder(this.now + delay, first + rank, token);
+    return first;
+  }
+
+  set onHeldDue(fn: (token: number) => void) {
+    this.timers.onPlaceholder = fn;
+  }
+
+  /**
+   * A packet held back since network time `now` (when only a tick() was given for it):
+   * processed as it would have been then, its timers due from then (with the orders
+   * holdLoneSyn() reserved); timers already due fire with the next packet or tick, as they would have.
+   */
+  replay(now: number, tsUs: number, p: DecodedPacket, info: ZeekPacketInfo = {}, orders = -1): void {
+    if (this.finished) throw new Error('ZeekConnTracker: packet after finish()');
+    const clock = this.now;
+    this.now = now;
+    try {
+      if (orders >= 0) this.timers.withOrders(orders, this.loneSynTimers.length, () => this.process(tsUs, p, info));
+      else this.process(tsUs, p, info);
+    } finally {
+      this.now = clock;
+    }
+  }
+
+  /** Log and forget the connection of the packet's endpoints now, as finish() would. */
+  forget(p: DecodedPacket): void {
+    const a = endpointKey(p, p.srcOff, p.srcPort);
+    const z = endpointKey(p, p.dstOff, p.dstPort);
+    const s = this.sessions.get(a < z ? a : z, a < z ? z : a);
+    if (s !== undefined) this.remove(s);
+  }
+
+  private process(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo): void {
     if (p.ipVersion === 0) return;
     if (this.verifyChecksums && (info.ipChecksum ?? ipv4HeaderChecksum(p)) === 'bad') return; // bad_IP_checksum: dropped
 

@@ -6,7 +6,7 @@
 
 export interface ZeekTimer {
   readonly due: number;
-  readonly fire: (now: number) => void;
+  fire: (now: number) => void;
   canceled: boolean;
 }
 
@@ -14,6 +14,8 @@ interface Entry extends ZeekTimer {
   order: number;
   queued: boolean;
 }
+
+const NOOP = (): void => undefined;
 
 export class TimerQueue {
   private heap: Entry[] = [];
@@ -24,8 +26,53 @@ export class TimerQueue {
     return this.heap.length;
   }
 
+  /**
+   * Timers of connections kept outside the tracker (lone SYNs held compactly): one
+   * placeholder each, in order of due time, standing for the first timer the
+   * connection would have. When it comes due, `onPlaceholder` brings the connection
+   * in, with the timer orders reserved for it, and its real timers fire in its place.
+   */
+  private readonly lane = { due: [] as number[], order: [] as number[], token: [] as number[], head: 0 };
+  onPlaceholder: ((token: number) => void) | null = null;
+  /** While set, add() hands out these reserved orders first. */
+  private forcedOrder = 0;
+  private forcedEnd = 0;
+
+  /** Reserve `n` timer orders (ties between equal due times go by order). */
+  reserve(n: number): number {
+    const first = this.added;
+    this.added += n;
+    return first;
+  }
+
+  /** Run `fn` with timers added taking the reserved orders first..first+n-1. */
+  withOrders(first: number, n: number, fn: () => void): void {
+    const [order, end] = [this.forcedOrder, this.forcedEnd];
+    this.forcedOrder = first;
+    this.forcedEnd = first + n;
+    try {
+      fn();
+    } finally {
+      this.forcedOrder = order;
+      this.forcedEnd = end;
+    }
+  }
+
+  /** A placeholder due at `due` with order `order` (both at least those of the last one added). */
+  addPlaceholder(due: number, order: number, token: number): void {
+    const l = this.lane;
+    if (l.head > 4096 && l.head * 2 > l.due.length) {
+      for (const k of ['due', 'order', 'token'] as const) l[k] = l[k].slice(l.head);
+      l.head = 0;
+    }
+    l.due.push(due);
+    l.order.push(order);
+    l.token.push(token);
+  }
+
   add(due: number, fire: (now: number) => void): ZeekTimer {
-    const e: Entry = { due, fire, canceled: false, order: this.added++, queued: true };
+    const order = this.forcedOrder < this.forcedEnd ? this.forcedOrder++ : this.added++;
+    const e: Entry = { due, fire, canceled: false, order, queued: true };
     this.heap.push(e);
     this.up(this.heap.length - 1);
     return e;
@@ -35,6 +82,8 @@ export class TimerQueue {
   cancel(t: ZeekTimer): void {
     if (t.canceled) return;
     t.canceled = true;
+    // Waiting in the heap, it must not keep its connection alive.
+    t.fire = NOOP;
     if (!(t as Entry).queued) return;
     if (++this.canceledInHeap > 1024 && this.canceledInHeap * 2 > this.heap.length) this.compact();
   }
@@ -52,8 +101,17 @@ export class TimerQueue {
   /** Fires the timers due at `now` (canceled ones are dropped without counting). */
   advance(now: number, maxPerPacket: number): void {
     let fired = 0;
-    while (this.heap.length > 0 && this.heap[0].due <= now) {
+    const l = this.lane;
+    for (;;) {
+      const laneDue = l.head < l.due.length && l.due[l.head] <= now;
+      const heapDue = this.heap.length > 0 && this.heap[0].due <= now;
+      if (!laneDue && !heapDue) return;
       if (maxPerPacket > 0 && fired >= maxPerPacket) return;
+      if (laneDue && (!heapDue || l.due[l.head] < this.heap[0].due || (l.due[l.head] === this.heap[0].due && l.order[l.head] < this.heap[0].order))) {
+        const k = l.head++;
+        this.onPlaceholder?.(l.token[k]);
+        continue;
+      }
       const e = this.pop();
       if (e.canceled) {
         this.canceledInHeap--;

@@ -164,7 +164,7 @@ function closeWait(flow: Flow, e: Endpoint, peer: Endpoint, endTs: number, emit:
   if (e.closeWaitSince < 0) return;
   const until = e.closeWaitUntil >= 0 ? e.closeWaitUntil : endTs;
   const stuck = until - e.closeWaitSince;
-  if (stuck < t.closeWaitUs) return;
+  if (stuck <= t.closeWaitUs) return; // longer than the threshold is stuck, as documented
   const still = e.closeWaitUntil < 0;
   const peerState = peer.state === TcpState.FIN_WAIT_2 ? ', its peer waiting in FIN_WAIT_2' : '';
   emit({

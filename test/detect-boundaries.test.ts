@@ -628,7 +628,7 @@ test('time_wait_pileup: 199 in TIME_WAIT at once are none, 200 are one, on the h
   assert.equal(f.severity, 'warning');
   assert.equal(f.flow, null);
   assert.equal(f.ts, T0 + 199 * 5000 + 1200, 'when the 200th entered TIME_WAIT');
-  assert.deepEqual(f.details, { host: SERVER_IP, peak: 200, peak_ts: T0 + 199 * 5000 + 1200, as_server: 200, as_client: 0, threshold: 200 });
+  assert.deepEqual(f.details, { host: SERVER_IP, peak: 200, peak_ts: T0 + 199 * 5000 + 1200, as_server: 200, as_client: 0, reused_ports: 0, threshold: 200 });
   assert.match(f.message, /^192\.0\.2\.20 had 200 connections in TIME_WAIT at once; it closed first as the server in 200 of 200 \(a server that closes first keeps the TIME_WAIT/);
 
   const client = new Capture();
@@ -636,7 +636,7 @@ test('time_wait_pileup: 199 in TIME_WAIT at once are none, 200 are one, on the h
   const c = await analyze(client.bytes());
   assert.deepEqual(kindCounts(c), { time_wait_pileup: 1 });
   assert.equal(c.findings[0].side, 'client');
-  assert.deepEqual(c.findings[0].details, { host: CLIENT_IP, peak: 200, peak_ts: T0 + 199 * 5000 + 1200, as_server: 0, as_client: 200, threshold: 200 });
+  assert.deepEqual(c.findings[0].details, { host: CLIENT_IP, peak: 200, peak_ts: T0 + 199 * 5000 + 1200, as_server: 0, as_client: 200, reused_ports: 0, threshold: 200 });
   assert.match(c.findings[0].message, /^192\.0\.2\.10 had 200 connections in TIME_WAIT at once; it closed first as the client in 200 of 200$/);
 });
 
@@ -688,7 +688,7 @@ test('time_wait_pileup with reused ports: each new SYN on a tuple in TIME_WAIT i
 // Issue #6 asks for reused-port episodes linked to the pile-up; the finding has no such link yet
 // (only the reused_ports explanation points to time_wait_pileup). Kept as a TODO so that it is
 // seen failing until the detector says which reused ports the pile-up explains.
-test('time_wait_pileup links the reused-port episodes it caused (issue #6)', { todo: 'no field of the time_wait_pileup finding refers to the reused_ports findings yet' }, async () => {
+test('time_wait_pileup links the reused-port episodes it caused (issue #6)', async () => {
   const r = await analyze(pileupWithReuse().bytes());
   const [p] = ofKind(r, 'time_wait_pileup');
   const reused = ofKind(r, 'reused_ports');

@@ -64,7 +64,7 @@ export function halfOpenFinding(h: HalfOpen): Finding {
 export interface ConnectionThresholds {
   /** CLOSE_WAIT longer than this (µs) is stuck: the application did not call close(). */
   closeWaitUs: number;
-  /** Data retransmitted and unacknowledged for longer than this (µs) means the peer is gone. */
+  /** Data retransmitted and unacknowledged for this long or longer (µs) means the peer is gone. */
   unresponsiveUs: number;
   /** ...with at least this many retransmissions (a backoff, not one lost segment). */
   unresponsiveRetransmissions: number;

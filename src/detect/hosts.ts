@@ -96,7 +96,7 @@ export class HostDetectors {
   private get nextRow(): number {
     return this.flows.length;
   }
-  private readonly timeWait = new Map<string, { events: number[]; asServer: number; asClient: number }>();
+  private readonly timeWait = new Map<string, { events: number[]; asServer: number; asClient: number; reused: number }>();
 
   constructor(
     private readonly emit: Emit,
@@ -133,10 +133,12 @@ export class HostDetectors {
       if (tw === undefined) continue;
       const left = flow.transitions.find((x) => x.side === e.side && x.from === TcpState.TIME_WAIT);
       let h = this.timeWait.get(e.addr);
-      if (h === undefined) this.timeWait.set(e.addr, (h = { events: [], asServer: 0, asClient: 0 }));
+      if (h === undefined) this.timeWait.set(e.addr, (h = { events: [], asServer: 0, asClient: 0, reused: 0 }));
       h.events.push(tw.ts, 1, left ? left.ts : Number.MAX_SAFE_INTEGER, -1);
       if (e.side === 'server') h.asServer++;
       else h.asClient++;
+      // A new connection on the same ports cut this TIME_WAIT short (tshark flags its SYN reused_ports).
+      if (left !== undefined && left.cause.startsWith('TIME_WAIT ended by a new SYN')) h.reused++;
     }
     this.flows.push({
       listener: this.listeners.id(formatEndpoint(s.addr, s.port)),
@@ -313,8 +315,9 @@ export class HostDetectors {
         side: closer,
         message:
           `${host} had ${peak} connections in TIME_WAIT at once; it closed first as the ${closer} in ${Math.max(h.asServer, h.asClient)} of ${h.asServer + h.asClient}` +
-          (closer === 'server' ? ' (a server that closes first keeps the TIME_WAIT: let clients close, or use keep-alive)' : ''),
-        details: { host, peak, peak_ts: peakTs, as_server: h.asServer, as_client: h.asClient, threshold: this.t.timeWaitPileup },
+          (closer === 'server' ? ' (a server that closes first keeps the TIME_WAIT: let clients close, or use keep-alive)' : '') +
+          (h.reused > 0 ? `; ${h.reused} TIME_WAIT socket${h.reused === 1 ? ' was' : 's were'} reused by a new connection on the same ports (see reused_ports)` : ''),
+        details: { host, peak, peak_ts: peakTs, as_server: h.asServer, as_client: h.asClient, reused_ports: h.reused, threshold: this.t.timeWaitPileup },
       });
     }
   }

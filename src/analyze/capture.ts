@@ -200,12 +200,14 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     zeekReplay();
     halfOpen.setZeekDone(slot);
   };
-  const revive = (slot: number): Flow => {
+  const revive = (slot: number, atEnd = false): Flow => {
     halfOpen.take(slot, datagram, meta);
     table.extraLive = halfOpen.size;
     decodeFrame(replayed, LinkType.RAW, datagram, 0, meta.length, meta.length);
     if (!meta.zeekDone) zeekReplay();
     const flow = table.replay(meta.frame, meta.ts, replayed, meta.flowId);
+    // At the end nothing follows: the first SYN of a new conversation has no tcp.analysis record, and its stream is not shown.
+    if (atEnd) return flow;
     const side = table.lastFromClient ? 'client' : 'server';
     recordAnalysis(flow, side, meta.frame, meta.ts, sequence.replay(meta.frame, meta.ts, replayed, meta.stream, meta.seqClock), emit);
     return flow;
@@ -282,9 +284,8 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
 
   table.finish(lastTs ?? 0);
   for (let slot = halfOpen.oldest(); slot >= 0; slot = halfOpen.oldest()) {
-    table.finishFlow(revive(slot), lastTs ?? 0);
+    table.finishFlow(revive(slot, true), lastTs ?? 0);
     if (!meta.zeekDone) zeek.forget(replayed);
-    sequence.forget(replayed);
   }
   hosts.finish();
   zeek.finish();

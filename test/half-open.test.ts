@@ -200,11 +200,9 @@ test('the store: keeps only what replays exactly, finds either direction, frees 
   assert.equal(keepable(synData.p, synData.end), false, 'SYN with data (TFO)');
 
   const store = new HalfOpenStore(4);
-  const ports: number[] = [];
   for (let i = 0; i < 100; i++) {
     const s = decode(frame(a, b, 2000 + i, 80, TCP_FLAG.SYN));
-    store.add(s.p, i + 1, 1000 + i, i + 1, i, 0);
-    ports.push(2000 + i);
+    store.add(s.p, i + 1, 1000 + i, i + 1, i, 0, 3 * i);
   }
   assert.equal(store.size, 100);
   // Either direction finds it; another port does not.
@@ -220,6 +218,7 @@ test('the store: keeps only what replays exactly, finds either direction, frees 
   for (let s = store.oldest(); s >= 0; s = store.oldest()) {
     store.take(s, out, meta);
     order.push(meta.flowId);
+    assert.equal(meta.zeekOrder, 3 * (meta.flowId - 1));
     const back = new DecodedPacket();
     decodeFrame(back, LINKTYPE.RAW, out, 0, meta.length, meta.length);
     assert.equal(back.srcPort, 2000 + meta.flowId - 1);
@@ -243,4 +242,45 @@ test('a flood from more hosts than the summary tracks: the first 10,000 hosts co
   assert.equal(s.hostEndStatesOmitted, 7);
   assert.equal(s.endStates.SYN_SENT, n);
   assert.match(renderSummary(s, new Chalk({ level: 0 })), /^ {4}\.\.\. and over 9990 more hosts, and 7 sockets on hosts past the first 10000 \(tcpstate census lists them all\)$/m);
+});
+
+test('the store gives memory back as a flood drains, and keeps what it still holds findable and in order', () => {
+  const mac = parseMac('02:00:00:00:00:01');
+  const server = parseIPv4('192.0.2.80');
+  const syn = (i: number, flags: number = TCP_FLAG.SYN) => {
+    const src = parseIPv4(`10.0.${i >> 8}.${i & 255}`);
+    const bytes = flags === TCP_FLAG.SYN
+      ? ethernet(mac, mac, ETHERTYPE.IPV4, ipv4(src, server, IPPROTO_TCP, tcp({ srcPort: 1024, dstPort: 80, seq: i, ack: 0, flags, window: 100 }, src, server), { ttl: 64, id: 1, df: true }))
+      : ethernet(mac, mac, ETHERTYPE.IPV4, ipv4(server, src, IPPROTO_TCP, tcp({ srcPort: 80, dstPort: 1024, seq: 0, ack: i + 1, flags, window: 100 }, server, src), { ttl: 64, id: 1, df: true }));
+    const p = new DecodedPacket();
+    decodeFrame(p, LINKTYPE.ETHERNET, bytes, 0, bytes.length, bytes.length);
+    return p;
+  };
+  const n = 20_000;
+  const store = new HalfOpenStore();
+  const serials: number[] = [];
+  for (let i = 0; i < n; i++) {
+    serials.push(store.nextSerial);
+    store.add(syn(i), i + 1, i, i + 1, i, 0, i);
+  }
+  const out = new Uint8Array(80);
+  const meta = { frame: 0, ts: 0, flowId: 0, stream: 0, seqClock: 0, zeekOrder: -1, zeekDone: false, length: 0 };
+  // Answers come for all but every 97th: the store shrinks on the way (slots move).
+  for (let i = 0; i < n; i++) if (i % 97 !== 0) store.take(store.find(syn(i, TCP_FLAG.SYN | TCP_FLAG.ACK)), out, meta);
+  const kept = Array.from({ length: n }, (_, i) => i).filter((i) => i % 97 === 0);
+  assert.equal(store.size, kept.length);
+  for (const i of kept) {
+    const slot = store.find(syn(i, TCP_FLAG.RST));
+    assert.ok(slot >= 0, `SYN ${i} lost`);
+    assert.equal(store.slotOfSerial(serials[i]), slot);
+    store.read(slot, out, meta);
+    assert.equal(meta.flowId, i + 1);
+  }
+  assert.equal(store.slotOfSerial(serials[1]), -1, 'a taken SYN is not found by its serial');
+  const order: number[] = [];
+  for (let s = store.oldest(); s >= 0; s = store.oldest()) {
+    store.take(s, out, meta);
+    order.push(meta.flowId - 1);
+  }
+  assert.deepEqual(order, kept);
 });

@@ -295,9 +295,6 @@ export class ConversationTable {
     return this.streams++;
   }
 
-  delete(key: string): void {
-    this.map.delete(key);
-  }
 
   /** Advance the sweep clock to packet time `tsUs`; returns the clock, for TcpConversation.lastSeen. */
   advance(tsUs: number): number {

@@ -174,11 +174,6 @@ export class SequenceAnalyzer {
     return this.analyse(frame, tsUs, p, 0, clock, stream);
   }
 
-  /** Forget the conversation of the packet's endpoints (the end of the capture: nothing more comes). */
-  forget(p: TcpSegmentView): void {
-    this.table.delete(conversationKey(p, endpointOrder(p)));
-  }
-
   packet(frame: number, tsUs: number, p: TcpSegmentView, tsNs = 0): AnalysisResult {
     const r = this.analyse(frame, tsUs, p, tsNs, this.table.advance(tsUs), -1);
     this.table.maybeSweep();

@@ -11,7 +11,7 @@ import { formatEndpoint } from '../flow/address.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds } from '../detect/connection.js';
 import type { Finding, Severity } from '../detect/finding.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
-import { ZeekConnTracker, type ZeekConn } from '../zeek/conn.js';
+import { ZeekConnTracker, type ZeekConn, type ZeekPacketInfo } from '../zeek/conn.js';
 import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
 import { recordAnalysis } from '../detect/packet-flags.js';
 import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
@@ -185,11 +185,12 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   // Lone SYNs kept compactly once many connections are live (a SYN flood), replayed
   // into every tracker when something follows them, they time out, or the capture ends.
   const halfOpen = new HalfOpenStore();
+  table.heldOutside = () => halfOpen.size;
   let heldSyns = 0;
   const replayed = new DecodedPacket();
   const datagram = new Uint8Array(SLOT);
   const meta: HalfOpenMeta = { frame: 0, ts: 0, flowId: 0, stream: 0, seqClock: 0, zeekOrder: -1, zeekDone: false, length: 0 };
-  const zeekReplay = () => zeek.replay(meta.ts, meta.ts, replayed, { frame: meta.frame, capturedEnd: meta.length, frameEnd: meta.length }, meta.zeekOrder);
+  const zeekReplay = () => zeek.replay(meta.ts, replayed, { frame: meta.frame, capturedEnd: meta.length, frameEnd: meta.length }, meta.zeekOrder);
   // Zeek's first timer for a held SYN is due (its attempt timer, 5 s): Zeek gets the SYN now and logs it as it would have.
   zeek.onHeldDue = (serial) => {
     const slot = halfOpen.slotOfSerial(serial);
@@ -202,7 +203,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   };
   const revive = (slot: number, atEnd = false): Flow => {
     halfOpen.take(slot, datagram, meta);
-    table.extraLive = halfOpen.size;
     decodeFrame(replayed, LinkType.RAW, datagram, 0, meta.length, meta.length);
     if (!meta.zeekDone) zeekReplay();
     const flow = table.replay(meta.frame, meta.ts, replayed, meta.flowId);
@@ -224,10 +224,8 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     zeek.tick(rec.tsUs);
     table.tick(rec.tsUs);
     const { stream, clock } = sequence.reserve(rec.tsUs);
-    const slot = halfOpen.add(p, rec.number, rec.tsUs, table.reserveId(), stream, clock);
-    halfOpen.setZeekOrder(slot, zeek.holdLoneSyn(halfOpen.serialOf(slot)));
+    halfOpen.add(p, rec.number, rec.tsUs, table.reserveId(), stream, clock, zeek.holdLoneSyn(halfOpen.nextSerial));
     heldSyns++;
-    table.extraLive = halfOpen.size;
     table.notePeak();
     return true;
   };
@@ -255,24 +253,23 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
           const slot = halfOpen.find(p);
           if (slot >= 0) revive(slot);
         }
+        const info: ZeekPacketInfo = { frame: rec.number, capturedEnd, frameEnd };
         if (verify) {
-          const ip = ipv4HeaderChecksum(p);
-          const tcp = tcpChecksum(p, capturedEnd);
-          if (ip === 'bad' || tcp === 'bad') {
-            zeek.packet(rec.tsUs, p, { frame: rec.number, capturedEnd, frameEnd, ipChecksum: ip, tcpChecksum: tcp });
+          info.ipChecksum = ipv4HeaderChecksum(p);
+          info.tcpChecksum = tcpChecksum(p, capturedEnd);
+          if (info.ipChecksum === 'bad' || info.tcpChecksum === 'bad') {
+            // Zeek sees it (and drops it); nothing else does.
+            zeek.packet(rec.tsUs, p, info);
             counters.badChecksums++;
             onPacket?.(rec, status, p);
             return;
           }
-          if (keep(rec, capturedEnd)) {
-            onPacket?.(rec, status, p);
-            return;
-          }
-          zeek.packet(rec.tsUs, p, { frame: rec.number, capturedEnd, frameEnd, ipChecksum: ip, tcpChecksum: tcp });
-        } else if (keep(rec, capturedEnd)) {
+        }
+        if (keep(rec, capturedEnd)) {
           onPacket?.(rec, status, p);
           return;
-        } else zeek.packet(rec.tsUs, p, { frame: rec.number, capturedEnd, frameEnd });
+        }
+        zeek.packet(rec.tsUs, p, info);
         const flow = table.packet(rec.number, rec.tsUs, p);
         const side = table.lastFromClient ? 'client' : 'server';
         recordAnalysis(flow, side, rec.number, rec.tsUs, sequence.packet(rec.number, rec.tsUs, p), emit);

@@ -8,6 +8,7 @@ import { formatEndpoint } from '../flow/address.js';
 import type { Flow } from '../flow/flow.js';
 import { TcpState } from '../state/tcp-state.js';
 import type { Emit } from './finding.js';
+import { Columns, F64, U16, U32, U8 } from '../util/columns.js';
 import { halfOpenFinding, type HalfOpen } from './connection.js';
 
 export interface HostThresholds {
@@ -33,39 +34,6 @@ export const DEFAULT_HOST_THRESHOLDS: HostThresholds = {
 
 const SLOT_US = 100_000; // flood rates over a sliding second of ten 100 ms slots
 
-type ColumnType = Float64ArrayConstructor | Uint32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
-
-/** Growable typed columns: one row per ended flow (or per held finding), a few bytes each. */
-class Columns<K extends string> {
-  length = 0;
-  private cap = 0;
-  readonly col = {} as Record<K, Float64Array | Uint32Array | Uint16Array | Uint8Array>;
-
-  constructor(private readonly types: Record<K, ColumnType>) {
-    this.grow(256);
-  }
-
-  push(values: Record<K, number>): number {
-    if (this.length === this.cap) this.grow(this.cap * 2);
-    for (const k in this.types) this.col[k][this.length] = values[k];
-    return this.length++;
-  }
-
-  private grow(cap: number): void {
-    for (const k in this.types) {
-      const next = new this.types[k](cap);
-      if (this.col[k] !== undefined) next.set(this.col[k]);
-      this.col[k] = next;
-    }
-    this.cap = cap;
-  }
-}
-
-const F64 = Float64Array;
-const U32 = Uint32Array;
-const U16 = Uint16Array;
-const U8 = Uint8Array;
-
 const ATTEMPT = 1;
 const HALF_OPEN = 2;
 const SYN_ACKED = 4;
@@ -73,7 +41,7 @@ const REFUSED = 8;
 const COOKIE = 16;
 const COMPLETED = 32;
 
-/** Small integers for strings (listeners, IPv6 clients), and back. */
+/** Small integers for IPv6 client addresses, and back. */
 class Interned {
   private readonly ids = new Map<string, number>();
   readonly names: string[] = [];
@@ -84,9 +52,29 @@ class Interned {
   }
 }
 
+/** Small integers for listeners (address, port), and back. */
+class Listeners {
+  private readonly ids = new Map<string, Map<number, number>>();
+  readonly addr: string[] = [];
+  readonly port: number[] = [];
+  id(addr: string, port: number): number {
+    let ports = this.ids.get(addr);
+    if (ports === undefined) this.ids.set(addr, (ports = new Map()));
+    let id = ports.get(port);
+    if (id === undefined) {
+      ports.set(port, (id = this.addr.push(addr) - 1));
+      this.port.push(port);
+    }
+    return id;
+  }
+  name(id: number): string {
+    return formatEndpoint(this.addr[id], this.port[id]);
+  }
+}
+
 export class HostDetectors {
-  /** Listeners ("addr:port") and IPv6 client addresses as small integers. */
-  private readonly listeners = new Interned();
+  /** Listeners and IPv6 client addresses as small integers. */
+  private readonly listeners = new Listeners();
   private readonly v6Clients = new Interned();
   /** One row per ended flow: its listener, client, first packet time, and (with ATTEMPT) how its SYN fared. */
   private readonly flows = new Columns({ listener: U32, client: F64, port: U16, firstTs: F64, attemptTs: F64, flags: U8 });
@@ -103,10 +91,10 @@ export class HostDetectors {
     private readonly t: HostThresholds = DEFAULT_HOST_THRESHOLDS,
   ) {}
 
-  /** A client address as a number: the IPv4 address itself, or 2^32 + an index for IPv6. */
-  private clientId(addr: string): number {
-    const v4 = ipv4Number(addr);
-    return v4 >= 0 ? v4 : 2 ** 32 + this.v6Clients.id(addr);
+  /** The flow's client address as a number: the IPv4 address itself, or 2^32 + an index for IPv6. */
+  private clientId(flow: Flow): number {
+    const b = flow.clientAddrBytes;
+    return flow.ipVersion === 4 ? ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0 : 2 ** 32 + this.v6Clients.id(flow.client.addr);
   }
 
   private clientName(id: number): string {
@@ -141,8 +129,8 @@ export class HostDetectors {
       if (left !== undefined && left.cause.startsWith('TIME_WAIT ended by a new SYN')) h.reused++;
     }
     this.flows.push({
-      listener: this.listeners.id(formatEndpoint(s.addr, s.port)),
-      client: this.clientId(c.addr),
+      listener: this.listeners.id(s.addr, s.port),
+      client: this.clientId(flow),
       port: c.port,
       firstTs: flow.firstTs,
       attemptTs: c.synTs || flow.firstTs,
@@ -177,7 +165,7 @@ export class HostDetectors {
       const attemptTs = f.attemptTs[row];
       const eps = floods.get(listener);
       if (eps !== undefined && eps.some(([a, b]) => attemptTs >= a && attemptTs <= b)) continue;
-      const [serverAddr, serverPort] = splitEndpoint(this.listeners.names[listener]);
+
       const kind = h.kind[i] === 0 ? 'syn_unanswered' : 'synack_unanswered';
       this.emit(
         halfOpenFinding({
@@ -190,8 +178,8 @@ export class HostDetectors {
           spanUs: h.spanUs[i],
           clientAddr: this.clientName(f.client[row]),
           clientPort: f.port[row],
-          serverAddr,
-          serverPort,
+          serverAddr: this.listeners.addr[listener],
+          serverPort: this.listeners.port[listener],
         }),
       );
     }
@@ -202,7 +190,7 @@ export class HostDetectors {
   /** `rows`: this listener's flows in time order. */
   private synFloods(listenerId: number, rows: Uint32Array): Array<[number, number]> {
     const f = this.flows.col;
-    const listener = this.listeners.names[listenerId];
+    const listener = this.listeners.name(listenerId);
     const half: number[] = [];
     for (const r of rows) if (f.flags[r] & HALF_OPEN) half.push(r);
     if (half.length < this.t.synFloodRate) return [];
@@ -360,7 +348,7 @@ export class HostDetectors {
     }
     if (peak < limit) return;
     const client = this.clientName(f.client[rows[0]]);
-    const dest = this.listeners.names[f.listener[rows[0]]];
+    const dest = this.listeners.name(f.listener[rows[0]]);
     this.emit({
       kind: 'port_exhaustion_risk',
       severity: 'warning',
@@ -379,34 +367,4 @@ function sortedRows(n: number, a: ArrayLike<number>, b: ArrayLike<number>): Uint
   const rows = new Uint32Array(n);
   for (let i = 0; i < n; i++) rows[i] = i;
   return rows.sort((x, y) => a[x] - a[y] || b[x] - b[y] || x - y);
-}
-
-/** "a.b.c.d" as a number, or -1 for anything else (IPv6). */
-function ipv4Number(addr: string): number {
-  let n = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < addr.length; i++) {
-    const ch = addr.charCodeAt(i);
-    if (ch === 46) {
-      if (digits === 0 || part > 255) return -1;
-      n = n * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (ch >= 48 && ch <= 57 && digits < 3) {
-      part = part * 10 + (ch - 48);
-      digits++;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0 || part > 255) return -1;
-  return n * 256 + part;
-}
-
-/** "addr:port" or "[addr]:port" back into its parts. */
-function splitEndpoint(e: string): [string, number] {
-  const colon = e.lastIndexOf(':');
-  const addr = e.slice(0, colon);
-  return [addr.startsWith('[') ? addr.slice(1, -1) : addr, Number(e.slice(colon + 1))];
 }

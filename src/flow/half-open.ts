@@ -14,6 +14,7 @@
  * tunnelled, with no decoding note, wholly captured.
  */
 import type { DecodedPacket } from '../decode/packet.js';
+import { Columns, F64, U32, U8 } from '../util/columns.js';
 
 /**
  * Bytes kept per SYN: an IPv4 header (20) and a TCP header with up to 40 bytes of
@@ -44,20 +45,13 @@ export function keepable(p: DecodedPacket, capturedEnd: number): boolean {
   return p.tcpOff - p.ipOff === (p.ipVersion === 4 ? 20 : 40) && p.tcpOff + p.tcpHeaderLen === p.ipEnd;
 }
 
+/** What is kept per slot besides the datagram. serial: insertion number, from 1 (0: a free slot). */
+const SLOT_COLUMNS = { len: U8, frame: F64, ts: F64, flowId: U32, stream: U32, seqClock: F64, zeekOrder: F64, zeekDone: U8, serial: F64, hash: U32 };
+
 export class HalfOpenStore {
   private cap = 0;
   private bytes = new Uint8Array(0);
-  private len = new Uint8Array(0);
-  private frame = new Float64Array(0);
-  private ts = new Float64Array(0);
-  private flowId = new Uint32Array(0);
-  private stream = new Uint32Array(0);
-  private seqClock = new Float64Array(0);
-  private zeekOrder = new Float64Array(0);
-  private zeekDone = new Uint8Array(0);
-  /** Insertion number of the SYN in a slot (-1: free), to tell stale queue entries. */
-  private serial = new Float64Array(0);
-  private hashes = new Uint32Array(0);
+  private cols = new Columns(SLOT_COLUMNS, 0);
   private freeSlots = new Int32Array(0);
   private freeCount = 0;
   /** Open addressing, linear probing: slot per bucket, EMPTY when none. */
@@ -79,42 +73,36 @@ export class HalfOpenStore {
   find(p: DecodedPacket): number {
     if (this.size === 0) return -1;
     const h = pairHash(p);
+    const hash = this.cols.col.hash;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const slot = this.buckets[i];
       if (slot === EMPTY) return -1;
-      if (this.hashes[slot] === h && this.matches(slot, p)) return slot;
+      if (hash[slot] === h && this.matches(slot, p)) return slot;
     }
   }
 
-  /** Keep the packet's datagram (keepable() must hold) with what the trackers gave it; returns its slot. */
-  add(p: DecodedPacket, frame: number, ts: number, flowId: number, stream: number, seqClock: number): number {
-    if (this.freeCount === 0) this.grow(this.cap * 2);
-    const slot = this.freeSlots[--this.freeCount];
-    const n = p.ipEnd - p.ipOff;
-    this.bytes.set(p.buf.subarray(p.ipOff, p.ipEnd), slot * SLOT);
-    this.len[slot] = n;
-    this.frame[slot] = frame;
-    this.ts[slot] = ts;
-    this.flowId[slot] = flowId;
-    this.stream[slot] = stream;
-    this.seqClock[slot] = seqClock;
-    this.zeekOrder[slot] = -1;
-    this.zeekDone[slot] = 0;
-    const serial = this.serials++;
-    this.serial[slot] = serial;
-    const h = pairHash(p);
-    this.hashes[slot] = h;
-    let i = h & this.mask;
-    while (this.buckets[i] !== EMPTY) i = (i + 1) & this.mask;
-    this.buckets[i] = slot;
-    this.size++;
-    this.enqueue(slot, serial);
-    return slot;
+  /** The serial the next add() will give its SYN. */
+  get nextSerial(): number {
+    return this.serials + 1;
   }
 
-  /** Insertion number of the SYN in `slot` (-1: free): a slot and its serial name one SYN. */
-  serialOf(slot: number): number {
-    return this.serial[slot];
+  /** Keep the packet's datagram (keepable() must hold) with what the trackers gave it. */
+  add(p: DecodedPacket, frame: number, ts: number, flowId: number, stream: number, seqClock: number, zeekOrder: number): void {
+    if (this.freeCount === 0) this.grow(this.cap * 2);
+    const slot = this.freeSlots[--this.freeCount];
+    this.bytes.set(p.buf.subarray(p.ipOff, p.ipEnd), slot * SLOT);
+    const c = this.cols.col;
+    c.len[slot] = p.ipEnd - p.ipOff;
+    c.frame[slot] = frame;
+    c.ts[slot] = ts;
+    c.flowId[slot] = flowId;
+    c.stream[slot] = stream;
+    c.seqClock[slot] = seqClock;
+    c.zeekOrder[slot] = zeekOrder;
+    c.zeekDone[slot] = 0;
+    c.serial[slot] = ++this.serials;
+    c.hash[slot] = pairHash(p);
+    this.place(slot);
   }
 
   /** The slot still holding the SYN of `serial`, or -1 (binary search of the arrival queue). */
@@ -129,15 +117,11 @@ export class HalfOpenStore {
     }
     if (lo === this.queued) return -1;
     const at = (this.head + lo) % ring;
-    return this.queueSerial[at] === serial && this.serial[this.queueSlot[at]] === serial ? this.queueSlot[at] : -1;
-  }
-
-  setZeekOrder(slot: number, order: number): void {
-    this.zeekOrder[slot] = order;
+    return this.queueSerial[at] === serial && this.cols.col.serial[this.queueSlot[at]] === serial ? this.queueSlot[at] : -1;
   }
 
   setZeekDone(slot: number): void {
-    this.zeekDone[slot] = 1;
+    this.cols.col.zeekDone[slot] = 1;
   }
 
   /** Copy the slot's datagram into `out` (SLOT bytes at least), fill `meta`, and free the slot. */
@@ -148,23 +132,24 @@ export class HalfOpenStore {
 
   /** take() without freeing the slot. */
   read(slot: number, out: Uint8Array, meta: HalfOpenMeta): void {
-    const n = this.len[slot];
+    const c = this.cols.col;
+    const n = c.len[slot];
     out.set(this.bytes.subarray(slot * SLOT, slot * SLOT + n), 0);
     meta.length = n;
-    meta.frame = this.frame[slot];
-    meta.ts = this.ts[slot];
-    meta.flowId = this.flowId[slot];
-    meta.stream = this.stream[slot];
-    meta.seqClock = this.seqClock[slot];
-    meta.zeekOrder = this.zeekOrder[slot];
-    meta.zeekDone = this.zeekDone[slot] === 1;
+    meta.frame = c.frame[slot];
+    meta.ts = c.ts[slot];
+    meta.flowId = c.flowId[slot];
+    meta.stream = c.stream[slot];
+    meta.seqClock = c.seqClock[slot];
+    meta.zeekOrder = c.zeekOrder[slot];
+    meta.zeekDone = c.zeekDone[slot] === 1;
   }
 
   /** The oldest slot still held, or -1. */
   oldest(): number {
     while (this.queued > 0) {
       const slot = this.queueSlot[this.head];
-      if (this.serial[slot] === this.queueSerial[this.head]) return slot;
+      if (this.cols.col.serial[slot] === this.queueSerial[this.head]) return slot;
       this.head = (this.head + 1) % this.queueSlot.length;
       this.queued--;
     }
@@ -173,15 +158,25 @@ export class HalfOpenStore {
 
   /** Arrival time of the SYN in `slot`. */
   tsOf(slot: number): number {
-    return this.ts[slot];
+    return this.cols.col.ts[slot];
+  }
+
+  /** Index a filled slot (bucket and arrival queue). */
+  private place(slot: number): void {
+    let i = this.cols.col.hash[slot] & this.mask;
+    while (this.buckets[i] !== EMPTY) i = (i + 1) & this.mask;
+    this.buckets[i] = slot;
+    this.size++;
+    this.enqueue(slot, this.cols.col.serial[slot]);
   }
 
   private release(slot: number): void {
     // Backward-shift deletion keeps every probe sequence unbroken.
-    let i = this.hashes[slot] & this.mask;
+    const hash = this.cols.col.hash;
+    let i = hash[slot] & this.mask;
     while (this.buckets[i] !== slot) i = (i + 1) & this.mask;
     for (let j = (i + 1) & this.mask; this.buckets[j] !== EMPTY; j = (j + 1) & this.mask) {
-      const home = this.hashes[this.buckets[j]] & this.mask;
+      const home = hash[this.buckets[j]] & this.mask;
       // Move j's entry into the hole at i unless its home lies cyclically in (i, j].
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
         this.buckets[i] = this.buckets[j];
@@ -189,60 +184,33 @@ export class HalfOpenStore {
       }
     }
     this.buckets[i] = EMPTY;
-    this.serial[slot] = -1;
+    this.cols.col.serial[slot] = 0;
     this.freeSlots[this.freeCount++] = slot;
     this.size--;
     if (this.cap > 4096 && this.size * 3 < this.cap) this.rebuild(this.cap / 2);
   }
 
-  /** Move the SYNs still held into arrays of `cap` slots (memory follows the flood down). */
+  /** Move the SYNs still held, in arrival order, into `cap` slots (memory follows the flood down). */
   private rebuild(cap: number): void {
-    const old = {
-      bytes: this.bytes, len: this.len, frame: this.frame, ts: this.ts, flowId: this.flowId, stream: this.stream,
-      seqClock: this.seqClock, zeekOrder: this.zeekOrder, zeekDone: this.zeekDone, serial: this.serial, hashes: this.hashes,
-    };
     const live: number[] = [];
-    const ring = this.queueSlot.length;
-    for (let k = 0, i = this.head; k < this.queued; k++, i = (i + 1) % ring) {
-      if (this.serial[this.queueSlot[i]] === this.queueSerial[i]) live.push(this.queueSlot[i]);
+    for (let slot = this.oldest(); this.queued > 0; ) {
+      live.push(slot);
+      this.head = (this.head + 1) % this.queueSlot.length;
+      this.queued--;
+      slot = this.oldest();
     }
-    this.cap = 0;
-    this.freeCount = 0;
-    this.size = 0;
-    this.queued = 0;
-    this.head = 0;
+    const [cols, bytes] = [this.cols, this.bytes];
+    this.cols = new Columns(SLOT_COLUMNS, 0);
+    this.bytes = new Uint8Array(0);
+    this.cap = this.freeCount = this.size = this.head = 0;
     this.queueSlot = new Int32Array(0);
     this.queueSerial = new Float64Array(0);
-    this.bytes = new Uint8Array(0);
-    this.len = new Uint8Array(0);
-    this.frame = new Float64Array(0);
-    this.ts = new Float64Array(0);
-    this.flowId = new Uint32Array(0);
-    this.stream = new Uint32Array(0);
-    this.seqClock = new Float64Array(0);
-    this.zeekOrder = new Float64Array(0);
-    this.zeekDone = new Uint8Array(0);
-    this.serial = new Float64Array(0);
-    this.hashes = new Uint32Array(0);
     this.grow(cap);
     for (const from of live) {
       const slot = this.freeSlots[--this.freeCount];
-      this.bytes.set(old.bytes.subarray(from * SLOT, from * SLOT + old.len[from]), slot * SLOT);
-      this.len[slot] = old.len[from];
-      this.frame[slot] = old.frame[from];
-      this.ts[slot] = old.ts[from];
-      this.flowId[slot] = old.flowId[from];
-      this.stream[slot] = old.stream[from];
-      this.seqClock[slot] = old.seqClock[from];
-      this.zeekOrder[slot] = old.zeekOrder[from];
-      this.zeekDone[slot] = old.zeekDone[from];
-      this.serial[slot] = old.serial[from];
-      this.hashes[slot] = old.hashes[from];
-      let i = this.hashes[slot] & this.mask;
-      while (this.buckets[i] !== EMPTY) i = (i + 1) & this.mask;
-      this.buckets[i] = slot;
-      this.size++;
-      this.enqueue(slot, this.serial[slot]);
+      this.cols.copyRow(cols, from, slot);
+      this.bytes.set(bytes.subarray(from * SLOT, from * SLOT + cols.col.len[from]), slot * SLOT);
+      this.place(slot);
     }
   }
 
@@ -252,7 +220,7 @@ export class HalfOpenStore {
       // Full: drop stale entries, or double.
       const live: number[] = [];
       for (let k = 0, i = this.head; k < this.queued; k++, i = (i + 1) % ring) {
-        if (this.serial[this.queueSlot[i]] === this.queueSerial[i]) live.push(i);
+        if (this.cols.col.serial[this.queueSlot[i]] === this.queueSerial[i]) live.push(i);
       }
       const size = live.length * 2 >= ring ? ring * 2 : ring;
       const slots = new Int32Array(size);
@@ -289,24 +257,13 @@ export class HalfOpenStore {
     return sport === p.dstPort && dport === p.srcPort && same(b, src, pb, p.dstOff, n) && same(b, dst, pb, p.srcOff, n);
   }
 
+  /** Room for `cap` slots (the held SYNs keep theirs). */
   private grow(cap: number): void {
     const old = this.cap;
-    const copy = <T extends Uint8Array | Float64Array | Uint32Array>(a: T, make: (n: number) => T, per = 1): T => {
-      const next = make(cap * per);
-      next.set(a);
-      return next;
-    };
-    this.bytes = copy(this.bytes, (n) => new Uint8Array(n), SLOT);
-    this.len = copy(this.len, (n) => new Uint8Array(n));
-    this.frame = copy(this.frame, (n) => new Float64Array(n));
-    this.ts = copy(this.ts, (n) => new Float64Array(n));
-    this.flowId = copy(this.flowId, (n) => new Uint32Array(n));
-    this.stream = copy(this.stream, (n) => new Uint32Array(n));
-    this.seqClock = copy(this.seqClock, (n) => new Float64Array(n));
-    this.zeekOrder = copy(this.zeekOrder, (n) => new Float64Array(n));
-    this.zeekDone = copy(this.zeekDone, (n) => new Uint8Array(n));
-    this.serial = copy(this.serial, (n) => new Float64Array(n).fill(-1));
-    this.hashes = copy(this.hashes, (n) => new Uint32Array(n));
+    this.cols.resize(cap);
+    const bytes = new Uint8Array(cap * SLOT);
+    bytes.set(this.bytes);
+    this.bytes = bytes;
     const free = new Int32Array(cap);
     free.set(this.freeSlots.subarray(0, this.freeCount));
     // New slots are taken lowest first.
@@ -316,9 +273,10 @@ export class HalfOpenStore {
     // Buckets at twice the slots: probes stay short.
     this.buckets = new Int32Array(cap * 2).fill(EMPTY);
     this.mask = cap * 2 - 1;
+    const { serial, hash } = this.cols.col;
     for (let slot = 0; slot < old; slot++) {
-      if (this.serial[slot] < 0) continue;
-      let i = this.hashes[slot] & this.mask;
+      if (serial[slot] === 0) continue;
+      let i = hash[slot] & this.mask;
       while (this.buckets[i] !== EMPTY) i = (i + 1) & this.mask;
       this.buckets[i] = slot;
     }

@@ -52,10 +52,10 @@ export class FlowTable {
   /** Whether the last packet given to `packet` came from the flow's client. */
   lastFromClient = false;
   /**
-   * Connections held outside the table (compact half-open ones, see embryos.ts):
+   * How many connections are held outside the table (lone SYNs, see half-open.ts):
    * they count as live, and `onSweep` lets their keeper expire them at the table's sweeps.
    */
-  extraLive = 0;
+  heldOutside: () => number = () => 0;
   onSweep: ((now: number) => void) | null = null;
 
   constructor(
@@ -85,11 +85,6 @@ export class FlowTable {
   reserveId(): number {
     this.created++;
     return this.nextId++;
-  }
-
-  /** The sweep settings (the handshake timeout applies to connections kept outside too). */
-  get options(): Readonly<FlowTableOptions> {
-    return this.opts;
   }
 
   /** One decoded TCP packet (p must hold a TCP header). */
@@ -167,9 +162,9 @@ export class FlowTable {
     return flow.client.isn !== p.seq || isGone(flow.client.state) || flow.client.state === TcpState.TIME_WAIT;
   }
 
-  /** Counts the live connections (with extraLive) towards the peak. */
+  /** Counts the live connections (with those held outside) towards the peak. */
   notePeak(): void {
-    const live = this.flows.size + this.extraLive;
+    const live = this.flows.size + this.heldOutside();
     if (live > this.peakLive) this.peakLive = live;
   }
 

@@ -60,11 +60,23 @@ export class ZeekConnTracker implements SessionHost {
   private now = -Infinity;
   private finished = false;
 
+  /**
+   * Timers a connection opened by a lone SYN sets up (expire and inactivity in its
+   * constructor, attempt in originatorOpens), and the first of them to come due.
+   */
+  private readonly loneSynTimers: number;
+  private readonly loneSynFirst: { delay: number; rank: number };
+
   constructor(opts: ZeekConnTrackerOptions) {
     this.verifyChecksums = opts.verifyChecksums;
     this.likelyServerPorts = opts.likelyServerPorts ?? ZEEK_DEFAULT_LIKELY_SERVER_PORTS;
     this.tuning = { ...ZEEK_DEFAULT_TUNING, ...opts.tuning };
     this.onConn = opts.onConn;
+    const t = this.tuning;
+    const delays = [t.tcpSynTimeout, t.initialInactivityTimeout, t.tcpAttemptDelay].filter((d, i) => i === 0 || d > 0);
+    this.loneSynTimers = delays.length;
+    const delay = Math.min(...delays);
+    this.loneSynFirst = { delay, rank: delays.indexOf(delay) };
   }
 
   /** Connections alive in Zeek's sense right now. */
@@ -86,15 +98,6 @@ export class ZeekConnTracker implements SessionHost {
     return this.sessions.get(a < z ? a : z, a < z ? z : a) !== undefined;
   }
 
-  /** Timers a connection opened by a lone SYN sets up: expire, inactivity, attempt (as in its constructor and originatorOpens). */
-  private get loneSynTimers(): Array<[delay: number, rank: number]> {
-    const t = this.tuning;
-    const timers: Array<[number, number]> = [[t.tcpSynTimeout, 0]];
-    if (t.initialInactivityTimeout) timers.push([t.initialInactivityTimeout, timers.length]);
-    if (t.tcpAttemptDelay) timers.push([t.tcpAttemptDelay, timers.length]);
-    return timers;
-  }
-
   /**
    * A lone SYN at the current network time is held outside the tracker (after tick()):
    * the timer orders its connection would take are reserved, and a placeholder
@@ -103,11 +106,8 @@ export class ZeekConnTracker implements SessionHost {
    * the first reserved order, for replay().
    */
   holdLoneSyn(token: number): number {
-    const timers = this.loneSynTimers;
-    const first = this.timers.reserve(timers.length);
-    let [delay, rank] = timers[0];
-    for (const [d, r] of timers) if (d < delay) [delay, rank] = [d, r];
-    this.timers.addPlaceholder(this.now + delay, first + rank, token);
+    const first = this.timers.reserve(this.loneSynTimers);
+    this.timers.addPlaceholder(this.now + this.loneSynFirst.delay, first + this.loneSynFirst.rank, token);
     return first;
   }
 
@@ -116,17 +116,16 @@ export class ZeekConnTracker implements SessionHost {
   }
 
   /**
-   * A packet held back since network time `now` (when only a tick() was given for it):
-   * processed as it would have been then, its timers due from then (with the orders
-   * holdLoneSyn() reserved); timers already due fire with the next packet or tick, as they would have.
+   * A lone SYN held back by holdLoneSyn() when it came at `tsUs` (then the network time):
+   * processed as it would have been then, its timers due from then with the orders
+   * reserved; timers already due fire with the next packet or tick, as they would have.
    */
-  replay(now: number, tsUs: number, p: DecodedPacket, info: ZeekPacketInfo = {}, orders = -1): void {
+  replay(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo, orders: number): void {
     if (this.finished) throw new Error('ZeekConnTracker: packet after finish()');
     const clock = this.now;
-    this.now = now;
+    this.now = tsUs;
     try {
-      if (orders >= 0) this.timers.withOrders(orders, this.loneSynTimers.length, () => this.process(tsUs, p, info));
-      else this.process(tsUs, p, info);
+      this.timers.withOrders(orders, this.loneSynTimers, () => this.process(tsUs, p, info));
     } finally {
       this.now = clock;
     }

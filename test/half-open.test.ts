@@ -257,30 +257,50 @@ test('the store gives memory back as a flood drains, and keeps what it still hol
     return p;
   };
   const n = 20_000;
-  const store = new HalfOpenStore();
-  const serials: number[] = [];
-  for (let i = 0; i < n; i++) {
-    serials.push(store.nextSerial);
-    store.add(syn(i), i + 1, i, i + 1, i, 0, i);
-  }
+  const store = new HalfOpenStore(1024);
+  for (let i = 0; i < n; i++) store.add(syn(i), i + 1, i, i + 1, i, 0, i);
+  assert.equal(store.capacity, 20 * 1024, 'grows a page at a time');
   const out = new Uint8Array(80);
   const meta = { frame: 0, ts: 0, flowId: 0, stream: 0, seqClock: 0, zeekOrder: -1, zeekDone: false, length: 0 };
-  // Answers come for all but every 97th: the store shrinks on the way (slots move).
+  // Zeek has had the SYNs of every 3rd (their placeholders came due); the lane skips them.
+  for (let i = 0; i < n; i += 3) store.setZeekDone(store.find(syn(i)));
+  for (const i of [1, 2, 4, 5, 7]) {
+    assert.equal(store.nextForZeek(), store.find(syn(i)), `SYN ${i} next for Zeek`);
+    store.setZeekDone(store.nextForZeek());
+  }
+  // Answers come for all but every 97th: the store shrinks on the way (slots move down, top pages go).
   for (let i = 0; i < n; i++) if (i % 97 !== 0) store.take(store.find(syn(i, TCP_FLAG.SYN | TCP_FLAG.ACK)), out, meta);
   const kept = Array.from({ length: n }, (_, i) => i).filter((i) => i % 97 === 0);
   assert.equal(store.size, kept.length);
+  assert.equal(store.capacity, 1024, `${kept.length} SYNs left in one page`);
   for (const i of kept) {
     const slot = store.find(syn(i, TCP_FLAG.RST));
     assert.ok(slot >= 0, `SYN ${i} lost`);
-    assert.equal(store.slotOfSerial(serials[i]), slot);
     store.read(slot, out, meta);
     assert.equal(meta.flowId, i + 1);
+    assert.equal(meta.zeekDone, i % 3 === 0);
   }
-  assert.equal(store.slotOfSerial(serials[1]), -1, 'a taken SYN is not found by its serial');
+  // The lane now starts at the first kept SYN Zeek has not had.
+  const first = kept.find((i) => i % 3 !== 0)!;
+  store.read(store.nextForZeek(), out, meta);
+  assert.equal(meta.flowId, first + 1);
   const order: number[] = [];
   for (let s = store.oldest(); s >= 0; s = store.oldest()) {
     store.take(s, out, meta);
     order.push(meta.flowId - 1);
   }
   assert.deepEqual(order, kept);
+  assert.equal(store.pagesKept, 1, 'one page kept for what comes next');
+
+  // The end of a capture: pages go as they empty, oldest first, nothing moves.
+  const end = new HalfOpenStore(1024);
+  for (let i = 0; i < 10 * 1024; i++) end.add(syn(i), i + 1, i, i + 1, i, 0, i);
+  end.drain();
+  assert.throws(() => end.add(syn(0), 1, 0, 1, 0, 0, 0), /after drain/);
+  for (let i = 0; i < 10 * 1024; i++) {
+    const s = end.oldest();
+    end.take(s, out, meta);
+    assert.equal(meta.flowId, i + 1);
+    assert.equal(end.pagesKept, 10 - Math.floor((i + 1) / 1024), `after ${i + 1} taken`);
+  }
 });

@@ -191,15 +191,21 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const datagram = new Uint8Array(SLOT);
   const meta: HalfOpenMeta = { frame: 0, ts: 0, flowId: 0, stream: 0, seqClock: 0, zeekOrder: -1, zeekDone: false, length: 0 };
   const zeekReplay = () => zeek.replay(meta.ts, replayed, { frame: meta.frame, capturedEnd: meta.length, frameEnd: meta.length }, meta.zeekOrder);
-  // Zeek's first timer for a held SYN is due (its attempt timer, 5 s): Zeek gets the SYN now and logs it as it would have.
-  zeek.onHeldDue = (serial) => {
-    const slot = halfOpen.slotOfSerial(serial);
-    if (slot < 0) return;
-    halfOpen.read(slot, datagram, meta);
-    if (meta.zeekDone) return;
-    decodeFrame(replayed, LinkType.RAW, datagram, 0, meta.length, meta.length);
-    zeekReplay();
-    halfOpen.setZeekDone(slot);
+  // Zeek's first timer for the oldest held SYN it has not had is due (its attempt timer, 5 s):
+  // Zeek gets the SYN now and logs it as it would have.
+  zeek.held = {
+    nextTs: () => {
+      const slot = halfOpen.nextForZeek();
+      return slot < 0 ? Infinity : halfOpen.tsOf(slot);
+    },
+    nextOrders: () => halfOpen.zeekOrderOf(halfOpen.nextForZeek()),
+    bringIn: () => {
+      const slot = halfOpen.nextForZeek();
+      halfOpen.read(slot, datagram, meta);
+      decodeFrame(replayed, LinkType.RAW, datagram, 0, meta.length, meta.length);
+      zeekReplay();
+      halfOpen.setZeekDone(slot);
+    },
   };
   const revive = (slot: number, atEnd = false): Flow => {
     halfOpen.take(slot, datagram, meta);
@@ -220,11 +226,11 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   /** Keep the packet compactly if it is a lone SYN of a new connection while many are live; false otherwise. */
   const keep = (rec: PacketRecord, capturedEnd: number): boolean => {
     if (!rec.tsKnown || rec.tsUs !== lastTs || table.live + halfOpen.size < flowOptions.compactHalfOpenAfter) return false;
-    if (!keepable(p, capturedEnd) || table.find(p) !== undefined || zeek.has(p) || sequence.has(p)) return false;
+    if (!keepable(p, capturedEnd) || !halfOpen.accepts(rec.number, zeek.heldOrdersEnd) || table.find(p) !== undefined || zeek.has(p) || sequence.has(p)) return false;
     zeek.tick(rec.tsUs);
     table.tick(rec.tsUs);
     const { stream, clock } = sequence.reserve(rec.tsUs);
-    halfOpen.add(p, rec.number, rec.tsUs, table.reserveId(), stream, clock, zeek.holdLoneSyn(halfOpen.nextSerial));
+    halfOpen.add(p, rec.number, rec.tsUs, table.reserveId(), stream, clock, zeek.holdLoneSyn());
     heldSyns++;
     table.notePeak();
     return true;
@@ -280,6 +286,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   );
 
   table.finish(lastTs ?? 0);
+  halfOpen.drain();
   for (let slot = halfOpen.oldest(); slot >= 0; slot = halfOpen.oldest()) {
     table.finishFlow(revive(slot, true), lastTs ?? 0);
     if (!meta.zeekDone) zeek.forget(replayed);

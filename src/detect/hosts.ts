@@ -91,6 +91,16 @@ export class HostDetectors {
     private readonly t: HostThresholds = DEFAULT_HOST_THRESHOLDS,
   ) {}
 
+  private flowColumns() {
+    const c = this.flows;
+    return { listener: c.column('listener'), client: c.column('client'), port: c.column('port'), firstTs: c.column('firstTs'), attemptTs: c.column('attemptTs'), flags: c.column('flags') };
+  }
+
+  private heldColumns() {
+    const c = this.held;
+    return { row: c.column('row'), kind: c.column('kind'), flow: c.column('flow'), packet: c.column('packet'), count: c.column('count'), spanUs: c.column('spanUs') };
+  }
+
   /** The flow's client address as a number: the IPv4 address itself, or 2^32 + an index for IPv6. */
   private clientId(flow: Flow): number {
     const b = flow.clientAddrBytes;
@@ -148,36 +158,36 @@ export class HostDetectors {
 
   finish(): void {
     // Flows by listener, then time.
-    const f = this.flows.col;
+    const f = this.flowColumns();
     const order = sortedRows(this.flows.length, f.listener, f.attemptTs);
     const floods = new Map<number, Array<[number, number]>>();
     for (let i = 0; i < order.length; ) {
       let j = i;
-      while (j < order.length && f.listener[order[j]] === f.listener[order[i]]) j++;
-      const episodes = this.synFloods(f.listener[order[i]], order.subarray(i, j));
-      if (episodes.length > 0) floods.set(f.listener[order[i]], episodes);
+      while (j < order.length && f.listener(order[j]) === f.listener(order[i])) j++;
+      const episodes = this.synFloods(f.listener(order[i]), order.subarray(i, j));
+      if (episodes.length > 0) floods.set(f.listener(order[i]), episodes);
       i = j;
     }
-    const h = this.held.col;
+    const h = this.heldColumns();
     for (let i = 0; i < this.held.length; i++) {
-      const row = h.row[i];
-      const listener = f.listener[row];
-      const attemptTs = f.attemptTs[row];
+      const row = h.row(i);
+      const listener = f.listener(row);
+      const attemptTs = f.attemptTs(row);
       const eps = floods.get(listener);
       if (eps !== undefined && eps.some(([a, b]) => attemptTs >= a && attemptTs <= b)) continue;
 
-      const kind = h.kind[i] === 0 ? 'syn_unanswered' : 'synack_unanswered';
+      const kind = h.kind(i) === 0 ? 'syn_unanswered' : 'synack_unanswered';
       this.emit(
         halfOpenFinding({
           kind,
           attemptTs,
-          flow: h.flow[i],
-          packet: h.packet[i],
-          ts: kind === 'syn_unanswered' ? attemptTs : f.firstTs[row],
-          count: h.count[i],
-          spanUs: h.spanUs[i],
-          clientAddr: this.clientName(f.client[row]),
-          clientPort: f.port[row],
+          flow: h.flow(i),
+          packet: h.packet(i),
+          ts: kind === 'syn_unanswered' ? attemptTs : f.firstTs(row),
+          count: h.count(i),
+          spanUs: h.spanUs(i),
+          clientAddr: this.clientName(f.client(row)),
+          clientPort: f.port(row),
           serverAddr: this.listeners.addr[listener],
           serverPort: this.listeners.port[listener],
         }),
@@ -189,17 +199,18 @@ export class HostDetectors {
 
   /** `rows`: this listener's flows in time order. */
   private synFloods(listenerId: number, rows: Uint32Array): Array<[number, number]> {
-    const f = this.flows.col;
+    const f = this.flowColumns();
     const listener = this.listeners.name(listenerId);
-    const half: number[] = [];
-    for (const r of rows) if (f.flags[r] & HALF_OPEN) half.push(r);
-    if (half.length < this.t.synFloodRate) return [];
     // Half-open attempts per 100 ms slot; a flood is where a sliding second holds at least the rate.
+    let halfOpen = 0;
     const slots = new Map<number, number>();
-    for (const r of half) {
-      const k = Math.floor(f.attemptTs[r] / SLOT_US);
+    for (const r of rows) {
+      if (!(f.flags(r) & HALF_OPEN)) continue;
+      halfOpen++;
+      const k = Math.floor(f.attemptTs(r) / SLOT_US);
       slots.set(k, (slots.get(k) ?? 0) + 1);
     }
+    if (halfOpen < this.t.synFloodRate) return [];
     const second = (k: number) => {
       let sum = 0;
       for (let i = k - 9; i <= k; i++) sum += slots.get(i) ?? 0;
@@ -227,11 +238,11 @@ export class HostDetectors {
       let completed = 0;
       let firstTs = -1;
       let lastTs = -1;
-      const sources: number[] = [];
+      const sources = new Float64Array(halfOpen);
       for (const r of rows) {
-        const ts = f.attemptTs[r];
-        if (ts < start || ts >= end || !(f.flags[r] & ATTEMPT)) continue;
-        const fl = f.flags[r];
+        const ts = f.attemptTs(r);
+        if (ts < start || ts >= end || !(f.flags(r) & ATTEMPT)) continue;
+        const fl = f.flags(r);
         if (fl & REFUSED) refused++;
         if (fl & COOKIE) cookies++;
         if (fl & COMPLETED) completed++;
@@ -240,10 +251,12 @@ export class HostDetectors {
         if (fl & SYN_ACKED) synAcked++;
         if (firstTs < 0) firstTs = ts;
         lastTs = ts;
-        sources.push(f.client[r]);
+        sources[halfIn - 1] = f.client(r);
       }
       if (firstTs < 0) [firstTs, lastTs] = [start, end];
-      const distinct = Float64Array.from(sources).sort().filter((v, k, a) => k === 0 || a[k - 1] !== v).length;
+      const seen = sources.subarray(0, halfIn).sort();
+      let distinct = 0;
+      for (let k = 0; k < seen.length; k++) if (k === 0 || seen[k - 1] !== seen[k]) distinct++;
       episodes.push([firstTs, lastTs]);
       const pct = (n: number) => `${Math.round((100 * n) / Math.max(1, halfIn))}%`;
       this.emit({
@@ -312,11 +325,11 @@ export class HostDetectors {
 
   private portExhaustion(): void {
     const limit = this.t.ephemeralPorts * this.t.portExhaustionShare;
-    const f = this.flows.col;
+    const f = this.flowColumns();
     // Flows by (client, listener), then first packet time: a client's connections to one destination.
     const pairKey = new Float64Array(this.flows.length);
-    for (let r = 0; r < this.flows.length; r++) pairKey[r] = f.client[r] * 2 ** 20 + f.listener[r];
-    const order = sortedRows(this.flows.length, pairKey, f.firstTs);
+    for (let r = 0; r < this.flows.length; r++) pairKey[r] = f.client(r) * 2 ** 20 + f.listener(r);
+    const order = sortedRows(this.flows.length, (r) => pairKey[r], f.firstTs);
     for (let i = 0; i < order.length; ) {
       let j = i;
       while (j < order.length && pairKey[order[j]] === pairKey[order[i]]) j++;
@@ -327,28 +340,28 @@ export class HostDetectors {
 
   /** Distinct client ports in any window of one TIME_WAIT length, over one pair's flows in time order. */
   private portWindow(rows: Uint32Array, limit: number): void {
-    const f = this.flows.col;
+    const f = this.flowColumns();
     const inWindow = new Map<number, number>();
     let peak = 0;
     let peakTs = 0;
     let lo = 0;
     for (let hi = 0; hi < rows.length; hi++) {
-      const port = f.port[rows[hi]];
+      const port = f.port(rows[hi]);
       inWindow.set(port, (inWindow.get(port) ?? 0) + 1);
-      while (f.firstTs[rows[hi]] - f.firstTs[rows[lo]] > this.t.timeWaitUs) {
-        const p = f.port[rows[lo++]];
+      while (f.firstTs(rows[hi]) - f.firstTs(rows[lo]) > this.t.timeWaitUs) {
+        const p = f.port(rows[lo++]);
         const n = inWindow.get(p)! - 1;
         if (n === 0) inWindow.delete(p);
         else inWindow.set(p, n);
       }
       if (inWindow.size > peak) {
         peak = inWindow.size;
-        peakTs = f.firstTs[rows[hi]];
+        peakTs = f.firstTs(rows[hi]);
       }
     }
     if (peak < limit) return;
-    const client = this.clientName(f.client[rows[0]]);
-    const dest = this.listeners.name(f.listener[rows[0]]);
+    const client = this.clientName(f.client(rows[0]));
+    const dest = this.listeners.name(f.listener(rows[0]));
     this.emit({
       kind: 'port_exhaustion_risk',
       severity: 'warning',
@@ -362,9 +375,27 @@ export class HostDetectors {
   }
 }
 
-/** Row numbers 0..n-1 sorted by (a, b), stable. */
-function sortedRows(n: number, a: ArrayLike<number>, b: ArrayLike<number>): Uint32Array {
-  const rows = new Uint32Array(n);
+/**
+ * Row numbers 0..n-1 sorted by (a, b), stable: a merge sort on typed arrays, so a
+ * flood's million rows cost 8 bytes each here, not a boxed array of them.
+ */
+function sortedRows(n: number, a: (row: number) => number, b: (row: number) => number): Uint32Array {
+  let rows = new Uint32Array(n);
   for (let i = 0; i < n; i++) rows[i] = i;
-  return rows.sort((x, y) => a[x] - a[y] || b[x] - b[y] || x - y);
+  let tmp = new Uint32Array(n);
+  const before = (x: number, y: number) => a(x) < a(y) || (a(x) === a(y) && (b(x) < b(y) || (b(x) === b(y) && x < y)));
+  for (let width = 1; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) tmp[k++] = before(rows[j], rows[i]) ? rows[j++] : rows[i++];
+      while (i < mid) tmp[k++] = rows[i++];
+      while (j < hi) tmp[k++] = rows[j++];
+    }
+    [rows, tmp] = [tmp, rows];
+  }
+  return rows;
 }

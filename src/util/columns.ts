@@ -1,4 +1,10 @@
-/** Rows of numbers kept as one typed array per column: a few bytes a row, no object per row. */
+/**
+ * Rows of numbers kept as typed columns, a few bytes a row and no object per row.
+ * Rows live in chunks of a fixed number of rows, each chunk one buffer for all its
+ * columns: appending never copies what is there, and the chunks are of a size the
+ * allocator can serve from memory given back by other chunked stores (the held
+ * SYNs of a flood drain while these fill).
+ */
 
 export type ColumnType = Float64ArrayConstructor | Uint32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
 type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;
@@ -11,37 +17,55 @@ export const U8 = Uint8Array;
 export class Columns<K extends string> {
   /** Rows filled by push(). */
   length = 0;
-  capacity = 0;
-  readonly col = {} as Record<K, Column>;
+  private readonly chunks: Array<Record<K, Column>> = [];
+  private readonly shift: number;
+  private readonly mask: number;
+  /** Column names, widest element first (each column starts aligned in the chunk's buffer). */
+  private readonly order: K[];
+  private readonly rowBytes: number;
 
+  /** `chunkRows`: rows per chunk, a power of two. */
   constructor(
     private readonly types: Record<K, ColumnType>,
-    capacity = 256,
+    private readonly chunkRows = 8192,
   ) {
-    this.resize(capacity);
+    if (!(chunkRows > 0 && (chunkRows & (chunkRows - 1)) === 0)) throw new RangeError(`chunkRows must be a power of two, not ${chunkRows}`);
+    this.shift = Math.log2(chunkRows);
+    this.mask = chunkRows - 1;
+    this.order = (Object.keys(types) as K[]).sort((a, b) => types[b].BYTES_PER_ELEMENT - types[a].BYTES_PER_ELEMENT);
+    this.rowBytes = this.order.reduce((n, k) => n + types[k].BYTES_PER_ELEMENT, 0);
   }
 
-  /** Append a row (growing by doubling); returns its index. */
+  /** Append a row; returns its index. */
   push(values: Record<K, number>): number {
-    if (this.length === this.capacity) this.resize(Math.max(256, this.capacity * 2));
-    for (const k in this.types) this.col[k][this.length] = values[k];
+    const row = this.length;
+    if ((row & this.mask) === 0 && row >>> this.shift === this.chunks.length) this.chunks.push(this.chunk());
+    const c = this.chunks[row >>> this.shift];
+    const i = row & this.mask;
+    for (const k of this.order) c[k][i] = values[k];
     return this.length++;
   }
 
-  /** Grow or shrink to `capacity` rows, keeping the rows that still fit; new rows are 0. */
-  resize(capacity: number): void {
-    for (const k in this.types) {
-      const next = new this.types[k](capacity);
-      const old = this.col[k];
-      if (old !== undefined) next.set(old.subarray(0, Math.min(old.length, capacity)));
-      this.col[k] = next;
-    }
-    this.capacity = capacity;
-    this.length = Math.min(this.length, capacity);
+  /** One value. */
+  get(k: K, row: number): number {
+    return this.chunks[row >>> this.shift][k][row & this.mask];
   }
 
-  /** Copy row `from` of `src` (the same columns) into row `to`. */
-  copyRow(src: Columns<K>, from: number, to: number): void {
-    for (const k in this.types) this.col[k][to] = src.col[k][from];
+  /** A column as a function of the row (for the passes over all rows at the end). */
+  column(k: K): (row: number) => number {
+    const { chunks, shift, mask } = this;
+    return (row) => chunks[row >>> shift][k][row & mask];
+  }
+
+  private chunk(): Record<K, Column> {
+    const n = this.chunkRows;
+    const buf = new ArrayBuffer(n * this.rowBytes);
+    const c = {} as Record<K, Column>;
+    let at = 0;
+    for (const k of this.order) {
+      c[k] = new this.types[k](buf, at, n);
+      at += n * this.types[k].BYTES_PER_ELEMENT;
+    }
+    return c;
   }
 }

@@ -100,19 +100,28 @@ export class ZeekConnTracker implements SessionHost {
 
   /**
    * A lone SYN at the current network time is held outside the tracker (after tick()):
-   * the timer orders its connection would take are reserved, and a placeholder
-   * stands for its first timer. When that comes due, `onHeldDue(token)` must bring
-   * the connection in with replay(), so its timers fire as they would have. Returns
-   * the first reserved order, for replay().
+   * the timer orders its connection would take are reserved; returns the first, for
+   * replay(). The held SYNs, oldest first, are the `held` lane: when the first timer of
+   * the oldest comes due, the lane must bring its connection in with replay(), so its
+   * timers fire as they would have.
    */
-  holdLoneSyn(token: number): number {
-    const first = this.timers.reserve(this.loneSynTimers);
-    this.timers.addPlaceholder(this.now + this.loneSynFirst.delay, first + this.loneSynFirst.rank, token);
-    return first;
+  /** Timer orders the next holdLoneSyn() would reserve up to (exclusive). */
+  get heldOrdersEnd(): number {
+    return this.timers.orders + this.loneSynTimers;
   }
 
-  set onHeldDue(fn: (token: number) => void) {
-    this.timers.onPlaceholder = fn;
+  holdLoneSyn(): number {
+    return this.timers.reserve(this.loneSynTimers);
+  }
+
+  /** The lone SYNs held (see holdLoneSyn), oldest first: when each came, and its first reserved order. */
+  set held(src: { nextTs(): number; nextOrders(): number; bringIn(): void }) {
+    const { delay, rank } = this.loneSynFirst;
+    this.timers.lane = {
+      nextDue: () => src.nextTs() + delay,
+      nextOrder: () => src.nextOrders() + rank,
+      fireNext: () => src.bringIn(),
+    };
   }
 
   /**

@@ -10,6 +10,19 @@ export interface ZeekTimer {
   canceled: boolean;
 }
 
+/**
+ * Placeholders kept outside the queue, earliest first: due times and orders never
+ * decrease along the lane.
+ */
+export interface PlaceholderLane {
+  /** Due time of the next placeholder; Infinity when there is none. */
+  nextDue(): number;
+  /** Order of the next placeholder (ties of due time go by order). */
+  nextOrder(): number;
+  /** Bring the next placeholder's connection in: it leaves the lane. */
+  fireNext(): void;
+}
+
 interface Entry extends ZeekTimer {
   order: number;
   queued: boolean;
@@ -27,16 +40,21 @@ export class TimerQueue {
   }
 
   /**
-   * Timers of connections kept outside the tracker (lone SYNs held compactly): one
-   * placeholder each, in order of due time, standing for the first timer the
-   * connection would have. When it comes due, `onPlaceholder` brings the connection
-   * in, with the timer orders reserved for it, and its real timers fire in its place.
+   * Timers of connections kept outside the tracker (lone SYNs held compactly): a
+   * lane of placeholders, one each, in order of due time, standing for the first
+   * timer the connection would have. When one comes due, the lane brings its
+   * connection in, with the timer orders reserved for it, and its real timers fire
+   * in its place.
    */
-  private readonly lane = { due: [] as number[], order: [] as number[], token: [] as number[], head: 0 };
-  onPlaceholder: ((token: number) => void) | null = null;
+  lane: PlaceholderLane | null = null;
   /** While set, add() hands out these reserved orders first. */
   private forcedOrder = 0;
   private forcedEnd = 0;
+
+  /** Timer orders handed out or reserved so far. */
+  get orders(): number {
+    return this.added;
+  }
 
   /** Reserve `n` timer orders (ties between equal due times go by order). */
   reserve(n: number): number {
@@ -56,18 +74,6 @@ export class TimerQueue {
       this.forcedOrder = order;
       this.forcedEnd = end;
     }
-  }
-
-  /** A placeholder due at `due` with order `order` (both at least those of the last one added). */
-  addPlaceholder(due: number, order: number, token: number): void {
-    const l = this.lane;
-    if (l.head > 4096 && l.head * 2 > l.due.length) {
-      for (const k of ['due', 'order', 'token'] as const) l[k] = l[k].slice(l.head);
-      l.head = 0;
-    }
-    l.due.push(due);
-    l.order.push(order);
-    l.token.push(token);
   }
 
   add(due: number, fire: (now: number) => void): ZeekTimer {
@@ -101,15 +107,15 @@ export class TimerQueue {
   /** Fires the timers due at `now` (canceled ones are dropped without counting). */
   advance(now: number, maxPerPacket: number): void {
     let fired = 0;
-    const l = this.lane;
+    const lane = this.lane;
     for (;;) {
-      const laneDue = l.head < l.due.length && l.due[l.head] <= now;
+      const laneAt = lane === null ? Infinity : lane.nextDue();
+      const laneDue = laneAt <= now;
       const heapDue = this.heap.length > 0 && this.heap[0].due <= now;
       if (!laneDue && !heapDue) return;
       if (maxPerPacket > 0 && fired >= maxPerPacket) return;
-      if (laneDue && (!heapDue || l.due[l.head] < this.heap[0].due || (l.due[l.head] === this.heap[0].due && l.order[l.head] < this.heap[0].order))) {
-        const k = l.head++;
-        this.onPlaceholder?.(l.token[k]);
+      if (laneDue && (!heapDue || laneAt < this.heap[0].due || (laneAt === this.heap[0].due && lane!.nextOrder() < this.heap[0].order))) {
+        lane!.fireNext();
         continue;
       }
       const e = this.pop();

@@ -81,9 +81,6 @@ CREATE TABLE IF NOT EXISTS flows (
   server_rtt_median_us INTEGER,
   ${COUNTS}
 );
-CREATE INDEX IF NOT EXISTS flows_capture ON flows (capture_id, flow_index);
-CREATE INDEX IF NOT EXISTS flows_server ON flows (server_addr, server_port);
-CREATE INDEX IF NOT EXISTS flows_client ON flows (client_addr, client_port);
 CREATE TABLE IF NOT EXISTS transitions (
   flow_id     INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
   seq         INTEGER NOT NULL,       -- order within the flow
@@ -96,7 +93,6 @@ CREATE TABLE IF NOT EXISTS transitions (
   inferred    INTEGER NOT NULL,       -- 1: deduced, not seen (mid-connection start, missing SYN, SYN cookie)
   PRIMARY KEY (flow_id, seq)
 );
-CREATE INDEX IF NOT EXISTS transitions_packet ON transitions (packet);
 CREATE TABLE IF NOT EXISTS anomalies (
   id          INTEGER PRIMARY KEY,
   capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
@@ -110,8 +106,6 @@ CREATE TABLE IF NOT EXISTS anomalies (
   message     TEXT NOT NULL,
   details     TEXT NOT NULL           -- JSON
 );
-CREATE INDEX IF NOT EXISTS anomalies_capture ON anomalies (capture_id, kind);
-CREATE INDEX IF NOT EXISTS anomalies_flow ON anomalies (flow_id);
 CREATE TABLE IF NOT EXISTS zeek_conns (
   capture_id     INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
   ts             INTEGER NOT NULL,     -- as Zeek's conn.log, one row per connection Zeek would log
@@ -132,7 +126,6 @@ CREATE TABLE IF NOT EXISTS zeek_conns (
   first_frame    INTEGER NOT NULL,
   last_frame     INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS zeek_conns_tuple ON zeek_conns (capture_id, orig_h, orig_p, resp_h, resp_p, first_frame);
 CREATE TABLE IF NOT EXISTS decode_counters (
   capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
   reason      TEXT NOT NULL,            -- 'tcp', 'non_ip', 'truncated_tcp_header', ... (see README)
@@ -140,6 +133,21 @@ CREATE TABLE IF NOT EXISTS decode_counters (
   PRIMARY KEY (capture_id, reason)
 );
 `;
+
+/**
+ * Secondary indexes. Into a database with no rows yet they are built after the
+ * capture's rows are in (one sorted pass each, not a B-tree insert per row).
+ */
+const INDEXES = [
+  'CREATE INDEX IF NOT EXISTS flows_capture ON flows (capture_id, flow_index)',
+  'CREATE INDEX IF NOT EXISTS flows_server ON flows (server_addr, server_port)',
+  'CREATE INDEX IF NOT EXISTS flows_client ON flows (client_addr, client_port)',
+  'CREATE INDEX IF NOT EXISTS transitions_packet ON transitions (packet)',
+  'CREATE INDEX IF NOT EXISTS anomalies_capture ON anomalies (capture_id, kind)',
+  'CREATE INDEX IF NOT EXISTS anomalies_flow ON anomalies (flow_id)',
+  'CREATE INDEX IF NOT EXISTS zeek_conns_tuple ON zeek_conns (capture_id, orig_h, orig_p, resp_h, resp_p, first_frame)',
+];
+const INDEX_NAMES = INDEXES.map((sql) => /EXISTS (\w+)/.exec(sql)![1]);
 
 export class SqliteSink {
   private readonly db: Database.Database;
@@ -154,6 +162,9 @@ export class SqliteSink {
   private readonly linkFindings: Database.Statement;
   private readonly insertZeek: Database.Statement;
   private readonly linkZeek: Database.Statement[];
+  private readonly isEmpty: Database.Statement;
+  /** The indexes were dropped by beginCapture, to be built by commitCapture. */
+  private indexesDeferred = false;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -162,6 +173,7 @@ export class SqliteSink {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
+    for (const sql of INDEXES) this.db.exec(sql);
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
     if (row === undefined) {
       this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
@@ -170,6 +182,7 @@ export class SqliteSink {
       throw new Error(`${file}: database schema version ${row.value}, this tcpstate writes version ${SCHEMA_VERSION}; use a new --db file`);
     }
     this.deleteCapture = this.db.prepare('DELETE FROM captures WHERE path = ?');
+    this.isEmpty = this.db.prepare('SELECT NOT EXISTS (SELECT 1 FROM flows) AND NOT EXISTS (SELECT 1 FROM anomalies) AND NOT EXISTS (SELECT 1 FROM zeek_conns) AS empty').pluck();
     this.insertCapture = this.db.prepare(
       "INSERT INTO captures (path, name, link_types, packets, tcp_packets, bytes, status) VALUES (?, ?, '', 0, 0, 0, 'error')",
     );
@@ -302,6 +315,9 @@ export class SqliteSink {
   beginCapture(path: string, name: string): number {
     this.db.exec('BEGIN IMMEDIATE');
     this.deleteCapture.run(path);
+    // Nothing else in the database: build the indexes once at the end (rolled back with the rest).
+    this.indexesDeferred = this.isEmpty.get() === 1;
+    if (this.indexesDeferred) for (const name of INDEX_NAMES) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
     return Number(this.insertCapture.run(path, name).lastInsertRowid);
   }
 
@@ -326,6 +342,8 @@ export class SqliteSink {
       this.insertInterface.run(id, itf.index, itf.section, itf.linkType, itf.snaplen, itf.unitsPerSecond, itf.tsOffsetSeconds, itf.name);
     }
     for (const [reason, n] of s.counters.entries()) this.insertCounter.run(id, reason, n);
+    if (this.indexesDeferred) for (const sql of INDEXES) this.db.exec(sql);
+    this.indexesDeferred = false;
     this.linkFindings.run(id);
     for (const st of this.linkZeek) st.run(id);
     this.db.exec('COMMIT');
@@ -369,6 +387,7 @@ export class SqliteSink {
 
   /** Drop everything written since beginCapture. */
   rollbackCapture(): void {
+    this.indexesDeferred = false;
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 

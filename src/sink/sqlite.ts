@@ -147,6 +147,8 @@ const INDEXES = [
   'CREATE INDEX IF NOT EXISTS anomalies_flow ON anomalies (flow_id)',
   'CREATE INDEX IF NOT EXISTS zeek_conns_tuple ON zeek_conns (capture_id, orig_h, orig_p, resp_h, resp_p, first_frame)',
 ];
+/** Page cache while a capture's rows are appended to tables without secondary indexes (KiB, as SQLite's negative cache_size). */
+const LOAD_CACHE_SIZE = -2048;
 const INDEX_NAMES = INDEXES.map((sql) => /EXISTS (\w+)/.exec(sql)![1]);
 
 export class SqliteSink {
@@ -165,6 +167,8 @@ export class SqliteSink {
   private readonly isEmpty: Database.Statement;
   /** The indexes were dropped by beginCapture, to be built by commitCapture. */
   private indexesDeferred = false;
+  /** The connection's page cache setting, and a small one for loads that only append. */
+  private readonly cacheSize: number;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -174,6 +178,7 @@ export class SqliteSink {
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
     for (const sql of INDEXES) this.db.exec(sql);
+    this.cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
     if (row === undefined) {
       this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
@@ -317,7 +322,11 @@ export class SqliteSink {
     this.deleteCapture.run(path);
     // Nothing else in the database: build the indexes once at the end (rolled back with the rest).
     this.indexesDeferred = this.isEmpty.get() === 1;
-    if (this.indexesDeferred) for (const name of INDEX_NAMES) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
+    if (this.indexesDeferred) {
+      for (const name of INDEX_NAMES) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
+      // Appends only until the indexes are built: a small page cache will do (memory under a flood).
+      this.db.pragma(`cache_size = ${LOAD_CACHE_SIZE}`);
+    }
     return Number(this.insertCapture.run(path, name).lastInsertRowid);
   }
 
@@ -342,7 +351,11 @@ export class SqliteSink {
       this.insertInterface.run(id, itf.index, itf.section, itf.linkType, itf.snaplen, itf.unitsPerSecond, itf.tsOffsetSeconds, itf.name);
     }
     for (const [reason, n] of s.counters.entries()) this.insertCounter.run(id, reason, n);
-    if (this.indexesDeferred) for (const sql of INDEXES) this.db.exec(sql);
+    if (this.indexesDeferred) {
+      // Each index is one sort; with the small cache its runs spill to temporary files, not memory.
+      for (const sql of INDEXES) this.db.exec(sql);
+      this.db.pragma(`cache_size = ${this.cacheSize}`);
+    }
     this.indexesDeferred = false;
     this.linkFindings.run(id);
     for (const st of this.linkZeek) st.run(id);
@@ -387,6 +400,7 @@ export class SqliteSink {
 
   /** Drop everything written since beginCapture. */
   rollbackCapture(): void {
+    if (this.indexesDeferred) this.db.pragma(`cache_size = ${this.cacheSize}`);
     this.indexesDeferred = false;
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }

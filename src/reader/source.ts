@@ -17,7 +17,12 @@ export interface ByteSource {
   compression: Compression | null;
 }
 
-const CHUNK = 1 << 16;
+/**
+ * Read (and gunzip) in 256 KiB pieces: the reader alone on the 376 MB bench capture takes 0.34 s
+ * against 0.49 s with 64 KiB (fewer async hops and records split across pieces); 1 MiB gains
+ * another 15 ms for 6 MB more resident memory.
+ */
+const CHUNK = 1 << 18;
 
 /** Open a capture for streaming; `-` is standard input. Errors surface when iterating. */
 export function openSource(path: string, stdin: NodeJS.ReadableStream = process.stdin): ByteSource {

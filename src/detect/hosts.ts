@@ -91,16 +91,6 @@ export class HostDetectors {
     private readonly t: HostThresholds = DEFAULT_HOST_THRESHOLDS,
   ) {}
 
-  private flowColumns() {
-    const c = this.flows;
-    return { listener: c.column('listener'), client: c.column('client'), port: c.column('port'), firstTs: c.column('firstTs'), attemptTs: c.column('attemptTs'), flags: c.column('flags') };
-  }
-
-  private heldColumns() {
-    const c = this.held;
-    return { row: c.column('row'), kind: c.column('kind'), flow: c.column('flow'), packet: c.column('packet'), count: c.column('count'), spanUs: c.column('spanUs') };
-  }
-
   /** The flow's client address as a number: the IPv4 address itself, or 2^32 + an index for IPv6. */
   private clientId(flow: Flow): number {
     const b = flow.clientAddrBytes;
@@ -158,7 +148,7 @@ export class HostDetectors {
 
   finish(): void {
     // Flows by listener, then time.
-    const f = this.flowColumns();
+    const f = this.flows.columns();
     const order = sortedRows(this.flows.length, f.listener, f.attemptTs);
     const floods = new Map<number, Array<[number, number]>>();
     for (let i = 0; i < order.length; ) {
@@ -168,7 +158,7 @@ export class HostDetectors {
       if (episodes.length > 0) floods.set(f.listener(order[i]), episodes);
       i = j;
     }
-    const h = this.heldColumns();
+    const h = this.held.columns();
     for (let i = 0; i < this.held.length; i++) {
       const row = h.row(i);
       const listener = f.listener(row);
@@ -199,7 +189,7 @@ export class HostDetectors {
 
   /** `rows`: this listener's flows in time order. */
   private synFloods(listenerId: number, rows: Uint32Array): Array<[number, number]> {
-    const f = this.flowColumns();
+    const f = this.flows.columns();
     const listener = this.listeners.name(listenerId);
     // Half-open attempts per 100 ms slot; a flood is where a sliding second holds at least the rate.
     let halfOpen = 0;
@@ -325,7 +315,7 @@ export class HostDetectors {
 
   private portExhaustion(): void {
     const limit = this.t.ephemeralPorts * this.t.portExhaustionShare;
-    const f = this.flowColumns();
+    const f = this.flows.columns();
     // Flows by (client, listener), then first packet time: a client's connections to one destination.
     const pairKey = new Float64Array(this.flows.length);
     for (let r = 0; r < this.flows.length; r++) pairKey[r] = f.client(r) * 2 ** 20 + f.listener(r);
@@ -340,7 +330,7 @@ export class HostDetectors {
 
   /** Distinct client ports in any window of one TIME_WAIT length, over one pair's flows in time order. */
   private portWindow(rows: Uint32Array, limit: number): void {
-    const f = this.flowColumns();
+    const f = this.flows.columns();
     const inWindow = new Map<number, number>();
     let peak = 0;
     let peakTs = 0;

@@ -87,7 +87,16 @@ class Page {
     this.len = u8(n);
     this.zeekDone = u8(n);
   }
+
+  /** Copy slot `a` of this page into slot `b` of `to` (the datagram and every number). */
+  copy(a: number, to: Page, b: number): void {
+    to.bytes.set(this.bytes.subarray(a * SLOT, a * SLOT + this.len[a]), b * SLOT);
+    for (const k of NUMBER_COLUMNS) to[k][b] = this[k][a];
+    to.live++;
+  }
 }
+
+const NUMBER_COLUMNS = ['ts', 'seqClock', 'frame', 'flowId', 'stream', 'serial', 'zeekOrder', 'len', 'zeekDone'] as const;
 
 export class HalfOpenStore {
   private readonly pageShift: number;
@@ -204,15 +213,7 @@ export class HalfOpenStore {
   nextForZeek(): number {
     if (this.queued === 0) return -1;
     const ring = this.queueSlot.length;
-    // The first queue entry at or after the cursor (the queue is in serial order).
-    let lo = 0;
-    let hi = this.queued;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.queueSerial[(this.head + mid) & (ring - 1)] < this.zeekCursor) lo = mid + 1;
-      else hi = mid;
-    }
-    for (; lo < this.queued; lo++) {
+    for (let lo = this.queuedBefore(this.zeekCursor); lo < this.queued; lo++) {
       const at = (this.head + lo) & (ring - 1);
       const slot = this.queueSlot[at];
       const serial = this.queueSerial[at];
@@ -258,6 +259,19 @@ export class HalfOpenStore {
     meta.seqClock = pg.seqClock[k];
     meta.zeekOrder = pg.zeekOrder[k];
     meta.zeekDone = pg.zeekDone[k] === 1;
+  }
+
+  /** Queue entries (from the head) with a serial below `serial`: the queue is in serial order. */
+  private queuedBefore(serial: number): number {
+    const ring = this.queueSlot.length;
+    let lo = 0;
+    let hi = this.queued;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.queueSerial[(this.head + mid) & (ring - 1)] < serial) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** The slot's serial; 0 for a free slot or one past the pages kept (a stale queue entry's). */
@@ -333,29 +347,9 @@ export class HalfOpenStore {
       const serial = from.serial[a];
       if (serial === 0) continue;
       const to = below.pop()!;
-      const pg = this.pages[to >>> this.pageShift];
-      const b = to & this.pageMask;
-      pg.bytes.set(from.bytes.subarray(a * SLOT, a * SLOT + from.len[a]), b * SLOT);
-      pg.len[b] = from.len[a];
-      pg.zeekDone[b] = from.zeekDone[a];
-      pg.frame[b] = from.frame[a];
-      pg.flowId[b] = from.flowId[a];
-      pg.stream[b] = from.stream[a];
-      pg.serial[b] = serial;
-      pg.ts[b] = from.ts[a];
-      pg.seqClock[b] = from.seqClock[a];
-      pg.zeekOrder[b] = from.zeekOrder[a];
-      pg.live++;
+      from.copy(a, this.pages[to >>> this.pageShift], to & this.pageMask);
       this.buckets[this.bucketOf(slot)] = to;
-      // Its queue entry, found by serial (the queue is in serial order).
-      let lo = 0;
-      let hi = this.queued;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (this.queueSerial[(this.head + mid) & (ring - 1)] < serial) lo = mid + 1;
-        else hi = mid;
-      }
-      this.queueSlot[(this.head + lo) & (ring - 1)] = to;
+      this.queueSlot[(this.head + this.queuedBefore(serial)) & (ring - 1)] = to;
     }
     this.pages.length = keepPages;
     this.freeSlots = new Int32Array(limit);

@@ -39,22 +39,19 @@ export class Columns<K extends string> {
   /** Append a row; returns its index. */
   push(values: Record<K, number>): number {
     const row = this.length;
-    if ((row & this.mask) === 0 && row >>> this.shift === this.chunks.length) this.chunks.push(this.chunk());
+    if (row >>> this.shift === this.chunks.length) this.chunks.push(this.chunk());
     const c = this.chunks[row >>> this.shift];
     const i = row & this.mask;
     for (const k of this.order) c[k][i] = values[k];
     return this.length++;
   }
 
-  /** One value. */
-  get(k: K, row: number): number {
-    return this.chunks[row >>> this.shift][k][row & this.mask];
-  }
-
-  /** A column as a function of the row (for the passes over all rows at the end). */
-  column(k: K): (row: number) => number {
+  /** Every column as a function of the row (for the passes over all rows at the end). */
+  columns(): Record<K, (row: number) => number> {
     const { chunks, shift, mask } = this;
-    return (row) => chunks[row >>> shift][k][row & mask];
+    const out = {} as Record<K, (row: number) => number>;
+    for (const k of this.order) out[k] = (row) => chunks[row >>> shift][k][row & mask];
+    return out;
   }
 
   private chunk(): Record<K, Column> {

@@ -98,6 +98,11 @@ export class ZeekConnTracker implements SessionHost {
     return this.sessions.get(a < z ? a : z, a < z ? z : a) !== undefined;
   }
 
+  /** Timer orders the next holdLoneSyn() would reserve up to (exclusive). */
+  get heldOrdersEnd(): number {
+    return this.timers.orders + this.loneSynTimers;
+  }
+
   /**
    * A lone SYN at the current network time is held outside the tracker (after tick()):
    * the timer orders its connection would take are reserved; returns the first, for
@@ -105,11 +110,6 @@ export class ZeekConnTracker implements SessionHost {
    * the oldest comes due, the lane must bring its connection in with replay(), so its
    * timers fire as they would have.
    */
-  /** Timer orders the next holdLoneSyn() would reserve up to (exclusive). */
-  get heldOrdersEnd(): number {
-    return this.timers.orders + this.loneSynTimers;
-  }
-
   holdLoneSyn(): number {
     return this.timers.reserve(this.loneSynTimers);
   }

@@ -5,7 +5,7 @@
 import { analyzeCapture, type CaptureSummary } from '../analyze/capture.js';
 import { DecodeCounters } from '../decode/index.js';
 import { ReadInterrupted, openSource } from '../reader/index.js';
-import type { SqliteSink } from '../sink/sqlite.js';
+import type { Sink } from '../sink/sqlite.js';
 
 /** What the analysis needs of the command line (plain data: it crosses to workers). */
 export interface AnalysisSettings {
@@ -16,7 +16,7 @@ export interface AnalysisSettings {
 
 /** Analyse `path` into `sink` in one transaction; throws ReadInterrupted (nothing written) when stopped. */
 export async function analyzeInto(
-  sink: SqliteSink,
+  sink: Sink,
   path: string,
   name: string,
   settings: AnalysisSettings,

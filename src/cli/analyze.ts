@@ -9,7 +9,8 @@ import type { CheckResult } from '../detect/checks.js';
 import { ReadInterrupted, analyzeInto, reviveSummary, type AnalysisSettings } from './analyze-one.js';
 import type { WorkerJob } from './analyze-worker.js';
 import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
-import { SqliteSink } from '../sink/sqlite.js';
+import { SqliteSink, type Sink } from '../sink/sqlite.js';
+import { ThreadedSink } from '../sink/threaded.js';
 import { writeFileSync } from 'node:fs';
 import { evaluate, type Check } from '../detect/checks.js';
 import { renderJunit, type CaptureChecks } from '../report/junit.js';
@@ -77,9 +78,12 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   if (captures.length === 0) throw new UsageError(`no capture files (.pcap, .pcapng, .cap, or .gz of them) in ${args.join(', ')}`);
   const chalk = makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false);
   const warn = makeChalk(Boolean(io.stderr.isTTY), io.env, opts.color !== false);
-  let sink: SqliteSink;
+  const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
+  let sink: Sink;
   try {
-    sink = new SqliteSink(resolve(io.cwd, opts.db));
+    // One capture at a time: the database is written in a thread of its own while the analysis goes on.
+    // Several at once: workers write their own databases and this thread only imports them.
+    sink = jobs > 1 ? new SqliteSink(resolve(io.cwd, opts.db)) : new ThreadedSink(resolve(io.cwd, opts.db));
   } catch (e) {
     io.stderr.write(`tcpstate: cannot open database ${opts.db}: ${(e as Error).message}\n`);
     return ExitCode.FAILURE;
@@ -130,7 +134,6 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     if (!opts.json && !opts.quiet) io.stdout.write(renderSummary(summary, chalk));
     progress(name);
   };
-  const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
   try {
     if (jobs > 1) {
       const ok = await inWorkers(captures, jobs, settings, io, sink, report, () => interrupted);
@@ -184,7 +187,7 @@ async function inWorkers(
   jobs: number,
   settings: AnalysisSettings,
   io: Io,
-  sink: SqliteSink,
+  sink: Sink,
   report: (i: number, name: string, s: CaptureSummary) => void,
   stopped: () => boolean,
 ): Promise<boolean> {

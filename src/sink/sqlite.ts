@@ -151,7 +151,20 @@ const INDEXES = [
 const LOAD_CACHE_SIZE = -2048;
 const INDEX_NAMES = INDEXES.map((sql) => /EXISTS (\w+)/.exec(sql)![1]);
 
-export class SqliteSink {
+/** Where a capture's analysis is written: SqliteSink, or the same in a thread of its own (ThreadedSink). */
+export interface Sink {
+  /** Open the capture's transaction (replacing an earlier analysis of the same path); returns its id. */
+  beginCapture(path: string, name: string): number;
+  writeFlow(captureId: number, f: Flow): void;
+  writeFinding(captureId: number, f: Finding): void;
+  writeZeekConn(captureId: number, z: ZeekConn): void;
+  commitCapture(id: number, s: CaptureSummary): void;
+  rollbackCapture(): void;
+  importCapture(file: string): number;
+  close(): void;
+}
+
+export class SqliteSink implements Sink {
   private readonly db: Database.Database;
   private readonly deleteCapture: Database.Statement;
   private readonly insertCapture: Database.Statement;
@@ -239,78 +252,36 @@ export class SqliteSink {
 
   /** Write one row of Zeek's conn.log. */
   writeZeekConn(captureId: number, z: ZeekConn): void {
-    this.insertZeek.run(
-      captureId,
-      z.ts,
-      z.orig_h,
-      z.orig_p,
-      z.resp_h,
-      z.resp_p,
-      z.duration,
-      z.orig_bytes,
-      z.resp_bytes,
-      z.conn_state,
-      z.missed_bytes,
-      z.history,
-      z.orig_pkts,
-      z.orig_ip_bytes,
-      z.resp_pkts,
-      z.resp_ip_bytes,
-      z.first_frame,
-      z.last_frame,
-    );
+    this.insertZeekRow(zeekValues(captureId, z));
   }
 
   /** Write one finding (its flow is linked by flow_index when the capture commits). */
   writeFinding(captureId: number, f: Finding): void {
-    this.insertFinding.run(captureId, f.flow, f.packet, f.ts, f.kind, f.severity, f.side, f.message, JSON.stringify(f.details));
+    this.insertFindingRow(findingValues(captureId, f));
   }
 
   /** Write one ended flow and its transitions (inside the capture's transaction). */
-  writeFlow(captureId: number, f: Flow, zeek: { connState: string; history: string } | null = null): void {
-    const c = f.client;
-    const s = f.server;
-    const a = f.hasAnalysis ? f.analysis : null;
-    const crtt = a ? rttSummary(a.rtt.client) : null;
-    const srtt = a ? rttSummary(a.rtt.server) : null;
-    const counts = a ? Array.from(a.counts) : new Array<number>(COUNT_COLUMNS.length).fill(0);
-    const id = Number(
-      this.insertFlow.run(
-        captureId,
-        f.id,
-        f.ipVersion,
-        c.addr,
-        c.port,
-        s.addr,
-        s.port,
-        f.firstTs,
-        f.lastTs,
-        f.firstPacket,
-        f.lastPacket,
-        c.state,
-        s.state,
-        f.rolesBy,
-        f.midstream ? 1 : 0,
-        f.endReason ?? 'end_of_capture',
-        zeek?.connState ?? null,
-        zeek?.history ?? null,
-        c.packets,
-        c.payloadBytes,
-        c.ipBytes,
-        s.packets,
-        s.payloadBytes,
-        s.ipBytes,
-        a && a.initialRttUs >= 0 ? a.initialRttUs : null,
-        crtt ? Math.round(crtt.min) : null,
-        crtt ? Math.round(crtt.median) : null,
-        srtt ? Math.round(srtt.min) : null,
-        srtt ? Math.round(srtt.median) : null,
-        ...counts,
-      ).lastInsertRowid,
-    );
-    // Transitions found later may concern earlier frames (a receipt proven by a later ACK): store in packet order.
-    const ts = [...f.transitions].sort((a, b) => a.ts - b.ts); // stable: recording order within one instant
-    ts.forEach((t, i) => this.insertTransition.run(id, i + 1, t.packet, t.ts, t.side, t.from, t.to, t.cause, t.inferred ? 1 : 0));
+  writeFlow(captureId: number, f: Flow): void {
+    const id = this.insertFlowRow(flowValues(captureId, f));
+    transitionValues(f).forEach((t, i) => this.insertTransitionRow(id, i + 1, t));
+  }
+
+  /** The row-level writes, with values as flowValues & co. make them (also what the writer thread replays). */
+  insertFlowRow(values: RowValue[]): number {
+    return Number(this.insertFlow.run(values).lastInsertRowid);
+  }
+
+  /** `values` from transitionValues: all but the flow id and the order within the flow. */
+  insertTransitionRow(flowId: number, seq: number, values: RowValue[]): void {
+    this.insertTransition.run(flowId, seq, values);
+  }
+
+  insertFindingRow(values: RowValue[]): void {
+    this.insertFinding.run(values);
+  }
+
+  insertZeekRow(values: RowValue[]): void {
+    this.insertZeek.run(values);
   }
 
   /**
@@ -332,25 +303,14 @@ export class SqliteSink {
 
   /** Fill in the capture's row and counters, and commit. */
   commitCapture(id: number, s: CaptureSummary): void {
-    this.updateCapture.run(
-      s.format,
-      s.compression,
-      s.linkTypes.join(','),
-      s.packets,
-      s.tcpPackets,
-      s.bytes,
-      s.firstTs,
-      s.lastTs,
-      s.status,
-      s.error,
-      s.errorOffset,
-      s.errorRecord,
-      id,
-    );
-    for (const itf of s.interfaces) {
-      this.insertInterface.run(id, itf.index, itf.section, itf.linkType, itf.snaplen, itf.unitsPerSecond, itf.tsOffsetSeconds, itf.name);
-    }
-    for (const [reason, n] of s.counters.entries()) this.insertCounter.run(id, reason, n);
+    this.commitCaptureRow(id, captureRow(s));
+  }
+
+  /** commitCapture with the capture's row as captureRow makes it (plain data: it crosses to the writer thread). */
+  commitCaptureRow(id: number, c: CaptureRow): void {
+    this.updateCapture.run(c.values, id);
+    for (const itf of c.interfaces) this.insertInterface.run(id, itf);
+    for (const [reason, n] of c.counters) this.insertCounter.run(id, reason, n);
     if (this.indexesDeferred) {
       // Each index is one sort; with the small cache its runs spill to temporary files, not memory.
       for (const sql of INDEXES) this.db.exec(sql);
@@ -409,4 +369,100 @@ export class SqliteSink {
     this.rollbackCapture();
     this.db.close();
   }
+}
+
+/** A value bound to a statement parameter. */
+export type RowValue = number | string | null;
+
+/** What commitCapture writes about the capture itself. */
+export interface CaptureRow {
+  /** The captures row from format to error_record. */
+  values: RowValue[];
+  /** interfaces rows without the capture id. */
+  interfaces: RowValue[][];
+  counters: Array<[string, number]>;
+}
+
+export function captureRow(s: CaptureSummary): CaptureRow {
+  return {
+    values: [s.format, s.compression, s.linkTypes.join(','), s.packets, s.tcpPackets, s.bytes, s.firstTs, s.lastTs, s.status, s.error, s.errorOffset, s.errorRecord],
+    interfaces: s.interfaces.map((i) => [i.index, i.section, i.linkType, i.snaplen, i.unitsPerSecond, i.tsOffsetSeconds, i.name]),
+    counters: [...s.counters.entries()],
+  };
+}
+
+/** The flows row of an ended flow (Zeek's columns are filled in at commit). */
+export function flowValues(captureId: number, f: Flow): RowValue[] {
+  const c = f.client;
+  const s = f.server;
+  const a = f.hasAnalysis ? f.analysis : null;
+  const crtt = a ? rttSummary(a.rtt.client) : null;
+  const srtt = a ? rttSummary(a.rtt.server) : null;
+  const row: RowValue[] = [
+    captureId,
+    f.id,
+    f.ipVersion,
+    c.addr,
+    c.port,
+    s.addr,
+    s.port,
+    f.firstTs,
+    f.lastTs,
+    f.firstPacket,
+    f.lastPacket,
+    c.state,
+    s.state,
+    f.rolesBy,
+    f.midstream ? 1 : 0,
+    f.endReason ?? 'end_of_capture',
+    null,
+    null,
+    c.packets,
+    c.payloadBytes,
+    c.ipBytes,
+    s.packets,
+    s.payloadBytes,
+    s.ipBytes,
+    a && a.initialRttUs >= 0 ? a.initialRttUs : null,
+    crtt ? Math.round(crtt.min) : null,
+    crtt ? Math.round(crtt.median) : null,
+    srtt ? Math.round(srtt.min) : null,
+    srtt ? Math.round(srtt.median) : null,
+  ];
+  for (let i = 0; i < COUNT_COLUMNS.length; i++) row.push(a ? a.counts[i] : 0);
+  return row;
+}
+
+/** The flow's transitions rows in packet order, each without flow_id and seq (its 1-based place in the list). */
+export function transitionValues(f: Flow): RowValue[][] {
+  // Transitions found later may concern earlier frames (a receipt proven by a later ACK): store in packet order.
+  const ts = [...f.transitions].sort((a, b) => a.ts - b.ts); // stable: recording order within one instant
+  return ts.map((t) => [t.packet, t.ts, t.side, t.from, t.to, t.cause, t.inferred ? 1 : 0]);
+}
+
+export function findingValues(captureId: number, f: Finding): RowValue[] {
+  return [captureId, f.flow, f.packet, f.ts, f.kind, f.severity, f.side, f.message, JSON.stringify(f.details)];
+}
+
+export function zeekValues(captureId: number, z: ZeekConn): RowValue[] {
+  return [
+    captureId,
+    z.ts,
+    z.orig_h,
+    z.orig_p,
+    z.resp_h,
+    z.resp_p,
+    z.duration,
+    z.orig_bytes,
+    z.resp_bytes,
+    z.conn_state,
+    z.missed_bytes,
+    z.history,
+    z.orig_pkts,
+    z.orig_ip_bytes,
+    z.resp_pkts,
+    z.resp_ip_bytes,
+    z.first_frame,
+    z.last_frame,
+  ];
 }

@@ -1,0 +1,51 @@
+/** What the analysis and the writer thread (threaded.ts, writer-thread.ts) say to each other. */
+import type { CaptureRow } from './sqlite.js';
+
+/** Values per batch (8 bytes and a tag each: ~288 KB). */
+export const BATCH_VALUES = 32_768;
+
+/** Rows in a batch: [op, count, ...count values]. TRANSITION rows follow their FLOW row. */
+export const enum Op {
+  FLOW = 1,
+  TRANSITION = 2,
+  FINDING = 3,
+  ZEEK = 4,
+}
+
+/** How a value is held in `nums`: the number itself, an index into `strings`, or nothing. */
+export const enum Tag {
+  NUM = 0,
+  STR = 1,
+  NULL = 2,
+}
+
+/** Slots of the shared Int32Array. */
+export const enum Signal {
+  /** Batches posted and not yet written. */
+  INFLIGHT = 0,
+  /** Control answers posted so far. */
+  REPLIES = 1,
+  /** A batch failed: the capture cannot commit (the message comes with the next answer). */
+  FAILED = 2,
+  /** The writer thread has exited. */
+  DEAD = 3,
+  SIZE = 4,
+}
+
+export interface Batch {
+  nums: Float64Array;
+  tags: Uint8Array;
+  n: number;
+  strings: string[];
+}
+
+export type Control =
+  | { op: 'open'; file: string }
+  | { op: 'begin'; path: string; name: string }
+  | { op: 'commit'; id: number; row: CaptureRow }
+  | { op: 'rollback' }
+  | { op: 'import'; file: string }
+  | { op: 'failure' }
+  | { op: 'close' };
+
+export type Reply = { ok: true; value: unknown } | { ok: false; error: string };

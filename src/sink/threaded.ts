@@ -1,0 +1,178 @@
+/**
+ * The SQLite sink in a thread of its own. The analysis hands its rows over in
+ * batches (numbers in a transferred Float64Array, each distinct string once) and
+ * goes on while the writer thread binds and inserts them: on two cores the two
+ * halves of the work overlap. The interface is SqliteSink's and is synchronous:
+ * control calls (begin, commit, rollback, import, close) wait for the writer's
+ * answer, and a write error surfaces at the next batch or at the commit.
+ *
+ * Batches in flight are bounded (MAX_INFLIGHT): when the writer falls behind, the
+ * analysis waits for it instead of queueing rows in memory.
+ */
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import type { CaptureSummary } from '../analyze/capture.js';
+import type { Finding } from '../detect/finding.js';
+import type { Flow } from '../flow/flow.js';
+import type { ZeekConn } from '../zeek/conn.js';
+import { captureRow, findingValues, flowValues, transitionValues, zeekValues, type RowValue, type Sink } from './sqlite.js';
+import { BATCH_VALUES, Op, Signal, Tag, type Batch, type Control, type Reply } from './batch.js';
+
+/** Batches posted and not yet written: ~2.3 MB of rows at most. */
+const MAX_INFLIGHT = 8;
+/** How long one wait lasts before the writer's liveness is checked again (ms). */
+const WAIT_SLICE_MS = 1000;
+
+export class ThreadedSink implements Sink {
+  private readonly worker: Worker;
+  private readonly signal: Int32Array;
+  private readonly replies: MessagePort;
+  private nums = new Float64Array(BATCH_VALUES);
+  private tags = new Uint8Array(BATCH_VALUES);
+  private n = 0;
+  private strings: string[] = [];
+  private stringIndex = new Map<string, number>();
+  private closed = false;
+
+  constructor(file: string) {
+    const { port1, port2 } = new MessageChannel();
+    this.signal = new Int32Array(new SharedArrayBuffer(Signal.SIZE * 4));
+    this.replies = port1;
+    this.worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
+      workerData: { signal: this.signal.buffer, replies: port2 },
+      transferList: [port2],
+    });
+    this.worker.unref();
+    try {
+      this.call({ op: 'open', file });
+    } catch (e) {
+      this.closed = true;
+      void this.worker.terminate();
+      throw e;
+    }
+  }
+
+  beginCapture(path: string, name: string): number {
+    return this.call({ op: 'begin', path, name }) as number;
+  }
+
+  writeFlow(captureId: number, f: Flow): void {
+    this.row(Op.FLOW, flowValues(captureId, f));
+    for (const t of transitionValues(f)) this.row(Op.TRANSITION, t);
+  }
+
+  writeFinding(captureId: number, f: Finding): void {
+    this.row(Op.FINDING, findingValues(captureId, f));
+  }
+
+  writeZeekConn(captureId: number, z: ZeekConn): void {
+    this.row(Op.ZEEK, zeekValues(captureId, z));
+  }
+
+  commitCapture(id: number, s: CaptureSummary): void {
+    this.call({ op: 'commit', id, row: captureRow(s) });
+  }
+
+  rollbackCapture(): void {
+    this.discard();
+    this.call({ op: 'rollback' }, false);
+  }
+
+  importCapture(file: string): number {
+    return this.call({ op: 'import', file }) as number;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.discard();
+    try {
+      this.call({ op: 'close' }, false);
+    } finally {
+      this.closed = true;
+      this.replies.close();
+      void this.worker.terminate();
+    }
+  }
+
+  /** One row: the op, the number of values, the values. */
+  private row(op: Op, values: RowValue[]): void {
+    if (this.n + values.length + 2 > BATCH_VALUES) this.flush();
+    const nums = this.nums;
+    const tags = this.tags;
+    let i = this.n;
+    nums[i] = op;
+    tags[i++] = Tag.NUM;
+    nums[i] = values.length;
+    tags[i++] = Tag.NUM;
+    for (const v of values) {
+      if (typeof v === 'number') {
+        nums[i] = v;
+        tags[i] = Tag.NUM;
+      } else if (v === null) {
+        tags[i] = Tag.NULL;
+      } else {
+        let k = this.stringIndex.get(v);
+        if (k === undefined) {
+          k = this.strings.length;
+          this.strings.push(v);
+          this.stringIndex.set(v, k);
+        }
+        nums[i] = k;
+        tags[i] = Tag.STR;
+      }
+      i++;
+    }
+    this.n = i;
+  }
+
+  /** Hand the rows so far to the writer (waiting while it is MAX_INFLIGHT batches behind). */
+  private flush(): void {
+    this.throwIfFailed();
+    if (this.n === 0) return;
+    const s = this.signal;
+    for (let v = Atomics.load(s, Signal.INFLIGHT); v >= MAX_INFLIGHT; v = Atomics.load(s, Signal.INFLIGHT)) {
+      Atomics.wait(s, Signal.INFLIGHT, v, WAIT_SLICE_MS);
+      this.throwIfDead();
+    }
+    const batch: Batch = { nums: this.nums, tags: this.tags, n: this.n, strings: this.strings };
+    Atomics.add(s, Signal.INFLIGHT, 1);
+    this.worker.postMessage(batch, [this.nums.buffer, this.tags.buffer]);
+    this.nums = new Float64Array(BATCH_VALUES);
+    this.tags = new Uint8Array(BATCH_VALUES);
+    this.n = 0;
+    this.strings = [];
+    this.stringIndex = new Map();
+  }
+
+  /** Rows not handed over yet are dropped (the capture is being rolled back). */
+  private discard(): void {
+    this.n = 0;
+    this.strings = [];
+    this.stringIndex = new Map();
+  }
+
+  /** A write the writer could not do fails the capture at the next batch, not only at its commit. */
+  private throwIfFailed(): void {
+    if (Atomics.load(this.signal, Signal.FAILED) !== 0) this.call({ op: 'failure' }, false);
+  }
+
+  private throwIfDead(): void {
+    if (Atomics.load(this.signal, Signal.DEAD) !== 0) throw new Error('the database writer thread stopped');
+  }
+
+  /** Send a control message after the pending rows, and wait for its answer. */
+  private call(msg: Control, flushFirst = true): unknown {
+    if (this.closed) throw new Error('database already closed');
+    if (flushFirst) this.flush();
+    const s = this.signal;
+    const before = Atomics.load(s, Signal.REPLIES);
+    this.worker.postMessage(msg);
+    while (Atomics.load(s, Signal.REPLIES) === before) {
+      Atomics.wait(s, Signal.REPLIES, before, WAIT_SLICE_MS);
+      if (Atomics.load(s, Signal.REPLIES) === before) this.throwIfDead();
+    }
+    const reply = receiveMessageOnPort(this.replies)?.message as Reply | undefined;
+    if (reply === undefined) throw new Error('the database writer thread did not answer');
+    if (!reply.ok) throw new Error(reply.error);
+    return reply.value;
+  }
+}

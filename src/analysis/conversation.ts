@@ -31,24 +31,21 @@ export const WSCALE_NOT_USED = -2;
 /** Value dupAckCount takes after an "ACKed unseen" beyond everything (makes it fire once per stall). */
 export const DUPACK_SENTINEL = 0xffffffff;
 
-const EMPTY_F64 = new Float64Array(0);
-const EMPTY_U32 = new Uint32Array(0);
-const EMPTY_U16 = new Uint16Array(0);
-/** Capacity kept when a list empties (larger arrays are released). */
-const KEEP_CAPACITY = 64;
+const EMPTY = new Float64Array(0);
+/** Numbers per entry: frame, seq, nextSeq, time (µs), extra ns. */
+const STRIDE = 5;
 
 /**
  * Segments sent but not acknowledged yet (Wireshark's `tcp_unacked_t` list), kept in
- * sending order in parallel arrays. Holds at most MAX_UNACKED_SEGMENTS entries.
+ * sending order, STRIDE numbers an entry in one array. Holds at most
+ * MAX_UNACKED_SEGMENTS entries. The array is given back whenever the list empties:
+ * most conversations spend most of their life (and all of it once closed) with
+ * everything acknowledged, and then cost nothing here.
  */
 export class UnackedSegments {
   count = 0;
-  // Allocated on the first push and grown by doubling; given back when the list empties.
-  frame = EMPTY_F64;
-  seq = EMPTY_U32;
-  nextSeq = EMPTY_U32;
-  tsUs = EMPTY_F64;
-  tsNs = EMPTY_U16;
+  // Allocated on the first push and grown by doubling.
+  private d = EMPTY;
   /** Set by ack(): the frame whose segment end the ack matches exactly (0 when none), and when it was sent. */
   ackedFrame = 0;
   ackedUs = 0;
@@ -57,14 +54,35 @@ export class UnackedSegments {
   private lastAck = -1;
   private survivors = 0;
 
+  frame(i: number): number {
+    return this.d[i * STRIDE];
+  }
+
+  seq(i: number): number {
+    return this.d[i * STRIDE + 1];
+  }
+
+  nextSeq(i: number): number {
+    return this.d[i * STRIDE + 2];
+  }
+
+  tsUs(i: number): number {
+    return this.d[i * STRIDE + 3];
+  }
+
+  tsNs(i: number): number {
+    return this.d[i * STRIDE + 4];
+  }
+
   push(frame: number, seq: number, nextSeq: number, tsUs: number, tsNs: number): void {
-    if (this.count === this.seq.length) this.grow();
-    const i = this.count++;
-    this.frame[i] = frame;
-    this.seq[i] = seq;
-    this.nextSeq[i] = nextSeq;
-    this.tsUs[i] = tsUs;
-    this.tsNs[i] = tsNs;
+    if (this.count * STRIDE === this.d.length) this.grow();
+    const o = this.count++ * STRIDE;
+    const d = this.d;
+    d[o] = frame;
+    d[o + 1] = seq;
+    d[o + 2] = nextSeq;
+    d[o + 3] = tsUs;
+    d[o + 4] = tsNs;
   }
 
   /**
@@ -77,62 +95,35 @@ export class UnackedSegments {
     this.ackedFrame = 0;
     const n = this.count;
     if (n === 0) return;
+    const d = this.d;
     // Entries that survived this same ack value before are unchanged by it: only newer ones need a look.
     let w = ack === this.lastAck ? this.survivors : 0;
     for (let i = w; i < n; i++) {
-      const end = this.nextSeq[i];
+      const o = i * STRIDE;
+      const end = d[o + 2];
       if (ack === end) {
         if (this.ackedFrame === 0) {
-          this.ackedFrame = this.frame[i];
-          this.ackedUs = this.tsUs[i];
-          this.ackedNs = this.tsNs[i];
+          this.ackedFrame = d[o];
+          this.ackedUs = d[o + 3];
+          this.ackedNs = d[o + 4];
         }
         continue; // acked exactly: dropped
       }
-      if (gtSeq(ack, this.seq[i]) && leSeq(ack, end)) this.seq[i] = ack; // partly acked: trimmed
+      if (gtSeq(ack, d[o + 1]) && leSeq(ack, end)) d[o + 1] = ack; // partly acked: trimmed
       else if (!gtSeq(end, ack)) continue; // wholly acked: dropped
-      if (w !== i) this.copy(i, w);
+      if (w !== i) d.copyWithin(w * STRIDE, o, o + STRIDE);
       w++;
     }
     this.count = w;
     this.lastAck = ack;
     this.survivors = w;
-    if (w === 0 && this.seq.length > KEEP_CAPACITY) this.release();
-  }
-
-  private release(): void {
-    this.frame = EMPTY_F64;
-    this.seq = EMPTY_U32;
-    this.nextSeq = EMPTY_U32;
-    this.tsUs = EMPTY_F64;
-    this.tsNs = EMPTY_U16;
-  }
-
-  private copy(from: number, to: number): void {
-    this.frame[to] = this.frame[from];
-    this.seq[to] = this.seq[from];
-    this.nextSeq[to] = this.nextSeq[from];
-    this.tsUs[to] = this.tsUs[from];
-    this.tsNs[to] = this.tsNs[from];
+    if (w === 0) this.d = EMPTY;
   }
 
   private grow(): void {
-    const size = Math.min(Math.max(this.seq.length * 2, 4), MAX_UNACKED_SEGMENTS);
-    const f = new Float64Array(size);
-    f.set(this.frame);
-    this.frame = f;
-    const s = new Uint32Array(size);
-    s.set(this.seq);
-    this.seq = s;
-    const e = new Uint32Array(size);
-    e.set(this.nextSeq);
-    this.nextSeq = e;
-    const t = new Float64Array(size);
-    t.set(this.tsUs);
-    this.tsUs = t;
-    const ns = new Uint16Array(size);
-    ns.set(this.tsNs);
-    this.tsNs = ns;
+    const d = new Float64Array(Math.min(Math.max(this.count * 2, 2), MAX_UNACKED_SEGMENTS) * STRIDE);
+    d.set(this.d);
+    this.d = d;
   }
 }
 

@@ -407,8 +407,8 @@ export class SequenceAnalyzer {
     // C6: a plain retransmission.
     const u = fwd.unacked;
     if (u.count > 0) {
-      r.rtoFrame = u.frame[0];
-      r.rtoNs = deltaNs(this.us, this.ns, u.tsUs[0], u.tsNs[0]);
+      r.rtoFrame = u.frame(0);
+      r.rtoNs = deltaNs(this.us, this.ns, u.tsUs(0), u.tsNs(0));
     } else {
       r.rtoFrame = fwd.nextSeqFrame;
       r.rtoNs = deltaNs(this.us, this.ns, fwd.nextSeqUs, fwd.nextSeqNs);
@@ -466,11 +466,11 @@ export class SequenceAnalyzer {
     if (this.len === 0 || u.count === 0 || !fwd.validBif) return;
     r.hasAnalysis = true; // Wireshark creates the record before checking the result
     const base = fwd.baseSeq;
-    let first = (u.seq[u.count - 1] - base) >>> 0;
-    let last = (u.nextSeq[u.count - 1] - base) >>> 0;
+    let first = (u.seq(u.count - 1) - base) >>> 0;
+    let last = (u.nextSeq(u.count - 1) - base) >>> 0;
     for (let i = 0; i < u.count; i++) {
-      const s = (u.seq[i] - base) >>> 0;
-      const e = (u.nextSeq[i] - base) >>> 0;
+      const s = (u.seq(i) - base) >>> 0;
+      const e = (u.nextSeq(i) - base) >>> 0;
       if (e > last) last = e;
       if (s < first) first = s;
     }

@@ -304,6 +304,19 @@ describe('hand-made packets', () => {
       assert.notEqual(k.send(C, { seq: 1001, ack: 5001, t: 41_000_000 }).stream, 0);
     });
 
+    test('a conversation that never got past its handshake (an answered SYN flood) goes after the quiet timeout; an open idle one stays', () => {
+      const k = new Packets({ quietTimeoutSec: 30 });
+      k.send(C, { seq: 1000, flags: 'S', t: 0 });
+      k.send(S, { seq: 5000, ack: 1001, flags: 'SA', t: 100 });
+      const open = [40001, 80] as [number, number]; // on other ports: open, then idle as long
+      k.send(C, { seq: 2000, flags: 'S', t: 300 }, open);
+      k.send(S, { seq: 3000, ack: 2001, flags: 'SA', t: 400 }, open);
+      assert.equal(k.send(C, { seq: 2001, ack: 3001, t: 500 }, open).stream, 1);
+      for (let s = 1; s <= 40; s++) k.send(C, { seq: 1, flags: 'S', t: s * 1_000_000 }, [41000 + s, 80]);
+      assert.equal(k.send(C, { seq: 2001, ack: 3001, t: 41_000_000 }, open).stream, 1, 'the open conversation is kept');
+      assert.notEqual(k.send(S, { seq: 5000, ack: 1001, flags: 'SA', t: 41_000_100 }).stream, 0, 'the half-open one was forgotten');
+    });
+
     test('without timeouts nothing is forgotten (Wireshark keeps every conversation)', () => {
       const k = new Packets({ quietTimeoutSec: Infinity, idleTimeoutSec: Infinity });
       k.handshake(1000, 5000);

@@ -184,6 +184,8 @@ export class TcpConversation {
   lastSeen = 0;
   /** A RST was seen, or a FIN in each direction: only a short idle time keeps it. */
   finMask = 0;
+  /** A segment without SYN was seen: the connection got past its handshake (a SYN flood's never do). */
+  pastHandshake = false;
 
   constructor(
     readonly stream: number,
@@ -191,9 +193,9 @@ export class TcpConversation {
     readonly firstFrame: number,
   ) {}
 
-  /** Closed (RST, or FIN both ways) or never answered: swept after the short timeout. */
+  /** Closed (RST, or FIN both ways), never answered, or never past the handshake: swept after the short timeout. */
   get quiet(): boolean {
-    return (this.finMask & 4) !== 0 || (this.finMask & 3) === 3 || !this.flow1.seen || !this.flow2.seen;
+    return (this.finMask & 4) !== 0 || (this.finMask & 3) === 3 || !this.flow1.seen || !this.flow2.seen || !this.pastHandshake;
   }
 }
 

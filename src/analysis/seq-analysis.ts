@@ -103,7 +103,7 @@ export interface SequenceAnalyzerOptions {
   trackBytesInFlight?: boolean;
   /** Seconds of packet time after which an idle live conversation is forgotten (default 7800; Infinity: never). */
   idleTimeoutSec?: number;
-  /** Seconds after which an idle closed or one-sided conversation is forgotten (default 300; Infinity: never). */
+  /** Seconds after which an idle closed or one-sided conversation is forgotten (default 75; Infinity: never). */
   quietTimeoutSec?: number;
 }
 
@@ -133,7 +133,7 @@ export class SequenceAnalyzer {
     this.trackBif = opts.trackBytesInFlight ?? false;
     this.table = new ConversationTable({
       idleUs: (opts.idleTimeoutSec ?? 7800) * 1e6,
-      quietUs: (opts.quietTimeoutSec ?? 300) * 1e6,
+      quietUs: (opts.quietTimeoutSec ?? 75) * 1e6,
     });
   }
 
@@ -224,6 +224,7 @@ export class SequenceAnalyzer {
     r.initialRttNs = conv.initialRttNs;
     conv.lastSeen = clock;
     fwd.seen = true;
+    if (!(this.tcpFlags & SYN)) conv.pastHandshake = true;
     if (this.tcpFlags & RST) conv.finMask |= 4;
     else if (this.tcpFlags & FIN) conv.finMask |= fwd === conv.flow1 ? 1 : 2;
     return r;

@@ -93,8 +93,7 @@ export class HostDetectors {
 
   /** The flow's client address as a number: the IPv4 address itself, or 2^32 + an index for IPv6. */
   private clientId(flow: Flow): number {
-    const b = flow.clientAddrBytes;
-    return flow.ipVersion === 4 ? ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0 : 2 ** 32 + this.v6Clients.id(flow.client.addr);
+    return flow.ipVersion === 4 ? flow.clientAddrV4 : 2 ** 32 + this.v6Clients.id(flow.client.addr);
   }
 
   private clientName(id: number): string {

@@ -126,8 +126,9 @@ export class Flow {
   /** Who sent the previous segment, and whether it carried data. */
   lastSender: Side | null = null;
   lastPayload = 0;
-  /** The client's address bytes, to tell the direction of a packet without building strings. */
-  clientAddrBytes: Uint8Array = new Uint8Array(0);
+  /** The client's address, to tell the direction of a packet without building strings: IPv4 as a number, IPv6 as bytes. */
+  clientAddrV4 = 0;
+  clientAddrV6: Uint8Array | null = null;
 
   /** Wireshark-style sequence analysis figures (made on first need: a lone SYN has none). */
   private figures: FlowAnalysis | null = null;

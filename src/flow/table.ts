@@ -125,7 +125,7 @@ export class FlowTable {
     }
     if (flow === undefined) flow = this.create(frame, ts, p, reservedId);
 
-    const fromClient = p.srcPort === flow.client.port && sameAddress(p, p.srcOff, flow.clientAddrBytes);
+    const fromClient = isFromClient(flow, p);
     this.lastFromClient = fromClient;
     const s = fromClient ? flow.client : flow.server;
     const r = fromClient ? flow.server : flow.client;
@@ -156,7 +156,7 @@ export class FlowTable {
 
   /** A SYN that starts a new connection on a tuple we already track (port reuse). */
   private isNewConnection(flow: Flow, p: DecodedPacket): boolean {
-    const fromClient = p.srcPort === flow.client.port && sameAddress(p, p.srcOff, flow.clientAddrBytes);
+    const fromClient = isFromClient(flow, p);
     if (!fromClient) return isGone(flow.client.state) || flow.client.state === TcpState.TIME_WAIT;
     // The client's own SYN again: a retransmission keeps its ISN, a new connect() picks another.
     return flow.client.isn !== p.seq || isGone(flow.client.state) || flow.client.state === TcpState.TIME_WAIT;
@@ -188,7 +188,9 @@ export class FlowTable {
     const client = srcIsClient ? new Endpoint('client', src, p.srcPort) : new Endpoint('client', dst, p.dstPort);
     const server = srcIsClient ? new Endpoint('server', dst, p.dstPort) : new Endpoint('server', src, p.srcPort);
     const flow = new Flow(reservedId > 0 ? reservedId : this.nextId++, version, client, server);
-    flow.clientAddrBytes = p.buf.slice(srcIsClient ? p.srcOff : p.dstOff, (srcIsClient ? p.srcOff : p.dstOff) + (version === 4 ? 4 : 16));
+    const clientOff = srcIsClient ? p.srcOff : p.dstOff;
+    if (version === 4) flow.clientAddrV4 = v4Address(p.buf, clientOff);
+    else flow.clientAddrV6 = p.buf.slice(clientOff, clientOff + 16);
     flow.rolesBy = rolesBy;
     flow.firstTs = ts;
     flow.firstPacket = frame;
@@ -264,10 +266,19 @@ function inHandshake(flow: Flow): boolean {
   return c === TcpState.SYN_SENT || c === TcpState.SYN_RECEIVED || s === TcpState.SYN_RECEIVED;
 }
 
-function sameAddress(p: DecodedPacket, off: number, addr: Uint8Array): boolean {
+/** The packet comes from the flow's client (same port and address). */
+function isFromClient(flow: Flow, p: DecodedPacket): boolean {
+  if (p.srcPort !== flow.client.port) return false;
+  const v6 = flow.clientAddrV6;
+  if (v6 === null) return v4Address(p.buf, p.srcOff) === flow.clientAddrV4;
   const b = p.buf;
-  for (let i = 0; i < addr.length; i++) if (b[off + i] !== addr[i]) return false;
+  const off = p.srcOff;
+  for (let i = 0; i < 16; i++) if (b[off + i] !== v6[i]) return false;
   return true;
+}
+
+function v4Address(b: Uint8Array, off: number): number {
+  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
 }
 
 /**
@@ -347,7 +358,7 @@ function pairHash(lo: number, hi: number): number {
 }
 
 function v4Endpoint(b: Uint8Array, off: number, port: number): number {
-  return (((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0) * 65536 + port;
+  return v4Address(b, off) * 65536 + port;
 }
 
 function v6Key(p: DecodedPacket): string {

@@ -34,6 +34,14 @@ export const DUPACK_SENTINEL = 0xffffffff;
 const EMPTY = new Float64Array(0);
 /** Numbers per entry: frame, seq, nextSeq, time (µs), extra ns. */
 const STRIDE = 5;
+/** Entries of a list's first array. */
+const FIRST_CAPACITY = 2;
+/**
+ * First-size arrays given back by lists that emptied, for the next lists that fill:
+ * allocating a typed array costs more than the analysis of a packet.
+ */
+const spare: Float64Array[] = [];
+const MAX_SPARE = 4096;
 
 /**
  * Segments sent but not acknowledged yet (Wireshark's `tcp_unacked_t` list), kept in
@@ -45,7 +53,7 @@ const STRIDE = 5;
 export class UnackedSegments {
   count = 0;
   // Allocated on the first push and grown by doubling.
-  private d = EMPTY;
+  private d: Float64Array = EMPTY;
   /** Set by ack(): the frame whose segment end the ack matches exactly (0 when none), and when it was sent. */
   ackedFrame = 0;
   ackedUs = 0;
@@ -117,12 +125,21 @@ export class UnackedSegments {
     this.count = w;
     this.lastAck = ack;
     this.survivors = w;
-    if (w === 0) this.d = EMPTY;
+    if (w === 0) this.release();
+  }
+
+  private release(): void {
+    if (this.d.length === FIRST_CAPACITY * STRIDE && spare.length < MAX_SPARE) spare.push(this.d);
+    this.d = EMPTY;
   }
 
   private grow(): void {
-    const d = new Float64Array(Math.min(Math.max(this.count * 2, 2), MAX_UNACKED_SEGMENTS) * STRIDE);
-    d.set(this.d);
+    if (this.count === 0) {
+      this.d = spare.pop() ?? new Float64Array(FIRST_CAPACITY * STRIDE);
+      return;
+    }
+    const d = new Float64Array(Math.min(this.count * 2, MAX_UNACKED_SEGMENTS) * STRIDE);
+    d.set(this.d.subarray(0, this.count * STRIDE));
     this.d = d;
   }
 }

@@ -240,6 +240,8 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     return true;
   };
 
+  // What Zeek needs of the packet beyond its headers: one object, refilled for each packet.
+  const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
   const outcome = await readCapture(
     source,
     (rec) => {
@@ -263,7 +265,9 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
           const slot = halfOpen.find(p);
           if (slot >= 0) revive(slot);
         }
-        const info: ZeekPacketInfo = { frame: rec.number, capturedEnd, frameEnd };
+        info.frame = rec.number;
+        info.capturedEnd = capturedEnd;
+        info.frameEnd = frameEnd;
         if (verify) {
           info.ipChecksum = ipv4HeaderChecksum(p);
           info.tcpChecksum = tcpChecksum(p, capturedEnd);

@@ -148,7 +148,9 @@ export class TimerQueue {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.less(h[i], h[parent])) break;
-      [h[i], h[parent]] = [h[parent], h[i]];
+      const t = h[i];
+      h[i] = h[parent];
+      h[parent] = t;
       i = parent;
     }
   }
@@ -162,7 +164,9 @@ export class TimerQueue {
       if (l < h.length && this.less(h[l], h[m])) m = l;
       if (r < h.length && this.less(h[r], h[m])) m = r;
       if (m === i) return;
-      [h[i], h[m]] = [h[m], h[i]];
+      const t = h[i];
+      h[i] = h[m];
+      h[m] = t;
       i = m;
     }
   }

@@ -3,7 +3,7 @@
  * sequence bookkeeping (32-bit values with wrap counters, relative numbers in
  * 64-bit space), the history counters it owns and its packet counters.
  */
-import { ScaledCounter } from './history.js';
+import type { ScaledCounter } from './history.js';
 import type { ZeekReassembler } from './reassembler.js';
 
 export const EndpointState = {
@@ -64,10 +64,11 @@ export class ZeekEndpoint {
   histLastFin = 0;
   histLastRst = 0;
 
-  readonly checksumErrors = new ScaledCounter();
-  readonly retransmissions = new ScaledCounter();
-  readonly zeroWindows = new ScaledCounter();
-  readonly gaps = new ScaledCounter();
+  /** The C/T/W/G history counters, made at their first event (most connections never have one). */
+  checksumErrors: ScaledCounter | null = null;
+  retransmissions: ScaledCounter | null = null;
+  zeroWindows: ScaledCounter | null = null;
+  gaps: ScaledCounter | null = null;
 
   /** ConnSize: packets and IP bytes that passed the checks (they travel with the endpoint on a flip). */
   packets = 0;

@@ -10,10 +10,13 @@ import type { ChecksumVerdict } from '../decode/checksum.js';
 import { TcpFlag } from '../decode/packet.js';
 import { zeekConnState, type ZeekConnState } from './conn-state.js';
 import { ENDPOINT_STATE_NAMES, EndpointState, type EndpointStateValue, isHandshakeState, seq32, seqDelta, ZeekEndpoint } from './endpoint.js';
-import { ConnHistory, HistBit, type ScaledCounter } from './history.js';
+import { ConnHistory, HistBit, ScaledCounter } from './history.js';
 import { type ReassemblerHost, ZeekReassembler } from './reassembler.js';
 import type { ZeekTimer } from './timers.js';
 import type { ZeekTuning } from './tuning.js';
+
+/** The history counters a ZeekEndpoint keeps. */
+type ScaledCounterName = 'checksumErrors' | 'retransmissions' | 'zeroWindows' | 'gaps';
 
 /** What the session needs to know about one TCP segment. */
 export interface ZeekSegment {
@@ -268,12 +271,12 @@ export class ZeekTcpSession implements ReassemblerHost {
   }
 
   /** C/G/T/W: a letter at the 1st, 10th, 100th... event of the kind. */
-  private scaledHistory(ep: ZeekEndpoint, counter: ScaledCounter, code: string): void {
-    if (counter.bump()) this.addHistory(ep, code);
+  private scaledHistory(ep: ZeekEndpoint, counter: ScaledCounterName, code: string): void {
+    if ((ep[counter] ??= new ScaledCounter()).bump()) this.addHistory(ep, code);
   }
 
   private checksumError(ep: ZeekEndpoint): void {
-    this.scaledHistory(ep, ep.checksumErrors, 'C');
+    this.scaledHistory(ep, 'checksumErrors', 'C');
   }
 
   /** update_history: the letter(s) of one packet's flags. */
@@ -315,7 +318,7 @@ export class ZeekTcpSession implements ReassemblerHost {
   /** update_window: a zero window counts unless it comes with a RST, after the peer's FIN, or after our RST. */
   private updateWindow(ep: ZeekEndpoint, window: number, flags: number): void {
     if (window === 0 && !(flags & RST) && ep.peer.state !== EndpointState.CLOSED && ep.state !== EndpointState.RESET) {
-      this.scaledHistory(ep, ep.zeroWindows, 'W');
+      this.scaledHistory(ep, 'zeroWindows', 'W');
     }
   }
 
@@ -400,7 +403,7 @@ export class ZeekTcpSession implements ReassemblerHost {
     } else if (deltaLast > 0) {
       ep.updateLastSeq(lastSeq);
     } else if (len > 0) {
-      this.scaledHistory(ep, ep.retransmissions, 'T');
+      this.scaledHistory(ep, 'retransmissions', 'T');
     }
   }
 
@@ -688,7 +691,7 @@ export class ZeekTcpSession implements ReassemblerHost {
     const ep = r.endp;
     // Only connections established (or cleanly closing) on both sides get a letter and missed_bytes.
     if (isClean(ep) && isClean(ep.peer)) {
-      this.scaledHistory(ep, ep.gaps, 'G');
+      this.scaledHistory(ep, 'gaps', 'G');
       this.missedBytes += len;
     }
   }

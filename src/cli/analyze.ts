@@ -27,6 +27,7 @@ export interface AnalyzeCliOptions {
   failOn?: Check[];
   junit?: string;
   jobs?: number;
+  dbThread?: boolean;
   timeWait?: number;
   idleTimeout?: number;
   closeWait?: number;
@@ -81,9 +82,9 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
   let sink: Sink;
   try {
-    // One capture at a time: the database is written in a thread of its own while the analysis goes on.
-    // Several at once: workers write their own databases and this thread only imports them.
-    sink = jobs > 1 ? new SqliteSink(resolve(io.cwd, opts.db)) : new ThreadedSink(resolve(io.cwd, opts.db));
+    // --db-thread, one capture at a time: the database is written in a thread of its own while the
+    // analysis goes on. Several at once: workers write their own databases and this thread only imports them.
+    sink = opts.dbThread && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db)) : new SqliteSink(resolve(io.cwd, opts.db));
   } catch (e) {
     io.stderr.write(`tcpstate: cannot open database ${opts.db}: ${(e as Error).message}\n`);
     return ExitCode.FAILURE;

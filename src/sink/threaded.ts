@@ -17,8 +17,13 @@ import type { ZeekConn } from '../zeek/conn.js';
 import { captureRow, findingValues, flowValues, transitionValues, zeekValues, type RowValue, type Sink } from './sqlite.js';
 import { BATCH_VALUES, Op, Signal, Tag, type Batch, type Control, type Reply } from './batch.js';
 
-/** Batches posted and not yet written: ~2.3 MB of rows at most. */
-const MAX_INFLIGHT = 8;
+/** Batches posted and not yet written (~288 KB each): enough to keep the writer busy. */
+const MAX_INFLIGHT = 2;
+/**
+ * The writer's young generation (MB): it only makes short-lived row arrays, and V8's default
+ * lets them take tens of MB of resident memory (a SYN flood's peak is judged to the MB).
+ */
+const WRITER_YOUNG_GENERATION_MB = 2;
 /** How long one wait lasts before the writer's liveness is checked again (ms). */
 const WAIT_SLICE_MS = 1000;
 
@@ -40,6 +45,7 @@ export class ThreadedSink implements Sink {
     this.worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
       workerData: { signal: this.signal.buffer, replies: port2 },
       transferList: [port2],
+      resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
     });
     this.worker.unref();
     try {

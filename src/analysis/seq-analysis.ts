@@ -103,7 +103,7 @@ export interface SequenceAnalyzerOptions {
   trackBytesInFlight?: boolean;
   /** Seconds of packet time after which an idle live conversation is forgotten (default 7800; Infinity: never). */
   idleTimeoutSec?: number;
-  /** Seconds after which an idle closed or one-sided conversation is forgotten (default 75; Infinity: never). */
+  /** Seconds after which an idle closed, one-sided or handshake-only conversation is forgotten (default 75; Infinity: never). */
   quietTimeoutSec?: number;
 }
 

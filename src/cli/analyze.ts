@@ -81,10 +81,11 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   const warn = makeChalk(Boolean(io.stderr.isTTY), io.env, opts.color !== false);
   const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
   let sink: Sink;
+  let direct: SqliteSink | null = null;
   try {
     // --db-thread, one capture at a time: the database is written in a thread of its own while the
     // analysis goes on. Several at once: workers write their own databases and this thread only imports them.
-    sink = opts.dbThread && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db)) : new SqliteSink(resolve(io.cwd, opts.db));
+    sink = opts.dbThread && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db)) : (direct = new SqliteSink(resolve(io.cwd, opts.db)));
   } catch (e) {
     io.stderr.write(`tcpstate: cannot open database ${opts.db}: ${(e as Error).message}\n`);
     return ExitCode.FAILURE;
@@ -136,8 +137,8 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     progress(name);
   };
   try {
-    if (jobs > 1) {
-      const ok = await inWorkers(captures, jobs, settings, io, sink, report, () => interrupted);
+    if (direct !== null && jobs > 1) { // jobs > 1: always the direct sink, which the workers' databases are imported into
+      const ok = await inWorkers(captures, jobs, settings, io, direct, report, () => interrupted);
       if (!ok) {
         io.stderr.write(`tcpstate: interrupted; the captures not finished were not written to ${opts.db}\n`);
         return ExitCode.INTERRUPTED;
@@ -188,7 +189,7 @@ async function inWorkers(
   jobs: number,
   settings: AnalysisSettings,
   io: Io,
-  sink: Sink,
+  sink: SqliteSink,
   report: (i: number, name: string, s: CaptureSummary) => void,
   stopped: () => boolean,
 ): Promise<boolean> {

@@ -8,21 +8,14 @@ import { TSHARK_FIELDS } from '../analysis/flags.js';
 import { TcpFlag } from '../decode/packet.js';
 import { formatEndpoint } from '../flow/address.js';
 import type { Side } from '../flow/flow.js';
+import type { Segment } from '../state/machine.js';
 import type { FlowRow } from '../sink/read.js';
 import { formatTime } from './summary.js';
 
 /** One TCP segment of the flow, as read from the capture. */
-export interface LadderPacket {
-  frame: number;
-  ts: number;
+/** A segment as the state machine sees it, and which side sent it. */
+export interface LadderPacket extends Segment {
   fromClient: boolean;
-  flags: number;
-  seq: number;
-  ack: number;
-  len: number;
-  /** The window field as sent, and the window scale option of a SYN (-1: none). */
-  window: number;
-  windowScale: number;
 }
 
 /** A state change (as in the transitions table). */

@@ -44,7 +44,6 @@ export type Control =
   | { op: 'begin'; path: string; name: string }
   | { op: 'commit'; id: number; row: CaptureRow }
   | { op: 'rollback' }
-  | { op: 'import'; file: string }
   | { op: 'failure' }
   | { op: 'close' };
 

@@ -160,7 +160,6 @@ export interface Sink {
   writeZeekConn(captureId: number, z: ZeekConn): void;
   commitCapture(id: number, s: CaptureSummary): void;
   rollbackCapture(): void;
-  importCapture(file: string): number;
   close(): void;
 }
 

@@ -3,7 +3,7 @@
  * batches (numbers in a transferred Float64Array, each distinct string once) and
  * goes on while the writer thread binds and inserts them: on two cores the two
  * halves of the work overlap. The interface is SqliteSink's and is synchronous:
- * control calls (begin, commit, rollback, import, close) wait for the writer's
+ * control calls (begin, commit, rollback, close) wait for the writer's
  * answer, and a write error surfaces at the next batch or at the commit.
  *
  * Batches in flight are bounded (MAX_INFLIGHT): when the writer falls behind, the
@@ -81,10 +81,6 @@ export class ThreadedSink implements Sink {
   rollbackCapture(): void {
     this.discard();
     this.call({ op: 'rollback' }, false);
-  }
-
-  importCapture(file: string): number {
-    return this.call({ op: 'import', file }) as number;
   }
 
   close(): void {

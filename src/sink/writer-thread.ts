@@ -69,8 +69,6 @@ function control(m: Control): unknown {
       clearFailure();
       s.rollbackCapture();
       return null;
-    case 'import':
-      return s.importCapture(m.file);
     case 'failure':
       throw new Error(failed ?? 'no write failed');
     case 'close':

@@ -1,7 +1,8 @@
 /**
  * Every test capture gives identical records - numbers, offsets, times, lengths,
  * bytes - and the identical outcome whether it arrives whole, in 1-byte pieces or
- * in 321-byte pieces (gzip and zstd files are cut before decompression).
+ * in 321-byte pieces (gzip and zstd files are cut before decompression), and when
+ * every piece arrives in one buffer that its owner reuses (the file reader's way).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -49,6 +50,9 @@ for (const file of files) {
       const cut = await digestRecords(bytes, size);
       assert.deepEqual(cut.lines, whole.lines, `records differ in ${size}-byte pieces`);
       assert.deepEqual(outcome(cut), outcome(whole), `outcome differs in ${size}-byte pieces`);
+      const reused = await digestRecords(bytes, size, { borrowed: true });
+      assert.deepEqual(reused.lines, whole.lines, `records differ in ${size}-byte pieces of one reused buffer`);
+      assert.deepEqual(outcome(reused), outcome(whole), `outcome differs in ${size}-byte pieces of one reused buffer`);
     }
   });
 }

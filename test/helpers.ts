@@ -41,7 +41,8 @@ export interface RecordDigest {
   outcome: ReadOutcome;
 }
 
-function digestLine(rec: PacketRecord): string {
+/** A record as a comparable line: its fields and a hash of its bytes. */
+export function digestLine(rec: PacketRecord): string {
   const h = createHash('sha1').update(rec.buf.subarray(rec.offset, rec.offset + rec.caplen)).digest('hex');
   return [rec.number, rec.fileOffset, rec.tsUs, rec.tsKnown, rec.linkType, rec.interfaceIndex, rec.caplen, rec.origLen, rec.fcsLen, h].join(' ');
 }
@@ -51,7 +52,7 @@ function digestLine(rec: PacketRecord): string {
  * (fields + hash of the bytes). Plain captures go straight into the parser; gzip and
  * zstd captures go through the streaming source, cut before decompression.
  */
-export async function digestRecords(bytes: Uint8Array, size: number): Promise<RecordDigest> {
+export async function digestRecords(bytes: Uint8Array, size: number, opts: { borrowed?: boolean } = {}): Promise<RecordDigest> {
   const lines: string[] = [];
   const compressed = (bytes[0] === 0x1f && bytes[1] === 0x8b) || (bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd);
   if (compressed) {
@@ -66,7 +67,17 @@ export async function digestRecords(bytes: Uint8Array, size: number): Promise<Re
   let error: CaptureError | null = null;
   try {
     const step = size <= 0 ? bytes.length : size;
-    for (let i = 0; i < bytes.length; i += step) parser.push(bytes.subarray(i, i + step));
+    // Borrowed: every piece in one buffer, scribbled over once the parser has let go of it.
+    const scratch = new Uint8Array(step);
+    for (let i = 0; i < bytes.length; i += step) {
+      const piece = bytes.subarray(i, i + step);
+      if (opts.borrowed !== true) parser.push(piece);
+      else {
+        scratch.set(piece);
+        parser.push(scratch.subarray(0, piece.length), true);
+        scratch.fill(0xee);
+      }
+    }
     error = parser.end();
   } catch (e) {
     if (!(e instanceof CaptureError)) throw e;

@@ -4,8 +4,14 @@
  * real files; these pin down the cases no file in it has.)
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { CaptureError, CaptureParser, type PacketRecord } from '../src/reader/index.js';
+import { gzipSync } from 'node:zlib';
+import { CaptureError, CaptureParser, openSource, readCapture, type PacketRecord } from '../src/reader/index.js';
+import { writeMix } from '../scripts/bench-capture.js';
+import { digestLine, digestRecords } from './helpers.js';
 import { scaleFor, unitsToMicros } from '../src/reader/timestamp.js';
 
 type Endian = 'le' | 'be';
@@ -191,4 +197,27 @@ test('what is not a capture is named, at offset 0', () => {
   assert.match(parse([]).error!.reason, /empty file/);
   assert.match(parse([0xd4, 0xc3]).error!.reason, /only 2 byte\(s\)/);
   assert.match(parse([...pcap('le').slice(0, 4), ...u16(1, 'le'), ...u16(0, 'le'), ...new Array(16).fill(0)]).error!.reason, /unsupported pcap version 1\.0/);
+});
+
+test('a file read in pieces of its own reused buffers gives every record intact, plain and gzip', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-reader-'));
+  try {
+    const file = join(dir, 'mix.pcap');
+    writeMix(file, { scale: 0.01, floodSyns: 2000, seed: 3 });
+    const bytes = readFileSync(file);
+    assert.ok(bytes.length > 3 * (1 << 20), `${bytes.length} bytes: several of the reader's pieces`);
+    writeFileSync(`${file}.gz`, gzipSync(bytes, { level: 1 }));
+    const whole = await digestRecords(bytes, 0);
+    for (const path of [file, `${file}.gz`]) {
+      const lines: string[] = [];
+      const source = openSource(path);
+      const outcome = await readCapture(source, (rec) => lines.push(digestLine(rec)));
+      assert.equal(source.borrowed, path === file, `${path}: pieces reused only when read straight from the file`);
+      assert.equal(outcome.error, null);
+      assert.equal(outcome.records, whole.lines.length);
+      assert.deepEqual(lines, whole.lines, path);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -5,9 +5,12 @@
  * offset into it); only a record that straddles chunks is copied, and then only
  * its own bytes. `position` is the absolute stream offset of the first queued byte.
  */
+const EMPTY = new Uint8Array(0);
+
 export class ByteQueue {
   private chunks: Uint8Array[] = [];
   private first = 0; // index of the first live chunk
+  private borrowed: ArrayBufferLike[] = []; // memory of chunks the caller takes back at release()
   private head = 0; // offset of the first unread byte in chunks[first]
   /** Bytes queued and not yet consumed. */
   length = 0;
@@ -17,10 +20,26 @@ export class ByteQueue {
   buf: Uint8Array = new Uint8Array(0);
   off = 0;
 
-  push(chunk: Uint8Array): void {
+  /** Queue a chunk; a `borrowed` one is only read until release() (its owner will reuse it). */
+  push(chunk: Uint8Array, borrowed = false): void {
     if (chunk.length === 0) return;
+    if (borrowed) this.borrowed.push(chunk.buffer);
     this.chunks.push(chunk);
     this.length += chunk.length;
+  }
+
+  /** Give borrowed chunks back: what is left unread of them is copied (at most once per byte). */
+  release(): void {
+    if (this.borrowed.length === 0) return;
+    // Chunks pushed since the last release (and the rests of them a merge left) are the queue's tail.
+    for (let i = this.chunks.length - 1; i >= this.first; i--) {
+      if (!this.borrowed.includes(this.chunks[i].buffer)) break;
+      this.chunks[i] = new Uint8Array(this.chunks[i].subarray(i === this.first ? this.head : 0)); // a copy (Buffer's slice is a view)
+      if (i === this.first) this.head = 0;
+    }
+    this.borrowed.length = 0;
+    this.buf = EMPTY;
+    this.off = 0;
   }
 
   /**

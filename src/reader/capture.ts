@@ -43,16 +43,21 @@ export class CaptureParser {
     return this.impl === null ? 0 : this.impl.nextRecordNumber - 1;
   }
 
-  /** Feed the next chunk. Throws CaptureError on damage; records before it were already handed out. */
-  push(chunk: Uint8Array): void {
+  /**
+   * Feed the next chunk. Throws CaptureError on damage; records before it were already handed out.
+   * A `borrowed` chunk is not read after push() returns (what is left of it is copied): its owner may reuse it.
+   */
+  push(chunk: Uint8Array, borrowed = false): void {
     if (this.failed !== null) throw this.failed;
-    this.queue.push(chunk);
+    this.queue.push(chunk, borrowed);
     try {
       if (this.impl === null && !this.sniff()) return;
       this.impl!.parse(this.queue, this.onRecord);
     } catch (e) {
       if (e instanceof CaptureError) this.failed = e;
       throw e;
+    } finally {
+      this.queue.release();
     }
   }
 

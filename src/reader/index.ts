@@ -42,7 +42,7 @@ export async function readCapture(
   let error: CaptureError | null = null;
   try {
     for await (const chunk of source.chunks) {
-      parser.push(chunk);
+      parser.push(chunk, source.borrowed);
       if (opts.shouldStop?.()) throw new ReadInterrupted();
     }
     error = parser.end();
@@ -69,7 +69,7 @@ export async function* records(source: ByteSource): AsyncGenerator<PacketRecord,
   try {
     for await (const chunk of source.chunks) {
       try {
-        parser.push(chunk);
+        parser.push(chunk, source.borrowed);
       } finally {
         yield* batch.splice(0);
       }

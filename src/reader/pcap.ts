@@ -83,42 +83,78 @@ export class PcapParser {
       this.readFileHeader(q);
       q.consume(FILE_HEADER);
     }
-    const h = this.header!;
-    const le = h.littleEndian;
-    const rec = this.record;
     const hl = this.recordHeader;
     for (;;) {
       if (!q.contiguous(hl)) return;
-      let dv = this.view(q.buf);
-      let o = q.off;
-      const caplen = this.caplen(dv, o);
-      if (caplen > this.limit) {
-        throw new CaptureError(
-          `captured length ${caplen} is larger than the limit of ${this.limit} bytes (snaplen ${h.snaplen})`,
-          q.position,
-          this.recordNumber + 1,
-        );
-      }
+      // Every record that lies whole in the buffer at hand is read in place, in one pass.
+      if (this.inPlace(q, emit) > 0) continue;
+      // The next record straddles chunks (or is damaged): gather it alone.
+      const caplen = this.checkedCaplen(this.view(q.buf), q.off, q.position);
       if (!q.contiguous(hl + caplen)) return;
-      dv = this.view(q.buf);
-      o = q.off;
-      const sec = dv.getUint32(o, le);
-      const frac = dv.getUint32(o + 4, le);
-      this.recordNumber++;
-      rec.number = this.recordNumber;
-      rec.fileOffset = q.position;
-      rec.tsUs = sec * 1e6 + (h.nanosecond ? Math.floor(frac / 1000) : frac);
-      rec.tsKnown = true;
-      rec.linkType = h.linkType;
-      rec.fcsLen = h.fcsLen;
-      rec.interfaceIndex = 0;
-      rec.caplen = caplen;
-      rec.origLen = this.origLen(dv, o);
-      rec.buf = q.buf;
-      rec.offset = o + hl;
-      emit(rec);
+      this.emitAt(q.buf, q.off, caplen, q.position, emit);
       q.consume(hl + caplen);
     }
+  }
+
+  /**
+   * Records wholly inside q.buf from q.off, handed out in order and consumed; returns the bytes
+   * they took (0 when the first does not fit). Stops short of a damaged record, which the caller reports.
+   */
+  private inPlace(q: ByteQueue, emit: (r: PacketRecord) => void): number {
+    const buf = q.buf;
+    const dv = this.view(buf);
+    const start = q.off;
+    const end = buf.length;
+    const base = q.position - start;
+    const hl = this.recordHeader;
+    const le = this.header!.littleEndian;
+    const normal = this.lengthOrder === 'normal';
+    let o = start;
+    try {
+      while (o + hl <= end) {
+        const caplen = normal ? dv.getUint32(o + 8, le) : this.caplen(dv, o);
+        if (caplen > this.limit || o + hl + caplen > end) break;
+        this.emitAt(buf, o, caplen, base + o, emit);
+        o += hl + caplen;
+      }
+    } finally {
+      // A callback that throws leaves the records before it consumed, as one at a time would.
+      q.consume(o - start);
+    }
+    return o - start;
+  }
+
+  private emitAt(buf: Uint8Array, o: number, caplen: number, position: number, emit: (r: PacketRecord) => void): void {
+    const h = this.header!;
+    const dv = this.view(buf);
+    const rec = this.record;
+    const sec = dv.getUint32(o, h.littleEndian);
+    const frac = dv.getUint32(o + 4, h.littleEndian);
+    rec.number = ++this.recordNumber;
+    rec.fileOffset = position;
+    rec.tsUs = sec * 1e6 + (h.nanosecond ? Math.floor(frac / 1000) : frac);
+    rec.tsKnown = true;
+    rec.linkType = h.linkType;
+    rec.fcsLen = h.fcsLen;
+    rec.interfaceIndex = 0;
+    rec.caplen = caplen;
+    rec.origLen = this.lengthOrder === 'normal' ? dv.getUint32(o + 12, h.littleEndian) : this.origLen(dv, o);
+    rec.buf = buf;
+    rec.offset = o + this.recordHeader;
+    emit(rec);
+  }
+
+  /** The record's captured length, refused when it is over the limit. */
+  private checkedCaplen(dv: DataView, o: number, position: number): number {
+    const caplen = this.caplen(dv, o);
+    if (caplen > this.limit) {
+      throw new CaptureError(
+        `captured length ${caplen} is larger than the limit of ${this.limit} bytes (snaplen ${this.header!.snaplen})`,
+        position,
+        this.recordNumber + 1,
+      );
+    }
+    return caplen;
   }
 
   private caplen(dv: DataView, o: number): number {

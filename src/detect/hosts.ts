@@ -107,25 +107,25 @@ export class HostDetectors {
     let flags = 0;
     if (c.synsSent > 0) {
       flags |= ATTEMPT;
-      const completed = flow.transitions.some((x) => x.side === 'server' && x.from === TcpState.SYN_RECEIVED && x.to === TcpState.ESTABLISHED);
+      const completed = flow.findTransition('server', TcpState.SYN_RECEIVED, TcpState.ESTABLISHED) >= 0;
       const refused = flow.resetInfo !== null && flow.resetInfo.receiverState === TcpState.SYN_SENT;
       if (completed) flags |= COMPLETED;
       if (refused) flags |= REFUSED;
       if (!completed && !refused && c.state === TcpState.SYN_SENT) flags |= HALF_OPEN;
       if (s.synAcks > 0) flags |= SYN_ACKED;
-      if (flow.transitions.some((x) => x.side === 'server' && x.cause.startsWith('SYN-ACK never retransmitted'))) flags |= COOKIE;
+      if (flow.findTransition('server', null, null, 'SYN-ACK never retransmitted') >= 0) flags |= COOKIE;
     }
     for (const e of [c, s]) {
-      const tw = flow.transitions.find((x) => x.side === e.side && x.to === TcpState.TIME_WAIT);
-      if (tw === undefined) continue;
-      const left = flow.transitions.find((x) => x.side === e.side && x.from === TcpState.TIME_WAIT);
+      const tw = flow.findTransition(e.side, null, TcpState.TIME_WAIT);
+      if (tw < 0) continue;
+      const left = flow.findTransition(e.side, TcpState.TIME_WAIT, null);
       let h = this.timeWait.get(e.addr);
       if (h === undefined) this.timeWait.set(e.addr, (h = { events: [], asServer: 0, asClient: 0, reused: 0 }));
-      h.events.push(tw.ts, 1, left ? left.ts : Number.MAX_SAFE_INTEGER, -1);
+      h.events.push(flow.tsAt(tw), 1, left >= 0 ? flow.tsAt(left) : Number.MAX_SAFE_INTEGER, -1);
       if (e.side === 'server') h.asServer++;
       else h.asClient++;
       // A new connection on the same ports cut this TIME_WAIT short (tshark flags its SYN reused_ports).
-      if (left !== undefined && left.cause.startsWith('TIME_WAIT ended by a new SYN')) h.reused++;
+      if (left >= 0 && flow.causeAt(left).startsWith('TIME_WAIT ended by a new SYN')) h.reused++;
     }
     this.flows.push({
       listener: this.listeners.id(s.addr, s.port),

@@ -106,8 +106,35 @@ export class Endpoint {
   ) {}
 }
 
+/** States by number (0-10) in the transition log; 11 is "no state" (a flow's first change has none). */
+const STATES: readonly TcpStateName[] = Object.values(TcpState);
+const STATE_NUMBER = new Map<TcpStateName, number>(STATES.map((s, i) => [s, i]));
+const NO_STATE = 11;
+/** Causes by number: a handful of fixed phrases (and one per --time-wait value), numbered as first recorded. */
+const CAUSES: string[] = [];
+const CAUSE_NUMBER = new Map<string, number>();
+const CAUSE_BITS = 8;
+/** A log entry's second number: packet * CODE_SPAN + code, exact below 2^53 (frames up to 2^35). */
+const CODE_SPAN = 2 ** 18;
+const MAX_PACKET = 2 ** 53 / CODE_SPAN - 1;
+
+function causeNumber(cause: string): number {
+  let n = CAUSE_NUMBER.get(cause);
+  if (n === undefined) {
+    if (CAUSES.length === 1 << CAUSE_BITS) throw new RangeError(`more than ${1 << CAUSE_BITS} distinct transition causes`);
+    n = CAUSES.push(cause) - 1;
+    CAUSE_NUMBER.set(cause, n);
+  }
+  return n;
+}
+
 export class Flow {
-  readonly transitions: Transition[] = [];
+  /**
+   * State changes in the order they were recorded, two numbers each in one array of doubles
+   * (stored unboxed, no object per change: a flow in TIME_WAIT keeps a dozen of them):
+   * the time, and packet * CODE_SPAN + (cause << 10 | inferred << 9 | side << 8 | from << 4 | to).
+   */
+  private readonly log: number[] = [];
   firstTs = 0;
   lastTs = 0;
   firstPacket = 0;
@@ -152,5 +179,73 @@ export class Flow {
 
   peer(e: Endpoint): Endpoint {
     return e === this.client ? this.server : this.client;
+  }
+
+  /** Record a state change (state/machine.ts's `enter` is the one caller). */
+  recordTransition(packet: number | null, ts: number, side: Side, from: TcpStateName | null, to: TcpStateName, cause: string, inferred: boolean): void {
+    const frame = packet ?? 0; // frames are numbered from 1
+    if (!(frame >= 0 && frame <= MAX_PACKET)) throw new RangeError(`frame ${frame} is beyond the transition log's range`);
+    const code = (causeNumber(cause) << 10) | (inferred ? 1 << 9 : 0) | (side === 'server' ? 1 << 8 : 0) | ((from === null ? NO_STATE : STATE_NUMBER.get(from)!) << 4) | STATE_NUMBER.get(to)!;
+    this.log.push(ts, frame * CODE_SPAN + code);
+  }
+
+  get transitionCount(): number {
+    return this.log.length >> 1;
+  }
+
+  /** The i-th state change, in recording order. */
+  transitionAt(i: number): Transition {
+    const ts = this.log[2 * i];
+    const v = this.log[2 * i + 1];
+    const code = v % CODE_SPAN;
+    const packet = (v - code) / CODE_SPAN;
+    const from = (code >> 4) & 15;
+    return {
+      packet: packet === 0 ? null : packet,
+      ts,
+      side: code & (1 << 8) ? 'server' : 'client',
+      from: from === NO_STATE ? null : STATES[from],
+      to: STATES[code & 15],
+      cause: CAUSES[code >> 10],
+      inferred: (code & (1 << 9)) !== 0,
+    };
+  }
+
+  /** Every state change in recording order, as objects (made on each call). */
+  get transitions(): Transition[] {
+    const out: Transition[] = [];
+    for (let i = 0; i < this.transitionCount; i++) out.push(this.transitionAt(i));
+    return out;
+  }
+
+  /**
+   * The state changes in packet-time order: changes found later may concern earlier frames
+   * (a receipt proven by a later ACK). Stable: recording order within one instant.
+   */
+  transitionsInTimeOrder(): Transition[] {
+    return this.transitions.sort((a, b) => a.ts - b.ts);
+  }
+
+  /** Index of the first recorded change of `side` from `from` to `to`, with a cause starting `causePrefix` (null: any), or -1. */
+  findTransition(side: Side, from: TcpStateName | null, to: TcpStateName | null, causePrefix: string | null = null): number {
+    const s = side === 'server' ? 1 << 8 : 0;
+    const f = from === null ? -1 : STATE_NUMBER.get(from)!;
+    const t = to === null ? -1 : STATE_NUMBER.get(to)!;
+    for (let i = 0; i < this.log.length; i += 2) {
+      const code = this.log[i + 1] % CODE_SPAN;
+      if ((code & (1 << 8)) !== s || (f >= 0 && ((code >> 4) & 15) !== f) || (t >= 0 && (code & 15) !== t)) continue;
+      if (causePrefix === null || CAUSES[code >> 10].startsWith(causePrefix)) return i >> 1;
+    }
+    return -1;
+  }
+
+  /** The cause of the i-th change (recording order). */
+  causeAt(i: number): string {
+    return CAUSES[(this.log[2 * i + 1] % CODE_SPAN) >> 10];
+  }
+
+  /** The time of the i-th change (recording order). */
+  tsAt(i: number): number {
+    return this.log[2 * i];
   }
 }

@@ -435,8 +435,7 @@ export function flowValues(captureId: number, f: Flow): RowValue[] {
 /** The flow's transitions rows in packet order, each without flow_id and seq (its 1-based place in the list). */
 export function transitionValues(f: Flow): RowValue[][] {
   // Transitions found later may concern earlier frames (a receipt proven by a later ACK): store in packet order.
-  const ts = [...f.transitions].sort((a, b) => a.ts - b.ts); // stable: recording order within one instant
-  return ts.map((t) => [t.packet, t.ts, t.side, t.from, t.to, t.cause, t.inferred ? 1 : 0]);
+  return f.transitionsInTimeOrder().map((t) => [t.packet, t.ts, t.side, t.from, t.to, t.cause, t.inferred ? 1 : 0]);
 }
 
 export function findingValues(captureId: number, f: Finding): RowValue[] {

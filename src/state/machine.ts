@@ -45,7 +45,7 @@ export function enter(flow: Flow, e: Endpoint, to: TcpStateName, at: When, cause
     e.closeWaitSince = at.ts;
     e.closeWaitFrame = at.frame ?? 0;
   } else if (from === TcpState.CLOSE_WAIT && e.closeWaitUntil < 0) e.closeWaitUntil = at.ts;
-  flow.transitions.push({ packet: at.frame, ts: at.ts, side: e.side, from, to, cause, inferred });
+  flow.recordTransition(at.frame, at.ts, e.side, from, to, cause, inferred);
   if (isGone(flow.client.state) && isGone(flow.server.state)) {
     if (flow.goneAt < 0) flow.goneAt = at.ts;
   } else flow.goneAt = -1;

@@ -47,6 +47,6 @@ test('bulk loss: handshake RTT and RTT samples per direction', async () => {
   const golden = readTsv(join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'tshark.tsv'));
   const irtt = golden.find((r) => r['tcp.analysis.initial_rtt'] !== '')!['tcp.analysis.initial_rtt'];
   assert.equal(a.initialRttUs, Math.round(Number(irtt) * 1e6));
-  assert.ok(a.rtt.client.length > 100, 'the client sent the bulk data: many samples');
-  assert.ok(a.rtt.client.every((x) => x > 0));
+  assert.ok(a.rtt('client').length > 100, 'the client sent the bulk data: many samples');
+  assert.ok(a.rtt('client').every((x) => x > 0));
 });

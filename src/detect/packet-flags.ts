@@ -30,7 +30,7 @@ const SEVERITY: Record<string, Severity> = {
   reused_ports: 'note',
 };
 
-export function rttSummary(samples: number[]): { min: number; median: number } | null {
+export function rttSummary(samples: readonly number[]): { min: number; median: number } | null {
   if (samples.length === 0) return null;
   const sorted = [...samples].sort((a, b) => a - b);
   return { min: sorted[0], median: sorted[Math.floor((sorted.length - 1) / 2)] };

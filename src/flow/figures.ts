@@ -4,17 +4,31 @@ import type { Side } from './flow.js';
 /** How many tcp.analysis fields there are (TSHARK_FIELDS in src/analysis/flags.ts). */
 const FIELDS = 15;
 
+const NONE: readonly number[] = Object.freeze([]);
+
 /** Per-flow figures of the sequence analysis. */
 export class FlowAnalysis {
   /** Count per tshark field, in TSHARK_FIELDS order (retransmission counts the whole family, as tshark). */
   readonly counts = new Uint32Array(FIELDS);
   /** tshark's iRTT (SYN to the ACK that completes the handshake), µs; -1 unknown. */
   initialRttUs = -1;
-  /** RTT samples (µs) of data sent by the client / by the server (decimated beyond 4096). */
-  readonly rtt: Record<Side, number[]> = { client: [], server: [] };
+  /** RTT samples (µs) of data sent by the client / by the server (decimated beyond 4096), made at the first. */
+  private rttClient: number[] | null = null;
+  private rttServer: number[] | null = null;
+
+  /** The RTT samples of data `side` sent. */
+  rtt(side: Side): readonly number[] {
+    return (side === 'client' ? this.rttClient : this.rttServer) ?? NONE;
+  }
 
   sample(side: Side, us: number): void {
-    const s = this.rtt[side];
+    let s = side === 'client' ? this.rttClient : this.rttServer;
+    if (s === null) {
+      s = [us];
+      if (side === 'client') this.rttClient = s;
+      else this.rttServer = s;
+      return;
+    }
     s.push(us);
     if (s.length >= 4096) {
       // Keep every other sample: bounded memory, the median barely moves.

@@ -55,6 +55,9 @@ export interface Receipt {
   acksOwnFin: boolean;
 }
 
+/** An endpoint's `pending` when it waits for nothing: frozen, so it is replaced, never changed. */
+export const NO_RECEIPTS: Receipt[] = Object.freeze([]) as unknown as Receipt[];
+
 export class Endpoint {
   state: TcpStateName = TcpState.CLOSED;
   /** Packet time at which the current state was entered. */
@@ -75,8 +78,8 @@ export class Endpoint {
   window = 0;
   synFrame = 0;
   synTs = 0;
-  /** The peer's SYN and FIN as they passed the capture point, not yet known to have arrived here. */
-  readonly pending: Receipt[] = [];
+  /** The peer's SYN and FIN as they passed the capture point, not yet known to have arrived here (usually none: one shared empty list). */
+  pending: Receipt[] = NO_RECEIPTS;
   /** Frame and time of this endpoint's last segment. */
   lastSendFrame = 0;
   lastSendTs = 0;

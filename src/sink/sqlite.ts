@@ -262,7 +262,11 @@ export class SqliteSink implements Sink {
   /** Write one ended flow and its transitions (inside the capture's transaction). */
   writeFlow(captureId: number, f: Flow): void {
     const id = this.insertFlowRow(flowValues(captureId, f));
-    transitionValues(f).forEach((t, i) => this.insertTransitionRow(id, i + 1, t));
+    const ts = f.transitionsInTimeOrder();
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i];
+      this.insertTransition.run(id, i + 1, t.packet, t.ts, t.side, t.from, t.to, t.cause, t.inferred ? 1 : 0);
+    }
   }
 
   /** The row-level writes, with values as flowValues & co. make them (also what the writer thread replays). */
@@ -395,8 +399,8 @@ export function flowValues(captureId: number, f: Flow): RowValue[] {
   const c = f.client;
   const s = f.server;
   const a = f.hasAnalysis ? f.analysis : null;
-  const crtt = a ? rttSummary(a.rtt.client) : null;
-  const srtt = a ? rttSummary(a.rtt.server) : null;
+  const crtt = a ? rttSummary(a.rtt('client')) : null;
+  const srtt = a ? rttSummary(a.rtt('server')) : null;
   const row: RowValue[] = [
     captureId,
     f.id,

@@ -11,7 +11,7 @@
  * of the capture). ACKs and RSTs are applied as they pass.
  */
 import { TcpFlag } from '../decode/packet.js';
-import type { Endpoint, Flow, Receipt } from '../flow/flow.js';
+import { NO_RECEIPTS, type Endpoint, type Flow, type Receipt } from '../flow/flow.js';
 import { seqAdd, seqDiff, seqGe } from '../flow/seq.js';
 import { TcpState, type TcpStateName, isGone } from './tcp-state.js';
 
@@ -92,11 +92,16 @@ export function settle(flow: Flow): void {
 
 function dropReceipts(e: Endpoint, kind: Receipt['kind']): void {
   for (let i = e.pending.length - 1; i >= 0; i--) if (e.pending[i].kind === kind) e.pending.splice(i, 1);
+  if (e.pending.length === 0) e.pending = NO_RECEIPTS;
 }
 
 /** e sends an ACK up to `ack`: every receipt it covers has arrived. */
 function confirmReceipts(flow: Flow, e: Endpoint, ack: number): void {
-  while (e.pending.length > 0 && seqGe(ack, e.pending[0].ackedBy)) applyReceipt(flow, e, e.pending.shift()!, true);
+  while (e.pending.length > 0 && seqGe(ack, e.pending[0].ackedBy)) {
+    const rc = e.pending.shift()!;
+    if (e.pending.length === 0) e.pending = NO_RECEIPTS;
+    applyReceipt(flow, e, rc, true);
+  }
 }
 
 /**
@@ -108,7 +113,11 @@ function applyReceipts(flow: Flow, e: Endpoint): void {
   while (i < e.pending.length) {
     const rc = e.pending[i];
     if (rc.kind === 'synack' || (rc.kind === 'syn' && (e.state === TcpState.CLOSED || e.state === TcpState.LISTEN))) i++;
-    else applyReceipt(flow, e, e.pending.splice(i, 1)[0], false);
+    else {
+      const rc = e.pending.splice(i, 1)[0];
+      if (e.pending.length === 0) e.pending = NO_RECEIPTS;
+      applyReceipt(flow, e, rc, false);
+    }
   }
 }
 
@@ -266,7 +275,8 @@ function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment, senderStat
 }
 
 function queue(e: Endpoint, rc: Receipt): void {
-  if (!e.pending.some((p) => p.kind === rc.kind && p.ackedBy === rc.ackedBy)) e.pending.push(rc);
+  if (e.pending === NO_RECEIPTS) e.pending = [rc];
+  else if (!e.pending.some((p) => p.kind === rc.kind && p.ackedBy === rc.ackedBy)) e.pending.push(rc);
 }
 
 /**

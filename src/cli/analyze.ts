@@ -16,6 +16,7 @@ import { evaluate, type Check } from '../detect/checks.js';
 import { renderJunit, type CaptureChecks } from '../report/junit.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { Io } from './io.js';
+import { boundHeapGrowth } from './heap.js';
 
 export interface AnalyzeCliOptions {
   db: string;
@@ -74,6 +75,7 @@ export function expandCaptures(args: string[], cwd: string): string[] {
 }
 
 export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io: Io): Promise<number> {
+  boundHeapGrowth();
   const captures = expandCaptures(args, io.cwd);
   if (captures.filter((c) => c === '-').length > 1) throw new UsageError('standard input ("-") can be read only once');
   if (captures.length === 0) throw new UsageError(`no capture files (.pcap, .pcapng, .cap, or .gz of them) in ${args.join(', ')}`);

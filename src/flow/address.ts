@@ -4,8 +4,22 @@
  * IPv4-mapped tail dotted), which is also how Zeek and ss print them.
  */
 
+/**
+ * The last address text made for each of 4,096 slots (by the address's low bits): a host's flows
+ * share one string instead of one each, and a flood of spoofed sources holds no more than the slots.
+ */
+const V4_SLOTS = 4096;
+const v4Keys = new Float64Array(V4_SLOTS).fill(-1);
+const v4Texts: string[] = new Array<string>(V4_SLOTS).fill('');
+
 export function formatIPv4(b: Uint8Array, off: number): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  const key = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+  const slot = (key ^ (key >>> 12)) & (V4_SLOTS - 1);
+  if (v4Keys[slot] !== key) {
+    v4Keys[slot] = key;
+    v4Texts[slot] = `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  }
+  return v4Texts[slot];
 }
 
 /** RFC 5952 style: lower-case hex, the longest run of two or more zero groups as "::", IPv4-mapped tail dotted. */

@@ -9,7 +9,7 @@ const NONE: readonly number[] = Object.freeze([]);
 /** Per-flow figures of the sequence analysis. */
 export class FlowAnalysis {
   /** Count per tshark field, in TSHARK_FIELDS order (retransmission counts the whole family, as tshark). */
-  readonly counts = new Uint32Array(FIELDS);
+  readonly counts: number[] = new Array<number>(FIELDS).fill(0); // small integers: no typed array (and its buffer) per flow
   /** tshark's iRTT (SYN to the ACK that completes the handshake), µs; -1 unknown. */
   initialRttUs = -1;
   /** RTT samples (µs) of data sent by the client / by the server (decimated beyond 4096), made at the first. */

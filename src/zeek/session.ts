@@ -118,7 +118,8 @@ export class ZeekTcpSession implements ReassemblerHost {
 
   private inactivityTimeout = 0;
   private inactivityTimer: ZeekTimer | null = null;
-  private readonly analyzerTimers = new Set<ZeekTimer>();
+  /** Pending analyzer timers, in the order they were set (a few at most: an array, not a Set per session). */
+  private analyzerTimers: ZeekTimer[] = [];
 
   constructor(
     private readonly host: SessionHost,
@@ -707,15 +708,16 @@ export class ZeekTcpSession implements ReassemblerHost {
   private addAnalyzerTimer(due: number, fire: (now: number) => void): void {
     if (this.removed) return;
     const timer = this.host.addTimer(due, (now) => {
-      this.analyzerTimers.delete(timer);
+      const i = this.analyzerTimers.indexOf(timer);
+      if (i >= 0) this.analyzerTimers.splice(i, 1);
       fire(now);
     });
-    this.analyzerTimers.add(timer);
+    this.analyzerTimers.push(timer);
   }
 
   private cancelAnalyzerTimers(): void {
     for (const timer of this.analyzerTimers) this.host.cancelTimer(timer);
-    this.analyzerTimers.clear();
+    this.analyzerTimers = [];
   }
 
   /** Session::SetInactivityTimeout: re-arm at last activity + timeout. */

@@ -424,16 +424,16 @@ test('output into a closed pipe (| head) ends quietly, without a stack trace', (
   assert.match(r.stdout, /^connection_refused/);
 });
 
-test('--db-thread: the same database as without, and a damaged capture keeps what was read before the damage', async () => {
+test('the writer thread (the default) gives the database --no-db-thread gives, and a damaged capture keeps what was read before the damage', async () => {
   const { value } = fakeIo();
   const capture = join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap');
-  assert.equal(await run(['analyze', '-q', capture, '--db', 'plain.db'], value), 0);
-  assert.equal(await run(['analyze', '-q', '--db-thread', capture, '--db', 'thread.db'], value), 0);
+  assert.equal(await run(['analyze', '-q', '--no-db-thread', capture, '--db', 'plain.db'], value), 0);
+  assert.equal(await run(['analyze', '-q', capture, '--db', 'thread.db'], value), 0);
   for (const sql of ['SELECT * FROM flows ORDER BY id', 'SELECT * FROM transitions ORDER BY flow_id, seq', 'SELECT * FROM anomalies ORDER BY id', 'SELECT * FROM zeek_conns ORDER BY rowid']) {
     assert.deepEqual(rows(join(value.cwd, 'thread.db'), sql), rows(join(value.cwd, 'plain.db'), sql), sql);
   }
   const good = readFileSync(join(formats, 'one_tcp_stream.pcap'));
   writeFileSync(join(value.cwd, 'cut.pcap'), good.subarray(0, good.length - 5));
-  assert.equal(await run(['analyze', '-q', '--db-thread', 'cut.pcap', '--db', 'cut.db'], value), 3);
+  assert.equal(await run(['analyze', '-q', 'cut.pcap', '--db', 'cut.db'], value), 3);
   assert.deepEqual(rows(join(value.cwd, 'cut.db'), 'SELECT status, packets FROM captures'), [{ status: 'truncated', packets: 35 }]);
 });

@@ -85,9 +85,9 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   let sink: Sink;
   let direct: SqliteSink | null = null;
   try {
-    // --db-thread, one capture at a time: the database is written in a thread of its own while the
-    // analysis goes on. Several at once: workers write their own databases and this thread only imports them.
-    sink = opts.dbThread && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db)) : (direct = new SqliteSink(resolve(io.cwd, opts.db)));
+    // One capture at a time: the database is written in a thread of its own while the analysis goes
+    // on (unless --no-db-thread). Several at once: workers write their own databases and this thread only imports them.
+    sink = opts.dbThread !== false && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db)) : (direct = new SqliteSink(resolve(io.cwd, opts.db)));
   } catch (e) {
     io.stderr.write(`tcpstate: cannot open database ${opts.db}: ${(e as Error).message}\n`);
     return ExitCode.FAILURE;

@@ -133,6 +133,15 @@ export class UnackedSegments {
     this.d = EMPTY;
   }
 
+  /** Back to new (only when empty): an empty list acts as a new one, so an emptied one can serve another direction. */
+  reset(): void {
+    this.ackedFrame = 0;
+    this.ackedUs = 0;
+    this.ackedNs = 0;
+    this.lastAck = -1;
+    this.survivors = 0;
+  }
+
   private grow(): void {
     if (this.count === 0) {
       this.d = spare.pop() ?? new Float64Array(FIRST_CAPACITY * STRIDE);
@@ -184,8 +193,33 @@ export class TcpFlow {
   /** SACK blocks of this direction's previous packet ([left, right) pairs), for bytes in flight (allocated when tracked). */
   sack: Uint32Array | null = null;
   sackCount = 0;
-  readonly unacked = new UnackedSegments();
+  /**
+   * Segments of this direction not acknowledged yet. While there are none (most of a conversation's
+   * life, and all of it once closed) this is the shared NO_UNACKED: a list is taken when a segment
+   * is recorded and given back once everything is acknowledged.
+   */
+  unacked: UnackedSegments = NO_UNACKED;
+
+  /** Record a segment sent (on the list from a spare one when it was empty). */
+  pushUnacked(frame: number, seq: number, nextSeq: number, tsUs: number, tsNs: number): void {
+    if (this.unacked === NO_UNACKED) this.unacked = spareLists.pop() ?? new UnackedSegments();
+    this.unacked.push(frame, seq, nextSeq, tsUs, tsNs);
+  }
+
+  /** Give the list back if everything on it was acknowledged (after its ack() figures were read). */
+  settleUnacked(): void {
+    const u = this.unacked;
+    if (u.count > 0 || u === NO_UNACKED) return;
+    this.unacked = NO_UNACKED;
+    u.reset();
+    if (spareLists.length < MAX_SPARE) spareLists.push(u);
+  }
 }
+
+/** The list of every direction with nothing unacknowledged: never pushed to; its ack() only sets ackedFrame to 0. */
+const NO_UNACKED = new UnackedSegments();
+/** Emptied lists, for the next directions that send. */
+const spareLists: UnackedSegments[] = [];
 
 /** One Wireshark TCP conversation: one `tcp.stream`. */
 export class TcpConversation {

@@ -305,12 +305,14 @@ export class SequenceAnalyzer {
     fwd.lastAckUs = this.us;
     fwd.lastAckNs = this.ns;
     fwd.lastFlags = flags;
-    rev.unacked.ack(this.ack);
-    const acked = rev.unacked.ackedFrame;
+    const unacked = rev.unacked;
+    unacked.ack(this.ack);
+    const acked = unacked.ackedFrame;
     if (acked !== 0) {
       r.acksFrame = acked;
-      r.ackRttNs = deltaNs(this.us, this.ns, rev.unacked.ackedUs, rev.unacked.ackedNs);
+      r.ackRttNs = deltaNs(this.us, this.ns, unacked.ackedUs, unacked.ackedNs);
     }
+    rev.settleUnacked();
     if (this.trackBif) this.bytesInFlight(fwd, rev, r);
     if (this.tcpFlags & ACK) rev.validBif = true;
     r.flags = flags;
@@ -445,7 +447,7 @@ export class SequenceAnalyzer {
     if ((this.len > 0 || synFin) && fwd.unacked.count < MAX_UNACKED_SEGMENTS) {
       // The SYN/FIN +1 is only counted for a segment that goes on the list (§4 caveat).
       if (synFin) end = (end + 1) >>> 0;
-      fwd.unacked.push(this.frame, this.seq, end, this.us, this.ns);
+      fwd.pushUnacked(this.frame, this.seq, end, this.us, this.ns);
     }
     if (flags & A.ZERO_WINDOW_PROBE) return;
     if (fwd.nextSeq === 0 || gtSeq(end, fwd.nextSeq)) {

@@ -4,7 +4,8 @@
  * connection state dies old (a connection is held through TIME_WAIT): on the bench capture
  * 590 MB live at most made a peak of 1.7 GB resident, and 2.6 GB on a capture five times longer
  * with the same live peak. A growth of half what is live bounds that: 1.1 GB for both, for about a
- * tenth more time (README, Performance).
+ * tenth more time (README, Performance). Set when one capture is analysed at a time: the policy is
+ * the process's, and with several workers busy their collections compete for the same cores.
  */
 import { setFlagsFromString } from 'node:v8';
 

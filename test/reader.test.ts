@@ -4,6 +4,7 @@
  * real files; these pin down the cases no file in it has.)
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,6 +218,28 @@ test('a file read in pieces of its own reused buffers gives every record intact,
       assert.equal(outcome.records, whole.lines.length);
       assert.deepEqual(lines, whole.lines, path);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a named pipe is read as a stream (pieces of its own, never reused) and gives the same records', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-fifo-'));
+  try {
+    const file = join(dir, 'mix.pcap');
+    writeMix(file, { scale: 0.005, floodSyns: 500, seed: 4 });
+    const whole = await digestRecords(readFileSync(file), 0);
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `cat "$0" > "$1"`, file, fifo], { stdio: 'ignore' });
+    const written = new Promise((done) => writer.on('close', done));
+    const lines: string[] = [];
+    const source = openSource(fifo);
+    const outcome = await readCapture(source, (rec) => lines.push(digestLine(rec)));
+    assert.equal(await written, 0);
+    assert.equal(source.borrowed, false);
+    assert.equal(outcome.error, null);
+    assert.deepEqual(lines, whole.lines);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -71,7 +71,7 @@ async function* readAhead(file: FileHandle): AsyncGenerator<Uint8Array> {
       if (bytesRead === 0) return;
       const cur = bufs[k & 1];
       k++;
-      // The other buffer was handed out before the last one: its reader has let go of it.
+      // The next read goes into the buffer handed out last time: its reader asked for more, so it has let go of it.
       pending = file.read(bufs[k & 1], 0, FILE_CHUNK, null);
       yield cur.subarray(0, bytesRead);
     }

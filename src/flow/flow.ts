@@ -172,6 +172,9 @@ export class Flow {
   keyLo = 0;
   keyHi = 0;
   keyV6: string | null = null;
+  /** The table's sweep bookkeeping: place in creation order, and in its deadline queue (-1: not queued). */
+  tableOrder = 0;
+  deadlineIndex = -1;
 
   constructor(
     readonly id: number,

@@ -43,6 +43,9 @@ const SWEEP_EVERY_US = 1_000_000;
 
 export class FlowTable {
   private readonly flows = new FlowIndex();
+  /** Live flows by the time a sweep should next look at them: a sweep visits those due, not all. */
+  private readonly deadlines = new DeadlineQueue();
+  private nextOrder = 0;
   private nextId = 1;
   private nextSweep = -1;
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1 };
@@ -146,6 +149,7 @@ export class FlowTable {
     seg.windowScale = p.windowScale;
     this.expireTimeWait(flow, ts);
     segment(flow, s, r, seg);
+    this.schedule(flow);
     return flow;
   }
 
@@ -188,6 +192,7 @@ export class FlowTable {
     const client = srcIsClient ? new Endpoint('client', src, p.srcPort) : new Endpoint('client', dst, p.dstPort);
     const server = srcIsClient ? new Endpoint('server', dst, p.dstPort) : new Endpoint('server', src, p.srcPort);
     const flow = new Flow(reservedId > 0 ? reservedId : this.nextId++, version, client, server);
+    flow.tableOrder = this.nextOrder++;
     const clientOff = srcIsClient ? p.srcOff : p.dstOff;
     if (version === 4) flow.clientAddrV4 = v4Address(p.buf, clientOff);
     else flow.clientAddrV6 = p.buf.slice(clientOff, clientOff + 16);
@@ -209,18 +214,51 @@ export class FlowTable {
     return flow;
   }
 
+  /**
+   * What a sweep does to each live flow, in creation order: TIME_WAIT runs out, a closed flow
+   * that lingered long enough ends, an idle one times out. Only the flows whose deadline (see
+   * `deadline`) has come are looked at; those that stay are queued again for their next one.
+   */
   private sweep(now: number): void {
     const o = this.opts;
-    for (const flow of this.flows.values()) {
+    const q = this.deadlines;
+    const due: Flow[] = [];
+    while (q.size > 0 && q.peekKey() <= now) due.push(q.pop());
+    due.sort((a, b) => a.tableOrder - b.tableOrder);
+    for (const flow of due) {
       this.expireTimeWait(flow, now);
       const idle = now - flow.lastTs;
       if (flow.goneAt >= 0 && now - flow.goneAt > o.lingerUs) {
         this.end(flow, flow.reset ? 'reset' : 'closed', now);
       } else if (idle > (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs)) {
         this.timeOut(flow, now);
-      }
+      } else this.schedule(flow);
     }
     this.onSweep?.(now);
+  }
+
+  /**
+   * The earliest packet time at which a sweep could change the flow: its TIME_WAIT runs out,
+   * its linger after both sides closed ends, or it has been idle too long (the sweep's own
+   * tests decide; this is never later than they would).
+   */
+  private deadline(flow: Flow): number {
+    const o = this.opts;
+    let d = flow.lastTs + (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs);
+    if (flow.goneAt >= 0) d = Math.min(d, flow.goneAt + o.lingerUs);
+    if (flow.client.state === TcpState.TIME_WAIT) d = Math.min(d, flow.client.since + o.timeWaitUs);
+    if (flow.server.state === TcpState.TIME_WAIT) d = Math.min(d, flow.server.since + o.timeWaitUs);
+    return d;
+  }
+
+  /**
+   * Queue the flow for its deadline. A later deadline than the one queued (a packet came) leaves
+   * the earlier one: the sweep then finds nothing due and queues it again, once.
+   */
+  private schedule(flow: Flow): void {
+    const d = this.deadline(flow);
+    if (flow.deadlineIndex < 0) this.deadlines.push(flow, d);
+    else this.deadlines.lower(flow, d);
   }
 
   private expireTimeWait(flow: Flow, now: number): void {
@@ -256,6 +294,7 @@ export class FlowTable {
     flow.endReason = reason;
     flow.endTs = now;
     this.flows.delete(flow);
+    this.deadlines.remove(flow);
     this.onEnd(flow);
   }
 }
@@ -371,4 +410,92 @@ function v6Endpoint(b: Uint8Array, off: number, port: number): string {
   let s = '';
   for (let i = 0; i < 16; i += 4) s += (((b[off + i] << 24) | (b[off + i + 1] << 16) | (b[off + i + 2] << 8) | b[off + i + 3]) >>> 0).toString(36) + '.';
   return s + port;
+}
+
+/** Live flows in a binary min-heap by time; each flow knows its place (Flow.deadlineIndex), so it can be moved or taken out. */
+class DeadlineQueue {
+  private keys = new Float64Array(1024);
+  private readonly items: Flow[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peekKey(): number {
+    return this.keys[0];
+  }
+
+  push(flow: Flow, key: number): void {
+    const i = this.items.length;
+    if (i === this.keys.length) {
+      const grown = new Float64Array(i * 2);
+      grown.set(this.keys);
+      this.keys = grown;
+    }
+    this.items.push(flow);
+    this.up(i, flow, key);
+  }
+
+  /** Bring the flow's time forward to `key` if that is earlier. */
+  lower(flow: Flow, key: number): void {
+    if (key < this.keys[flow.deadlineIndex]) this.up(flow.deadlineIndex, flow, key);
+  }
+
+  /** The earliest flow, out of the queue. */
+  pop(): Flow {
+    const top = this.items[0];
+    this.takeOut(0);
+    return top;
+  }
+
+  remove(flow: Flow): void {
+    if (flow.deadlineIndex >= 0) this.takeOut(flow.deadlineIndex);
+  }
+
+  private takeOut(i: number): void {
+    const { keys, items } = this;
+    items[i].deadlineIndex = -1;
+    const last = items.pop()!;
+    if (i === items.length) return;
+    const key = keys[items.length];
+    if (i > 0 && key < keys[(i - 1) >> 1]) this.up(i, last, key);
+    else this.down(i, last, key);
+  }
+
+  private up(i: number, flow: Flow, key: number): void {
+    const { keys, items } = this;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (keys[parent] <= key) break;
+      this.place(parent, i);
+      i = parent;
+    }
+    keys[i] = key;
+    items[i] = flow;
+    flow.deadlineIndex = i;
+  }
+
+  private down(i: number, flow: Flow, key: number): void {
+    const { keys, items } = this;
+    const n = items.length;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && keys[c + 1] < keys[c]) c++;
+      if (keys[c] >= key) break;
+      this.place(c, i);
+      i = c;
+    }
+    keys[i] = key;
+    items[i] = flow;
+    flow.deadlineIndex = i;
+  }
+
+  /** Move the entry at `from` to `to`. */
+  private place(from: number, to: number): void {
+    this.keys[to] = this.keys[from];
+    const f = this.items[from];
+    this.items[to] = f;
+    f.deadlineIndex = to;
+  }
 }

@@ -79,8 +79,7 @@ export class TimerQueue {
   add(due: number, fire: (now: number) => void): ZeekTimer {
     const order = this.forcedOrder < this.forcedEnd ? this.forcedOrder++ : this.added++;
     const e: Entry = { due, fire, canceled: false, order, queued: true };
-    this.heap.push(e);
-    this.up(this.heap.length - 1);
+    this.insert(e);
     return e;
   }
 
@@ -98,10 +97,7 @@ export class TimerQueue {
     const live = this.heap.filter((e) => !e.canceled);
     this.heap = [];
     this.canceledInHeap = 0;
-    for (const e of live) {
-      this.heap.push(e);
-      this.up(this.heap.length - 1);
-    }
+    for (const e of live) this.insert(e);
   }
 
   /** Fires the timers due at `now` (canceled ones are dropped without counting). */
@@ -111,10 +107,10 @@ export class TimerQueue {
     for (;;) {
       const laneAt = lane === null ? Infinity : lane.nextDue();
       const laneDue = laneAt <= now;
-      const heapDue = this.heap.length > 0 && this.heap[0].due <= now;
+      const heapDue = this.heap.length > 0 && this.dues[0] <= now;
       if (!laneDue && !heapDue) return;
       if (maxPerPacket > 0 && fired >= maxPerPacket) return;
-      if (laneDue && (!heapDue || laneAt < this.heap[0].due || (laneAt === this.heap[0].due && lane!.nextOrder() < this.heap[0].order))) {
+      if (laneDue && (!heapDue || laneAt < this.dues[0] || (laneAt === this.dues[0] && lane!.nextOrder() < this.orderKeys[0]))) {
         lane!.fireNext();
         continue;
       }
@@ -128,46 +124,66 @@ export class TimerQueue {
     }
   }
 
-  private pop(): Entry {
-    const top = this.heap[0];
-    top.queued = false;
-    const last = this.heap.pop()!;
-    if (this.heap.length > 0) {
-      this.heap[0] = last;
-      this.down(0);
-    }
-    return top;
-  }
+  // The heap orders by (due, order), a total order (orders are unique); each entry's two keys are
+  // also kept in typed arrays beside it, so that sifting compares numbers without visiting entries.
+  private dues = new Float64Array(1024);
+  private orderKeys = new Float64Array(1024);
 
-  private less(a: Entry, b: Entry): boolean {
-    return a.due < b.due || (a.due === b.due && a.order < b.order);
-  }
-
-  private up(i: number): void {
+  private insert(e: Entry): void {
     const h = this.heap;
+    let i = h.length;
+    if (i === this.dues.length) {
+      const dues = new Float64Array(i * 2);
+      dues.set(this.dues);
+      this.dues = dues;
+      const orders = new Float64Array(i * 2);
+      orders.set(this.orderKeys);
+      this.orderKeys = orders;
+    }
+    const { dues, orderKeys } = this;
+    h.push(e);
+    const due = e.due;
+    const order = e.order;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(h[i], h[parent])) break;
-      const t = h[i];
+      const pd = dues[parent];
+      if (pd < due || (pd === due && orderKeys[parent] < order)) break;
       h[i] = h[parent];
-      h[parent] = t;
+      dues[i] = pd;
+      orderKeys[i] = orderKeys[parent];
       i = parent;
     }
+    h[i] = e;
+    dues[i] = due;
+    orderKeys[i] = order;
   }
 
-  private down(i: number): void {
+  private pop(): Entry {
     const h = this.heap;
+    const { dues, orderKeys } = this;
+    const top = h[0];
+    top.queued = false;
+    const last = h.pop()!;
+    const n = h.length;
+    if (n === 0) return top;
+    const due = dues[n];
+    const order = orderKeys[n];
+    let i = 0;
     for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && this.less(h[l], h[m])) m = l;
-      if (r < h.length && this.less(h[r], h[m])) m = r;
-      if (m === i) return;
-      const t = h[i];
-      h[i] = h[m];
-      h[m] = t;
-      i = m;
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      const r = c + 1;
+      if (r < n && (dues[r] < dues[c] || (dues[r] === dues[c] && orderKeys[r] < orderKeys[c]))) c = r;
+      const cd = dues[c];
+      if (due < cd || (due === cd && order < orderKeys[c])) break;
+      h[i] = h[c];
+      dues[i] = cd;
+      orderKeys[i] = orderKeys[c];
+      i = c;
     }
+    h[i] = last;
+    dues[i] = due;
+    orderKeys[i] = order;
+    return top;
   }
 }

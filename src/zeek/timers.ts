@@ -130,41 +130,30 @@ export class TimerQueue {
   private orderKeys = new Float64Array(1024);
 
   private insert(e: Entry): void {
-    const h = this.heap;
-    let i = h.length;
+    let i = this.heap.length;
     if (i === this.dues.length) {
-      const dues = new Float64Array(i * 2);
-      dues.set(this.dues);
-      this.dues = dues;
-      const orders = new Float64Array(i * 2);
-      orders.set(this.orderKeys);
-      this.orderKeys = orders;
+      this.dues = grown(this.dues);
+      this.orderKeys = grown(this.orderKeys);
     }
     const { dues, orderKeys } = this;
-    h.push(e);
+    this.heap.push(e);
     const due = e.due;
     const order = e.order;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const pd = dues[parent];
-      if (pd < due || (pd === due && orderKeys[parent] < order)) break;
-      h[i] = h[parent];
-      dues[i] = pd;
-      orderKeys[i] = orderKeys[parent];
+      if (dues[parent] < due || (dues[parent] === due && orderKeys[parent] < order)) break;
+      this.move(parent, i);
       i = parent;
     }
-    h[i] = e;
-    dues[i] = due;
-    orderKeys[i] = order;
+    this.put(i, e, due, order);
   }
 
   private pop(): Entry {
-    const h = this.heap;
-    const { dues, orderKeys } = this;
-    const top = h[0];
+    const { heap, dues, orderKeys } = this;
+    const top = heap[0];
     top.queued = false;
-    const last = h.pop()!;
-    const n = h.length;
+    const last = heap.pop()!;
+    const n = heap.length;
     if (n === 0) return top;
     const due = dues[n];
     const order = orderKeys[n];
@@ -174,16 +163,27 @@ export class TimerQueue {
       if (c >= n) break;
       const r = c + 1;
       if (r < n && (dues[r] < dues[c] || (dues[r] === dues[c] && orderKeys[r] < orderKeys[c]))) c = r;
-      const cd = dues[c];
-      if (due < cd || (due === cd && order < orderKeys[c])) break;
-      h[i] = h[c];
-      dues[i] = cd;
-      orderKeys[i] = orderKeys[c];
+      if (due < dues[c] || (due === dues[c] && order < orderKeys[c])) break;
+      this.move(c, i);
       i = c;
     }
-    h[i] = last;
-    dues[i] = due;
-    orderKeys[i] = order;
+    this.put(i, last, due, order);
     return top;
   }
+
+  private put(i: number, e: Entry, due: number, order: number): void {
+    this.heap[i] = e;
+    this.dues[i] = due;
+    this.orderKeys[i] = order;
+  }
+
+  private move(from: number, to: number): void {
+    this.put(to, this.heap[from], this.dues[from], this.orderKeys[from]);
+  }
+}
+
+function grown(a: Float64Array): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
 }

@@ -61,14 +61,19 @@ test('threaded sink: the same rows as the direct sink, capture after capture', a
   for (const t of Object.keys(direct)) assert.deepEqual(threaded[t], direct[t], t);
 });
 
-test('threaded sink: a write that fails fails the capture, leaves nothing of it, and the next capture is written', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-threaded-'));
-  const file = join(dir, 'fail.db');
+/** A new tcpstate database, then `sql` run on it from outside. */
+function databaseWith(name: string, sql: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-threaded-')), name);
   new SqliteSink(file).close();
   const db = new Database(file);
-  // Every finding of the refused sample (connection_refused) fails to insert.
-  db.exec("CREATE TRIGGER no_refusals BEFORE INSERT ON anomalies WHEN NEW.kind = 'connection_refused' BEGIN SELECT RAISE(ABORT, 'refusals not welcome'); END");
+  db.exec(sql);
   db.close();
+  return file;
+}
+
+test('threaded sink: a write that fails fails the capture, leaves nothing of it, and the next capture is written', async () => {
+  // Every finding of the refused sample (connection_refused) fails to insert.
+  const file = databaseWith('fail.db', "CREATE TRIGGER no_refusals BEFORE INSERT ON anomalies WHEN NEW.kind = 'connection_refused' BEGIN SELECT RAISE(ABORT, 'refusals not welcome'); END");
   const sink = new ThreadedSink(file);
   try {
     await assert.rejects(analyzeInto(sink, kernel('refused'), 'refused', settings, process.stdin, never), /refusals not welcome/);
@@ -82,12 +87,7 @@ test('threaded sink: a write that fails fails the capture, leaves nothing of it,
 });
 
 test('threaded sink: a database of another schema version is refused when opened, with the direct sink\'s message', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-threaded-'));
-  const file = join(dir, 'old.db');
-  new SqliteSink(file).close();
-  const db = new Database(file);
-  db.exec("UPDATE meta SET value = '0' WHERE key = 'schema_version'");
-  db.close();
+  const file = databaseWith('old.db', "UPDATE meta SET value = '0' WHERE key = 'schema_version'");
   let direct = '';
   assert.throws(() => new SqliteSink(file), (e: Error) => ((direct = e.message), true));
   assert.match(direct, /schema version 0/);

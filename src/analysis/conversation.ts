@@ -34,21 +34,17 @@ export const DUPACK_SENTINEL = 0xffffffff;
 const EMPTY = new Float64Array(0);
 /** Numbers per entry: frame, seq, nextSeq, time (µs), extra ns. */
 const STRIDE = 5;
-/** Entries of a list's first array. */
+/** Entries of a list's first array (kept when the list empties; a larger one is given up). */
 const FIRST_CAPACITY = 2;
-/**
- * First-size arrays given back by lists that emptied, for the next lists that fill:
- * allocating a typed array costs more than the analysis of a packet.
- */
-const spare: Float64Array[] = [];
+/** Emptied lists kept for the next directions that send (allocating a typed array costs more than analysing a packet). */
 const MAX_SPARE = 4096;
 
 /**
  * Segments sent but not acknowledged yet (Wireshark's `tcp_unacked_t` list), kept in
  * sending order, STRIDE numbers an entry in one array. Holds at most
- * MAX_UNACKED_SEGMENTS entries. The array is given back whenever the list empties:
- * most conversations spend most of their life (and all of it once closed) with
- * everything acknowledged, and then cost nothing here.
+ * MAX_UNACKED_SEGMENTS entries. A direction holds a list only while something is
+ * unacknowledged (TcpFlow.unacked): most conversations spend most of their life (and
+ * all of it once closed) with everything acknowledged, and then cost nothing here.
  */
 export class UnackedSegments {
   count = 0;
@@ -125,16 +121,11 @@ export class UnackedSegments {
     this.count = w;
     this.lastAck = ack;
     this.survivors = w;
-    if (w === 0) this.release();
   }
 
-  private release(): void {
-    if (this.d.length === FIRST_CAPACITY * STRIDE && spare.length < MAX_SPARE) spare.push(this.d);
-    this.d = EMPTY;
-  }
-
-  /** Back to new (only when empty): an empty list acts as a new one, so an emptied one can serve another direction. */
+  /** Back to new (only when empty), keeping a first-size array: an emptied list can serve another direction. */
   reset(): void {
+    if (this.d.length > FIRST_CAPACITY * STRIDE) this.d = EMPTY;
     this.ackedFrame = 0;
     this.ackedUs = 0;
     this.ackedNs = 0;
@@ -143,8 +134,8 @@ export class UnackedSegments {
   }
 
   private grow(): void {
-    if (this.count === 0) {
-      this.d = spare.pop() ?? new Float64Array(FIRST_CAPACITY * STRIDE);
+    if (this.d.length === 0) {
+      this.d = new Float64Array(FIRST_CAPACITY * STRIDE);
       return;
     }
     const d = new Float64Array(Math.min(this.count * 2, MAX_UNACKED_SEGMENTS) * STRIDE);

@@ -3,6 +3,7 @@
  * inet_ntop write it (lower-case hex, the longest run of two or more zero groups as "::", an
  * IPv4-mapped tail dotted), which is also how Zeek and ss print them.
  */
+import { u32 } from '../decode/packet.js';
 
 /**
  * The last address text made for each of 4,096 slots (by the address's low bits): a host's flows
@@ -13,7 +14,7 @@ const v4Keys = new Float64Array(V4_SLOTS).fill(-1);
 const v4Texts: string[] = new Array<string>(V4_SLOTS).fill('');
 
 export function formatIPv4(b: Uint8Array, off: number): string {
-  const key = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+  const key = u32(b, off);
   const slot = (key ^ (key >>> 12)) & (V4_SLOTS - 1);
   if (v4Keys[slot] !== key) {
     v4Keys[slot] = key;

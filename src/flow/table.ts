@@ -3,7 +3,7 @@
  * time. Every flow ends through `end(flow, reason)` and is handed to `onEnd`, so
  * memory follows the live connections, not the size of the capture.
  */
-import { type DecodedPacket, TcpFlag } from '../decode/packet.js';
+import { type DecodedPacket, TcpFlag, u32 } from '../decode/packet.js';
 import { enter, segment, settle, type Segment } from '../state/machine.js';
 import { TcpState, isGone } from '../state/tcp-state.js';
 import { formatAddress } from './address.js';
@@ -194,7 +194,7 @@ export class FlowTable {
     const flow = new Flow(reservedId > 0 ? reservedId : this.nextId++, version, client, server);
     flow.tableOrder = this.nextOrder++;
     const clientOff = srcIsClient ? p.srcOff : p.dstOff;
-    if (version === 4) flow.clientAddrV4 = v4Address(p.buf, clientOff);
+    if (version === 4) flow.clientAddrV4 = u32(p.buf, clientOff);
     else flow.clientAddrV6 = p.buf.slice(clientOff, clientOff + 16);
     flow.rolesBy = rolesBy;
     flow.firstTs = ts;
@@ -309,15 +309,11 @@ function inHandshake(flow: Flow): boolean {
 function isFromClient(flow: Flow, p: DecodedPacket): boolean {
   if (p.srcPort !== flow.client.port) return false;
   const v6 = flow.clientAddrV6;
-  if (v6 === null) return v4Address(p.buf, p.srcOff) === flow.clientAddrV4;
+  if (v6 === null) return u32(p.buf, p.srcOff) === flow.clientAddrV4;
   const b = p.buf;
   const off = p.srcOff;
   for (let i = 0; i < 16; i++) if (b[off + i] !== v6[i]) return false;
   return true;
-}
-
-function v4Address(b: Uint8Array, off: number): number {
-  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
 }
 
 /**
@@ -397,7 +393,7 @@ function pairHash(lo: number, hi: number): number {
 }
 
 function v4Endpoint(b: Uint8Array, off: number, port: number): number {
-  return v4Address(b, off) * 65536 + port;
+  return u32(b, off) * 65536 + port;
 }
 
 function v6Key(p: DecodedPacket): string {

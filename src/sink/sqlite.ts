@@ -262,11 +262,7 @@ export class SqliteSink implements Sink {
   /** Write one ended flow and its transitions (inside the capture's transaction). */
   writeFlow(captureId: number, f: Flow): void {
     const id = this.insertFlowRow(flowValues(captureId, f));
-    const ts = f.transitionsInTimeOrder();
-    for (let i = 0; i < ts.length; i++) {
-      const t = ts[i];
-      this.insertTransition.run(id, i + 1, t.packet, t.ts, t.side, t.from, t.to, t.cause, t.inferred ? 1 : 0);
-    }
+    transitionValues(f).forEach((t, i) => this.insertTransitionRow(id, i + 1, t));
   }
 
   /** The row-level writes, with values as flowValues & co. make them (also what the writer thread replays). */

@@ -91,17 +91,19 @@ export function settle(flow: Flow): void {
 }
 
 function dropReceipts(e: Endpoint, kind: Receipt['kind']): void {
-  for (let i = e.pending.length - 1; i >= 0; i--) if (e.pending[i].kind === kind) e.pending.splice(i, 1);
+  for (let i = e.pending.length - 1; i >= 0; i--) if (e.pending[i].kind === kind) takeReceipt(e, i);
+}
+
+/** The i-th pending receipt, out of the list (the shared empty one once none is left). */
+function takeReceipt(e: Endpoint, i: number): Receipt {
+  const rc = e.pending.splice(i, 1)[0];
   if (e.pending.length === 0) e.pending = NO_RECEIPTS;
+  return rc;
 }
 
 /** e sends an ACK up to `ack`: every receipt it covers has arrived. */
 function confirmReceipts(flow: Flow, e: Endpoint, ack: number): void {
-  while (e.pending.length > 0 && seqGe(ack, e.pending[0].ackedBy)) {
-    const rc = e.pending.shift()!;
-    if (e.pending.length === 0) e.pending = NO_RECEIPTS;
-    applyReceipt(flow, e, rc, true);
-  }
+  while (e.pending.length > 0 && seqGe(ack, e.pending[0].ackedBy)) applyReceipt(flow, e, takeReceipt(e, 0), true);
 }
 
 /**
@@ -113,11 +115,7 @@ function applyReceipts(flow: Flow, e: Endpoint): void {
   while (i < e.pending.length) {
     const rc = e.pending[i];
     if (rc.kind === 'synack' || (rc.kind === 'syn' && (e.state === TcpState.CLOSED || e.state === TcpState.LISTEN))) i++;
-    else {
-      const rc = e.pending.splice(i, 1)[0];
-      if (e.pending.length === 0) e.pending = NO_RECEIPTS;
-      applyReceipt(flow, e, rc, false);
-    }
+    else applyReceipt(flow, e, takeReceipt(e, i), false);
   }
 }
 

@@ -205,7 +205,66 @@ export class TcpFlow {
     u.reset();
     if (spareLists.length < MAX_SPARE) spareLists.push(u);
   }
+
+  /** Append this direction to a frozen conversation: FLOW_FIELDS numbers, then its SACK blocks and unacked segments. */
+  freezeInto(out: number[]): void {
+    const u = this.unacked;
+    const bits = (this.baseSeqSet ? 1 : 0) | (this.isFirstAck ? 2 : 0) | (this.validBif ? 4 : 0) | (this.seen ? 8 : 0) | (this.sack !== null ? 16 : 0);
+    out.push(
+      this.baseSeq, this.nextSeq, this.nextSeqFrame, this.nextSeqUs, this.nextSeqNs, this.maxSeqToBeAcked,
+      this.lastAck, this.lastAckUs, this.lastAckNs, this.window, this.winScale, this.dupAckCount,
+      this.lastNonDupAckFrame, this.lastFlags, this.sackCount, u.count, bits,
+    );
+    if (this.sack !== null) for (let i = 0; i < this.sack.length; i++) out.push(this.sack[i]);
+    for (let i = 0; i < u.count; i++) out.push(u.frame(i), u.seq(i), u.nextSeq(i), u.tsUs(i), u.tsNs(i));
+    if (u !== NO_UNACKED) {
+      u.count = 0;
+      this.settleUnacked();
+    }
+  }
+
+  /** The direction freezeInto wrote at `at`; returns where the next part starts. */
+  thawFrom(d: readonly number[], at: number): number {
+    this.baseSeq = d[at];
+    this.nextSeq = d[at + 1];
+    this.nextSeqFrame = d[at + 2];
+    this.nextSeqUs = d[at + 3];
+    this.nextSeqNs = d[at + 4];
+    this.maxSeqToBeAcked = d[at + 5];
+    this.lastAck = d[at + 6];
+    this.lastAckUs = d[at + 7];
+    this.lastAckNs = d[at + 8];
+    this.window = d[at + 9];
+    this.winScale = d[at + 10];
+    this.dupAckCount = d[at + 11];
+    this.lastNonDupAckFrame = d[at + 12];
+    this.lastFlags = d[at + 13];
+    this.sackCount = d[at + 14];
+    const unacked = d[at + 15];
+    const bits = d[at + 16];
+    this.baseSeqSet = (bits & 1) !== 0;
+    this.isFirstAck = (bits & 2) !== 0;
+    this.validBif = (bits & 4) !== 0;
+    this.seen = (bits & 8) !== 0;
+    at += FLOW_FIELDS;
+    if (bits & 16) {
+      this.sack = new Uint32Array(SACK_NUMBERS);
+      for (let i = 0; i < SACK_NUMBERS; i++) this.sack[i] = d[at++];
+    }
+    for (let i = 0; i < unacked; i++, at += STRIDE) this.pushUnacked(d[at], d[at + 1], d[at + 2], d[at + 3], d[at + 4]);
+    return at;
+  }
 }
+
+/** Numbers freezeInto writes for a direction before its variable parts; SACK blocks kept per direction (4 pairs). */
+const FLOW_FIELDS = 17;
+export const SACK_NUMBERS = 8;
+/** Where a frozen conversation keeps what the sweep reads (see TcpConversation.freeze). */
+const AT_LAST_SEEN = 5;
+const AT_FLAGS = 6;
+const AT_FLOW1 = 7;
+/** Bit 3 of a frozen conversation's flags number: it got past its handshake (bits 0-2 are finMask). */
+const PAST_HANDSHAKE = 8;
 
 /** The list of every direction with nothing unacknowledged: never pushed to; its ack() only sets ackedFrame to 0. */
 const NO_UNACKED = new UnackedSegments();
@@ -237,8 +296,44 @@ export class TcpConversation {
 
   /** Closed (RST, or FIN both ways), never answered, or never past the handshake: swept after the short timeout. */
   get quiet(): boolean {
-    return (this.finMask & 4) !== 0 || (this.finMask & 3) === 3 || !this.flow1.seen || !this.flow2.seen || !this.pastHandshake;
+    return isQuiet(this.finMask, this.pastHandshake, this.flow1.seen, this.flow2.seen);
   }
+
+  /**
+   * Everything a later packet could need, as one array of numbers (unboxed, no object per
+   * field or direction): the conversation's own fields, each direction's fixed fields, then
+   * each direction's SACK blocks and unacknowledged segments. Its lists go back to the pool.
+   */
+  freeze(): number[] {
+    const out = [this.stream, this.firstFrame, this.lastSynUs, this.lastSynNs, this.initialRttNs, this.lastSeen, this.finMask | (this.pastHandshake ? PAST_HANDSHAKE : 0)];
+    this.flow1.freezeInto(out);
+    this.flow2.freezeInto(out);
+    return out;
+  }
+
+  /** The conversation `freeze` made `d` of, as it was. */
+  static thaw(key: string, d: readonly number[]): TcpConversation {
+    const c = new TcpConversation(d[0], key, d[1]);
+    c.lastSynUs = d[2];
+    c.lastSynNs = d[3];
+    c.initialRttNs = d[4];
+    c.lastSeen = d[AT_LAST_SEEN];
+    c.finMask = d[AT_FLAGS] & 7;
+    c.pastHandshake = (d[AT_FLAGS] & PAST_HANDSHAKE) !== 0;
+    c.flow2.thawFrom(d, c.flow1.thawFrom(d, AT_FLOW1));
+    return c;
+  }
+}
+
+function isQuiet(finMask: number, pastHandshake: boolean, seen1: boolean, seen2: boolean): boolean {
+  return (finMask & 4) !== 0 || (finMask & 3) === 3 || !seen1 || !seen2 || !pastHandshake;
+}
+
+/** TcpConversation.quiet of a frozen conversation. */
+function frozenQuiet(d: readonly number[]): boolean {
+  const flags = d[AT_FLAGS];
+  const flow2 = AT_FLOW1 + FLOW_FIELDS + ((d[AT_FLOW1 + 16] & 16) !== 0 ? SACK_NUMBERS : 0) + d[AT_FLOW1 + 15] * STRIDE;
+  return isQuiet(flags & 7, (flags & PAST_HANDSHAKE) !== 0, (d[AT_FLOW1 + 16] & 8) !== 0, (d[flow2 + 16] & 8) !== 0);
 }
 
 /**
@@ -282,6 +377,8 @@ export interface ConversationTimeouts {
   idleUs: number;
   /** Idle time after which a closed or one-sided conversation is forgotten (µs). */
   quietUs: number;
+  /** Idle time after which a conversation is kept frozen (TcpConversation.freeze) until its next packet (µs). */
+  freezeUs: number;
 }
 
 /** The sweep clock moves forward by at most this much per packet (µs), so one bogus timestamp cannot age the whole table. */
@@ -299,7 +396,8 @@ const SWEEP_EVERY_US = 10_000_000;
  * or a long silent gap in the capture does not age every conversation at once.
  */
 export class ConversationTable {
-  private readonly map = new Map<string, TcpConversation>();
+  /** Live conversations as objects; idle ones frozen into arrays of numbers (most of the table: closed ones wait out the quiet timeout). */
+  private readonly map = new Map<string, TcpConversation | number[]>();
   private streams = 0;
   /** Sweep clock (µs), and the last packet time that moved it. */
   private clock = 0;
@@ -307,6 +405,9 @@ export class ConversationTable {
   private nextSweep = SWEEP_EVERY_US;
   /** Conversations forgotten by the sweep so far. */
   swept = 0;
+  /** Conversations frozen, and frozen ones brought back by a packet, so far. */
+  frozen = 0;
+  thawed = 0;
 
   constructor(private readonly timeouts: ConversationTimeouts) {}
 
@@ -314,8 +415,19 @@ export class ConversationTable {
     return this.map.size;
   }
 
+  /** There is a conversation (live or frozen) under `key`. */
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  /** The conversation under `key`, thawed if it was frozen. */
   get(key: string): TcpConversation | undefined {
-    return this.map.get(key);
+    const c = this.map.get(key);
+    if (c === undefined || !Array.isArray(c)) return c;
+    const live = TcpConversation.thaw(key, c);
+    this.map.set(key, live);
+    this.thawed++;
+    return live;
   }
 
   /** A new conversation for `key` (replacing any earlier one under that key) with the next stream index, or `stream` reserved earlier. */
@@ -347,19 +459,29 @@ export class ConversationTable {
     this.sweep();
   }
 
-  /** Forget conversations idle for longer than their timeout. */
+  /** Forget conversations idle for longer than their timeout; freeze those idle for longer than timeouts.freezeUs. */
   sweep(): void {
-    const { idleUs, quietUs } = this.timeouts;
+    const { idleUs, quietUs, freezeUs } = this.timeouts;
     for (const [key, c] of this.map) {
-      const idle = this.clock - c.lastSeen;
-      if (idle > quietUs && (idle > idleUs || c.quiet)) {
+      const frozen = Array.isArray(c);
+      const idle = this.clock - (frozen ? c[AT_LAST_SEEN] : c.lastSeen);
+      if (idle > quietUs && (idle > idleUs || (frozen ? frozenQuiet(c) : c.quiet))) {
         this.map.delete(key);
         this.swept++;
+      } else if (!frozen && idle >= freezeUs) {
+        this.map.set(key, c.freeze());
+        this.frozen++;
       }
     }
   }
 
-  values(): IterableIterator<TcpConversation> {
-    return this.map.values();
+  /** Freeze every conversation idle for timeouts.freezeUs or longer now, without waiting for the next sweep. */
+  freezeIdle(): void {
+    const { freezeUs } = this.timeouts;
+    for (const [key, c] of this.map) {
+      if (Array.isArray(c) || this.clock - c.lastSeen < freezeUs) continue;
+      this.map.set(key, c.freeze());
+      this.frozen++;
+    }
   }
 }

@@ -14,6 +14,7 @@ import {
   ConversationTable,
   DUPACK_SENTINEL,
   MAX_UNACKED_SEGMENTS,
+  SACK_NUMBERS,
   WSCALE_NOT_USED,
   WSCALE_UNKNOWN,
   conversationKey,
@@ -105,6 +106,11 @@ export interface SequenceAnalyzerOptions {
   idleTimeoutSec?: number;
   /** Seconds after which an idle closed, one-sided or handshake-only conversation is forgotten (default 75; Infinity: never). */
   quietTimeoutSec?: number;
+  /**
+   * Seconds after which an idle conversation is kept frozen, as numbers, until its next packet
+   * (default 5; Infinity: never). Changes memory only, never a result.
+   */
+  freezeAfterSec?: number;
 }
 
 /** Packet time as (µs since the epoch, extra ns 0..999) -> ns since (refUs, refNs); exact for deltas under ~100 days. */
@@ -134,6 +140,7 @@ export class SequenceAnalyzer {
     this.table = new ConversationTable({
       idleUs: (opts.idleTimeoutSec ?? 7800) * 1e6,
       quietUs: (opts.quietTimeoutSec ?? 75) * 1e6,
+      freezeUs: (opts.freezeAfterSec ?? 5) * 1e6,
     });
   }
 
@@ -147,6 +154,20 @@ export class SequenceAnalyzer {
     return this.table.swept;
   }
 
+  /** Conversations frozen while idle, and brought back by a later packet, so far. */
+  get frozen(): number {
+    return this.table.frozen;
+  }
+
+  get thawed(): number {
+    return this.table.thawed;
+  }
+
+  /** Freeze now every conversation idle for freezeAfterSec or longer (the sweep does it every 10 s of packet time). */
+  freezeIdle(): void {
+    this.table.freezeIdle();
+  }
+
   /**
    * Analyse one TCP packet (`p` holds a decoded TCP header). `frame` is the frame
    * number, `tsUs` the packet time in µs, `tsNs` optional extra nanoseconds (0..999)
@@ -154,7 +175,7 @@ export class SequenceAnalyzer {
    */
   /** There is a conversation for the packet's endpoints. */
   has(p: TcpSegmentView): boolean {
-    return this.table.get(conversationKey(p, endpointOrder(p))) !== undefined;
+    return this.table.has(conversationKey(p, endpointOrder(p)));
   }
 
   /**
@@ -217,7 +238,7 @@ export class SequenceAnalyzer {
     if (this.trackBif) {
       fwd.sackCount = p.sackCount;
       if (p.sackCount > 0) {
-        fwd.sack ??= new Uint32Array(8);
+        fwd.sack ??= new Uint32Array(SACK_NUMBERS);
         for (let i = 0; i < 2 * p.sackCount; i++) fwd.sack[i] = p.sack[i];
       }
     }

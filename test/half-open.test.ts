@@ -1,19 +1,25 @@
 /**
- * Lone SYNs kept compactly (src/flow/half-open.ts) must change nothing but memory:
- * every capture we have, analysed with compaction forced (every lone SYN kept) and
- * with it off, gives the same flows, transitions, findings, Zeek rows and summary.
+ * Lone SYNs kept compactly (src/flow/half-open.ts) and idle flows frozen (Flow.freeze)
+ * must change nothing but memory: every capture we have, analysed with each forced
+ * (every lone SYN kept; every flow frozen after every packet) and with it off, gives
+ * the same flows, transitions, findings, Zeek rows and summary.
  * A synthetic flood adds what the samples lack: SYNs retransmitted across Zeek's
  * attempt timer, answered by SYN-ACK and by RST, expired by the handshake timeout
  * mid-capture and their tuples used again, IPv6 and SYNs with options.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Chalk } from 'chalk';
 import { HOSTS_TRACKED, analyzeCapture } from '../src/analyze/capture.js';
 import { renderSummary } from '../src/report/summary.js';
 import { HalfOpenStore, keepable } from '../src/flow/half-open.js';
+import type { FlowTableOptions } from '../src/flow/table.js';
+import { Endpoint, Flow } from '../src/flow/flow.js';
+import { TcpState } from '../src/state/tcp-state.js';
+import { writeMix } from '../scripts/bench-capture.js';
 import { DecodedPacket, decodeFrame } from '../src/decode/index.js';
 import { openSource, sourceFromChunks } from '../src/reader/index.js';
 import { repoRoot, sharedDir, pieces } from './helpers.js';
@@ -24,16 +30,25 @@ interface Outcome {
   findings: string[];
   zeek: string[];
   summary: string;
-  /** Lone SYNs that were held compactly. */
+  /** Lone SYNs that were held compactly, and times an idle flow was frozen. */
   held: number;
+  frozen: number;
 }
 
-async function analyse(name: string, bytes: Uint8Array | null, compactHalfOpenAfter: number, verifyChecksums = false): Promise<Outcome> {
+/** Each compaction forced, and both off. */
+const FORCED = {
+  'lone SYNs': { compactHalfOpenAfter: 0, freezeAfterUs: Infinity },
+  'idle flows': { compactHalfOpenAfter: Infinity, freezeAfterUs: 0 },
+};
+type Compaction = keyof typeof FORCED;
+const OFF = { compactHalfOpenAfter: Infinity, freezeAfterUs: Infinity };
+
+async function analyse(name: string, bytes: Uint8Array | null, flowOptions: Partial<FlowTableOptions>, verifyChecksums = false): Promise<Outcome> {
   const flows: string[] = [];
   const findings: string[] = [];
   const zeek: string[] = [];
   const summary = await analyzeCapture(name, bytes === null ? openSource(name) : sourceFromChunks(pieces(bytes, 0)), {
-    flowOptions: { compactHalfOpenAfter },
+    flowOptions,
     verifyChecksums,
     onFlowEnd: (f) =>
       flows.push(
@@ -53,14 +68,17 @@ async function analyse(name: string, bytes: Uint8Array | null, compactHalfOpenAf
     onFinding: (f) => findings.push(JSON.stringify(f)),
     onZeekConn: (c) => zeek.push(JSON.stringify(c)),
   });
-  const { heldSyns, ...rest } = summary;
-  if (compactHalfOpenAfter === Infinity) assert.equal(heldSyns, 0);
-  return { flows: flows.sort(), findings: findings.sort(), zeek: zeek.sort(), summary: JSON.stringify(rest), held: heldSyns };
+  const { heldSyns, frozenFlows, ...rest } = summary;
+  if (flowOptions.compactHalfOpenAfter === Infinity) assert.equal(heldSyns, 0);
+  if (flowOptions.freezeAfterUs === Infinity) assert.equal(frozenFlows, 0);
+  return { flows: flows.sort(), findings: findings.sort(), zeek: zeek.sort(), summary: JSON.stringify(rest), held: heldSyns, frozen: frozenFlows };
 }
 
-async function assertSame(name: string, bytes: Uint8Array | null = null, verify = false): Promise<Outcome> {
-  const off = await analyse(name, bytes, Infinity, verify);
-  const on = await analyse(name, bytes, 0, verify);
+/** The outcome with compaction off; `forced`, when given, receives the one with it forced. */
+async function assertSame(name: string, bytes: Uint8Array | null = null, verify = false, what: Compaction = 'lone SYNs', forced?: (o: Outcome) => void): Promise<Outcome> {
+  const off = await analyse(name, bytes, OFF, verify);
+  const on = await analyse(name, bytes, FORCED[what], verify);
+  forced?.(on);
   assert.deepEqual(on.flows, off.flows, `${name}: flows`);
   assert.deepEqual(on.findings, off.findings, `${name}: findings`);
   assert.deepEqual(on.zeek, off.zeek, `${name}: Zeek rows`);
@@ -78,18 +96,35 @@ function captures(dir: string): string[] {
   return out.sort();
 }
 
-test('kernel and scenario samples: the same results with lone SYNs kept compactly', async () => {
-  const files = [...captures(join(repoRoot, 'samples', 'kernel')), ...captures(join(repoRoot, 'samples', 'scenarios'))];
-  assert.ok(files.length >= 45, `only ${files.length} samples`);
-  for (const f of files) await assertSame(f);
-});
+for (const what of Object.keys(FORCED) as Compaction[]) {
+  test(`kernel and scenario samples: the same results with ${what} kept compactly`, async () => {
+    const files = [...captures(join(repoRoot, 'samples', 'kernel')), ...captures(join(repoRoot, 'samples', 'scenarios'))];
+    assert.ok(files.length >= 45, `only ${files.length} samples`);
+    let frozen = 0;
+    for (const f of files) await assertSame(f, null, false, what, (o) => (frozen += o.frozen));
+    if (what === 'idle flows') assert.ok(frozen > 1000, `${frozen} flows frozen`);
+  });
 
-test('Zeek oracle traces: the same results with lone SYNs kept compactly, checksums verified or not', async () => {
-  const files = captures(join(sharedDir(), 'oracle', 'zeek', 'traces'));
-  assert.ok(files.length >= 40, `only ${files.length} traces`);
-  for (const f of files) {
-    await assertSame(f);
-    await assertSame(f, null, true);
+  test(`Zeek oracle traces: the same results with ${what} kept compactly, checksums verified or not`, async () => {
+    const files = captures(join(sharedDir(), 'oracle', 'zeek', 'traces'));
+    assert.ok(files.length >= 40, `only ${files.length} traces`);
+    for (const f of files) {
+      await assertSame(f, null, false, what);
+      await assertSame(f, null, true, what);
+    }
+  });
+}
+
+test("a slice of the benchmark's mix (loss, retransmissions, a flood): the same results with idle flows frozen after every packet", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-freeze-'));
+  try {
+    const file = join(dir, 'mix.pcap');
+    writeMix(file, { scale: 0.005, floodSyns: 300, seed: 12 });
+    let frozen = 0;
+    await assertSame(file, null, false, 'idle flows', (o) => (frozen = o.frozen));
+    assert.ok(frozen > 5_000, `${frozen} flows frozen`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -171,9 +206,9 @@ test('a synthetic flood: the same results, and the SYNs were kept compactly', as
   assert.equal(summary.findings.syn_flood, 1);
   // Compaction really happened: all spoofed and IPv6 SYNs held with it forced; with a
   // threshold of 100 live connections, all but the first ~100.
-  const forced = await analyse('flood.pcap', bytes, 0);
+  const forced = await analyse('flood.pcap', bytes, FORCED['lone SYNs']);
   assert.ok(forced.held >= 2000 + 50, String(forced.held));
-  const on = await analyse('flood.pcap', bytes, 100);
+  const on = await analyse('flood.pcap', bytes, { ...OFF, compactHalfOpenAfter: 100 });
   assert.ok(on.held > 1900 && on.held < forced.held, String(on.held));
   assert.deepEqual(on.flows, off.flows);
   assert.deepEqual(on.zeek, off.zeek);
@@ -303,4 +338,40 @@ test('the store gives memory back as a flood drains, and keeps what it still hol
     assert.equal(meta.flowId, i + 1);
     assert.equal(end.pagesKept, 10 - Math.floor((i + 1) / 1024), `after ${i + 1} taken`);
   }
+});
+
+test('a frozen flow comes back with every field of its endpoints, their pending receipts and the figures', () => {
+  const endpoint = (side: 'client' | 'server', first: number): Endpoint => {
+    const e = new Endpoint(side, side === 'client' ? '192.0.2.1' : '192.0.2.2', side === 'client' ? 40000 : 80);
+    const fields = e as unknown as Record<string, unknown>;
+    // Every number and flag away from its initial value, so that one not carried over shows.
+    let v = first;
+    for (const k of Object.keys(e)) {
+      if (k === 'port') continue;
+      if (typeof fields[k] === 'number') fields[k] = v++ * 1_000_003_579;
+      else if (typeof fields[k] === 'boolean') fields[k] = !fields[k];
+    }
+    e.state = side === 'client' ? TcpState.FIN_WAIT_2 : TcpState.CLOSE_WAIT;
+    return e;
+  };
+  const flow = new Flow(7, 4, endpoint('client', 1), endpoint('server', 100));
+  flow.analysis.counts[3] = 5;
+  flow.analysis.initialRttUs = 1234;
+  flow.analysis.sample('server', 77);
+  flow.analysis.sample('server', 78);
+  const seen = () => JSON.stringify({ client: flow.client, server: flow.server, analysis: flow.analysis });
+  const check = () => {
+    const before = seen();
+    flow.freeze();
+    assert.ok(flow.isFrozen);
+    assert.equal(seen(), before);
+    assert.ok(!flow.isFrozen);
+  };
+  check();
+  flow.server.pending = [
+    { kind: 'synack', frame: 9, ts: 10, ackedBy: 4_000_000_011, acksOwnFin: false },
+    { kind: 'fin', frame: 12, ts: 13, ackedBy: 14, acksOwnFin: true },
+  ];
+  check();
+  assert.equal(flow.server.pending.length, 2);
 });

@@ -60,6 +60,8 @@ export interface CaptureSummary {
   zeekConnStates: Record<string, number>;
   /** Lone SYNs held compactly (a flood; see flow/half-open.ts): what they cost, not what they show. */
   heldSyns: number;
+  /** Times an idle flow was frozen (Flow.freeze): likewise memory, not results. */
+  frozenFlows: number;
 }
 
 export interface WorstFlow {
@@ -332,5 +334,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     worstFlows: worst.list(),
     zeekConnStates,
     heldSyns,
+    frozenFlows: table.frozen,
   };
 }

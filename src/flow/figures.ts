@@ -1,5 +1,5 @@
 /** Per-flow figures of the sequence analysis (filled by src/detect/packet-flags.ts). */
-import type { Side } from './flow.js';
+import type { NumberReader, Side } from './flow.js';
 
 /** How many tcp.analysis fields there are (TSHARK_FIELDS in src/analysis/flags.ts). */
 const FIELDS = 15;
@@ -21,6 +21,29 @@ export class FlowAnalysis {
     return (side === 'client' ? this.rttClient : this.rttServer) ?? NONE;
   }
 
+  /** Append the figures as numbers (see Flow.freeze): counts, iRTT, then each side's samples (-1: none yet). */
+  freezeInto(out: number[]): void {
+    for (let i = 0; i < FIELDS; i++) out.push(this.counts[i]);
+    out.push(this.initialRttUs);
+    for (const s of [this.rttClient, this.rttServer]) {
+      if (s === null) out.push(-1);
+      else {
+        out.push(s.length);
+        for (let i = 0; i < s.length; i++) out.push(s[i]);
+      }
+    }
+  }
+
+  /** The figures freezeInto wrote, read from `r`. */
+  static thaw(r: NumberReader): FlowAnalysis {
+    const a = new FlowAnalysis();
+    for (let i = 0; i < FIELDS; i++) a.counts[i] = r.next();
+    a.initialRttUs = r.next();
+    a.rttClient = thawSamples(r);
+    a.rttServer = thawSamples(r);
+    return a;
+  }
+
   sample(side: Side, us: number): void {
     let s = side === 'client' ? this.rttClient : this.rttServer;
     if (s === null) {
@@ -39,3 +62,11 @@ export class FlowAnalysis {
   }
 }
 
+
+function thawSamples(r: NumberReader): number[] | null {
+  const n = r.next();
+  if (n < 0) return null;
+  const s: number[] = [];
+  for (let i = 0; i < n; i++) s.push(r.next());
+  return s;
+}

@@ -55,6 +55,8 @@ export interface Receipt {
   acksOwnFin: boolean;
 }
 
+const RECEIPT_KINDS: ReadonlyArray<Receipt['kind']> = ['syn', 'synack', 'fin'];
+
 /** An endpoint's `pending` when it waits for nothing: frozen, so it is replaced, never changed. */
 export const NO_RECEIPTS: Receipt[] = Object.freeze([]) as unknown as Receipt[];
 
@@ -107,7 +109,75 @@ export class Endpoint {
     readonly addr: string,
     readonly port: number,
   ) {}
+
+  /** Append every field but side and address as numbers (see Flow.freeze), the pending receipts last. */
+  freezeInto(out: number[]): void {
+    const bits = (this.hasSent ? 1 : 0) | (this.finSent ? 2 : 0) | (this.peerFinReceived ? 4 : 0) | (this.passive ? 8 : 0) | (this.hasAcked ? 16 : 0);
+    out.push(
+      this.port, STATE_NUMBER.get(this.state)!, bits, this.since, this.isn, this.sndNxt, this.finSeq, this.windowScale, this.window,
+      this.synFrame, this.synTs, this.lastSendFrame, this.lastSendTs, this.synAcks, this.lastSynAckTs, this.synsSent, this.ackedUpTo,
+      this.closeWaitSince, this.closeWaitUntil, this.closeWaitFrame, this.unackedSince, this.unackedFrame, this.retransmissionsUnacked,
+      this.lastRetransmissionTs, this.packets, this.payloadBytes, this.ipBytes, this.pending.length,
+    );
+    for (const rc of this.pending) out.push(RECEIPT_KINDS.indexOf(rc.kind), rc.frame, rc.ts, rc.ackedBy, rc.acksOwnFin ? 1 : 0);
+  }
+
+  /** The endpoint freezeInto wrote, read from `r`. */
+  static thaw(side: Side, addr: string, r: NumberReader): Endpoint {
+    const e = new Endpoint(side, addr, r.next());
+    e.state = STATES[r.next()];
+    const bits = r.next();
+    e.hasSent = (bits & 1) !== 0;
+    e.finSent = (bits & 2) !== 0;
+    e.peerFinReceived = (bits & 4) !== 0;
+    e.passive = (bits & 8) !== 0;
+    e.hasAcked = (bits & 16) !== 0;
+    e.since = r.next();
+    e.isn = r.next();
+    e.sndNxt = r.next();
+    e.finSeq = r.next();
+    e.windowScale = r.next();
+    e.window = r.next();
+    e.synFrame = r.next();
+    e.synTs = r.next();
+    e.lastSendFrame = r.next();
+    e.lastSendTs = r.next();
+    e.synAcks = r.next();
+    e.lastSynAckTs = r.next();
+    e.synsSent = r.next();
+    e.ackedUpTo = r.next();
+    e.closeWaitSince = r.next();
+    e.closeWaitUntil = r.next();
+    e.closeWaitFrame = r.next();
+    e.unackedSince = r.next();
+    e.unackedFrame = r.next();
+    e.retransmissionsUnacked = r.next();
+    e.lastRetransmissionTs = r.next();
+    e.packets = r.next();
+    e.payloadBytes = r.next();
+    e.ipBytes = r.next();
+    const pending = r.next();
+    if (pending > 0) {
+      e.pending = [];
+      for (let i = 0; i < pending; i++) {
+        e.pending.push({ kind: RECEIPT_KINDS[r.next()], frame: r.next(), ts: r.next(), ackedBy: r.next(), acksOwnFin: r.next() === 1 });
+      }
+    }
+    return e;
+  }
 }
+
+/** Reads back, in order, numbers that a freeze appended. */
+export class NumberReader {
+  at = 0;
+  constructor(private readonly d: readonly number[]) {}
+  next(): number {
+    return this.d[this.at++];
+  }
+}
+
+/** What a frozen flow's endpoint fields hold (never read: the getters thaw first). */
+const FROZEN_ENDPOINT = new Endpoint('client', '', 0);
 
 /** States by number (0-10) in the transition log; 11 is "no state" (a flow's first change has none). */
 const STATES: readonly TcpStateName[] = Object.values(TcpState);
@@ -137,7 +207,7 @@ export class Flow {
    * (stored unboxed, no object per change: a flow in TIME_WAIT keeps a dozen of them):
    * the time, and packet * CODE_SPAN + (cause << 10 | inferred << 9 | side << 8 | from << 4 | to).
    */
-  private readonly log: number[] = [];
+  private log: number[] = [];
   firstTs = 0;
   lastTs = 0;
   firstPacket = 0;
@@ -163,9 +233,11 @@ export class Flow {
   /** Wireshark-style sequence analysis figures (made on first need: a lone SYN has none). */
   private figures: FlowAnalysis | null = null;
   get analysis(): FlowAnalysis {
+    if (this.frozen !== null) this.thaw();
     return (this.figures ??= new FlowAnalysis());
   }
   get hasAnalysis(): boolean {
+    if (this.frozen !== null) this.thaw();
     return this.figures !== null;
   }
   /** The flow table's key (owned by the table): the two IPv4 endpoints as numbers, or the IPv6 key. */
@@ -176,15 +248,74 @@ export class Flow {
   tableOrder = 0;
   deadlineIndex = -1;
 
+  /** The endpoints while live; FROZEN_ENDPOINT while the flow is frozen. */
+  private clientEnd: Endpoint;
+  private serverEnd: Endpoint;
+  /** A flow idle for a while (most are: TIME_WAIT lasts a minute) keeps its endpoints and figures as numbers here, else null. */
+  private frozen: number[] | null = null;
+  /** The endpoints' addresses, kept on the flow while they are frozen. */
+  private readonly clientAddr: string;
+  private readonly serverAddr: string;
+
   constructor(
     readonly id: number,
     readonly ipVersion: 4 | 6,
-    readonly client: Endpoint,
-    readonly server: Endpoint,
-  ) {}
+    client: Endpoint,
+    server: Endpoint,
+  ) {
+    this.clientEnd = client;
+    this.serverEnd = server;
+    this.clientAddr = client.addr;
+    this.serverAddr = server.addr;
+  }
+
+  get client(): Endpoint {
+    if (this.frozen !== null) this.thaw();
+    return this.clientEnd;
+  }
+
+  get server(): Endpoint {
+    if (this.frozen !== null) this.thaw();
+    return this.serverEnd;
+  }
+
+  get isFrozen(): boolean {
+    return this.frozen !== null;
+  }
 
   peer(e: Endpoint): Endpoint {
     return e === this.client ? this.server : this.client;
+  }
+
+  /**
+   * Keep the endpoints and the analysis figures as one array of numbers (unboxed; a live flow's
+   * are two dozen boxed numbers per endpoint and half a dozen arrays) until the next use of
+   * either, which brings them back as they were.
+   */
+  freeze(): void {
+    if (this.frozen !== null) return;
+    const out: number[] = [];
+    this.clientEnd.freezeInto(out);
+    this.serverEnd.freezeInto(out);
+    if (this.figures === null) out.push(0);
+    else {
+      out.push(1);
+      this.figures.freezeInto(out);
+    }
+    this.frozen = out;
+    this.clientEnd = FROZEN_ENDPOINT;
+    this.serverEnd = FROZEN_ENDPOINT;
+    this.figures = null;
+    // The log only grows while live: its spare capacity can go.
+    this.log = this.log.slice();
+  }
+
+  private thaw(): void {
+    const r = new NumberReader(this.frozen!);
+    this.frozen = null;
+    this.clientEnd = Endpoint.thaw('client', this.clientAddr, r);
+    this.serverEnd = Endpoint.thaw('server', this.serverAddr, r);
+    if (r.next() === 1) this.figures = FlowAnalysis.thaw(r);
   }
 
   /** Record a state change (state/machine.ts's `enter` is the one caller). */

@@ -28,6 +28,11 @@ export interface FlowTableOptions {
    * The results are the same either way (0: always; Infinity: never).
    */
   compactHalfOpenAfter: number;
+  /**
+   * A flow with no packet for this long is frozen (Flow.freeze) until its next use: most live
+   * flows wait out TIME_WAIT or a timeout. Memory only, never a result (Infinity: never).
+   */
+  freezeAfterUs: number;
 }
 
 export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
@@ -37,6 +42,7 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   lingerUs: 5_000_000,
   synCookieUs: 1_500_000,
   compactHalfOpenAfter: 1_000,
+  freezeAfterUs: 5_000_000,
 };
 
 const SWEEP_EVERY_US = 1_000_000;
@@ -48,9 +54,12 @@ export class FlowTable {
   private nextOrder = 0;
   private nextId = 1;
   private nextSweep = -1;
+  private nextFreeze = -1;
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1 };
   /** Flows ever created, and the most alive at once. */
   created = 0;
+  /** Times a flow was frozen while idle. */
+  frozen = 0;
   peakLive = 0;
   /** Whether the last packet given to `packet` came from the flow's client. */
   lastFromClient = false;
@@ -72,10 +81,26 @@ export class FlowTable {
 
   /** Packet time moves on: sweeps run once per SWEEP_EVERY_US of it. */
   tick(ts: number): void {
-    if (this.nextSweep < 0) this.nextSweep = ts + SWEEP_EVERY_US;
-    else if (ts >= this.nextSweep) {
+    if (this.nextSweep < 0) {
+      this.nextSweep = ts + SWEEP_EVERY_US;
+      this.nextFreeze = ts + this.opts.freezeAfterUs;
+    } else if (ts >= this.nextSweep) {
       this.sweep(ts);
       this.nextSweep = ts + SWEEP_EVERY_US;
+    }
+    if (ts >= this.nextFreeze) {
+      this.freezeIdle(ts);
+      this.nextFreeze = ts + this.opts.freezeAfterUs;
+    }
+  }
+
+  /** Freeze the flows idle for freezeAfterUs at `now` (tick does, once per freezeAfterUs of packet time). */
+  freezeIdle(now: number): void {
+    const after = this.opts.freezeAfterUs;
+    for (const flow of this.flows.values()) {
+      if (flow.isFrozen || now - flow.lastTs < after) continue;
+      flow.freeze();
+      this.frozen++;
     }
   }
 

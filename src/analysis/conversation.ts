@@ -16,6 +16,7 @@ import type { DecodedPacket } from '../decode/packet.js';
 
 type Endpoints = Pick<DecodedPacket, 'ipVersion' | 'buf' | 'srcOff' | 'dstOff' | 'srcPort' | 'dstPort'>;
 import { gtSeq, leSeq } from './seq.js';
+import { freezer, smallInt, type NumberWriter } from '../util/number.js';
 
 /** Wireshark's TCP_MAX_UNACKED_SEGMENTS: a direction stops recording segments beyond this many unacked ones. */
 export const MAX_UNACKED_SEGMENTS = 10000;
@@ -207,16 +208,16 @@ export class TcpFlow {
   }
 
   /** Append this direction to a frozen conversation: FLOW_FIELDS numbers, then its SACK blocks and unacked segments. */
-  freezeInto(out: number[]): void {
+  freezeInto(out: NumberWriter): void {
     const u = this.unacked;
     const bits = (this.baseSeqSet ? 1 : 0) | (this.isFirstAck ? 2 : 0) | (this.validBif ? 4 : 0) | (this.seen ? 8 : 0) | (this.sack !== null ? 16 : 0);
-    out.push(
+    out.addAll([
       this.baseSeq, this.nextSeq, this.nextSeqFrame, this.nextSeqUs, this.nextSeqNs, this.maxSeqToBeAcked,
       this.lastAck, this.lastAckUs, this.lastAckNs, this.window, this.winScale, this.dupAckCount,
       this.lastNonDupAckFrame, this.lastFlags, this.sackCount, u.count, bits,
-    );
-    if (this.sack !== null) for (let i = 0; i < this.sack.length; i++) out.push(this.sack[i]);
-    for (let i = 0; i < u.count; i++) out.push(u.frame(i), u.seq(i), u.nextSeq(i), u.tsUs(i), u.tsNs(i));
+    ]);
+    if (this.sack !== null) for (let i = 0; i < this.sack.length; i++) out.add(this.sack[i]);
+    for (let i = 0; i < u.count; i++) out.addAll([u.frame(i), u.seq(i), u.nextSeq(i), u.tsUs(i), u.tsNs(i)]);
     if (u !== NO_UNACKED) {
       u.count = 0;
       this.settleUnacked();
@@ -225,23 +226,23 @@ export class TcpFlow {
 
   /** The direction freezeInto wrote at `at`; returns where the next part starts. */
   thawFrom(d: readonly number[], at: number): number {
-    this.baseSeq = d[at];
-    this.nextSeq = d[at + 1];
-    this.nextSeqFrame = d[at + 2];
-    this.nextSeqUs = d[at + 3];
-    this.nextSeqNs = d[at + 4];
-    this.maxSeqToBeAcked = d[at + 5];
-    this.lastAck = d[at + 6];
-    this.lastAckUs = d[at + 7];
-    this.lastAckNs = d[at + 8];
-    this.window = d[at + 9];
-    this.winScale = d[at + 10];
-    this.dupAckCount = d[at + 11];
-    this.lastNonDupAckFrame = d[at + 12];
-    this.lastFlags = d[at + 13];
-    this.sackCount = d[at + 14];
-    const unacked = d[at + 15];
-    const bits = d[at + 16];
+    this.baseSeq = smallInt(d[at]);
+    this.nextSeq = smallInt(d[at + 1]);
+    this.nextSeqFrame = smallInt(d[at + 2]);
+    this.nextSeqUs = smallInt(d[at + 3]);
+    this.nextSeqNs = smallInt(d[at + 4]);
+    this.maxSeqToBeAcked = smallInt(d[at + 5]);
+    this.lastAck = smallInt(d[at + 6]);
+    this.lastAckUs = smallInt(d[at + 7]);
+    this.lastAckNs = smallInt(d[at + 8]);
+    this.window = smallInt(d[at + 9]);
+    this.winScale = smallInt(d[at + 10]);
+    this.dupAckCount = smallInt(d[at + 11]);
+    this.lastNonDupAckFrame = smallInt(d[at + 12]);
+    this.lastFlags = smallInt(d[at + 13]);
+    this.sackCount = smallInt(d[at + 14]);
+    const unacked = smallInt(d[at + 15]);
+    const bits = smallInt(d[at + 16]);
     this.baseSeqSet = (bits & 1) !== 0;
     this.isFirstAck = (bits & 2) !== 0;
     this.validBif = (bits & 4) !== 0;
@@ -305,19 +306,19 @@ export class TcpConversation {
    * each direction's SACK blocks and unacknowledged segments. Its lists go back to the pool.
    */
   freeze(): number[] {
-    const out = [this.stream, this.firstFrame, this.lastSynUs, this.lastSynNs, this.initialRttNs, this.lastSeen, this.finMask | (this.pastHandshake ? PAST_HANDSHAKE : 0)];
-    this.flow1.freezeInto(out);
-    this.flow2.freezeInto(out);
-    return out;
+    freezer.addAll([this.stream, this.firstFrame, this.lastSynUs, this.lastSynNs, this.initialRttNs, this.lastSeen, this.finMask | (this.pastHandshake ? PAST_HANDSHAKE : 0)]);
+    this.flow1.freezeInto(freezer);
+    this.flow2.freezeInto(freezer);
+    return freezer.take();
   }
 
   /** The conversation `freeze` made `d` of, as it was. */
   static thaw(key: string, d: readonly number[]): TcpConversation {
-    const c = new TcpConversation(d[0], key, d[1]);
-    c.lastSynUs = d[2];
-    c.lastSynNs = d[3];
-    c.initialRttNs = d[4];
-    c.lastSeen = d[AT_LAST_SEEN];
+    const c = new TcpConversation(smallInt(d[0]), key, smallInt(d[1]));
+    c.lastSynUs = smallInt(d[2]);
+    c.lastSynNs = smallInt(d[3]);
+    c.initialRttNs = smallInt(d[4]);
+    c.lastSeen = smallInt(d[AT_LAST_SEEN]);
     c.finMask = d[AT_FLAGS] & 7;
     c.pastHandshake = (d[AT_FLAGS] & PAST_HANDSHAKE) !== 0;
     c.flow2.thawFrom(d, c.flow1.thawFrom(d, AT_FLOW1));

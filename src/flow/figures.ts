@@ -1,5 +1,6 @@
 /** Per-flow figures of the sequence analysis (filled by src/detect/packet-flags.ts). */
-import type { NumberReader, Side } from './flow.js';
+import type { Side } from './flow.js';
+import type { NumberReader, NumberWriter } from '../util/number.js';
 
 /** How many tcp.analysis fields there are (TSHARK_FIELDS in src/analysis/flags.ts). */
 const FIELDS = 15;
@@ -22,14 +23,14 @@ export class FlowAnalysis {
   }
 
   /** Append the figures as numbers (see Flow.freeze): counts, iRTT, then each side's samples (-1: none yet). */
-  freezeInto(out: number[]): void {
-    for (let i = 0; i < FIELDS; i++) out.push(this.counts[i]);
-    out.push(this.initialRttUs);
+  freezeInto(out: NumberWriter): void {
+    out.addAll(this.counts);
+    out.add(this.initialRttUs);
     for (const s of [this.rttClient, this.rttServer]) {
-      if (s === null) out.push(-1);
+      if (s === null) out.add(-1);
       else {
-        out.push(s.length);
-        for (let i = 0; i < s.length; i++) out.push(s[i]);
+        out.add(s.length);
+        out.addAll(s);
       }
     }
   }

@@ -1,6 +1,7 @@
 /** A TCP connection as seen in a capture: two endpoints, their states over time, and why it ended. */
 import { FlowAnalysis } from './figures.js';
 import { TcpState, type TcpStateName } from '../state/tcp-state.js';
+import { NumberReader, freezer, type NumberWriter } from '../util/number.js';
 
 export type Side = 'client' | 'server';
 
@@ -111,15 +112,15 @@ export class Endpoint {
   ) {}
 
   /** Append every field but side and address as numbers (see Flow.freeze), the pending receipts last. */
-  freezeInto(out: number[]): void {
+  freezeInto(out: NumberWriter): void {
     const bits = (this.hasSent ? 1 : 0) | (this.finSent ? 2 : 0) | (this.peerFinReceived ? 4 : 0) | (this.passive ? 8 : 0) | (this.hasAcked ? 16 : 0);
-    out.push(
+    out.addAll([
       this.port, STATE_NUMBER.get(this.state)!, bits, this.since, this.isn, this.sndNxt, this.finSeq, this.windowScale, this.window,
       this.synFrame, this.synTs, this.lastSendFrame, this.lastSendTs, this.synAcks, this.lastSynAckTs, this.synsSent, this.ackedUpTo,
       this.closeWaitSince, this.closeWaitUntil, this.closeWaitFrame, this.unackedSince, this.unackedFrame, this.retransmissionsUnacked,
       this.lastRetransmissionTs, this.packets, this.payloadBytes, this.ipBytes, this.pending.length,
-    );
-    for (const rc of this.pending) out.push(RECEIPT_KINDS.indexOf(rc.kind), rc.frame, rc.ts, rc.ackedBy, rc.acksOwnFin ? 1 : 0);
+    ]);
+    for (const rc of this.pending) out.addAll([RECEIPT_KINDS.indexOf(rc.kind), rc.frame, rc.ts, rc.ackedBy, rc.acksOwnFin ? 1 : 0]);
   }
 
   /** The endpoint freezeInto wrote, read from `r`. */
@@ -167,14 +168,6 @@ export class Endpoint {
   }
 }
 
-/** Reads back, in order, numbers that a freeze appended. */
-export class NumberReader {
-  at = 0;
-  constructor(private readonly d: readonly number[]) {}
-  next(): number {
-    return this.d[this.at++];
-  }
-}
 
 /** What a frozen flow's endpoint fields hold (never read: the getters thaw first). */
 const FROZEN_ENDPOINT = new Endpoint('client', '', 0);
@@ -247,6 +240,8 @@ export class Flow {
   /** The table's sweep bookkeeping: place in creation order, and in its deadline queue (-1: not queued). */
   tableOrder = 0;
   deadlineIndex = -1;
+  /** The table's freeze period in which the flow was last used (see FlowTable.freezeIdle). */
+  usedIn = 0;
 
   /** The endpoints while live; FROZEN_ENDPOINT while the flow is frozen. */
   private clientEnd: Endpoint;
@@ -294,15 +289,14 @@ export class Flow {
    */
   freeze(): void {
     if (this.frozen !== null) return;
-    const out: number[] = [];
-    this.clientEnd.freezeInto(out);
-    this.serverEnd.freezeInto(out);
-    if (this.figures === null) out.push(0);
+    this.clientEnd.freezeInto(freezer);
+    this.serverEnd.freezeInto(freezer);
+    if (this.figures === null) freezer.add(0);
     else {
-      out.push(1);
-      this.figures.freezeInto(out);
+      freezer.add(1);
+      this.figures.freezeInto(freezer);
     }
-    this.frozen = out;
+    this.frozen = freezer.take();
     this.clientEnd = FROZEN_ENDPOINT;
     this.serverEnd = FROZEN_ENDPOINT;
     this.figures = null;

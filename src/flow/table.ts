@@ -55,6 +55,14 @@ export class FlowTable {
   private nextId = 1;
   private nextSweep = -1;
   private nextFreeze = -1;
+  /**
+   * Flows used since the last freeze pass, and those used in the period before it: a pass
+   * freezes the flows of the earlier period not used since (idle one to two periods), so it
+   * visits only flows that were recently in use, not every live one.
+   */
+  private usedNow: Flow[] = [];
+  private usedBefore: Flow[] = [];
+  private period = 1;
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1 };
   /** Flows ever created, and the most alive at once. */
   created = 0;
@@ -94,14 +102,25 @@ export class FlowTable {
     }
   }
 
-  /** Freeze the flows idle for freezeAfterUs at `now` (tick does, once per freezeAfterUs of packet time). */
+  /** Freeze the flows not used in the last freezeAfterUs of packet time (tick does, once per freezeAfterUs). */
   freezeIdle(now: number): void {
     const after = this.opts.freezeAfterUs;
-    for (const flow of this.flows.values()) {
-      if (flow.isFrozen || now - flow.lastTs < after) continue;
+    for (const flow of this.usedBefore) {
+      // Used again since (queued once more), ended, or a packet came within the period.
+      if (flow.usedIn === this.period || flow.endReason !== null || flow.isFrozen || now - flow.lastTs < after) continue;
       flow.freeze();
       this.frozen++;
     }
+    this.usedBefore = this.usedNow;
+    this.usedNow = [];
+    this.period++;
+  }
+
+  /** The flow was used (and thawed, if it was frozen): a later freeze pass looks at it again. */
+  private use(flow: Flow): void {
+    if (flow.usedIn === this.period) return;
+    flow.usedIn = this.period;
+    this.usedNow.push(flow);
   }
 
   /** The live flow the packet belongs to, if any. */
@@ -175,6 +194,7 @@ export class FlowTable {
     this.expireTimeWait(flow, ts);
     segment(flow, s, r, seg);
     this.schedule(flow);
+    this.use(flow);
     return flow;
   }
 
@@ -257,7 +277,10 @@ export class FlowTable {
         this.end(flow, flow.reset ? 'reset' : 'closed', now);
       } else if (idle > (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs)) {
         this.timeOut(flow, now);
-      } else this.schedule(flow);
+      } else {
+        this.schedule(flow);
+        this.use(flow);
+      }
     }
     this.onSweep?.(now);
   }

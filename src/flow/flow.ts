@@ -240,8 +240,6 @@ export class Flow {
   /** The table's sweep bookkeeping: place in creation order, and in its deadline queue (-1: not queued). */
   tableOrder = 0;
   deadlineIndex = -1;
-  /** The table's freeze period in which the flow was last used (see FlowTable.freezeIdle). */
-  usedIn = 0;
 
   /** The endpoints while live; FROZEN_ENDPOINT while the flow is frozen. */
   private clientEnd: Endpoint;

@@ -54,15 +54,6 @@ export class FlowTable {
   private nextOrder = 0;
   private nextId = 1;
   private nextSweep = -1;
-  private nextFreeze = -1;
-  /**
-   * Flows used since the last freeze pass, and those used in the period before it: a pass
-   * freezes the flows of the earlier period not used since (idle one to two periods), so it
-   * visits only flows that were recently in use, not every live one.
-   */
-  private usedNow: Flow[] = [];
-  private usedBefore: Flow[] = [];
-  private period = 1;
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1 };
   /** Flows ever created, and the most alive at once. */
   created = 0;
@@ -89,38 +80,11 @@ export class FlowTable {
 
   /** Packet time moves on: sweeps run once per SWEEP_EVERY_US of it. */
   tick(ts: number): void {
-    if (this.nextSweep < 0) {
-      this.nextSweep = ts + SWEEP_EVERY_US;
-      this.nextFreeze = ts + this.opts.freezeAfterUs;
-    } else if (ts >= this.nextSweep) {
+    if (this.nextSweep < 0) this.nextSweep = ts + SWEEP_EVERY_US;
+    else if (ts >= this.nextSweep) {
       this.sweep(ts);
       this.nextSweep = ts + SWEEP_EVERY_US;
     }
-    if (ts >= this.nextFreeze) {
-      this.freezeIdle(ts);
-      this.nextFreeze = ts + this.opts.freezeAfterUs;
-    }
-  }
-
-  /** Freeze the flows not used in the last freezeAfterUs of packet time (tick does, once per freezeAfterUs). */
-  freezeIdle(now: number): void {
-    const after = this.opts.freezeAfterUs;
-    for (const flow of this.usedBefore) {
-      // Used again since (queued once more), ended, or a packet came within the period.
-      if (flow.usedIn === this.period || flow.endReason !== null || flow.isFrozen || now - flow.lastTs < after) continue;
-      flow.freeze();
-      this.frozen++;
-    }
-    this.usedBefore = this.usedNow;
-    this.usedNow = [];
-    this.period++;
-  }
-
-  /** The flow was used (and thawed, if it was frozen): a later freeze pass looks at it again. */
-  private use(flow: Flow): void {
-    if (flow.usedIn === this.period) return;
-    flow.usedIn = this.period;
-    this.usedNow.push(flow);
   }
 
   /** The live flow the packet belongs to, if any. */
@@ -194,7 +158,6 @@ export class FlowTable {
     this.expireTimeWait(flow, ts);
     segment(flow, s, r, seg);
     this.schedule(flow);
-    this.use(flow);
     return flow;
   }
 
@@ -261,7 +224,7 @@ export class FlowTable {
 
   /**
    * What a sweep does to each live flow, in creation order: TIME_WAIT runs out, a closed flow
-   * that lingered long enough ends, an idle one times out. Only the flows whose deadline (see
+   * that lingered long enough ends, an idle one times out or is frozen. Only the flows whose deadline (see
    * `deadline`) has come are looked at; those that stay are queued again for their next one.
    */
   private sweep(now: number): void {
@@ -278,8 +241,13 @@ export class FlowTable {
       } else if (idle > (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs)) {
         this.timeOut(flow, now);
       } else {
-        this.schedule(flow);
-        this.use(flow);
+        // Idle long enough: frozen until its next use, queued for what can still happen to it.
+        const freeze = now - flow.lastTs >= o.freezeAfterUs;
+        this.schedule(flow, freeze);
+        if (freeze) {
+          flow.freeze();
+          this.frozen++;
+        }
       }
     }
     this.onSweep?.(now);
@@ -287,12 +255,13 @@ export class FlowTable {
 
   /**
    * The earliest packet time at which a sweep could change the flow: its TIME_WAIT runs out,
-   * its linger after both sides closed ends, or it has been idle too long (the sweep's own
-   * tests decide; this is never later than they would).
+   * its linger after both sides closed ends, it has been idle too long, or long enough to be
+   * frozen, unless it is being frozen (the sweep's own tests decide; this is never later than they would).
    */
-  private deadline(flow: Flow): number {
+  private deadline(flow: Flow, freezing: boolean): number {
     const o = this.opts;
     let d = flow.lastTs + (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs);
+    if (!freezing) d = Math.min(d, flow.lastTs + o.freezeAfterUs);
     if (flow.goneAt >= 0) d = Math.min(d, flow.goneAt + o.lingerUs);
     if (flow.client.state === TcpState.TIME_WAIT) d = Math.min(d, flow.client.since + o.timeWaitUs);
     if (flow.server.state === TcpState.TIME_WAIT) d = Math.min(d, flow.server.since + o.timeWaitUs);
@@ -303,8 +272,8 @@ export class FlowTable {
    * Queue the flow for its deadline. A later deadline than the one queued (a packet came) leaves
    * the earlier one: the sweep then finds nothing due and queues it again, once.
    */
-  private schedule(flow: Flow): void {
-    const d = this.deadline(flow);
+  private schedule(flow: Flow, freezing = false): void {
+    const d = this.deadline(flow, freezing);
     if (flow.deadlineIndex < 0) this.deadlines.push(flow, d);
     else this.deadlines.lower(flow, d);
   }

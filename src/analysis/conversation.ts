@@ -16,7 +16,7 @@ import type { DecodedPacket } from '../decode/packet.js';
 
 type Endpoints = Pick<DecodedPacket, 'ipVersion' | 'buf' | 'srcOff' | 'dstOff' | 'srcPort' | 'dstPort'>;
 import { gtSeq, leSeq } from './seq.js';
-import { freezer, smallInt, type NumberWriter } from '../util/number.js';
+import { FrozenStore, freezer, type Frozen, type NumberReader, type NumberWriter } from '../util/number.js';
 
 /** Wireshark's TCP_MAX_UNACKED_SEGMENTS: a direction stops recording segments beyond this many unacked ones. */
 export const MAX_UNACKED_SEGMENTS = 10000;
@@ -211,49 +211,65 @@ export class TcpFlow {
   freezeInto(out: NumberWriter): void {
     const u = this.unacked;
     const bits = (this.baseSeqSet ? 1 : 0) | (this.isFirstAck ? 2 : 0) | (this.validBif ? 4 : 0) | (this.seen ? 8 : 0) | (this.sack !== null ? 16 : 0);
-    out.addAll([
-      this.baseSeq, this.nextSeq, this.nextSeqFrame, this.nextSeqUs, this.nextSeqNs, this.maxSeqToBeAcked,
-      this.lastAck, this.lastAckUs, this.lastAckNs, this.window, this.winScale, this.dupAckCount,
-      this.lastNonDupAckFrame, this.lastFlags, this.sackCount, u.count, bits,
-    ]);
+    out.add(this.baseSeq);
+    out.add(this.nextSeq);
+    out.add(this.nextSeqFrame);
+    out.add(this.nextSeqUs);
+    out.add(this.nextSeqNs);
+    out.add(this.maxSeqToBeAcked);
+    out.add(this.lastAck);
+    out.add(this.lastAckUs);
+    out.add(this.lastAckNs);
+    out.add(this.window);
+    out.add(this.winScale);
+    out.add(this.dupAckCount);
+    out.add(this.lastNonDupAckFrame);
+    out.add(this.lastFlags);
+    out.add(this.sackCount);
+    out.add(u.count);
+    out.add(bits);
     if (this.sack !== null) for (let i = 0; i < this.sack.length; i++) out.add(this.sack[i]);
-    for (let i = 0; i < u.count; i++) out.addAll([u.frame(i), u.seq(i), u.nextSeq(i), u.tsUs(i), u.tsNs(i)]);
+    for (let i = 0; i < u.count; i++) {
+      out.add(u.frame(i));
+      out.add(u.seq(i));
+      out.add(u.nextSeq(i));
+      out.add(u.tsUs(i));
+      out.add(u.tsNs(i));
+    }
     if (u !== NO_UNACKED) {
       u.count = 0;
       this.settleUnacked();
     }
   }
 
-  /** The direction freezeInto wrote at `at`; returns where the next part starts. */
-  thawFrom(d: readonly number[], at: number): number {
-    this.baseSeq = smallInt(d[at]);
-    this.nextSeq = smallInt(d[at + 1]);
-    this.nextSeqFrame = smallInt(d[at + 2]);
-    this.nextSeqUs = smallInt(d[at + 3]);
-    this.nextSeqNs = smallInt(d[at + 4]);
-    this.maxSeqToBeAcked = smallInt(d[at + 5]);
-    this.lastAck = smallInt(d[at + 6]);
-    this.lastAckUs = smallInt(d[at + 7]);
-    this.lastAckNs = smallInt(d[at + 8]);
-    this.window = smallInt(d[at + 9]);
-    this.winScale = smallInt(d[at + 10]);
-    this.dupAckCount = smallInt(d[at + 11]);
-    this.lastNonDupAckFrame = smallInt(d[at + 12]);
-    this.lastFlags = smallInt(d[at + 13]);
-    this.sackCount = smallInt(d[at + 14]);
-    const unacked = smallInt(d[at + 15]);
-    const bits = smallInt(d[at + 16]);
+  /** The direction freezeInto wrote, read from `r`. */
+  thawFrom(r: NumberReader): void {
+    this.baseSeq = r.next();
+    this.nextSeq = r.next();
+    this.nextSeqFrame = r.next();
+    this.nextSeqUs = r.next();
+    this.nextSeqNs = r.next();
+    this.maxSeqToBeAcked = r.next();
+    this.lastAck = r.next();
+    this.lastAckUs = r.next();
+    this.lastAckNs = r.next();
+    this.window = r.next();
+    this.winScale = r.next();
+    this.dupAckCount = r.next();
+    this.lastNonDupAckFrame = r.next();
+    this.lastFlags = r.next();
+    this.sackCount = r.next();
+    const unacked = r.next();
+    const bits = r.next();
     this.baseSeqSet = (bits & 1) !== 0;
     this.isFirstAck = (bits & 2) !== 0;
     this.validBif = (bits & 4) !== 0;
     this.seen = (bits & 8) !== 0;
-    at += FLOW_FIELDS;
     if (bits & 16) {
       this.sack = new Uint32Array(SACK_NUMBERS);
-      for (let i = 0; i < SACK_NUMBERS; i++) this.sack[i] = d[at++];
+      for (let i = 0; i < SACK_NUMBERS; i++) this.sack[i] = r.next();
     }
-    for (let i = 0; i < unacked; i++, at += STRIDE) this.pushUnacked(d[at], d[at + 1], d[at + 2], d[at + 3], d[at + 4]);
-    return at;
+    for (let i = 0; i < unacked; i++) this.pushUnacked(r.next(), r.next(), r.next(), r.next(), r.next());
   }
 }
 
@@ -301,27 +317,37 @@ export class TcpConversation {
   }
 
   /**
-   * Everything a later packet could need, as one array of numbers (unboxed, no object per
+   * Everything a later packet could need, as one record of numbers in `store` (no object per
    * field or direction): the conversation's own fields, each direction's fixed fields, then
    * each direction's SACK blocks and unacknowledged segments. Its lists go back to the pool.
    */
-  freeze(): number[] {
-    freezer.addAll([this.stream, this.firstFrame, this.lastSynUs, this.lastSynNs, this.initialRttNs, this.lastSeen, this.finMask | (this.pastHandshake ? PAST_HANDSHAKE : 0)]);
+  freeze(store: FrozenStore): Frozen {
+    freezer.add(this.stream);
+    freezer.add(this.firstFrame);
+    freezer.add(this.lastSynUs);
+    freezer.add(this.lastSynNs);
+    freezer.add(this.initialRttNs);
+    freezer.add(this.lastSeen);
+    freezer.add(this.finMask | (this.pastHandshake ? PAST_HANDSHAKE : 0));
     this.flow1.freezeInto(freezer);
     this.flow2.freezeInto(freezer);
-    return freezer.take();
+    return store.put(freezer);
   }
 
-  /** The conversation `freeze` made `d` of, as it was. */
-  static thaw(key: string, d: readonly number[]): TcpConversation {
-    const c = new TcpConversation(smallInt(d[0]), key, smallInt(d[1]));
-    c.lastSynUs = smallInt(d[2]);
-    c.lastSynNs = smallInt(d[3]);
-    c.initialRttNs = smallInt(d[4]);
-    c.lastSeen = smallInt(d[AT_LAST_SEEN]);
-    c.finMask = d[AT_FLAGS] & 7;
-    c.pastHandshake = (d[AT_FLAGS] & PAST_HANDSHAKE) !== 0;
-    c.flow2.thawFrom(d, c.flow1.thawFrom(d, AT_FLOW1));
+  /** The conversation `freeze` made `f` of, as it was (`f` is released). */
+  static thaw(key: string, store: FrozenStore, f: Frozen): TcpConversation {
+    const r = store.reader(f);
+    const c = new TcpConversation(r.next(), key, r.next());
+    c.lastSynUs = r.next();
+    c.lastSynNs = r.next();
+    c.initialRttNs = r.next();
+    c.lastSeen = r.next();
+    const flags = r.next();
+    c.finMask = flags & 7;
+    c.pastHandshake = (flags & PAST_HANDSHAKE) !== 0;
+    c.flow1.thawFrom(r);
+    c.flow2.thawFrom(r);
+    store.release(f);
     return c;
   }
 }
@@ -331,10 +357,11 @@ function isQuiet(finMask: number, pastHandshake: boolean, seen1: boolean, seen2:
 }
 
 /** TcpConversation.quiet of a frozen conversation. */
-function frozenQuiet(d: readonly number[]): boolean {
-  const flags = d[AT_FLAGS];
-  const flow2 = AT_FLOW1 + FLOW_FIELDS + ((d[AT_FLOW1 + 16] & 16) !== 0 ? SACK_NUMBERS : 0) + d[AT_FLOW1 + 15] * STRIDE;
-  return isQuiet(flags & 7, (flags & PAST_HANDSHAKE) !== 0, (d[AT_FLOW1 + 16] & 8) !== 0, (d[flow2 + 16] & 8) !== 0);
+function frozenQuiet(store: FrozenStore, f: Frozen): boolean {
+  const flags = store.at(f, AT_FLAGS);
+  const bits1 = store.at(f, AT_FLOW1 + 16);
+  const flow2 = AT_FLOW1 + FLOW_FIELDS + ((bits1 & 16) !== 0 ? SACK_NUMBERS : 0) + store.at(f, AT_FLOW1 + 15) * STRIDE;
+  return isQuiet(flags & 7, (flags & PAST_HANDSHAKE) !== 0, (bits1 & 8) !== 0, (store.at(f, flow2 + 16) & 8) !== 0);
 }
 
 /**
@@ -397,8 +424,10 @@ const SWEEP_EVERY_US = 10_000_000;
  * or a long silent gap in the capture does not age every conversation at once.
  */
 export class ConversationTable {
-  /** Live conversations as objects; idle ones frozen into arrays of numbers (most of the table: closed ones wait out the quiet timeout). */
-  private readonly map = new Map<string, TcpConversation | number[]>();
+  /** Live conversations as objects; idle ones frozen into records of numbers (most of the table: closed ones wait out the quiet timeout). */
+  private readonly map = new Map<string, TcpConversation | Frozen>();
+  /** Frozen conversations' records: most fit 52 numbers (the fixed fields and two unacked segments). */
+  private readonly store = new FrozenStore(52);
   private streams = 0;
   /** Sweep clock (µs), and the last packet time that moved it. */
   private clock = 0;
@@ -424,8 +453,8 @@ export class ConversationTable {
   /** The conversation under `key`, thawed if it was frozen. */
   get(key: string): TcpConversation | undefined {
     const c = this.map.get(key);
-    if (c === undefined || !Array.isArray(c)) return c;
-    const live = TcpConversation.thaw(key, c);
+    if (c === undefined || c instanceof TcpConversation) return c;
+    const live = TcpConversation.thaw(key, this.store, c);
     this.map.set(key, live);
     this.thawed++;
     return live;
@@ -434,6 +463,8 @@ export class ConversationTable {
   /** A new conversation for `key` (replacing any earlier one under that key) with the next stream index, or `stream` reserved earlier. */
   create(key: string, frame: number, stream = -1): TcpConversation {
     const c = new TcpConversation(stream >= 0 ? stream : this.streams++, key, frame);
+    const old = this.map.get(key);
+    if (old !== undefined && !(old instanceof TcpConversation)) this.store.release(old);
     this.map.set(key, c);
     return c;
   }
@@ -456,21 +487,24 @@ export class ConversationTable {
   maybeSweep(): void {
     if (this.clock < this.nextSweep) return;
     this.nextSweep = this.clock + SWEEP_EVERY_US;
-    if (this.timeouts.idleUs === Infinity && this.timeouts.quietUs === Infinity) return;
+    const { idleUs, quietUs, freezeUs } = this.timeouts;
+    if (idleUs === Infinity && quietUs === Infinity && freezeUs === Infinity) return;
     this.sweep();
   }
 
   /** Forget conversations idle for longer than their timeout; freeze those idle for longer than timeouts.freezeUs. */
   sweep(): void {
     const { idleUs, quietUs, freezeUs } = this.timeouts;
+    const store = this.store;
     for (const [key, c] of this.map) {
-      const frozen = Array.isArray(c);
-      const idle = this.clock - (frozen ? c[AT_LAST_SEEN] : c.lastSeen);
-      if (idle > quietUs && (idle > idleUs || (frozen ? frozenQuiet(c) : c.quiet))) {
+      const live = c instanceof TcpConversation;
+      const idle = this.clock - (live ? c.lastSeen : store.at(c, AT_LAST_SEEN));
+      if (idle > quietUs && (idle > idleUs || (live ? c.quiet : frozenQuiet(store, c)))) {
         this.map.delete(key);
+        if (!live) store.release(c);
         this.swept++;
-      } else if (!frozen && idle >= freezeUs) {
-        this.map.set(key, c.freeze());
+      } else if (live && idle >= freezeUs) {
+        this.map.set(key, c.freeze(store));
         this.frozen++;
       }
     }
@@ -480,8 +514,8 @@ export class ConversationTable {
   freezeIdle(): void {
     const { freezeUs } = this.timeouts;
     for (const [key, c] of this.map) {
-      if (Array.isArray(c) || this.clock - c.lastSeen < freezeUs) continue;
-      this.map.set(key, c.freeze());
+      if (!(c instanceof TcpConversation) || this.clock - c.lastSeen < freezeUs) continue;
+      this.map.set(key, c.freeze(this.store));
       this.frozen++;
     }
   }

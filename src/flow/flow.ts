@@ -1,7 +1,7 @@
 /** A TCP connection as seen in a capture: two endpoints, their states over time, and why it ended. */
 import { FlowAnalysis } from './figures.js';
 import { TcpState, type TcpStateName } from '../state/tcp-state.js';
-import { NumberReader, freezer, type NumberWriter } from '../util/number.js';
+import { freezer, type Frozen, type FrozenStore, type NumberReader, type NumberWriter } from '../util/number.js';
 
 export type Side = 'client' | 'server';
 
@@ -114,13 +114,41 @@ export class Endpoint {
   /** Append every field but side and address as numbers (see Flow.freeze), the pending receipts last. */
   freezeInto(out: NumberWriter): void {
     const bits = (this.hasSent ? 1 : 0) | (this.finSent ? 2 : 0) | (this.peerFinReceived ? 4 : 0) | (this.passive ? 8 : 0) | (this.hasAcked ? 16 : 0);
-    out.addAll([
-      this.port, STATE_NUMBER.get(this.state)!, bits, this.since, this.isn, this.sndNxt, this.finSeq, this.windowScale, this.window,
-      this.synFrame, this.synTs, this.lastSendFrame, this.lastSendTs, this.synAcks, this.lastSynAckTs, this.synsSent, this.ackedUpTo,
-      this.closeWaitSince, this.closeWaitUntil, this.closeWaitFrame, this.unackedSince, this.unackedFrame, this.retransmissionsUnacked,
-      this.lastRetransmissionTs, this.packets, this.payloadBytes, this.ipBytes, this.pending.length,
-    ]);
-    for (const rc of this.pending) out.addAll([RECEIPT_KINDS.indexOf(rc.kind), rc.frame, rc.ts, rc.ackedBy, rc.acksOwnFin ? 1 : 0]);
+    out.add(this.port);
+    out.add(STATE_NUMBER.get(this.state)!);
+    out.add(bits);
+    out.add(this.since);
+    out.add(this.isn);
+    out.add(this.sndNxt);
+    out.add(this.finSeq);
+    out.add(this.windowScale);
+    out.add(this.window);
+    out.add(this.synFrame);
+    out.add(this.synTs);
+    out.add(this.lastSendFrame);
+    out.add(this.lastSendTs);
+    out.add(this.synAcks);
+    out.add(this.lastSynAckTs);
+    out.add(this.synsSent);
+    out.add(this.ackedUpTo);
+    out.add(this.closeWaitSince);
+    out.add(this.closeWaitUntil);
+    out.add(this.closeWaitFrame);
+    out.add(this.unackedSince);
+    out.add(this.unackedFrame);
+    out.add(this.retransmissionsUnacked);
+    out.add(this.lastRetransmissionTs);
+    out.add(this.packets);
+    out.add(this.payloadBytes);
+    out.add(this.ipBytes);
+    out.add(this.pending.length);
+    for (const rc of this.pending) {
+      out.add(RECEIPT_KINDS.indexOf(rc.kind));
+      out.add(rc.frame);
+      out.add(rc.ts);
+      out.add(rc.ackedBy);
+      out.add(rc.acksOwnFin ? 1 : 0);
+    }
   }
 
   /** The endpoint freezeInto wrote, read from `r`. */
@@ -201,6 +229,8 @@ export class Flow {
    * the time, and packet * CODE_SPAN + (cause << 10 | inferred << 9 | side << 8 | from << 4 | to).
    */
   private log: number[] = [];
+  /** The log has no spare capacity (copied at its size when the flow was frozen, and not grown since). */
+  private logTrimmed = false;
   firstTs = 0;
   lastTs = 0;
   firstPacket = 0;
@@ -245,7 +275,8 @@ export class Flow {
   private clientEnd: Endpoint;
   private serverEnd: Endpoint;
   /** A flow idle for a while (most are: TIME_WAIT lasts a minute) keeps its endpoints and figures as numbers here, else null. */
-  private frozen: number[] | null = null;
+  private frozen: Frozen | null = null;
+  private store: FrozenStore | null = null;
   /** The endpoints' addresses, kept on the flow while they are frozen. */
   private readonly clientAddr: string;
   private readonly serverAddr: string;
@@ -281,11 +312,11 @@ export class Flow {
   }
 
   /**
-   * Keep the endpoints and the analysis figures as one array of numbers (unboxed; a live flow's
-   * are two dozen boxed numbers per endpoint and half a dozen arrays) until the next use of
-   * either, which brings them back as they were.
+   * Keep the endpoints and the analysis figures as one record of numbers in `store` (a live
+   * flow's are two dozen boxed numbers per endpoint and half a dozen arrays) until the next
+   * use of either, which brings them back as they were.
    */
-  freeze(): void {
+  freeze(store: FrozenStore): void {
     if (this.frozen !== null) return;
     this.clientEnd.freezeInto(freezer);
     this.serverEnd.freezeInto(freezer);
@@ -294,20 +325,27 @@ export class Flow {
       freezer.add(1);
       this.figures.freezeInto(freezer);
     }
-    this.frozen = freezer.take();
+    this.frozen = store.put(freezer);
+    this.store = store;
     this.clientEnd = FROZEN_ENDPOINT;
     this.serverEnd = FROZEN_ENDPOINT;
     this.figures = null;
     // The log only grows while live: its spare capacity can go.
-    this.log = this.log.slice();
+    if (!this.logTrimmed) {
+      this.log = this.log.slice();
+      this.logTrimmed = true;
+    }
   }
 
   private thaw(): void {
-    const r = new NumberReader(this.frozen!);
+    const f = this.frozen!;
+    const store = this.store!;
+    const r = store.reader(f);
     this.frozen = null;
     this.clientEnd = Endpoint.thaw('client', this.clientAddr, r);
     this.serverEnd = Endpoint.thaw('server', this.serverAddr, r);
     if (r.next() === 1) this.figures = FlowAnalysis.thaw(r);
+    store.release(f);
   }
 
   /** Record a state change (state/machine.ts's `enter` is the one caller). */
@@ -316,6 +354,7 @@ export class Flow {
     if (!(frame >= 0 && frame <= MAX_PACKET)) throw new RangeError(`frame ${frame} is beyond the transition log's range`);
     const code = (causeNumber(cause) << 10) | (inferred ? 1 << 9 : 0) | (side === 'server' ? 1 << 8 : 0) | ((from === null ? NO_STATE : STATE_NUMBER.get(from)!) << 4) | STATE_NUMBER.get(to)!;
     this.log.push(ts, frame * CODE_SPAN + code);
+    this.logTrimmed = false;
   }
 
   get transitionCount(): number {

@@ -8,6 +8,7 @@ import { enter, segment, settle, type Segment } from '../state/machine.js';
 import { TcpState, isGone } from '../state/tcp-state.js';
 import { formatAddress } from './address.js';
 import { Endpoint, Flow, type EndReason } from './flow.js';
+import { FrozenStore } from '../util/number.js';
 
 const { SYN, ACK } = TcpFlag;
 
@@ -57,8 +58,9 @@ export class FlowTable {
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1 };
   /** Flows ever created, and the most alive at once. */
   created = 0;
-  /** Times a flow was frozen while idle. */
+  /** Times a flow was frozen while idle, and where (a flow's record is mostly under 96 numbers). */
   frozen = 0;
+  private readonly frozenStore = new FrozenStore(96);
   peakLive = 0;
   /** Whether the last packet given to `packet` came from the flow's client. */
   lastFromClient = false;
@@ -241,11 +243,12 @@ export class FlowTable {
       } else if (idle > (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs)) {
         this.timeOut(flow, now);
       } else {
-        // Idle long enough: frozen until its next use, queued for what can still happen to it.
-        const freeze = now - flow.lastTs >= o.freezeAfterUs;
+        // Idle long enough: frozen until its next use, queued for what can still happen to it
+        // (not once both sides are gone: it ends within the linger, thawed to be written).
+        const freeze = now - flow.lastTs >= o.freezeAfterUs && flow.goneAt < 0;
         this.schedule(flow, freeze);
         if (freeze) {
-          flow.freeze();
+          flow.freeze(this.frozenStore);
           this.frozen++;
         }
       }
@@ -256,12 +259,13 @@ export class FlowTable {
   /**
    * The earliest packet time at which a sweep could change the flow: its TIME_WAIT runs out,
    * its linger after both sides closed ends, it has been idle too long, or long enough to be
-   * frozen, unless it is being frozen (the sweep's own tests decide; this is never later than they would).
+   * frozen (unless it is being frozen or gone; the sweep's own tests decide; this is never
+   * later than they would).
    */
   private deadline(flow: Flow, freezing: boolean): number {
     const o = this.opts;
     let d = flow.lastTs + (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs);
-    if (!freezing) d = Math.min(d, flow.lastTs + o.freezeAfterUs);
+    if (!freezing && flow.goneAt < 0) d = Math.min(d, flow.lastTs + o.freezeAfterUs);
     if (flow.goneAt >= 0) d = Math.min(d, flow.goneAt + o.lingerUs);
     if (flow.client.state === TcpState.TIME_WAIT) d = Math.min(d, flow.client.since + o.timeWaitUs);
     if (flow.server.state === TcpState.TIME_WAIT) d = Math.min(d, flow.server.since + o.timeWaitUs);

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AnalysisResult, SequenceAnalyzer } from '../src/analysis/index.js';
 import { analyzeCapture } from '../src/analyze/capture.js';
+import { TcpConversation } from '../src/analysis/conversation.js';
+import { FrozenStore } from '../src/util/number.js';
 import { openSource } from '../src/reader/index.js';
 import { writeMix } from '../scripts/bench-capture.js';
 import { goldenCaptures } from '../scripts/seq-compare.js';
@@ -64,4 +66,38 @@ describe('a conversation frozen while idle comes back as it was', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test('a frozen conversation comes back with every field of its own and of both directions, SACK blocks and unacked segments', () => {
+  const conv = new TcpConversation(42, 'key', 7);
+  // Every number and flag away from its initial value, so that one not carried over shows.
+  let v = 1;
+  const vary = (o: object) => {
+    const fields = o as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (k === 'stream' || k === 'firstFrame' || k === 'sackCount') continue;
+      if (typeof fields[k] === 'number') fields[k] = v++ * 1_000_003_579;
+      else if (typeof fields[k] === 'boolean') fields[k] = !fields[k];
+    }
+  };
+  vary(conv);
+  conv.finMask = 5;
+  for (const f of [conv.flow1, conv.flow2]) {
+    vary(f);
+    f.sackCount = 2;
+  }
+  conv.flow1.sack = Uint32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+  conv.flow2.pushUnacked(10, 100, 200, 1.7e15, 3);
+  conv.flow2.pushUnacked(11, 200, 300, 1.7e15 + 9, 4);
+  const seen = (c: TcpConversation) =>
+    JSON.stringify({ c: { ...c, flow1: null, flow2: null }, flows: [c.flow1, c.flow2].map((f) => ({ ...f, sack: f.sack && [...f.sack], unacked: Array.from({ length: f.unacked.count }, (_, i) => [f.unacked.frame(i), f.unacked.seq(i), f.unacked.nextSeq(i), f.unacked.tsUs(i), f.unacked.tsNs(i)]) })) });
+  const before = seen(conv);
+  // Rows long enough, and too short (an array of its own). A freeze gives the unacked lists back: go on with the thawed one.
+  let c = conv;
+  for (const store of [new FrozenStore(128), new FrozenStore(8)]) {
+    const f = c.freeze(store);
+    assert.equal(typeof f === 'number', store.width === 128);
+    c = TcpConversation.thaw('key', store, f);
+    assert.equal(seen(c), before);
+  }
 });

@@ -1,6 +1,6 @@
 /**
  * Every fuzzed or broken file of ../shared/corpus/malformed: no stack trace, no
- * hang (2 s each), no unbounded memory, exit code 0 or 3, a clear one-line error
+ * hang (15 s each), no unbounded memory, exit code 0 or 3, a clear one-line error
  * naming the byte offset when the container is damaged, and every packet before
  * the damage kept.
  */
@@ -13,7 +13,11 @@ import type { WorkerReport } from './malformed-worker.js';
 
 const dir = join(sharedDir(), 'corpus', 'malformed');
 const index = readTsv(join(dir, 'INDEX.tsv'));
-const BUDGET_MS = 2000;
+/**
+ * Each file takes well under a second; a hang never answers at all. The budget is generous because
+ * a CI run once stalled past 2 s on one 119-byte file that takes 0.5 s (a busy virtual machine).
+ */
+const BUDGET_MS = 15_000;
 
 /** Run every file through the CLI in a worker with a memory ceiling; a file over budget kills it. */
 async function runAll(): Promise<Map<string, WorkerReport>> {

@@ -337,8 +337,10 @@ export class Flow {
     }
   }
 
-  private thaw(): void {
-    const f = this.frozen!;
+  /** Bring a frozen flow back now (its row goes back to the store); nothing if it is live. */
+  thaw(): void {
+    if (this.frozen === null) return;
+    const f = this.frozen;
     const store = this.store!;
     const r = store.reader(f);
     this.frozen = null;

@@ -312,6 +312,7 @@ export class FlowTable {
         if (e.state === TcpState.TIME_WAIT) enter(flow, e, TcpState.CLOSED, { frame: null, ts: now }, 'TIME_WAIT ended by a new SYN on the tuple (reuse)');
       }
     }
+    flow.thaw(); // an ended flow is handed out live, and its row freed
     flow.endReason = reason;
     flow.endTs = now;
     this.flows.delete(flow);

@@ -273,8 +273,10 @@ export class TcpFlow {
   }
 }
 
-/** Numbers freezeInto writes for a direction before its variable parts; SACK blocks kept per direction (4 pairs). */
+/** Numbers freezeInto writes for a direction before its variable parts, the last two its unacked count and flag bits; SACK blocks kept per direction (4 pairs). */
 const FLOW_FIELDS = 17;
+const FLOW_AT_UNACKED = 15;
+const FLOW_AT_BITS = 16;
 export const SACK_NUMBERS = 8;
 /** Where a frozen conversation keeps what the sweep reads (see TcpConversation.freeze). */
 const AT_LAST_SEEN = 5;
@@ -359,9 +361,9 @@ function isQuiet(finMask: number, pastHandshake: boolean, seen1: boolean, seen2:
 /** TcpConversation.quiet of a frozen conversation. */
 function frozenQuiet(store: FrozenStore, f: Frozen): boolean {
   const flags = store.at(f, AT_FLAGS);
-  const bits1 = store.at(f, AT_FLOW1 + 16);
-  const flow2 = AT_FLOW1 + FLOW_FIELDS + ((bits1 & 16) !== 0 ? SACK_NUMBERS : 0) + store.at(f, AT_FLOW1 + 15) * STRIDE;
-  return isQuiet(flags & 7, (flags & PAST_HANDSHAKE) !== 0, (bits1 & 8) !== 0, (store.at(f, flow2 + 16) & 8) !== 0);
+  const bits1 = store.at(f, AT_FLOW1 + FLOW_AT_BITS);
+  const flow2 = AT_FLOW1 + FLOW_FIELDS + ((bits1 & 16) !== 0 ? SACK_NUMBERS : 0) + store.at(f, AT_FLOW1 + FLOW_AT_UNACKED) * STRIDE;
+  return isQuiet(flags & 7, (flags & PAST_HANDSHAKE) !== 0, (bits1 & 8) !== 0, (store.at(f, flow2 + FLOW_AT_BITS) & 8) !== 0);
 }
 
 /**
@@ -503,10 +505,7 @@ export class ConversationTable {
         this.map.delete(key);
         if (!live) store.release(c);
         this.swept++;
-      } else if (live && idle >= freezeUs) {
-        this.map.set(key, c.freeze(store));
-        this.frozen++;
-      }
+      } else if (live && idle >= freezeUs) this.freeze(key, c);
     }
   }
 
@@ -514,9 +513,12 @@ export class ConversationTable {
   freezeIdle(): void {
     const { freezeUs } = this.timeouts;
     for (const [key, c] of this.map) {
-      if (!(c instanceof TcpConversation) || this.clock - c.lastSeen < freezeUs) continue;
-      this.map.set(key, c.freeze(this.store));
-      this.frozen++;
+      if (c instanceof TcpConversation && this.clock - c.lastSeen >= freezeUs) this.freeze(key, c);
     }
+  }
+
+  private freeze(key: string, c: TcpConversation): void {
+    this.map.set(key, c.freeze(this.store));
+    this.frozen++;
   }
 }

@@ -63,7 +63,6 @@ export class FlowAnalysis {
   }
 }
 
-
 function thawSamples(r: NumberReader): number[] | null {
   const n = r.next();
   if (n < 0) return null;

@@ -196,7 +196,6 @@ export class Endpoint {
   }
 }
 
-
 /** What a frozen flow's endpoint fields hold (never read: the getters thaw first). */
 const FROZEN_ENDPOINT = new Endpoint('client', '', 0);
 
@@ -256,11 +255,11 @@ export class Flow {
   /** Wireshark-style sequence analysis figures (made on first need: a lone SYN has none). */
   private figures: FlowAnalysis | null = null;
   get analysis(): FlowAnalysis {
-    if (this.frozen !== null) this.thaw();
+    this.thaw();
     return (this.figures ??= new FlowAnalysis());
   }
   get hasAnalysis(): boolean {
-    if (this.frozen !== null) this.thaw();
+    this.thaw();
     return this.figures !== null;
   }
   /** The flow table's key (owned by the table): the two IPv4 endpoints as numbers, or the IPv6 key. */
@@ -294,12 +293,12 @@ export class Flow {
   }
 
   get client(): Endpoint {
-    if (this.frozen !== null) this.thaw();
+    this.thaw();
     return this.clientEnd;
   }
 
   get server(): Endpoint {
-    if (this.frozen !== null) this.thaw();
+    this.thaw();
     return this.serverEnd;
   }
 

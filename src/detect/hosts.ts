@@ -148,7 +148,7 @@ export class HostDetectors {
   finish(): void {
     // Flows by listener, then time.
     const f = this.flows.columns();
-    const order = sortedRows(this.flows.length, f.listener, f.attemptTs);
+    const order = sortedRows(column(this.flows.length, f.listener), column(this.flows.length, f.attemptTs));
     const floods = new Map<number, Array<[number, number]>>();
     for (let i = 0; i < order.length; ) {
       let j = i;
@@ -318,7 +318,7 @@ export class HostDetectors {
     // Flows by (client, listener), then first packet time: a client's connections to one destination.
     const pairKey = new Float64Array(this.flows.length);
     for (let r = 0; r < this.flows.length; r++) pairKey[r] = f.client(r) * 2 ** 20 + f.listener(r);
-    const order = sortedRows(this.flows.length, (r) => pairKey[r], f.firstTs);
+    const order = sortedRows(pairKey, column(this.flows.length, f.firstTs));
     for (let i = 0; i < order.length; ) {
       let j = i;
       while (j < order.length && pairKey[order[j]] === pairKey[order[i]]) j++;
@@ -364,15 +364,22 @@ export class HostDetectors {
   }
 }
 
+/** A column's values for rows 0..n-1 in one array: the sorts read each a few million times. */
+function column(n: number, get: (row: number) => number): Float64Array {
+  const out = new Float64Array(n);
+  for (let r = 0; r < n; r++) out[r] = get(r);
+  return out;
+}
+
 /**
- * Row numbers 0..n-1 sorted by (a, b), stable: a merge sort on typed arrays, so a
+ * Row numbers 0..n-1 sorted by (a[row], b[row]), stable: a merge sort on typed arrays, so a
  * flood's million rows cost 8 bytes each here, not a boxed array of them.
  */
-function sortedRows(n: number, a: (row: number) => number, b: (row: number) => number): Uint32Array {
+function sortedRows(a: Float64Array, b: Float64Array): Uint32Array {
+  const n = a.length;
   let rows = new Uint32Array(n);
   for (let i = 0; i < n; i++) rows[i] = i;
   let tmp = new Uint32Array(n);
-  const before = (x: number, y: number) => a(x) < a(y) || (a(x) === a(y) && (b(x) < b(y) || (b(x) === b(y) && x < y)));
   for (let width = 1; width < n; width *= 2) {
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n);
@@ -380,7 +387,18 @@ function sortedRows(n: number, a: (row: number) => number, b: (row: number) => n
       let i = lo;
       let j = mid;
       let k = lo;
-      while (i < mid && j < hi) tmp[k++] = before(rows[j], rows[i]) ? rows[j++] : rows[i++];
+      // Take from the right run only when strictly before: equal keys keep their order.
+      while (i < mid && j < hi) {
+        const x = rows[j];
+        const y = rows[i];
+        if (a[x] < a[y] || (a[x] === a[y] && b[x] < b[y])) {
+          tmp[k++] = x;
+          j++;
+        } else {
+          tmp[k++] = y;
+          i++;
+        }
+      }
       while (i < mid) tmp[k++] = rows[i++];
       while (j < hi) tmp[k++] = rows[j++];
     }

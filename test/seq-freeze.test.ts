@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { AnalysisResult, SequenceAnalyzer } from '../src/analysis/index.js';
+import { AnalysisResult, SequenceAnalyzer, type TcpSegmentView } from '../src/analysis/index.js';
 import { analyzeCapture } from '../src/analyze/capture.js';
-import { TcpConversation } from '../src/analysis/conversation.js';
+import { TcpConversation, conversationKey, endpointOrder } from '../src/analysis/conversation.js';
 import { FrozenStore } from '../src/util/number.js';
 import { openSource } from '../src/reader/index.js';
 import { writeMix } from '../scripts/bench-capture.js';
@@ -21,26 +21,46 @@ import { goldenCaptures } from '../scripts/seq-compare.js';
 type Fields = Omit<AnalysisResult, 'clear'>;
 const FIELDS = Object.keys(new AnalysisResult()) as Array<keyof Fields>;
 
-/** Packets compared, and the first difference (null: none). */
-async function compareFrozen(path: string): Promise<{ packets: number; frozen: number; thawed: number; diff: string | null }> {
+/**
+ * Packets compared, and the first difference (null: none). The frozen analyzer, and a third that
+ * never freezes, are given each endpoint pair's last conversation as a hint (as analyze/capture.ts
+ * does per flow): a hint the table no longer holds (frozen, replaced, forgotten) must not be used.
+ */
+async function compareFrozen(path: string): Promise<{ packets: number; frozen: number; thawed: number; hinted: number; diff: string | null }> {
   const plain = new SequenceAnalyzer({ trackBytesInFlight: true, freezeAfterSec: Infinity });
   const frozen = new SequenceAnalyzer({ trackBytesInFlight: true, freezeAfterSec: 0 });
+  // Two that forget a closed conversation after 1 s (a hint then points at a forgotten one), with hints and without.
+  const quick = new SequenceAnalyzer({ trackBytesInFlight: true, freezeAfterSec: Infinity, quietTimeoutSec: 1 });
+  const quickHinted = new SequenceAnalyzer({ trackBytesInFlight: true, freezeAfterSec: Infinity, quietTimeoutSec: 1 });
+  const hints = [new Map<string, TcpConversation | null>(), new Map<string, TcpConversation | null>()];
   let packets = 0;
+  let hinted = 0;
   let diff: string | null = null;
+  const withHint = (s: SequenceAnalyzer, h: Map<string, TcpConversation | null>, frame: number, ts: number, p: TcpSegmentView) => {
+    const key = conversationKey(p, endpointOrder(p));
+    const hint = h.get(key) ?? null;
+    if (hint?.inTable && s === quickHinted) hinted++;
+    const r: Fields = { ...s.packet(frame, ts, p, 0, hint) };
+    h.set(key, s.conversation);
+    return r;
+  };
   await analyzeCapture(path, openSource(path), {
     onPacket: (rec, status, p) => {
       if (status !== 0 || diff !== null) return;
       packets++;
       const a: Fields = { ...plain.packet(rec.number, rec.tsUs, p) };
-      const b = frozen.packet(rec.number, rec.tsUs, p);
+      const b = withHint(frozen, hints[0], rec.number, rec.tsUs, p);
+      const c: Fields = { ...quick.packet(rec.number, rec.tsUs, p) };
+      const d = withHint(quickHinted, hints[1], rec.number, rec.tsUs, p);
       for (const f of FIELDS) {
         if (a[f] !== b[f]) diff = `frame ${rec.number}: ${f} ${String(b[f])}, without freezing ${String(a[f])}`;
+        if (c[f] !== d[f]) diff = `frame ${rec.number}: ${f} ${String(d[f])} with hints, ${String(c[f])} without`;
       }
       frozen.freezeIdle();
     },
   });
   assert.equal(plain.frozen, 0);
-  return { packets, frozen: frozen.frozen, thawed: frozen.thawed, diff };
+  return { packets, frozen: frozen.frozen, thawed: frozen.thawed, hinted, diff };
 }
 
 describe('a conversation frozen while idle comes back as it was', () => {
@@ -62,6 +82,8 @@ describe('a conversation frozen while idle comes back as it was', () => {
       assert.ok(r.packets > 10_000, `${r.packets} packets`);
       // Every packet after a conversation's first finds it frozen (freezeIdle after each packet).
       assert.ok(r.thawed > r.packets / 2, `${r.thawed} thawed of ${r.packets} packets`);
+      // And most found their conversation through the hint where nothing froze it.
+      assert.ok(r.hinted > r.packets / 2, `${r.hinted} hinted of ${r.packets} packets`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -75,7 +97,8 @@ test('a frozen conversation comes back with every field of its own and of both d
   const vary = (o: object) => {
     const fields = o as Record<string, unknown>;
     for (const k of Object.keys(o)) {
-      if (k === 'stream' || k === 'firstFrame' || k === 'sackCount') continue;
+      // inTable is the table's bookkeeping (a thawed conversation is in the table), not carried.
+      if (k === 'stream' || k === 'firstFrame' || k === 'sackCount' || k === 'inTable') continue;
       if (typeof fields[k] === 'number') fields[k] = v++ * 1_000_003_579;
       else if (typeof fields[k] === 'boolean') fields[k] = !fields[k];
     }

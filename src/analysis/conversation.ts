@@ -306,6 +306,8 @@ export class TcpConversation {
   finMask = 0;
   /** A segment without SYN was seen: the connection got past its handshake (a SYN flood's never do). */
   pastHandshake = false;
+  /** The table holds this object under its key: false once it is replaced, frozen or forgotten (then it is a stale hint). */
+  inTable = true;
 
   constructor(
     readonly stream: number,
@@ -466,7 +468,8 @@ export class ConversationTable {
   create(key: string, frame: number, stream = -1): TcpConversation {
     const c = new TcpConversation(stream >= 0 ? stream : this.streams++, key, frame);
     const old = this.map.get(key);
-    if (old !== undefined && !(old instanceof TcpConversation)) this.store.release(old);
+    if (old instanceof TcpConversation) old.inTable = false;
+    else if (old !== undefined) this.store.release(old);
     this.map.set(key, c);
     return c;
   }
@@ -503,7 +506,8 @@ export class ConversationTable {
       const idle = this.clock - (live ? c.lastSeen : store.at(c, AT_LAST_SEEN));
       if (idle > quietUs && (idle > idleUs || (live ? c.quiet : frozenQuiet(store, c)))) {
         this.map.delete(key);
-        if (!live) store.release(c);
+        if (live) c.inTable = false;
+        else store.release(c);
         this.swept++;
       } else if (live && idle >= freezeUs) this.freeze(key, c);
     }
@@ -518,6 +522,7 @@ export class ConversationTable {
   }
 
   private freeze(key: string, c: TcpConversation): void {
+    c.inTable = false;
     this.map.set(key, c.freeze(this.store));
     this.frozen++;
   }

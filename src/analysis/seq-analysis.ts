@@ -133,6 +133,7 @@ export class SequenceAnalyzer {
   private len = 0;
   private tcpFlags = 0;
   private win = 0;
+  private current: TcpConversation | null = null;
 
   constructor(opts: SequenceAnalyzerOptions = {}) {
     this.fastFirst = opts.fastRetransmissionSupersedesOutOfOrder ?? true;
@@ -195,13 +196,22 @@ export class SequenceAnalyzer {
     return this.analyse(frame, tsUs, p, 0, clock, stream);
   }
 
-  packet(frame: number, tsUs: number, p: TcpSegmentView, tsNs = 0): AnalysisResult {
-    const r = this.analyse(frame, tsUs, p, tsNs, this.table.advance(tsUs), -1);
+  /**
+   * `hint`: the `conversation` an earlier packet of the same endpoints went to, if known (the
+   * caller keeps it per connection): while the table still holds it, the key and lookup are skipped.
+   */
+  packet(frame: number, tsUs: number, p: TcpSegmentView, tsNs = 0, hint: TcpConversation | null = null): AnalysisResult {
+    const r = this.analyse(frame, tsUs, p, tsNs, this.table.advance(tsUs), -1, hint);
     this.table.maybeSweep();
     return r;
   }
 
-  private analyse(frame: number, tsUs: number, p: TcpSegmentView, tsNs: number, clock: number, reserved: number): AnalysisResult {
+  /** The conversation the last packet() or replay() went to (valid as a hint while its `inTable`). */
+  get conversation(): TcpConversation | null {
+    return this.current;
+  }
+
+  private analyse(frame: number, tsUs: number, p: TcpSegmentView, tsNs: number, clock: number, reserved: number, hint: TcpConversation | null = null): AnalysisResult {
     const r = this.result;
     r.clear();
     this.frame = frame;
@@ -215,11 +225,15 @@ export class SequenceAnalyzer {
 
     // §3, §5.15: the conversation, its direction, and the port-reuse decisions.
     const order = endpointOrder(p);
-    const key = conversationKey(p, order);
-    let conv = this.table.get(key) ?? this.table.create(key, frame, reserved);
+    let conv: TcpConversation;
+    if (hint !== null && hint.inTable) conv = hint;
+    else {
+      const key = conversationKey(p, order);
+      conv = this.table.get(key) ?? this.table.create(key, frame, reserved);
+    }
     let fwd = order >= 0 ? conv.flow1 : conv.flow2;
     if (this.isReusedPortsSyn(fwd)) {
-      conv = this.table.create(key, frame);
+      conv = this.table.create(conv.key, frame);
       fwd = order >= 0 ? conv.flow1 : conv.flow2;
       r.flags |= A.REUSED_PORTS;
     } else if (this.isReusedPortsSynAck(fwd)) {
@@ -243,6 +257,7 @@ export class SequenceAnalyzer {
       }
     }
     r.initialRttNs = conv.initialRttNs;
+    this.current = conv;
     conv.lastSeen = clock;
     fwd.seen = true;
     if (!(this.tcpFlags & SYN)) conv.pastHandshake = true;

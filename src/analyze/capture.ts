@@ -285,10 +285,14 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
           onPacket?.(rec, status, p);
           return;
         }
-        zeek.packet(rec.tsUs, p, info);
+        // The trackers are independent of each other; the flow carries what Zeek and the
+        // sequence analysis found for its last packet, to spare them the lookup.
         const flow = table.packet(rec.number, rec.tsUs, p);
         const side = table.lastFromClient ? 'client' : 'server';
-        recordAnalysis(flow, side, rec.number, rec.tsUs, sequence.packet(rec.number, rec.tsUs, p), emit);
+        flow.zeekHint = zeek.packet(rec.tsUs, p, info, flow.zeekHint);
+        const analysis = sequence.packet(rec.number, rec.tsUs, p, 0, flow.conversationHint);
+        flow.conversationHint = sequence.conversation;
+        recordAnalysis(flow, side, rec.number, rec.tsUs, analysis, emit);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);
     },

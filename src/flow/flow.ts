@@ -2,6 +2,8 @@
 import { FlowAnalysis } from './figures.js';
 import { TcpState, type TcpStateName } from '../state/tcp-state.js';
 import { freezer, type Frozen, type FrozenStore, type NumberReader, type NumberWriter } from '../util/number.js';
+import type { TcpConversation } from '../analysis/conversation.js';
+import type { ZeekTcpSession } from '../zeek/session.js';
 
 export type Side = 'client' | 'server';
 
@@ -269,6 +271,13 @@ export class Flow {
   /** The table's sweep bookkeeping: place in creation order, and in its deadline queue (-1: not queued). */
   tableOrder = 0;
   deadlineIndex = -1;
+  /**
+   * The Zeek connection and the sequence-analysis conversation this flow's last packet went to
+   * (analyze/capture.ts passes them back with the next packet, which then skips those trackers'
+   * lookups while they still hold them). Dropped when the flow freezes, so a frozen flow keeps neither alive.
+   */
+  zeekHint: ZeekTcpSession | null = null;
+  conversationHint: TcpConversation | null = null;
 
   /** The endpoints while live; FROZEN_ENDPOINT while the flow is frozen. */
   private clientEnd: Endpoint;
@@ -329,6 +338,8 @@ export class Flow {
     this.clientEnd = FROZEN_ENDPOINT;
     this.serverEnd = FROZEN_ENDPOINT;
     this.figures = null;
+    this.zeekHint = null;
+    this.conversationHint = null;
     // The log only grows while live: its spare capacity can go.
     if (!this.logTrimmed) {
       this.log = this.log.slice();

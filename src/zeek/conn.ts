@@ -84,11 +84,15 @@ export class ZeekConnTracker implements SessionHost {
     return this.sessions.size;
   }
 
-  /** One decoded packet holding a TCP header, at `tsUs` (integer µs). */
-  packet(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo = {}): void {
+  /**
+   * One decoded packet holding a TCP header, at `tsUs` (integer µs); returns the connection it
+   * went to, or null (dropped). `hint`: the connection an earlier packet of the same endpoints
+   * went to, if the caller kept it: while Zeek still has it (not removed), the lookup is skipped.
+   */
+  packet(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo = {}, hint: ZeekTcpSession | null = null): ZeekTcpSession | null {
     if (this.finished) throw new Error('ZeekConnTracker: packet after finish()');
     this.advanceClock(tsUs);
-    this.process(tsUs, p, info);
+    return this.process(tsUs, p, info, hint);
   }
 
   /** Zeek has a connection for the packet's endpoints. */
@@ -148,29 +152,36 @@ export class ZeekConnTracker implements SessionHost {
     if (s !== undefined) this.remove(s);
   }
 
-  private process(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo): void {
-    if (p.ipVersion === 0) return;
-    if (this.verifyChecksums && (info.ipChecksum ?? ipv4HeaderChecksum(p)) === 'bad') return; // bad_IP_checksum: dropped
+  private process(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo, hint: ZeekTcpSession | null = null): ZeekTcpSession | null {
+    if (p.ipVersion === 0) return null;
+    if (this.verifyChecksums && (info.ipChecksum ?? ipv4HeaderChecksum(p)) === 'bad') return null; // bad_IP_checksum: dropped
 
     const ipEnd = zeekIpEnd(p, info.frameEnd);
-    if (ipEnd === null) return; // truncated_IP: the IP length runs past the frame
+    if (ipEnd === null) return null; // truncated_IP: the IP length runs past the frame
     const seg = this.segment(tsUs, p, ipEnd, info);
     const srcKey = endpointKey(p, p.srcOff, p.srcPort);
-    const dstKey = endpointKey(p, p.dstOff, p.dstPort);
-    const srcFirst = srcKey < dstKey;
-    const lowKey = srcFirst ? srcKey : dstKey;
-    const highKey = srcFirst ? dstKey : srcKey;
 
-    let s = this.sessions.get(lowKey, highKey);
+    // The table's connection for these endpoints: the hint while it is not removed (only a removal takes one out).
+    let s = hint !== null && !hint.removed ? hint : this.lookup(p, srcKey);
     if (s !== undefined && s.isReuse(seg)) {
       this.remove(s); // connection_reused
       s = undefined;
     }
     if (s === undefined) {
+      const dstKey = endpointKey(p, p.dstOff, p.dstPort);
+      const srcFirst = srcKey < dstKey;
+      const lowKey = srcFirst ? srcKey : dstKey;
+      const highKey = srcFirst ? dstKey : srcKey;
       s = this.newConnection(p, lowKey, highKey, srcKey, dstKey, seg);
       this.sessions.set(lowKey, highKey, s);
     }
     s.deliver(seg, s.isFromOrig(srcKey));
+    return s;
+  }
+
+  private lookup(p: DecodedPacket, srcKey: EndpointKey): ZeekTcpSession | undefined {
+    const dstKey = endpointKey(p, p.dstOff, p.dstPort);
+    return srcKey < dstKey ? this.sessions.get(srcKey, dstKey) : this.sessions.get(dstKey, srcKey);
   }
 
   /** A packet without a TCP header at `tsUs`: Zeek's clock, and so its timers, move with every packet. */

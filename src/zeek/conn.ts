@@ -232,6 +232,9 @@ export class ZeekConnTracker implements SessionHost {
     this.timers.advance(this.now, this.tuning.maxTimerExpires);
   }
 
+  /** The packet being processed (one object, refilled: nothing keeps a segment past its packet). */
+  private readonly seg: ZeekSegment = { tsUs: 0, frame: 0, flags: 0, seq: 0, ack: 0, len: 0, payloadCaptured: false, window: 0, ipBytes: 0, tcpChecksum: 'unknown' };
+
   private segment(tsUs: number, p: DecodedPacket, ipEnd: number, info: ZeekPacketInfo): ZeekSegment {
     // An inner header in the first fragment of an outer datagram: Zeek reassembles the datagram first.
     const inReassembledDatagram = (p.notes & Note.IN_FIRST_FRAGMENT) !== 0;
@@ -242,18 +245,18 @@ export class ZeekConnTracker implements SessionHost {
     if (this.verifyChecksums && !inReassembledDatagram) {
       tcpVerdict = info.tcpChecksum ?? tcpChecksum(p, info.capturedEnd ?? p.buf.length, ownLength ? ipEnd : undefined);
     }
-    return {
-      tsUs,
-      frame: info.frame ?? 0,
-      flags: p.flags,
-      seq: p.seq,
-      ack: p.ack,
-      len: ownLength ? ipEnd - p.tcpOff - p.tcpHeaderLen : p.payloadLen,
-      payloadCaptured,
-      window: p.window,
-      ipBytes: ipTotalLength(p),
-      tcpChecksum: tcpVerdict,
-    };
+    const seg = this.seg;
+    seg.tsUs = tsUs;
+    seg.frame = info.frame ?? 0;
+    seg.flags = p.flags;
+    seg.seq = p.seq;
+    seg.ack = p.ack;
+    seg.len = ownLength ? ipEnd - p.tcpOff - p.tcpHeaderLen : p.payloadLen;
+    seg.payloadCaptured = payloadCaptured;
+    seg.window = p.window;
+    seg.ipBytes = ipTotalLength(p);
+    seg.tcpChecksum = tcpVerdict;
+    return seg;
   }
 
   /** IPBasedAnalyzer::NewConn: the sender is the originator unless the port heuristic flips it. */

@@ -81,6 +81,9 @@ export interface ZeekConn {
   last_frame: number;
 }
 
+/** updateStateMachine's answer, reused for every packet (read at once by its one caller). */
+const CLOSE_DECISION = { doClose: false, genEvent: false };
+
 const ORIG_SEEN = 1;
 const RESP_SEEN = 2;
 const TOO_LARGE_SEQ_DELTA = 1048576;
@@ -117,6 +120,8 @@ export class ZeekTcpSession implements ReassemblerHost {
   private deferredGenEvent = false;
 
   private inactivityTimeout = 0;
+  /** What the last relativeSeq() said besides the number: it lay before the side's start. */
+  private relUnderflow = false;
   private inactivityTimer: ZeekTimer | null = null;
   /** Pending analyzer timers, in the order they were set (a few at most: an array, not a Set per session). */
   private analyzerTimers: ZeekTimer[] = [];
@@ -363,8 +368,11 @@ export class ZeekTcpSession implements ReassemblerHost {
     ep.initLastSeq(lastSeq);
   }
 
-  /** get_relative_seq: a 32-bit number in a side's relative 64-bit space (underflow: before its start). */
-  private relativeSeq(ep: ZeekEndpoint, cur: number, last: number, wraps: number): { rel: number; underflow: boolean } {
+  /**
+   * get_relative_seq: a 32-bit number in a side's relative 64-bit space; `relUnderflow` says
+   * whether it lies before the side's start (per packet: no object for the pair).
+   */
+  private relativeSeq(ep: ZeekEndpoint, cur: number, last: number, wraps: number): number {
     const delta = seqDelta(cur, last);
     if (delta < 0) {
       if (wraps && cur > last) wraps--; // part of a previous 32-bit space
@@ -373,9 +381,11 @@ export class ZeekTcpSession implements ReassemblerHost {
     }
     if (wraps === 0) {
       const rel = seqDelta(cur, ep.startSeq);
-      return { rel, underflow: rel < 0 };
+      this.relUnderflow = rel < 0;
+      return rel;
     }
-    return { rel: ep.toRelativeSeqSpace(cur, wraps), underflow: false };
+    this.relUnderflow = false;
+    return ep.toRelativeSeqSpace(cur, wraps);
   }
 
   /** init_peer: an ACK for a side we never heard from numbers that side as if it had sent a SYN. */
@@ -431,7 +441,8 @@ export class ZeekTcpSession implements ReassemblerHost {
     const seqOnePastSegment = seq32(baseSeq + segLen);
     this.initEndpoint(endpoint, flags, baseSeq, seqOnePastSegment);
 
-    const { rel: relSeq, underflow: seqUnderflow } = this.relativeSeq(endpoint, baseSeq, endpoint.lastSeq, endpoint.seqWraps);
+    const relSeq = this.relativeSeq(endpoint, baseSeq, endpoint.lastSeq, endpoint.seqWraps);
+    const seqUnderflow = this.relUnderflow;
 
     this.updateHistory(flags, endpoint, relSeq, len);
     this.updateWindow(endpoint, seg.window, flags);
@@ -450,10 +461,10 @@ export class ZeekTcpSession implements ReassemblerHost {
         relAck = 1;
         this.initPeer(peer, ackSeq);
       } else {
-        const a = this.relativeSeq(peer, ackSeq, peer.ackSeq, peer.ackWraps);
-        if (a.underflow) relAck = 0;
+        const rel = this.relativeSeq(peer, ackSeq, peer.ackSeq, peer.ackWraps);
+        if (this.relUnderflow) relAck = 0;
         else {
-          relAck = a.rel;
+          relAck = rel;
           if (!(flags & RST)) this.updateAckSeq(peer, ackSeq); // ACKs in RSTs are not trusted
         }
       }
@@ -504,7 +515,9 @@ export class ZeekTcpSession implements ReassemblerHost {
     isOrig: boolean,
     flags: number,
   ): { doClose: boolean; genEvent: boolean } {
-    const r = { doClose: false, genEvent: false };
+    const r = CLOSE_DECISION;
+    r.doClose = false;
+    r.genEvent = false;
     switch (endpoint.state) {
       case EndpointState.INACTIVE:
         this.updateInactiveState(t, endpoint, peer, baseSeq, len, isOrig, flags, r);

@@ -124,3 +124,28 @@ test('the flow index finds each flow from both directions, even when every key c
     assert.equal(index.size, 2);
   }
 });
+
+test('transitions in packet-time order: a change recorded late for an earlier frame moves up, ties keep recording order', () => {
+  const flow = new Flow(1, 4, new Endpoint('client', '192.0.2.1', 40000), new Endpoint('server', '192.0.2.2', 80));
+  flow.recordTransition(1, 100, 'client', 'CLOSED', 'SYN_SENT', 'sent SYN', false);
+  flow.recordTransition(3, 300, 'client', 'SYN_SENT', 'ESTABLISHED', 'received SYN-ACK', false);
+  // A receipt proven by a later ACK: recorded now, for frame 2's time.
+  flow.recordTransition(2, 200, 'server', 'LISTEN', 'SYN_RECEIVED', 'received SYN', true);
+  flow.recordTransition(null, 200, 'server', 'SYN_RECEIVED', 'ESTABLISHED', 'tie at 200', false);
+  const seen: unknown[] = [];
+  flow.forEachInTimeOrder((packet, ts, side, from, to, cause, inferred) => seen.push([packet, ts, side, from, to, cause, inferred]));
+  assert.deepEqual(seen, [
+    [1, 100, 'client', 'CLOSED', 'SYN_SENT', 'sent SYN', false],
+    [2, 200, 'server', 'LISTEN', 'SYN_RECEIVED', 'received SYN', true],
+    [null, 200, 'server', 'SYN_RECEIVED', 'ESTABLISHED', 'tie at 200', false],
+    [3, 300, 'client', 'SYN_SENT', 'ESTABLISHED', 'received SYN-ACK', false],
+  ]);
+  assert.deepEqual(flow.transitionsInTimeOrder().map((t) => [t.packet, t.ts, t.side, t.from, t.to, t.cause, t.inferred]), seen);
+  // Already in order: as recorded.
+  const inOrder = new Flow(2, 4, new Endpoint('client', '192.0.2.1', 40001), new Endpoint('server', '192.0.2.2', 80));
+  inOrder.recordTransition(5, 10, 'client', null, 'SYN_SENT', 'sent SYN', false);
+  inOrder.recordTransition(6, 10, 'server', null, 'LISTEN', 'listening', true);
+  const two: unknown[] = [];
+  inOrder.forEachInTimeOrder((packet, ts, side, from, to) => two.push([packet, ts, side, from, to]));
+  assert.deepEqual(two, [[5, 10, 'client', null, 'SYN_SENT'], [6, 10, 'server', null, 'LISTEN']]);
+});

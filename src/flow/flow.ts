@@ -43,6 +43,17 @@ export interface Transition {
   inferred: boolean;
 }
 
+/** One state change as Flow.forEachInTimeOrder hands it over (a Transition's fields, in order). */
+export type TransitionVisitor = (
+  packet: number | null,
+  ts: number,
+  side: Side,
+  from: TcpStateName | null,
+  to: TcpStateName,
+  cause: string,
+  inferred: boolean,
+) => void;
+
 /**
  * A SYN, SYN-ACK or FIN from the peer, seen at the capture point. Whether and when it reached
  * this endpoint shows in what the endpoint sends next: an ACK covering it, or a
@@ -403,7 +414,39 @@ export class Flow {
    * (a receipt proven by a later ACK). Stable: recording order within one instant.
    */
   transitionsInTimeOrder(): Transition[] {
-    return this.transitions.sort((a, b) => a.ts - b.ts);
+    const out: Transition[] = [];
+    this.forEachInTimeOrder((packet, ts, side, from, to, cause, inferred) => out.push({ packet, ts, side, from, to, cause, inferred }));
+    return out;
+  }
+
+  /** transitionsInTimeOrder's changes, one call each, without an object per change (the sinks write them straight out). */
+  forEachInTimeOrder(fn: TransitionVisitor): void {
+    const log = this.log;
+    const n = log.length >> 1;
+    let inOrder = true;
+    for (let i = 1; i < n && inOrder; i++) inOrder = log[2 * i] >= log[2 * i - 2];
+    if (inOrder) {
+      for (let i = 0; i < n; i++) this.visit(i, fn);
+      return;
+    }
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => log[2 * a] - log[2 * b] || a - b);
+    for (const i of order) this.visit(i, fn);
+  }
+
+  private visit(i: number, fn: TransitionVisitor): void {
+    const v = this.log[2 * i + 1];
+    const code = v % CODE_SPAN;
+    const packet = (v - code) / CODE_SPAN;
+    const from = (code >> 4) & 15;
+    fn(
+      packet === 0 ? null : packet,
+      this.log[2 * i],
+      code & (1 << 8) ? 'server' : 'client',
+      from === NO_STATE ? null : STATES[from],
+      STATES[code & 15],
+      CAUSES[code >> 10],
+      (code & (1 << 9)) !== 0,
+    );
   }
 
   /** Index of the first recorded change of `side` from `from` to `to`, with a cause starting `causePrefix` (null: any), or -1. */

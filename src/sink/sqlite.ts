@@ -156,7 +156,7 @@ const INDEX_NAMES = INDEXES.map((sql) => /EXISTS (\w+)/.exec(sql)![1]);
  * 6.1 s one by one, 3.9 s 32 at a time).
  */
 const ROWS_PER_INSERT = 32;
-/** Values of a transitions row as transitionValues makes it (no flow_id, seq), and of a zeek_conns row. */
+/** Values of a transitions row after flow_id and seq (packet, ts, side, from, to, cause, inferred), and of a zeek_conns row. */
 const TRANSITION_WIDTH = 7;
 const ZEEK_WIDTH = 18;
 
@@ -317,7 +317,20 @@ export class SqliteSink implements Sink {
   /** Write one ended flow and its transitions (inside the capture's transaction). */
   writeFlow(captureId: number, f: Flow): void {
     const id = this.insertFlowRow(flowValues(captureId, f));
-    transitionValues(f).forEach((t, i) => this.insertTransitionRow(id, i + 1, t));
+    let seq = 0;
+    f.forEachInTimeOrder((packet, ts, side, from, to, cause, inferred) => {
+      const at = this.transitions.slot();
+      const row = this.transitions.row;
+      row[at] = id;
+      row[at + 1] = ++seq;
+      row[at + 2] = packet;
+      row[at + 3] = ts;
+      row[at + 4] = side;
+      row[at + 5] = from;
+      row[at + 6] = to;
+      row[at + 7] = cause;
+      row[at + 8] = inferred ? 1 : 0;
+    });
   }
 
   /** The row-level writes, with values as flowValues & co. make them (also what the writer thread replays). */
@@ -325,7 +338,7 @@ export class SqliteSink implements Sink {
     return Number(this.insertFlow.run(values).lastInsertRowid);
   }
 
-  /** `values` from transitionValues: all but the flow id and the order within the flow. */
+  /** `values`: the row after the flow id and the order within the flow (packet, ts, side, from_state, to_state, cause, inferred). */
   insertTransitionRow(flowId: number, seq: number, values: RowValue[]): void {
     const at = this.transitions.slot();
     const row = this.transitions.row;
@@ -501,12 +514,6 @@ export function flowValues(captureId: number, f: Flow): RowValue[] {
   ];
   for (let i = 0; i < COUNT_COLUMNS.length; i++) row.push(a ? a.counts[i] : 0);
   return row;
-}
-
-/** The flow's transitions rows in packet order, each without flow_id and seq (its 1-based place in the list). */
-export function transitionValues(f: Flow): RowValue[][] {
-  // Transitions found later may concern earlier frames (a receipt proven by a later ACK): store in packet order.
-  return f.transitionsInTimeOrder().map((t) => [t.packet, t.ts, t.side, t.from, t.to, t.cause, t.inferred ? 1 : 0]);
 }
 
 export function findingValues(captureId: number, f: Finding): RowValue[] {

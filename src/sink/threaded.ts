@@ -12,9 +12,9 @@
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { CaptureSummary } from '../analyze/capture.js';
 import type { Finding } from '../detect/finding.js';
-import type { Flow } from '../flow/flow.js';
+import type { Flow, TransitionVisitor } from '../flow/flow.js';
 import type { ZeekConn } from '../zeek/conn.js';
-import { captureRow, findingValues, flowValues, transitionValues, zeekValues, type RowValue, type Sink } from './sqlite.js';
+import { captureRow, findingValues, flowValues, zeekValues, type RowValue, type Sink } from './sqlite.js';
 import { BATCH_VALUES, Op, Signal, Tag, type Batch, type Control, type Reply } from './batch.js';
 
 /** Batches posted and not yet written (~288 KB each): enough to keep the writer busy. */
@@ -63,7 +63,8 @@ export class ThreadedSink implements Sink {
 
   writeFlow(captureId: number, f: Flow): void {
     this.row(Op.FLOW, flowValues(captureId, f));
-    for (const t of transitionValues(f)) this.row(Op.TRANSITION, t);
+    // In packet-time order (a change found later may concern an earlier frame), straight into the batch.
+    f.forEachInTimeOrder(this.transitionRow);
   }
 
   writeFinding(captureId: number, f: Finding): void {
@@ -97,33 +98,52 @@ export class ThreadedSink implements Sink {
 
   /** One row: the op, the number of values, the values. */
   private row(op: Op, values: RowValue[]): void {
-    if (this.n + values.length + 2 > BATCH_VALUES) this.flush();
-    const nums = this.nums;
-    const tags = this.tags;
-    let i = this.n;
-    nums[i] = op;
-    tags[i++] = Tag.NUM;
-    nums[i] = values.length;
-    tags[i++] = Tag.NUM;
-    for (const v of values) {
-      if (typeof v === 'number') {
-        nums[i] = v;
-        tags[i] = Tag.NUM;
-      } else if (v === null) {
-        tags[i] = Tag.NULL;
-      } else {
-        let k = this.stringIndex.get(v);
-        if (k === undefined) {
-          k = this.strings.length;
-          this.strings.push(v);
-          this.stringIndex.set(v, k);
-        }
-        nums[i] = k;
-        tags[i] = Tag.STR;
-      }
-      i++;
-    }
+    let i = this.start(op, values.length);
+    for (const v of values) i = this.value(i, v);
     this.n = i;
+  }
+
+  /** A TRANSITION row (the writer adds its flow's id and its order), as Flow.forEachInTimeOrder hands it over. */
+  private readonly transitionRow: TransitionVisitor = (packet, ts, side, from, to, cause, inferred) => {
+    let i = this.start(Op.TRANSITION, 7);
+    i = this.value(i, packet);
+    i = this.value(i, ts);
+    i = this.value(i, side);
+    i = this.value(i, from);
+    i = this.value(i, to);
+    i = this.value(i, cause);
+    this.n = this.value(i, inferred ? 1 : 0);
+  };
+
+  /** Room for a row of `count` values (flushing first if the batch is full): its op and count are written; returns where its values go. */
+  private start(op: Op, count: number): number {
+    if (this.n + count + 2 > BATCH_VALUES) this.flush();
+    let i = this.n;
+    this.nums[i] = op;
+    this.tags[i++] = Tag.NUM;
+    this.nums[i] = count;
+    this.tags[i++] = Tag.NUM;
+    return i;
+  }
+
+  /** Put one value at `i` (a string as its index in the batch's strings); returns the next place. */
+  private value(i: number, v: RowValue): number {
+    if (typeof v === 'number') {
+      this.nums[i] = v;
+      this.tags[i] = Tag.NUM;
+    } else if (v === null) {
+      this.tags[i] = Tag.NULL;
+    } else {
+      let k = this.stringIndex.get(v);
+      if (k === undefined) {
+        k = this.strings.length;
+        this.strings.push(v);
+        this.stringIndex.set(v, k);
+      }
+      this.nums[i] = k;
+      this.tags[i] = Tag.STR;
+    }
+    return i + 1;
   }
 
   /** Hand the rows so far to the writer (waiting while it is MAX_INFLIGHT batches behind). */

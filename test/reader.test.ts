@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { CaptureError, CaptureParser, openSource, readCapture, type PacketRecord } from '../src/reader/index.js';
+import { CaptureError, CaptureParser, openSource, readCapture, records, type PacketRecord } from '../src/reader/index.js';
 import { writeMix } from '../scripts/bench-capture.js';
 import { digestLine, digestRecords } from './helpers.js';
 import { scaleFor, unitsToMicros } from '../src/reader/timestamp.js';
@@ -240,6 +240,23 @@ test('a named pipe is read as a stream (pieces of its own, never reused) and giv
     assert.equal(source.borrowed, false);
     assert.equal(outcome.error, null);
     assert.deepEqual(lines, whole.lines);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('records() hands out owned copies: a record read first keeps its bytes after megabytes more are read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-own-'));
+  try {
+    const file = join(dir, 'mix.pcap');
+    writeMix(file, { scale: 0.01, floodSyns: 0, seed: 3 });
+    assert.ok(statSync(file).size > 3 << 20, 'larger than the file reader\'s two buffers');
+    const kept: Array<{ rec: PacketRecord; digest: string }> = [];
+    for await (const r of records(openSource(file))) {
+      if (r.number % 1000 === 1) kept.push({ rec: r, digest: digestLine(r) });
+    }
+    assert.ok(kept.length > 10);
+    for (const k of kept) assert.equal(digestLine(k.rec), k.digest, `record ${k.rec.number}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -205,7 +205,8 @@ export class FlowTable {
     flow.tableOrder = this.nextOrder++;
     const clientOff = srcIsClient ? p.srcOff : p.dstOff;
     if (version === 4) flow.clientAddrV4 = u32(p.buf, clientOff);
-    else flow.clientAddrV6 = p.buf.slice(clientOff, clientOff + 16);
+    // A copy: p.buf is often a Node Buffer, whose slice() is a view of the reader's reused chunk.
+    else flow.clientAddrV6 = new Uint8Array(p.buf.subarray(clientOff, clientOff + 16));
     flow.rolesBy = rolesBy;
     flow.firstTs = ts;
     flow.firstPacket = frame;

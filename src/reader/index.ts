@@ -64,7 +64,8 @@ export async function readCapture(
 /** Records as owned copies (their bytes no longer point into the reader's chunks). */
 export async function* records(source: ByteSource): AsyncGenerator<PacketRecord, ReadOutcome> {
   const batch: PacketRecord[] = [];
-  const parser = new CaptureParser((r) => batch.push({ ...r, buf: r.buf.slice(r.offset, r.offset + r.caplen), offset: 0 }));
+  // new Uint8Array(view) copies; a Node Buffer's slice() would be a view of the chunk.
+  const parser = new CaptureParser((r) => batch.push({ ...r, buf: new Uint8Array(r.buf.subarray(r.offset, r.offset + r.caplen)), offset: 0 }));
   let error: CaptureError | null = null;
   try {
     for await (const chunk of source.chunks) {

@@ -123,6 +123,43 @@ test('the flow index finds each flow from both directions, even when every key c
     assert.equal(index.get(packet([192, 0, 2, 2], 40002, [192, 0, 2, 200], 80)), flows[1]);
     assert.equal(index.size, 2);
   }
+  // IPv6: the same, hashed from the 36 bytes of the pair (no string key).
+  const packet6 = (src: number, sport: number, dst: number, dport: number) => {
+    const addr = (host: number) => [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), host];
+    const p = new DecodedPacket();
+    p.reset(Uint8Array.from([...addr(src), ...addr(dst)]), 32);
+    p.ipVersion = 6;
+    p.srcOff = 0;
+    p.dstOff = 16;
+    p.srcPort = sport;
+    p.dstPort = dport;
+    return p;
+  };
+  for (const index of [new FlowIndex(), new FlowIndex(undefined, () => 7)]) {
+    const flows = [1, 2, 3].map((i) => new Flow(i, 6, new Endpoint('client', `2001:db8::${i}`, 40000 + i), new Endpoint('server', '2001:db8::c8', 80)));
+    flows.forEach((f, i) => index.add(packet6(i + 1, 40001 + i, 200, 80), f));
+    // A client above the server (the pair's order flips) and a port-only difference.
+    const high = new Flow(4, 6, new Endpoint('client', '2001:db8::fa', 80), new Endpoint('server', '2001:db8::c8', 81));
+    index.add(packet6(250, 80, 200, 81), high);
+    assert.equal(index.get(packet6(200, 80, 2, 40002)), flows[1]);
+    assert.equal(index.get(packet6(3, 40003, 200, 80)), flows[2]);
+    assert.equal(index.get(packet6(200, 81, 250, 80)), high);
+    assert.equal(index.get(packet6(250, 81, 200, 80)), undefined);
+    assert.equal(index.get(packet6(3, 40004, 200, 80)), undefined);
+    assert.equal(index.get(packet6(4, 40003, 200, 80)), undefined);
+    index.delete(flows[0]);
+    assert.equal(index.get(packet6(1, 40001, 200, 80)), undefined);
+    assert.equal(index.get(packet6(2, 40002, 200, 80)), flows[1]);
+    index.delete(high);
+    assert.equal(index.get(packet6(250, 80, 200, 81)), undefined);
+    // Both ends on one address (loopback): the ports order the pair.
+    const loop = new Flow(5, 6, new Endpoint('client', '2001:db8::9', 40009), new Endpoint('server', '2001:db8::9', 80));
+    index.add(packet6(9, 40009, 9, 80), loop);
+    assert.equal(index.get(packet6(9, 80, 9, 40009)), loop);
+    assert.equal(index.get(packet6(9, 40009, 9, 80)), loop);
+    index.delete(loop);
+    assert.equal(index.size, 2);
+  }
 });
 
 test('transitions in packet-time order: a change recorded late for an earlier frame moves up, ties keep recording order', () => {

@@ -275,10 +275,10 @@ export class Flow {
     this.thaw();
     return this.figures !== null;
   }
-  /** The flow table's key (owned by the table): the two IPv4 endpoints as numbers, or the IPv6 key. */
+  /** The flow table's key (owned by the table): the two IPv4 endpoints as numbers, or the IPv6 pair's 36 bytes (and its hash in keyLo). */
   keyLo = 0;
   keyHi = 0;
-  keyV6: string | null = null;
+  keyV6: Uint8Array | null = null;
   /** The table's sweep bookkeeping: place in creation order, and in its deadline queue (-1: not queued). */
   tableOrder = 0;
   deadlineIndex = -1;

@@ -343,14 +343,18 @@ function isFromClient(flow: Flow, p: DecodedPacket): boolean {
  * Flows by their two (address, port) endpoints, the same for both directions.
  * IPv4 endpoints are numbers (address * 65536 + port, exact below 2^48); the pair
  * is hashed to one number for a flat map, and the few colliding flows share an
- * array. IPv6 endpoints are short strings. No lookup builds a string for IPv4.
+ * array. An IPv6 pair is hashed from its 36 bytes the same way, and a flow keeps
+ * them to be told apart. No lookup builds a string or an object.
  */
 export class FlowIndex {
   private readonly v4 = new Map<number, Flow | Flow[]>();
 
-  /** `hash` is replaceable so that tests can force collisions. */
-  constructor(private readonly hash: (lo: number, hi: number) => number = pairHash) {}
-  private readonly v6 = new Map<string, Flow>();
+  /** `hash` and `hashV6` are replaceable so that tests can force collisions. */
+  constructor(
+    private readonly hash: (lo: number, hi: number) => number = pairHash,
+    private readonly hashV6: (p: DecodedPacket) => number = v6PairHash,
+  ) {}
+  private readonly v6 = new Map<number, Flow | Flow[]>();
   /** Live flows in order of creation. */
   private readonly live = new Set<Flow>();
 
@@ -363,7 +367,12 @@ export class FlowIndex {
   }
 
   get(p: DecodedPacket): Flow | undefined {
-    if (p.ipVersion !== 4) return this.v6.get(v6Key(p));
+    if (p.ipVersion !== 4) {
+      const hit = this.v6.get(this.hashV6(p));
+      if (hit === undefined) return undefined;
+      if (!Array.isArray(hit)) return v6KeyIs(hit.keyV6!, p) ? hit : undefined;
+      return hit.find((f) => v6KeyIs(f.keyV6!, p));
+    }
     const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
     const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
     const lo = a < z ? a : z;
@@ -378,33 +387,37 @@ export class FlowIndex {
     this.live.add(flow);
     if (p.ipVersion !== 4) {
       flow.keyV6 = v6Key(p);
-      this.v6.set(flow.keyV6, flow);
+      flow.keyLo = this.hashV6(p); // what delete() finds it under
+      addTo(this.v6, flow.keyLo, flow);
       return;
     }
     const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
     const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
     flow.keyLo = a < z ? a : z;
     flow.keyHi = a < z ? z : a;
-    const h = this.hash(flow.keyLo, flow.keyHi);
-    const hit = this.v4.get(h);
-    if (hit === undefined) this.v4.set(h, flow);
-    else if (Array.isArray(hit)) hit.push(flow);
-    else this.v4.set(h, [hit, flow]);
+    addTo(this.v4, this.hash(flow.keyLo, flow.keyHi), flow);
   }
 
   delete(flow: Flow): void {
     this.live.delete(flow);
-    if (flow.keyV6 !== null) {
-      this.v6.delete(flow.keyV6);
-      return;
-    }
-    const h = this.hash(flow.keyLo, flow.keyHi);
-    const hit = this.v4.get(h);
-    if (hit === flow) this.v4.delete(h);
-    else if (Array.isArray(hit)) {
-      const rest = hit.filter((f) => f !== flow);
-      this.v4.set(h, rest.length === 1 ? rest[0] : rest);
-    }
+    if (flow.keyV6 !== null) removeFrom(this.v6, flow.keyLo, flow);
+    else removeFrom(this.v4, this.hash(flow.keyLo, flow.keyHi), flow);
+  }
+}
+
+function addTo(map: Map<number, Flow | Flow[]>, h: number, flow: Flow): void {
+  const hit = map.get(h);
+  if (hit === undefined) map.set(h, flow);
+  else if (Array.isArray(hit)) hit.push(flow);
+  else map.set(h, [hit, flow]);
+}
+
+function removeFrom(map: Map<number, Flow | Flow[]>, h: number, flow: Flow): void {
+  const hit = map.get(h);
+  if (hit === flow) map.delete(h);
+  else if (Array.isArray(hit)) {
+    const rest = hit.filter((f) => f !== flow);
+    map.set(h, rest.length === 1 ? rest[0] : rest);
   }
 }
 
@@ -419,16 +432,55 @@ function v4Endpoint(b: Uint8Array, off: number, port: number): number {
   return u32(b, off) * 65536 + port;
 }
 
-function v6Key(p: DecodedPacket): string {
-  const a = v6Endpoint(p.buf, p.srcOff, p.srcPort);
-  const z = v6Endpoint(p.buf, p.dstOff, p.dstPort);
-  return a < z ? `${a}-${z}` : `${z}-${a}`;
+/** The packet's source endpoint sorts before its destination (address bytes, then port): the pair's order for IPv6. */
+function v6SourceFirst(p: DecodedPacket): boolean {
+  const b = p.buf;
+  for (let i = 0; i < 16; i++) {
+    const d = b[p.srcOff + i] - b[p.dstOff + i];
+    if (d !== 0) return d < 0;
+  }
+  return p.srcPort <= p.dstPort;
 }
 
-function v6Endpoint(b: Uint8Array, off: number, port: number): string {
-  let s = '';
-  for (let i = 0; i < 16; i += 4) s += (((b[off + i] << 24) | (b[off + i + 1] << 16) | (b[off + i + 2] << 8) | b[off + i + 3]) >>> 0).toString(36) + '.';
-  return s + port;
+/** The IPv6 pair as 36 bytes, lower endpoint first: address (16) and port (2) of each. */
+function v6Key(p: DecodedPacket): Uint8Array {
+  const k = new Uint8Array(36);
+  const first = v6SourceFirst(p);
+  k.set(p.buf.subarray(first ? p.srcOff : p.dstOff, (first ? p.srcOff : p.dstOff) + 16), 0);
+  k.set(p.buf.subarray(first ? p.dstOff : p.srcOff, (first ? p.dstOff : p.srcOff) + 16), 18);
+  const lo = first ? p.srcPort : p.dstPort;
+  const hi = first ? p.dstPort : p.srcPort;
+  k[16] = lo >> 8;
+  k[17] = lo & 255;
+  k[34] = hi >> 8;
+  k[35] = hi & 255;
+  return k;
+}
+
+/** The packet's endpoints are the pair `key` holds, in either direction. */
+function v6KeyIs(key: Uint8Array, p: DecodedPacket): boolean {
+  const first = v6SourceFirst(p);
+  const loOff = first ? p.srcOff : p.dstOff;
+  const hiOff = first ? p.dstOff : p.srcOff;
+  const lo = first ? p.srcPort : p.dstPort;
+  const hi = first ? p.dstPort : p.srcPort;
+  if (key[16] !== lo >> 8 || key[17] !== (lo & 255) || key[34] !== hi >> 8 || key[35] !== (hi & 255)) return false;
+  const b = p.buf;
+  for (let i = 0; i < 16; i++) if (key[i] !== b[loOff + i] || key[18 + i] !== b[hiOff + i]) return false;
+  return true;
+}
+
+/** Mix an IPv6 pair (both addresses and ports, lower endpoint first) into one 32-bit key. */
+function v6PairHash(p: DecodedPacket): number {
+  const first = v6SourceFirst(p);
+  const b = p.buf;
+  const loOff = first ? p.srcOff : p.dstOff;
+  const hiOff = first ? p.dstOff : p.srcOff;
+  let h = Math.imul((first ? p.srcPort : p.dstPort) ^ 0x9e3779b9, 0x85ebca6b);
+  for (let i = 0; i < 16; i += 4) h = Math.imul(h ^ u32(b, loOff + i), 0xcc9e2d51) ^ (h >>> 15);
+  h = Math.imul(h ^ (first ? p.dstPort : p.srcPort), 0x1b873593);
+  for (let i = 0; i < 16; i += 4) h = Math.imul(h ^ u32(b, hiOff + i), 0xcc9e2d51) ^ (h >>> 15);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Live flows in a binary min-heap by time; each flow knows its place (Flow.deadlineIndex), so it can be moved or taken out. */

@@ -159,15 +159,16 @@ export class ZeekConnTracker implements SessionHost {
     const ipEnd = zeekIpEnd(p, info.frameEnd);
     if (ipEnd === null) return null; // truncated_IP: the IP length runs past the frame
     const seg = this.segment(tsUs, p, ipEnd, info);
-    const srcKey = endpointKey(p, p.srcOff, p.srcPort);
 
-    // The table's connection for these endpoints: the hint while it is not removed (only a removal takes one out).
-    let s = hint !== null && !hint.removed ? hint : this.lookup(p, srcKey);
+    // The table's connection for these endpoints: the hint while it is not removed (only a removal
+    // takes one out). Keys (strings for IPv6) are built only to look one up or make one.
+    let s = hint !== null && !hint.removed ? hint : this.lookup(p);
     if (s !== undefined && s.isReuse(seg)) {
       this.remove(s); // connection_reused
       s = undefined;
     }
     if (s === undefined) {
+      const srcKey = endpointKey(p, p.srcOff, p.srcPort);
       const dstKey = endpointKey(p, p.dstOff, p.dstPort);
       const srcFirst = srcKey < dstKey;
       const lowKey = srcFirst ? srcKey : dstKey;
@@ -175,11 +176,12 @@ export class ZeekConnTracker implements SessionHost {
       s = this.newConnection(p, lowKey, highKey, srcKey, dstKey, seg);
       this.sessions.set(lowKey, highKey, s);
     }
-    s.deliver(seg, s.isFromOrig(srcKey));
+    s.deliver(seg, isEndpoint(s.originatorKey, p, p.srcOff, p.srcPort));
     return s;
   }
 
-  private lookup(p: DecodedPacket, srcKey: EndpointKey): ZeekTcpSession | undefined {
+  private lookup(p: DecodedPacket): ZeekTcpSession | undefined {
+    const srcKey = endpointKey(p, p.srcOff, p.srcPort);
     const dstKey = endpointKey(p, p.dstOff, p.dstPort);
     return srcKey < dstKey ? this.sessions.get(srcKey, dstKey) : this.sessions.get(dstKey, srcKey);
   }
@@ -313,6 +315,17 @@ function endpointKey(p: DecodedPacket, addrOff: number, port: number): EndpointK
   let key = '';
   for (let i = 0; i < 16; i += 2) key += String.fromCharCode((b[addrOff + i] << 8) | b[addrOff + i + 1]);
   return key + String.fromCharCode(port);
+}
+
+/** `key` is the packet's (address, port) at `addrOff` (as endpointKey would make it, without making it). */
+function isEndpoint(key: EndpointKey, p: DecodedPacket, addrOff: number, port: number): boolean {
+  const b = p.buf;
+  if (typeof key === 'number') {
+    return p.ipVersion === 4 && key === (((b[addrOff] << 24) | (b[addrOff + 1] << 16) | (b[addrOff + 2] << 8) | b[addrOff + 3]) >>> 0) * 65536 + port;
+  }
+  if (p.ipVersion === 4 || key.charCodeAt(8) !== port) return false;
+  for (let i = 0; i < 8; i++) if (key.charCodeAt(i) !== ((b[addrOff + 2 * i] << 8) | b[addrOff + 2 * i + 1])) return false;
+  return true;
 }
 
 function isBroadcast(addr: string): boolean {

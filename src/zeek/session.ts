@@ -163,9 +163,9 @@ export class ZeekTcpSession implements ReassemblerHost {
 
   // ---------------------------------------------------------------- entry points
 
-  /** A packet sent from the originator's (address, port) or not. */
-  isFromOrig(srcKey: EndpointKey): boolean {
-    return srcKey === this.origKey;
+  /** The originator's (address, port) key: a packet from it is from the originator (the key moves to the other side when Zeek flips the connection). */
+  get originatorKey(): EndpointKey {
+    return this.origKey;
   }
 
   /** TCPAnalyzer::DeliverPacket: checksum, the SYN-ACK-first flip, processing, ConnSize. */

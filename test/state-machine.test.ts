@@ -102,16 +102,18 @@ test('a RST to a SYN that does not acknowledge it is ignored in SYN_SENT', () =>
 test('the flow index finds each flow from both directions, even when every key collides', async () => {
   const { FlowIndex } = await import('../src/flow/table.js');
   const { DecodedPacket } = await import('../src/decode/index.js');
-  const packet = (src: number[], sport: number, dst: number[], dport: number) => {
+  // Just the addresses, back to back, and the ports.
+  const between = (version: 4 | 6, src: number[], sport: number, dst: number[], dport: number) => {
     const p = new DecodedPacket();
-    p.reset(Uint8Array.from([...src, ...dst]), 8);
-    p.ipVersion = 4;
+    p.reset(Uint8Array.from([...src, ...dst]), 2 * src.length);
+    p.ipVersion = version;
     p.srcOff = 0;
-    p.dstOff = 4;
+    p.dstOff = src.length;
     p.srcPort = sport;
     p.dstPort = dport;
     return p;
   };
+  const packet = (src: number[], sport: number, dst: number[], dport: number) => between(4, src, sport, dst, dport);
   for (const index of [new FlowIndex(), new FlowIndex(() => 7)]) {
     const flows = [1, 2, 3].map((i) => new Flow(i, 4, new Endpoint('client', `192.0.2.${i}`, 40000 + i), new Endpoint('server', '192.0.2.200', 80)));
     flows.forEach((f, i) => index.add(packet([192, 0, 2, i + 1], 40001 + i, [192, 0, 2, 200], 80), f));
@@ -124,17 +126,8 @@ test('the flow index finds each flow from both directions, even when every key c
     assert.equal(index.size, 2);
   }
   // IPv6: the same, hashed from the 36 bytes of the pair (no string key).
-  const packet6 = (src: number, sport: number, dst: number, dport: number) => {
-    const addr = (host: number) => [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), host];
-    const p = new DecodedPacket();
-    p.reset(Uint8Array.from([...addr(src), ...addr(dst)]), 32);
-    p.ipVersion = 6;
-    p.srcOff = 0;
-    p.dstOff = 16;
-    p.srcPort = sport;
-    p.dstPort = dport;
-    return p;
-  };
+  const addr6 = (host: number) => [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), host];
+  const packet6 = (src: number, sport: number, dst: number, dport: number) => between(6, addr6(src), sport, addr6(dst), dport);
   for (const index of [new FlowIndex(), new FlowIndex(undefined, () => 7)]) {
     const flows = [1, 2, 3].map((i) => new Flow(i, 6, new Endpoint('client', `2001:db8::${i}`, 40000 + i), new Endpoint('server', '2001:db8::c8', 80)));
     flows.forEach((f, i) => index.add(packet6(i + 1, 40001 + i, 200, 80), f));

@@ -28,6 +28,8 @@ export interface MixOptions {
   seed: number;
   /** Also compute the file's SHA-256 (costs about a second per 300 MB). */
   hash?: boolean;
+  /** IPv6 headers instead of IPv4: each address becomes 2001:db8::a.b.c.d, the TCP segments are the same. */
+  ipv6?: boolean;
 }
 
 export const DEFAULT_MIX: MixOptions = { scale: 1, floodSyns: 150_000, seed: 8 };
@@ -134,7 +136,11 @@ class PcapWriter {
   packets = 0;
   bytes = 24;
 
-  constructor(path: string, hash: boolean) {
+  constructor(
+    path: string,
+    hash: boolean,
+    private readonly ipv6 = false,
+  ) {
     this.fd = openSync(path, 'w');
     this.hash = hash ? createHash('sha256') : null;
     const h = this.buf;
@@ -152,7 +158,7 @@ class PcapWriter {
     this.lastT = t;
     const opt = mss ? 4 : 0;
     const tcpLen = 20 + opt + len;
-    const ipLen = 20 + tcpLen;
+    const ipLen = (this.ipv6 ? 40 : 20) + tcpLen;
     const frame = 14 + ipLen;
     if (this.o + 16 + frame > this.buf.length) this.flush();
     const b = this.buf;
@@ -168,21 +174,38 @@ class PcapWriter {
     v.setUint32(f + 2, dst.mac);
     v.setUint16(f + 6, 0x0200);
     v.setUint32(f + 8, src.mac);
-    v.setUint16(f + 12, 0x0800);
     const ip = f + 14;
-    const ipId = (src.ipId = (src.ipId + 1) & 0xffff);
     const s = src.ip;
     const d = dst.ip;
-    v.setUint16(ip, 0x4500);
-    v.setUint16(ip + 2, ipLen);
-    v.setUint16(ip + 4, ipId);
-    v.setUint16(ip + 6, 0x4000);
-    v.setUint16(ip + 8, (src.ttl << 8) | 6);
-    const addrs = (s >>> 16) + (s & 0xffff) + (d >>> 16) + (d & 0xffff);
-    v.setUint16(ip + 10, ~fold(0x4500 + ipLen + ipId + 0x4000 + ((src.ttl << 8) | 6) + addrs) & 0xffff);
-    v.setUint32(ip + 12, s);
-    v.setUint32(ip + 16, d);
-    const tcp = ip + 20;
+    let addrs = (s >>> 16) + (s & 0xffff) + (d >>> 16) + (d & 0xffff);
+    let tcp: number;
+    if (this.ipv6) {
+      // 2001:db8::a.b.c.d for both; the pseudo-header's addresses add 2001 and 0db8 twice.
+      v.setUint16(f + 12, 0x86dd);
+      v.setUint32(ip, 0x60000000);
+      v.setUint16(ip + 4, tcpLen);
+      v.setUint16(ip + 6, (6 << 8) | src.ttl);
+      for (const [at, a] of [[ip + 8, s], [ip + 24, d]]) {
+        v.setUint32(at, 0x20010db8);
+        v.setUint32(at + 4, 0);
+        v.setUint32(at + 8, 0);
+        v.setUint32(at + 12, a);
+      }
+      addrs += 2 * (0x2001 + 0x0db8);
+      tcp = ip + 40;
+    } else {
+      v.setUint16(f + 12, 0x0800);
+      const ipId = (src.ipId = (src.ipId + 1) & 0xffff);
+      v.setUint16(ip, 0x4500);
+      v.setUint16(ip + 2, ipLen);
+      v.setUint16(ip + 4, ipId);
+      v.setUint16(ip + 6, 0x4000);
+      v.setUint16(ip + 8, (src.ttl << 8) | 6);
+      v.setUint16(ip + 10, ~fold(0x4500 + ipLen + ipId + 0x4000 + ((src.ttl << 8) | 6) + addrs) & 0xffff);
+      v.setUint32(ip + 12, s);
+      v.setUint32(ip + 16, d);
+      tcp = ip + 20;
+    }
     const off = (((20 + opt) >> 2) << 12) | flags;
     v.setUint16(tcp, sport);
     v.setUint16(tcp + 2, dport);
@@ -323,9 +346,9 @@ class Generator {
   peakLive = 0;
   retransmissions = 0;
 
-  constructor(path: string, seed: number, hash: boolean) {
+  constructor(path: string, seed: number, hash: boolean, ipv6: boolean) {
     this.rng = new Rng(seed);
-    this.w = new PcapWriter(path, hash);
+    this.w = new PcapWriter(path, hash, ipv6);
     const rng = this.rng;
     for (const net of [ip4(198, 51, 100, 0), ip4(203, 0, 113, 0)]) {
       for (let h = 1; h <= 254; h++) {
@@ -691,7 +714,7 @@ function bulkConn(g: Generator, t0: number): Conn {
 
 /** Writes the mixed capture to `path`. */
 export function writeMix(path: string, opts: MixOptions): CaptureStats {
-  const g = new Generator(path, opts.seed, opts.hash === true);
+  const g = new Generator(path, opts.seed, opts.hash === true, opts.ipv6 === true);
   const span = Math.round(UNIT_US * opts.scale);
   const shorts = Math.round(SHORT_PER_UNIT * opts.scale);
   const bulks = Math.max(1, Math.round(BULK_PER_UNIT * opts.scale));

@@ -17,12 +17,13 @@
  * Targets are printed beside the figures (PASS/MISS); the exit code is 0 regardless.
  *
  *   node dist/scripts/bench.js [--scale 1] [--long 5] [--flood 1000000] [--batch 4] [--no-tools]
- *                              [--flood-in-mix 150000] [--seed 8] [--dir DIR] [--keep]
+ *                              [--flood-in-mix 150000] [--seed 8] [--ipv6] [--dir DIR] [--keep]
  *                              [--rss-limit 4096] [--time-limit 180]
  *   node dist/scripts/bench.js --generate FILE [--scale S] [--flood-in-mix N]   only write the capture
  *   node dist/scripts/bench.js --syn-flood N      only the flood of N spoofed SYNs
  *   node dist/scripts/bench.js --batch N --only   only the batch of N captures
- * `--long 0`, `--flood 0`, `--batch 0` leave that part out. A child of ours that passes
+ * `--long 0`, `--flood 0`, `--batch 0` leave that part out. `--ipv6` writes the mix (and the
+ * longer one, and the batch's) with IPv6 headers: the same traffic from 2001:db8::a.b.c.d. A child of ours that passes
  * --rss-limit MB of resident memory or runs longer than --time-limit seconds is stopped, and its
  * targets judged on what was seen by then (a miss when that is already past the goal).
  */
@@ -289,6 +290,7 @@ interface Options {
   dir: string | null;
   keep: boolean;
   seed: number;
+  ipv6: boolean;
   limits: Limits;
 }
 
@@ -311,15 +313,16 @@ function parse(args: string[]): Options {
     dir: dirAt >= 0 ? args[dirAt + 1] : null,
     keep: args.includes('--keep'),
     seed: num('--seed', DEFAULT_MIX.seed),
+    ipv6: args.includes('--ipv6'),
     limits: { rssMb: num('--rss-limit', 4096), seconds: num('--time-limit', 180) },
   };
 }
 
 async function mixed(o: Options, dir: string): Promise<void> {
   const capture = join(dir, 'mix.pcap');
-  const [stats, genS] = timed(() => writeMix(capture, { scale: o.scale, floodSyns: o.floodInMix, seed: o.seed }));
+  const [stats, genS] = timed(() => writeMix(capture, { scale: o.scale, floodSyns: o.floodInMix, seed: o.seed, ipv6: o.ipv6 }));
   const { packets, bytes } = stats;
-  console.log(`capture (written in ${genS.toFixed(1)} s): ${describe(stats)}`);
+  console.log(`capture${o.ipv6 ? " over IPv6" : ""} (written in ${genS.toFixed(1)} s): ${describe(stats)}`);
   console.log('');
   console.log(HEADER);
   await runChild('warm-up', ['walk', capture], o.limits); // the same page cache for everyone
@@ -377,7 +380,7 @@ async function mixed(o: Options, dir: string): Promise<void> {
   if (o.long > 0) {
     console.log('');
     const longCapture = join(dir, 'long.pcap');
-    const [longStats, longGenS] = timed(() => writeMix(longCapture, { scale: o.scale * o.long, floodSyns: o.floodInMix, seed: o.seed }));
+    const [longStats, longGenS] = timed(() => writeMix(longCapture, { scale: o.scale * o.long, floodSyns: o.floodInMix, seed: o.seed, ipv6: o.ipv6 }));
     console.log(`capture ${o.long} times longer (written in ${longGenS.toFixed(1)} s): ${describe(longStats)}`);
     console.log(HEADER);
     const long = await runChild('tcpstate analyze --db (SQLite)', ['analyze', longCapture, join(dir, 'long.db')], o.limits);
@@ -415,7 +418,7 @@ function batch(n: number, dir: string, o: Options): Promise<void> {
   let packets = 0;
   for (let i = 0; i < n; i++) {
     files.push(join(dir, `batch-${i}.pcap`));
-    packets = writeMix(files[i], { scale: 0.15, floodSyns: 0, seed: o.seed + 1 + i }).packets;
+    packets = writeMix(files[i], { scale: 0.15, floodSyns: 0, seed: o.seed + 1 + i, ipv6: o.ipv6 }).packets;
   }
   const time = (jobs: number) =>
     new Promise<number>((resolve, reject) => {
@@ -437,7 +440,7 @@ async function main(): Promise<void> {
   const o = parse(args);
   const gen = args.indexOf('--generate');
   if (gen >= 0) {
-    const stats = writeMix(args[gen + 1], { scale: o.scale, floodSyns: o.floodInMix, seed: o.seed, hash: true });
+    const stats = writeMix(args[gen + 1], { scale: o.scale, floodSyns: o.floodInMix, seed: o.seed, hash: true, ipv6: o.ipv6 });
     console.log(`${args[gen + 1]}: ${describe(stats)}`);
     return;
   }

@@ -212,6 +212,11 @@ export class Endpoint {
 /** What a frozen flow's endpoint fields hold (never read: the getters thaw first). */
 const FROZEN_ENDPOINT = new Endpoint('client', '', 0);
 
+/** A visitor that appends each change to `out` as a Transition. */
+function collect(out: Transition[]): TransitionVisitor {
+  return (packet, ts, side, from, to, cause, inferred) => out.push({ packet, ts, side, from, to, cause, inferred });
+}
+
 /** States by number (0-10) in the transition log; 11 is "no state" (a flow's first change has none). */
 const STATES: readonly TcpStateName[] = Object.values(TcpState);
 const STATE_NUMBER = new Map<TcpStateName, number>(STATES.map((s, i) => [s, i]));
@@ -384,28 +389,11 @@ export class Flow {
     return this.log.length >> 1;
   }
 
-  /** The i-th state change, in recording order. */
-  transitionAt(i: number): Transition {
-    const ts = this.log[2 * i];
-    const v = this.log[2 * i + 1];
-    const code = v % CODE_SPAN;
-    const packet = (v - code) / CODE_SPAN;
-    const from = (code >> 4) & 15;
-    return {
-      packet: packet === 0 ? null : packet,
-      ts,
-      side: code & (1 << 8) ? 'server' : 'client',
-      from: from === NO_STATE ? null : STATES[from],
-      to: STATES[code & 15],
-      cause: CAUSES[code >> 10],
-      inferred: (code & (1 << 9)) !== 0,
-    };
-  }
-
   /** Every state change in recording order, as objects (made on each call). */
   get transitions(): Transition[] {
     const out: Transition[] = [];
-    for (let i = 0; i < this.transitionCount; i++) out.push(this.transitionAt(i));
+    const push = collect(out);
+    for (let i = 0; i < this.transitionCount; i++) this.visit(i, push);
     return out;
   }
 
@@ -415,7 +403,7 @@ export class Flow {
    */
   transitionsInTimeOrder(): Transition[] {
     const out: Transition[] = [];
-    this.forEachInTimeOrder((packet, ts, side, from, to, cause, inferred) => out.push({ packet, ts, side, from, to, cause, inferred }));
+    this.forEachInTimeOrder(collect(out));
     return out;
   }
 

@@ -97,9 +97,7 @@ export class ZeekConnTracker implements SessionHost {
 
   /** Zeek has a connection for the packet's endpoints. */
   has(p: DecodedPacket): boolean {
-    const a = endpointKey(p, p.srcOff, p.srcPort);
-    const z = endpointKey(p, p.dstOff, p.dstPort);
-    return this.sessions.get(a < z ? a : z, a < z ? z : a) !== undefined;
+    return this.lookup(p) !== undefined;
   }
 
   /** Timer orders the next holdLoneSyn() would reserve up to (exclusive). */
@@ -146,9 +144,7 @@ export class ZeekConnTracker implements SessionHost {
 
   /** Log and forget the connection of the packet's endpoints now, as finish() would. */
   forget(p: DecodedPacket): void {
-    const a = endpointKey(p, p.srcOff, p.srcPort);
-    const z = endpointKey(p, p.dstOff, p.dstPort);
-    const s = this.sessions.get(a < z ? a : z, a < z ? z : a);
+    const s = this.lookup(p);
     if (s !== undefined) this.remove(s);
   }
 
@@ -180,6 +176,7 @@ export class ZeekConnTracker implements SessionHost {
     return s;
   }
 
+  /** The connection of the packet's endpoints, by key. */
   private lookup(p: DecodedPacket): ZeekTcpSession | undefined {
     const srcKey = endpointKey(p, p.srcOff, p.srcPort);
     const dstKey = endpointKey(p, p.dstOff, p.dstPort);

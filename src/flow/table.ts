@@ -352,7 +352,7 @@ export class FlowIndex {
   /** `hash` and `hashV6` are replaceable so that tests can force collisions. */
   constructor(
     private readonly hash: (lo: number, hi: number) => number = pairHash,
-    private readonly hashV6: (p: DecodedPacket) => number = v6PairHash,
+    private readonly hashV6: (p: DecodedPacket, sourceFirst: boolean) => number = v6PairHash,
   ) {}
   private readonly v6 = new Map<number, Flow | Flow[]>();
   /** Live flows in order of creation. */
@@ -368,10 +368,11 @@ export class FlowIndex {
 
   get(p: DecodedPacket): Flow | undefined {
     if (p.ipVersion !== 4) {
-      const hit = this.v6.get(this.hashV6(p));
+      const first = v6SourceFirst(p);
+      const hit = this.v6.get(this.hashV6(p, first));
       if (hit === undefined) return undefined;
-      if (!Array.isArray(hit)) return v6KeyIs(hit.keyV6!, p) ? hit : undefined;
-      return hit.find((f) => v6KeyIs(f.keyV6!, p));
+      if (!Array.isArray(hit)) return v6KeyIs(hit.keyV6!, p, first) ? hit : undefined;
+      return hit.find((f) => v6KeyIs(f.keyV6!, p, first));
     }
     const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
     const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
@@ -386,8 +387,9 @@ export class FlowIndex {
   add(p: DecodedPacket, flow: Flow): void {
     this.live.add(flow);
     if (p.ipVersion !== 4) {
-      flow.keyV6 = v6Key(p);
-      flow.keyLo = this.hashV6(p); // what delete() finds it under
+      const first = v6SourceFirst(p);
+      flow.keyV6 = v6Key(p, first);
+      flow.keyLo = this.hashV6(p, first); // what delete() finds it under
       addTo(this.v6, flow.keyLo, flow);
       return;
     }
@@ -442,10 +444,9 @@ function v6SourceFirst(p: DecodedPacket): boolean {
   return p.srcPort <= p.dstPort;
 }
 
-/** The IPv6 pair as 36 bytes, lower endpoint first: address (16) and port (2) of each. */
-function v6Key(p: DecodedPacket): Uint8Array {
+/** The IPv6 pair as 36 bytes, lower endpoint first (`first`: the source is): address (16) and port (2) of each. */
+function v6Key(p: DecodedPacket, first: boolean): Uint8Array {
   const k = new Uint8Array(36);
-  const first = v6SourceFirst(p);
   k.set(p.buf.subarray(first ? p.srcOff : p.dstOff, (first ? p.srcOff : p.dstOff) + 16), 0);
   k.set(p.buf.subarray(first ? p.dstOff : p.srcOff, (first ? p.dstOff : p.srcOff) + 16), 18);
   const lo = first ? p.srcPort : p.dstPort;
@@ -457,9 +458,8 @@ function v6Key(p: DecodedPacket): Uint8Array {
   return k;
 }
 
-/** The packet's endpoints are the pair `key` holds, in either direction. */
-function v6KeyIs(key: Uint8Array, p: DecodedPacket): boolean {
-  const first = v6SourceFirst(p);
+/** The packet's endpoints are the pair `key` holds, in either direction (`first`: v6SourceFirst(p)). */
+function v6KeyIs(key: Uint8Array, p: DecodedPacket, first: boolean): boolean {
   const loOff = first ? p.srcOff : p.dstOff;
   const hiOff = first ? p.dstOff : p.srcOff;
   const lo = first ? p.srcPort : p.dstPort;
@@ -470,9 +470,8 @@ function v6KeyIs(key: Uint8Array, p: DecodedPacket): boolean {
   return true;
 }
 
-/** Mix an IPv6 pair (both addresses and ports, lower endpoint first) into one 32-bit key. */
-function v6PairHash(p: DecodedPacket): number {
-  const first = v6SourceFirst(p);
+/** Mix an IPv6 pair (both addresses and ports, lower endpoint first; `first`: v6SourceFirst(p)) into one 32-bit key. */
+function v6PairHash(p: DecodedPacket, first: boolean): number {
   const b = p.buf;
   const loOff = first ? p.srcOff : p.dstOff;
   const hiOff = first ? p.dstOff : p.srcOff;

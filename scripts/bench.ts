@@ -10,6 +10,9 @@
  *   - tcpstate's reader alone (readCapture with a callback that only counts),
  *   - `tcpstate analyze --db X.db --json` (everything on: state machines, Zeek emulation,
  *     sequence analysis, detectors, SQLite),
+ *   - its two halves apart: the analysis writing nothing, and the rows it wrote inserted again
+ *     into an empty database with nothing else to do (the floor of the writing: no program that
+ *     writes this database here is faster than that),
  *   - `tshark -r FILE -q -z conv,tcp` and `tcptrace -n FILE`, under /usr/bin/time for their peak
  *     memory (without GNU time: wall time only).
  * Then the same analysis on a capture 5 times longer (same traffic, same concurrency) for the
@@ -30,7 +33,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MIX, writeFlood, writeMix, type CaptureStats } from './bench-capture.js';
 
@@ -106,9 +109,75 @@ async function analyze(file: string, db: string): Promise<ChildReport> {
   return { ms, maxRssMb: process.resourceUsage().maxRSS / 1024, packets: summary.packets, flows: summary.flows };
 }
 
+/** analyzeCapture with every tracker and detector on and nothing written: the analysis's share of `analyze`. */
+async function analysisAlone(file: string): Promise<ChildReport> {
+  const { analyzeCapture } = await import('../src/analyze/capture.js');
+  const { openSource } = await import('../src/reader/index.js');
+  const { boundHeapGrowth } = await import('../src/cli/heap.js');
+  boundHeapGrowth(); // as analyze does
+  const t0 = performance.now();
+  let rows = 0;
+  const count = () => void rows++;
+  const s = await analyzeCapture(file, openSource(file), { onFlowEnd: count, onFinding: count, onZeekConn: count });
+  return { ms: performance.now() - t0, maxRssMb: process.resourceUsage().maxRSS / 1024, packets: s.packets, flows: s.flows };
+}
+
+/** The tables that grow with the capture: what `analyze` writes row by row. */
+const BIG_TABLES = ['flows', 'transitions', 'anomalies', 'zeek_conns'];
+
+/**
+ * The floor of the database's part: the rows `analyze` wrote to DB, read back into memory
+ * first, then inserted into an empty database of the same tables as fast as better-sqlite3
+ * goes (32 rows to a statement, no secondary index, no journal, no sync). Only the inserts
+ * are timed: no analysis, no thread, no index build, no commit to a journal.
+ */
+async function loadFloor(db: string): Promise<ChildReport> {
+  const { default: Database } = await import('better-sqlite3');
+  const src = new Database(db, { readonly: true });
+  const dest = join(dirname(db), 'floor.db');
+  rmSync(dest, { force: true });
+  const out = new Database(dest);
+  out.pragma('journal_mode = OFF');
+  out.pragma('synchronous = OFF');
+  out.pragma('foreign_keys = OFF'); // better-sqlite3 turns them on; the rows are whole already
+  // Every table (the big ones name the others in REFERENCES), no index.
+  for (const sql of src.prepare("SELECT sql FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]) out.exec(sql);
+  const tables = BIG_TABLES.map((name) => ({ name, rows: src.prepare(`SELECT * FROM ${name}`).raw().all() as unknown[][] }));
+  src.close();
+  const PER_INSERT = 32;
+  let rows = 0;
+  const t0 = performance.now();
+  out.exec('BEGIN');
+  for (const { name, rows: all } of tables) {
+    if (all.length === 0) continue;
+    const width = all[0].length;
+    const one = `(${new Array(width).fill('?').join(', ')})`;
+    const many = out.prepare(`INSERT INTO ${name} VALUES ${new Array(PER_INSERT).fill(one).join(', ')}`);
+    const single = out.prepare(`INSERT INTO ${name} VALUES ${one}`);
+    const values: unknown[] = new Array(width * PER_INSERT);
+    let i = 0;
+    for (; i + PER_INSERT <= all.length; i += PER_INSERT) {
+      for (let r = 0; r < PER_INSERT; r++) for (let c = 0; c < width; c++) values[r * width + c] = all[i + r][c];
+      many.run(values);
+    }
+    for (; i < all.length; i++) single.run(all[i]);
+    rows += all.length;
+  }
+  out.exec('COMMIT');
+  const ms = performance.now() - t0;
+  out.close();
+  rmSync(dest, { force: true });
+  return { ms, maxRssMb: process.resourceUsage().maxRSS / 1024, packets: 0, flows: rows };
+}
+
 async function child(args: string[]): Promise<void> {
   const [what, file, db] = args;
-  const r = what === 'walk' ? bareWalk(file) : what === 'reader' ? await readerAlone(file) : await analyze(file, db);
+  const r =
+    what === 'walk' ? bareWalk(file)
+    : what === 'reader' ? await readerAlone(file)
+    : what === 'analysis' ? await analysisAlone(file)
+    : what === 'load' ? await loadFloor(file)
+    : await analyze(file, db);
   process.stdout.write(JSON.stringify(r) + '\n');
 }
 
@@ -244,7 +313,7 @@ const mbOf = (bytes: number) => bytes / 2 ** 20;
 function row(m: Measured, packets: number, bytes: number): string {
   const s = m.wallS;
   // Rates only for a run that got to the end.
-  const done = m.note === null || m.note.startsWith('no /usr/bin/time');
+  const done = packets > 0 && (m.note === null || m.note.startsWith('no /usr/bin/time'));
   const cells = [
     m.label.padEnd(34),
     s.toFixed(2).padStart(8),
@@ -333,6 +402,12 @@ async function mixed(o: Options, dir: string): Promise<void> {
   const db = join(dir, 'mix.db');
   const ours = await runChild('tcpstate analyze --db (SQLite)', ['analyze', capture, db], o.limits);
   console.log(row(ours, packets, bytes));
+  // Its two halves on their own: the analysis with nothing written, and the writing with nothing analysed.
+  const alone = await runChild('  its analysis alone (no database)', ['analysis', capture], o.limits);
+  console.log(row(alone, packets, bytes));
+  const load = ours.note === null ? await runChild('  its rows alone, into SQLite', ['load', db], o.limits) : null;
+  // Rates per packet mean nothing here: the rows were read back before the clock started.
+  if (load !== null) console.log(row(load, 0, 0) + (load.flows === null ? '' : `  (${int(load.flows)} rows; work s: the inserts)`));
   rmSync(db, { force: true });
   for (const m of [walk, reader, ours]) if (m.packets !== null && m.packets !== packets) console.log(`  !! ${m.label} counted ${m.packets} packets of ${packets}`);
 
@@ -373,6 +448,14 @@ async function mixed(o: Options, dir: string): Promise<void> {
   } else target('tshark / tcpstate wall time', 'n/a', '>= 8', null);
   const rss = ours.rssMb;
   target('tcpstate analyze peak RSS', rss === null ? 'n/a' : `${at}${int(rss)} MB`, '< 250 MB', rss === null ? null : ok ? rss < 250 : rss >= 250 ? false : null);
+  // What no program that writes this database can beat on this machine: the bare insert of its rows.
+  if (load !== null && load.innerS !== null) {
+    const floor = load.innerS;
+    const vs: string[] = [];
+    if (tcptrace !== null && tcptrace.note === null) vs.push(`${(floor / tcptrace.wallS).toFixed(2)}x tcptrace's whole run`);
+    if (tshark !== null && tshark.note === null) vs.push(`${(floor / (tshark.wallS / 8)).toFixed(2)}x an eighth of tshark's`);
+    console.log(`floor: inserting the database's rows alone takes ${floor.toFixed(2)} s${vs.length > 0 ? `, ${vs.join(' and ')}` : ''}`);
+  }
   if (reader.innerS !== null && walk.innerS !== null) target('reader / bare record walk (work time)', (reader.innerS / walk.innerS).toFixed(2), '<= 2.0', reader.innerS / walk.innerS <= 2);
   else target('reader / bare record walk (work time)', 'n/a', '<= 2.0', null);
   if (!o.keep) rmSync(capture, { force: true });

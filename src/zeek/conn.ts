@@ -158,14 +158,22 @@ export class ZeekConnTracker implements SessionHost {
 
     // The table's connection for these endpoints: the hint while it is not removed (only a removal
     // takes one out). Keys (strings for IPv6) are built only to look one up or make one.
-    let s = hint !== null && !hint.removed ? hint : this.lookup(p);
+    let srcKey: EndpointKey | undefined;
+    let dstKey: EndpointKey | undefined;
+    let s: ZeekTcpSession | undefined;
+    if (hint !== null && !hint.removed) s = hint;
+    else {
+      srcKey = endpointKey(p, p.srcOff, p.srcPort);
+      dstKey = endpointKey(p, p.dstOff, p.dstPort);
+      s = this.sessionOf(srcKey, dstKey);
+    }
     if (s !== undefined && s.isReuse(seg)) {
       this.remove(s); // connection_reused
       s = undefined;
     }
     if (s === undefined) {
-      const srcKey = endpointKey(p, p.srcOff, p.srcPort);
-      const dstKey = endpointKey(p, p.dstOff, p.dstPort);
+      srcKey ??= endpointKey(p, p.srcOff, p.srcPort);
+      dstKey ??= endpointKey(p, p.dstOff, p.dstPort);
       const srcFirst = srcKey < dstKey;
       const lowKey = srcFirst ? srcKey : dstKey;
       const highKey = srcFirst ? dstKey : srcKey;
@@ -178,8 +186,11 @@ export class ZeekConnTracker implements SessionHost {
 
   /** The connection of the packet's endpoints, by key. */
   private lookup(p: DecodedPacket): ZeekTcpSession | undefined {
-    const srcKey = endpointKey(p, p.srcOff, p.srcPort);
-    const dstKey = endpointKey(p, p.dstOff, p.dstPort);
+    return this.sessionOf(endpointKey(p, p.srcOff, p.srcPort), endpointKey(p, p.dstOff, p.dstPort));
+  }
+
+  /** The connection between two endpoints, by their keys (either order). */
+  private sessionOf(srcKey: EndpointKey, dstKey: EndpointKey): ZeekTcpSession | undefined {
     return srcKey < dstKey ? this.sessions.get(srcKey, dstKey) : this.sessions.get(dstKey, srcKey);
   }
 
@@ -309,9 +320,9 @@ class SessionTable {
 function endpointKey(p: DecodedPacket, addrOff: number, port: number): EndpointKey {
   const b = p.buf;
   if (p.ipVersion === 4) return (((b[addrOff] << 24) | (b[addrOff + 1] << 16) | (b[addrOff + 2] << 8) | b[addrOff + 3]) >>> 0) * 65536 + port;
-  let key = '';
-  for (let i = 0; i < 16; i += 2) key += String.fromCharCode((b[addrOff + i] << 8) | b[addrOff + i + 1]);
-  return key + String.fromCharCode(port);
+  // One call makes one flat string (a concatenation per group made a rope, flattened again to hash it).
+  const g = (i: number) => (b[addrOff + i] << 8) | b[addrOff + i + 1];
+  return String.fromCharCode(g(0), g(2), g(4), g(6), g(8), g(10), g(12), g(14), port);
 }
 
 /** `key` is the packet's (address, port) at `addrOff` (as endpointKey would make it, without making it). */

@@ -35,6 +35,7 @@ import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, re
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RowValue } from '../src/sink/sqlite.js';
 import { DEFAULT_MIX, writeFlood, writeMix, type CaptureStats } from './bench-capture.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -49,6 +50,8 @@ interface ChildReport {
   maxRssMb: number;
   packets: number;
   flows?: number;
+  /** Rows inserted (the floor of the writing). */
+  rows?: number;
 }
 
 /** Read the file in 4 MB chunks and hop from record header to record header: the floor for any reader in JS. */
@@ -116,9 +119,9 @@ async function analysisAlone(file: string): Promise<ChildReport> {
   const { boundHeapGrowth } = await import('../src/cli/heap.js');
   boundHeapGrowth(); // as analyze does
   const t0 = performance.now();
-  let rows = 0;
-  const count = () => void rows++;
-  const s = await analyzeCapture(file, openSource(file), { onFlowEnd: count, onFinding: count, onZeekConn: count });
+  // Receivers as analyze has (without one, Zeek's rows would pile up for finish() to return).
+  const drop = () => undefined;
+  const s = await analyzeCapture(file, openSource(file), { onFlowEnd: drop, onFinding: drop, onZeekConn: drop });
   return { ms: performance.now() - t0, maxRssMb: process.resourceUsage().maxRSS / 1024, packets: s.packets, flows: s.flows };
 }
 
@@ -127,12 +130,14 @@ const BIG_TABLES = ['flows', 'transitions', 'anomalies', 'zeek_conns'];
 
 /**
  * The floor of the database's part: the rows `analyze` wrote to DB, read back into memory
- * first, then inserted into an empty database of the same tables as fast as better-sqlite3
- * goes (32 rows to a statement, no secondary index, no journal, no sync). Only the inserts
+ * first, then inserted into an empty database of the same tables the way the sink inserts them
+ * (RowBuffer: 32 rows to a statement), with no secondary index, no journal, no sync. Only the inserts
  * are timed: no analysis, no thread, no index build, no commit to a journal.
  */
 async function loadFloor(db: string): Promise<ChildReport> {
+  // Loaded here, not at the top: the other children stay as lean as they were.
   const { default: Database } = await import('better-sqlite3');
+  const { RowBuffer } = await import('../src/sink/sqlite.js');
   const src = new Database(db, { readonly: true });
   const dest = join(dirname(db), 'floor.db');
   rmSync(dest, { force: true });
@@ -142,25 +147,22 @@ async function loadFloor(db: string): Promise<ChildReport> {
   out.pragma('foreign_keys = OFF'); // better-sqlite3 turns them on; the rows are whole already
   // Every table (the big ones name the others in REFERENCES), no index.
   for (const sql of src.prepare("SELECT sql FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]) out.exec(sql);
-  const tables = BIG_TABLES.map((name) => ({ name, rows: src.prepare(`SELECT * FROM ${name}`).raw().all() as unknown[][] }));
+  const tables = BIG_TABLES.map((name) => ({ name, rows: src.prepare(`SELECT * FROM ${name}`).raw().all() as RowValue[][] }));
   src.close();
-  const PER_INSERT = 32;
   let rows = 0;
   const t0 = performance.now();
   out.exec('BEGIN');
+  // The sink's own multi-row inserts (RowBuffer), for every table.
   for (const { name, rows: all } of tables) {
     if (all.length === 0) continue;
     const width = all[0].length;
-    const one = `(${new Array(width).fill('?').join(', ')})`;
-    const many = out.prepare(`INSERT INTO ${name} VALUES ${new Array(PER_INSERT).fill(one).join(', ')}`);
-    const single = out.prepare(`INSERT INTO ${name} VALUES ${one}`);
-    const values: unknown[] = new Array(width * PER_INSERT);
-    let i = 0;
-    for (; i + PER_INSERT <= all.length; i += PER_INSERT) {
-      for (let r = 0; r < PER_INSERT; r++) for (let c = 0; c < width; c++) values[r * width + c] = all[i + r][c];
-      many.run(values);
+    const buffer = new RowBuffer(out, `INSERT INTO ${name}`, width);
+    const values = buffer.row;
+    for (const r of all) {
+      const at = buffer.slot();
+      for (let c = 0; c < width; c++) values[at + c] = r[c];
     }
-    for (; i < all.length; i++) single.run(all[i]);
+    buffer.flush();
     rows += all.length;
   }
   out.exec('COMMIT');
@@ -172,7 +174,7 @@ async function loadFloor(db: string): Promise<ChildReport> {
   }
   out.close();
   rmSync(dest, { force: true });
-  return { ms, maxRssMb: process.resourceUsage().maxRSS / 1024, packets: 0, flows: rows };
+  return { ms, maxRssMb: process.resourceUsage().maxRSS / 1024, packets: 0, rows };
 }
 
 async function child(args: string[]): Promise<void> {
@@ -198,6 +200,7 @@ interface Measured {
   rssMb: number | null;
   packets: number | null;
   flows: number | null;
+  rows: number | null;
   /** Why the figures are missing or partial. */
   note: string | null;
 }
@@ -247,12 +250,12 @@ function runChild(label: string, args: string[], limits: Limits): Promise<Measur
         const lines = err.split('\n').map((l) => l.trim()).filter((l) => l !== '');
         const why = lines.find((l) => l.startsWith('FATAL ERROR')) ?? lines.find((l) => /Error/.test(l)) ?? lines.pop() ?? '';
         const note = stopped ?? `${signal !== null ? `killed by ${signal}` : `exited ${code}`} after ${wallS.toFixed(0)} s${why === '' ? '' : `: ${why}`}`;
-        resolve({ label, wallS, innerS: null, rssMb: seenMb || null, packets: null, flows: null, note });
+        resolve({ label, wallS, innerS: null, rssMb: seenMb || null, packets: null, flows: null, rows: null, note });
         return;
       }
       if (err.trim() !== '') process.stderr.write(err);
       const r = JSON.parse(line) as ChildReport;
-      resolve({ label, wallS, innerS: r.ms / 1000, rssMb: r.maxRssMb, packets: r.packets, flows: r.flows ?? null, note: null });
+      resolve({ label, wallS, innerS: r.ms / 1000, rssMb: r.maxRssMb, packets: r.packets, flows: r.flows ?? null, rows: r.rows ?? null, note: null });
     });
   });
 }
@@ -304,7 +307,7 @@ function runTool(label: string, cmd: string, args: string[], outFile: string): P
       }
       const out = readFileSync(outFile, 'utf8');
       const note = code !== 0 ? `exited ${code}: ${err.trim().split('\n').slice(-1)[0] ?? ''}` : GNU_TIME === null ? 'no /usr/bin/time: peak RSS unknown' : null;
-      resolve({ label, wallS, innerS: null, rssMb, packets: null, flows: null, note, out });
+      resolve({ label, wallS, innerS: null, rssMb, packets: null, flows: null, rows: null, note, out });
     });
   });
 }
@@ -412,7 +415,7 @@ async function mixed(o: Options, dir: string): Promise<void> {
   console.log(row(alone, packets, bytes));
   const load = ours.note === null ? await runChild('  its rows alone, into SQLite', ['load', db], o.limits) : null;
   // Rates per packet mean nothing here: the rows were read back before the clock started.
-  if (load !== null) console.log(row(load, 0, 0) + (load.flows === null ? '' : `  (${int(load.flows)} rows; work s: the inserts)`));
+  if (load !== null) console.log(row(load, 0, 0) + (load.rows === null ? '' : `  (${int(load.rows)} rows; work s: the inserts)`));
   rmSync(db, { force: true });
   for (const m of [walk, reader, ours]) if (m.packets !== null && m.packets !== packets) console.log(`  !! ${m.label} counted ${m.packets} packets of ${packets}`);
 

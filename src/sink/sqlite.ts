@@ -170,7 +170,7 @@ const ZEEK_WIDTH = 18;
  * Rows for one INSERT, held until ROWS_PER_INSERT of them can go in one statement call;
  * `flush` writes the rest one by one. Rows are written in the order they were added.
  */
-class RowBuffer {
+export class RowBuffer {
   private readonly many: Database.Statement;
   private readonly one: Database.Statement;
   private readonly values: RowValue[];

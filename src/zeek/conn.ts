@@ -321,8 +321,12 @@ function endpointKey(p: DecodedPacket, addrOff: number, port: number): EndpointK
   const b = p.buf;
   if (p.ipVersion === 4) return (((b[addrOff] << 24) | (b[addrOff + 1] << 16) | (b[addrOff + 2] << 8) | b[addrOff + 3]) >>> 0) * 65536 + port;
   // One call makes one flat string (a concatenation per group made a rope, flattened again to hash it).
-  const g = (i: number) => (b[addrOff + i] << 8) | b[addrOff + i + 1];
-  return String.fromCharCode(g(0), g(2), g(4), g(6), g(8), g(10), g(12), g(14), port);
+  const a = addrOff;
+  return String.fromCharCode(
+    (b[a] << 8) | b[a + 1], (b[a + 2] << 8) | b[a + 3], (b[a + 4] << 8) | b[a + 5], (b[a + 6] << 8) | b[a + 7],
+    (b[a + 8] << 8) | b[a + 9], (b[a + 10] << 8) | b[a + 11], (b[a + 12] << 8) | b[a + 13], (b[a + 14] << 8) | b[a + 15],
+    port,
+  );
 }
 
 /** `key` is the packet's (address, port) at `addrOff` (as endpointKey would make it, without making it). */

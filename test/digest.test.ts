@@ -3,7 +3,7 @@
  * traces and the valid corpus captures hashes as recorded in test/digests/samples.tsv. A change
  * of any row of any table fails here, naming the capture and the table. The malformed corpus is
  * recorded in the same file but checked by `npm run digest -- --check test/digests/samples.tsv`
- * only (277 files: about 20 s more; test/corpus-malformed.test.ts already runs them). Refreshing the
+ * only (277 files: 15-35 s more; test/corpus-malformed.test.ts already runs them). Refreshing the
  * record is deliberate: docs/digests.md.
  */
 import assert from 'node:assert/strict';

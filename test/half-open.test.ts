@@ -376,8 +376,8 @@ test('a frozen flow comes back with every field of its endpoints, their pending 
   };
   check();
   flow.server.pending = [
-    { kind: 'synack', frame: 9, ts: 10, ackedBy: 4_000_000_011, acksOwnFin: false },
-    { kind: 'fin', frame: 12, ts: 13, ackedBy: 14, acksOwnFin: true },
+    { kind: 'synack', frame: 9, ts: 10, ackedBy: 4_000_000_011, acksOwnFin: false, behindHole: true },
+    { kind: 'fin', frame: 12, ts: 13, ackedBy: 14, acksOwnFin: true, behindHole: false },
   ];
   check();
   assert.equal(flow.server.pending.length, 2);

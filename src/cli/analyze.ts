@@ -1,4 +1,5 @@
 /** `tcpstate analyze <capture...>`: read captures and record what they hold in SQLite. */
+import { STACK_PROFILES } from '../flow/table.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +30,11 @@ export interface AnalyzeCliOptions {
   junit?: string;
   jobs?: number;
   dbThread?: boolean;
+  stack?: 'linux' | 'rfc793';
   timeWait?: number;
+  finTimeout?: number;
+  synRetries?: number;
+  retries2?: number;
   idleTimeout?: number;
   closeWait?: number;
   unresponsiveAfter?: number;
@@ -97,7 +102,11 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
 
   const settings: AnalysisSettings = {
     verifyChecksums: opts.verifyChecksums,
-    flowOptions: given({ timeWaitUs: opts.timeWait, idleTimeoutUs: opts.idleTimeout }) as Record<string, number>,
+    // The profile's defaults, then each option given.
+    flowOptions: {
+      ...STACK_PROFILES[opts.stack ?? 'linux'],
+      ...given({ timeWaitUs: opts.timeWait, finTimeoutUs: opts.finTimeout, synRetries: opts.synRetries, retries2: opts.retries2, idleTimeoutUs: opts.idleTimeout }),
+    } as Record<string, number>,
     thresholds: given({
       closeWaitUs: opts.closeWait,
       unresponsiveUs: opts.unresponsiveAfter,

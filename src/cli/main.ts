@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { explain, KINDS } from '../detect/catalogue.js';
 import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
-import { parseCount, parseDuration, parseFailOn, parseShare } from './options.js';
+import { parseCount, parseStack, parseDuration, parseFailOn, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
 import { registerReports } from './reports.js';
 
@@ -43,7 +43,11 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     .option('--junit <file>', 'write JUnit XML: one test case per capture and check')
     .option('-j, --jobs <n>', 'captures analysed at once, in worker threads (default: one per core)', parseCount)
     .option('--no-db-thread', 'with one capture at a time, write the database on the analysis\'s own thread instead of a thread of its own (slower by about a sixth on two cores; a second thread costs 10 MB at rest, 15-20 MB more at a 1M-SYN flood\'s peak)')
-    .option('--time-wait <duration>', 'how long TIME_WAIT lasts before CLOSED (Linux: 60s; RFC 793 2MSL: 240s)', parseDuration)
+    .option('--stack <profile>', 'the hosts\' TCP rules and timer defaults: linux (RFC 5961 exact RSTs, SYN cookies, the timers below) or rfc793 (any RST in the window, TIME_WAIT 240s, no give-up timers)', parseStack)
+    .option('--time-wait <duration>', 'how long TIME_WAIT lasts before CLOSED (linux: 60s; rfc793 2MSL: 240s)', parseDuration)
+    .option('--fin-timeout <duration>', 'an orphaned FIN_WAIT_2 ends after this (linux tcp_fin_timeout: 60s)', parseDuration)
+    .option('--syn-retries <n>', 'SYN_SENT gives up after this many SYN retransmissions (linux tcp_syn_retries: 6)', parseCount)
+    .option('--retries2 <n>', 'a connection gives up after this many retransmissions of unacknowledged data (linux tcp_retries2: 15)', parseCount)
     .option('--idle-timeout <duration>', 'end a connection silent this long (default 2h)', parseDuration)
     .option('--close-wait <duration>', 'CLOSE_WAIT longer than this is stuck_close_wait (default 5s)', parseDuration)
     .option('--unresponsive-after <duration>', 'unacknowledged retransmissions for this long are unresponsive_peer (default 10s)', parseDuration)

@@ -19,6 +19,12 @@ export function parseCount(value: string): number {
   return Number(value);
 }
 
+/** --stack: the name of a stack profile. */
+export function parseStack(value: string): 'linux' | 'rfc793' {
+  if (value !== 'linux' && value !== 'rfc793') throw new InvalidArgumentError(`"${value}" is not a stack profile (linux or rfc793)`);
+  return value;
+}
+
 /** A share between 0 and 1, as 0.5 or 50%. */
 export function parseShare(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(%)?\s*$/.exec(value);

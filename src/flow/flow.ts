@@ -67,6 +67,8 @@ export interface Receipt {
   ackedBy: number;
   /** The FIN segment also acknowledged this endpoint's own FIN. */
   acksOwnFin: boolean;
+  /** A FIN that came in behind a hole: processed only once this endpoint's ACK covers it. */
+  behindHole: boolean;
 }
 
 const RECEIPT_KINDS: ReadonlyArray<Receipt['kind']> = ['syn', 'synack', 'fin'];
@@ -89,6 +91,8 @@ export class Endpoint {
   peerFinReceived = false;
   /** This endpoint was opened passively (it answered a SYN): a RST sends it back to LISTEN. */
   passive = false;
+  /** It acknowledged new data after sending its FIN: a half-close whose application reads on, not an orphan. */
+  readsAfterClose = false;
   /** Window scale shift from its SYN, and its last advertised window (scaled). */
   windowScale = -1;
   window = 0;
@@ -102,6 +106,11 @@ export class Endpoint {
   synAcks = 0;
   lastSynAckTs = 0;
   synsSent = 0;
+  /** In SYN_SENT, the acknowledgement number of the last ACK it received that did not acknowledge its SYN (-1: none). */
+  badAckInSynSent = -1;
+  /** Its last SYN, and the time between its last two (the backoff the next one follows). */
+  lastSynTs = 0;
+  synGapUs = 0;
   /** Highest acknowledgement number it has sent (how far it acknowledged the peer's data). */
   ackedUpTo = 0;
   hasAcked = false;
@@ -114,6 +123,8 @@ export class Endpoint {
   unackedFrame = 0;
   retransmissionsUnacked = 0;
   lastRetransmissionTs = 0;
+  /** Time from the previous (re)transmission of its unacknowledged data to the last retransmission. */
+  retransmitGapUs = 0;
   packets = 0;
   payloadBytes = 0;
   ipBytes = 0;
@@ -126,7 +137,7 @@ export class Endpoint {
 
   /** Append every field but side and address as numbers (see Flow.freeze), the pending receipts last. */
   freezeInto(out: NumberWriter): void {
-    const bits = (this.hasSent ? 1 : 0) | (this.finSent ? 2 : 0) | (this.peerFinReceived ? 4 : 0) | (this.passive ? 8 : 0) | (this.hasAcked ? 16 : 0);
+    const bits = (this.hasSent ? 1 : 0) | (this.finSent ? 2 : 0) | (this.peerFinReceived ? 4 : 0) | (this.passive ? 8 : 0) | (this.hasAcked ? 16 : 0) | (this.readsAfterClose ? 32 : 0);
     out.add(this.port);
     out.add(STATE_NUMBER.get(this.state)!);
     out.add(bits);
@@ -143,6 +154,9 @@ export class Endpoint {
     out.add(this.synAcks);
     out.add(this.lastSynAckTs);
     out.add(this.synsSent);
+    out.add(this.badAckInSynSent);
+    out.add(this.lastSynTs);
+    out.add(this.synGapUs);
     out.add(this.ackedUpTo);
     out.add(this.closeWaitSince);
     out.add(this.closeWaitUntil);
@@ -151,6 +165,7 @@ export class Endpoint {
     out.add(this.unackedFrame);
     out.add(this.retransmissionsUnacked);
     out.add(this.lastRetransmissionTs);
+    out.add(this.retransmitGapUs);
     out.add(this.packets);
     out.add(this.payloadBytes);
     out.add(this.ipBytes);
@@ -160,7 +175,7 @@ export class Endpoint {
       out.add(rc.frame);
       out.add(rc.ts);
       out.add(rc.ackedBy);
-      out.add(rc.acksOwnFin ? 1 : 0);
+      out.add((rc.acksOwnFin ? 1 : 0) | (rc.behindHole ? 2 : 0));
     }
   }
 
@@ -174,6 +189,7 @@ export class Endpoint {
     e.peerFinReceived = (bits & 4) !== 0;
     e.passive = (bits & 8) !== 0;
     e.hasAcked = (bits & 16) !== 0;
+    e.readsAfterClose = (bits & 32) !== 0;
     e.since = r.next();
     e.isn = r.next();
     e.sndNxt = r.next();
@@ -187,6 +203,9 @@ export class Endpoint {
     e.synAcks = r.next();
     e.lastSynAckTs = r.next();
     e.synsSent = r.next();
+    e.badAckInSynSent = r.next();
+    e.lastSynTs = r.next();
+    e.synGapUs = r.next();
     e.ackedUpTo = r.next();
     e.closeWaitSince = r.next();
     e.closeWaitUntil = r.next();
@@ -195,6 +214,7 @@ export class Endpoint {
     e.unackedFrame = r.next();
     e.retransmissionsUnacked = r.next();
     e.lastRetransmissionTs = r.next();
+    e.retransmitGapUs = r.next();
     e.packets = r.next();
     e.payloadBytes = r.next();
     e.ipBytes = r.next();
@@ -202,7 +222,12 @@ export class Endpoint {
     if (pending > 0) {
       e.pending = [];
       for (let i = 0; i < pending; i++) {
-        e.pending.push({ kind: RECEIPT_KINDS[r.next()], frame: r.next(), ts: r.next(), ackedBy: r.next(), acksOwnFin: r.next() === 1 });
+        const kind = RECEIPT_KINDS[r.next()];
+        const frame = r.next();
+        const ts = r.next();
+        const ackedBy = r.next();
+        const bits = r.next();
+        e.pending.push({ kind, frame, ts, ackedBy, acksOwnFin: (bits & 1) !== 0, behindHole: (bits & 2) !== 0 });
       }
     }
     return e;

@@ -4,9 +4,10 @@
  * memory follows the live connections, not the size of the capture.
  */
 import { type DecodedPacket, TcpFlag, u32 } from '../decode/packet.js';
-import { enter, segment, settle, type Segment } from '../state/machine.js';
+import { enter, segment, settle, type Segment, type StackRules } from '../state/machine.js';
 import { TcpState, isGone } from '../state/tcp-state.js';
 import { formatAddress } from './address.js';
+import { seqGt } from './seq.js';
 import { Endpoint, Flow, type EndReason } from './flow.js';
 import { FrozenStore } from '../util/number.js';
 
@@ -21,8 +22,16 @@ export interface FlowTableOptions {
   handshakeTimeoutUs: number;
   /** How long a connection whose endpoints are both gone stays to collect late packets. */
   lingerUs: number;
-  /** A SYN-ACK never retransmitted for this long means the server kept no state (a SYN cookie). */
+  /** A SYN-ACK never retransmitted for this long means the server kept no state (a SYN cookie; Infinity: no cookies). */
   synCookieUs: number;
+  /** An orphaned FIN_WAIT_2 ends after this (Linux tcp_fin_timeout: 60 s; Infinity: never). */
+  finTimeoutUs: number;
+  /** SYN_SENT gives up after this many retransmissions of its SYN (Linux tcp_syn_retries: 6; Infinity: never). */
+  synRetries: number;
+  /** A connection gives up after this many retransmissions of unacknowledged data (Linux tcp_retries2: 15; Infinity: never). */
+  retries2: number;
+  /** 1: a RST must hit rcv_nxt exactly (RFC 5961, Linux); 0: anywhere in the window (RFC 793). */
+  exactReset: number;
   /**
    * With this many connections live, a new connection's lone SYN is kept compactly
    * (half-open.ts) until something follows it: a SYN flood costs ~130 bytes per SYN.
@@ -42,11 +51,28 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   handshakeTimeoutUs: 180_000_000,
   lingerUs: 5_000_000,
   synCookieUs: 1_500_000,
+  finTimeoutUs: 60_000_000,
+  synRetries: 6,
+  retries2: 15,
+  exactReset: 1,
   compactHalfOpenAfter: 1_000,
   freezeAfterUs: 5_000_000,
 };
 
 const SWEEP_EVERY_US = 1_000_000;
+
+/** Stack profiles (`--stack`): the timers and acceptance rules their hosts run by. */
+export const STACK_PROFILES: Record<'linux' | 'rfc793', Partial<FlowTableOptions>> = {
+  linux: {},
+  // RFC 793: TIME_WAIT for 2 MSL (MSL 2 minutes), no FIN_WAIT_2 or give-up timers, no cookies,
+  // and any RST within the window is taken.
+  rfc793: { timeWaitUs: 240_000_000, finTimeoutUs: Infinity, synRetries: Infinity, retries2: Infinity, synCookieUs: Infinity, exactReset: 0 },
+};
+
+/** Linux's ceiling on a retransmission timeout (TCP_RTO_MAX). */
+const RTO_MAX_US = 120_000_000;
+/** Linux's first SYN timeout (TCP_TIMEOUT_INIT): with tcp_syn_retries 0, the only one. */
+const RTO_INIT_US = 1_000_000;
 
 export class FlowTable {
   private readonly flows = new FlowIndex();
@@ -55,7 +81,8 @@ export class FlowTable {
   private nextOrder = 0;
   private nextId = 1;
   private nextSweep = -1;
-  private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1 };
+  private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1, sackRight: -1 };
+  private readonly rules: StackRules;
   /** Flows ever created, and the most alive at once. */
   created = 0;
   /** Times a flow was frozen while idle, and where (on the bench mix 99% of records are 79-92 numbers). */
@@ -74,7 +101,9 @@ export class FlowTable {
   constructor(
     private readonly onEnd: (flow: Flow) => void,
     private readonly opts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
-  ) {}
+  ) {
+    this.rules = { exactReset: opts.exactReset !== 0, synCookieUs: opts.synCookieUs };
+  }
 
   get live(): number {
     return this.flows.size;
@@ -117,7 +146,7 @@ export class FlowTable {
   /** End one flow now as the end of the capture does (see finish). */
   finishFlow(flow: Flow, endTs: number): void {
     settle(flow);
-    this.expireTimeWait(flow, endTs);
+    this.expireTimers(flow, endTs);
     this.expireSynCookies(flow, endTs);
     this.end(flow, isGone(flow.client.state) && isGone(flow.server.state) ? (flow.reset ? 'reset' : 'closed') : 'end_of_capture', endTs);
   }
@@ -157,8 +186,9 @@ export class FlowTable {
     seg.len = p.payloadLen;
     seg.window = p.window;
     seg.windowScale = p.windowScale;
-    this.expireTimeWait(flow, ts);
-    segment(flow, s, r, seg);
+    seg.sackRight = highestSackEdge(p);
+    this.expireTimers(flow, ts);
+    segment(flow, s, r, seg, this.rules);
     this.schedule(flow);
     return flow;
   }
@@ -237,7 +267,7 @@ export class FlowTable {
     while (q.size > 0 && q.peekKey() <= now) due.push(q.pop());
     due.sort((a, b) => a.tableOrder - b.tableOrder);
     for (const flow of due) {
-      this.expireTimeWait(flow, now);
+      this.expireTimers(flow, now);
       const idle = now - flow.lastTs;
       if (flow.goneAt >= 0 && now - flow.goneAt > o.lingerUs) {
         this.end(flow, flow.reset ? 'reset' : 'closed', now);
@@ -268,9 +298,7 @@ export class FlowTable {
     let d = flow.lastTs + (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs);
     if (!freezing && flow.goneAt < 0) d = Math.min(d, flow.lastTs + o.freezeAfterUs);
     if (flow.goneAt >= 0) d = Math.min(d, flow.goneAt + o.lingerUs);
-    if (flow.client.state === TcpState.TIME_WAIT) d = Math.min(d, flow.client.since + o.timeWaitUs);
-    if (flow.server.state === TcpState.TIME_WAIT) d = Math.min(d, flow.server.since + o.timeWaitUs);
-    return d;
+    return Math.min(d, this.timerDue(flow.client), this.timerDue(flow.server));
   }
 
   /**
@@ -283,15 +311,52 @@ export class FlowTable {
     else this.deadlines.lower(flow, d);
   }
 
-  private expireTimeWait(flow: Flow, now: number): void {
-    this.expireTimeWaitOf(flow, flow.client, now);
-    this.expireTimeWaitOf(flow, flow.server, now);
+  private expireTimers(flow: Flow, now: number): void {
+    this.expireTimersOf(flow, flow.client, now);
+    this.expireTimersOf(flow, flow.server, now);
   }
 
-  private expireTimeWaitOf(flow: Flow, e: Endpoint, now: number): void {
-    if (e.state === TcpState.TIME_WAIT && now - e.since >= this.opts.timeWaitUs) {
-      enter(flow, e, TcpState.CLOSED, { frame: null, ts: e.since + this.opts.timeWaitUs }, `TIME_WAIT expired (${this.opts.timeWaitUs / 1e6} s)`);
+  /**
+   * The timers a host runs without sending anything: TIME_WAIT's end, an orphaned FIN_WAIT_2's
+   * tcp_fin_timeout, SYN_SENT giving up (tcp_syn_retries) and a connection giving up on
+   * unacknowledged data (tcp_retries2). A give-up is taken at the time the next retransmission
+   * was due once the count is reached; for SYNs also once the capture has gone on well past that
+   * time without it (the retransmissions seen show the host's count). A timer not yet due when
+   * the capture ends has not run.
+   */
+  private expireTimersOf(flow: Flow, e: Endpoint, now: number): void {
+    const o = this.opts;
+    if (e.state === TcpState.TIME_WAIT) {
+      if (now - e.since >= o.timeWaitUs) enter(flow, e, TcpState.CLOSED, { frame: null, ts: e.since + o.timeWaitUs }, `TIME_WAIT expired (${o.timeWaitUs / 1e6} s)`);
+    } else if (e.state === TcpState.FIN_WAIT_2) {
+      if (!e.readsAfterClose && now - e.since >= o.finTimeoutUs) {
+        enter(flow, e, TcpState.CLOSED, { frame: null, ts: e.since + o.finTimeoutUs }, `FIN_WAIT_2 timed out (tcp_fin_timeout ${o.finTimeoutUs / 1e6} s)`, true);
+      }
+    } else if (e.state === TcpState.SYN_SENT) {
+      const due = synGiveUp(e, o.synRetries);
+      if (due >= 0 && now >= giveUpEvidence(due, e.synsSent - 1, o.synRetries, e.synGapUs)) {
+        enter(flow, e, TcpState.CLOSED, { frame: null, ts: due }, 'gave up connecting: no answer to its SYN retransmissions (tcp_syn_retries)', true);
+      }
+    } else if (!isGone(e.state)) {
+      const due = dataGiveUp(e, o.retries2);
+      if (due >= 0 && now >= due) {
+        enter(flow, e, TcpState.CLOSED, { frame: null, ts: due }, 'gave up retransmitting: its data was never acknowledged (tcp_retries2)', true);
+      }
     }
+  }
+
+  /** The earliest packet time at which one of e's timers could run (Infinity: none). */
+  private timerDue(e: Endpoint): number {
+    const o = this.opts;
+    if (e.state === TcpState.TIME_WAIT) return e.since + o.timeWaitUs;
+    if (e.state === TcpState.FIN_WAIT_2) return e.readsAfterClose ? Infinity : e.since + o.finTimeoutUs;
+    if (e.state === TcpState.SYN_SENT) {
+      const due = synGiveUp(e, o.synRetries);
+      return due < 0 ? Infinity : giveUpEvidence(due, e.synsSent - 1, o.synRetries, e.synGapUs);
+    }
+    if (isGone(e.state)) return Infinity;
+    const due = dataGiveUp(e, o.retries2);
+    return due < 0 ? Infinity : due;
   }
 
   /**
@@ -320,6 +385,38 @@ export class FlowTable {
     this.deadlines.remove(flow);
     this.onEnd(flow);
   }
+}
+
+/** When SYN_SENT's next SYN retransmission was due (the backoff doubles), or -1: no pattern to go by. */
+function synGiveUp(e: Endpoint, retries: number): number {
+  if (retries === Infinity) return -1;
+  if (e.synsSent >= 2) return e.lastSynTs + Math.min(2 * e.synGapUs, RTO_MAX_US);
+  return retries === 0 && e.synsSent === 1 ? e.lastSynTs + RTO_INIT_US : -1;
+}
+
+/**
+ * When the retransmission of e's unacknowledged data that would exceed its limit was due, or -1
+ * (not that many yet: data can be acknowledged unseen, so a shorter pattern proves nothing).
+ */
+function dataGiveUp(e: Endpoint, retries: number): number {
+  if (retries === Infinity || e.retransmissionsUnacked < retries || e.unackedSince < 0 || e.retransmitGapUs <= 0) return -1;
+  return e.lastRetransmissionTs + Math.min(2 * e.retransmitGapUs, RTO_MAX_US);
+}
+
+/**
+ * When a give-up due at `due` is proven: at once when `count` retransmissions reached the
+ * host's limit; otherwise once the capture went on past the next one after it without either.
+ */
+function giveUpEvidence(due: number, count: number, limit: number, gap: number): number {
+  return count >= limit ? due : due + Math.max(Math.min(4 * gap, RTO_MAX_US), RTO_INIT_US);
+}
+
+/** The highest right edge of the packet's SACK blocks, or -1. */
+function highestSackEdge(p: DecodedPacket): number {
+  if (p.sackCount === 0) return -1;
+  let hi = p.sack[1];
+  for (let i = 1; i < p.sackCount; i++) if (seqGt(p.sack[2 * i + 1], hi)) hi = p.sack[2 * i + 1];
+  return hi;
 }
 
 function inHandshake(flow: Flow): boolean {

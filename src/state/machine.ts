@@ -12,7 +12,7 @@
  */
 import { TcpFlag } from '../decode/packet.js';
 import { NO_RECEIPTS, type Endpoint, type Flow, type Receipt } from '../flow/flow.js';
-import { seqAdd, seqDiff, seqGe } from '../flow/seq.js';
+import { seqAdd, seqDiff, seqGe, seqLt } from '../flow/seq.js';
 import { TcpState, type TcpStateName, isGone } from './tcp-state.js';
 
 const { SYN, ACK, FIN, RST } = TcpFlag;
@@ -28,7 +28,24 @@ export interface Segment {
   window: number;
   /** Window scale option on a SYN, or -1. */
   windowScale: number;
+  /** The highest right edge of its SACK blocks, or -1 (none; undefined: not known). */
+  sackRight?: number;
 }
+
+/**
+ * How the hosts' stacks judge what they receive (the `--stack` profile):
+ * Linux follows RFC 5961 (a RST must hit rcv_nxt exactly; one elsewhere in the window
+ * draws a challenge ACK) and answers SYNs with cookies; RFC 793 accepts a RST anywhere
+ * in the receive window.
+ */
+export interface StackRules {
+  /** A RST changes a synchronized connection only at rcv_nxt (RFC 5961 section 3). */
+  exactReset: boolean;
+  /** A SYN-ACK never retransmitted for this long carried a SYN cookie: no socket was kept (Infinity: no cookies). */
+  synCookieUs: number;
+}
+
+export const LINUX_RULES: StackRules = { exactReset: true, synCookieUs: 1_500_000 };
 
 interface When {
   frame: number | null;
@@ -52,25 +69,32 @@ export function enter(flow: Flow, e: Endpoint, to: TcpStateName, at: When, cause
 }
 
 /** One segment from `s` to `r`. */
-export function segment(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
+export function segment(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment, rules: StackRules = LINUX_RULES): void {
   const senderState = s.state;
+  let reset = 0;
   if (seg.flags & RST) {
     // A RST answering a SYN on a closed port is no evidence of a listener.
     if (s.state === TcpState.CLOSED) dropReceipts(s, 'syn');
+    // A RST/ACK acknowledges what its sender had received (Linux puts rcv_nxt in it).
+    if (seg.flags & ACK) confirmReceipts(flow, s, seg.ack, seg, false);
+    reset = judgeReset(r, s, seg, rules);
   } else if (seg.flags & ACK) {
-    confirmReceipts(flow, s, seg.ack);
+    confirmReceipts(flow, s, seg.ack, seg, true);
+    noteHole(s, seg);
   }
-  sent(flow, s, r, seg);
+  sent(flow, s, r, seg, reset);
   s.lastSendFrame = seg.frame;
   s.lastSendTs = seg.ts;
   // Segments from s arrive in order: whatever s sent earlier reached r first.
   applyReceipts(flow, r);
-  received(flow, r, s, seg, senderState);
+  received(flow, r, s, seg, senderState, reset, rules);
   if (seg.flags & ACK && !(seg.flags & RST) && (!s.hasAcked || seqGe(seg.ack, s.ackedUpTo))) {
     // r's data is acknowledged further: it is making progress again.
     if (s.hasAcked && seqDiff(seg.ack, s.ackedUpTo) > 0) {
       r.retransmissionsUnacked = 0;
       r.unackedSince = seqDiff(r.sndNxt, seg.ack) > 0 ? seg.ts : -1;
+      // A closing endpoint that still acknowledges new data is reading it: not an orphan.
+      if (s.finSent && !(r.finSent && seg.ack === seqAdd(r.finSeq, 1))) s.readsAfterClose = true;
     } else if (seqGe(seg.ack, r.sndNxt)) r.unackedSince = -1;
     s.ackedUpTo = seg.ack;
     s.hasAcked = true;
@@ -101,9 +125,37 @@ function takeReceipt(e: Endpoint, i: number): Receipt {
   return rc;
 }
 
-/** e sends an ACK up to `ack`: every receipt it covers has arrived. */
-function confirmReceipts(flow: Flow, e: Endpoint, ack: number): void {
-  while (e.pending.length > 0 && seqGe(ack, e.pending[0].ackedBy)) applyReceipt(flow, e, takeReceipt(e, 0), true);
+/**
+ * e sends an ACK up to `ack`: every receipt it covers has arrived. A RST/ACK proves the
+ * SYN-ACK and FIN it acknowledges, never a SYN (a closed port answers a SYN with one).
+ */
+function confirmReceipts(flow: Flow, e: Endpoint, ack: number, seg: Segment, syns: boolean): void {
+  let i = 0;
+  while (i < e.pending.length) {
+    const rc = e.pending[i];
+    if (!seqGe(ack, rc.ackedBy)) break;
+    if (!syns && rc.kind === 'syn') {
+      i++;
+      continue;
+    }
+    takeReceipt(e, i);
+    // A FIN that waited behind a hole is processed once the hole is filled: when e's ACK covers it.
+    applyReceipt(flow, e, rc, true, rc.behindHole ? seg : null);
+  }
+}
+
+/**
+ * e acknowledges below a FIN it has been sent, with a SACK block beyond it or as a
+ * duplicate ACK: the FIN came in behind a hole, and waits there (RFC 793 processes a
+ * FIN in sequence).
+ */
+function noteHole(e: Endpoint, seg: Segment): void {
+  for (const rc of e.pending) {
+    if (rc.kind !== 'fin' || rc.behindHole || !seqLt(seg.ack, seqAdd(rc.ackedBy, -1))) continue;
+    const sacked = seg.sackRight !== undefined && seg.sackRight >= 0 && seqGe(seg.sackRight, rc.ackedBy);
+    const duplicate = seg.len === 0 && e.hasAcked && seg.ack === e.ackedUpTo && seg.frame > rc.frame;
+    if (sacked || duplicate) rc.behindHole = true;
+  }
 }
 
 /**
@@ -114,14 +166,18 @@ function applyReceipts(flow: Flow, e: Endpoint): void {
   let i = 0;
   while (i < e.pending.length) {
     const rc = e.pending[i];
-    if (rc.kind === 'synack' || (rc.kind === 'syn' && (e.state === TcpState.CLOSED || e.state === TcpState.LISTEN))) i++;
+    if (rc.kind === 'synack' || rc.behindHole || (rc.kind === 'syn' && (e.state === TcpState.CLOSED || e.state === TcpState.LISTEN))) i++;
     else applyReceipt(flow, e, takeReceipt(e, i), false);
   }
 }
 
-/** A receipt takes effect at its own frame, or after e's last segment if that one crossed it. */
-function applyReceipt(flow: Flow, e: Endpoint, rc: Receipt, answered: boolean): void {
-  const at: When = rc.frame >= e.lastSendFrame ? { frame: rc.frame, ts: rc.ts } : { frame: e.lastSendFrame, ts: e.lastSendTs };
+/**
+ * A receipt takes effect at its own frame, or after e's last segment if that one crossed it,
+ * or (a FIN behind a hole) at the segment `filled` that shows the hole filled.
+ */
+function applyReceipt(flow: Flow, e: Endpoint, rc: Receipt, answered: boolean, filled: Segment | null = null): void {
+  const at: When =
+    filled !== null ? { frame: filled.frame, ts: filled.ts } : rc.frame >= e.lastSendFrame ? { frame: rc.frame, ts: rc.ts } : { frame: e.lastSendFrame, ts: e.lastSendTs };
   if (rc.kind === 'syn') receivedSyn(flow, e, rc, at, answered);
   else if (rc.kind === 'synack') receivedSynAck(flow, e, at);
   else receivedFin(flow, e, rc, at);
@@ -147,7 +203,7 @@ function receivedFin(flow: Flow, e: Endpoint, rc: Receipt, at: When): void {
   switch (e.state) {
     case TcpState.ESTABLISHED:
     case TcpState.SYN_RECEIVED:
-      enter(flow, e, TcpState.CLOSE_WAIT, at, 'received FIN');
+      enter(flow, e, TcpState.CLOSE_WAIT, at, rc.behindHole ? 'received FIN (in sequence, once the hole before it was filled)' : 'received FIN');
       break;
     case TcpState.FIN_WAIT_1:
       if (rc.acksOwnFin) enter(flow, e, TcpState.TIME_WAIT, at, 'received FIN with the ACK of its FIN');
@@ -161,7 +217,7 @@ function receivedFin(flow: Flow, e: Endpoint, rc: Receipt, at: When): void {
   }
 }
 
-function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
+function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment, reset: number): void {
   const f = seg.flags;
   if (seg.len > 0 && !(f & (SYN | RST))) {
     if (s.unackedSince < 0) {
@@ -169,6 +225,7 @@ function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
       s.unackedFrame = seg.frame;
     }
     if (s.hasSent && seqDiff(seg.seq, s.sndNxt) < 0) {
+      s.retransmitGapUs = seg.ts - (s.retransmissionsUnacked > 0 ? s.lastRetransmissionTs : s.unackedSince);
       s.retransmissionsUnacked++;
       s.lastRetransmissionTs = seg.ts;
     }
@@ -183,11 +240,18 @@ function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
   s.window = (f & SYN ? seg.window : seg.window * 2 ** Math.max(0, s.windowScale)) | 0;
 
   if (f & RST) {
-    if (!isGone(s.state)) enter(flow, s, TcpState.CLOSED, seg, 'sent RST');
+    // A RST ends its sender's socket when its receiver takes it (or has nothing left to take it with).
+    // SYN_SENT answers an ACK that does not acknowledge its SYN with a RST (its sequence number is
+    // that ACK's) and stays (RFC 793 p.66); any other RST from it is an abort.
+    if (reset === Reset.IGNORED || isGone(s.state)) return;
+    if (s.state === TcpState.SYN_SENT && s.badAckInSynSent >= 0 && seg.seq === s.badAckInSynSent) return;
+    enter(flow, s, TcpState.CLOSED, seg, 'sent RST');
     return;
   }
   if (f & SYN && !(f & ACK)) {
     s.synsSent++;
+    s.synGapUs = s.synsSent > 1 ? seg.ts - s.lastSynTs : 0;
+    s.lastSynTs = seg.ts;
     if (s.state === TcpState.CLOSED) {
       s.isn = seg.seq;
       s.synFrame = seg.frame;
@@ -217,10 +281,10 @@ function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment): void {
   }
 }
 
-function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment, senderState: TcpStateName): void {
+function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment, senderState: TcpStateName, reset: number, rules: StackRules): void {
   const f = seg.flags;
   if (f & RST) {
-    if (acceptableReset(r, s, seg)) {
+    if (reset === Reset.ACCEPTED) {
       flow.reset = true;
       flow.resetInfo ??= {
         frame: seg.frame,
@@ -233,29 +297,37 @@ function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment, senderStat
         receiverWindowZero: r.hasSent && r.window === 0,
       };
       if (r.state === TcpState.SYN_RECEIVED && r.passive) enter(flow, r, TcpState.LISTEN, seg, 'received RST (back to LISTEN)');
+      else if (r.state === TcpState.TIME_WAIT) enter(flow, r, TcpState.CLOSED, seg, 'received RST in TIME_WAIT (TIME_WAIT assassination, RFC 1337)');
       else if (!isGone(r.state)) enter(flow, r, TcpState.CLOSED, seg, r.state === TcpState.SYN_SENT ? 'received RST (connection refused)' : 'received RST');
     }
     return;
   }
+  if (r.state === TcpState.SYN_SENT) r.badAckInSynSent = f & ACK && r.isn >= 0 && seg.ack !== seqAdd(r.isn, 1) ? seg.ack : -1;
   const acksOwnFin = (f & ACK) !== 0 && r.finSent && seqGe(seg.ack, seqAdd(r.finSeq, 1));
   if (f & SYN) {
     if (!(f & ACK)) {
-      queue(r, { kind: 'syn', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, 1), acksOwnFin: false });
+      queue(r, { kind: 'syn', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, 1), acksOwnFin: false, behindHole: false });
     } else if ((r.state === TcpState.SYN_SENT && (r.isn < 0 || seg.ack === seqAdd(r.isn, 1))) || (r.state === TcpState.SYN_RECEIVED && seg.ack === seqAdd(r.isn, 1))) {
       // Established once r acknowledges it (a client that never does may not exist: a spoofed source).
-      queue(r, { kind: 'synack', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, 1), acksOwnFin: false });
+      queue(r, { kind: 'synack', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, 1), acksOwnFin: false, behindHole: false });
     }
   }
   if (f & FIN && !r.peerFinReceived) {
     r.peerFinReceived = true;
     // The ACK in a FIN segment is applied with the FIN: FIN_WAIT_1 may go straight to TIME_WAIT.
-    queue(r, { kind: 'fin', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, seg.len + (f & SYN ? 2 : 1)), acksOwnFin });
+    queue(r, { kind: 'fin', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, seg.len + (f & SYN ? 2 : 1)), acksOwnFin, behindHole: false });
     return;
   }
   if (f & ACK) {
     switch (r.state) {
       case TcpState.SYN_RECEIVED:
-        if (r.isn >= 0 && seqGe(seg.ack, seqAdd(r.isn, 1))) enter(flow, r, TcpState.ESTABLISHED, seg, 'received ACK of its SYN');
+        if (r.isn >= 0 && seqGe(seg.ack, seqAdd(r.isn, 1))) {
+          if (r.passive && r.synAcks === 1 && seg.ts - r.lastSynAckTs >= rules.synCookieUs) {
+            // Its one SYN-ACK was never retransmitted: it carried a cookie and no socket waited for the answer.
+            enter(flow, r, TcpState.LISTEN, { frame: null, ts: r.lastSynAckTs }, 'SYN-ACK never retransmitted: a SYN cookie, no socket kept', true);
+            enter(flow, r, TcpState.ESTABLISHED, seg, 'received ACK with a valid SYN cookie');
+          } else enter(flow, r, TcpState.ESTABLISHED, seg, 'received ACK of its SYN');
+        }
         break;
       case TcpState.FIN_WAIT_1:
         if (acksOwnFin) enter(flow, r, TcpState.FIN_WAIT_2, seg, 'received ACK of its FIN');
@@ -277,16 +349,41 @@ function queue(e: Endpoint, rc: Receipt): void {
   else if (!e.pending.some((p) => p.kind === rc.kind && p.ackedBy === rc.ackedBy)) e.pending.push(rc);
 }
 
+/** What a RST's receiver does with it. */
+export const Reset = {
+  /** It takes it: the connection is reset. */
+  ACCEPTED: 0,
+  /** Out of its window, or in it but not at rcv_nxt (RFC 5961: a challenge ACK): nothing changes. */
+  IGNORED: 1,
+  /** Nobody there to judge it (its receiver has no socket for the tuple): its sender's own socket ends. */
+  NO_RECEIVER: 2,
+} as const;
+
 /**
- * Would r's stack accept this RST? In SYN_SENT only if it acknowledges r's SYN;
- * otherwise only near what r expects from s next (a blind or stale RST far outside
- * the window changes nothing). The capture point's view of "expected" is s's own
- * highest sequence number, so the window is applied on both sides of it.
+ * Would r's stack accept this RST from s? In SYN_SENT only if it acknowledges r's SYN
+ * (RFC 793 p.66). In a synchronized state only within r's receive window (p.69), and on
+ * Linux only exactly at rcv_nxt (RFC 5961 section 3; also rcv_nxt - 1 after a FIN was
+ * received, and the right edge of the highest SACK block r sent). What r expects next
+ * lies between the last ACK r sent and the end of what s sent (all of it, if nothing
+ * was lost): either bound, or anywhere between while data is in flight, is "exact".
+ * TIME_WAIT takes only an exact one (Linux tcp_timewait_state_process).
  */
-export function acceptableReset(r: Endpoint, s: Endpoint, seg: Segment): boolean {
-  if (r.state === TcpState.SYN_SENT) return (seg.flags & ACK) !== 0 && (r.isn < 0 || seg.ack === seqAdd(r.isn, 1));
-  if (!s.hasSent) return true;
+export function judgeReset(r: Endpoint, s: Endpoint, seg: Segment, rules: StackRules = LINUX_RULES): number {
+  if (r.state === TcpState.SYN_SENT) return (seg.flags & ACK) !== 0 && (r.isn < 0 || seg.ack === seqAdd(r.isn, 1)) ? Reset.ACCEPTED : Reset.IGNORED;
+  if (isGone(r.state)) return Reset.NO_RECEIVER;
+  if (!s.hasSent) return Reset.ACCEPTED;
+  const hi = s.sndNxt;
+  const lo = r.hasAcked && seqLt(r.ackedUpTo, hi) && seqDiff(hi, r.ackedUpTo) <= MAX_IN_FLIGHT ? r.ackedUpTo : hi;
+  const seq = seg.seq;
+  const atNext = seqGe(seq, lo) && seqGe(hi, seq);
+  if (atNext) return Reset.ACCEPTED;
+  if (r.peerFinReceived && seq === seqAdd(lo, -1)) return Reset.ACCEPTED;
+  if (r.state === TcpState.TIME_WAIT) return Reset.IGNORED;
   const window = Math.max(r.window, 1024);
-  const d = seqDiff(seg.seq, s.sndNxt);
-  return d >= -window && d <= window;
+  const inWindow = seqGe(seq, lo) && seqDiff(seq, hi) < window;
+  if (!inWindow) return Reset.IGNORED;
+  return rules.exactReset ? Reset.IGNORED : Reset.ACCEPTED;
 }
+
+/** More than this between r's last ACK and s's highest sequence is not data in flight but a lost view. */
+const MAX_IN_FLIGHT = 1 << 30;

@@ -46,6 +46,13 @@ for t in ip ss tcpdump tshark capinfos editcap hping3 nft ethtool python3 ping; 
 done
 [ -z "$missing" ] || skip "missing tools:$missing (Debian: apt-get install -y iproute2 tcpdump tshark hping3 nftables ethtool python3 iputils-ping)"
 PY=$(command -v python3)
+# scapy forges the RSTs and the bad ACK; it may live in another python3 than the first on PATH
+SCAPY_PY=""
+for p in "$PY" /usr/bin/python3 /usr/local/bin/python3; do
+  [ -x "$p" ] && "$p" -c 'import scapy.all' >/dev/null 2>&1 && { SCAPY_PY=$p; break; }
+done
+[ -n "$SCAPY_PY" ] || skip "no python3 with scapy (Debian: apt-get install -y python3-scapy)"
+FORGE="$HERE/forge.py"
 if ! ip netns add tcpstate-probe 2>/dev/null; then
   skip "cannot create network namespaces here (ip netns add failed)"
 fi
@@ -171,10 +178,54 @@ take_ss() {
   done
 }
 
+# take_moment LABEL: `ss -tanoH` in both namespaces in the middle of a scenario (issue 18),
+# into $DIR/moments/<n>-<role>.txt. Each file starts with "# moment <n> in namespace <ns>:
+# LABEL", then "# before <epoch>" (date +%s.%N, the clock tcpdump stamps packets with),
+# ss's rows, and "# after <epoch>": the kernel's table was read between the two.
+take_moment() {
+  MOMENT=$((MOMENT + 1))
+  mkdir -p "$DIR/moments"
+  local role ns
+  for role in client server; do
+    if [ $role = client ]; then ns=$NS_C; else ns=$NS_S; fi
+    { echo "# moment $MOMENT in namespace $ns: $1"
+      ip netns exec "$ns" sh -c 'echo "# before $(date +%s.%N)"; ss -tanoH; echo "# after $(date +%s.%N)"'
+    } >"$DIR/moments/$MOMENT-$role.txt"
+  done
+  sed -n "s/^\([A-Z].*\)/    moment $MOMENT client: \1/p" "$DIR/moments/$MOMENT-client.txt"
+  sed -n "s/^\([A-Z].*\)/    moment $MOMENT server: \1/p" "$DIR/moments/$MOMENT-server.txt" | grep -v LISTEN || true
+}
+# wait_estab NS PORT: until NS has an established connection to or from PORT (timings below
+# count from there: Python takes a variable 0.1-0.3 s to start)
+wait_estab() {
+  local i
+  for i in $(seq 1 200); do
+    ip netns exec "$1" ss -Htn state established "( sport = :$2 or dport = :$2 )" | grep -q . && return 0
+    sleep 0.02
+  done
+  echo "no connection on port $2 in $1" >&2
+  return 1
+}
+# mark_end: a ping just before the capture stops. A pcap records no stop time: without a later
+# packet the capture would seem to end with the last TCP segment, before the last moment.
+mark_end() {
+  ip netns exec "$NS_C" ping -c 1 -W 1 "$S4" >/dev/null 2>&1 || true
+}
+# nft_table NS NAME <<RULES: a table `inet tcpstate_NAME` in NS with the chains given on stdin
+nft_table() {
+  { echo "table inet tcpstate_$2 {"; cat; echo "}"; } | ip netns exec "$1" nft -f -
+}
+# nft_drop_table NS NAME ROLE: keep the table (with its counters) as nft-ROLE.txt, then delete it
+nft_drop_table() {
+  ip netns exec "$1" nft list table inet "tcpstate_$2" >>"$DIR/nft-$3.txt"
+  ip netns exec "$1" nft delete table inet "tcpstate_$2"
+}
+
 # begin NAME: fresh namespaces and output dir
 begin() {
   SCEN=$1
   DIR="$OUT/$SCEN"
+  MOMENT=0
   say "$SCEN"
   rm -rf "$DIR"
   mkdir -p "$DIR"
@@ -385,6 +436,241 @@ sc_pcapng_nanosecond() {
   editcap -F pcapng "$WORK/$SCEN.nano.pcap" "$DIR/$SCEN.pcapng"
 }
 
+# ---------------------------------------------------------------- timeline scenarios (issue 18)
+# Each takes `ss -tanoH` in both namespaces at 2-4 moments (take_moment) besides the end.
+# tcpdump runs in the server namespace on veth-s, as above: a drop in the server's input
+# hook comes after the capture point (the capture sees the packet, the server does not);
+# a drop in the client's output hook comes before it (neither the capture nor the server
+# sees the packet).
+
+sc_forged_rst() {
+  begin forged-rst
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" cc-server --addr "$S4" --port 9110
+  wait_listen "$NS_S" 9110
+  run_bg "$NS_C" client "$PY" "$PEER" talk-client --addr "$S4" --port 9110 --bind "$C4" --bind-port 40020 --hold 2.4
+  sleep 0.5
+  # from the client namespace, with the client's own tuple: the client's kernel never sees them
+  run_fg "$NS_C" forge "$SCAPY_PY" "$FORGE" rst --pcap "$DIR/$SCEN.pcap" --src "$C4" --sport 40020 --dst "$S4" --dport 9110 --where out
+  sleep 0.3
+  take_moment "after an RST outside the server's window (ignored)"
+  run_fg "$NS_C" forge "$SCAPY_PY" "$FORGE" rst --pcap "$DIR/$SCEN.pcap" --src "$C4" --sport 40020 --dst "$S4" --dport 9110 --where in
+  sleep 0.3
+  take_moment "after an RST inside the window, not at rcv_nxt (challenge ACK)"
+  sleep 1.6  # the client closes at 2.4 s, the server 0.2 s later
+  take_moment "after the FIN exchange"
+  mark_end
+  end_scenario
+  sed 's/^/    /' "$WORK/$SCEN.forge.log"
+}
+
+sc_fin_behind_hole() {
+  begin fin-behind-hole
+  # the client's last data segment (100 bytes: IP length 20 + 32 + 100) is dropped in the
+  # server's input, after the capture point, with its retransmissions, until the rule goes.
+  # (Not on the client's output: a segment refused there counts as not sent, and the FIN
+  # then rides on it, so no FIN would ever arrive first.)
+  nft_table "$NS_S" hole <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip saddr 192.0.2.1 tcp dport 9111 ip length 152 counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" slow-sink-server --addr "$S4" --port 9111 --hold 1.0
+  wait_listen "$NS_S" 9111
+  run_bg "$NS_C" client "$PY" "$PEER" hole-client --addr "$S4" --port 9111 --bind "$C4" --bind-port 40021
+  wait_estab "$NS_S" 9111
+  sleep 0.7  # data at 0, the lost 100 bytes at 0.3 s, the FIN at 0.32 s
+  take_moment "the FIN has arrived, the 100 bytes before it have not (hole open)"
+  sleep 0.4
+  nft_drop_table "$NS_S" hole server
+  sleep 0.9  # the RTO retransmission at ~1.7 s fills the hole: the server reads EOF, waits 1 s
+  take_moment "the hole was filled: the server in CLOSE-WAIT for 1 s, the client in FIN-WAIT-2"
+  sleep 1.1
+  take_moment "the server closed"
+  mark_end
+  end_scenario
+}
+
+sc_syn_to_time_wait() {
+  begin syn-to-time-wait
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" serve-server --addr "$S4" --port 9112 --count 2 --hold 10
+  wait_listen "$NS_S" 9112
+  run_bg "$NS_C" client "$PY" "$PEER" reuse-client --addr "$S4" --port 9112 --bind "$C4" --bind-port 40030 --gap 0.6
+  sleep 0.3
+  take_moment "the first connection is over: the server in TIME-WAIT"
+  # the next SYN on the same tuple is dropped in the server's input, after the capture point
+  nft_table "$NS_S" synloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp dport 9112 tcp flags & (syn | ack) == syn counter drop
+  }
+RULES
+  sleep 0.7  # the second connect() at ~0.6 s; its SYN is lost
+  take_moment "the client's first SYN of the second connection was lost: SYN-SENT against TIME-WAIT"
+  nft_drop_table "$NS_S" synloss server
+  sleep 1.3  # the SYN retransmission at ~1.6 s meets the TIME-WAIT socket and opens a new connection
+  mark_end
+  end_scenario
+}
+
+sc_syn_sent_bad_ack() {
+  begin syn-sent-bad-ack
+  nft_table "$NS_S" synloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp dport 9113 tcp flags & (syn | ack) == syn counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" cc-server --addr "$S4" --port 9113
+  wait_listen "$NS_S" 9113
+  run_bg "$NS_C" client "$PY" "$PEER" talk-client --addr "$S4" --port 9113 --bind "$C4" --bind-port 40031 --hold 0.6
+  sleep 0.3
+  # from the server namespace: an ACK that acknowledges nothing the client sent
+  run_fg "$NS_S" forge "$SCAPY_PY" "$FORGE" ack --src "$S4" --sport 9113 --dst "$C4" --dport 40031
+  sleep 0.2
+  take_moment "the client answered the bad ACK with an RST and is still SYN-SENT"
+  nft_drop_table "$NS_S" synloss server
+  sleep 0.8  # the SYN retransmission at 1 s is answered
+  take_moment "connected after the SYN retransmission"
+  sleep 0.8
+  mark_end
+  end_scenario
+  sed 's/^/    /' "$WORK/$SCEN.forge.log"
+}
+
+sc_late_syncookie() {
+  begin late-syncookie
+  ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_syncookies=2  # always answer with a cookie
+  # everything the client sends after its SYN is dropped on its own output for 2 s
+  nft_table "$NS_C" ackloss <<'RULES'
+  chain output {
+    type filter hook output priority filter; policy accept;
+    tcp dport 9114 tcp flags & syn == 0 counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" cc-server --addr "$S4" --port 9114
+  wait_listen "$NS_S" 9114
+  run_bg "$NS_C" client "$PY" "$PEER" talk-client --addr "$S4" --port 9114 --bind "$C4" --bind-port 40032 --hold 1.0
+  sleep 1.0
+  take_moment "the client is ESTAB; the server sent a SYN cookie and has no socket"
+  sleep 1.0
+  nft_drop_table "$NS_C" ackloss client
+  sleep 1.7  # the request's RTO retransmission (~3.1 s) carries the ACK: the server makes its socket
+  take_moment "the retransmitted request carried the ACK: both ESTAB"
+  sleep 1.0
+  mark_end
+  end_scenario
+}
+
+sc_ack_dropped() {
+  begin ack-dropped
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" close-first-server --addr "$S4" --port 9115 --gap 0.6
+  wait_listen "$NS_S" 9115
+  run_bg "$NS_C" client "$PY" "$PEER" lingering-client --addr "$S4" --port 9115 --bind "$C4" --bind-port 40033 --hold 2.5
+  wait_estab "$NS_S" 9115
+  sleep 0.35  # request, answer and its ACK are through; the server closes at 0.6 s
+  # the client's bare ACKs (the ACKs of the server's FIN) are dropped in the server's input,
+  # after the capture point: the capture sees them, the server does not and retransmits its FIN
+  nft_table "$NS_S" ackloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp sport 40033 tcp flags & (syn | fin | rst | psh) == 0 counter drop
+  }
+RULES
+  sleep 0.75
+  take_moment "the ACKs of the server's FIN were lost after the capture point: FIN-WAIT-1 against CLOSE-WAIT"
+  sleep 0.3
+  nft_drop_table "$NS_S" ackloss server
+  sleep 0.9  # the FIN retransmission at ~2 s is acknowledged, and this ACK gets through
+  take_moment "a later ACK got through: FIN-WAIT-2 against CLOSE-WAIT"
+  sleep 1.0  # the client closes at ~3.1 s
+  mark_end
+  end_scenario
+}
+
+sc_fin_timeout() {
+  begin fin-timeout
+  ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_fin_timeout=3
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" stuck-server --addr "$S4" --port 9116 --hold 4.5
+  wait_listen "$NS_S" 9116
+  run_bg "$NS_C" client "$PY" "$PEER" cc-client --addr "$S4" --port 9116 --bind "$C4" --bind-port 40034
+  sleep 1.0
+  take_moment "the orphaned client in FIN-WAIT-2, the server in CLOSE-WAIT"
+  sleep 2.8  # tcp_fin_timeout (3 s) ends the client's FIN-WAIT-2 without a packet
+  take_moment "the client's FIN-WAIT-2 timed out silently; the server still CLOSE-WAIT"
+  sleep 1.2  # the server closes at ~4.6 s: its FIN meets no socket and gets an RST
+  take_moment "the server's late FIN was answered with an RST"
+  mark_end
+  end_scenario
+}
+
+sc_syn_retries() {
+  begin syn-retries
+  ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_syn_retries=2
+  nft_table "$NS_S" synloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp dport 9117 counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_C" client "$PY" "$PEER" try-connect-client --addr "$S4" --port 9117 --bind "$C4" --bind-port 40035
+  sleep 0.5
+  take_moment "SYN-SENT after the first SYN"
+  sleep 3.0
+  take_moment "SYN-SENT after two retransmissions"
+  sleep 4.0  # tcp_syn_retries=2: gives up 7 s after the first SYN
+  take_moment "the client gave up (ETIMEDOUT): no socket"
+  mark_end
+  end_scenario
+}
+
+sc_retries2_give_up() {
+  begin retries2-give-up
+  ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_retries2=3
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" hold-server --addr "$S4" --port 9118 --hold 30
+  wait_listen "$NS_S" 9118
+  run_bg "$NS_C" client "$PY" "$PEER" send-and-wait-client --addr "$S4" --port 9118 --bind "$C4" --bind-port 40036 --gap 0.4
+  wait_estab "$NS_S" 9118
+  sleep 0.2
+  # the client black-holed: all it sends is dropped in the server's input, after the capture point
+  nft_table "$NS_S" blackhole <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip saddr 192.0.2.1 tcp sport 40036 counter drop
+  }
+RULES
+  sleep 1.0  # the 1000 bytes at 0.4 s, retransmitted at ~0.6, 1.0, 1.8, 3.4 s
+  take_moment "the client retransmits into the black hole"
+  sleep 6.0  # tcp_retries2=3: the RTO after the 4th retransmission (~6.6 s) gives up, no RST
+  take_moment "the client gave up (no RST); the server still ESTAB"
+  mark_end
+  end_scenario
+}
+
+sc_close_wait_at_end() {
+  begin close-wait-at-end
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" stuck-server --addr "$S4" --port 9119 --hold 30
+  wait_listen "$NS_S" 9119
+  run_bg "$NS_C" client "$PY" "$PEER" talk-client --addr "$S4" --port 9119 --bind "$C4" --bind-port 40037 --hold 0.6
+  sleep 0.3
+  take_moment "request answered: both ESTAB"
+  sleep 0.8
+  take_moment "the client closed: FIN-WAIT-2 against CLOSE-WAIT"
+  sleep 0.5
+  mark_end
+  end_scenario
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -418,9 +704,28 @@ check_time_wait_pileup()         { expect server TIME-WAIT 300 300; expect_empty
 check_ipv6_seeds_server_closes() { expect server TIME-WAIT 1 1; expect_empty client; }
 check_sll2_any()                 { expect client TIME-WAIT 1 1; expect_empty server; }
 check_pcapng_nanosecond()        { expect server TIME-WAIT 1 1; expect_empty client; }
+# moment N HOST STATE MIN [MAX]: sockets in STATE in moment N's ss of HOST
+at_moment() {
+  local n; n=$(awk -v st="$3" '!/^#/ && $1 == st { n++ } END { print n + 0 }' "$DIR/moments/$1-$2.txt")
+  if [ "$n" -lt "$4" ] || { [ -n "${5:-}" ] && [ "$n" -gt "$5" ]; }; then
+    echo "    MISSED: moment $1: $2 has $n x $3 (want ${4}..${5:-})"; MISSED=1
+  fi
+}
+check_forged_rst()        { at_moment 1 server ESTAB 1 1; at_moment 2 server ESTAB 1 1; expect client TIME-WAIT 1 1; expect_frames 'tcp.flags.reset == 1' 2; }
+check_fin_behind_hole()   { at_moment 1 client FIN-WAIT-1 1 1; at_moment 1 server ESTAB 1 1; expect client TIME-WAIT 1 1; }
+check_syn_to_time_wait()  { at_moment 1 server TIME-WAIT 1 1; at_moment 2 client SYN-SENT 1 1; at_moment 2 server TIME-WAIT 1 1; expect server TIME-WAIT 1 1; expect_frames 'tcp.flags == 0x012' 2; }
+check_syn_sent_bad_ack()  { at_moment 1 client SYN-SENT 1 1; at_moment 2 client ESTAB 1 1; expect client TIME-WAIT 1 1; expect_frames 'tcp.flags.reset == 1' 1; }
+check_late_syncookie()    { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 0 0; at_moment 2 server ESTAB 1 1; }
+check_ack_dropped()       { at_moment 1 server FIN-WAIT-1 1 1; at_moment 2 server FIN-WAIT-2 1 1; expect server TIME-WAIT 1 1; }
+check_fin_timeout()       { at_moment 1 client FIN-WAIT-2 1 1; at_moment 2 client FIN-WAIT-2 0 0; at_moment 2 server CLOSE-WAIT 1 1; expect_empty server; expect_frames 'tcp.flags.reset == 1' 1; }
+check_syn_retries()       { at_moment 2 client SYN-SENT 1 1; expect_empty client; expect_frames 'tcp.flags == 0x002' 3; }
+check_retries2_give_up()  { at_moment 1 client ESTAB 1 1; expect_empty client; expect server ESTAB 1 1; }
+check_close_wait_at_end() { at_moment 1 client ESTAB 1 1; expect client FIN-WAIT-2 1 1; expect server CLOSE-WAIT 1 1; }
 
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
-keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond"
+keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
+forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
+syn-retries retries2-give-up close-wait-at-end"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

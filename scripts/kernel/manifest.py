@@ -18,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 OUT = os.path.join(ROOT, "samples", "kernel")
 NS_C, NS_S = "tcpstate-client", "tcpstate-server"
+CAP = "Captured in the server namespace on veth-s"
 C4, S4, C6, S6 = "192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2"
 
 
@@ -124,6 +125,102 @@ SCENARIOS = [
         "if_tsresol=9.",
         client=ep(NS_C, C4, 40013), server=ep(NS_S, S4, 9090), extra={},
     ),
+    # ---- issue 18: ss at moments during each scenario (moments/<n>-<host>.txt)
+    dict(
+        name="forged-rst",
+        description="Request/response on port 9110, then 2.4 s of quiet during which two RSTs with the "
+        "client's tuple are forged (scapy, from the client namespace; the client's kernel never sees them), "
+        "their sequence numbers read from the live capture: one 2^30 beyond the server's rcv_nxt, outside its "
+        "window (dropped silently), one 1000 bytes past rcv_nxt, inside the window but not at it (RFC 5961 "
+        "3.2: the server answers a challenge ACK and keeps the connection). Then the client closes first with "
+        "a full FIN exchange (client TIME-WAIT). " + CAP + ", where the forged RSTs arrive.",
+        client=ep(NS_C, C4, 40020), server=ep(NS_S, S4, 9110), extra={},
+    ),
+    dict(
+        name="fin-behind-hole",
+        description="The client sends 2000 bytes on port 9111, 0.3 s later 100 bytes and at once its FIN "
+        "(shutdown). nftables in the server's input drops the 100-byte segment and its retransmissions for "
+        "about 1.1 s, after the capture point: the capture shows the segment, then the FIN, but the server "
+        "gets the FIN first and answers with a duplicate ACK below the 100 bytes and a SACK block above (it stays ESTAB, the client FIN-WAIT-1) "
+        "until an RTO retransmission fills the hole (data and FIN acknowledged: CLOSE-WAIT for 1 s, "
+        "FIN-WAIT-2). Then the server answers and closes (client TIME-WAIT). " + CAP + ".",
+        client=ep(NS_C, C4, 40021), server=ep(NS_S, S4, 9111), extra={},
+    ),
+    dict(
+        name="syn-to-time-wait",
+        description="Two connections from the same client port 40030 to port 9112, 0.6 s apart; the server "
+        "closes each first. The second connection's first SYN is dropped in the server's input (nftables), "
+        "after the capture point, so the server stays in TIME-WAIT of the first; the SYN retransmission 1 s "
+        "later finds the TIME-WAIT socket and opens the new connection (the kernel accepts a SYN with a "
+        "higher sequence number there). The server ends in TIME-WAIT of the second. " + CAP + ".",
+        client=ep(NS_C, C4, 40030), server=ep(NS_S, S4, 9112), extra={},
+    ),
+    dict(
+        name="syn-sent-bad-ack",
+        description="The client's first SYN to port 9113 is dropped in the server's input (nftables, after "
+        "the capture point). While the client is in SYN-SENT, an ACK with the server's tuple whose "
+        "acknowledgment number acknowledges nothing is forged from the server namespace (scapy): the client "
+        "answers with an RST <SEQ=SEG.ACK> and stays in SYN-SENT (RFC 793 p. 66); Linux then retransmits "
+        "its SYN at once (the timer rearmed to TCP_TIMEOUT_MIN, 'previous FIN/ACK or RST/ACK might be "
+        "ignored'), dropped too. The rule is removed; the next SYN retransmission (about 1.5 s) connects; request/response; the client closes first. " + CAP + ".",
+        client=ep(NS_C, C4, 40031), server=ep(NS_S, S4, 9113), extra={},
+    ),
+    dict(
+        name="late-syncookie",
+        description="The server namespace has net.ipv4.tcp_syncookies=2: every SYN to port 9114 is answered "
+        "with a SYN cookie, and no socket is kept for it. nftables on the client's output drops everything "
+        "the client sends after its SYN for 2 s (before the capture point): the client is ESTAB, the server "
+        "has nothing but its listener. The request's RTO retransmission (about 3 s in) carries the ACK; the "
+        "server checks the cookie and only then makes its socket, ESTAB. The client closes first. " + CAP + ".",
+        client=ep(NS_C, C4, 40032), server=ep(NS_S, S4, 9114), extra={},
+        more={"sysctls": {"server": {"net.ipv4.tcp_syncookies": 2}}},
+    ),
+    dict(
+        name="ack-dropped",
+        description="Request/response on port 9115; 0.6 s after accepting the server closes first. The "
+        "client's bare ACKs are dropped in the server's input (nftables) for about 1 s, after the capture "
+        "point: the capture shows each ACK of the server's FIN, the server never gets them, stays in "
+        "FIN-WAIT-1 and retransmits the FIN (RTO); after the rule goes the next ACK gets through "
+        "(FIN-WAIT-2). The client closes 2.5 s after the server's FIN (server TIME-WAIT). " + CAP + ".",
+        client=ep(NS_C, C4, 40033), server=ep(NS_S, S4, 9115), extra={},
+    ),
+    dict(
+        name="fin-timeout",
+        description="The client namespace has net.ipv4.tcp_fin_timeout=3. Request/response on port 9116; "
+        "the client closes (orphaned), the server never calls close() for 4.5 s. The client's FIN-WAIT-2 "
+        "ends silently after 3 s (no packet); the server's late FIN then finds no socket and gets an RST. "
+        + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40034), server=ep(NS_S, S4, 9116), extra={"connection_reset": True},
+        more={"sysctls": {"client": {"net.ipv4.tcp_fin_timeout": 3}}},
+    ),
+    dict(
+        name="syn-retries",
+        description="The client namespace has net.ipv4.tcp_syn_retries=2; nftables in the server's input "
+        "drops everything to port 9117 (after the capture point). Linux 6.6+ retransmits the first SYNs "
+        "every second (net.ipv4.tcp_syn_linear_timeouts, default 4): 6 SYNs from 0 to 5.1 s; at about 7 s "
+        "(the 1+2+4 s that tcp_syn_retries=2 stands for) connect() fails with ETIMEDOUT: SYN-SENT ends "
+        "without a packet. " + CAP +
+        "; a ping marks the end.",
+        client=ep(NS_C, C4, 40035), server=ep(NS_S, S4, 9117), extra={"syn_unanswered": True},
+        more={"sysctls": {"client": {"net.ipv4.tcp_syn_retries": 2}}},
+    ),
+    dict(
+        name="retries2-give-up",
+        description="The client namespace has net.ipv4.tcp_retries2=3. After request/response on port 9118 "
+        "the client is black-holed (nftables in the server's input drops all it sends, after the capture "
+        "point) and sends 1000 bytes: 5 RTO retransmissions with backoff from 200 ms (to 3.3 s), and at "
+        "about 6.6 s (the next RTO) the client gives up without an RST (ETIMEDOUT). The server, which never got the "
+        "data, stays ESTAB. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40036), server=ep(NS_S, S4, 9118), extra={},
+        more={"sysctls": {"client": {"net.ipv4.tcp_retries2": 3}}},
+    ),
+    dict(
+        name="close-wait-at-end",
+        description="Request/response on port 9119; 0.6 s later the client closes (orphaned, default "
+        "tcp_fin_timeout) and the server application never calls close(): the capture ends with the server "
+        "in CLOSE-WAIT and the client in FIN-WAIT-2. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40037), server=ep(NS_S, S4, 9119), extra={},
+    ),
 ]
 
 FLAG_COLS = [
@@ -188,6 +285,37 @@ def ss_time(path):
     with open(path) as f:
         m = re.search(r"at epoch ([0-9.]+)", f.readline())
     return m.group(1) if m else None  # a string: keeps all nine decimals
+
+
+def parse_moment(path):
+    """moments/<n>-<host>.txt: "# moment n in namespace NS: LABEL", "# before T", ss -tanoH rows, "# after T".
+    The manifest names the file and its times; readers parse the rows themselves."""
+    m = {"file": rel(path)}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("# moment"):
+                m["label"] = line.split(": ", 1)[1].strip()
+            elif line.startswith("# before "):
+                m["before"] = line.split()[2]
+            elif line.startswith("# after "):
+                m["after"] = line.split()[2]
+    return m
+
+
+def moments(d, e):
+    """The moments taken during the scenario, then the end-of-capture ss as the last one."""
+    out = []
+    md = os.path.join(d, "moments")
+    ns = sorted({int(f.split("-")[0]) for f in os.listdir(md)}) if os.path.isdir(md) else []
+    for n in ns:
+        c, s = (parse_moment(os.path.join(md, f"{n}-{h}.txt")) for h in ("client", "server"))
+        s.pop("label")
+        out.append({"moment": n, "label": c.pop("label"), "client": c, "server": s})
+    end = {"moment": len(ns) + 1, "label": "end of capture (ss-client.txt, ss-server.txt)"}
+    for h in ("client", "server"):
+        end[h] = {"file": e["ss"][h], "before": e["ss_time_epoch"]}
+    out.append(end)
+    return out
 
 
 def read_tsv(path):
@@ -287,10 +415,14 @@ def build():
         if not sc.get("summarise"):
             e["final_states"] = states
         e["state_counts"] = counts
+        e["moments"] = moments(d, e)
+        e["unseen"] = sc.get("unseen", [])
         e["anomalies"] = anomalies(rows, sc["extra"], cap, name, d)
         e["tshark"] = rel(tsv)
         e["tshark_frames"] = len(rows)
         e["packets"] = capinfos_packets(cap)
+        if os.path.exists(os.path.join(d, "nft-client.txt")):
+            e["nft_client"] = rel(os.path.join(d, "nft-client.txt"))
         for key, fn in (("nft", "nft-server.txt"), ("tc", "tc-client.txt"), ("nstat", "nstat-server.txt")):
             if os.path.exists(os.path.join(d, fn)):
                 e[key] = rel(os.path.join(d, fn))
@@ -357,6 +489,8 @@ def readme(manifest, versions):
     L.append("| `<name>.pcap` / `<name>.pcapng` | the capture |")
     L.append("| `ss-client.txt`, `ss-server.txt` | `ss -tan` in each namespace, just before the capture stopped |")
     L.append("| `ss-client-info.txt`, `ss-server-info.txt` | `ss -tanoi` at the same moment (timers, cwnd, rtt, ...); first line gives the epoch time |")
+    L.append("| `moments/<n>-client.txt`, `moments/<n>-server.txt` | timeline scenarios: `ss -tanoH` in each namespace at moment n during the scenario; `# before <epoch>` and `# after <epoch>` (`date +%s.%N`, the clock of the capture's timestamps) bracket the moment the kernel's table was read |")
+    L.append("| `nft-client.txt` | the nftables table of the client namespace with its drop counter, where a scenario drops on the client's output |")
     L.append("| `tshark.tsv` | tshark golden: line 1 `# <tshark --version | head -1> | options`, line 2 the header, then one line per TCP frame |")
     L.append("| `nft-server.txt`, `tc-client.txt` | bulk-loss only: the nftables rule with its drop counter, the tbf bottleneck with its (zero) drop counter |")
     L.append("| `nstat-server.txt` | syn-flood only: the server's SYN-cookie and listen-queue counters |")
@@ -372,6 +506,15 @@ def readme(manifest, versions):
              "tcp.window_size_scalefactor and tcp.analysis.initial_rtt.")
     L.append("")
     L.append(f"tshark: {', '.join(sorted(v for v in versions if v))}.")
+    L.append("")
+    L.append("## Moments")
+    L.append("")
+    L.append("Every entry of `manifest.json` lists its `moments`: those taken during the scenario "
+             "(`moments/`, 2-4 for the timeline scenarios, none for the first 13, whose captures predate them) "
+             "and, last, the end-of-capture ss. `test/census-timeline.test.ts` and "
+             "`node dist/scripts/kernel/timeline.js` compare `tcpstate census --at <before>` with each of "
+             "them, host by host; `unseen` lists the endpoints the wire cannot show at that moment, with the "
+             "reason. `sysctls` gives a namespace's non-default TCP settings.")
     L.append("")
     L.append("## Scenarios")
     L.append("")

@@ -300,6 +300,133 @@ def writer_client(a):
     s.close()
 
 
+# --- issue 18: the timeline scenarios -------------------------------------------
+def talk_client(a):
+    """Request, reply, then a.hold seconds of quiet before the client closes first."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /status\n")
+    log("got", recv_until(s, b"\n"))
+    time.sleep(a.hold)
+    s.close()
+    log("client closed")
+
+
+def hole_client(a):
+    """Data, then a last small write (100 bytes) and at once the FIN: the generator drops
+    that last segment on the client's output, so the FIN arrives first."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"\x11" * 2000)
+    time.sleep(0.3)
+    s.sendall(b"\x22" * 100)
+    time.sleep(0.02)
+    s.shutdown(socket.SHUT_WR)
+    log("reply", recv_until(s, b"\n"))
+    recv_to_eof(s)
+    s.close()
+    log("client closed")
+
+
+def slow_sink_server(a):
+    """Read to EOF, then a.hold seconds in CLOSE-WAIT, then answer and close."""
+    c = accept_one(a.addr, a.port)
+    n = recv_to_eof(c)
+    log("received", n, "then", a.hold, "s in CLOSE-WAIT")
+    time.sleep(a.hold)
+    c.sendall(b"got %d\n" % n)
+    c.close()
+
+
+def serve_server(a):
+    """Accept a.count connections on one listener; each: read a line, answer, close first
+    (TIME-WAIT on the server). The listener stays open for a.hold seconds."""
+    ls = listener(a.addr, a.port)
+    ls.settimeout(0.1)
+    end = time.monotonic() + a.hold
+    n = 0
+    while time.monotonic() < end and n < a.count:
+        try:
+            c, peer = ls.accept()
+        except socket.timeout:
+            continue
+        log("accepted", peer)
+        recv_until(c, b"\n")
+        c.sendall(b"bye\n")
+        c.close()
+        n += 1
+    log("served", n)
+    ls.close()
+
+
+def reuse_client(a):
+    """Two connections from the same port a.bind_port, a.gap seconds apart; the server closes
+    each first, so the second SYN finds the server's TIME-WAIT socket of the first."""
+    for i in range(2):
+        s = connect(a.addr, a.port, a.bind, a.bind_port)
+        s.sendall(b"hello %d\n" % i)
+        recv_to_eof(s)
+        s.close()
+        log("connection", i, "done")
+        if i == 0:
+            time.sleep(a.gap)
+
+
+def close_first_server(a):
+    """Read a line, answer, a.gap seconds later close first (FIN-WAIT-1/2, TIME-WAIT)."""
+    c = accept_one(a.addr, a.port)
+    recv_until(c, b"\n")
+    c.sendall(b"200 OK\n")
+    time.sleep(a.gap)
+    c.close()
+    log("server closed")
+
+
+def lingering_client(a):
+    """Request, reply, read to the server's FIN, then a.hold seconds in CLOSE-WAIT."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /status\n")
+    recv_to_eof(s)
+    log("server closed; CLOSE-WAIT for", a.hold, "s")
+    time.sleep(a.hold)
+    s.close()
+    log("client closed")
+
+
+def try_connect_client(a):
+    """One connect() that may fail (ETIMEDOUT after tcp_syn_retries)."""
+    s = new_socket(a.addr)
+    if a.bind_port:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((a.bind or "0.0.0.0", a.bind_port))
+    t0 = time.monotonic()
+    try:
+        s.connect((a.addr, a.port))
+        log("connected")
+        s.sendall(b"GET /status\n")
+        log("got", recv_until(s, b"\n"))
+        time.sleep(a.hold)
+    except OSError as e:
+        log("connect failed after %.1f s:" % (time.monotonic() - t0), e)
+    s.close()
+
+
+def send_and_wait_client(a):
+    """Request, reply; a.gap seconds later 1000 bytes more (the generator black-holes them),
+    then wait for an answer that never comes until tcp_retries2 gives up."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"hi\n")
+    log("got", recv_until(s, b"\n"))
+    time.sleep(a.gap)
+    s.sendall(b"\x33" * 1000)
+    t0 = time.monotonic()
+    try:
+        d = s.recv(100)
+        log("recv", d)
+    except OSError as e:
+        log("gave up after %.1f s:" % (time.monotonic() - t0), e)
+    s.close()
+
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -317,6 +444,15 @@ COMMANDS = {
     "ka-client": ka_client,
     "slow-reader-server": slow_reader_server,
     "writer-client": writer_client,
+    "talk-client": talk_client,
+    "hole-client": hole_client,
+    "slow-sink-server": slow_sink_server,
+    "serve-server": serve_server,
+    "reuse-client": reuse_client,
+    "close-first-server": close_first_server,
+    "lingering-client": lingering_client,
+    "try-connect-client": try_connect_client,
+    "send-and-wait-client": send_and_wait_client,
 }
 
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Forged segments for scripts/kernel/make-samples.sh (needs scapy).
+
+  forge.py rst --pcap CAP --src A --sport P --dst B --dport Q --where out|in
+      An RST from A:P to B:Q. Its sequence number is read from the live connection:
+      the last segment B:Q sent (in CAP, which tcpdump is still writing) acknowledges
+      B's rcv_nxt and advertises its window. `out`: rcv_nxt + 2^30, outside the window
+      (Linux drops it silently); `in`: rcv_nxt + 1000, inside the window but not at
+      rcv_nxt (RFC 5961 3.2: Linux answers with a challenge ACK and keeps the connection).
+
+  forge.py ack --src A --sport P --dst B --dport Q
+      A bare ACK whose acknowledgment number cannot acknowledge anything B sent (B is in
+      SYN-SENT: RFC 793 p. 66, it answers with an RST <SEQ=SEG.ACK> and stays in SYN-SENT).
+
+Only ever sends to 192.0.2.0/24 inside the generator's namespaces.
+"""
+import argparse
+import sys
+
+from scapy.all import IP, TCP, PcapReader, conf, send  # noqa: E402
+
+conf.verb = 0
+
+
+def last_from(pcap, src, sport, dst, dport):
+    """(rcv_nxt, window in bytes) of dst:dport as its last segment to src:sport shows them."""
+    wscale, last = 0, None
+    try:
+        for p in PcapReader(pcap):
+            if IP not in p or TCP not in p:
+                continue
+            ip, t = p[IP], p[TCP]
+            if ip.src == dst and ip.dst == src and t.sport == dport and t.dport == sport:
+                if t.flags.S:
+                    wscale = dict((o[0], o[1]) for o in t.options if isinstance(o, tuple)).get("WScale", 0)
+                if t.flags.A:
+                    last = t
+    except (EOFError, OSError, ValueError) as e:  # the file is still being written
+        print(f"forge: read stopped: {e}", file=sys.stderr)
+    if last is None:
+        raise SystemExit(f"forge: no segment from {dst}:{dport} to {src}:{sport} in {pcap}")
+    return last.ack, last.window << wscale
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", choices=["rst", "ack"])
+    p.add_argument("--pcap")
+    p.add_argument("--src", required=True)
+    p.add_argument("--sport", type=int, required=True)
+    p.add_argument("--dst", required=True)
+    p.add_argument("--dport", type=int, required=True)
+    p.add_argument("--where", choices=["out", "in"], default="out")
+    a = p.parse_args()
+    for addr in (a.src, a.dst):
+        if not addr.startswith("192.0.2."):
+            raise SystemExit("forge: only 192.0.2.0/24")
+    if a.what == "rst":
+        rcv_nxt, wnd = last_from(a.pcap, a.src, a.sport, a.dst, a.dport)
+        seq = (rcv_nxt + (1 << 30 if a.where == "out" else 1000)) & 0xFFFFFFFF
+        seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="R", seq=seq, window=0)
+        print(f"forge: RST {a.src}:{a.sport} > {a.dst}:{a.dport} seq {seq} (rcv_nxt {rcv_nxt}, window {wnd}, {a.where} of it)")
+    else:
+        seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="A", seq=1000000, ack=123456789, window=512)
+        print(f"forge: ACK {a.src}:{a.sport} > {a.dst}:{a.dport} seq 1000000 ack 123456789")
+    send(seg)
+
+
+if __name__ == "__main__":
+    main()

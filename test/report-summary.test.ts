@@ -13,12 +13,13 @@ import { openSource } from '../src/reader/index.js';
 import { makeChalk, renderSummary, summaryJson } from '../src/report/summary.js';
 import { SS_NAMES, type TcpStateName } from '../src/state/tcp-state.js';
 import { repoRoot } from './helpers.js';
+import { stackFlowOptions, type Sysctls } from '../scripts/kernel/timeline.js';
 import { cli, kernelSamples, tempDir } from './report-io.js';
 
 const plain = makeChalk(false, {});
 
-async function summarise(capture: string): Promise<CaptureSummary> {
-  return analyzeCapture(capture, openSource(join(repoRoot, capture)));
+async function summarise(capture: string, sysctls?: Sysctls): Promise<CaptureSummary> {
+  return analyzeCapture(capture, openSource(join(repoRoot, capture)), { flowOptions: stackFlowOptions(sysctls) });
 }
 
 function ssCounts(path: string): Record<string, number> {
@@ -32,7 +33,7 @@ function ssCounts(path: string): Record<string, number> {
 
 for (const s of kernelSamples) {
   test(`summary of ${s.name}: each host's sockets at the end are what ss counted there`, async () => {
-    const sum = await summarise(s.capture);
+    const sum = await summarise(s.capture, (s as { sysctls?: Sysctls }).sysctls);
     for (const [role, host] of [
       ['client', s.client.addr],
       ['server', s.server.addr],

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { stackFlowOptions, type Sysctls } from '../scripts/kernel/timeline.js';
 import { analyzeCapture } from '../src/analyze/capture.js';
 import { formatEndpoint } from '../src/flow/address.js';
 import type { Flow } from '../src/flow/flow.js';
@@ -36,16 +37,16 @@ function readSs(path: string): Map<string, string> {
   return rows;
 }
 
-export async function endStates(capture: string): Promise<Flow[]> {
+export async function endStates(capture: string, sysctls?: Sysctls): Promise<Flow[]> {
   const flows: Flow[] = [];
-  await analyzeCapture(capture, openSource(capture), { onFlowEnd: (f) => flows.push(f) });
+  await analyzeCapture(capture, openSource(capture), { flowOptions: stackFlowOptions(sysctls), onFlowEnd: (f) => flows.push(f) });
   return flows;
 }
 
 for (const s of manifest) {
   test(`kernel sample ${s.name}: both endpoints' final states equal ss -tan`, async () => {
     // The latest connection first: on a reused tuple it is the one ss shows, the earlier ones are CLOSED.
-    const flows = (await endStates(join(repoRoot, s.capture))).sort((a, b) => b.firstTs - a.firstTs);
+    const flows = (await endStates(join(repoRoot, s.capture), (s as { sysctls?: Sysctls }).sysctls)).sort((a, b) => b.firstTs - a.firstTs);
     assert.ok(flows.length > 0);
     const hosts = [
       { addr: s.client.addr, ss: readSs(join(repoRoot, s.ss.client)) },

@@ -219,7 +219,7 @@ SCENARIOS = [
         description="Request/response on port 9119; 0.6 s later the client closes (orphaned, default "
         "tcp_fin_timeout) and the server application never calls close(): the capture ends with the server "
         "in CLOSE-WAIT and the client in FIN-WAIT-2. " + CAP + "; a ping marks the end.",
-        client=ep(NS_C, C4, 40037), server=ep(NS_S, S4, 9119), extra={},
+        client=ep(NS_C, C4, 40037), server=ep(NS_S, S4, 9119), extra={"stuck_close_wait": True},
     ),
 ]
 

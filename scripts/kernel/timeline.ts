@@ -12,6 +12,7 @@
  * agreed/total and every disagreement (ss vs tcpstate), then "N of M moments agree, E of F endpoints
  * agree". Exit 1 when anything disagrees (or an `unseen` entry matches nothing).
  */
+import type { FlowTableOptions } from '../../src/flow/table.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -60,6 +61,7 @@ export interface TimelineSample {
   server: { addr: string };
   moments: Moment[];
   unseen?: Unseen[];
+  sysctls?: Sysctls;
 }
 
 export interface EndpointResult {
@@ -124,12 +126,44 @@ interface CensusJson {
   hosts: Array<{ host: string; sockets: Array<{ state: string; local: string; peer: string }> }>;
 }
 
+/** Sysctls a scenario set on a host (manifest `sysctls`), per host. */
+export type Sysctls = Partial<Record<'client' | 'server', Record<string, number>>>;
+
+/**
+ * The analyze options that tell tcpstate the hosts' timer settings, as a user who set them
+ * would give them (a scenario that shortens a timer says so in its manifest).
+ */
+export function stackOptions(sysctls: Sysctls | undefined): string[] {
+  const out: string[] = [];
+  for (const host of Object.values(sysctls ?? {})) {
+    for (const [k, v] of Object.entries(host ?? {})) {
+      if (k === 'net.ipv4.tcp_fin_timeout') out.push('--fin-timeout', `${v}s`);
+      else if (k === 'net.ipv4.tcp_syn_retries') out.push('--syn-retries', String(v));
+      else if (k === 'net.ipv4.tcp_retries2') out.push('--retries2', String(v));
+    }
+  }
+  return out;
+}
+
+/** The same settings as flow-table options, for tests that analyse through the library. */
+export function stackFlowOptions(sysctls: Sysctls | undefined): Partial<FlowTableOptions> {
+  const o: Partial<FlowTableOptions> = {};
+  for (const host of Object.values(sysctls ?? {})) {
+    for (const [k, v] of Object.entries(host ?? {})) {
+      if (k === 'net.ipv4.tcp_fin_timeout') o.finTimeoutUs = v * 1e6;
+      else if (k === 'net.ipv4.tcp_syn_retries') o.synRetries = v;
+      else if (k === 'net.ipv4.tcp_retries2') o.retries2 = v;
+    }
+  }
+  return o;
+}
+
 /** Analyse the sample's capture once, then compare the census at every moment with ss, per host. */
 export async function compareSample(s: TimelineSample): Promise<SampleResult> {
   const dir = mkdtempSync(join(tmpdir(), 'tcpstate-timeline-'));
   try {
     const db = join(dir, 'timeline.db');
-    const a = await tcpstate(['analyze', s.capture, '--db', db, '--quiet']);
+    const a = await tcpstate(['analyze', s.capture, '--db', db, '--quiet', ...stackOptions(s.sysctls)]);
     if (a.code !== 0) throw new Error(`${s.name}: analyze exited ${a.code}: ${a.err}`);
     const unseen = s.unseen ?? [];
     const used = new Set<Unseen>();

@@ -93,6 +93,8 @@ export class Endpoint {
   passive = false;
   /** It acknowledged new data after sending its FIN: a half-close whose application reads on, not an orphan. */
   readsAfterClose = false;
+  /** It retransmitted its FIN after an ACK of it passed: that ACK never arrived (its next one is awaited). */
+  finAckLost = false;
   /** Window scale shift from its SYN, and its last advertised window (scaled). */
   windowScale = -1;
   window = 0;
@@ -137,7 +139,7 @@ export class Endpoint {
 
   /** Append every field but side and address as numbers (see Flow.freeze), the pending receipts last. */
   freezeInto(out: NumberWriter): void {
-    const bits = (this.hasSent ? 1 : 0) | (this.finSent ? 2 : 0) | (this.peerFinReceived ? 4 : 0) | (this.passive ? 8 : 0) | (this.hasAcked ? 16 : 0) | (this.readsAfterClose ? 32 : 0);
+    const bits = (this.hasSent ? 1 : 0) | (this.finSent ? 2 : 0) | (this.peerFinReceived ? 4 : 0) | (this.passive ? 8 : 0) | (this.hasAcked ? 16 : 0) | (this.readsAfterClose ? 32 : 0) | (this.finAckLost ? 64 : 0);
     out.add(this.port);
     out.add(STATE_NUMBER.get(this.state)!);
     out.add(bits);
@@ -190,6 +192,7 @@ export class Endpoint {
     e.passive = (bits & 8) !== 0;
     e.hasAcked = (bits & 16) !== 0;
     e.readsAfterClose = (bits & 32) !== 0;
+    e.finAckLost = (bits & 64) !== 0;
     e.since = r.next();
     e.isn = r.next();
     e.sndNxt = r.next();
@@ -408,6 +411,32 @@ export class Flow {
     const code = (causeNumber(cause) << 10) | (inferred ? 1 << 9 : 0) | (side === 'server' ? 1 << 8 : 0) | ((from === null ? NO_STATE : STATE_NUMBER.get(from)!) << 4) | STATE_NUMBER.get(to)!;
     this.log.push(ts, frame * CODE_SPAN + code);
     this.logTrimmed = false;
+  }
+
+  /**
+   * Take back `side`'s last change if it went from `from` to `to` (hindsight: later packets
+   * proved the segment behind it never arrived). Returns the time of the side's change before
+   * it (when it entered `from`), or -1 when the last change is another one (nothing is taken).
+   */
+  revokeLast(side: Side, from: TcpStateName, to: TcpStateName): number {
+    const s = side === 'server' ? 1 << 8 : 0;
+    const log = this.log;
+    let last = -1;
+    let before = -1;
+    for (let i = log.length - 2; i >= 0; i -= 2) {
+      if ((log[i + 1] % CODE_SPAN & (1 << 8)) !== s) continue;
+      if (last < 0) last = i;
+      else {
+        before = i;
+        break;
+      }
+    }
+    if (last < 0) return -1;
+    const code = log[last + 1] % CODE_SPAN;
+    if (((code >> 4) & 15) !== STATE_NUMBER.get(from) || (code & 15) !== STATE_NUMBER.get(to)) return -1;
+    log.splice(last, 2);
+    this.logTrimmed = false;
+    return before < 0 ? this.firstTs : log[before];
   }
 
   get transitionCount(): number {

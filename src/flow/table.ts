@@ -334,7 +334,7 @@ export class FlowTable {
       }
     } else if (e.state === TcpState.SYN_SENT) {
       const due = synGiveUp(e, o.synRetries);
-      if (due >= 0 && now >= giveUpEvidence(due, e.synsSent - 1, o.synRetries, e.synGapUs)) {
+      if (due >= 0 && now >= synGiveUpEvidence(e, due, o.synRetries)) {
         enter(flow, e, TcpState.CLOSED, { frame: null, ts: due }, 'gave up connecting: no answer to its SYN retransmissions (tcp_syn_retries)', true);
       }
     } else if (!isGone(e.state)) {
@@ -352,7 +352,7 @@ export class FlowTable {
     if (e.state === TcpState.FIN_WAIT_2) return e.readsAfterClose ? Infinity : e.since + o.finTimeoutUs;
     if (e.state === TcpState.SYN_SENT) {
       const due = synGiveUp(e, o.synRetries);
-      return due < 0 ? Infinity : giveUpEvidence(due, e.synsSent - 1, o.synRetries, e.synGapUs);
+      return due < 0 ? Infinity : synGiveUpEvidence(e, due, o.synRetries);
     }
     if (isGone(e.state)) return Infinity;
     const due = dataGiveUp(e, o.retries2);
@@ -387,11 +387,24 @@ export class FlowTable {
   }
 }
 
-/** When SYN_SENT's next SYN retransmission was due (the backoff doubles), or -1: no pattern to go by. */
+/**
+ * When SYN_SENT gave up, or -1: no pattern to go by. Linux gives up at the first retransmission
+ * timer at or after the budget of tcp_syn_retries doubling timeouts, (2^(n+1) - 1) x 1 s from its
+ * first SYN (127 s for 6), whatever the timeouts were (newer kernels start them linear); the next
+ * timer is taken at twice the last gap.
+ */
 function synGiveUp(e: Endpoint, retries: number): number {
   if (retries === Infinity) return -1;
-  if (e.synsSent >= 2) return e.lastSynTs + Math.min(2 * e.synGapUs, RTO_MAX_US);
-  return retries === 0 && e.synsSent === 1 ? e.lastSynTs + RTO_INIT_US : -1;
+  const next = e.synsSent >= 2 ? e.lastSynTs + Math.min(2 * e.synGapUs, RTO_MAX_US) : e.lastSynTs + RTO_INIT_US;
+  if (next - e.synTs >= synBudgetUs(retries) || e.synsSent >= 2) return next;
+  return -1;
+}
+
+/** Linux's time budget for tcp_syn_retries n: (2^(n+1) - 1) initial timeouts, each at most TCP_RTO_MAX. */
+function synBudgetUs(n: number): number {
+  let total = 0;
+  for (let i = 0, rto = RTO_INIT_US; i <= n && total < 1e13; i++, rto = Math.min(2 * rto, RTO_MAX_US)) total += rto;
+  return total;
 }
 
 /**
@@ -404,11 +417,12 @@ function dataGiveUp(e: Endpoint, retries: number): number {
 }
 
 /**
- * When a give-up due at `due` is proven: at once when `count` retransmissions reached the
- * host's limit; otherwise once the capture went on past the next one after it without either.
+ * When SYN_SENT's give-up at `due` is proven: at once when its budget is spent by then;
+ * otherwise once the capture went on well past `due` with no SYN (its retransmissions stopped).
  */
-function giveUpEvidence(due: number, count: number, limit: number, gap: number): number {
-  return count >= limit ? due : due + Math.max(Math.min(4 * gap, RTO_MAX_US), RTO_INIT_US);
+function synGiveUpEvidence(e: Endpoint, due: number, retries: number): number {
+  if (due - e.synTs >= synBudgetUs(retries)) return due;
+  return due + Math.max(Math.min(4 * e.synGapUs, RTO_MAX_US), RTO_INIT_US);
 }
 
 /** The highest right edge of the packet's SACK blocks, or -1. */

@@ -133,7 +133,9 @@ function confirmReceipts(flow: Flow, e: Endpoint, ack: number, seg: Segment, syn
   let i = 0;
   while (i < e.pending.length) {
     const rc = e.pending[i];
-    if (!seqGe(ack, rc.ackedBy)) break;
+    // Covered, and not by a number from another sequence space (a stale or forged ACK's lies anywhere).
+    const d = seqDiff(ack, rc.ackedBy);
+    if (d < 0 || d >= MAX_IN_FLIGHT) break;
     if (!syns && rc.kind === 'syn') {
       i++;
       continue;
@@ -273,12 +275,29 @@ function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment, reset: number)
       }
     }
   }
+  if (f & FIN && s.finSent && seqAdd(seg.seq, seg.len + (f & SYN ? 1 : 0)) === s.finSeq) ackNeverArrived(flow, s);
   if (f & FIN && !s.finSent) {
     s.finSent = true;
     s.finSeq = seqAdd(seg.seq, seg.len + (f & SYN ? 1 : 0));
     if (s.state === TcpState.ESTABLISHED || s.state === TcpState.SYN_RECEIVED) enter(flow, s, TcpState.FIN_WAIT_1, seg, 'sent FIN (active close)');
     else if (s.state === TcpState.CLOSE_WAIT) enter(flow, s, TcpState.LAST_ACK, seg, 'sent FIN (passive close)');
   }
+}
+
+/**
+ * s sends its FIN again after an ACK of it passed the capture point: that ACK never reached
+ * it (lost after the capture point). Hindsight takes back the change the ACK made; s's next
+ * ACK of its FIN makes it, with that evidence as its cause.
+ */
+function ackNeverArrived(flow: Flow, s: Endpoint): void {
+  const back = s.state === TcpState.FIN_WAIT_2 ? TcpState.FIN_WAIT_1 : s.state === TcpState.CLOSED ? TcpState.LAST_ACK : s.state === TcpState.TIME_WAIT ? TcpState.CLOSING : null;
+  if (back === null) return;
+  const since = flow.revokeLast(s.side, back, s.state);
+  if (since < 0) return;
+  s.state = back;
+  s.since = since;
+  s.finAckLost = true;
+  flow.goneAt = -1;
 }
 
 function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment, senderState: TcpStateName, reset: number, rules: StackRules): void {
@@ -330,13 +349,13 @@ function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment, senderStat
         }
         break;
       case TcpState.FIN_WAIT_1:
-        if (acksOwnFin) enter(flow, r, TcpState.FIN_WAIT_2, seg, 'received ACK of its FIN');
+        if (acksOwnFin) enter(flow, r, TcpState.FIN_WAIT_2, seg, ackOfFin(r), r.finAckLost);
         break;
       case TcpState.CLOSING:
-        if (acksOwnFin) enter(flow, r, TcpState.TIME_WAIT, seg, 'received ACK of its FIN');
+        if (acksOwnFin) enter(flow, r, TcpState.TIME_WAIT, seg, ackOfFin(r), r.finAckLost);
         break;
       case TcpState.LAST_ACK:
-        if (acksOwnFin) enter(flow, r, TcpState.CLOSED, seg, 'received ACK of its FIN');
+        if (acksOwnFin) enter(flow, r, TcpState.CLOSED, seg, ackOfFin(r), r.finAckLost);
         break;
       default:
         break;
@@ -344,9 +363,25 @@ function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment, senderStat
   }
 }
 
+function ackOfFin(r: Endpoint): string {
+  return r.finAckLost ? 'received ACK of its FIN (an earlier ACK never arrived: it retransmitted its FIN)' : 'received ACK of its FIN';
+}
+
+/**
+ * Wait for evidence of a SYN, SYN-ACK or FIN. A SYN sent again waits at its latest copy: the
+ * host answers the one that reached it (an earlier one lost after the capture point never did).
+ */
 function queue(e: Endpoint, rc: Receipt): void {
-  if (e.pending === NO_RECEIPTS) e.pending = [rc];
-  else if (!e.pending.some((p) => p.kind === rc.kind && p.ackedBy === rc.ackedBy)) e.pending.push(rc);
+  if (e.pending === NO_RECEIPTS) {
+    e.pending = [rc];
+    return;
+  }
+  const same = e.pending.find((p) => p.kind === rc.kind && p.ackedBy === rc.ackedBy);
+  if (same === undefined) e.pending.push(rc);
+  else if (rc.kind === 'syn') {
+    same.frame = rc.frame;
+    same.ts = rc.ts;
+  }
 }
 
 /** What a RST's receiver does with it. */

@@ -6,6 +6,7 @@ import './link.js';
 import './ip.js';
 import './tcp.js';
 import './tunnel.js';
+import './wlan.js';
 import { linkTypeName } from './link-names.js';
 import { DecodedPacket } from './packet.js';
 import { linkTypes } from './registry.js';

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DecodedPacket, LinkType, Note, Status, STATUS_NAMES, decodeFrame } from '../src/decode/index.js';
-import { ah, be16, be32, bytes, ethernet, ext8, fragment6, ipv4, ipv6, le32, tcp, udp, vlan } from './frames.js';
+import { DecodeCounters, DecodedPacket, Encap, LinkType, Note, Status, STATUS_NAMES, decodeFrame } from '../src/decode/index.js';
+import { LLC_SNAP, ah, be16, be32, bytes, ethernet, ext8, fragment6, ipv4, ipv6, le16, le32, tcp, udp, vlan, wlanHeader } from './frames.js';
 
 const PAD_BEFORE = 13;
 const PAD_AFTER = 11;
@@ -36,6 +36,36 @@ function assertTcp(r: ReturnType<typeof decodeAt>, version: 4 | 6, encapsulated 
   assert.equal(r.p.payloadLen, 5);
   assert.equal(r.p.buf[r.p.srcOff], version === 4 ? 192 : 0x20);
   assert.equal((r.p.notes & Note.ENCAPSULATED) !== 0, encapsulated);
+}
+
+const WLAN = 105;
+const RADIOTAP = 127;
+const PPI = 192;
+const NFLOG = 239;
+const C_HDLC = 104;
+
+/** A radiotap header: present bitmaps (little-endian bytes), then fields from offset 4 + bitmaps, TSFT aligned to 8. */
+function radiotap(present: number[], fields: number[]): number[] {
+  const start = 4 + present.length;
+  const align = present[0] & 1 ? (8 - (start % 8)) % 8 : 0;
+  const len = start + align + fields.length;
+  return [0, 0, ...le16(len), ...present, ...new Array(align).fill(0), ...fields];
+}
+
+/** A PPI header with an 802.11-common field (its flags as given) and the inner link type. */
+function ppi(dlt: number, commonFlags: number): number[] {
+  const common = [...le16(2), ...le16(20), ...new Array(8).fill(0), ...le16(commonFlags), ...new Array(10).fill(0)];
+  return [0, 0, ...le16(8 + common.length), ...le32(dlt), ...common];
+}
+
+/** NFLOG: header, a prefix TLV, a hardware-type TLV, then the payload TLV (in either byte order). */
+function nflog(family: number, payload: Uint8Array, littleEndian: boolean): Uint8Array {
+  const h16 = littleEndian ? le16 : be16;
+  const tlv = (type: number, value: number[] | Uint8Array) => {
+    const len = 4 + value.length;
+    return [...h16(len), ...h16(type), ...value, ...new Array((4 - (len % 4)) % 4).fill(0)];
+  };
+  return bytes(family, 0, be16(0), tlv(10, [0x61, 0x62, 0x63, 0]), tlv(15, be16(1)), tlv(9, payload));
 }
 
 const linkCases: Array<[string, number, Uint8Array, 4 | 6, boolean?]> = [
@@ -78,6 +108,23 @@ const linkCases: Array<[string, number, Uint8Array, 4 | 6, boolean?]> = [
   ['6in4', LinkType.RAW, ipv4(41, V6), 6, true],
   ['IPv6 in IPv6', LinkType.RAW, ipv6(41, V6), 6, true],
   ['IPv4 options', LinkType.RAW, ipv4(6, SEGMENT, { options: [0x94, 0x04, 0, 0] }), 4],
+  ['802.11 QoS data, to DS', WLAN, bytes(wlanHeader(0x88, 0x01), le16(0x0005), LLC_SNAP(0x0800), V4), 4],
+  ['802.11 four-address data / IPv6', WLAN, bytes(wlanHeader(0x08, 0x03), LLC_SNAP(0x86dd), V6), 6],
+  ['802.11 QoS data +HTC (order bit)', WLAN, bytes(wlanHeader(0x88, 0x82), le16(0), be32(0x0000c000), LLC_SNAP(0x0800), V4), 4],
+  ['radiotap (TSFT, flags: FCS) / 802.11', RADIOTAP, bytes(radiotap([0x03, 0, 0, 0], [...new Array(8).fill(7), 0x10]), wlanHeader(0x08, 0x02), LLC_SNAP(0x0800), V4, [1, 2, 3, 4]), 4],
+  ['radiotap, extended bitmap, flags: data pad / 802.11 four-address', RADIOTAP, bytes(radiotap([0x02, 0, 0, 0x80, 0, 0, 0, 0], [0x20]), wlanHeader(0x08, 0x03), [0, 0], LLC_SNAP(0x0800), V4), 4],
+  ['PPI, 802.11-common with FCS / 802.11', PPI, bytes(ppi(105, 0x0001), wlanHeader(0x88, 0x01), le16(0), LLC_SNAP(0x86dd), V6, [1, 2, 3, 4]), 6],
+  ['PPI / Ethernet', PPI, bytes(ppi(1, 0), ethernet(0x0800, V4)), 4],
+  ['NFLOG, little-endian TLVs', NFLOG, nflog(2, V4, true), 4],
+  ['NFLOG, big-endian TLVs, IPv6', NFLOG, nflog(10, V6, false), 6],
+  ['Cisco HDLC', C_HDLC, bytes(0x0f, 0, be16(0x0800), V4), 4],
+  ['Cisco HDLC under PPP_HDLC (broadcast address)', LinkType.PPP_HDLC, bytes(0x8f, 0, be16(0x86dd), V6), 6],
+  ['802.1BR E-tag', LinkType.ETHERNET, ethernet(0x893f, bytes([0x60, 0x12, 0x10, 0x34, 0, 0], be16(0x0800), V4)), 4],
+  ['E-tag then 802.1Q', LinkType.ETHERNET, ethernet(0x893f, bytes([0, 0, 0, 1, 0, 0], be16(0x8100), vlan(5, 0x86dd, V6))), 6],
+  ['ERSPAN type I (GRE 0x88be, no sequence number)', LinkType.ETHERNET, ethernet(0x0800, ipv4(47, bytes([0, 0], be16(0x88be), ethernet(0x0800, V4)))), 4, true],
+  ['ERSPAN type II (GRE 0x88be with a sequence number)', LinkType.ETHERNET, ethernet(0x0800, ipv4(47, bytes([0x10, 0], be16(0x88be), be32(7), [0x10, 0x64, 0, 1, 0, 0, 0, 0], ethernet(0x0800, V4)))), 4, true],
+  ['CAPWAP data / 802.3', LinkType.ETHERNET, ethernet(0x0800, ipv4(17, udp(40000, 5247, bytes(0, [0x10, 0x42, 0x00], [0, 0, 0, 0], ethernet(0x86dd, V6))))), 6, true],
+  ['CAPWAP data / 802.11 (frame control swapped), radio MAC', LinkType.ETHERNET, ethernet(0x0800, ipv4(17, udp(5247, 40000, bytes(0, [0x20, 0x43, 0x10], [0, 0, 0, 0], 6, [2, 0, 0, 0, 0, 1], 0, wlanHeader(0x02, 0x08), LLC_SNAP(0x0800), V4)))), 4, true],
 ];
 
 for (const [name, linkType, frame, version, encapsulated] of linkCases) {
@@ -194,4 +241,60 @@ test('a crafted loop of tunnels stops at the nesting limit', () => {
 test('UDP on a tunnel port that does not hold the tunnel is plain UDP', () => {
   assert.equal(decodeAt(LinkType.RAW, ipv4(17, udp(50000, 4789, bytes([0, 0, 0, 0, 0, 0, 0, 0])))).status, Status.NON_TCP);
   assert.equal(decodeAt(LinkType.RAW, ipv4(17, udp(3544, 50000, bytes([1, 2, 3])))).status, Status.NON_TCP);
+});
+
+test('radiotap and PPI FCS: not payload, not wire length an IP length of 0 may claim', () => {
+  const v4 = ipv4(6, SEGMENT, { totalLength: 0 });
+  const viaRadiotap = decodeAt(RADIOTAP, bytes(radiotap([0x02, 0, 0, 0], [0x10]), wlanHeader(0x08, 0x01), LLC_SNAP(0x0800), v4, [9, 9, 9, 9]));
+  assert.equal(viaRadiotap.name, 'tcp');
+  assert.equal(viaRadiotap.p.payloadLen, 5);
+  const viaPpi = decodeAt(PPI, bytes(ppi(105, 1), wlanHeader(0x08, 0x01), LLC_SNAP(0x0800), v4, [9, 9, 9, 9]));
+  assert.equal(viaPpi.p.payloadLen, 5);
+  // Without the FCS flag the last 4 bytes are the frame's: an IP length of 0 takes them in.
+  assert.equal(decodeAt(RADIOTAP, bytes(radiotap([0x02, 0, 0, 0], [0]), wlanHeader(0x08, 0x01), LLC_SNAP(0x0800), v4, [9, 9, 9, 9])).p.payloadLen, 9);
+});
+
+test('802.11: only unprotected, unfragmented data frames carry IP', () => {
+  const body = bytes(LLC_SNAP(0x0800), V4);
+  assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x08, 0x41), body)).status, Status.ENCRYPTED);
+  assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x80, 0x00), body)).status, Status.NON_IP); // beacon
+  assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x48, 0x01))).status, Status.NON_IP); // null function
+  const fragment = decodeAt(WLAN, bytes(wlanHeader(0x08, 0x05), body));
+  assert.equal(fragment.status, Status.UNSUPPORTED_ENCAPSULATION);
+  assert.equal(fragment.p.unsupportedEncap, Encap.WLAN_FRAGMENT);
+  assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x08, 0x01, 0x0011), body)).p.unsupportedEncap, Encap.WLAN_FRAGMENT); // fragment number 1
+  const amsdu = decodeAt(WLAN, bytes(wlanHeader(0x88, 0x01), le16(0x0080), body));
+  assert.equal(amsdu.p.unsupportedEncap, Encap.WLAN_AMSDU);
+  assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x08, 0x01)).subarray(0, 20)).status, Status.TRUNCATED_LINK);
+  assert.equal(decodeAt(RADIOTAP, bytes([0, 0, 200, 0, 0, 0, 0, 0], body)).status, Status.TRUNCATED_LINK); // length beyond the frame
+});
+
+test('CAPWAP: DTLS is encrypted, fragments and other bindings are named, keep-alives and short payloads are UDP', () => {
+  const capwap = (header: number[]) => decodeAt(LinkType.RAW, ipv4(17, udp(40000, 5247, bytes(header, ethernet(0x0800, V4)))));
+  assert.equal(capwap([0x01, 0, 0, 0]).status, Status.ENCRYPTED);
+  const frag = capwap([0, 0x10, 0x42, 0x80, 0, 1, 0, 0]);
+  assert.equal(frag.name, 'unsupported_encapsulation');
+  assert.equal(frag.p.unsupportedEncap, Encap.CAPWAP_FRAGMENT);
+  assert.equal(capwap([0, 0x10, 0x45, 0x00, 0, 0, 0, 0]).p.unsupportedEncap, Encap.CAPWAP_BINDING); // WBID 2, T set
+  assert.equal(capwap([0, 0x10, 0x42, 0x08, 0, 0, 0, 0]).status, Status.NON_TCP);
+  assert.equal(decodeAt(LinkType.RAW, ipv4(17, udp(40000, 5247, bytes([0, 0x10])))).status, Status.NON_TCP);
+});
+
+test('NFLOG: no payload TLV is not IP; a TLV shorter than its header stops the walk', () => {
+  assert.equal(decodeAt(NFLOG, bytes(2, 0, 0, 0, le16(8), le16(10), [0x61, 0x62, 0x63, 0])).status, Status.NON_IP);
+  assert.equal(decodeAt(NFLOG, bytes(2, 0, 0, 0, be16(2), be16(10), [0, 0, 0, 0])).status, Status.TRUNCATED_LINK);
+  assert.equal(decodeAt(NFLOG, nflog(7, V4, true)).status, Status.NON_IP); // family neither inet nor inet6
+});
+
+test('the counters name what was not decoded, one warning line each', () => {
+  const c = new DecodeCounters();
+  c.add(Status.UNSUPPORTED_LINK_TYPE, 0, 147);
+  c.add(Status.UNSUPPORTED_LINK_TYPE, 0, 147);
+  c.add(Status.UNSUPPORTED_ENCAPSULATION, 0, 1, Encap.CAPWAP_FRAGMENT);
+  c.add(Status.TCP, 0, 1);
+  assert.deepEqual(c.warnings(), [
+    'link type LINKTYPE_147 (147) is not decoded: 2 packets skipped, any TCP they carry is not analysed',
+    '1 packet in an encapsulation not decoded (CAPWAP fragment (not reassembled)): any TCP they carry is not analysed',
+  ]);
+  assert.deepEqual(new DecodeCounters().warnings(), []);
 });

@@ -91,3 +91,13 @@ export function vlan(tci: number, type: number, payload: Uint8Array): Uint8Array
 export function udp(sport: number, dport: number, payload: Uint8Array): Uint8Array {
   return bytes(be16(sport), be16(dport), be16(8 + payload.length), [0, 0], payload);
 }
+
+export const le16 = (v: number) => [v & 0xff, (v >> 8) & 0xff];
+
+const MAC_AP = [0x02, 0, 0, 0, 0, 0x01];
+export const LLC_SNAP = (type: number) => [0xaa, 0xaa, 0x03, 0, 0, 0, ...be16(type)];
+
+/** An 802.11 data frame header: frame control bytes as given, three addresses, sequence control (and a fourth address for to DS + from DS). */
+export function wlanHeader(fc0: number, fc1: number, seqCtl = 0x0010): number[] {
+  return [fc0, fc1, 0, 0, ...MAC_AP, ...MAC_A, ...MAC_B, ...le16(seqCtl), ...((fc1 & 3) === 3 ? MAC_B : [])];
+}

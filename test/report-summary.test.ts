@@ -72,13 +72,14 @@ test('summary text: many hosts are cut at ten, most sockets first; several sever
   assert.match(abort, /^ {4}window_update +\d+ +info +A pure ACK that only moves the advertised window\.$/m);
 });
 
-test('summary JSON: the keys it had, plus conn_states, host_end_states, worst_flows and finding_kinds', async () => {
+test('summary JSON: the keys it had, plus warnings, conn_states, host_end_states, worst_flows and finding_kinds', async () => {
   const j = summaryJson(await summarise('samples/kernel/stuck-close-wait/stuck-close-wait.pcap'));
   assert.deepEqual(Object.keys(j), [
     'name', 'format', 'compression', 'link_types', 'packets', 'tcp_packets', 'bytes', 'first_ts', 'last_ts', 'status', 'error', 'error_offset', 'error_record',
-    'decode', 'flows', 'end_states', 'findings', 'conn_states', 'host_end_states', 'host_end_states_omitted', 'worst_flows', 'finding_kinds',
+    'decode', 'warnings', 'flows', 'end_states', 'findings', 'conn_states', 'host_end_states', 'host_end_states_omitted', 'worst_flows', 'finding_kinds',
   ]);
   assert.equal(j.host_end_states_omitted, 0);
+  assert.deepEqual(j.warnings, []);
   assert.deepEqual(j.worst_flows, [{ flow: 1, client: '192.0.2.1:40003', server: '192.0.2.2:9092', errors: 1, warnings: 0, kinds: ['stuck_close_wait'] }]);
   assert.deepEqual(j.conn_states, { S2: 1 });
   assert.deepEqual(j.host_end_states, { '192.0.2.1': { FIN_WAIT_2: 1 }, '192.0.2.2': { CLOSE_WAIT: 1 } });

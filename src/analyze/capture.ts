@@ -40,6 +40,8 @@ export interface CaptureSummary {
   errorOffset: number | null;
   errorRecord: number | null;
   counters: DecodeCounters;
+  /** One line per thing that kept packets from being decoded (a link type, an encapsulation); status stays about reading the file. */
+  warnings: string[];
   /** TCP connections found, and the most alive at one moment. */
   flows: number;
   peakLiveFlows: number;
@@ -259,7 +261,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         counters.internalErrors++;
         return;
       }
-      counters.add(status, p.notes);
+      counters.add(status, p.notes, rec.linkType, p.unsupportedEncap);
       if (status === Status.TCP) {
         const capturedEnd = rec.offset + rec.caplen;
         const frameEnd = rec.offset + Math.max(rec.origLen, rec.caplen) - rec.fcsLen;
@@ -327,6 +329,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     errorOffset: err?.offset ?? null,
     errorRecord: err?.record ?? null,
     counters,
+    warnings: counters.warnings(),
     flows: table.created,
     peakLiveFlows: table.peakLive,
     endStates,

@@ -6,13 +6,15 @@ import './link.js';
 import './ip.js';
 import './tcp.js';
 import './tunnel.js';
+import './wlan.js';
+import { linkTypeName } from './link-names.js';
 import { DecodedPacket } from './packet.js';
 import { linkTypes } from './registry.js';
-import { NOTE_NAMES, STATUS_NAMES, Status } from './status.js';
+import { ENCAP_NAMES, NOTE_NAMES, STATUS_NAMES, Status } from './status.js';
 import type { PacketRecord } from '../reader/record.js';
 
 export { DecodedPacket, TcpFlag } from './packet.js';
-export { Status, STATUS_NAMES, Note, NOTE_NAMES } from './status.js';
+export { Status, STATUS_NAMES, Note, NOTE_NAMES, Encap, ENCAP_NAMES } from './status.js';
 export { LinkType } from './link.js';
 
 /** Decode one record into `p`; returns a Status code (Status.TCP when a TCP header was found). */
@@ -41,10 +43,33 @@ export class DecodeCounters {
   untimed = 0;
   /** TCP packets dropped for a wrong IPv4 header or TCP checksum (with --verify-checksums). */
   badChecksums = 0;
+  /** Packets of a link type not decoded, by link type. */
+  readonly unsupportedLinkTypes = new Map<number, number>();
+  /** Packets in an encapsulation recognised but not decoded, by Encap code (0: unnamed). */
+  readonly unsupportedEncaps = new Array<number>(ENCAP_NAMES.length).fill(0);
 
-  add(status: number, notes: number): void {
+  /** Count a packet's outcome; `linkType` and `encap` name what was not decoded, if that was the outcome. */
+  add(status: number, notes: number, linkType = 0, encap = 0): void {
     this.byStatus[status]++;
     if (notes !== 0) for (const [bit] of NOTE_NAMES) if (notes & bit) this.byNote.set(bit, this.byNote.get(bit)! + 1);
+    if (status === Status.UNSUPPORTED_LINK_TYPE) this.unsupportedLinkTypes.set(linkType, (this.unsupportedLinkTypes.get(linkType) ?? 0) + 1);
+    else if (status === Status.UNSUPPORTED_ENCAPSULATION) this.unsupportedEncaps[encap]++;
+  }
+
+  /**
+   * One line per link type or encapsulation that was not decoded: whatever TCP those packets
+   * carry is missing from the analysis, which must not look complete without saying so.
+   */
+  warnings(): string[] {
+    const out: string[] = [];
+    const packets = (n: number) => `${n} packet${n === 1 ? '' : 's'}`;
+    for (const [t, n] of this.unsupportedLinkTypes) {
+      out.push(`link type ${linkTypeName(t)} (${t}) is not decoded: ${packets(n)} skipped, any TCP they carry is not analysed`);
+    }
+    this.unsupportedEncaps.forEach((n, code) => {
+      if (n > 0) out.push(`${packets(n)} in an encapsulation not decoded (${code === 0 ? 'unnamed' : ENCAP_NAMES[code]}): any TCP they carry is not analysed`);
+    });
+    return out;
   }
 
   get tcp(): number {

@@ -8,12 +8,15 @@ const NAMES: Record<number, string> = {
   14: 'RAW',
   50: 'PPP_HDLC',
   101: 'RAW',
+  104: 'C_HDLC',
   105: 'IEEE802_11',
   108: 'LOOP',
   113: 'LINUX_SLL',
   127: 'IEEE802_11_RADIOTAP',
+  192: 'PPI',
   228: 'IPV4',
   229: 'IPV6',
+  239: 'NFLOG',
   276: 'LINUX_SLL2',
 };
 

@@ -1,13 +1,13 @@
 /**
  * Link layers and what rides directly on them: Ethernet II and 802.3/LLC/SNAP,
  * 802.1Q/802.1ad/QinQ tags, 802.1ah (PBB), Cisco FabricPath, MPLS label stacks,
- * PPPoE sessions, PPP, FDDI, Linux cooked capture (SLL, SLL2), raw IP and BSD
- * loopback (NULL, LOOP).
+ * 802.1BR E-tags, PPPoE sessions, PPP (and Cisco HDLC under the PPP link types), Cisco HDLC,
+ * FDDI, Linux cooked capture (SLL, SLL2), Linux NFLOG, raw IP and BSD loopback (NULL, LOOP).
  */
 import { decodeIPv4, decodeIPv6, decodeIpByVersion } from './ip.js';
 import { type DecodedPacket, u16, u32 } from './packet.js';
-import { byEtherType, enterTunnel, etherTypes, linkTypes, type Decoder } from './registry.js';
-import { Status } from './status.js';
+import { byEtherType, enterTunnel, etherTypes, linkTypes, unsupported, type Decoder } from './registry.js';
+import { Encap, Status } from './status.js';
 
 export const LinkType = {
   NULL: 0,
@@ -18,10 +18,12 @@ export const LinkType = {
   RAW_OPENBSD: 14,
   PPP_HDLC: 50,
   RAW: 101,
+  C_HDLC: 104,
   LOOP: 108,
   LINUX_SLL: 113,
   IPV4: 228,
   IPV6: 229,
+  NFLOG: 239,
   LINUX_SLL2: 276,
 } as const;
 
@@ -36,7 +38,7 @@ function etherPayload(p: DecodedPacket, type: number, b: Uint8Array, off: number
   return byEtherType(p, type, b, off, end);
 }
 
-function decodeLlc(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+export function decodeLlc(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
   if (off + 3 > end) return Status.TRUNCATED_LINK;
   const dsap = b[off];
   const ssap = b[off + 1];
@@ -81,7 +83,25 @@ function decodeMpls(p: DecodedPacket, b: Uint8Array, off: number, end: number): 
   const nibble = b[off] >> 4;
   if (nibble === 4 || nibble === 6) return decodeIpByVersion(p, b, off, end);
   if (nibble === 0) return decodeEthernet(p, b, off + 4, end); // pseudowire control word, then Ethernet
-  return Status.UNSUPPORTED_ENCAPSULATION;
+  return unsupported(p, Encap.MPLS_PAYLOAD);
+}
+
+/** 802.1BR E-tag: 6 bytes of E-PCP/E-DEI, E-CID base and extensions, then the next type. */
+function decodeEtag(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 8 > end) return Status.TRUNCATED_LINK;
+  return etherPayload(p, u16(b, off + 6), b, off + 8, end);
+}
+
+/** Cisco HDLC: address (0x0f unicast, 0x8f broadcast), control, then an EtherType. */
+function decodeChdlc(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 4 > end) return Status.TRUNCATED_LINK;
+  return byEtherType(p, u16(b, off + 2), b, off + 4, end);
+}
+
+/** The PPP link types (9, 50) may hold Cisco HDLC frames, told apart by their address byte. */
+function decodePppLink(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off < end && (b[off] === 0x0f || b[off] === 0x8f)) return decodeChdlc(p, b, off, end);
+  return decodePpp(p, b, off, end);
 }
 
 /** PPP protocol field (possibly compressed to one byte) after optional HDLC address/control. */
@@ -136,6 +156,51 @@ function cookedProtocol(p: DecodedPacket, proto: number, b: Uint8Array, off: num
 /** BSD address-family values for IPv6 (NetBSD/OpenBSD, FreeBSD, macOS; Windows/Npcap and Linux). */
 const AF_INET6 = new Set([24, 28, 30, 23, 10]);
 
+const NFULA_PAYLOAD = 9;
+const LINUX_AF_INET = 2;
+const LINUX_AF_INET6 = 10;
+
+/**
+ * Linux NFLOG: family, version, resource id, then netlink TLVs whose length and type are in
+ * the logging host's byte order (told apart as Wireshark does: the first order that reads a
+ * non-zero type below 0x100 wins, big-endian first). The payload TLV holds the IP packet.
+ */
+function decodeNflog(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 4 > end) return Status.TRUNCATED_LINK;
+  const le = !nflogOrderFits(b, off + 4, end, false) && nflogOrderFits(b, off + 4, end, true);
+  let payload = -1;
+  let payloadEnd = -1;
+  for (let o = off + 4; o + 4 <= end; ) {
+    const len = le ? b[o] | (b[o + 1] << 8) : u16(b, o);
+    if (len < 4) return Status.TRUNCATED_LINK; // a broken TLV chain: Wireshark stops there too
+    const type = (le ? b[o + 2] | (b[o + 3] << 8) : u16(b, o + 2)) & 0x7fff;
+    if (type === NFULA_PAYLOAD) {
+      payload = o + 4;
+      payloadEnd = o + len;
+    }
+    o += (len + 3) & ~3;
+  }
+  if (payload < 0) return Status.NON_IP;
+  // The TLV's length is the payload's: it bounds the IP packet (and nothing after it is data).
+  p.wireEnd = Math.min(p.wireEnd, payloadEnd);
+  end = Math.min(end, payloadEnd);
+  if (b[off] === LINUX_AF_INET) return decodeIPv4(p, b, payload, end);
+  if (b[off] === LINUX_AF_INET6) return decodeIPv6(p, b, payload, end);
+  return Status.NON_IP;
+}
+
+function nflogOrderFits(b: Uint8Array, o: number, end: number, le: boolean): boolean {
+  while (end - o > 4) {
+    const len = le ? b[o] | (b[o + 1] << 8) : u16(b, o);
+    if (len < 4) return false;
+    const type = (le ? b[o + 2] | (b[o + 3] << 8) : u16(b, o + 2)) & 0x7fff;
+    if (type >= 0x100) return false;
+    if (type !== 0) return true;
+    o += (len + 3) & ~3;
+  }
+  return false;
+}
+
 function loopback(littleEndianAllowed: boolean): Decoder {
   return (p, b, off, end) => {
     if (off + 4 > end) return Status.TRUNCATED_LINK;
@@ -154,12 +219,15 @@ etherTypes.set(0x8903, decodeFabricPath);
 etherTypes.set(0x8847, decodeMpls);
 etherTypes.set(0x8848, decodeMpls);
 etherTypes.set(0x8864, decodePppoeSession);
+etherTypes.set(0x893f, decodeEtag);
 
 linkTypes.set(LinkType.NULL, loopback(true));
 linkTypes.set(LinkType.LOOP, loopback(false));
 linkTypes.set(LinkType.ETHERNET, decodeEthernet);
-linkTypes.set(LinkType.PPP, decodePpp);
-linkTypes.set(LinkType.PPP_HDLC, decodePpp);
+linkTypes.set(LinkType.PPP, decodePppLink);
+linkTypes.set(LinkType.PPP_HDLC, decodePppLink);
+linkTypes.set(LinkType.C_HDLC, decodeChdlc);
+linkTypes.set(LinkType.NFLOG, decodeNflog);
 linkTypes.set(LinkType.FDDI, decodeFddi);
 linkTypes.set(LinkType.RAW, decodeIpByVersion);
 linkTypes.set(LinkType.RAW_BSD, decodeIpByVersion);

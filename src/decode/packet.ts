@@ -16,6 +16,8 @@ export class DecodedPacket {
   vlanId = -1;
   /** Bit flags from Note. */
   notes = 0;
+  /** With Status.UNSUPPORTED_ENCAPSULATION: which one (an Encap code; 0 when unnamed). */
+  unsupportedEncap = 0;
 
   ipVersion: 0 | 4 | 6 = 0;
   ipOff = 0;
@@ -59,6 +61,7 @@ export class DecodedPacket {
     this.vlanCount = 0;
     this.vlanId = -1;
     this.notes = 0;
+    this.unsupportedEncap = 0;
     this.ipVersion = 0;
     this.ipFirstFragment = false;
     this.mss = -1;

@@ -31,6 +31,12 @@ export function byIpProtocol(p: DecodedPacket, proto: number, b: Uint8Array, off
   return next === undefined ? Status.NON_TCP : next(p, b, off, end);
 }
 
+/** An encapsulation recognised but not decoded: named on the packet for the summary's warning. */
+export function unsupported(p: DecodedPacket, encap: number): number {
+  p.unsupportedEncap = encap;
+  return Status.UNSUPPORTED_ENCAPSULATION;
+}
+
 /** Enter a tunnel or encapsulation: counts it and refuses absurd nesting. */
 export function enterTunnel(p: DecodedPacket): boolean {
   p.encapDepth++;

@@ -36,6 +36,34 @@ export const STATUS_NAMES: readonly string[] = [
   'too_many_layers',
 ];
 
+/**
+ * Encapsulations recognised but not decoded: a packet returning UNSUPPORTED_ENCAPSULATION names
+ * one in DecodedPacket.unsupportedEncap (0 when the bytes only looked like the encapsulation,
+ * e.g. a UDP payload on a tunnel's port that is plain UDP). The analyze summary warns about them.
+ */
+export const Encap = {
+  NONE: 0,
+  MPLS_PAYLOAD: 1,
+  GRE_VERSION: 2,
+  WLAN_FRAGMENT: 3,
+  WLAN_AMSDU: 4,
+  CAPWAP_FRAGMENT: 5,
+  CAPWAP_BINDING: 6,
+  PPI_LINK_TYPE: 7,
+} as const;
+
+/** What each Encap code stands for, in one line. */
+export const ENCAP_NAMES: readonly string[] = [
+  '',
+  'MPLS payload neither IP nor Ethernet',
+  'GRE with routing or a version other than 0 and 1',
+  '802.11 fragment (not reassembled)',
+  '802.11 A-MSDU',
+  'CAPWAP fragment (not reassembled)',
+  'CAPWAP wireless binding other than 802.11',
+  'PPI around a link type not decoded',
+];
+
 /** Conditions noted on a packet that still decodes (bit flags on DecodedPacket.notes). */
 export const Note = {
   IP_LENGTH_EXCEEDS_FRAME: 1,

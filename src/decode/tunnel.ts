@@ -1,18 +1,21 @@
 /**
  * Tunnels whose inner TCP is analysed like any other: GRE (including PPTP's
- * enhanced GRE and ERSPAN), and over UDP: VXLAN, Geneve, GTP-U and Teredo.
+ * enhanced GRE and ERSPAN I, II, III), and over UDP: VXLAN, Geneve, GTP-U, Teredo
+ * and CAPWAP data.
  * IP-in-IP and 6in4 live with IP itself.
  */
 import { decodeIPv6, innerIp, tunnel } from './ip.js';
 import { decodeEthernet, decodePpp } from './link.js';
 import { type DecodedPacket, u16 } from './packet.js';
-import { byEtherType, ipProtocols, udpPorts } from './registry.js';
-import { Status } from './status.js';
+import { byEtherType, ipProtocols, udpPorts, unsupported } from './registry.js';
+import { Encap, Status } from './status.js';
+import { wlanFrame } from './wlan.js';
 
 const PORT_VXLAN = 4789;
 const PORT_GENEVE = 6081;
 const PORT_GTP_U = 2152;
 const PORT_TEREDO = 3544;
+const PORT_CAPWAP_DATA = 5247;
 
 function decodeUdp(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
   if (off + 8 > end) return Status.NON_TCP;
@@ -21,8 +24,9 @@ function decodeUdp(p: DecodedPacket, b: Uint8Array, off: number, end: number): n
   const next = udpPorts.get(dport) ?? udpPorts.get(sport);
   if (next === undefined) return Status.NON_TCP;
   const status = next(p, b, off + 8, end);
-  // A UDP payload that only looked like a tunnel is plain UDP, not a broken packet.
-  return status === Status.UNSUPPORTED_ENCAPSULATION ? Status.NON_TCP : status;
+  // A UDP payload that only looked like a tunnel is plain UDP, not a broken packet; a tunnel
+  // recognised but not decoded (it names itself) stays unsupported.
+  return status === Status.UNSUPPORTED_ENCAPSULATION && p.unsupportedEncap === Encap.NONE ? Status.NON_TCP : status;
 }
 
 function decodeVxlan(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
@@ -79,6 +83,35 @@ function decodeTeredo(p: DecodedPacket, b: Uint8Array, off: number, end: number)
   return decodeIPv6(p, b, h, end);
 }
 
+const CAPWAP_T = 0x100; // payload in the binding's native format (else 802.3)
+const CAPWAP_F = 0x080; // fragment
+const CAPWAP_K = 0x008; // keep-alive
+const CAPWAP_WBID_80211 = 1;
+
+/**
+ * CAPWAP data channel (RFC 5415): preamble (type 1 is DTLS), then HLEN in 4-byte words
+ * (preamble included), radio id, wireless binding id and flags. The payload is an 802.3
+ * frame, or with T an 802.11 frame whose frame control bytes Wireshark takes as swapped
+ * (its capwap.swap_fc preference, on by default, for Cisco's access points): so do we.
+ */
+function decodeCapwapData(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
+  if (off + 8 > end) return Status.UNSUPPORTED_ENCAPSULATION;
+  const type = b[off] & 0x0f;
+  if (type === 1) return Status.ENCRYPTED;
+  if (type !== 0) return Status.UNSUPPORTED_ENCAPSULATION;
+  const bits = (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+  const hlen = (bits >> 19) * 4;
+  const wbid = (bits >> 9) & 0x1f;
+  const flags = bits & 0x1ff;
+  if (hlen < 8 || off + hlen > end) return Status.UNSUPPORTED_ENCAPSULATION;
+  if (flags & CAPWAP_K) return Status.NON_TCP;
+  if (flags & CAPWAP_F) return unsupported(p, Encap.CAPWAP_FRAGMENT);
+  if ((flags & CAPWAP_T) !== 0 && wbid !== CAPWAP_WBID_80211) return unsupported(p, Encap.CAPWAP_BINDING);
+  if (!tunnel(p)) return Status.TOO_MANY_LAYERS;
+  if ((flags & CAPWAP_T) === 0) return decodeEthernet(p, b, off + hlen, end);
+  return wlanFrame(p, b, off + hlen, end, true, false);
+}
+
 const GRE_CHECKSUM = 0x8000;
 const GRE_ROUTING = 0x4000;
 const GRE_KEY = 0x2000;
@@ -90,7 +123,7 @@ function decodeGre(p: DecodedPacket, b: Uint8Array, off: number, end: number): n
   const flags = u16(b, off);
   const version = flags & 7;
   const proto = u16(b, off + 2);
-  if (version > 1 || flags & GRE_ROUTING) return Status.UNSUPPORTED_ENCAPSULATION;
+  if (version > 1 || flags & GRE_ROUTING) return unsupported(p, Encap.GRE_VERSION);
   let h = off + 4;
   if (flags & GRE_CHECKSUM) h += 4;
   if (flags & GRE_KEY) h += 4;
@@ -103,8 +136,8 @@ function decodeGre(p: DecodedPacket, b: Uint8Array, off: number, end: number): n
       return decodeEthernet(p, b, h, end);
     case 0x880b: // PPP (PPTP)
       return h === end ? Status.NON_TCP : decodePpp(p, b, h, end);
-    case 0x88be: // ERSPAN type II
-      return decodeEthernet(p, b, h + 8, end);
+    case 0x88be: // ERSPAN type II; type I has no sequence number and no ERSPAN header
+      return decodeEthernet(p, b, flags & GRE_SEQUENCE ? h + 8 : h, end);
     case 0x22eb: // ERSPAN type III, with an optional 8-byte platform sub-header
       if (h + 12 > end) return Status.TRUNCATED_LINK;
       return decodeEthernet(p, b, h + 12 + (b[h + 11] & 1 ? 8 : 0), end);
@@ -119,3 +152,4 @@ udpPorts.set(PORT_VXLAN, decodeVxlan);
 udpPorts.set(PORT_GENEVE, decodeGeneve);
 udpPorts.set(PORT_GTP_U, decodeGtpU);
 udpPorts.set(PORT_TEREDO, decodeTeredo);
+udpPorts.set(PORT_CAPWAP_DATA, decodeCapwapData);

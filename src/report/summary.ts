@@ -126,6 +126,7 @@ export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
   }
   const skipped = s.counters.entries().filter(([k]) => k !== 'tcp');
   if (skipped.length > 0) lines.push(`  ${c.dim('decode:')} ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  for (const w of s.warnings ?? []) lines.push(`  ${c.yellow('warning:')} ${w}`);
   return lines.join('\n') + '\n';
 }
 
@@ -146,6 +147,7 @@ export function summaryJson(s: CaptureSummary): Record<string, unknown> {
     error_offset: s.errorOffset,
     error_record: s.errorRecord,
     decode: Object.fromEntries(s.counters.entries()),
+    warnings: s.warnings ?? [],
     flows: s.flows,
     end_states: s.endStates,
     findings: s.findings,

@@ -7,6 +7,7 @@ import './ip.js';
 import './tcp.js';
 import './tunnel.js';
 import { DecodedPacket } from './packet.js';
+import { ReassemblyCounters } from './fragments.js';
 import { linkTypes } from './registry.js';
 import { NOTE_NAMES, STATUS_NAMES, Status } from './status.js';
 import type { PacketRecord } from '../reader/record.js';
@@ -14,6 +15,7 @@ import type { PacketRecord } from '../reader/record.js';
 export { DecodedPacket, TcpFlag } from './packet.js';
 export { Status, STATUS_NAMES, Note, NOTE_NAMES } from './status.js';
 export { LinkType } from './link.js';
+export { DEFAULT_REASSEMBLY_OPTIONS, FragmentReassembler, ReassemblyCounters, type ReassemblyOptions } from './fragments.js';
 
 /** Decode one record into `p`; returns a Status code (Status.TCP when a TCP header was found). */
 export function decodeRecord(p: DecodedPacket, rec: PacketRecord): number {
@@ -41,6 +43,8 @@ export class DecodeCounters {
   untimed = 0;
   /** TCP packets dropped for a wrong IPv4 header or TCP checksum (with --verify-checksums). */
   badChecksums = 0;
+  /** IP datagrams reassembled from fragments, and those that never were, by reason. */
+  readonly reassembly = new ReassemblyCounters();
 
   add(status: number, notes: number): void {
     this.byStatus[status]++;
@@ -61,6 +65,7 @@ export class DecodeCounters {
     }
     if (this.untimed > 0) out.push(['no_timestamp', this.untimed]);
     if (this.badChecksums > 0) out.push(['bad_checksum_dropped', this.badChecksums]);
+    out.push(...this.reassembly.entries());
     if (this.internalErrors > 0) out.push(['internal_error', this.internalErrors]);
     return out;
   }

@@ -14,6 +14,7 @@ import { openSource } from '../src/reader/index.js';
 import { FIELD_BITS, analyseCapture, readGolden } from '../scripts/seq-compare.js';
 import { be16, bytes, fragment6, ipv4, ipv6, tcp } from './frames.js';
 import { repoRoot, sharedDir } from './helpers.js';
+import { cli, tempDir } from './report-io.js';
 
 const dir = join(repoRoot, 'test', 'golden', 'frag-scenarios');
 const goldens = join(repoRoot, 'test', 'golden', 'analysis');
@@ -188,4 +189,17 @@ test('unfinished datagrams are counted at the end', () => {
   feed(r, [[0, frag4(0, 64, 1)], [1, frag6(0, 48)]]);
   r.finish();
   assert.deepEqual([r.counters.incompleteAtEnd, r.inProgress, r.held], [2, 0, 0]);
+});
+
+test('the command line sets the caps: --frag-datagrams 1 drops the older of interleaved datagrams', async () => {
+  const db = join(tempDir(), 'frag.db');
+  const capture = 'test/golden/frag-scenarios/frag-v4-interleaved.pcap';
+  const one = await cli(['analyze', '--json', '-j', '1', '--db', db, '--frag-datagrams', '1', capture]);
+  assert.equal(one.code, 0, one.err);
+  const decode = JSON.parse(one.out)[0].decode as Record<string, number>;
+  // A1 B1 A2 B2 R1 S1 S2 R2: with room for one, each first fragment but S1's pushes out the
+  // datagram before it (5 times); only S, whose fragments are adjacent, completes; R2 is left.
+  assert.deepEqual([decode.reassembled_datagrams, decode.reassembly_memory_cap, decode.reassembly_incomplete_at_end], [1, 5, 1]);
+  const bad = await cli(['analyze', '--db', db, '--frag-memory', '0', capture]);
+  assert.equal(bad.code, 2);
 });

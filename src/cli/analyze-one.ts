@@ -11,6 +11,8 @@ import type { Sink } from '../sink/sqlite.js';
 export interface AnalysisSettings {
   verifyChecksums?: boolean;
   flowOptions: Record<string, number>;
+  /** Caps of IP reassembly (decode/fragments.ts); absent ones keep their defaults. */
+  reassembly?: Record<string, number>;
   thresholds: Record<string, number>;
 }
 
@@ -32,6 +34,7 @@ export async function analyzeInto(
       onZeekConn: (z) => sink.writeZeekConn(id, z),
       verifyChecksums: settings.verifyChecksums,
       flowOptions: settings.flowOptions,
+      reassembly: settings.reassembly,
       thresholds: settings.thresholds,
     });
     sink.commitCapture(id, summary);

@@ -38,6 +38,8 @@ export interface AnalyzeCliOptions {
   timeWaitPileup?: number;
   ephemeralPorts?: number;
   portExhaustionShare?: number;
+  fragMemory?: number;
+  fragDatagrams?: number;
 }
 
 /** Only the options given: the analysis keeps its documented defaults for the rest. */
@@ -98,6 +100,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   const settings: AnalysisSettings = {
     verifyChecksums: opts.verifyChecksums,
     flowOptions: given({ timeWaitUs: opts.timeWait, idleTimeoutUs: opts.idleTimeout }) as Record<string, number>,
+    reassembly: given({ maxBytes: opts.fragMemory === undefined ? undefined : opts.fragMemory * 1024, maxDatagrams: opts.fragDatagrams }) as Record<string, number>,
     thresholds: given({
       closeWaitUs: opts.closeWait,
       unresponsiveUs: opts.unresponsiveAfter,

@@ -51,6 +51,7 @@ export function goldenCaptures(shared = process.env.TCPSTATE_SHARED ?? join(repo
         ['zeek-traces', join(shared, 'oracle', 'zeek', 'traces')],
         ['corpus-formats', join(shared, 'corpus', 'formats')],
         ['seq-scenarios', join(repoRoot, 'test', 'golden', 'seq-scenarios')],
+        ['frag-scenarios', join(repoRoot, 'test', 'golden', 'frag-scenarios')],
       ] as const) {
         if (existsSync(join(dir, name))) out.push({ group, name, capture: join(dir, name), golden: join(analysis, g) });
       }
@@ -69,7 +70,7 @@ export interface FrameAnalysis {
   scaleFactor: string;
   /** tcp.analysis.initial_rtt in ns (0: absent). */
   initialRttNs: number;
-  /** Raw sequence and ack numbers and payload length (to pair fragmented segments). */
+  /** Raw sequence and ack numbers and payload length. */
   seq: number;
   ack: number;
   len: number;
@@ -170,8 +171,6 @@ export class Tally {
   extra = 0;
   /** Golden frames tshark did not analyse (no segment length). */
   notComparable = 0;
-  /** Frames compared through pairFragmentFrames. */
-  paired = 0;
   /** Frames left out as documented differences, and how many of them still differ. */
   excluded = 0;
   excludedStillDiffer = 0;
@@ -192,7 +191,6 @@ export class Tally {
     this.missing += other.missing;
     this.extra += other.extra;
     this.notComparable += other.notComparable;
-    this.paired += other.paired;
     this.excluded += other.excluded;
     this.excludedStillDiffer += other.excludedStillDiffer;
     this.dupAckDetailDiffs += other.dupAckDetailDiffs;
@@ -209,41 +207,14 @@ function bitNames(bits: number): string {
 }
 
 /**
- * tshark analyses a segment carried in IP fragments at the frame that completes the
- * reassembly; we see its TCP header in the first fragment. Each frame only tshark
- * analysed is paired with the latest earlier frame only we analysed that carries the
- * same segment (raw seq, ack, length), so the segment is compared with tshark's
- * analysis of it. Ours-only frames left over are datagrams tshark never reassembled.
- */
-export function pairFragmentFrames(ours: Map<number, FrameAnalysis>, golden: Map<number, FrameAnalysis>): Map<number, number> {
-  const onlyOurs = [...ours.keys()].filter((f) => !golden.has(f));
-  const pairs = new Map<number, number>();
-  for (const [frame, g] of golden) {
-    if (ours.has(frame)) continue;
-    for (let i = onlyOurs.length - 1; i >= 0; i--) {
-      const o = ours.get(onlyOurs[i])!;
-      if (onlyOurs[i] < frame && o.seq === g.seq && o.ack === g.ack && o.len === g.len) {
-        pairs.set(frame, onlyOurs[i]);
-        onlyOurs.splice(i, 1);
-        break;
-      }
-    }
-  }
-  return pairs;
-}
-
-/**
  * Frames where we knowingly differ from tshark, each explained in
  * src/analysis/DIFFERENCES.md. Left out of the "documented differences excluded"
  * figures (and the test thresholds); the test checks that they still differ.
  */
 export const KNOWN_DIFFERENCES: ReadonlyArray<{ capture: string; frames: number[]; reason: string }> = [
-  {
-    capture: 'gtp1-outer-ip-frag.pcap',
-    frames: [58, 82, 94, 97],
-    reason:
-      'IP fragments: tshark analyses a segment only once its datagram is reassembled; frames 56, 80, 90 and 92 start datagrams whose last fragment is not in the capture, so tshark never sees those segments (Previous segment not captured at 58, 82, 94; ACKed unseen at 97), while we analyse every first fragment',
-  },
+  // None at present. gtp1-outer-ip-frag.pcap's frames 58, 82, 94 and 97 were here until IP
+  // reassembly (src/decode/fragments.ts): tshark never sees the segments of datagrams that do
+  // not complete, and now neither do we.
 ];
 
 export function knownDifferences(capture: GoldenCapture): Set<number> {
@@ -252,7 +223,6 @@ export function knownDifferences(capture: GoldenCapture): Set<number> {
 
 export function compareFrames(name: string, ours: Map<number, FrameAnalysis>, golden: Map<number, FrameAnalysis>, exclude: Set<number> = new Set()): Tally {
   const t = new Tally();
-  const paired = pairFragmentFrames(ours, golden);
   const used = new Set<number>();
   for (const [frame, g] of golden) {
     if (g.notAnalysed) {
@@ -260,12 +230,11 @@ export function compareFrames(name: string, ours: Map<number, FrameAnalysis>, go
       t.notComparable++;
       continue;
     }
-    const ourFrame = paired.get(frame) ?? frame;
-    const o = ours.get(ourFrame);
+    const o = ours.get(frame);
     if (exclude.has(frame)) {
       t.excluded++;
       if (o && o.flags !== g.flags) t.excludedStillDiffer++;
-      if (o) used.add(ourFrame);
+      if (o) used.add(frame);
       continue;
     }
     if (!o) {
@@ -273,8 +242,7 @@ export function compareFrames(name: string, ours: Map<number, FrameAnalysis>, go
       t.diffs.push(`${name} #${frame}: not analysed by us (tshark: ${bitNames(g.flags) || '-'})`);
       continue;
     }
-    used.add(ourFrame);
-    if (ourFrame !== frame) t.paired++;
+    used.add(frame);
     t.frames++;
     FIELD_BITS.forEach(([, bit], i) => {
       const inG = (g.flags & bit) !== 0;
@@ -286,9 +254,7 @@ export function compareFrames(name: string, ours: Map<number, FrameAnalysis>, go
     if (o.flags !== g.flags) t.diffs.push(`${name} #${frame}: ours ${bitNames(o.flags) || '-'} tshark ${bitNames(g.flags) || '-'}`);
     const dupBit = FIELD_BITS.find(([n]) => n === 'duplicate_ack')![1];
     if (o.flags & g.flags & dupBit) {
-      // Frame numbers in the dup-ACK reference follow the same pairing.
-      const expected = paired.get(g.dupAckFrame) ?? g.dupAckFrame;
-      if (o.dupAckNum !== g.dupAckNum || o.dupAckFrame !== expected) {
+      if (o.dupAckNum !== g.dupAckNum || o.dupAckFrame !== g.dupAckFrame) {
         t.dupAckDetailDiffs++;
         t.diffs.push(`${name} #${frame}: dup ACK ${o.dupAckFrame}#${o.dupAckNum}, tshark ${g.dupAckFrame}#${g.dupAckNum}`);
       }
@@ -328,7 +294,6 @@ const pct = (num: number, den: number) => (den === 0 ? '   n/a' : ((100 * num) /
 
 export function formatTally(title: string, t: Tally): string {
   const lines = [`== ${title}: ${t.frames} frames compared` + (t.missing || t.extra ? ` (${t.missing} tshark-only, ${t.extra} ours-only)` : '') +
-      (t.paired ? ` (${t.paired} fragmented segments paired with tshark's reassembly frame)` : '') +
       (t.notComparable ? ` (${t.notComparable} not analysed by tshark: short segment)` : '') +
       (t.excluded ? ` (${t.excluded} documented differences left out)` : '')];
   lines.push(`   ${'flag'.padEnd(24)} ${'TP'.padStart(6)} ${'FP'.padStart(5)} ${'FN'.padStart(5)}  precision  recall`);

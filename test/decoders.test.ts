@@ -137,7 +137,7 @@ const extCases: Array<[string, Uint8Array]> = [
   ['hop-by-hop', ipv6(0, bytes(ext8(6, [5, 2, 0, 0]), SEGMENT))],
   ['routing', ipv6(43, bytes(ext8(6, [0, 0, 0, 0, 0, 0]), SEGMENT))],
   ['destination options', ipv6(60, bytes(ext8(6), SEGMENT))],
-  ['first fragment', ipv6(44, bytes(fragment6(6, 0, true), SEGMENT))],
+  ['atomic fragment (offset 0, M clear)', ipv6(44, bytes(fragment6(6, 0, false), SEGMENT))],
   ['AH', ipv6(51, bytes(ah(6), SEGMENT))],
   ['a chain: hop-by-hop, routing, fragment, destination options, AH', ipv6(0, bytes(ext8(43), ext8(44, [0, 0, 0, 0, 0, 0]), fragment6(60, 0, false), ext8(51), ah(6), SEGMENT))],
 ];
@@ -155,13 +155,20 @@ test('IPv6 jumbo payload option gives the length when the payload length is 0', 
   assertTcp(r, 6);
 });
 
-test('a non-first fragment is counted, not decoded (IPv4 and IPv6)', () => {
-  assert.equal(decodeAt(LinkType.RAW, ipv4(6, SEGMENT, { fragment: 0x0010 })).name, 'ip_fragment');
-  assert.equal(decodeAt(LinkType.RAW, ipv6(44, bytes(fragment6(6, 185, false), SEGMENT))).name, 'ip_fragment');
-});
-
-test('a first IPv4 fragment still yields its TCP header', () => {
-  assertTcp(decodeAt(LinkType.RAW, ipv4(6, SEGMENT, { fragment: 0x2000 })), 4);
+test('a fragment, first or not, stops at IP with its place in the datagram (IPv4 and IPv6)', () => {
+  const later4 = decodeAt(LinkType.RAW, ipv4(6, SEGMENT, { fragment: 0x0010 }));
+  assert.equal(later4.name, 'ip_fragment');
+  assert.deepEqual([later4.p.fragOffset, later4.p.fragMore, later4.p.fragId, later4.p.fragProto, later4.p.fragDataOff - later4.p.ipOff], [128, false, 0x1234, 6, 20]);
+  const first4 = decodeAt(LinkType.RAW, ipv4(6, SEGMENT, { fragment: 0x2000 }));
+  assert.equal(first4.name, 'ip_fragment');
+  assert.deepEqual([first4.p.fragOffset, first4.p.fragMore, first4.p.fragDataEnd - first4.p.fragDataOff], [0, true, SEGMENT.length]);
+  const later6 = decodeAt(LinkType.RAW, ipv6(44, bytes(fragment6(6, 185, false), SEGMENT)));
+  assert.equal(later6.name, 'ip_fragment');
+  assert.deepEqual([later6.p.fragOffset, later6.p.fragMore, later6.p.fragId, later6.p.fragNextOff - later6.p.ipOff, later6.p.fragHeaderEnd - later6.p.ipOff], [1480, false, 0xabcd, 6, 40]);
+  const first6 = decodeAt(LinkType.RAW, ipv6(0, bytes(ext8(44), fragment6(6, 0, true), SEGMENT)));
+  assert.equal(first6.name, 'ip_fragment');
+  // Behind a hop-by-hop header: that header's next-header byte names the fragment header.
+  assert.deepEqual([first6.p.fragMore, first6.p.fragNextOff - first6.p.ipOff, first6.p.fragHeaderEnd - first6.p.ipOff, first6.p.fragDataOff - first6.p.ipOff], [true, 40, 48, 56]);
 });
 
 test('TCP options: MSS, window scale, SACK-permitted, SACK blocks, timestamps', () => {

@@ -3,7 +3,9 @@
 # For every capture of ../shared/corpus/formats and ../shared/oracle/zeek/traces, one TSV in
 # test/golden/decode/ with, per frame where tshark finds TCP: frame number, the innermost IP
 # source and destination, ports, raw sequence and acknowledgement numbers, flags, TCP payload
-# length and the raw window. Run by hand when the corpus changes: bash scripts/golden/tshark-decode.sh
+# length and the raw window. IP reassembly is on (tshark's default): a segment carried in fragments
+# is at the frame that completes its datagram. Run by hand when the corpus changes:
+#   bash scripts/golden/tshark-decode.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 shared=${TCPSTATE_SHARED:-$root/../shared}
@@ -19,9 +21,9 @@ for dir in "$shared/corpus/formats" "$shared/oracle/zeek/traces"; do
     case "$cap" in *.tsv|*.md|*.zst) continue ;; esac
     name=$(basename "$cap")
     {
-      echo "# $version | tshark -n -o ip.defragment:FALSE -Y tcp -T fields -E occurrence=l (innermost layer)"
+      echo "# $version | tshark -n -Y tcp -T fields -E occurrence=l (innermost layer; IP reassembly on)"
       (IFS=$'\t'; echo "${fields[*]}")
-      tshark -n -o ip.defragment:FALSE -r "$cap" -Y tcp -T fields -E separator=/t -E occurrence=l "${args[@]}" 2>/dev/null
+      tshark -n -r "$cap" -Y tcp -T fields -E separator=/t -E occurrence=l "${args[@]}" 2>/dev/null
     } > "$out/$name.tsv"
   done
 done

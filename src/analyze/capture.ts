@@ -2,7 +2,7 @@
  * Analysing one capture: reader -> decoders -> (flow table, state machines and
  * detectors as they arrive). Knows nothing of SQLite, the terminal or the CLI.
  */
-import { DecodeCounters, DecodedPacket, LinkType, Status, decodeFrame, decodeRecord } from '../decode/index.js';
+import { DecodeCounters, DecodedPacket, FragmentReassembler, LinkType, Status, decodeFrame, decodeRecord, type ReassemblyOptions } from '../decode/index.js';
 import { HalfOpenStore, SLOT, keepable, type HalfOpenMeta } from '../flow/half-open.js';
 import type { Flow } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
@@ -127,11 +127,15 @@ export interface AnalyzeOptions {
   /** Receives each connection as Zeek would log it in conn.log. */
   onZeekConn?: (c: ZeekConn) => void;
   flowOptions?: Partial<FlowTableOptions>;
+  /** Caps and timeouts of IP reassembly (decode/fragments.ts: DEFAULT_REASSEMBLY_OPTIONS). */
+  reassembly?: Partial<ReassemblyOptions>;
 }
 
 export async function analyzeCapture(name: string, source: ByteSource, opts: AnalyzeOptions = {}): Promise<CaptureSummary> {
   const counters = new DecodeCounters();
   const p = new DecodedPacket();
+  // IP fragments are held here; a datagram is decoded at the frame of the fragment that completes it.
+  const fragments = new FragmentReassembler(counters.reassembly, opts.reassembly);
   let firstTs: number | null = null;
   let lastTs: number | null = null;
   const onPacket = opts.onPacket;
@@ -255,7 +259,9 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
       } else counters.untimed++;
       let status: number;
       try {
+        if (rec.tsKnown) fragments.tick(rec.tsUs);
         status = decodeRecord(p, rec);
+        if (status === Status.IP_FRAGMENT) status = fragments.packet(p, rec.tsUs);
       } catch {
         // A decoder bug must not lose the capture: count it apart (tests hold it at 0).
         counters.internalErrors++;
@@ -263,8 +269,10 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
       }
       counters.add(status, p.notes, rec.linkType, p.unsupportedEncap);
       if (status === Status.TCP) {
-        const capturedEnd = rec.offset + rec.caplen;
-        const frameEnd = rec.offset + Math.max(rec.origLen, rec.caplen) - rec.fcsLen;
+        // A reassembled datagram is whole in the reassembler's buffer.
+        const reassembled = p.buf !== rec.buf;
+        const capturedEnd = reassembled ? fragments.outLen : rec.offset + rec.caplen;
+        const frameEnd = reassembled ? fragments.outLen : rec.offset + Math.max(rec.origLen, rec.caplen) - rec.fcsLen;
         if (halfOpen.size > 0) {
           const slot = halfOpen.find(p);
           if (slot >= 0) revive(slot);
@@ -301,6 +309,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     { shouldStop: opts.shouldStop },
   );
 
+  fragments.finish();
   table.finish(lastTs ?? 0);
   halfOpen.drain();
   for (let slot = halfOpen.oldest(); slot >= 0; slot = halfOpen.oldest()) {

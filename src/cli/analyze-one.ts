@@ -3,7 +3,7 @@
  * in the main thread or in a worker (which writes to its own database first).
  */
 import { analyzeCapture, type CaptureSummary } from '../analyze/capture.js';
-import { DecodeCounters } from '../decode/index.js';
+import { DecodeCounters, ReassemblyCounters } from '../decode/index.js';
 import { ReadInterrupted, openSource } from '../reader/index.js';
 import type { Sink } from '../sink/sqlite.js';
 
@@ -11,6 +11,8 @@ import type { Sink } from '../sink/sqlite.js';
 export interface AnalysisSettings {
   verifyChecksums?: boolean;
   flowOptions: Record<string, number>;
+  /** Caps of IP reassembly (decode/fragments.ts); absent ones keep their defaults. */
+  reassembly?: Record<string, number>;
   thresholds: Record<string, number>;
 }
 
@@ -32,6 +34,7 @@ export async function analyzeInto(
       onZeekConn: (z) => sink.writeZeekConn(id, z),
       verifyChecksums: settings.verifyChecksums,
       flowOptions: settings.flowOptions,
+      reassembly: settings.reassembly,
       thresholds: settings.thresholds,
     });
     sink.commitCapture(id, summary);
@@ -46,6 +49,7 @@ export { ReadInterrupted };
 
 /** A summary after a trip through postMessage (class instances arrive as plain objects). */
 export function reviveSummary(s: CaptureSummary): CaptureSummary {
-  const counters = Object.assign(new DecodeCounters(), s.counters);
+  // Plain data after the crossing: the counters (and their reassembly part) get their methods back.
+  const counters = Object.assign(new DecodeCounters(), s.counters, { reassembly: Object.assign(new ReassemblyCounters(), s.counters.reassembly) });
   return { ...s, counters };
 }

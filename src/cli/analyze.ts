@@ -43,6 +43,8 @@ export interface AnalyzeCliOptions {
   timeWaitPileup?: number;
   ephemeralPorts?: number;
   portExhaustionShare?: number;
+  fragMemory?: number;
+  fragDatagrams?: number;
 }
 
 /** Only the options given: the analysis keeps its documented defaults for the rest. */
@@ -107,6 +109,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
       ...STACK_PROFILES[opts.stack ?? 'linux'],
       ...given({ timeWaitUs: opts.timeWait, finTimeoutUs: opts.finTimeout, synRetries: opts.synRetries, retries2: opts.retries2, idleTimeoutUs: opts.idleTimeout }),
     } as Record<string, number>,
+    reassembly: given({ maxBytes: opts.fragMemory === undefined ? undefined : opts.fragMemory * 1024, maxDatagrams: opts.fragDatagrams }) as Record<string, number>,
     thresholds: given({
       closeWaitUs: opts.closeWait,
       unresponsiveUs: opts.unresponsiveAfter,

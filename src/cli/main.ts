@@ -55,6 +55,8 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     .option('--syn-flood-rate <n>', 'half-open attempts per second at one listener that make a syn_flood (default 100)', parseCount)
     .option('--time-wait-pileup <n>', 'TIME_WAIT sockets at once on one host that make a time_wait_pileup (default 200)', parseCount)
     .option('--ephemeral-ports <n>', 'size of a client\'s ephemeral port range (default 28232, Linux 32768-60999)', parseCount)
+    .option('--frag-memory <kb>', 'KiB of IP fragments held for reassembly, oldest datagram dropped first (default 4096)', parseCount)
+    .option('--frag-datagrams <n>', 'IP datagrams in reassembly at once, oldest dropped first (default 4096)', parseCount)
     .option('--port-exhaustion-share <share>', 'share of that range used towards one destination within TIME_WAIT that is port_exhaustion_risk (default 0.5)', parseShare)
     .addHelpText(
       'after',

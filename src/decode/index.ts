@@ -9,6 +9,7 @@ import './tunnel.js';
 import './wlan.js';
 import { linkTypeName } from './link-names.js';
 import { DecodedPacket } from './packet.js';
+import { ReassemblyCounters } from './fragments.js';
 import { linkTypes } from './registry.js';
 import { ENCAP_NAMES, NOTE_NAMES, STATUS_NAMES, Status } from './status.js';
 import type { PacketRecord } from '../reader/record.js';
@@ -16,6 +17,7 @@ import type { PacketRecord } from '../reader/record.js';
 export { DecodedPacket, TcpFlag } from './packet.js';
 export { Status, STATUS_NAMES, Note, NOTE_NAMES, Encap, ENCAP_NAMES } from './status.js';
 export { LinkType } from './link.js';
+export { DEFAULT_REASSEMBLY_OPTIONS, FragmentReassembler, ReassemblyCounters, type ReassemblyOptions } from './fragments.js';
 
 /** Decode one record into `p`; returns a Status code (Status.TCP when a TCP header was found). */
 export function decodeRecord(p: DecodedPacket, rec: PacketRecord): number {
@@ -47,6 +49,8 @@ export class DecodeCounters {
   readonly unsupportedLinkTypes = new Map<number, number>();
   /** Packets in an encapsulation recognised but not decoded, by Encap code (0: unnamed). */
   readonly unsupportedEncaps = new Array<number>(ENCAP_NAMES.length).fill(0);
+  /** IP datagrams reassembled from fragments, and those that never were, by reason. */
+  readonly reassembly = new ReassemblyCounters();
 
   /** Count a packet's outcome; `linkType` and `encap` name what was not decoded, if that was the outcome. */
   add(status: number, notes: number, linkType = 0, encap = 0): void {
@@ -86,6 +90,7 @@ export class DecodeCounters {
     }
     if (this.untimed > 0) out.push(['no_timestamp', this.untimed]);
     if (this.badChecksums > 0) out.push(['bad_checksum_dropped', this.badChecksums]);
+    out.push(...this.reassembly.entries());
     if (this.internalErrors > 0) out.push(['internal_error', this.internalErrors]);
     return out;
   }

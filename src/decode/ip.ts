@@ -1,7 +1,8 @@
 /**
- * IPv4 (options, fragments) and IPv6 (extension headers: hop-by-hop with the
- * jumbo payload option, routing, fragment, destination options, AH, mobility,
- * HIP, shim6). Lengths come from the IP header, clamped to the frame's wire length,
+ * IPv4 (options) and IPv6 (extension headers: hop-by-hop with the jumbo payload
+ * option, routing, fragment, destination options, AH, mobility, HIP, shim6). A
+ * fragment, first or not, stops here with Status.IP_FRAGMENT and its place in the
+ * datagram on the packet; fragments.ts reassembles and decodes the datagram. Lengths come from the IP header, clamped to the frame's wire length,
  * so a small snaplen does not shrink the TCP payload length.
  */
 import { type DecodedPacket, u16, u32 } from './packet.js';
@@ -30,14 +31,21 @@ export function decodeIPv4(p: DecodedPacket, b: Uint8Array, off: number, end: nu
   p.ipEnd = off + total;
   p.ttl = b[off + 8];
   const fragment = u16(b, off + 6);
-  if ((fragment & 0x1fff) !== 0) return Status.IP_FRAGMENT;
-  // A first fragment's length is not the datagram's: what it carries is bounded by the maximum datagram.
-  p.ipFirstFragment = (fragment & 0x2000) !== 0;
-  if (p.ipFirstFragment && b[off + 9] === 6) p.notes |= Note.IN_FIRST_FRAGMENT;
+  if ((fragment & 0x3fff) !== 0) {
+    // MF set or a non-zero offset: held for reassembly (fragments.ts), decoded once whole.
+    p.fragId = u16(b, off + 4);
+    p.fragProto = b[off + 9];
+    p.fragOffset = (fragment & 0x1fff) * 8;
+    p.fragMore = (fragment & 0x2000) !== 0;
+    p.fragHeaderEnd = off + ihl;
+    p.fragNextOff = off + 9;
+    p.fragDataOff = off + ihl;
+    p.fragDataEnd = p.ipEnd;
+    p.fragCut = p.ipEnd > end || (p.notes & Note.IP_LENGTH_EXCEEDS_FRAME) !== 0;
+    return Status.IP_FRAGMENT;
+  }
   return byIpProtocol(p, b[off + 9], b, off + ihl, Math.min(end, p.ipEnd));
 }
-
-const MAX_DATAGRAM = 65535;
 
 /** IPv6 extension headers whose length is (len + 1) * 8 bytes. */
 const EXT_8 = new Set([0, 43, 60, 135, 139, 140]);
@@ -57,6 +65,8 @@ export function decodeIPv6(p: DecodedPacket, b: Uint8Array, off: number, end: nu
   p.dstOff = off + 24;
   p.ttl = b[off + 7];
   let h = off + 40;
+  /** Where the next-header byte that names the header at h sits. */
+  let nextOff = off + 6;
   let jumbo = -1;
   for (let guard = 0; ; guard++) {
     if (guard > 16) return Status.BAD_IP_HEADER;
@@ -69,8 +79,19 @@ export function decodeIPv6(p: DecodedPacket, b: Uint8Array, off: number, end: nu
     } else if (next === EXT_FRAGMENT) {
       if (h + 8 > end) return Status.TRUNCATED_IP;
       len = 8;
-      if (u16(b, h + 2) >> 3 !== 0) {
+      const field = u16(b, h + 2);
+      // An atomic fragment (offset 0, M clear: RFC 6946) is a whole datagram; any other is held for reassembly.
+      if ((field & 0xfff9) !== 0) {
         p.ipEnd = off + 40 + Math.min(plen, wire);
+        p.fragId = u32(b, h + 4);
+        p.fragProto = b[h];
+        p.fragOffset = field & 0xfff8;
+        p.fragMore = (field & 1) !== 0;
+        p.fragHeaderEnd = h;
+        p.fragNextOff = nextOff;
+        p.fragDataOff = h + 8;
+        p.fragDataEnd = p.ipEnd;
+        p.fragCut = p.ipEnd > end || plen > wire || p.ipEnd < h + 8;
         return Status.IP_FRAGMENT;
       }
     } else if (next === EXT_AH) {
@@ -81,6 +102,7 @@ export function decodeIPv6(p: DecodedPacket, b: Uint8Array, off: number, end: nu
       break;
     }
     next = b[h];
+    nextOff = h;
     h += len;
   }
   if (plen === 0) plen = jumbo >= 0 ? jumbo : wire;
@@ -122,9 +144,7 @@ function decodeAh(p: DecodedPacket, b: Uint8Array, off: number, end: number): nu
  * by the outer IP packet's own length.
  */
 export function tunnel(p: DecodedPacket): boolean {
-  if (p.ipFirstFragment) p.notes |= Note.IN_FIRST_FRAGMENT;
-  if (p.ipVersion !== 0) p.wireEnd = p.ipFirstFragment ? p.ipOff + MAX_DATAGRAM : p.ipEnd;
-  p.ipFirstFragment = false;
+  if (p.ipVersion !== 0) p.wireEnd = p.ipEnd;
   return enterTunnel(p);
 }
 

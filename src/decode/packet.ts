@@ -27,8 +27,24 @@ export class DecodedPacket {
   /** End of the IP packet per its own length field (clamped to the wire length). */
   ipEnd = 0;
   ttl = 0;
-  /** The IPv4 packet is the first fragment of a larger datagram (MF set, offset 0). */
-  ipFirstFragment = false;
+
+  /**
+   * Set with Status.IP_FRAGMENT: the fragment as the reassembler (fragments.ts) needs it.
+   * The IP header starts at ipOff; the datagram's unfragmentable part is [ipOff, fragHeaderEnd)
+   * (IPv4: its header; IPv6: the fixed header and the extension headers before the fragment
+   * header, whose next-header byte is at fragNextOff); the fragment's data is
+   * [fragDataOff, fragDataEnd) and sits at byte fragOffset of the datagram's payload.
+   */
+  fragId = 0;
+  fragProto = 0;
+  fragOffset = 0;
+  fragMore = false;
+  fragHeaderEnd = 0;
+  fragNextOff = 0;
+  fragDataOff = 0;
+  fragDataEnd = 0;
+  /** The fragment's data runs past what was captured (a small snaplen): it cannot be reassembled. */
+  fragCut = false;
 
   tcpOff = 0;
   srcPort = 0;
@@ -63,7 +79,6 @@ export class DecodedPacket {
     this.notes = 0;
     this.unsupportedEncap = 0;
     this.ipVersion = 0;
-    this.ipFirstFragment = false;
     this.mss = -1;
     this.windowScale = -1;
     this.sackPermitted = false;

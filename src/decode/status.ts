@@ -71,8 +71,8 @@ export const Note = {
   TCP_OPTIONS_TRUNCATED: 4,
   ENCAPSULATED: 8,
   PAYLOAD_TRUNCATED: 16,
-  /** The TCP header came from the first fragment of a fragmented (outer) IPv4 datagram. */
-  IN_FIRST_FRAGMENT: 32,
+  /** The packet was decoded from an IP datagram reassembled from fragments (at the frame of its last fragment). */
+  REASSEMBLED: 32,
 } as const;
 
 export const NOTE_NAMES: ReadonlyArray<[number, string]> = [
@@ -81,5 +81,5 @@ export const NOTE_NAMES: ReadonlyArray<[number, string]> = [
   [Note.TCP_OPTIONS_TRUNCATED, 'tcp_options_truncated'],
   [Note.ENCAPSULATED, 'tcp_in_tunnel'],
   [Note.PAYLOAD_TRUNCATED, 'payload_not_captured'],
-  [Note.IN_FIRST_FRAGMENT, 'tcp_in_first_fragment'],
+  [Note.REASSEMBLED, 'tcp_in_reassembled_datagram'],
 ];

@@ -45,7 +45,7 @@ export interface HalfOpenMeta {
 
 /** Whether a decoded TCP packet can be kept here. */
 export function keepable(p: DecodedPacket, capturedEnd: number): boolean {
-  if ((p.flags & 0x17) !== 0x02 || p.payloadLen !== 0 || p.notes !== 0 || p.encapDepth !== 0 || p.ipFirstFragment) return false;
+  if ((p.flags & 0x17) !== 0x02 || p.payloadLen !== 0 || p.notes !== 0 || p.encapDepth !== 0) return false;
   const ipLen = p.ipEnd - p.ipOff;
   if (ipLen > SLOT || p.ipEnd > capturedEnd) return false;
   return p.tcpOff - p.ipOff === (p.ipVersion === 4 ? 20 : 40) && p.tcpOff + p.tcpHeaderLen === p.ipEnd;

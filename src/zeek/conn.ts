@@ -246,13 +246,11 @@ export class ZeekConnTracker implements SessionHost {
   private readonly seg: ZeekSegment = { tsUs: 0, frame: 0, flags: 0, seq: 0, ack: 0, len: 0, payloadCaptured: false, window: 0, ipBytes: 0, tcpChecksum: 'unknown' };
 
   private segment(tsUs: number, p: DecodedPacket, ipEnd: number, info: ZeekPacketInfo): ZeekSegment {
-    // An inner header in the first fragment of an outer datagram: Zeek reassembles the datagram first.
-    const inReassembledDatagram = (p.notes & Note.IN_FIRST_FRAGMENT) !== 0;
+    // A datagram reassembled from fragments (decode/fragments.ts) is whole in p.buf: info's ends are its own.
     const ownLength = ipEnd !== p.ipEnd;
-    const payloadCaptured =
-      inReassembledDatagram || (info.capturedEnd !== undefined ? ipEnd <= info.capturedEnd : !(p.notes & Note.PAYLOAD_TRUNCATED));
+    const payloadCaptured = info.capturedEnd !== undefined ? ipEnd <= info.capturedEnd : !(p.notes & Note.PAYLOAD_TRUNCATED);
     let tcpVerdict: ChecksumVerdict = 'unknown';
-    if (this.verifyChecksums && !inReassembledDatagram) {
+    if (this.verifyChecksums) {
       tcpVerdict = info.tcpChecksum ?? tcpChecksum(p, info.capturedEnd ?? p.buf.length, ownLength ? ipEnd : undefined);
     }
     const seg = this.seg;

@@ -129,33 +129,30 @@ interface CensusJson {
 /** Sysctls a scenario set on a host (manifest `sysctls`), per host. */
 export type Sysctls = Partial<Record<'client' | 'server', Record<string, number>>>;
 
+/** Each host sysctl a scenario may shorten: its analyze option, and the flow-table option it sets (scaled). */
+const SYSCTL_OPTIONS: Record<string, { flag: string; unit: string; key: 'finTimeoutUs' | 'synRetries' | 'retries2'; scale: number }> = {
+  'net.ipv4.tcp_fin_timeout': { flag: '--fin-timeout', unit: 's', key: 'finTimeoutUs', scale: 1e6 },
+  'net.ipv4.tcp_syn_retries': { flag: '--syn-retries', unit: '', key: 'synRetries', scale: 1 },
+  'net.ipv4.tcp_retries2': { flag: '--retries2', unit: '', key: 'retries2', scale: 1 },
+};
+
+function knownSysctls(sysctls: Sysctls | undefined): Array<[(typeof SYSCTL_OPTIONS)[string], number]> {
+  return Object.values(sysctls ?? {}).flatMap((host) =>
+    Object.entries(host ?? {}).flatMap(([k, v]) => (SYSCTL_OPTIONS[k] ? [[SYSCTL_OPTIONS[k], v] as [(typeof SYSCTL_OPTIONS)[string], number]] : [])),
+  );
+}
+
 /**
  * The analyze options that tell tcpstate the hosts' timer settings, as a user who set them
  * would give them (a scenario that shortens a timer says so in its manifest).
  */
 export function stackOptions(sysctls: Sysctls | undefined): string[] {
-  const out: string[] = [];
-  for (const host of Object.values(sysctls ?? {})) {
-    for (const [k, v] of Object.entries(host ?? {})) {
-      if (k === 'net.ipv4.tcp_fin_timeout') out.push('--fin-timeout', `${v}s`);
-      else if (k === 'net.ipv4.tcp_syn_retries') out.push('--syn-retries', String(v));
-      else if (k === 'net.ipv4.tcp_retries2') out.push('--retries2', String(v));
-    }
-  }
-  return out;
+  return knownSysctls(sysctls).flatMap(([o, v]) => [o.flag, `${v}${o.unit}`]);
 }
 
 /** The same settings as flow-table options, for tests that analyse through the library. */
 export function stackFlowOptions(sysctls: Sysctls | undefined): Partial<FlowTableOptions> {
-  const o: Partial<FlowTableOptions> = {};
-  for (const host of Object.values(sysctls ?? {})) {
-    for (const [k, v] of Object.entries(host ?? {})) {
-      if (k === 'net.ipv4.tcp_fin_timeout') o.finTimeoutUs = v * 1e6;
-      else if (k === 'net.ipv4.tcp_syn_retries') o.synRetries = v;
-      else if (k === 'net.ipv4.tcp_retries2') o.retries2 = v;
-    }
-  }
-  return o;
+  return Object.fromEntries(knownSysctls(sysctls).map(([o, v]) => [o.key, v * o.scale]));
 }
 
 /** Analyse the sample's capture once, then compare the census at every moment with ss, per host. */

@@ -83,6 +83,8 @@ export class FlowTable {
   private nextSweep = -1;
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1, sackRight: -1 };
   private readonly rules: StackRules;
+  /** Linux's time budget for SYN_SENT under opts.synRetries (see synBudgetUs). */
+  private readonly synBudget: number;
   /** Flows ever created, and the most alive at once. */
   created = 0;
   /** Times a flow was frozen while idle, and where (on the bench mix 99% of records are 79-92 numbers). */
@@ -103,6 +105,7 @@ export class FlowTable {
     private readonly opts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
   ) {
     this.rules = { exactReset: opts.exactReset !== 0, synCookieUs: opts.synCookieUs };
+    this.synBudget = opts.synRetries === Infinity ? Infinity : synBudgetUs(opts.synRetries);
   }
 
   get live(): number {
@@ -333,8 +336,8 @@ export class FlowTable {
         enter(flow, e, TcpState.CLOSED, { frame: null, ts: e.since + o.finTimeoutUs }, `FIN_WAIT_2 timed out (tcp_fin_timeout ${o.finTimeoutUs / 1e6} s)`, true);
       }
     } else if (e.state === TcpState.SYN_SENT) {
-      const due = synGiveUp(e, o.synRetries);
-      if (due >= 0 && now >= synGiveUpEvidence(e, due, o.synRetries)) {
+      const due = synGiveUp(e, this.synBudget);
+      if (due >= 0 && now >= synGiveUpEvidence(e, due, this.synBudget)) {
         enter(flow, e, TcpState.CLOSED, { frame: null, ts: due }, 'gave up connecting: no answer to its SYN retransmissions (tcp_syn_retries)', true);
       }
     } else if (!isGone(e.state)) {
@@ -351,8 +354,8 @@ export class FlowTable {
     if (e.state === TcpState.TIME_WAIT) return e.since + o.timeWaitUs;
     if (e.state === TcpState.FIN_WAIT_2) return e.readsAfterClose ? Infinity : e.since + o.finTimeoutUs;
     if (e.state === TcpState.SYN_SENT) {
-      const due = synGiveUp(e, o.synRetries);
-      return due < 0 ? Infinity : synGiveUpEvidence(e, due, o.synRetries);
+      const due = synGiveUp(e, this.synBudget);
+      return due < 0 ? Infinity : synGiveUpEvidence(e, due, this.synBudget);
     }
     if (isGone(e.state)) return Infinity;
     const due = dataGiveUp(e, o.retries2);
@@ -393,10 +396,10 @@ export class FlowTable {
  * first SYN (127 s for 6), whatever the timeouts were (newer kernels start them linear); the next
  * timer is taken at twice the last gap.
  */
-function synGiveUp(e: Endpoint, retries: number): number {
-  if (retries === Infinity) return -1;
+function synGiveUp(e: Endpoint, budget: number): number {
+  if (budget === Infinity) return -1;
   const next = e.synsSent >= 2 ? e.lastSynTs + Math.min(2 * e.synGapUs, RTO_MAX_US) : e.lastSynTs + RTO_INIT_US;
-  if (next - e.synTs >= synBudgetUs(retries) || e.synsSent >= 2) return next;
+  if (next - e.synTs >= budget || e.synsSent >= 2) return next;
   return -1;
 }
 
@@ -420,8 +423,8 @@ function dataGiveUp(e: Endpoint, retries: number): number {
  * When SYN_SENT's give-up at `due` is proven: at once when its budget is spent by then;
  * otherwise once the capture went on well past `due` with no SYN (its retransmissions stopped).
  */
-function synGiveUpEvidence(e: Endpoint, due: number, retries: number): number {
-  if (due - e.synTs >= synBudgetUs(retries)) return due;
+function synGiveUpEvidence(e: Endpoint, due: number, budget: number): number {
+  if (due - e.synTs >= budget) return due;
   return due + Math.max(Math.min(4 * e.synGapUs, RTO_MAX_US), RTO_INIT_US);
 }
 

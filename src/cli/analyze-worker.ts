@@ -18,12 +18,14 @@ export interface WorkerJob {
 parentPort?.on('message', async (job: WorkerJob) => {
   try {
     const sink = new SqliteSink(job.db);
+    let summary;
     try {
-      const summary = await analyzeInto(sink, job.path, job.name, job.settings, new PassThrough(), () => false);
-      parentPort!.postMessage({ ok: true, summary });
+      summary = await analyzeInto(sink, job.path, job.name, job.settings, new PassThrough(), () => false);
     } finally {
+      // Closed before the main thread is told: it imports the file, and may end this worker, at once.
       sink.close();
     }
+    parentPort!.postMessage({ ok: true, summary });
   } catch (e) {
     parentPort!.postMessage({ ok: false, error: (e as Error).message });
   }

@@ -1,5 +1,9 @@
 /** `tcpstate analyze <capture...>`: read captures and record what they hold in SQLite. */
-import { STACK_PROFILES } from '../flow/table.js';
+import { DEFAULT_FLOW_OPTIONS, STACK_PROFILES } from '../flow/table.js';
+import { DEFAULT_CONNECTION_THRESHOLDS } from '../detect/connection.js';
+import { DEFAULT_HOST_THRESHOLDS } from '../detect/hosts.js';
+import { DEFAULT_REASSEMBLY_OPTIONS } from '../decode/index.js';
+import { toolVersion } from './version.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +14,7 @@ import type { CheckResult } from '../detect/checks.js';
 import { ReadInterrupted, analyzeInto, reviveSummary, type AnalysisSettings } from './analyze-one.js';
 import type { WorkerJob } from './analyze-worker.js';
 import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
-import { SqliteSink, type Sink } from '../sink/sqlite.js';
+import { DbRefused, SqliteSink, type Sink } from '../sink/sqlite.js';
 import { ThreadedSink } from '../sink/threaded.js';
 import { writeFileSync } from 'node:fs';
 import { evaluate, type Check } from '../detect/checks.js';
@@ -91,17 +95,6 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   // One capture at a time: memory stays near what is live. Several: the workers' collections would
   // compete for the cores they analyse on (4 captures at -j 2 took 44 s bounded, 35 s not).
   if (jobs === 1) boundHeapGrowth();
-  let sink: Sink;
-  let direct: SqliteSink | null = null;
-  try {
-    // One capture at a time: the database is written in a thread of its own while the analysis goes
-    // on (unless --no-db-thread). Several at once: workers write their own databases and this thread only imports them.
-    sink = opts.dbThread !== false && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db)) : (direct = new SqliteSink(resolve(io.cwd, opts.db)));
-  } catch (e) {
-    io.stderr.write(`tcpstate: cannot open database ${opts.db}: ${(e as Error).message}\n`);
-    return ExitCode.FAILURE;
-  }
-
   const settings: AnalysisSettings = {
     verifyChecksums: opts.verifyChecksums,
     // The profile's defaults, then each option given.
@@ -120,6 +113,27 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
       portExhaustionShare: opts.portExhaustionShare,
     }) as Record<string, number>,
   };
+  // What the findings were made with, recorded beside them: the tool, and every setting of the run.
+  const meta = {
+    tool_version: toolVersion(),
+    stack: opts.stack ?? 'linux',
+    flow_options: JSON.stringify({ ...DEFAULT_FLOW_OPTIONS, ...settings.flowOptions }),
+    thresholds: JSON.stringify({ ...DEFAULT_CONNECTION_THRESHOLDS, ...DEFAULT_HOST_THRESHOLDS, ...settings.thresholds }),
+    reassembly: JSON.stringify({ ...DEFAULT_REASSEMBLY_OPTIONS, ...settings.reassembly }),
+    verify_checksums: settings.verifyChecksums === true ? '1' : '0',
+  };
+  let sink: Sink;
+  let direct: SqliteSink | null = null;
+  try {
+    // One capture at a time: the database is written in a thread of its own while the analysis goes
+    // on (unless --no-db-thread). Several at once: workers write their own databases and this thread only imports them.
+    sink = opts.dbThread !== false && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db), meta) : (direct = new SqliteSink(resolve(io.cwd, opts.db), meta));
+  } catch (e) {
+    // A refusal names the file and the remedy itself.
+    io.stderr.write(e instanceof DbRefused ? `tcpstate: ${e.message}\n` : `tcpstate: cannot open database ${opts.db}: ${(e as Error).message}\n`);
+    return ExitCode.FAILURE;
+  }
+
   let interrupted = false;
   const unsubscribe = io.onInterrupt(() => {
     if (interrupted) process.exit(ExitCode.INTERRUPTED); // second Ctrl-C: leave now; SQLite rolls back

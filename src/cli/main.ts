@@ -2,7 +2,6 @@
  * The command line: `run(argv, io)` parses and dispatches, returning the exit code.
  * Only this module imports commander; bin/tcpstate.js only calls it.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { explain, KINDS } from '../detect/catalogue.js';
 import { analyzeCommand, UsageError } from './analyze.js';
@@ -10,21 +9,13 @@ import { ExitCode } from './exit-codes.js';
 import { parseCount, parseStack, parseDuration, parseFailOn, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
 import { registerReports } from './reports.js';
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return 'unknown';
-  }
-}
+import { toolVersion } from './version.js';
 
 export async function run(argv: string[], io: Io = processIo()): Promise<number> {
   let code: number = ExitCode.OK;
   const program = new Command('tcpstate')
     .description("Reconstruct both endpoints' TCP state from packet captures, and explain what went wrong.")
-    .version(version(), '-V, --version')
+    .version(toolVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');

@@ -40,7 +40,7 @@ export interface Batch {
 }
 
 export type Control =
-  | { op: 'open'; file: string }
+  | { op: 'open'; file: string; meta: Record<string, string> }
   | { op: 'begin'; path: string; name: string }
   | { op: 'commit'; id: number; row: CaptureRow }
   | { op: 'rollback' }

@@ -3,6 +3,7 @@
  * capture: analysing a capture again replaces its rows atomically, and a run that
  * is interrupted or crashes leaves the previous rows (or none), never half.
  */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
 import type { CaptureSummary } from '../analyze/capture.js';
@@ -225,6 +226,60 @@ export interface Sink {
   close(): void;
 }
 
+/** The database named by --db cannot be written: it is another program's file, or of another schema. Nothing was written. */
+export class DbRefused extends Error {}
+
+/**
+ * Refuse, before anything is written, a file that is not an empty file or a tcpstate database
+ * of this schema: another application's SQLite file, or any other file, stays byte-identical.
+ */
+export function checkWritableTarget(file: string): void {
+  let size: number;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) throw new DbRefused(`${file} is a directory; give --db a file name`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof DbRefused) throw e;
+    return; // it does not exist (or cannot be read): opening it says what is wrong
+  }
+  if (size === 0) return;
+  const head = Buffer.alloc(16);
+  let fd: number | null = null;
+  try {
+    fd = openSync(file, 'r');
+    readSync(fd, head, 0, 16, 0);
+  } catch {
+    return;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+  if (head.toString('latin1') !== 'SQLite format 3\0') {
+    throw new DbRefused(`${file} exists and is not an SQLite database; tcpstate writes only its own databases: give --db another file`);
+  }
+  let version: string | undefined;
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+    const row = hasMeta ? (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined) : undefined;
+    version = row?.value;
+  } catch {
+    version = undefined; // read-only media, a lock, a damaged file: opening it for writing says which
+    return;
+  } finally {
+    db?.close();
+  }
+  if (version === undefined) {
+    throw new DbRefused(`${file} is an SQLite database of another application (no tcpstate schema in it); it was left untouched: give --db another file`);
+  }
+  if (Number(version) !== SCHEMA_VERSION) {
+    throw new DbRefused(
+      `${file} is a tcpstate database of schema version ${version}; this tcpstate writes version ${SCHEMA_VERSION}. Rebuild it: rm ${file} and run tcpstate analyze --db ${file} on the captures again`,
+    );
+  }
+}
+
 export class SqliteSink implements Sink {
   private readonly db: Database.Database;
   private readonly deleteCapture: Database.Statement;
@@ -244,8 +299,11 @@ export class SqliteSink implements Sink {
   /** The connection's page cache setting, and a small one for loads that only append. */
   private readonly cacheSize: number;
 
-  constructor(file: string) {
+  /** `meta`: entries to record in the meta table (the tool's version, the run's settings). */
+  constructor(file: string, meta: Record<string, string> = {}) {
+    checkWritableTarget(file);
     this.db = new Database(file);
+    // WAL while the analysis runs (readers are not blocked); close() leaves the file in rollback-journal mode.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
@@ -262,6 +320,8 @@ export class SqliteSink implements Sink {
       this.db.close();
       throw new Error(`${file}: database schema version ${row.value}, this tcpstate writes version ${SCHEMA_VERSION}; use a new --db file`);
     }
+    const setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    for (const [k, v] of Object.entries(meta)) setMeta.run(k, v);
     this.deleteCapture = this.db.prepare('DELETE FROM captures WHERE path = ?');
     this.isEmpty = this.db.prepare('SELECT NOT EXISTS (SELECT 1 FROM flows) AND NOT EXISTS (SELECT 1 FROM anomalies) AND NOT EXISTS (SELECT 1 FROM zeek_conns) AS empty').pluck();
     this.insertCapture = this.db.prepare(
@@ -458,6 +518,14 @@ export class SqliteSink implements Sink {
 
   close(): void {
     this.rollbackCapture();
+    try {
+      // Back to a rollback journal: one file, readable on read-only media, nothing left beside it.
+      // Another connection still open (a second writer) keeps it in WAL; that one's close switches it.
+      this.db.pragma('busy_timeout = 0');
+      this.db.pragma('journal_mode = DELETE');
+    } catch {
+      // busy: the other connection finishes the job
+    }
     this.db.close();
   }
 }

@@ -42,7 +42,7 @@ export class ThreadedSink implements Sink {
   private stringIndex = new Map<string, number>();
   private closed = false;
 
-  constructor(file: string) {
+  constructor(file: string, meta: Record<string, string> = {}) {
     const { port1, port2 } = new MessageChannel();
     this.signal = new Int32Array(new SharedArrayBuffer(Signal.SIZE * 4));
     this.replies = port1;
@@ -53,7 +53,7 @@ export class ThreadedSink implements Sink {
     });
     this.worker.unref();
     try {
-      this.call({ op: 'open', file });
+      this.call({ op: 'open', file, meta });
     } catch (e) {
       this.closed = true;
       void this.worker.terminate();

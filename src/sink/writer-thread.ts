@@ -52,7 +52,7 @@ parentPort!.on('message', (m: Batch | Control) => {
 
 function control(m: Control): unknown {
   if (m.op === 'open') {
-    sink = new SqliteSink(m.file);
+    sink = new SqliteSink(m.file, m.meta);
     return null;
   }
   const s = sink;

@@ -137,6 +137,69 @@ CREATE TABLE IF NOT EXISTS decode_counters (
 `;
 
 /**
+ * Views for the questions of a post-mortem (README, "Views"): plain SQL over the tables, so a
+ * user's own query can start from them.
+ */
+const VIEWS = `
+-- Each endpoint's states as intervals: in \`state\` from \`from_ts\` to \`to_ts\` (microseconds, both
+-- included; the last one runs to the end of the capture). "What ss -tan showed at T" is
+-- T BETWEEN from_ts AND to_ts, as census --at T. A state entered and left within one microsecond
+-- has to_ts < from_ts.
+CREATE VIEW IF NOT EXISTS state_intervals AS
+SELECT f.capture_id, f.id AS flow_id, f.flow_index, t.seq, t.side,
+       CASE t.side WHEN 'client' THEN f.client_addr ELSE f.server_addr END AS addr,
+       CASE t.side WHEN 'client' THEN f.client_port ELSE f.server_port END AS port,
+       CASE t.side WHEN 'client' THEN f.server_addr ELSE f.client_addr END AS peer_addr,
+       CASE t.side WHEN 'client' THEN f.server_port ELSE f.client_port END AS peer_port,
+       t.to_state AS state, t.ts AS from_ts,
+       coalesce(lead(t.ts) OVER (PARTITION BY t.flow_id, t.side ORDER BY t.seq) - 1, c.last_ts) AS to_ts,
+       t.packet, t.cause, t.inferred
+FROM transitions t JOIN flows f ON f.id = t.flow_id JOIN captures c ON c.id = f.capture_id;
+
+-- Connections ended by a RST (refused ones included), who sent it and in which states.
+CREATE VIEW IF NOT EXISTS resets AS
+SELECT a.capture_id, a.flow_id, a.flow_index, f.client_addr, f.client_port, f.server_addr, f.server_port,
+       a.packet, a.ts, a.kind, coalesce(json_extract(a.details, '$.sent_by'), a.side) AS sent_by,
+       json_extract(a.details, '$.sender_state') AS sender_state,
+       json_extract(a.details, '$.receiver_state') AS receiver_state, a.message
+FROM anomalies a JOIN flows f ON f.id = a.flow_id
+WHERE a.kind IN ('connection_reset', 'connection_refused');
+
+-- Every stay in CLOSE_WAIT: how long the application took to close() after its peer's FIN.
+CREATE VIEW IF NOT EXISTS close_wait_durations AS
+SELECT capture_id, flow_id, flow_index, side, addr, port, peer_addr, peer_port, from_ts, to_ts,
+       (to_ts - from_ts + 1) / 1e6 AS seconds,
+       NOT EXISTS (SELECT 1 FROM transitions n WHERE n.flow_id = s.flow_id AND n.side = s.side AND n.seq > s.seq) AS still_at_end
+FROM state_intervals s WHERE state = 'CLOSE_WAIT';
+
+-- Retransmitted packets over packets sent, per server and direction. A fast or spurious
+-- retransmission also has its 'retransmission' row (tshark's family), so that kind alone counts each once.
+CREATE VIEW IF NOT EXISTS retransmission_rates AS
+WITH r AS (
+  SELECT flow_id, side, count(*) AS n FROM anomalies
+  WHERE flow_id IS NOT NULL AND kind = 'retransmission'
+  GROUP BY flow_id, side)
+SELECT f.capture_id, f.server_addr, f.server_port,
+       CASE d.side WHEN 'client' THEN 'to_server' ELSE 'to_client' END AS direction,
+       count(*) AS flows,
+       sum(CASE d.side WHEN 'client' THEN f.client_packets ELSE f.server_packets END) AS packets,
+       sum(coalesce(r.n, 0)) AS retransmissions,
+       round(1.0 * sum(coalesce(r.n, 0)) / max(1, sum(CASE d.side WHEN 'client' THEN f.client_packets ELSE f.server_packets END)), 6) AS rate
+FROM flows f CROSS JOIN (SELECT 'client' AS side UNION ALL SELECT 'server') d
+LEFT JOIN r ON r.flow_id = f.id AND r.side = d.side
+GROUP BY f.capture_id, f.server_addr, f.server_port, d.side;
+
+-- Hosts by the bytes they sent and received (TCP payload), with their connections.
+CREATE VIEW IF NOT EXISTS top_talkers AS
+SELECT capture_id, addr, sum(sent) AS bytes_sent, sum(received) AS bytes_received,
+       sum(sent) + sum(received) AS bytes, sum(packets) AS packets_sent, count(*) AS connections
+FROM (SELECT capture_id, client_addr AS addr, client_bytes AS sent, server_bytes AS received, client_packets AS packets FROM flows
+      UNION ALL
+      SELECT capture_id, server_addr, server_bytes, client_bytes, server_packets FROM flows)
+GROUP BY capture_id, addr;
+`;
+
+/**
  * Secondary indexes. Into a database with no rows yet they are built after the
  * capture's rows are in (one sorted pass each, not a B-tree insert per row).
  */
@@ -311,6 +374,7 @@ export class SqliteSink implements Sink {
     // Sorts (the deferred indexes, ORDER BY) may take helper threads: one per other core.
     this.db.pragma(`threads = ${SORT_HELPERS}`);
     this.db.exec(SCHEMA);
+    this.db.exec(VIEWS);
     for (const sql of INDEXES) this.db.exec(sql);
     this.cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;

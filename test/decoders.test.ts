@@ -263,7 +263,10 @@ test('radiotap and PPI FCS: not payload, not wire length an IP length of 0 may c
 
 test('802.11: only unprotected, unfragmented data frames carry IP', () => {
   const body = bytes(LLC_SNAP(0x0800), V4);
-  assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x08, 0x41), body)).status, Status.ENCRYPTED);
+  const prot = decodeAt(WLAN, bytes(wlanHeader(0x08, 0x41), body));
+  assert.equal(prot.status, Status.ENCRYPTED);
+  assert.equal(prot.p.unsupportedEncap, Encap.WLAN_PROTECTED);
+  assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x08, 0x45), body)).status, Status.ENCRYPTED); // a protected fragment
   assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x80, 0x00), body)).status, Status.NON_IP); // beacon
   assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x48, 0x01))).status, Status.NON_IP); // null function
   const fragment = decodeAt(WLAN, bytes(wlanHeader(0x08, 0x05), body));
@@ -278,7 +281,9 @@ test('802.11: only unprotected, unfragmented data frames carry IP', () => {
 
 test('CAPWAP: DTLS is encrypted, fragments and other bindings are named, keep-alives and short payloads are UDP', () => {
   const capwap = (header: number[]) => decodeAt(LinkType.RAW, ipv4(17, udp(40000, 5247, bytes(header, ethernet(0x0800, V4)))));
-  assert.equal(capwap([0x01, 0, 0, 0]).status, Status.ENCRYPTED);
+  const dtls = capwap([0x01, 0, 0, 0]);
+  assert.equal(dtls.status, Status.ENCRYPTED);
+  assert.equal(dtls.p.unsupportedEncap, Encap.CAPWAP_DTLS);
   const frag = capwap([0, 0x10, 0x42, 0x80, 0, 1, 0, 0]);
   assert.equal(frag.name, 'unsupported_encapsulation');
   assert.equal(frag.p.unsupportedEncap, Encap.CAPWAP_FRAGMENT);
@@ -299,9 +304,16 @@ test('the counters name what was not decoded, one warning line each', () => {
   c.add(Status.UNSUPPORTED_LINK_TYPE, 0, 147);
   c.add(Status.UNSUPPORTED_ENCAPSULATION, 0, 1, Encap.CAPWAP_FRAGMENT);
   c.add(Status.TCP, 0, 1);
+  for (let i = 0; i < 3; i++) c.add(Status.ENCRYPTED, 0, 127, Encap.WLAN_PROTECTED);
+  c.add(Status.ENCRYPTED, 0, 1, Encap.CAPWAP_DTLS);
+  c.add(Status.ENCRYPTED, 0, 1); // ESP: counted as encrypted, no warning
   assert.deepEqual(c.warnings(), [
     'link type LINKTYPE_147 (147) is not decoded: 2 packets skipped, any TCP they carry is not analysed',
     '1 packet in an encapsulation not decoded (CAPWAP fragment (not reassembled)): any TCP they carry is not analysed',
+    '802.11: 3 protected (encrypted) data frames not decoded: any TCP they carry is not analysed',
+    'CAPWAP: 1 DTLS-encrypted data packet not decoded: any TCP they carry is not analysed',
   ]);
+  const entries = Object.fromEntries(c.entries());
+  assert.deepEqual([entries.encrypted, entries.wlan_protected, entries.capwap_dtls], [5, 3, 1]);
   assert.deepEqual(new DecodeCounters().warnings(), []);
 });

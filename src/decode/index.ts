@@ -11,11 +11,11 @@ import { linkTypeName } from './link-names.js';
 import { DecodedPacket } from './packet.js';
 import { ReassemblyCounters } from './fragments.js';
 import { linkTypes } from './registry.js';
-import { ENCAP_NAMES, NOTE_NAMES, STATUS_NAMES, Status } from './status.js';
+import { ENCAP_NAMES, ENCRYPTIONS, NOTE_NAMES, STATUS_NAMES, Status } from './status.js';
 import type { PacketRecord } from '../reader/record.js';
 
 export { DecodedPacket, TcpFlag } from './packet.js';
-export { Status, STATUS_NAMES, Note, NOTE_NAMES, Encap, ENCAP_NAMES } from './status.js';
+export { Status, STATUS_NAMES, Note, NOTE_NAMES, Encap, ENCAP_NAMES, ENCRYPTIONS } from './status.js';
 export { LinkType } from './link.js';
 export { DEFAULT_REASSEMBLY_OPTIONS, FragmentReassembler, ReassemblyCounters, type ReassemblyOptions } from './fragments.js';
 
@@ -49,6 +49,8 @@ export class DecodeCounters {
   readonly unsupportedLinkTypes = new Map<number, number>();
   /** Packets in an encapsulation recognised but not decoded, by Encap code (0: unnamed). */
   readonly unsupportedEncaps = new Array<number>(ENCAP_NAMES.length).fill(0);
+  /** Encrypted packets, by the Encap code naming the encryption (0: unnamed, e.g. ESP). */
+  readonly encryptedEncaps = new Array<number>(ENCAP_NAMES.length).fill(0);
   /** IP datagrams reassembled from fragments, and those that never were, by reason. */
   readonly reassembly = new ReassemblyCounters();
 
@@ -58,6 +60,7 @@ export class DecodeCounters {
     if (notes !== 0) for (const [bit] of NOTE_NAMES) if (notes & bit) this.byNote.set(bit, this.byNote.get(bit)! + 1);
     if (status === Status.UNSUPPORTED_LINK_TYPE) this.unsupportedLinkTypes.set(linkType, (this.unsupportedLinkTypes.get(linkType) ?? 0) + 1);
     else if (status === Status.UNSUPPORTED_ENCAPSULATION) this.unsupportedEncaps[encap]++;
+    else if (status === Status.ENCRYPTED) this.encryptedEncaps[encap]++;
   }
 
   /**
@@ -73,6 +76,7 @@ export class DecodeCounters {
     this.unsupportedEncaps.forEach((n, code) => {
       if (n > 0) out.push(`${packets(n)} in an encapsulation not decoded (${code === 0 ? 'unnamed' : ENCAP_NAMES[code]}): any TCP they carry is not analysed`);
     });
+    for (const e of ENCRYPTIONS) if (this.encryptedEncaps[e.encap] > 0) out.push(e.warning(this.encryptedEncaps[e.encap]));
     return out;
   }
 
@@ -88,6 +92,7 @@ export class DecodeCounters {
       const n = this.byNote.get(bit)!;
       if (n > 0) out.push([name, n]);
     }
+    for (const e of ENCRYPTIONS) if (this.encryptedEncaps[e.encap] > 0) out.push([e.counter, this.encryptedEncaps[e.encap]]);
     if (this.untimed > 0) out.push(['no_timestamp', this.untimed]);
     if (this.badChecksums > 0) out.push(['bad_checksum_dropped', this.badChecksums]);
     out.push(...this.reassembly.entries());

@@ -40,6 +40,8 @@ export const STATUS_NAMES: readonly string[] = [
  * Encapsulations recognised but not decoded: a packet returning UNSUPPORTED_ENCAPSULATION names
  * one in DecodedPacket.unsupportedEncap (0 when the bytes only looked like the encapsulation,
  * e.g. a UDP payload on a tunnel's port that is plain UDP). The analyze summary warns about them.
+ * A packet returning ENCRYPTED names there the encryption it met when that is one whose
+ * packets likely carry TCP (ENCRYPTIONS), and the summary warns about those too.
  */
 export const Encap = {
   NONE: 0,
@@ -50,6 +52,10 @@ export const Encap = {
   CAPWAP_FRAGMENT: 5,
   CAPWAP_BINDING: 6,
   PPI_LINK_TYPE: 7,
+  /** With ENCRYPTED: an 802.11 data frame with the Protected bit (WEP, TKIP, CCMP, GCMP). */
+  WLAN_PROTECTED: 8,
+  /** With ENCRYPTED: a CAPWAP data packet in DTLS. */
+  CAPWAP_DTLS: 9,
 } as const;
 
 /** What each Encap code stands for, in one line. */
@@ -62,6 +68,25 @@ export const ENCAP_NAMES: readonly string[] = [
   'CAPWAP fragment (not reassembled)',
   'CAPWAP wireless binding other than 802.11',
   'PPI around a link type not decoded',
+  '802.11 protected data frame',
+  'CAPWAP data in DTLS',
+];
+
+/**
+ * Encryptions whose packets likely carry TCP, each its own counted condition (its name in the
+ * counters) and one warning line in the summary. ESP is not among them: it stays `encrypted`.
+ */
+export const ENCRYPTIONS: ReadonlyArray<{ encap: number; counter: string; warning: (n: number) => string }> = [
+  {
+    encap: Encap.WLAN_PROTECTED,
+    counter: 'wlan_protected',
+    warning: (n) => `802.11: ${n} protected (encrypted) data frame${n === 1 ? '' : 's'} not decoded: any TCP they carry is not analysed`,
+  },
+  {
+    encap: Encap.CAPWAP_DTLS,
+    counter: 'capwap_dtls',
+    warning: (n) => `CAPWAP: ${n} DTLS-encrypted data packet${n === 1 ? '' : 's'} not decoded: any TCP they carry is not analysed`,
+  },
 ];
 
 /** Conditions noted on a packet that still decodes (bit flags on DecodedPacket.notes). */

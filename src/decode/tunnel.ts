@@ -97,7 +97,10 @@ const CAPWAP_WBID_80211 = 1;
 function decodeCapwapData(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
   if (off + 8 > end) return Status.UNSUPPORTED_ENCAPSULATION;
   const type = b[off] & 0x0f;
-  if (type === 1) return Status.ENCRYPTED;
+  if (type === 1) {
+    p.unsupportedEncap = Encap.CAPWAP_DTLS;
+    return Status.ENCRYPTED;
+  }
   if (type !== 0) return Status.UNSUPPORTED_ENCAPSULATION;
   const bits = (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
   const hlen = (bits >> 19) * 4;

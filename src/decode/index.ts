@@ -9,7 +9,7 @@ import './tunnel.js';
 import './wlan.js';
 import { linkTypeName } from './link-names.js';
 import { DecodedPacket } from './packet.js';
-import { ReassemblyCounters } from './fragments.js';
+import { FragmentCounters, ReassemblyCounters } from './fragments.js';
 import { linkTypes } from './registry.js';
 import { ENCAP_NAMES, ENCRYPTIONS, NOTE_NAMES, STATUS_NAMES, Status } from './status.js';
 import type { PacketRecord } from '../reader/record.js';
@@ -17,7 +17,7 @@ import type { PacketRecord } from '../reader/record.js';
 export { DecodedPacket, TcpFlag } from './packet.js';
 export { Status, STATUS_NAMES, Note, NOTE_NAMES, Encap, ENCAP_NAMES, ENCRYPTIONS } from './status.js';
 export { LinkType } from './link.js';
-export { DEFAULT_REASSEMBLY_OPTIONS, FragmentReassembler, ReassemblyCounters, type ReassemblyOptions } from './fragments.js';
+export { DEFAULT_REASSEMBLY_OPTIONS, FragmentCounters, FragmentReassembler, ReassemblyCounters, type ReassemblyOptions } from './fragments.js';
 
 /** Decode one record into `p`; returns a Status code (Status.TCP when a TCP header was found). */
 export function decodeRecord(p: DecodedPacket, rec: PacketRecord): number {
@@ -53,6 +53,20 @@ export class DecodeCounters {
   readonly encryptedEncaps = new Array<number>(ENCAP_NAMES.length).fill(0);
   /** IP datagrams reassembled from fragments, and those that never were, by reason. */
   readonly reassembly = new ReassemblyCounters();
+
+  /**
+   * The counters again from their plain data, e.g. after a trip through postMessage (class
+   * instances arrive as plain objects): each part, down to the link layers' reassembly
+   * counters, gets its methods back. Decode owns the shape, so it revives it.
+   */
+  static revive(data: DecodeCounters): DecodeCounters {
+    const r = data.reassembly;
+    const reassembly = Object.assign(new ReassemblyCounters(), r, {
+      wlan: Object.assign(new FragmentCounters('wlan'), r.wlan),
+      capwap: Object.assign(new FragmentCounters('capwap'), r.capwap),
+    });
+    return Object.assign(new DecodeCounters(), data, { reassembly });
+  }
 
   /** Count a packet's outcome; `linkType` and `encap` name what was not decoded, if that was the outcome. */
   add(status: number, notes: number, linkType = 0, encap = 0): void {

@@ -16,6 +16,8 @@ export const Status = {
   UNSUPPORTED_ENCAPSULATION: 10,
   ENCRYPTED: 11,
   TOO_MANY_LAYERS: 12,
+  /** An 802.11 or CAPWAP fragment: held by the reassembler (fragments.ts) until its frame is whole. */
+  LINK_FRAGMENT: 13,
 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
@@ -34,6 +36,7 @@ export const STATUS_NAMES: readonly string[] = [
   'unsupported_encapsulation',
   'encrypted',
   'too_many_layers',
+  'link_fragment',
 ];
 
 /**
@@ -47,9 +50,8 @@ export const Encap = {
   NONE: 0,
   MPLS_PAYLOAD: 1,
   GRE_VERSION: 2,
-  WLAN_FRAGMENT: 3,
+  /** 3 and 5 were 802.11 and CAPWAP fragments: they are reassembled now (fragments.ts). */
   WLAN_AMSDU: 4,
-  CAPWAP_FRAGMENT: 5,
   CAPWAP_BINDING: 6,
   PPI_LINK_TYPE: 7,
   /** With ENCRYPTED: an 802.11 data frame with the Protected bit (WEP, TKIP, CCMP, GCMP). */
@@ -63,9 +65,9 @@ export const ENCAP_NAMES: readonly string[] = [
   '',
   'MPLS payload neither IP nor Ethernet',
   'GRE with routing or a version other than 0 and 1',
-  '802.11 fragment (not reassembled)',
+  '',
   '802.11 A-MSDU',
-  'CAPWAP fragment (not reassembled)',
+  '',
   'CAPWAP wireless binding other than 802.11',
   'PPI around a link type not decoded',
   '802.11 protected data frame',
@@ -98,6 +100,8 @@ export const Note = {
   PAYLOAD_TRUNCATED: 16,
   /** The packet was decoded from an IP datagram reassembled from fragments (at the frame of its last fragment). */
   REASSEMBLED: 32,
+  /** The packet was decoded from an 802.11 frame or CAPWAP packet reassembled from fragments. */
+  LINK_REASSEMBLED: 64,
 } as const;
 
 export const NOTE_NAMES: ReadonlyArray<[number, string]> = [
@@ -107,4 +111,5 @@ export const NOTE_NAMES: ReadonlyArray<[number, string]> = [
   [Note.ENCAPSULATED, 'tcp_in_tunnel'],
   [Note.PAYLOAD_TRUNCATED, 'payload_not_captured'],
   [Note.REASSEMBLED, 'tcp_in_reassembled_datagram'],
+  [Note.LINK_REASSEMBLED, 'tcp_in_reassembled_link_frame'],
 ];

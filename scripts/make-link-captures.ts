@@ -1,7 +1,8 @@
 // Writes samples/link/: the normal scenario conversation carried by link layers and
 // encapsulations other than Ethernet (802.11 with radiotap, PPI or bare, NFLOG, Cisco HDLC,
-// CAPWAP, 802.1BR E-tag, ERSPAN type I), and one capture of a link type tcpstate does not
-// decode. Deterministic: running it again writes the same bytes.
+// CAPWAP, 802.1BR E-tag, ERSPAN type I), 802.11 and CAPWAP fragments to reassemble, and two
+// captures whose TCP cannot be read: a link type tcpstate does not decode, and 802.11 whose
+// data frames are all protected. Deterministic: running it again writes the same bytes.
 //   node dist/scripts/make-link-captures.js [--out DIR]
 // Goldens: bash scripts/golden/tshark-link.sh (tshark 4.0.17) writes samples/link/golden/.
 
@@ -18,7 +19,8 @@ export interface LinkCapture {
   description: string;
   /** The scenario whose IP packets are carried. */
   conversation: 'normal' | 'normal-ipv6';
-  frame: (seg: Segment) => Uint8Array;
+  /** The frame (or, fragmented, the frames) carrying one segment. */
+  frame: (seg: Segment) => Uint8Array | Uint8Array[];
 }
 
 const mac = (side: Side) => parseMac(MACS[side]);
@@ -61,6 +63,13 @@ interface WlanOpts {
   pad?: boolean;
   /** Frame control bytes swapped (what Wireshark assumes inside CAPWAP by default). */
   swapFc?: boolean;
+  /** Fragment number, More Fragments, Retry and Protected (frame control flags 0x04, 0x08, 0x40). */
+  fragNo?: number;
+  moreFragments?: boolean;
+  retry?: boolean;
+  protected?: boolean;
+  /** The frame body instead of the segment's LLC/SNAP and IP packet. */
+  body?: Uint8Array;
 }
 
 /** An 802.11 data frame: the client is a station, the server behind the access point. */
@@ -70,17 +79,45 @@ function wlan(seg: Segment, o: WlanOpts, seqNo: number): Uint8Array {
   const fc0 = (subtype << 4) | (2 << 2);
   let fc1 = o.fourAddress ? 0x03 : toAp ? 0x01 : 0x02;
   if (o.htc) fc1 |= 0x80;
+  if (o.moreFragments) fc1 |= 0x04;
+  if (o.retry) fc1 |= 0x08;
+  if (o.protected) fc1 |= 0x40;
   const sa = mac(seg.from);
   const da = mac(other(seg.from));
   // To DS: BSSID, SA, DA; from DS: DA, BSSID, SA; WDS: RA, TA, DA, SA.
   const addrs = o.fourAddress ? [toAp ? AP : BRIDGE, toAp ? BRIDGE : AP, da, sa] : toAp ? [AP, sa, da] : [da, AP, sa];
-  const header = u8(o.swapFc ? [fc1, fc0] : [fc0, fc1], le16(44), addrs[0], addrs[1], addrs[2], le16((seqNo & 0xfff) << 4), o.fourAddress ? addrs[3] : []);
+  const sc = ((seqNo & 0xfff) << 4) | ((o.fragNo ?? 0) & 0xf);
+  const header = u8(o.swapFc ? [fc1, fc0] : [fc0, fc1], le16(44), addrs[0], addrs[1], addrs[2], le16(sc), o.fourAddress ? addrs[3] : []);
   const qos = o.qos ? u8(le16(seqNo % 8)) : u8();
   const htc = o.htc ? u8(le32(0x0000c000)) : u8();
   const len = header.length + qos.length + htc.length;
   const pad = o.pad && len % 4 ? new Uint8Array(4 - (len % 4)) : u8();
-  return concat([header, qos, htc, pad, u8(snap(seg.etherType)), seg.ip]);
+  return concat([header, qos, htc, pad, o.body ?? msdu(seg)]);
 }
+
+/** What an 802.11 data frame carries: LLC/SNAP, then the IP packet. */
+const msdu = (seg: Segment) => concat([u8(snap(seg.etherType)), seg.ip]);
+
+/** Cut bytes into pieces of at most `size` bytes. */
+function pieces(b: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < b.length; at += size) out.push(b.subarray(at, Math.min(b.length, at + size)));
+  return out;
+}
+
+/**
+ * An MSDU sent as 802.11 fragments of `size` bytes of body (more when 16 fragments, the most
+ * a 4-bit fragment number allows, would not hold it): one sequence number, fragment numbers
+ * from 0, More Fragments on all but the last.
+ */
+function wlanFragments(seg: Segment, o: WlanOpts, seqNo: number, size: number): Uint8Array[] {
+  const body = msdu(seg);
+  const parts = pieces(body, Math.max(size, Math.ceil(body.length / 16)));
+  return parts.map((body, i) => wlan(seg, { ...o, body, fragNo: i, moreFragments: i < parts.length - 1 }, seqNo));
+}
+
+/** With radiotap (TSFT, Flags with the FCS flag) in front and the FCS at the end. */
+const radiotapFcs = (seg: Segment, f: Uint8Array) => concat([radiotap(seg, 0x10, false), f, u8(fcs(f))]);
 
 /** Radiotap: TSFT, Flags, Rate, Channel and antenna signal; optionally an extended present bitmap. */
 function radiotap(seg: Segment, flags: number, extended: boolean): Uint8Array {
@@ -105,8 +142,41 @@ function udp(sport: number, dport: number, payload: Uint8Array): Uint8Array {
   return u8(be16(sport), be16(dport), be16(8 + payload.length), be16(0), payload);
 }
 
+/**
+ * CAPWAP data fragments (RFC 5415 4.3): each repeats the CAPWAP header with F set, L on the
+ * last, the fragment ID and the offset in 8-byte units; `order` lists the pieces in the order
+ * sent (indices into the payload cut in pieces of `size` bytes, a multiple of 8).
+ */
+function capwapFragments(seg: Segment, header: number[], payload: Uint8Array, size: number, id: number, order: (n: number) => number[]): Uint8Array[] {
+  const parts = pieces(payload, size);
+  return order(parts.length).map((i) => {
+    const last = i === parts.length - 1;
+    const h = u8(header);
+    h[3] |= 0x80 | (last ? 0x40 : 0);
+    h[4] = id >> 8;
+    h[5] = id & 0xff;
+    const units = (i * size) / 8;
+    h[6] = units >> 5;
+    h[7] = (units & 0x1f) << 3;
+    return outerIp(seg, 17, udp(seg.from === 'client' ? 5247 : 12224, seg.from === 'client' ? 12224 : 5247, concat([h, parts[i]])), next());
+  });
+}
+
+/** A deterministic stand-in for ciphertext. */
+function noise(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed * 2654435761;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
 let counter = 0;
 const next = () => ++counter;
+/** The segment being written, from 1 (set by buildLinkCapture). */
+let segNo = 0;
 
 export const linkCaptures: LinkCapture[] = [
   {
@@ -215,6 +285,53 @@ export const linkCaptures: LinkCapture[] = [
       return outerIp(seg, 47, concat([u8(0, 0, be16(0x88be)), inner]), next());
     },
   },
+  {
+    name: 'wlan-fragments',
+    linkType: 127,
+    description:
+      '802.11 QoS data under radiotap (FCS flag, FCS on each fragment), every MSDU sent as fragments of 24 bytes of body; ' +
+      'the 3rd segment repeats its first fragment with Retry set, the 5th is one frame with fragment number 1 and More Fragments clear',
+    conversation: 'normal',
+    frame: (seg) => {
+      const n = next();
+      if (n === 5) return [radiotapFcs(seg, wlan(seg, { qos: true, fragNo: 1 }, n))];
+      const frags = wlanFragments(seg, { qos: true }, n, 24);
+      if (n === 3) frags.splice(1, 0, wlan(seg, { qos: true, body: pieces(msdu(seg), 24)[0], fragNo: 0, moreFragments: true, retry: true }, n));
+      return frags.map((f) => radiotapFcs(seg, f));
+    },
+  },
+  {
+    name: 'wlan-fragments-wds',
+    linkType: 105,
+    description: 'bare 802.11 four-address data, every MSDU in fragments of 16 bytes of body, the two directions interleaved fragment by fragment',
+    conversation: 'normal-ipv6',
+    frame: (seg) => wlanFragments(seg, { fourAddress: true }, next(), 16),
+  },
+  {
+    name: 'capwap-wlan-fragments',
+    linkType: 1,
+    description:
+      'CAPWAP data carrying 802.11 (frame control swapped), each frame in CAPWAP fragments of 32 bytes; ' +
+      'from the server in reverse order, the client repeats its first fragment',
+    conversation: 'normal',
+    frame: (seg) => {
+      const id = next();
+      const inner = wlan(seg, { qos: true, swapFc: true }, id);
+      const order = (n: number) => (seg.from === 'server' ? [...Array(n).keys()].reverse() : [0, ...Array(n).keys()]);
+      return capwapFragments(seg, [0x00, 0x10, 0x43, 0x00, 0, 0, 0, 0], inner, 32, id, order);
+    },
+  },
+  {
+    name: 'capwap-8023-fragments',
+    linkType: 1,
+    description: 'CAPWAP data carrying 802.3 frames with the radio MAC address, each frame in CAPWAP fragments of 40 bytes, in order',
+    conversation: 'normal-ipv6',
+    frame: (seg) => {
+      const id = next();
+      const inner = ethernet(mac(other(seg.from)), mac(seg.from), seg.etherType, seg.ip);
+      return capwapFragments(seg, [0x00, 0x20, 0x42, 0x10, 0, 0, 0, 0, 6, ...AP, 0], inner, 40, id, (n) => [...Array(n).keys()]);
+    },
+  },
 ];
 
 /** NFLOG: family, version 0, resource id (big-endian), then TLVs whose length and type are in host order (here little-endian). */
@@ -234,18 +351,128 @@ function nflog(family: number, seg: Segment): Uint8Array {
   ]);
 }
 
+/** The segment's bytes with its TCP window field (IPv4, no options) changed: a conflicting copy. */
+function otherWindow(b: Uint8Array, tcpAt: number): Uint8Array {
+  const c = b.slice();
+  c[tcpAt + 14] ^= 0x55;
+  return c;
+}
+
+/**
+ * Fragments that do not all come together, for a frame-by-frame comparison with tshark only
+ * (the conversation they leave is not a normal one).
+ */
+export const lossyCaptures: LinkCapture[] = [
+  {
+    name: 'wlan-fragments-lossy',
+    linkType: 105,
+    description:
+      'bare 802.11, MSDUs in fragments of 24 bytes of body: 2nd segment misses its fragment 1, 3rd sends its last fragment first, ' +
+      '4th repeats fragment 1 with another TCP window, 6th repeats its last fragment after completing; the rest in order',
+    conversation: 'normal',
+    frame: (seg) => {
+      const n = next();
+      const frags = wlanFragments(seg, {}, n, 24);
+      if (segNo === 2) frags.splice(1, 1);
+      if (segNo === 3) frags.unshift(frags.pop()!);
+      if (segNo === 4) {
+        const body = pieces(otherWindow(msdu(seg), 8 + 20), 24)[1];
+        frags.splice(2, 0, wlan(seg, { body, fragNo: 1, moreFragments: frags.length > 2, retry: true }, n));
+      }
+      if (segNo === 6) frags.push(frags[frags.length - 1]);
+      return frags;
+    },
+  },
+  {
+    name: 'capwap-fragments-lossy',
+    linkType: 1,
+    description:
+      'CAPWAP data carrying 802.11, fragments of 32 bytes: 2nd segment misses its piece at offset 32, 4th sends after its pieces ' +
+      'at 0 and 32 a piece at [40, 80) with another TCP window, overlapping those at 32 and 64; 6th repeats its first piece after completing; the rest in order',
+    conversation: 'normal',
+    frame: (seg) => {
+      const id = next();
+      const inner = wlan(seg, { qos: true, swapFc: true }, id);
+      const header = [0x00, 0x10, 0x43, 0x00, 0, 0, 0, 0];
+      const order = (n: number) => {
+        const all = [...Array(n).keys()];
+        if (segNo === 2) return all.filter((i) => i !== 1);
+        if (segNo === 6) return [...all, 0];
+        return all;
+      };
+      const frags = capwapFragments(seg, header, inner, 32, id, order);
+      if (segNo === 4) {
+        // 802.11 QoS header (26) + LLC/SNAP (8) + IPv4 (20): the TCP header at 54, its window at 68.
+        const alt = capwapFragments(seg, header, otherWindow(inner, 54).subarray(0, 96), 40, id, () => [1]);
+        frags.splice(2, 0, ...alt);
+      }
+      return frags;
+    },
+  },
+];
+
 /** Ethernet frames under LINKTYPE_USER0 (147): a link type tcpstate does not decode. */
 export const unsupportedCapture = { name: 'user0-ethernet', linkType: 147, conversation: 'normal' as const };
+
+/**
+ * 802.11 under radiotap whose data frames are all protected (CCMP): the CCMP header, then
+ * ciphertext as long as the LLC/SNAP and IP packet, and an 8-byte MIC. No TCP can be read.
+ */
+export const protectedCapture: LinkCapture = {
+  name: 'wlan-protected',
+  linkType: 127,
+  description: '802.11 QoS data under radiotap, every data frame protected (CCMP): the TCP inside cannot be read',
+  conversation: 'normal',
+  frame: (seg) => {
+    const n = next();
+    const ccmp = u8(n & 0xff, n >> 8, 0, 0x20, 0, 0, 0, 0); // PN0, PN1, reserved, key id 0 with Ext IV, PN2-PN5
+    const body = concat([ccmp, noise(msdu(seg).length + 8, n)]);
+    return radiotapFcs(seg, wlan(seg, { qos: true, protected: true, body }, n));
+  },
+};
 
 export function segmentsOf(conversation: 'normal' | 'normal-ipv6'): Segment[] {
   const s = scenarios.find((x) => x.name === conversation)!;
   return runConversation(s.conversation).segments;
 }
 
-export function buildLinkCapture(c: { linkType: number; conversation: 'normal' | 'normal-ipv6'; frame: (seg: Segment) => Uint8Array }): Uint8Array {
+export function buildLinkCapture(c: Pick<LinkCapture, 'name' | 'linkType' | 'conversation' | 'frame'>): Uint8Array {
   counter = 0;
-  const frames: Frame[] = segmentsOf(c.conversation).map((seg) => ({ tsNs: seg.tsNs, bytes: c.frame(seg) }));
+  segNo = 0;
+  const frames: Frame[] = [];
+  for (const seg of segmentsOf(c.conversation)) {
+    segNo++;
+    const f = c.frame(seg);
+    // The fragments of one segment 1 µs apart.
+    (Array.isArray(f) ? f : [f]).forEach((bytes, i) => frames.push({ tsNs: seg.tsNs + BigInt(i) * 1000n, bytes }));
+  }
+  if (c.name === 'wlan-fragments-wds') interleave(frames);
   return writePcap({ endian: 'le', precision: 'us', linkType: c.linkType, snaplen: 262144 }, frames);
+}
+
+/**
+ * Interleave each pair of segments fragment by fragment, keeping each one's own order: the
+ * reassembler must tell their fragments apart (by addresses and sequence number).
+ */
+function interleave(frames: Frame[]): void {
+  // Group the frames of each MSDU by their sequence number (bytes 22-23 of the bare 802.11 header).
+  const groups: Frame[][] = [];
+  for (const f of frames) {
+    const sc = f.bytes[22] | (f.bytes[23] << 8);
+    if ((sc & 0xf) === 0) groups.push([]);
+    groups[groups.length - 1].push(f);
+  }
+  const out: Frame[] = [];
+  for (let g = 0; g < groups.length; g += 2) {
+    const [a, b = []] = [groups[g], groups[g + 1]];
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (i < a.length) out.push(a[i]);
+      if (i < b.length) out.push(b[i]);
+    }
+  }
+  // Timestamps stay in order: frame k takes the k-th smallest time.
+  const times = frames.map((f) => f.tsNs).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  out.forEach((f, k) => (frames[k] = { tsNs: times[k], bytes: f.bytes }));
 }
 
 export function buildUnsupported(): Uint8Array {
@@ -256,7 +483,7 @@ export function buildUnsupported(): Uint8Array {
 }
 
 export function readme(): string {
-  const rows = linkCaptures.map((c) => `| \`${c.name}.pcap\` | ${c.linkType} | ${c.conversation} | ${c.description} |`);
+  const rows = [...linkCaptures, ...lossyCaptures, protectedCapture].map((c) => `| \`${c.name}.pcap\` | ${c.linkType} | ${c.conversation} | ${c.description} |`);
   return `# Link-layer and encapsulation captures
 
 Generated by \`scripts/make-link-captures.ts\`; do not edit by hand. Regenerate with
@@ -265,8 +492,10 @@ Generated by \`scripts/make-link-captures.ts\`; do not edit by hand. Regenerate 
 
 and the tshark goldens in \`golden/\` with \`bash scripts/golden/tshark-link.sh\` (tshark 4.0.17).
 Each capture carries the IP packets of a scenario of \`samples/scenarios\` (13 packets, one
-connection). \`${unsupportedCapture.name}.pcap\` holds Ethernet frames under LINKTYPE_USER0 (147), a
-link type tcpstate does not decode: its analysis must warn. \`test/link-captures.test.ts\` checks
+connection; fragmented, a segment takes several frames). \`${unsupportedCapture.name}.pcap\` holds Ethernet
+frames under LINKTYPE_USER0 (147), a link type tcpstate does not decode, and \`${protectedCapture.name}.pcap\`
+802.11 data frames that are all protected: the analysis of each must warn. The \`-lossy\` captures lose,
+reorder and contradict fragments: only their frames are compared with tshark. \`test/link-captures.test.ts\` checks
 that these files are what the generator writes and that tcpstate decodes them as tshark does.
 
 | file | link type | conversation | what |
@@ -281,8 +510,10 @@ function main(argv: string[]): void {
   mkdirSync(dir, { recursive: true });
   for (const c of linkCaptures) writeFileSync(join(dir, `${c.name}.pcap`), buildLinkCapture(c));
   writeFileSync(join(dir, `${unsupportedCapture.name}.pcap`), buildUnsupported());
+  for (const c of lossyCaptures) writeFileSync(join(dir, `${c.name}.pcap`), buildLinkCapture(c));
+  writeFileSync(join(dir, `${protectedCapture.name}.pcap`), buildLinkCapture(protectedCapture));
   writeFileSync(join(dir, 'README.md'), readme());
-  console.log(`wrote ${linkCaptures.length + 1} captures and README.md to ${dir}`);
+  console.log(`wrote ${linkCaptures.length + lossyCaptures.length + 2} captures and README.md to ${dir}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main(process.argv.slice(2));

@@ -261,27 +261,33 @@ test('radiotap and PPI FCS: not payload, not wire length an IP length of 0 may c
   assert.equal(decodeAt(RADIOTAP, bytes(radiotap([0x02, 0, 0, 0], [0]), wlanHeader(0x08, 0x01), LLC_SNAP(0x0800), v4, [9, 9, 9, 9])).p.payloadLen, 9);
 });
 
-test('802.11: only unprotected, unfragmented data frames carry IP', () => {
+test('802.11: only unprotected data frames carry IP; fragments go to the reassembler', () => {
   const body = bytes(LLC_SNAP(0x0800), V4);
-  assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x08, 0x41), body)).status, Status.ENCRYPTED);
+  const prot = decodeAt(WLAN, bytes(wlanHeader(0x08, 0x41), body));
+  assert.equal(prot.status, Status.ENCRYPTED);
+  assert.equal(prot.p.unsupportedEncap, Encap.WLAN_PROTECTED);
+  assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x08, 0x45), body)).status, Status.ENCRYPTED); // a protected fragment
   assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x80, 0x00), body)).status, Status.NON_IP); // beacon
   assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x48, 0x01))).status, Status.NON_IP); // null function
   const fragment = decodeAt(WLAN, bytes(wlanHeader(0x08, 0x05), body));
-  assert.equal(fragment.status, Status.UNSUPPORTED_ENCAPSULATION);
-  assert.equal(fragment.p.unsupportedEncap, Encap.WLAN_FRAGMENT);
-  assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x08, 0x01, 0x0011), body)).p.unsupportedEncap, Encap.WLAN_FRAGMENT); // fragment number 1
+  assert.equal(fragment.status, Status.LINK_FRAGMENT);
+  assert.deepEqual([fragment.p.fragOffset, fragment.p.fragMore, fragment.p.fragDataEnd - fragment.p.fragDataOff], [0, true, body.length]);
+  const last = decodeAt(WLAN, bytes(wlanHeader(0x08, 0x01, 0x0011), body)); // fragment number 1, the last
+  assert.deepEqual([last.status, last.p.fragId, last.p.fragOffset, last.p.fragMore], [Status.LINK_FRAGMENT, 1, 1, false]);
   const amsdu = decodeAt(WLAN, bytes(wlanHeader(0x88, 0x01), le16(0x0080), body));
   assert.equal(amsdu.p.unsupportedEncap, Encap.WLAN_AMSDU);
   assert.equal(decodeAt(WLAN, bytes(wlanHeader(0x08, 0x01)).subarray(0, 20)).status, Status.TRUNCATED_LINK);
   assert.equal(decodeAt(RADIOTAP, bytes([0, 0, 200, 0, 0, 0, 0, 0], body)).status, Status.TRUNCATED_LINK); // length beyond the frame
 });
 
-test('CAPWAP: DTLS is encrypted, fragments and other bindings are named, keep-alives and short payloads are UDP', () => {
+test('CAPWAP: DTLS is encrypted, fragments go to the reassembler, other bindings are named, keep-alives and short payloads are UDP', () => {
   const capwap = (header: number[]) => decodeAt(LinkType.RAW, ipv4(17, udp(40000, 5247, bytes(header, ethernet(0x0800, V4)))));
-  assert.equal(capwap([0x01, 0, 0, 0]).status, Status.ENCRYPTED);
-  const frag = capwap([0, 0x10, 0x42, 0x80, 0, 1, 0, 0]);
-  assert.equal(frag.name, 'unsupported_encapsulation');
-  assert.equal(frag.p.unsupportedEncap, Encap.CAPWAP_FRAGMENT);
+  const dtls = capwap([0x01, 0, 0, 0]);
+  assert.equal(dtls.status, Status.ENCRYPTED);
+  assert.equal(dtls.p.unsupportedEncap, Encap.CAPWAP_DTLS);
+  const frag = capwap([0, 0x10, 0x42, 0xc0, 0, 1, 0, 0x18]); // F and L, ID 1, offset 3 units
+  assert.equal(frag.name, 'link_fragment');
+  assert.deepEqual([frag.p.fragId, frag.p.fragOffset, frag.p.fragMore], [1, 24, false]);
   assert.equal(capwap([0, 0x10, 0x45, 0x00, 0, 0, 0, 0]).p.unsupportedEncap, Encap.CAPWAP_BINDING); // WBID 2, T set
   assert.equal(capwap([0, 0x10, 0x42, 0x08, 0, 0, 0, 0]).status, Status.NON_TCP);
   assert.equal(decodeAt(LinkType.RAW, ipv4(17, udp(40000, 5247, bytes([0, 0x10])))).status, Status.NON_TCP);
@@ -297,11 +303,30 @@ test('the counters name what was not decoded, one warning line each', () => {
   const c = new DecodeCounters();
   c.add(Status.UNSUPPORTED_LINK_TYPE, 0, 147);
   c.add(Status.UNSUPPORTED_LINK_TYPE, 0, 147);
-  c.add(Status.UNSUPPORTED_ENCAPSULATION, 0, 1, Encap.CAPWAP_FRAGMENT);
+  c.add(Status.UNSUPPORTED_ENCAPSULATION, 0, 1, Encap.CAPWAP_BINDING);
   c.add(Status.TCP, 0, 1);
+  for (let i = 0; i < 3; i++) c.add(Status.ENCRYPTED, 0, 127, Encap.WLAN_PROTECTED);
+  c.add(Status.ENCRYPTED, 0, 1, Encap.CAPWAP_DTLS);
+  c.add(Status.ENCRYPTED, 0, 1); // ESP: counted as encrypted, no warning
   assert.deepEqual(c.warnings(), [
     'link type LINKTYPE_147 (147) is not decoded: 2 packets skipped, any TCP they carry is not analysed',
-    '1 packet in an encapsulation not decoded (CAPWAP fragment (not reassembled)): any TCP they carry is not analysed',
+    '1 packet in an encapsulation not decoded (CAPWAP wireless binding other than 802.11): any TCP they carry is not analysed',
+    '802.11: 3 protected (encrypted) data frames not decoded: any TCP they carry is not analysed',
+    'CAPWAP: 1 DTLS-encrypted data packet not decoded: any TCP they carry is not analysed',
   ]);
+  const entries = Object.fromEntries(c.entries());
+  assert.deepEqual([entries.encrypted, entries.wlan_protected, entries.capwap_dtls], [5, 3, 1]);
   assert.deepEqual(new DecodeCounters().warnings(), []);
+});
+
+test('the counters survive a trip through postMessage (structured clone) with their methods, link reassembly included', () => {
+  const c = new DecodeCounters();
+  c.add(Status.ENCRYPTED, 0, 127, Encap.WLAN_PROTECTED);
+  c.reassembly.reassembled = 2;
+  c.reassembly.wlan.reassembled = 3;
+  c.reassembly.capwap.timedOut = 1;
+  const back = DecodeCounters.revive(structuredClone(c));
+  assert.deepEqual(back.entries(), c.entries());
+  assert.deepEqual(back.warnings(), c.warnings());
+  assert.deepEqual(Object.fromEntries(back.entries()), { encrypted: 1, wlan_protected: 1, reassembled_datagrams: 2, wlan_reassembled: 3, capwap_reassembly_timed_out: 1 });
 });

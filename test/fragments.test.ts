@@ -2,7 +2,9 @@
  * IP reassembly (src/decode/fragments.ts): tshark 4.0.17 frame by frame on the
  * captures of scripts/golden/make-frag-scenarios.ts (goldens in test/golden/analysis,
  * made by scripts/kernel/tshark-golden.sh), the counters of what completed and what
- * did not, and the limits (timeout, caps, size) on hand-built fragments.
+ * did not, and the limits (timeout, caps, size) on hand-built fragments; the same for
+ * 802.11 and CAPWAP fragments on hand-built frames (their tshark comparison is in
+ * test/link-captures.test.ts).
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { analyzeCapture } from '../src/analyze/capture.js';
 import { DecodedPacket, FragmentReassembler, LinkType, Note, Status, decodeFrame } from '../src/decode/index.js';
 import { openSource } from '../src/reader/index.js';
 import { FIELD_BITS, analyseCapture, readGolden } from '../scripts/seq-compare.js';
-import { be16, bytes, fragment6, ipv4, ipv6, tcp } from './frames.js';
+import { LLC_SNAP, be16, bytes, ethernet, fragment6, ipv4, ipv6, tcp, udp, wlanHeader } from './frames.js';
 import { repoRoot, sharedDir } from './helpers.js';
 import { cli, tempDir } from './report-io.js';
 
@@ -202,4 +204,148 @@ test('the command line sets the caps: --frag-datagrams 1 drops the older of inte
   assert.deepEqual([decode.reassembled_datagrams, decode.reassembly_memory_cap, decode.reassembly_incomplete_at_end], [1, 5, 1]);
   const bad = await cli(['analyze', '--db', db, '--frag-memory', '0', capture]);
   assert.equal(bad.code, 2);
+});
+
+// ---------------------------------------------------------------- 802.11 and CAPWAP fragments
+
+const WLAN = 105;
+const MSDU = bytes(LLC_SNAP(0x0800), ipv4(6, SEGMENT));
+
+/** 802.11 fragment number `n` holding MSDU[start, end), sequence number `seq`; `ta`: the transmitter's last byte. */
+function wlanFrag(n: number, start: number, end: number, o: { seq?: number; ta?: number; body?: Uint8Array } = {}): Uint8Array {
+  const more = end < MSDU.length;
+  const h = wlanHeader(0x08, 0x01 | (more ? 0x04 : 0), ((o.seq ?? 7) << 4) | n);
+  if (o.ta !== undefined) h[15] = o.ta; // address 2, the transmitter
+  return bytes(h, o.body ?? MSDU.subarray(start, end));
+}
+
+const CAPWAP_PAYLOAD = ethernet(0x0800, ipv4(6, SEGMENT));
+
+/** CAPWAP data over UDP over IPv4 (raw IP link): the piece [start, end) of CAPWAP_PAYLOAD, fragment ID `id`. */
+function capwapFrag(start: number, end: number, id = 9, body: Uint8Array = CAPWAP_PAYLOAD.subarray(start, end)): Uint8Array {
+  const last = end >= CAPWAP_PAYLOAD.length;
+  // HLEN 2 words, RID 1, WBID 1, T clear (802.3); F, and L on the last.
+  const header = [0, 0x10, 0x42, 0x80 | (last ? 0x40 : 0), ...be16(id), ...be16((start / 8) << 3)];
+  return ipv4(17, udp(40000, 5247, bytes(header, body)));
+}
+
+/** Feeds frames of a link type (each at a non-zero offset in a larger buffer) through decode and reassembly. */
+function feedLink(r: FragmentReassembler, linkType: number, frames: Array<[tsUs: number, frame: Uint8Array]>, p = new DecodedPacket()): number[] {
+  return frames.map(([ts, frame]) => {
+    const buf = new Uint8Array(frame.length + 11).fill(0xee);
+    buf.set(frame, 7);
+    r.tick(ts);
+    const status = decodeFrame(p, linkType, buf, 7, frame.length, frame.length);
+    return status === Status.IP_FRAGMENT || status === Status.LINK_FRAGMENT ? r.packet(p, ts, status) : status;
+  });
+}
+
+const LF = Status.LINK_FRAGMENT;
+
+test('802.11: an MSDU in three fragments, out of order and one repeated, decodes whole at the last one missing', () => {
+  const r = new FragmentReassembler();
+  const p = new DecodedPacket();
+  // (The last fragment may not come first: with nothing in progress it would be taken whole, below.)
+  const frames: Array<[number, Uint8Array]> = [[0, wlanFrag(1, 40, 80)], [1, wlanFrag(0, 0, 40)], [2, wlanFrag(0, 0, 40)], [3, wlanFrag(2, 80, MSDU.length)]];
+  assert.deepEqual(feedLink(r, WLAN, frames, p), [LF, LF, LF, Status.TCP]);
+  assert.deepEqual([p.seq, p.ack, p.payloadLen, p.srcPort], [1000, 2000, 100, 40000]);
+  assert.ok(p.notes & Note.LINK_REASSEMBLED);
+  assert.ok(!(p.notes & Note.REASSEMBLED));
+  assert.deepEqual([r.counters.wlan.reassembled, r.counters.wlan.overlapConflict, r.counters.reassembled, r.inProgress, r.held], [1, 0, 0, 0, 0]);
+});
+
+test('802.11: a fragment number seen twice with other bytes keeps the first, counted as a conflict', () => {
+  const r = new FragmentReassembler();
+  const p = new DecodedPacket();
+  const wrong = MSDU.slice(0, 40);
+  wrong[39] ^= 0xff;
+  assert.deepEqual(feedLink(r, WLAN, [[0, wlanFrag(0, 0, 40)], [1, wlanFrag(0, 0, 40, { body: wrong })], [2, wlanFrag(1, 40, MSDU.length)]], p), [LF, LF, Status.TCP]);
+  assert.equal(p.seq, 1000);
+  assert.deepEqual([r.counters.wlan.reassembled, r.counters.wlan.overlapConflict], [1, 1]);
+});
+
+test('802.11: a last fragment with nothing before it in progress is a whole frame (Wireshark\'s 802.11 hack)', () => {
+  const r = new FragmentReassembler();
+  const p = new DecodedPacket();
+  assert.deepEqual(feedLink(r, WLAN, [[0, wlanFrag(1, 0, MSDU.length)]], p), [Status.TCP]);
+  assert.equal(p.notes & Note.LINK_REASSEMBLED, 0);
+  assert.deepEqual([r.counters.wlan.reassembled, r.inProgress], [0, 0]);
+});
+
+test('802.11: two transmitters with the same sequence number are kept apart', () => {
+  const r = new FragmentReassembler();
+  const frames: Array<[number, Uint8Array]> = [[0, wlanFrag(0, 0, 40, { ta: 0x0a })], [1, wlanFrag(0, 0, 40, { ta: 0x0c })], [2, wlanFrag(1, 40, MSDU.length, { ta: 0x0c })], [3, wlanFrag(1, 40, MSDU.length, { ta: 0x0a })]];
+  assert.deepEqual(feedLink(r, WLAN, frames), [LF, LF, Status.TCP, Status.TCP]);
+  assert.equal(r.counters.wlan.reassembled, 2);
+});
+
+test('802.11: fragments time out after 1 s of packet time, and unfinished ones are counted at the end', () => {
+  const r = new FragmentReassembler();
+  // The first fragment is dropped; the last then has nothing before it and is taken whole: not IP.
+  assert.deepEqual(feedLink(r, WLAN, [[0, wlanFrag(0, 0, 40)], [1_000_001, wlanFrag(1, 40, MSDU.length)]]), [LF, Status.NON_IP]);
+  assert.equal(r.counters.wlan.timedOut, 1);
+  feedLink(r, WLAN, [[2_000_000, wlanFrag(0, 0, 40, { seq: 8 })]]);
+  r.finish();
+  assert.deepEqual([r.counters.wlan.incompleteAtEnd, r.counters.incompleteAtEnd, r.inProgress, r.held], [1, 0, 0, 0]);
+  const long = new FragmentReassembler(undefined, { timeoutWlanUs: 5_000_000 });
+  assert.deepEqual(feedLink(long, WLAN, [[0, wlanFrag(0, 0, 40)], [4_000_000, wlanFrag(1, 40, MSDU.length)]]), [LF, Status.TCP]);
+});
+
+test('802.11 around an IPv4 fragment: the MSDU, then the datagram, are put together in turn', () => {
+  const r = new FragmentReassembler();
+  const p = new DecodedPacket();
+  const first = bytes(LLC_SNAP(0x0800), frag4(0, 64));
+  const second = bytes(LLC_SNAP(0x0800), frag4(64, SEGMENT.length));
+  const a0 = bytes(wlanHeader(0x08, 0x05, (3 << 4) | 0), first.subarray(0, 30));
+  const a1 = bytes(wlanHeader(0x08, 0x01, (3 << 4) | 1), first.subarray(30));
+  const b = bytes(wlanHeader(0x08, 0x01, 4 << 4), second);
+  assert.deepEqual(feedLink(r, WLAN, [[0, a0], [1, a1], [2, b]], p), [LF, Status.IP_FRAGMENT, Status.TCP]);
+  assert.deepEqual([p.seq, p.payloadLen], [1000, 100]);
+  assert.deepEqual([r.counters.wlan.reassembled, r.counters.reassembled], [1, 1]);
+});
+
+test('802.11: a protected fragment is encrypted, never held', () => {
+  const r = new FragmentReassembler();
+  assert.deepEqual(feedLink(r, WLAN, [[0, bytes(wlanHeader(0x08, 0x45, 0x0070), MSDU.subarray(0, 40))]]), [Status.ENCRYPTED]);
+  assert.equal(r.inProgress, 0);
+});
+
+test('CAPWAP: a frame in three fragments, out of order, decodes whole at the last one to arrive', () => {
+  const r = new FragmentReassembler();
+  const p = new DecodedPacket();
+  const n = CAPWAP_PAYLOAD.length;
+  assert.deepEqual(feedLink(r, LinkType.RAW, [[0, capwapFrag(128, n)], [1, capwapFrag(0, 64)], [2, capwapFrag(64, 128)]], p), [LF, LF, Status.TCP]);
+  assert.deepEqual([p.seq, p.ack, p.payloadLen, p.dstPort], [1000, 2000, 100, 443]);
+  assert.ok(p.notes & Note.LINK_REASSEMBLED && p.notes & Note.ENCAPSULATED);
+  assert.deepEqual([r.counters.capwap.reassembled, r.counters.wlan.reassembled, r.inProgress], [1, 0, 0]);
+});
+
+test('CAPWAP: overlaps as for IP (the lower offset wins), fragment IDs kept apart, a cut fragment counted', () => {
+  const r = new FragmentReassembler();
+  const p = new DecodedPacket();
+  const n = CAPWAP_PAYLOAD.length;
+  const wrong = CAPWAP_PAYLOAD.slice(56, 128);
+  wrong[0] ^= 0xff;
+  const frames: Array<[number, Uint8Array]> = [[0, capwapFrag(0, 64, 1)], [1, capwapFrag(56, 128, 1, wrong)], [2, capwapFrag(0, 64, 2)], [3, capwapFrag(64, n, 2)], [4, capwapFrag(128, n, 1)]];
+  assert.deepEqual(feedLink(r, LinkType.RAW, frames, p), [LF, LF, LF, Status.TCP, Status.TCP]);
+  assert.equal(p.seq, 1000, 'the first fragment\'s bytes stay where the second overlaps them');
+  assert.deepEqual([r.counters.capwap.reassembled, r.counters.capwap.overlapConflict], [2, 1]);
+  const f = capwapFrag(0, 64, 3);
+  const buf = new Uint8Array(f.length);
+  buf.set(f);
+  assert.equal(decodeFrame(p, LinkType.RAW, buf, 0, f.length - 10, f.length), LF);
+  assert.equal(r.packet(p, 5, LF), LF);
+  assert.deepEqual([r.counters.capwap.fragmentNotCaptured, r.inProgress], [1, 0]);
+});
+
+test('CAPWAP and 802.11 fragments share the caps; each kind counts its own drops', () => {
+  const r = new FragmentReassembler(undefined, { maxDatagrams: 1 });
+  feedLink(r, LinkType.RAW, [[0, capwapFrag(0, 64)]]);
+  feedLink(r, WLAN, [[1, wlanFrag(0, 0, 40)]]);
+  assert.deepEqual([r.counters.capwap.memoryCap, r.counters.wlan.memoryCap, r.inProgress], [1, 0, 1]);
+  const bytesCap = new FragmentReassembler(undefined, { maxBytes: 50 });
+  feedLink(bytesCap, LinkType.RAW, [[0, capwapFrag(0, 64)]]);
+  assert.deepEqual([bytesCap.counters.capwap.memoryCap, bytesCap.held], [1, 0]);
+  const entries = Object.fromEntries(bytesCap.counters.entries());
+  assert.equal(entries.capwap_reassembly_memory_cap, 1);
 });

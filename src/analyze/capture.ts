@@ -261,7 +261,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
       try {
         if (rec.tsKnown) fragments.tick(rec.tsUs);
         status = decodeRecord(p, rec);
-        if (status === Status.IP_FRAGMENT) status = fragments.packet(p, rec.tsUs);
+        if (status === Status.IP_FRAGMENT || status === Status.LINK_FRAGMENT) status = fragments.packet(p, rec.tsUs, status);
       } catch {
         // A decoder bug must not lose the capture: count it apart (tests hold it at 0).
         counters.internalErrors++;

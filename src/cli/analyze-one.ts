@@ -3,7 +3,7 @@
  * in the main thread or in a worker (which writes to its own database first).
  */
 import { analyzeCapture, type CaptureSummary } from '../analyze/capture.js';
-import { DecodeCounters, ReassemblyCounters } from '../decode/index.js';
+import { DecodeCounters } from '../decode/index.js';
 import { ReadInterrupted, openSource } from '../reader/index.js';
 import type { Sink } from '../sink/sqlite.js';
 
@@ -49,7 +49,6 @@ export { ReadInterrupted };
 
 /** A summary after a trip through postMessage (class instances arrive as plain objects). */
 export function reviveSummary(s: CaptureSummary): CaptureSummary {
-  // Plain data after the crossing: the counters (and their reassembly part) get their methods back.
-  const counters = Object.assign(new DecodeCounters(), s.counters, { reassembly: Object.assign(new ReassemblyCounters(), s.counters.reassembly) });
-  return { ...s, counters };
+  // Plain data after the crossing: the counters (and every part of them) get their methods back.
+  return { ...s, counters: DecodeCounters.revive(s.counters) };
 }

@@ -9,15 +9,15 @@ import './tunnel.js';
 import './wlan.js';
 import { linkTypeName } from './link-names.js';
 import { DecodedPacket } from './packet.js';
-import { ReassemblyCounters } from './fragments.js';
+import { FragmentCounters, ReassemblyCounters } from './fragments.js';
 import { linkTypes } from './registry.js';
-import { ENCAP_NAMES, NOTE_NAMES, STATUS_NAMES, Status } from './status.js';
+import { ENCAP_NAMES, ENCRYPTIONS, NOTE_NAMES, STATUS_NAMES, Status } from './status.js';
 import type { PacketRecord } from '../reader/record.js';
 
 export { DecodedPacket, TcpFlag } from './packet.js';
-export { Status, STATUS_NAMES, Note, NOTE_NAMES, Encap, ENCAP_NAMES } from './status.js';
+export { Status, STATUS_NAMES, Note, NOTE_NAMES, Encap, ENCAP_NAMES, ENCRYPTIONS } from './status.js';
 export { LinkType } from './link.js';
-export { DEFAULT_REASSEMBLY_OPTIONS, FragmentReassembler, ReassemblyCounters, type ReassemblyOptions } from './fragments.js';
+export { DEFAULT_REASSEMBLY_OPTIONS, FragmentCounters, FragmentReassembler, ReassemblyCounters, type ReassemblyOptions } from './fragments.js';
 
 /** Decode one record into `p`; returns a Status code (Status.TCP when a TCP header was found). */
 export function decodeRecord(p: DecodedPacket, rec: PacketRecord): number {
@@ -49,8 +49,24 @@ export class DecodeCounters {
   readonly unsupportedLinkTypes = new Map<number, number>();
   /** Packets in an encapsulation recognised but not decoded, by Encap code (0: unnamed). */
   readonly unsupportedEncaps = new Array<number>(ENCAP_NAMES.length).fill(0);
+  /** Encrypted packets, by the Encap code naming the encryption (0: unnamed, e.g. ESP). */
+  readonly encryptedEncaps = new Array<number>(ENCAP_NAMES.length).fill(0);
   /** IP datagrams reassembled from fragments, and those that never were, by reason. */
   readonly reassembly = new ReassemblyCounters();
+
+  /**
+   * The counters again from their plain data, e.g. after a trip through postMessage (class
+   * instances arrive as plain objects): each part, down to the link layers' reassembly
+   * counters, gets its methods back. Decode owns the shape, so it revives it.
+   */
+  static revive(data: DecodeCounters): DecodeCounters {
+    const r = data.reassembly;
+    const reassembly = Object.assign(new ReassemblyCounters(), r, {
+      wlan: Object.assign(new FragmentCounters('wlan'), r.wlan),
+      capwap: Object.assign(new FragmentCounters('capwap'), r.capwap),
+    });
+    return Object.assign(new DecodeCounters(), data, { reassembly });
+  }
 
   /** Count a packet's outcome; `linkType` and `encap` name what was not decoded, if that was the outcome. */
   add(status: number, notes: number, linkType = 0, encap = 0): void {
@@ -58,6 +74,7 @@ export class DecodeCounters {
     if (notes !== 0) for (const [bit] of NOTE_NAMES) if (notes & bit) this.byNote.set(bit, this.byNote.get(bit)! + 1);
     if (status === Status.UNSUPPORTED_LINK_TYPE) this.unsupportedLinkTypes.set(linkType, (this.unsupportedLinkTypes.get(linkType) ?? 0) + 1);
     else if (status === Status.UNSUPPORTED_ENCAPSULATION) this.unsupportedEncaps[encap]++;
+    else if (status === Status.ENCRYPTED) this.encryptedEncaps[encap]++;
   }
 
   /**
@@ -73,6 +90,7 @@ export class DecodeCounters {
     this.unsupportedEncaps.forEach((n, code) => {
       if (n > 0) out.push(`${packets(n)} in an encapsulation not decoded (${code === 0 ? 'unnamed' : ENCAP_NAMES[code]}): any TCP they carry is not analysed`);
     });
+    for (const e of ENCRYPTIONS) if (this.encryptedEncaps[e.encap] > 0) out.push(e.warning(this.encryptedEncaps[e.encap]));
     return out;
   }
 
@@ -88,6 +106,7 @@ export class DecodeCounters {
       const n = this.byNote.get(bit)!;
       if (n > 0) out.push([name, n]);
     }
+    for (const e of ENCRYPTIONS) if (this.encryptedEncaps[e.encap] > 0) out.push([e.counter, this.encryptedEncaps[e.encap]]);
     if (this.untimed > 0) out.push(['no_timestamp', this.untimed]);
     if (this.badChecksums > 0) out.push(['bad_checksum_dropped', this.badChecksums]);
     out.push(...this.reassembly.entries());

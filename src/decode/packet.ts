@@ -45,6 +45,16 @@ export class DecodedPacket {
   fragDataEnd = 0;
   /** The fragment's data runs past what was captured (a small snaplen): it cannot be reassembled. */
   fragCut = false;
+  /**
+   * Set with Status.LINK_FRAGMENT, with fragId (802.11 sequence number, CAPWAP fragment ID),
+   * fragOffset (802.11 fragment number, CAPWAP byte offset), fragMore, fragDataOff/End and
+   * fragCut: which kind (LinkFragment), the bytes that name the sender and receiver
+   * [fragKeyOff, fragKeyOff + fragKeyLen), and how the whole frame's data decodes on (LinkNext).
+   */
+  linkFragKind = 0;
+  fragKeyOff = 0;
+  fragKeyLen = 0;
+  linkNext = 0;
 
   tcpOff = 0;
   srcPort = 0;
@@ -86,6 +96,19 @@ export class DecodedPacket {
     this.hasTimestamp = false;
   }
 }
+
+/** Kinds of link-layer fragments (DecodedPacket.linkFragKind). */
+export const LinkFragment = { WLAN: 1, CAPWAP: 2 } as const;
+
+/** What a reassembled link frame's data is (DecodedPacket.linkNext). */
+export const LinkNext = {
+  /** An 802.11 MSDU: LLC/SNAP. */
+  LLC: 1,
+  /** A CAPWAP payload: an 802.3 frame. */
+  ETHERNET: 2,
+  /** A CAPWAP payload: an 802.11 frame, frame control swapped (Wireshark's capwap.swap_fc). */
+  WLAN_SWAPPED: 3,
+} as const;
 
 export const TcpFlag = {
   FIN: 0x01,

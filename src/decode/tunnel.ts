@@ -6,7 +6,7 @@
  */
 import { decodeIPv6, innerIp, tunnel } from './ip.js';
 import { decodeEthernet, decodePpp } from './link.js';
-import { type DecodedPacket, u16 } from './packet.js';
+import { type DecodedPacket, LinkFragment, LinkNext, u16 } from './packet.js';
 import { byEtherType, ipProtocols, udpPorts, unsupported } from './registry.js';
 import { Encap, Status } from './status.js';
 import { wlanFrame } from './wlan.js';
@@ -85,6 +85,7 @@ function decodeTeredo(p: DecodedPacket, b: Uint8Array, off: number, end: number)
 
 const CAPWAP_T = 0x100; // payload in the binding's native format (else 802.3)
 const CAPWAP_F = 0x080; // fragment
+const CAPWAP_L = 0x040; // last fragment
 const CAPWAP_K = 0x008; // keep-alive
 const CAPWAP_WBID_80211 = 1;
 
@@ -93,11 +94,18 @@ const CAPWAP_WBID_80211 = 1;
  * (preamble included), radio id, wireless binding id and flags. The payload is an 802.3
  * frame, or with T an 802.11 frame whose frame control bytes Wireshark takes as swapped
  * (its capwap.swap_fc preference, on by default, for Cisco's access points): so do we.
+ * With F, the packet is a fragment (fragment ID, offset in 8-byte units, L on the last) of a
+ * payload the reassembler (fragments.ts) puts together, as Wireshark's capwap.reassemble does,
+ * by the outer IP addresses and the fragment ID; the header of the fragment that completes it
+ * says what the payload is.
  */
 function decodeCapwapData(p: DecodedPacket, b: Uint8Array, off: number, end: number): number {
   if (off + 8 > end) return Status.UNSUPPORTED_ENCAPSULATION;
   const type = b[off] & 0x0f;
-  if (type === 1) return Status.ENCRYPTED;
+  if (type === 1) {
+    p.unsupportedEncap = Encap.CAPWAP_DTLS;
+    return Status.ENCRYPTED;
+  }
   if (type !== 0) return Status.UNSUPPORTED_ENCAPSULATION;
   const bits = (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
   const hlen = (bits >> 19) * 4;
@@ -105,9 +113,23 @@ function decodeCapwapData(p: DecodedPacket, b: Uint8Array, off: number, end: num
   const flags = bits & 0x1ff;
   if (hlen < 8 || off + hlen > end) return Status.UNSUPPORTED_ENCAPSULATION;
   if (flags & CAPWAP_K) return Status.NON_TCP;
-  if (flags & CAPWAP_F) return unsupported(p, Encap.CAPWAP_FRAGMENT);
   if ((flags & CAPWAP_T) !== 0 && wbid !== CAPWAP_WBID_80211) return unsupported(p, Encap.CAPWAP_BINDING);
   if (!tunnel(p)) return Status.TOO_MANY_LAYERS;
+  if (flags & CAPWAP_F) {
+    // Wireshark gives up on a fragment without data; so do we (plain UDP).
+    if (off + hlen >= p.wireEnd) return Status.NON_TCP;
+    p.linkFragKind = LinkFragment.CAPWAP;
+    p.fragKeyOff = p.srcOff;
+    p.fragKeyLen = p.ipVersion === 4 ? 8 : 32; // source and destination, side by side in both headers
+    p.fragId = u16(b, off + 4);
+    p.fragOffset = (u16(b, off + 6) >> 3) * 8;
+    p.fragMore = (flags & CAPWAP_L) === 0;
+    p.fragDataOff = off + hlen;
+    p.fragDataEnd = end;
+    p.fragCut = end < p.wireEnd;
+    p.linkNext = (flags & CAPWAP_T) === 0 ? LinkNext.ETHERNET : LinkNext.WLAN_SWAPPED;
+    return Status.LINK_FRAGMENT;
+  }
   if ((flags & CAPWAP_T) === 0) return decodeEthernet(p, b, off + hlen, end);
   return wlanFrame(p, b, off + hlen, end, true, false);
 }

@@ -1,11 +1,12 @@
 /**
  * IEEE 802.11 data frames and the headers radios put in front of them: bare 802.11
  * (LINKTYPE_IEEE802_11, 105), radiotap (127) and PPI (192). Only data frames carry IP:
- * QoS and non-QoS, three- and four-address; a protected frame is counted as encrypted;
- * the body is LLC/SNAP. Multi-byte fields of 802.11 and of its radio headers are little-endian.
+ * QoS and non-QoS, three- and four-address; a protected frame is counted as encrypted (named,
+ * for the summary's warning); a fragment goes to the reassembler (fragments.ts); the body is
+ * LLC/SNAP. Multi-byte fields of 802.11 and of its radio headers are little-endian.
  */
 import { decodeLlc } from './link.js';
-import type { DecodedPacket } from './packet.js';
+import { type DecodedPacket, LinkFragment, LinkNext } from './packet.js';
 import { linkTypes, unsupported } from './registry.js';
 import { Encap, Status } from './status.js';
 
@@ -45,10 +46,27 @@ export function wlanFrame(p: DecodedPacket, b: Uint8Array, off: number, end: num
   if (qos) h += 2;
   if (qos && fc1 & FLAG_ORDER) h += 4;
   if (off + h > end) return Status.TRUNCATED_LINK;
-  if (fc1 & FLAG_MORE_FRAGMENTS || (b[off + 22] & 0x0f) !== 0) return unsupported(p, Encap.WLAN_FRAGMENT);
-  if (fc1 & FLAG_PROTECTED) return Status.ENCRYPTED;
+  if (fc1 & FLAG_PROTECTED) {
+    p.unsupportedEncap = Encap.WLAN_PROTECTED;
+    return Status.ENCRYPTED;
+  }
   if (qos && b[off + qosOff] & QOS_AMSDU) return unsupported(p, Encap.WLAN_AMSDU);
   if (datapad) h = (h + 3) & ~3;
+  const fragNo = b[off + 22] & 0x0f;
+  if (fc1 & FLAG_MORE_FRAGMENTS || fragNo !== 0) {
+    // A fragment of an MSDU: known by the transmitter and receiver (addresses 2 and 1) and the sequence number.
+    p.linkFragKind = LinkFragment.WLAN;
+    p.fragKeyOff = off + 4;
+    p.fragKeyLen = 12;
+    p.fragId = le16(b, off + 22) >> 4;
+    p.fragOffset = fragNo;
+    p.fragMore = (fc1 & FLAG_MORE_FRAGMENTS) !== 0;
+    p.fragDataOff = off + h;
+    p.fragDataEnd = end;
+    p.fragCut = end < p.wireEnd;
+    p.linkNext = LinkNext.LLC;
+    return Status.LINK_FRAGMENT;
+  }
   return decodeLlc(p, b, off + h, end);
 }
 

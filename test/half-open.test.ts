@@ -1,5 +1,5 @@
 /**
- * Lone SYNs kept compactly (src/flow/half-open.ts) and idle flows frozen (Flow.freeze)
+ * Idle flows frozen (Flow.freeze)
  * must change nothing but memory: every capture we have, analysed with each forced
  * (every lone SYN kept; every flow frozen at every sweep, once a second of packet time)
  * and with it off, gives the same flows, transitions, findings, Zeek rows and summary.
@@ -15,13 +15,11 @@ import { test } from 'node:test';
 import { Chalk } from 'chalk';
 import { HOSTS_TRACKED, analyzeCapture } from '../src/analyze/capture.js';
 import { renderSummary } from '../src/report/summary.js';
-import { HalfOpenStore, keepable } from '../src/flow/half-open.js';
 import type { FlowTableOptions } from '../src/flow/table.js';
 import { Endpoint, Flow } from '../src/flow/flow.js';
 import { TcpState } from '../src/state/tcp-state.js';
 import { FrozenStore } from '../src/util/number.js';
 import { writeMix } from '../scripts/bench-capture.js';
-import { DecodedPacket, decodeFrame } from '../src/decode/index.js';
 import { openSource, sourceFromChunks } from '../src/reader/index.js';
 import { repoRoot, sharedDir, pieces } from './helpers.js';
 import { ETHERTYPE, IPPROTO_TCP, LINKTYPE, TCP_FLAG, ethernet, ipv4, ipv6, parseIPv4, parseIPv6, parseMac, tcp, tcpOptions, writePcap, type Frame } from './scenario/writer.js';
@@ -31,18 +29,16 @@ interface Outcome {
   findings: string[];
   zeek: string[];
   summary: string;
-  /** Lone SYNs that were held compactly, and times an idle flow was frozen. */
-  held: number;
+  /** Times an idle flow was frozen. */
   frozen: number;
 }
 
 /** Each compaction forced, and both off. */
 const FORCED = {
-  'lone SYNs': { compactHalfOpenAfter: 0, freezeAfterUs: Infinity },
-  'idle flows': { compactHalfOpenAfter: Infinity, freezeAfterUs: 0 },
+  'idle flows': { freezeAfterUs: 0 },
 };
 type Compaction = keyof typeof FORCED;
-const OFF = { compactHalfOpenAfter: Infinity, freezeAfterUs: Infinity };
+const OFF = { freezeAfterUs: Infinity };
 
 async function analyse(name: string, bytes: Uint8Array | null, flowOptions: Partial<FlowTableOptions>, verifyChecksums = false): Promise<Outcome> {
   const flows: string[] = [];
@@ -69,14 +65,13 @@ async function analyse(name: string, bytes: Uint8Array | null, flowOptions: Part
     onFinding: (f) => findings.push(JSON.stringify(f)),
     onZeekConn: (c) => zeek.push(JSON.stringify(c)),
   });
-  const { heldSyns, frozenFlows, ...rest } = summary;
-  if (flowOptions.compactHalfOpenAfter === Infinity) assert.equal(heldSyns, 0);
+  const { frozenFlows, ...rest } = summary;
   if (flowOptions.freezeAfterUs === Infinity) assert.equal(frozenFlows, 0);
-  return { flows: flows.sort(), findings: findings.sort(), zeek: zeek.sort(), summary: JSON.stringify(rest), held: heldSyns, frozen: frozenFlows };
+  return { flows: flows.sort(), findings: findings.sort(), zeek: zeek.sort(), summary: JSON.stringify(rest), frozen: frozenFlows };
 }
 
 /** The outcome with compaction off; `forced`, when given, receives the one with it forced. */
-async function assertSame(name: string, bytes: Uint8Array | null = null, verify = false, what: Compaction = 'lone SYNs', forced?: (o: Outcome) => void): Promise<Outcome> {
+async function assertSame(name: string, bytes: Uint8Array | null = null, verify = false, what: Compaction = 'idle flows', forced?: (o: Outcome) => void): Promise<Outcome> {
   const off = await analyse(name, bytes, OFF, verify);
   const on = await analyse(name, bytes, FORCED[what], verify);
   forced?.(on);
@@ -201,68 +196,12 @@ function floodCapture(): Uint8Array {
   return writePcap({ endian: 'le', precision: 'us', linkType: LINKTYPE.ETHERNET, snaplen: 65535 }, frames);
 }
 
-test('a synthetic flood: the same results, and the SYNs were kept compactly', async () => {
+test('a synthetic flood: the same results with every flow frozen', async () => {
   const bytes = floodCapture();
   const off = await assertSame('flood.pcap', bytes);
   const summary = JSON.parse(off.summary) as { flows: number; findings: Record<string, number> };
   assert.ok(summary.flows > 2000, String(summary.flows));
   assert.equal(summary.findings.syn_flood, 1);
-  // Compaction really happened: all spoofed and IPv6 SYNs held with it forced; with a
-  // threshold of 100 live connections, all but the first ~100.
-  const forced = await analyse('flood.pcap', bytes, FORCED['lone SYNs']);
-  assert.ok(forced.held >= 2000 + 50, String(forced.held));
-  const on = await analyse('flood.pcap', bytes, { ...OFF, compactHalfOpenAfter: 100 });
-  assert.ok(on.held > 1900 && on.held < forced.held, String(on.held));
-  assert.deepEqual(on.flows, off.flows);
-  assert.deepEqual(on.zeek, off.zeek);
-  assert.deepEqual(on.findings, off.findings);
-});
-
-test('the store: keeps only what replays exactly, finds either direction, frees and grows', () => {
-  const mac = parseMac('02:00:00:00:00:01');
-  const a = parseIPv4('192.0.2.1');
-  const b = parseIPv4('192.0.2.2');
-  const frame = (src: Uint8Array, dst: Uint8Array, sport: number, dport: number, flags: number, payload?: Uint8Array) =>
-    ethernet(mac, mac, ETHERTYPE.IPV4, ipv4(src, dst, IPPROTO_TCP, tcp({ srcPort: sport, dstPort: dport, seq: 1, ack: 0, flags, window: 100, payload }, src, dst), { ttl: 64, id: 1, df: true }));
-  const decode = (bytes: Uint8Array) => {
-    const p = new DecodedPacket();
-    decodeFrame(p, LINKTYPE.ETHERNET, bytes, 0, bytes.length, bytes.length);
-    return { p, end: bytes.length };
-  };
-  const syn = decode(frame(a, b, 1000, 80, TCP_FLAG.SYN));
-  assert.equal(keepable(syn.p, syn.end), true);
-  assert.equal(keepable(syn.p, syn.end - 1), false, 'not wholly captured');
-  const synAck = decode(frame(b, a, 80, 1000, TCP_FLAG.SYN | TCP_FLAG.ACK));
-  assert.equal(keepable(synAck.p, synAck.end), false);
-  const synData = decode(frame(a, b, 1000, 80, TCP_FLAG.SYN, new Uint8Array(10)));
-  assert.equal(keepable(synData.p, synData.end), false, 'SYN with data (TFO)');
-
-  const store = new HalfOpenStore(4);
-  for (let i = 0; i < 100; i++) {
-    const s = decode(frame(a, b, 2000 + i, 80, TCP_FLAG.SYN));
-    store.add(s.p, i + 1, 1000 + i, i + 1, i, 0, 3 * i);
-  }
-  assert.equal(store.size, 100);
-  // Either direction finds it; another port does not.
-  assert.ok(store.find(decode(frame(b, a, 80, 2050, TCP_FLAG.RST)).p) >= 0);
-  assert.equal(store.find(decode(frame(b, a, 80, 3000, TCP_FLAG.RST)).p), -1);
-  // Take every other one, then the rest come out oldest first.
-  const out = new Uint8Array(80);
-  const meta = { frame: 0, ts: 0, flowId: 0, stream: 0, seqClock: 0, zeekOrder: -1, zeekDone: false, length: 0 };
-  for (let i = 0; i < 100; i += 2) store.take(store.find(decode(frame(a, b, 2000 + i, 80, TCP_FLAG.SYN)).p), out, meta);
-  assert.equal(store.size, 50);
-  for (let i = 1; i < 100; i += 2) assert.ok(store.find(decode(frame(b, a, 80, 2000 + i, TCP_FLAG.RST)).p) >= 0, `port ${2000 + i}`);
-  const order: number[] = [];
-  for (let s = store.oldest(); s >= 0; s = store.oldest()) {
-    store.take(s, out, meta);
-    order.push(meta.flowId);
-    assert.equal(meta.zeekOrder, 3 * (meta.flowId - 1));
-    const back = new DecodedPacket();
-    decodeFrame(back, LINKTYPE.RAW, out, 0, meta.length, meta.length);
-    assert.equal(back.srcPort, 2000 + meta.flowId - 1);
-  }
-  assert.deepEqual(order, Array.from({ length: 50 }, (_, k) => 2 * k + 2));
-  assert.equal(store.size, 0);
 });
 
 test('a flood from more hosts than the summary tracks: the first 10,000 hosts counted one by one, the rest summed', async () => {
@@ -280,67 +219,6 @@ test('a flood from more hosts than the summary tracks: the first 10,000 hosts co
   assert.equal(s.hostEndStatesOmitted, 7);
   assert.equal(s.endStates.SYN_SENT, n);
   assert.match(renderSummary(s, new Chalk({ level: 0 })), /^ {4}\.\.\. and over 9990 more hosts, and 7 sockets on hosts past the first 10000 \(tcpstate census lists them all\)$/m);
-});
-
-test('the store gives memory back as a flood drains, and keeps what it still holds findable and in order', () => {
-  const mac = parseMac('02:00:00:00:00:01');
-  const server = parseIPv4('192.0.2.80');
-  const syn = (i: number, flags: number = TCP_FLAG.SYN) => {
-    const src = parseIPv4(`10.0.${i >> 8}.${i & 255}`);
-    const bytes = flags === TCP_FLAG.SYN
-      ? ethernet(mac, mac, ETHERTYPE.IPV4, ipv4(src, server, IPPROTO_TCP, tcp({ srcPort: 1024, dstPort: 80, seq: i, ack: 0, flags, window: 100 }, src, server), { ttl: 64, id: 1, df: true }))
-      : ethernet(mac, mac, ETHERTYPE.IPV4, ipv4(server, src, IPPROTO_TCP, tcp({ srcPort: 80, dstPort: 1024, seq: 0, ack: i + 1, flags, window: 100 }, server, src), { ttl: 64, id: 1, df: true }));
-    const p = new DecodedPacket();
-    decodeFrame(p, LINKTYPE.ETHERNET, bytes, 0, bytes.length, bytes.length);
-    return p;
-  };
-  const n = 20_000;
-  const store = new HalfOpenStore(1024);
-  for (let i = 0; i < n; i++) store.add(syn(i), i + 1, i, i + 1, i, 0, i);
-  assert.equal(store.capacity, 20 * 1024, 'grows a page at a time');
-  const out = new Uint8Array(80);
-  const meta = { frame: 0, ts: 0, flowId: 0, stream: 0, seqClock: 0, zeekOrder: -1, zeekDone: false, length: 0 };
-  // Zeek has had the SYNs of every 3rd (their placeholders came due); the lane skips them.
-  for (let i = 0; i < n; i += 3) store.setZeekDone(store.find(syn(i)));
-  for (const i of [1, 2, 4, 5, 7]) {
-    assert.equal(store.nextForZeek(), store.find(syn(i)), `SYN ${i} next for Zeek`);
-    store.setZeekDone(store.nextForZeek());
-  }
-  // Answers come for all but every 97th: the store shrinks on the way (slots move down, top pages go).
-  for (let i = 0; i < n; i++) if (i % 97 !== 0) store.take(store.find(syn(i, TCP_FLAG.SYN | TCP_FLAG.ACK)), out, meta);
-  const kept = Array.from({ length: n }, (_, i) => i).filter((i) => i % 97 === 0);
-  assert.equal(store.size, kept.length);
-  assert.equal(store.capacity, 1024, `${kept.length} SYNs left in one page`);
-  for (const i of kept) {
-    const slot = store.find(syn(i, TCP_FLAG.RST));
-    assert.ok(slot >= 0, `SYN ${i} lost`);
-    store.read(slot, out, meta);
-    assert.equal(meta.flowId, i + 1);
-    assert.equal(meta.zeekDone, i % 3 === 0);
-  }
-  // The lane now starts at the first kept SYN Zeek has not had.
-  const first = kept.find((i) => i % 3 !== 0)!;
-  store.read(store.nextForZeek(), out, meta);
-  assert.equal(meta.flowId, first + 1);
-  const order: number[] = [];
-  for (let s = store.oldest(); s >= 0; s = store.oldest()) {
-    store.take(s, out, meta);
-    order.push(meta.flowId - 1);
-  }
-  assert.deepEqual(order, kept);
-  assert.equal(store.pagesKept, 1, 'one page kept for what comes next');
-
-  // The end of a capture: pages go as they empty, oldest first, nothing moves.
-  const end = new HalfOpenStore(1024);
-  for (let i = 0; i < 10 * 1024; i++) end.add(syn(i), i + 1, i, i + 1, i, 0, i);
-  end.drain();
-  assert.throws(() => end.add(syn(0), 1, 0, 1, 0, 0, 0), /after drain/);
-  for (let i = 0; i < 10 * 1024; i++) {
-    const s = end.oldest();
-    end.take(s, out, meta);
-    assert.equal(meta.flowId, i + 1);
-    assert.equal(end.pagesKept, 10 - Math.floor((i + 1) / 1024), `after ${i + 1} taken`);
-  }
 });
 
 test('a frozen flow comes back with every field of its endpoints, their pending receipts and the figures', () => {

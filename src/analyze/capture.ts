@@ -2,8 +2,7 @@
  * Analysing one capture: reader -> decoders -> (flow table, state machines and
  * detectors as they arrive). Knows nothing of SQLite, the terminal or the CLI.
  */
-import { DecodeCounters, DecodedPacket, FragmentReassembler, LinkType, Status, decodeFrame, decodeRecord, type ReassemblyOptions } from '../decode/index.js';
-import { HalfOpenStore, SLOT, keepable, type HalfOpenMeta } from '../flow/half-open.js';
+import { DecodeCounters, DecodedPacket, FragmentReassembler, Status, decodeRecord, type ReassemblyOptions } from '../decode/index.js';
 import type { Flow } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
 import { isGone } from '../state/tcp-state.js';
@@ -60,9 +59,7 @@ export interface CaptureSummary {
   worstFlows: WorstFlow[];
   /** Zeek's conn.log rows by conn_state. */
   zeekConnStates: Record<string, number>;
-  /** Lone SYNs held compactly (a flood; see flow/half-open.ts): what they cost, not what they show. */
-  heldSyns: number;
-  /** Times an idle flow was frozen (Flow.freeze): likewise memory, not results. */
+  /** Times an idle flow was frozen (Flow.freeze): memory, not results. */
   frozenFlows: number;
 }
 
@@ -194,60 +191,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     flowOptions,
   );
 
-  // Lone SYNs kept compactly once many connections are live (a SYN flood), replayed
-  // into every tracker when something follows them, they time out, or the capture ends.
-  const halfOpen = new HalfOpenStore();
-  table.heldOutside = () => halfOpen.size;
-  let heldSyns = 0;
-  const replayed = new DecodedPacket();
-  const datagram = new Uint8Array(SLOT);
-  const meta: HalfOpenMeta = { frame: 0, ts: 0, flowId: 0, stream: 0, seqClock: 0, zeekOrder: -1, zeekDone: false, length: 0 };
-  const zeekReplay = () => zeek.replay(meta.ts, replayed, { frame: meta.frame, capturedEnd: meta.length, frameEnd: meta.length }, meta.zeekOrder);
-  // Zeek's first timer for the oldest held SYN it has not had is due (its attempt timer, 5 s):
-  // Zeek gets the SYN now and logs it as it would have.
-  zeek.held = {
-    nextTs: () => {
-      const slot = halfOpen.nextForZeek();
-      return slot < 0 ? Infinity : halfOpen.tsOf(slot);
-    },
-    nextOrders: () => halfOpen.zeekOrderOf(halfOpen.nextForZeek()),
-    bringIn: () => {
-      const slot = halfOpen.nextForZeek();
-      halfOpen.read(slot, datagram, meta);
-      decodeFrame(replayed, LinkType.RAW, datagram, 0, meta.length, meta.length);
-      zeekReplay();
-      halfOpen.setZeekDone(slot);
-    },
-  };
-  const revive = (slot: number, atEnd = false): Flow => {
-    halfOpen.take(slot, datagram, meta);
-    decodeFrame(replayed, LinkType.RAW, datagram, 0, meta.length, meta.length);
-    if (!meta.zeekDone) zeekReplay();
-    const flow = table.replay(meta.frame, meta.ts, replayed, meta.flowId);
-    // At the end nothing follows: the first SYN of a new conversation has no tcp.analysis record, and its stream is not shown.
-    if (atEnd) return flow;
-    const side = table.lastFromClient ? 'client' : 'server';
-    recordAnalysis(flow, side, meta.frame, meta.ts, sequence.replay(meta.frame, meta.ts, replayed, meta.stream, meta.seqClock), emit);
-    return flow;
-  };
-  table.onSweep = (now) => {
-    for (let slot = halfOpen.oldest(); slot >= 0 && now - halfOpen.tsOf(slot) > flowOptions.handshakeTimeoutUs; slot = halfOpen.oldest()) {
-      table.timeOut(revive(slot), now);
-    }
-  };
-  /** Keep the packet compactly if it is a lone SYN of a new connection while many are live; false otherwise. */
-  const keep = (rec: PacketRecord, capturedEnd: number): boolean => {
-    if (!rec.tsKnown || rec.tsUs !== lastTs || table.live + halfOpen.size < flowOptions.compactHalfOpenAfter) return false;
-    if (!keepable(p, capturedEnd) || !halfOpen.accepts(rec.number, zeek.heldOrdersEnd) || table.find(p) !== undefined || zeek.has(p) || sequence.has(p)) return false;
-    zeek.tick(rec.tsUs);
-    table.tick(rec.tsUs);
-    const { stream, clock } = sequence.reserve(rec.tsUs);
-    halfOpen.add(p, rec.number, rec.tsUs, table.reserveId(), stream, clock, zeek.holdLoneSyn());
-    heldSyns++;
-    table.notePeak();
-    return true;
-  };
-
   // What Zeek needs of the packet beyond its headers: one object, refilled for each packet.
   const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
   const outcome = await readCapture(
@@ -273,10 +216,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         const reassembled = p.buf !== rec.buf;
         const capturedEnd = reassembled ? fragments.outLen : rec.offset + rec.caplen;
         const frameEnd = reassembled ? fragments.outLen : rec.offset + Math.max(rec.origLen, rec.caplen) - rec.fcsLen;
-        if (halfOpen.size > 0) {
-          const slot = halfOpen.find(p);
-          if (slot >= 0) revive(slot);
-        }
         info.frame = rec.number;
         info.capturedEnd = capturedEnd;
         info.frameEnd = frameEnd;
@@ -290,10 +229,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
             onPacket?.(rec, status, p);
             return;
           }
-        }
-        if (keep(rec, capturedEnd)) {
-          onPacket?.(rec, status, p);
-          return;
         }
         // The trackers are independent of each other; the flow carries what Zeek and the
         // sequence analysis found for its last packet, to spare them the lookup.
@@ -311,11 +246,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
 
   fragments.finish();
   table.finish(lastTs ?? 0);
-  halfOpen.drain();
-  for (let slot = halfOpen.oldest(); slot >= 0; slot = halfOpen.oldest()) {
-    table.finishFlow(revive(slot, true), lastTs ?? 0);
-    if (!meta.zeekDone) zeek.forget(replayed);
-  }
   hosts.finish();
   zeek.finish();
   const linkTypes: number[] = [];
@@ -349,7 +279,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     findingSeverities,
     worstFlows: worst.list(),
     zeekConnStates,
-    heldSyns,
     frozenFlows: table.frozen,
   };
 }

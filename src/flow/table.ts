@@ -33,12 +33,6 @@ export interface FlowTableOptions {
   /** 1: a RST must hit rcv_nxt exactly (RFC 5961, Linux); 0: anywhere in the window (RFC 793). */
   exactReset: number;
   /**
-   * With this many connections live, a new connection's lone SYN is kept compactly
-   * (half-open.ts) until something follows it: a SYN flood costs ~130 bytes per SYN.
-   * The results are the same either way (0: always; Infinity: never).
-   */
-  compactHalfOpenAfter: number;
-  /**
    * A flow with no packet for this long is frozen (Flow.freeze) until its next use: most live
    * flows wait out TIME_WAIT or a timeout. Memory only, never a result (Infinity: never).
    */
@@ -55,7 +49,6 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   synRetries: 6,
   retries2: 15,
   exactReset: 1,
-  compactHalfOpenAfter: 1_000,
   freezeAfterUs: 5_000_000,
 };
 
@@ -93,12 +86,6 @@ export class FlowTable {
   peakLive = 0;
   /** Whether the last packet given to `packet` came from the flow's client. */
   lastFromClient = false;
-  /**
-   * How many connections are held outside the table (lone SYNs, see half-open.ts):
-   * they count as live, and `onSweep` lets their keeper expire them at the table's sweeps.
-   */
-  heldOutside: () => number = () => 0;
-  onSweep: ((now: number) => void) | null = null;
 
   constructor(
     private readonly onEnd: (flow: Flow) => void,
@@ -126,24 +113,10 @@ export class FlowTable {
     return this.flows.get(p);
   }
 
-  /** A flow id for a connection kept outside the table for now (ids follow first packets). */
-  reserveId(): number {
-    this.created++;
-    return this.nextId++;
-  }
-
   /** One decoded TCP packet (p must hold a TCP header). */
   packet(frame: number, ts: number, p: DecodedPacket): Flow {
     this.tick(ts);
-    return this.process(frame, ts, p, 0);
-  }
-
-  /**
-   * The first packet of a connection kept outside the table until now, processed
-   * as it would have been when it came (`id` reserved then); no sweep runs.
-   */
-  replay(frame: number, ts: number, p: DecodedPacket, id: number): Flow {
-    return this.process(frame, ts, p, id);
+    return this.process(frame, ts, p);
   }
 
   /** End one flow now as the end of the capture does (see finish). */
@@ -161,14 +134,14 @@ export class FlowTable {
     this.end(flow, 'timeout', now);
   }
 
-  private process(frame: number, ts: number, p: DecodedPacket, reservedId: number): Flow {
+  private process(frame: number, ts: number, p: DecodedPacket): Flow {
     let flow = this.flows.get(p);
     const f = p.flags;
     if (flow !== undefined && f & SYN && !(f & ACK) && this.isNewConnection(flow, p)) {
       this.end(flow, 'reuse', ts);
       flow = undefined;
     }
-    if (flow === undefined) flow = this.create(frame, ts, p, reservedId);
+    if (flow === undefined) flow = this.create(frame, ts, p);
 
     const fromClient = isFromClient(flow, p);
     this.lastFromClient = fromClient;
@@ -209,13 +182,13 @@ export class FlowTable {
     return flow.client.isn !== p.seq || isGone(flow.client.state) || flow.client.state === TcpState.TIME_WAIT;
   }
 
-  /** Counts the live connections (with those held outside) towards the peak. */
+  /** Counts the live connections towards the peak. */
   notePeak(): void {
-    const live = this.flows.size + this.heldOutside();
+    const live = this.flows.size;
     if (live > this.peakLive) this.peakLive = live;
   }
 
-  private create(frame: number, ts: number, p: DecodedPacket, reservedId: number): Flow {
+  private create(frame: number, ts: number, p: DecodedPacket): Flow {
     const version = p.ipVersion as 4 | 6;
     const src = formatAddress(p.buf, p.srcOff, version);
     const dst = formatAddress(p.buf, p.dstOff, version);
@@ -234,7 +207,7 @@ export class FlowTable {
     }
     const client = srcIsClient ? new Endpoint('client', src, p.srcPort) : new Endpoint('client', dst, p.dstPort);
     const server = srcIsClient ? new Endpoint('server', dst, p.dstPort) : new Endpoint('server', src, p.srcPort);
-    const flow = new Flow(reservedId > 0 ? reservedId : this.nextId++, version, client, server);
+    const flow = new Flow(this.nextId++, version, client, server);
     flow.tableOrder = this.nextOrder++;
     const clientOff = srcIsClient ? p.srcOff : p.dstOff;
     if (version === 4) flow.clientAddrV4 = u32(p.buf, clientOff);
@@ -251,10 +224,8 @@ export class FlowTable {
       enter(flow, server, TcpState.ESTABLISHED, at, 'capture starts mid-connection', true);
     }
     this.flows.add(p, flow);
-    if (reservedId === 0) {
-      this.created++;
-      this.notePeak();
-    }
+    this.created++;
+    this.notePeak();
     return flow;
   }
 
@@ -287,7 +258,6 @@ export class FlowTable {
         }
       }
     }
-    this.onSweep?.(now);
   }
 
   /**

@@ -3,11 +3,12 @@
  * detectors as they arrive). Knows nothing of SQLite, the terminal or the CLI.
  */
 import { DecodeCounters, DecodedPacket, FragmentReassembler, Status, decodeRecord, type ReassemblyOptions } from '../decode/index.js';
-import type { Flow } from '../flow/flow.js';
+import type { EndpointView, FlowView } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
+import { ConnTable } from '../conn/table.js';
 import { isGone } from '../state/tcp-state.js';
 import { formatEndpoint } from '../flow/address.js';
-import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds } from '../detect/connection.js';
+import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds, type HalfOpen } from '../detect/connection.js';
 import type { Finding, Severity } from '../detect/finding.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { ZeekConnTracker, type ZeekConn, type ZeekPacketInfo } from '../zeek/conn.js';
@@ -59,8 +60,6 @@ export interface CaptureSummary {
   worstFlows: WorstFlow[];
   /** Zeek's conn.log rows by conn_state. */
   zeekConnStates: Record<string, number>;
-  /** Times an idle flow was frozen (Flow.freeze): memory, not results. */
-  frozenFlows: number;
 }
 
 export interface WorstFlow {
@@ -94,7 +93,7 @@ class WorstFlows {
   }
 
   /** After the flow's own findings: keep it if it ranks among the worst. */
-  ended(flow: Flow): void {
+  ended(flow: FlowView): void {
     const c = this.counts.get(flow.id);
     if (c === undefined) return;
     this.counts.delete(flow.id);
@@ -114,8 +113,11 @@ export interface AnalyzeOptions {
   shouldStop?: () => boolean;
   /** Sees every record with its decoded packet (status and fields) before the next one is read. */
   onPacket?: (rec: PacketRecord, status: number, p: DecodedPacket) => void;
-  /** Receives each connection when it ends (closed, reset, timeout, reuse or end of capture). */
-  onFlowEnd?: (flow: Flow) => void;
+  /**
+   * Receives each connection when it ends (closed, reset, timeout, reuse or end of capture):
+   * the table's one view, valid during the call (`snapshot()` copies it out).
+   */
+  onFlowEnd?: (flow: FlowView) => void;
   /** Receives each finding of the detectors. */
   onFinding?: (f: Finding) => void;
   thresholds?: Partial<ConnectionThresholds & HostThresholds>;
@@ -167,24 +169,31 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
       opts.onZeekConn?.(c);
     },
   });
-  const table = new FlowTable(
-    (flow) => {
-      for (const e of [flow.client, flow.server]) {
-        if (isGone(e.state)) continue;
-        endStates[e.state] = (endStates[e.state] ?? 0) + 1;
-        let h = hostEndStates[e.addr];
-        if (h === undefined) {
-          if (hostsTracked >= HOSTS_TRACKED) {
-            hostEndStatesOmitted++;
-            continue;
-          }
-          hostEndStates[e.addr] = h = {};
-          hostsTracked++;
-        }
-        h[e.state] = (h[e.state] ?? 0) + 1;
+  // One connection table: the packet's endpoint pair is looked up once, and each analyzer keeps its state on the row.
+  const conn = new ConnTable();
+  const deferHalfOpen = (h: HalfOpen) => hosts.defer(h);
+  const countEnd = (e: EndpointView) => {
+    if (isGone(e.state)) return;
+    endStates[e.state] = (endStates[e.state] ?? 0) + 1;
+    const addr = e.addr;
+    let h = hostEndStates[addr];
+    if (h === undefined) {
+      if (hostsTracked >= HOSTS_TRACKED) {
+        hostEndStatesOmitted++;
+        return;
       }
+      hostEndStates[addr] = h = {};
+      hostsTracked++;
+    }
+    h[e.state] = (h[e.state] ?? 0) + 1;
+  };
+  const table = new FlowTable(
+    conn,
+    (flow) => {
+      countEnd(flow.client);
+      countEnd(flow.server);
       opts.onFlowEnd?.(flow);
-      connectionFindings(flow, flow.endTs, emit, thresholds, (h) => hosts.defer(h));
+      connectionFindings(flow, flow.endTs, emit, thresholds, deferHalfOpen);
       hosts.flowEnded(flow);
       worst.ended(flow);
     },
@@ -230,14 +239,13 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
             return;
           }
         }
-        // The trackers are independent of each other; the flow carries what Zeek and the
-        // sequence analysis found for its last packet, to spare them the lookup.
-        const flow = table.packet(rec.number, rec.tsUs, p);
-        const side = table.lastFromClient ? 'client' : 'server';
-        flow.zeekHint = zeek.packet(rec.tsUs, p, info, flow.zeekHint);
-        const analysis = sequence.packet(rec.number, rec.tsUs, p, 0, flow.conversationHint);
-        flow.conversationHint = sequence.conversation;
-        recordAnalysis(flow, side, rec.number, rec.tsUs, analysis, emit);
+        // Timers due by now run before the packet; then its row, looked up once, goes to each analyzer.
+        table.tick(rec.tsUs);
+        const row = conn.lookup(p);
+        table.packet(row, conn.dir, rec.number, rec.tsUs, p);
+        const side = table.fromClient ? 'client' : 'server';
+        zeek.packet(rec.tsUs, p, info);
+        recordAnalysis(table.store, row, side, rec.number, rec.tsUs, sequence.packet(rec.number, rec.tsUs, p, 0), emit);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);
     },
@@ -279,6 +287,5 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     findingSeverities,
     worstFlows: worst.list(),
     zeekConnStates,
-    frozenFlows: table.frozen,
   };
 }

@@ -25,7 +25,7 @@ import type { ConnectionThresholds } from '../src/detect/connection.js';
 import type { Finding } from '../src/detect/finding.js';
 import type { HostThresholds } from '../src/detect/hosts.js';
 import { KINDS } from '../src/detect/catalogue.js';
-import type { Flow } from '../src/flow/flow.js';
+import type { FlowRecord as Flow } from '../src/flow/flow.js';
 import { sourceFromChunks } from '../src/reader/index.js';
 import { hash32, runConversation, type Conversation, type Step } from './scenario/describe.js';
 import { frameOf } from './scenario/scenarios.js';
@@ -67,7 +67,7 @@ async function analyze(bytes: Uint8Array, thresholds: Partial<ConnectionThreshol
   }
   const summary = await analyzeCapture('boundaries.pcap', sourceFromChunks(whole()), {
     onFinding: (f) => all.push(f),
-    onFlowEnd: (f) => flows.push(f),
+    onFlowEnd: (f) => flows.push(f.snapshot()),
     thresholds,
   });
   assert.equal(summary.status, 'complete');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeCapture } from '../src/analyze/capture.js';
-import type { Flow } from '../src/flow/flow.js';
+import type { FlowRecord as Flow } from '../src/flow/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { TcpState } from '../src/state/tcp-state.js';
 import { writeMix } from '../scripts/bench-capture.js';
@@ -33,7 +33,7 @@ test('the sweep ends connections mid-capture: TIME_WAIT runs out, closed ones li
     const summary = await analyzeCapture(file, openSource(file), {
       flowOptions: { timeWaitUs: TIME_WAIT, lingerUs: LINGER, handshakeTimeoutUs: HANDSHAKE, idleTimeoutUs: IDLE },
       onPacket: (rec) => (lastTs = rec.tsUs),
-      onFlowEnd: (f) => ended.push(f),
+      onFlowEnd: (f) => ended.push(f.snapshot()),
     });
     assert.equal(summary.status, 'complete');
     const end = summary.lastTs!;
@@ -43,12 +43,12 @@ test('the sweep ends connections mid-capture: TIME_WAIT runs out, closed ones li
     for (const f of ended) {
       // Every TIME_WAIT that had run out by the end was left: at its expiry time, by a timer.
       for (const side of ['client', 'server'] as const) {
-        const into = f.findTransition(side, null, TcpState.TIME_WAIT);
-        if (into < 0 || f.tsAt(into) + TIME_WAIT > end) continue;
-        const out = f.findTransition(side, TcpState.TIME_WAIT, null);
-        assert.ok(out >= 0, `flow ${f.id}: ${side} still in TIME_WAIT at the end, entered ${(end - f.tsAt(into)) / 1e6} s before it`);
-        if (f.causeAt(out).startsWith('TIME_WAIT expired')) {
-          assert.equal(f.tsAt(out), f.tsAt(into) + TIME_WAIT);
+        const into = f.transitions.find((t) => t.side === side && t.to === TcpState.TIME_WAIT);
+        if (into === undefined || into.ts + TIME_WAIT > end) continue;
+        const out = f.transitions.find((t) => t.side === side && t.from === TcpState.TIME_WAIT);
+        assert.ok(out !== undefined, `flow ${f.id}: ${side} still in TIME_WAIT at the end, entered ${(end - into.ts) / 1e6} s before it`);
+        if (out.cause.startsWith('TIME_WAIT expired')) {
+          assert.equal(out.ts, into.ts + TIME_WAIT);
           expired++;
         }
       }

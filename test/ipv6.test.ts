@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeCapture } from '../src/analyze/capture.js';
-import type { Flow } from '../src/flow/flow.js';
+import type { FlowRecord as Flow } from '../src/flow/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { writeMix } from '../scripts/bench-capture.js';
 
@@ -23,8 +23,8 @@ async function analyse(file: string): Promise<Seen> {
   const flows: string[] = [];
   const findings: string[] = [];
   const row = (f: Flow) =>
-    [f.id, f.client.port, f.server.port, f.client.state, f.server.state, f.endReason, f.client.packets, f.server.packets, f.client.payloadBytes, f.server.payloadBytes, f.transitionCount].join(' ');
-  await analyzeCapture(file, openSource(file), { onFlowEnd: (f) => flows.push(row(f)), onFinding: (x) => findings.push(`${x.kind} ${x.flow} ${x.packet} ${x.side}`) });
+    [f.id, f.client.port, f.server.port, f.client.state, f.server.state, f.endReason, f.client.packets, f.server.packets, f.client.payloadBytes, f.server.payloadBytes, f.transitions.length].join(' ');
+  await analyzeCapture(file, openSource(file), { onFlowEnd: (f) => flows.push(row(f.snapshot())), onFinding: (x) => findings.push(`${x.kind} ${x.flow} ${x.packet} ${x.side}`) });
   return { flows, findings };
 }
 

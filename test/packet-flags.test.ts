@@ -11,8 +11,7 @@ import { TSHARK_FIELDS } from '../src/analysis/flags.js';
 import { analyzeCapture } from '../src/analyze/capture.js';
 import type { Finding } from '../src/detect/finding.js';
 import { COUNT_COLUMNS } from '../src/detect/packet-flags.js';
-import type { Flow } from '../src/flow/flow.js';
-import { FlowAnalysis } from '../src/flow/figures.js';
+import { ANALYSIS_FIELDS, type FlowRecord as Flow } from '../src/flow/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { readTsv, repoRoot } from './helpers.js';
 
@@ -20,20 +19,20 @@ const manifest = JSON.parse(readFileSync(join(repoRoot, 'samples', 'kernel', 'ma
 
 test('one count column per tshark field', () => {
   assert.equal(COUNT_COLUMNS.length, TSHARK_FIELDS.length);
-  assert.equal(new FlowAnalysis().counts.length, TSHARK_FIELDS.length);
+  assert.equal(ANALYSIS_FIELDS, TSHARK_FIELDS.length);
 });
 
 for (const s of manifest) {
   test(`kernel sample ${s.name}: anomaly rows are the frames tshark flags`, async () => {
     const findings: Finding[] = [];
     const flows: Flow[] = [];
-    await analyzeCapture(s.name, openSource(join(repoRoot, s.capture)), { onFinding: (f) => findings.push(f), onFlowEnd: (f) => flows.push(f) });
+    await analyzeCapture(s.name, openSource(join(repoRoot, s.capture)), { onFinding: (f) => findings.push(f), onFlowEnd: (f) => flows.push(f.snapshot()) });
     const golden = readTsv(join(repoRoot, s.tshark));
     for (const [name] of TSHARK_FIELDS) {
       const theirs = golden.filter((r) => r[`tcp.analysis.${name}`] !== '').map((r) => Number(r['frame.number']));
       const ours = findings.filter((f) => f.kind === name).map((f) => f.packet);
       assert.deepEqual(ours, theirs, name);
-      const counted = flows.reduce((n, f) => n + (f.hasAnalysis ? f.analysis.counts[TSHARK_FIELDS.findIndex(([k]) => k === name)] : 0), 0);
+      const counted = flows.reduce((n, f) => n + (f.analysis ? f.analysis.counts[TSHARK_FIELDS.findIndex(([k]) => k === name)] : 0), 0);
       assert.equal(counted, theirs.length, `${name} counted on flows`);
     }
   });
@@ -42,11 +41,11 @@ for (const s of manifest) {
 test('bulk loss: handshake RTT and RTT samples per direction', async () => {
   const flows: Flow[] = [];
   const file = join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap');
-  await analyzeCapture(file, openSource(file), { onFlowEnd: (f) => flows.push(f) });
-  const a = flows[0].analysis;
+  await analyzeCapture(file, openSource(file), { onFlowEnd: (f) => flows.push(f.snapshot()) });
+  const a = flows[0].analysis!;
   const golden = readTsv(join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'tshark.tsv'));
   const irtt = golden.find((r) => r['tcp.analysis.initial_rtt'] !== '')!['tcp.analysis.initial_rtt'];
   assert.equal(a.initialRttUs, Math.round(Number(irtt) * 1e6));
-  assert.ok(a.rtt('client').length > 100, 'the client sent the bulk data: many samples');
-  assert.ok(a.rtt('client').every((x) => x > 0));
+  assert.ok(a.rttClient.length > 100, 'the client sent the bulk data: many samples');
+  assert.ok(a.rttClient.every((x) => x > 0));
 });

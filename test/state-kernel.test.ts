@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { stackFlowOptions, type Sysctls } from '../scripts/kernel/timeline.js';
 import { analyzeCapture } from '../src/analyze/capture.js';
 import { formatEndpoint } from '../src/flow/address.js';
-import type { Flow } from '../src/flow/flow.js';
+import type { FlowRecord as Flow } from '../src/flow/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { SS_NAMES, isGone } from '../src/state/tcp-state.js';
 import { repoRoot } from './helpers.js';
@@ -39,7 +39,7 @@ function readSs(path: string): Map<string, string> {
 
 export async function endStates(capture: string, sysctls?: Sysctls): Promise<Flow[]> {
   const flows: Flow[] = [];
-  await analyzeCapture(capture, openSource(capture), { flowOptions: stackFlowOptions(sysctls), onFlowEnd: (f) => flows.push(f) });
+  await analyzeCapture(capture, openSource(capture), { flowOptions: stackFlowOptions(sysctls), onFlowEnd: (f) => flows.push(f.snapshot()) });
   return flows;
 }
 

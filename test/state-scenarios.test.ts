@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeCapture } from '../src/analyze/capture.js';
-import type { Flow } from '../src/flow/flow.js';
+import type { FlowRecord as Flow } from '../src/flow/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { repoRoot } from './helpers.js';
 
@@ -19,7 +19,7 @@ const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as
 
 async function flowsOf(file: string): Promise<Flow[]> {
   const flows: Flow[] = [];
-  await analyzeCapture(file, openSource(join(dir, file)), { onFlowEnd: (f) => flows.push(f) });
+  await analyzeCapture(file, openSource(join(dir, file)), { onFlowEnd: (f) => flows.push(f.snapshot()) });
   return flows;
 }
 
@@ -116,7 +116,7 @@ test('RST in SYN_SENT is a refused connection; the server had no listener', asyn
 
 test('TIME_WAIT expires after the configured time, in packet time', async () => {
   const flows: Flow[] = [];
-  await analyzeCapture('x', openSource(join(dir, 'normal.pcap')), { onFlowEnd: (f) => flows.push(f), flowOptions: { timeWaitUs: 1 } });
+  await analyzeCapture('x', openSource(join(dir, 'normal.pcap')), { onFlowEnd: (f) => flows.push(f.snapshot()), flowOptions: { timeWaitUs: 1 } });
   const tw = flows[0].transitions.find((t) => t.from === 'TIME_WAIT');
   assert.ok(tw, 'TIME_WAIT ended');
   assert.equal(tw.to, 'CLOSED');

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analyzeCapture } from '../src/analyze/capture.js';
-import type { Flow } from '../src/flow/flow.js';
+import type { FlowRecord as Flow } from '../src/flow/flow.js';
 import { STACK_PROFILES, type FlowTableOptions } from '../src/flow/table.js';
 import { sourceFromChunks } from '../src/reader/source.js';
 import { LINKTYPE, ethernet, ipv4, parseFlags, parseIPv4, parseMac, tcp, tcpOptions, writePcap } from './scenario/writer.js';
@@ -42,7 +42,7 @@ function capture(packets: P[]): Uint8Array {
 async function flows(packets: P[], flowOptions: Partial<FlowTableOptions> = {}): Promise<Flow[]> {
   const out: Flow[] = [];
   const bytes = capture(packets);
-  await analyzeCapture('rules.pcap', sourceFromChunks((async function* () { yield bytes; })()), { flowOptions, onFlowEnd: (f) => out.push(f) });
+  await analyzeCapture('rules.pcap', sourceFromChunks((async function* () { yield bytes; })()), { flowOptions, onFlowEnd: (f) => out.push(f.snapshot()) });
   return out.sort((a, b) => a.id - b.id);
 }
 

@@ -2,13 +2,13 @@
  * Analysing one capture: reader -> decoders -> (flow table, state machines and
  * detectors as they arrive). Knows nothing of SQLite, the terminal or the CLI.
  */
-import { DecodeCounters, DecodedPacket, FragmentReassembler, LinkType, Status, decodeFrame, decodeRecord, type ReassemblyOptions } from '../decode/index.js';
-import { HalfOpenStore, SLOT, keepable, type HalfOpenMeta } from '../flow/half-open.js';
-import type { Flow } from '../flow/flow.js';
+import { DecodeCounters, DecodedPacket, FragmentReassembler, Status, decodeRecord, type ReassemblyOptions } from '../decode/index.js';
+import type { EndpointView, FlowView } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
+import { ConnTable } from '../conn/table.js';
 import { isGone } from '../state/tcp-state.js';
 import { formatEndpoint } from '../flow/address.js';
-import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds } from '../detect/connection.js';
+import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds, type HalfOpen } from '../detect/connection.js';
 import type { Finding, Severity } from '../detect/finding.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { ZeekConnTracker, type ZeekConn, type ZeekPacketInfo } from '../zeek/conn.js';
@@ -60,10 +60,6 @@ export interface CaptureSummary {
   worstFlows: WorstFlow[];
   /** Zeek's conn.log rows by conn_state. */
   zeekConnStates: Record<string, number>;
-  /** Lone SYNs held compactly (a flood; see flow/half-open.ts): what they cost, not what they show. */
-  heldSyns: number;
-  /** Times an idle flow was frozen (Flow.freeze): likewise memory, not results. */
-  frozenFlows: number;
 }
 
 export interface WorstFlow {
@@ -97,7 +93,7 @@ class WorstFlows {
   }
 
   /** After the flow's own findings: keep it if it ranks among the worst. */
-  ended(flow: Flow): void {
+  ended(flow: FlowView): void {
     const c = this.counts.get(flow.id);
     if (c === undefined) return;
     this.counts.delete(flow.id);
@@ -117,8 +113,11 @@ export interface AnalyzeOptions {
   shouldStop?: () => boolean;
   /** Sees every record with its decoded packet (status and fields) before the next one is read. */
   onPacket?: (rec: PacketRecord, status: number, p: DecodedPacket) => void;
-  /** Receives each connection when it ends (closed, reset, timeout, reuse or end of capture). */
-  onFlowEnd?: (flow: Flow) => void;
+  /**
+   * Receives each connection when it ends (closed, reset, timeout, reuse or end of capture):
+   * the table's one view, valid during the call (`snapshot()` copies it out).
+   */
+  onFlowEnd?: (flow: FlowView) => void;
   /** Receives each finding of the detectors. */
   onFinding?: (f: Finding) => void;
   thresholds?: Partial<ConnectionThresholds & HostThresholds>;
@@ -170,83 +169,36 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
       opts.onZeekConn?.(c);
     },
   });
-  const table = new FlowTable(
-    (flow) => {
-      for (const e of [flow.client, flow.server]) {
-        if (isGone(e.state)) continue;
-        endStates[e.state] = (endStates[e.state] ?? 0) + 1;
-        let h = hostEndStates[e.addr];
-        if (h === undefined) {
-          if (hostsTracked >= HOSTS_TRACKED) {
-            hostEndStatesOmitted++;
-            continue;
-          }
-          hostEndStates[e.addr] = h = {};
-          hostsTracked++;
-        }
-        h[e.state] = (h[e.state] ?? 0) + 1;
+  // One connection table: the packet's endpoint pair is looked up once, and each analyzer keeps its state on the row.
+  const conn = new ConnTable();
+  const deferHalfOpen = (h: HalfOpen) => hosts.defer(h);
+  const countEnd = (e: EndpointView) => {
+    if (isGone(e.state)) return;
+    endStates[e.state] = (endStates[e.state] ?? 0) + 1;
+    const addr = e.addr;
+    let h = hostEndStates[addr];
+    if (h === undefined) {
+      if (hostsTracked >= HOSTS_TRACKED) {
+        hostEndStatesOmitted++;
+        return;
       }
+      hostEndStates[addr] = h = {};
+      hostsTracked++;
+    }
+    h[e.state] = (h[e.state] ?? 0) + 1;
+  };
+  const table = new FlowTable(
+    conn,
+    (flow) => {
+      countEnd(flow.client);
+      countEnd(flow.server);
       opts.onFlowEnd?.(flow);
-      connectionFindings(flow, flow.endTs, emit, thresholds, (h) => hosts.defer(h));
+      connectionFindings(flow, flow.endTs, emit, thresholds, deferHalfOpen);
       hosts.flowEnded(flow);
       worst.ended(flow);
     },
     flowOptions,
   );
-
-  // Lone SYNs kept compactly once many connections are live (a SYN flood), replayed
-  // into every tracker when something follows them, they time out, or the capture ends.
-  const halfOpen = new HalfOpenStore();
-  table.heldOutside = () => halfOpen.size;
-  let heldSyns = 0;
-  const replayed = new DecodedPacket();
-  const datagram = new Uint8Array(SLOT);
-  const meta: HalfOpenMeta = { frame: 0, ts: 0, flowId: 0, stream: 0, seqClock: 0, zeekOrder: -1, zeekDone: false, length: 0 };
-  const zeekReplay = () => zeek.replay(meta.ts, replayed, { frame: meta.frame, capturedEnd: meta.length, frameEnd: meta.length }, meta.zeekOrder);
-  // Zeek's first timer for the oldest held SYN it has not had is due (its attempt timer, 5 s):
-  // Zeek gets the SYN now and logs it as it would have.
-  zeek.held = {
-    nextTs: () => {
-      const slot = halfOpen.nextForZeek();
-      return slot < 0 ? Infinity : halfOpen.tsOf(slot);
-    },
-    nextOrders: () => halfOpen.zeekOrderOf(halfOpen.nextForZeek()),
-    bringIn: () => {
-      const slot = halfOpen.nextForZeek();
-      halfOpen.read(slot, datagram, meta);
-      decodeFrame(replayed, LinkType.RAW, datagram, 0, meta.length, meta.length);
-      zeekReplay();
-      halfOpen.setZeekDone(slot);
-    },
-  };
-  const revive = (slot: number, atEnd = false): Flow => {
-    halfOpen.take(slot, datagram, meta);
-    decodeFrame(replayed, LinkType.RAW, datagram, 0, meta.length, meta.length);
-    if (!meta.zeekDone) zeekReplay();
-    const flow = table.replay(meta.frame, meta.ts, replayed, meta.flowId);
-    // At the end nothing follows: the first SYN of a new conversation has no tcp.analysis record, and its stream is not shown.
-    if (atEnd) return flow;
-    const side = table.lastFromClient ? 'client' : 'server';
-    recordAnalysis(flow, side, meta.frame, meta.ts, sequence.replay(meta.frame, meta.ts, replayed, meta.stream, meta.seqClock), emit);
-    return flow;
-  };
-  table.onSweep = (now) => {
-    for (let slot = halfOpen.oldest(); slot >= 0 && now - halfOpen.tsOf(slot) > flowOptions.handshakeTimeoutUs; slot = halfOpen.oldest()) {
-      table.timeOut(revive(slot), now);
-    }
-  };
-  /** Keep the packet compactly if it is a lone SYN of a new connection while many are live; false otherwise. */
-  const keep = (rec: PacketRecord, capturedEnd: number): boolean => {
-    if (!rec.tsKnown || rec.tsUs !== lastTs || table.live + halfOpen.size < flowOptions.compactHalfOpenAfter) return false;
-    if (!keepable(p, capturedEnd) || !halfOpen.accepts(rec.number, zeek.heldOrdersEnd) || table.find(p) !== undefined || zeek.has(p) || sequence.has(p)) return false;
-    zeek.tick(rec.tsUs);
-    table.tick(rec.tsUs);
-    const { stream, clock } = sequence.reserve(rec.tsUs);
-    halfOpen.add(p, rec.number, rec.tsUs, table.reserveId(), stream, clock, zeek.holdLoneSyn());
-    heldSyns++;
-    table.notePeak();
-    return true;
-  };
 
   // What Zeek needs of the packet beyond its headers: one object, refilled for each packet.
   const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
@@ -273,10 +225,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         const reassembled = p.buf !== rec.buf;
         const capturedEnd = reassembled ? fragments.outLen : rec.offset + rec.caplen;
         const frameEnd = reassembled ? fragments.outLen : rec.offset + Math.max(rec.origLen, rec.caplen) - rec.fcsLen;
-        if (halfOpen.size > 0) {
-          const slot = halfOpen.find(p);
-          if (slot >= 0) revive(slot);
-        }
         info.frame = rec.number;
         info.capturedEnd = capturedEnd;
         info.frameEnd = frameEnd;
@@ -291,18 +239,13 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
             return;
           }
         }
-        if (keep(rec, capturedEnd)) {
-          onPacket?.(rec, status, p);
-          return;
-        }
-        // The trackers are independent of each other; the flow carries what Zeek and the
-        // sequence analysis found for its last packet, to spare them the lookup.
-        const flow = table.packet(rec.number, rec.tsUs, p);
-        const side = table.lastFromClient ? 'client' : 'server';
-        flow.zeekHint = zeek.packet(rec.tsUs, p, info, flow.zeekHint);
-        const analysis = sequence.packet(rec.number, rec.tsUs, p, 0, flow.conversationHint);
-        flow.conversationHint = sequence.conversation;
-        recordAnalysis(flow, side, rec.number, rec.tsUs, analysis, emit);
+        // Timers due by now run before the packet; then its row, looked up once, goes to each analyzer.
+        table.tick(rec.tsUs);
+        const row = conn.lookup(p);
+        table.packet(row, conn.dir, rec.number, rec.tsUs, p);
+        const side = table.fromClient ? 'client' : 'server';
+        zeek.packet(rec.tsUs, p, info);
+        recordAnalysis(table.store, row, side, rec.number, rec.tsUs, sequence.packet(rec.number, rec.tsUs, p, 0), emit);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);
     },
@@ -311,11 +254,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
 
   fragments.finish();
   table.finish(lastTs ?? 0);
-  halfOpen.drain();
-  for (let slot = halfOpen.oldest(); slot >= 0; slot = halfOpen.oldest()) {
-    table.finishFlow(revive(slot, true), lastTs ?? 0);
-    if (!meta.zeekDone) zeek.forget(replayed);
-  }
   hosts.finish();
   zeek.finish();
   const linkTypes: number[] = [];
@@ -349,7 +287,5 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     findingSeverities,
     worstFlows: worst.list(),
     zeekConnStates,
-    heldSyns,
-    frozenFlows: table.frozen,
   };
 }

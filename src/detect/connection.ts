@@ -4,7 +4,7 @@
  * ended.
  */
 import { formatEndpoint } from '../flow/address.js';
-import type { Endpoint, Flow } from '../flow/flow.js';
+import type { EndpointView, FlowView } from '../flow/flow.js';
 import { TcpState } from '../state/tcp-state.js';
 import type { Emit, Finding } from './finding.js';
 
@@ -75,7 +75,7 @@ export const DEFAULT_CONNECTION_THRESHOLDS: ConnectionThresholds = { closeWaitUs
 const secs = (us: number) => `${(us / 1e6).toFixed(us < 10e6 ? 2 : 0)} s`;
 
 export function connectionFindings(
-  flow: Flow,
+  flow: FlowView,
   endTs: number,
   emit: Emit,
   t: ConnectionThresholds = DEFAULT_CONNECTION_THRESHOLDS,
@@ -143,7 +143,7 @@ export function connectionFindings(
 }
 
 /** e kept retransmitting data that its peer never acknowledged. */
-function unresponsive(flow: Flow, e: Endpoint, peer: Endpoint, emit: Emit, t: ConnectionThresholds): void {
+function unresponsive(flow: FlowView, e: EndpointView, peer: EndpointView, emit: Emit, t: ConnectionThresholds): void {
   if (e.unackedSince < 0 || e.retransmissionsUnacked < t.unresponsiveRetransmissions) return;
   const span = e.lastRetransmissionTs - e.unackedSince;
   if (span < t.unresponsiveUs || flow.resetInfo !== null) return;
@@ -160,7 +160,7 @@ function unresponsive(flow: Flow, e: Endpoint, peer: Endpoint, emit: Emit, t: Co
 }
 
 /** e received its peer's FIN and did not send its own for too long. */
-function closeWait(flow: Flow, e: Endpoint, peer: Endpoint, endTs: number, emit: Emit, t: ConnectionThresholds): void {
+function closeWait(flow: FlowView, e: EndpointView, peer: EndpointView, endTs: number, emit: Emit, t: ConnectionThresholds): void {
   if (e.closeWaitSince < 0) return;
   const until = e.closeWaitUntil >= 0 ? e.closeWaitUntil : endTs;
   const stuck = until - e.closeWaitSince;

@@ -5,7 +5,8 @@
  * inside a flood are counted in it, not reported one by one.
  */
 import { formatEndpoint } from '../flow/address.js';
-import type { Flow } from '../flow/flow.js';
+import type { FlowView } from '../flow/flow.js';
+import { Cause } from '../state/causes.js';
 import { TcpState } from '../state/tcp-state.js';
 import type { Emit } from './finding.js';
 import { Columns, F64, U16, U32, U8 } from '../util/columns.js';
@@ -92,7 +93,7 @@ export class HostDetectors {
   ) {}
 
   /** The flow's client address as a number: the IPv4 address itself, or 2^32 + an index for IPv6. */
-  private clientId(flow: Flow): number {
+  private clientId(flow: FlowView): number {
     return flow.ipVersion === 4 ? flow.clientAddrV4 : 2 ** 32 + this.v6Clients.id(flow.client.addr);
   }
 
@@ -101,31 +102,34 @@ export class HostDetectors {
   }
 
   /** Record what the host-level detectors need of an ended flow. */
-  flowEnded(flow: Flow): void {
+  flowEnded(flow: FlowView): void {
     const c = flow.client;
     const s = flow.server;
     let flags = 0;
     if (c.synsSent > 0) {
       flags |= ATTEMPT;
       const completed = flow.findTransition('server', TcpState.SYN_RECEIVED, TcpState.ESTABLISHED) >= 0;
-      const refused = flow.resetInfo !== null && flow.resetInfo.receiverState === TcpState.SYN_SENT;
+      const reset = flow.resetInfo;
+      const refused = reset !== null && reset.receiverState === TcpState.SYN_SENT;
       if (completed) flags |= COMPLETED;
       if (refused) flags |= REFUSED;
       if (!completed && !refused && c.state === TcpState.SYN_SENT) flags |= HALF_OPEN;
       if (s.synAcks > 0) flags |= SYN_ACKED;
-      if (flow.findTransition('server', null, null, 'SYN-ACK never retransmitted') >= 0) flags |= COOKIE;
+      if (flow.findTransition('server', null, null, Cause.SYN_COOKIE) >= 0) flags |= COOKIE;
     }
-    for (const e of [c, s]) {
+    for (let k = 0; k < 2; k++) {
+      const e = k === 0 ? c : s;
       const tw = flow.findTransition(e.side, null, TcpState.TIME_WAIT);
       if (tw < 0) continue;
       const left = flow.findTransition(e.side, TcpState.TIME_WAIT, null);
-      let h = this.timeWait.get(e.addr);
-      if (h === undefined) this.timeWait.set(e.addr, (h = { events: [], asServer: 0, asClient: 0, reused: 0 }));
+      const addr = e.addr;
+      let h = this.timeWait.get(addr);
+      if (h === undefined) this.timeWait.set(addr, (h = { events: [], asServer: 0, asClient: 0, reused: 0 }));
       h.events.push(flow.tsAt(tw), 1, left >= 0 ? flow.tsAt(left) : Number.MAX_SAFE_INTEGER, -1);
       if (e.side === 'server') h.asServer++;
       else h.asClient++;
       // A new connection on the same ports cut this TIME_WAIT short (tshark flags its SYN reused_ports).
-      if (left >= 0 && flow.causeAt(left).startsWith('TIME_WAIT ended by a new SYN')) h.reused++;
+      if (left >= 0 && flow.causeAt(left) === Cause.TIME_WAIT_REUSED) h.reused++;
     }
     this.flows.push({
       listener: this.listeners.id(s.addr, s.port),

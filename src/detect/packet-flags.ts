@@ -5,8 +5,7 @@
  */
 import { AnalysisFlag, FLAG_TAGS, TSHARK_FIELDS } from '../analysis/flags.js';
 import type { AnalysisResult } from '../analysis/seq-analysis.js';
-import type { Flow, Side } from '../flow/flow.js';
-export { FlowAnalysis } from '../flow/figures.js';
+import { ANALYSIS_FIELDS, type FlowStore, type Side } from '../flow/flow.js';
 import type { Emit, Severity } from './finding.js';
 
 const F = AnalysisFlag;
@@ -30,28 +29,30 @@ const SEVERITY: Record<string, Severity> = {
   reused_ports: 'note',
 };
 
-export function rttSummary(samples: readonly number[]): { min: number; median: number } | null {
-  if (samples.length === 0) return null;
-  const sorted = [...samples].sort((a, b) => a - b);
+/** The smallest and the median of sorted RTT samples, or null when there are none. */
+export function rttSummary(sorted: ArrayLike<number>): { min: number; median: number } | null {
+  if (sorted.length === 0) return null;
   return { min: sorted[0], median: sorted[Math.floor((sorted.length - 1) / 2)] };
 }
 
-export function recordAnalysis(flow: Flow, side: Side, frame: number, ts: number, r: AnalysisResult, emit: Emit | null): void {
+/** The packet's analysis into its flow's figures (the flow on `row` of `st`), and each flag as a finding. */
+export function recordAnalysis(st: FlowStore, row: number, side: Side, frame: number, ts: number, r: AnalysisResult, emit: Emit | null): void {
   if (r.flags === 0 && r.initialRttNs === 0 && r.acksFrame === 0) return;
-  const a = flow.analysis;
-  if (r.initialRttNs > 0 && a.initialRttUs < 0) a.initialRttUs = Math.round(r.initialRttNs / 1000);
+  const c = st.f.c;
+  c.hasAnalysis[row] = 1;
+  if (r.initialRttNs > 0 && c.initialRttUs[row] < 0) c.initialRttUs[row] = Math.round(r.initialRttNs / 1000);
   // This packet acknowledges the peer's segment: an RTT sample of the peer's data.
-  if (r.acksFrame > 0 && r.ackRttNs > 0) a.sample(side === 'client' ? 'server' : 'client', r.ackRttNs / 1000);
+  if (r.acksFrame > 0 && r.ackRttNs > 0) st.sample(row, side === 'client' ? 1 : 0, r.ackRttNs / 1000);
   if (r.flags === 0) return;
   for (let i = 0; i < TSHARK_FIELDS.length; i++) {
     const [name, mask] = TSHARK_FIELDS[i];
     if ((r.flags & mask) === 0) continue;
-    a.counts[i]++;
+    st.counts[ANALYSIS_FIELDS * row + i]++;
     if (emit === null) continue;
     emit({
       kind: name,
       severity: SEVERITY[name],
-      flow: flow.id,
+      flow: c.id[row],
       packet: frame,
       ts,
       side,

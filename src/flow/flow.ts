@@ -1,11 +1,23 @@
-/** A TCP connection as seen in a capture: two endpoints, their states over time, and why it ended. */
-import { FlowAnalysis } from './figures.js';
-import { TcpState, type TcpStateName } from '../state/tcp-state.js';
-import { freezer, type Frozen, type FrozenStore, type NumberReader, type NumberWriter } from '../util/number.js';
-import type { TcpConversation } from '../analysis/conversation.js';
-import type { ZeekTcpSession } from '../zeek/session.js';
+/**
+ * A TCP connection as seen in a capture: two endpoints, their states over time, and why it
+ * ended, kept as columns on its connection-table row (conn/table.ts). No object per connection:
+ * the flow's numbers are in `FlowStore.f` (by row), each endpoint's in `FlowStore.e` (by
+ * endpoint: 2 * row for the client, 2 * row + 1 for the server), and what varies in length
+ * (the peer's SYN and FIN awaiting proof, the transition log, RTT samples) in pools.
+ *
+ * At the edges (sinks, end-of-connection detectors, reports) a flow is read through one
+ * `FlowView` per table, positioned on a row for the length of a callback; `snapshot()` copies
+ * one out for whoever keeps it (tests, tools).
+ */
+import { ColumnSet } from '../conn/columns.js';
+import { NONE, Pool } from '../conn/pool.js';
+import type { ConnTable } from '../conn/table.js';
+import { STATE_NAMES, St, type TcpStateName } from '../state/tcp-state.js';
+import type { CauseCode } from '../state/causes.js';
 
 export type Side = 'client' | 'server';
+/** Sides by number: 0 the client, 1 the server (an endpoint's index is 2 * row + side). */
+export const SIDES: readonly Side[] = ['client', 'server'];
 
 /** How the client and server roles were decided. */
 export type RolesBy =
@@ -13,6 +25,12 @@ export type RolesBy =
   | 'syn_ack' // the capture starts at the SYN-ACK: its receiver is the client
   | 'port' // picked up mid-connection: the endpoint on the lower (service) port is the server
   | 'first_packet'; // mid-connection with equal ports: the first packet's sender is the client
+export const ROLES_BY: readonly RolesBy[] = ['syn', 'syn_ack', 'port', 'first_packet'];
+
+export type EndReason = 'closed' | 'reset' | 'timeout' | 'reuse' | 'end_of_capture';
+/** End reasons by number; 0 is "not ended". */
+export const END_REASONS: ReadonlyArray<EndReason | null> = [null, 'closed', 'reset', 'timeout', 'reuse', 'end_of_capture'];
+export const End = { CLOSED: 1, RESET: 2, TIMEOUT: 3, REUSE: 4, END_OF_CAPTURE: 5 } as const;
 
 /** The RST that an endpoint accepted first, and what surrounded it. */
 export interface ResetInfo {
@@ -29,8 +47,6 @@ export interface ResetInfo {
   receiverWindowZero: boolean;
 }
 
-export type EndReason = 'closed' | 'reset' | 'timeout' | 'reuse' | 'end_of_capture';
-
 export interface Transition {
   /** Frame number of the packet that caused it, or null (a timer: TIME_WAIT expiry). */
   packet: number | null;
@@ -43,7 +59,7 @@ export interface Transition {
   inferred: boolean;
 }
 
-/** One state change as Flow.forEachInTimeOrder hands it over (a Transition's fields, in order). */
+/** One state change as forEachInTimeOrder hands it over (a Transition's fields, in order). */
 export type TransitionVisitor = (
   packet: number | null,
   ts: number,
@@ -56,361 +72,231 @@ export type TransitionVisitor = (
 
 /**
  * A SYN, SYN-ACK or FIN from the peer, seen at the capture point. Whether and when it reached
- * this endpoint shows in what the endpoint sends next: an ACK covering it, or a
- * segment of its own that does not (the two crossed).
+ * an endpoint shows in what the endpoint sends next: an ACK covering it, or a segment of its
+ * own that does not (the two crossed). Kinds of a receipt record.
  */
-export interface Receipt {
-  kind: 'syn' | 'synack' | 'fin';
-  frame: number;
-  ts: number;
-  /** The acknowledgement number that proves it arrived (its sequence number + 1). */
-  ackedBy: number;
-  /** The FIN segment also acknowledged this endpoint's own FIN. */
-  acksOwnFin: boolean;
-  /** A FIN that came in behind a hole: processed only once this endpoint's ACK covers it. */
-  behindHole: boolean;
-}
+export const Receipt = { SYN: 0, SYNACK: 1, FIN: 2 } as const;
+/** Bits of a receipt record: the FIN segment also acknowledged the endpoint's own FIN; a FIN behind a hole. */
+export const ACKS_OWN_FIN = 1;
+export const BEHIND_HOLE = 2;
 
-const RECEIPT_KINDS: ReadonlyArray<Receipt['kind']> = ['syn', 'synack', 'fin'];
+/** How many tcp.analysis fields there are (TSHARK_FIELDS in src/analysis/flags.ts). */
+export const ANALYSIS_FIELDS = 15;
+/** RTT samples kept per direction before every other one is dropped. */
+const RTT_SAMPLES_MAX = 4096;
 
-/** An endpoint's `pending` when it waits for nothing: frozen, so it is replaced, never changed. */
-export const NO_RECEIPTS: Receipt[] = Object.freeze([]) as unknown as Receipt[];
-
-export class Endpoint {
-  state: TcpStateName = TcpState.CLOSED;
-  /** Packet time at which the current state was entered. */
-  since = 0;
-  /** Initial sequence number (of its SYN), or -1 when no SYN was seen. */
-  isn = -1;
-  /** Highest sequence number sent plus the SYN/FIN/data it carried (what the peer expects next). */
-  sndNxt = 0;
-  hasSent = false;
-  finSent = false;
-  finSeq = 0;
-  /** The peer's FIN has been received. */
-  peerFinReceived = false;
-  /** This endpoint was opened passively (it answered a SYN): a RST sends it back to LISTEN. */
-  passive = false;
-  /** It acknowledged new data after sending its FIN: a half-close whose application reads on, not an orphan. */
-  readsAfterClose = false;
-  /** It retransmitted its FIN after an ACK of it passed: that ACK never arrived (its next one is awaited). */
-  finAckLost = false;
-  /** Window scale shift from its SYN, and its last advertised window (scaled). */
-  windowScale = -1;
-  window = 0;
-  synFrame = 0;
-  synTs = 0;
-  /** The peer's SYN and FIN as they passed the capture point, not yet known to have arrived here (usually none: one shared empty list). */
-  pending: Receipt[] = NO_RECEIPTS;
-  /** Frame and time of this endpoint's last segment. */
-  lastSendFrame = 0;
-  lastSendTs = 0;
-  synAcks = 0;
-  lastSynAckTs = 0;
-  synsSent = 0;
-  /** In SYN_SENT, the acknowledgement number of the last ACK it received that did not acknowledge its SYN (-1: none). */
-  badAckInSynSent = -1;
-  /** Its last SYN, and the time between its last two (the backoff the next one follows). */
-  lastSynTs = 0;
-  synGapUs = 0;
-  /** Highest acknowledgement number it has sent (how far it acknowledged the peer's data). */
-  ackedUpTo = 0;
-  hasAcked = false;
-  /** When it entered and left CLOSE_WAIT (-1: not yet), and the frame that put it there. */
-  closeWaitSince = -1;
-  closeWaitUntil = -1;
-  closeWaitFrame = 0;
-  /** Data sent and not acknowledged since (µs, -1: all acknowledged), and retransmissions since. */
-  unackedSince = -1;
-  unackedFrame = 0;
-  retransmissionsUnacked = 0;
-  lastRetransmissionTs = 0;
-  /** Time from the previous (re)transmission of its unacknowledged data to the last retransmission. */
-  retransmitGapUs = 0;
-  packets = 0;
-  payloadBytes = 0;
-  ipBytes = 0;
-
-  constructor(
-    readonly side: Side,
-    readonly addr: string,
-    readonly port: number,
-  ) {}
-
-  /** Append every field but side and address as numbers (see Flow.freeze), the pending receipts last. */
-  freezeInto(out: NumberWriter): void {
-    const bits = (this.hasSent ? 1 : 0) | (this.finSent ? 2 : 0) | (this.peerFinReceived ? 4 : 0) | (this.passive ? 8 : 0) | (this.hasAcked ? 16 : 0) | (this.readsAfterClose ? 32 : 0) | (this.finAckLost ? 64 : 0);
-    out.add(this.port);
-    out.add(STATE_NUMBER.get(this.state)!);
-    out.add(bits);
-    out.add(this.since);
-    out.add(this.isn);
-    out.add(this.sndNxt);
-    out.add(this.finSeq);
-    out.add(this.windowScale);
-    out.add(this.window);
-    out.add(this.synFrame);
-    out.add(this.synTs);
-    out.add(this.lastSendFrame);
-    out.add(this.lastSendTs);
-    out.add(this.synAcks);
-    out.add(this.lastSynAckTs);
-    out.add(this.synsSent);
-    out.add(this.badAckInSynSent);
-    out.add(this.lastSynTs);
-    out.add(this.synGapUs);
-    out.add(this.ackedUpTo);
-    out.add(this.closeWaitSince);
-    out.add(this.closeWaitUntil);
-    out.add(this.closeWaitFrame);
-    out.add(this.unackedSince);
-    out.add(this.unackedFrame);
-    out.add(this.retransmissionsUnacked);
-    out.add(this.lastRetransmissionTs);
-    out.add(this.retransmitGapUs);
-    out.add(this.packets);
-    out.add(this.payloadBytes);
-    out.add(this.ipBytes);
-    out.add(this.pending.length);
-    for (const rc of this.pending) {
-      out.add(RECEIPT_KINDS.indexOf(rc.kind));
-      out.add(rc.frame);
-      out.add(rc.ts);
-      out.add(rc.ackedBy);
-      out.add((rc.acksOwnFin ? 1 : 0) | (rc.behindHole ? 2 : 0));
-    }
-  }
-
-  /** The endpoint freezeInto wrote, read from `r`. */
-  static thaw(side: Side, addr: string, r: NumberReader): Endpoint {
-    const e = new Endpoint(side, addr, r.next());
-    e.state = STATES[r.next()];
-    const bits = r.next();
-    e.hasSent = (bits & 1) !== 0;
-    e.finSent = (bits & 2) !== 0;
-    e.peerFinReceived = (bits & 4) !== 0;
-    e.passive = (bits & 8) !== 0;
-    e.hasAcked = (bits & 16) !== 0;
-    e.readsAfterClose = (bits & 32) !== 0;
-    e.finAckLost = (bits & 64) !== 0;
-    e.since = r.next();
-    e.isn = r.next();
-    e.sndNxt = r.next();
-    e.finSeq = r.next();
-    e.windowScale = r.next();
-    e.window = r.next();
-    e.synFrame = r.next();
-    e.synTs = r.next();
-    e.lastSendFrame = r.next();
-    e.lastSendTs = r.next();
-    e.synAcks = r.next();
-    e.lastSynAckTs = r.next();
-    e.synsSent = r.next();
-    e.badAckInSynSent = r.next();
-    e.lastSynTs = r.next();
-    e.synGapUs = r.next();
-    e.ackedUpTo = r.next();
-    e.closeWaitSince = r.next();
-    e.closeWaitUntil = r.next();
-    e.closeWaitFrame = r.next();
-    e.unackedSince = r.next();
-    e.unackedFrame = r.next();
-    e.retransmissionsUnacked = r.next();
-    e.lastRetransmissionTs = r.next();
-    e.retransmitGapUs = r.next();
-    e.packets = r.next();
-    e.payloadBytes = r.next();
-    e.ipBytes = r.next();
-    const pending = r.next();
-    if (pending > 0) {
-      e.pending = [];
-      for (let i = 0; i < pending; i++) {
-        const kind = RECEIPT_KINDS[r.next()];
-        const frame = r.next();
-        const ts = r.next();
-        const ackedBy = r.next();
-        const bits = r.next();
-        e.pending.push({ kind, frame, ts, ackedBy, acksOwnFin: (bits & 1) !== 0, behindHole: (bits & 2) !== 0 });
-      }
-    }
-    return e;
-  }
-}
-
-/** What a frozen flow's endpoint fields hold (never read: the getters thaw first). */
-const FROZEN_ENDPOINT = new Endpoint('client', '', 0);
-
-/** A visitor that appends each change to `out` as a Transition. */
-function collect(out: Transition[]): TransitionVisitor {
-  return (packet, ts, side, from, to, cause, inferred) => out.push({ packet, ts, side, from, to, cause, inferred });
-}
-
-/** States by number (0-10) in the transition log; 11 is "no state" (a flow's first change has none). */
-const STATES: readonly TcpStateName[] = Object.values(TcpState);
-const STATE_NUMBER = new Map<TcpStateName, number>(STATES.map((s, i) => [s, i]));
+/** No state (a transition's `from` before the first one). */
 const NO_STATE = 11;
-/** Causes by number: a handful of fixed phrases (and one per --time-wait value), numbered as first recorded. */
-const CAUSES: string[] = [];
-const CAUSE_NUMBER = new Map<string, number>();
-const CAUSE_BITS = 8;
-/** A log entry's second number: packet * CODE_SPAN + code, exact below 2^53 (frames up to 2^35). */
-const CODE_SPAN = 2 ** 18;
-const MAX_PACKET = 2 ** 53 / CODE_SPAN - 1;
 
-function causeNumber(cause: string): number {
-  let n = CAUSE_NUMBER.get(cause);
-  if (n === undefined) {
-    if (CAUSES.length === 1 << CAUSE_BITS) throw new RangeError(`more than ${1 << CAUSE_BITS} distinct transition causes`);
-    n = CAUSES.push(cause) - 1;
-    CAUSE_NUMBER.set(cause, n);
-  }
-  return n;
-}
-
-export class Flow {
-  /**
-   * State changes in the order they were recorded, two numbers each in one array of doubles
-   * (stored unboxed, no object per change: a flow in TIME_WAIT keeps a dozen of them):
-   * the time, and packet * CODE_SPAN + (cause << 10 | inferred << 9 | side << 8 | from << 4 | to).
-   */
-  private log: number[] = [];
-  /** The log has no spare capacity (copied at its size when the flow was frozen, and not grown since). */
-  private logTrimmed = false;
-  firstTs = 0;
-  lastTs = 0;
-  firstPacket = 0;
-  lastPacket = 0;
+const FLOW_COLUMNS = {
+  id: Float64Array,
+  firstTs: Float64Array,
+  lastTs: Float64Array,
+  firstPacket: Float64Array,
+  lastPacket: Float64Array,
   /** Picked up mid-connection: no handshake seen, states inferred. */
-  midstream = false;
-  rolesBy: RolesBy = 'syn';
-  /** A RST was accepted by an endpoint. */
-  reset = false;
+  midstream: Uint8Array,
+  /** ROLES_BY index. */
+  rolesBy: Uint8Array,
+  /** Which end of the row's pair (0: lower, 1: higher) is the client. */
+  clientEnd: Uint8Array,
+  /** Both ends are one address and port: every packet is the client's. */
+  sameEnds: Uint8Array,
+  /** The client's IPv4 address (0 for IPv6). */
+  clientV4: Uint32Array,
+  /** A RST was accepted by an endpoint; then the reset* columns say which one first. */
+  reset: Uint8Array,
+  resetFrame: Float64Array,
+  resetTs: Float64Array,
+  resetSentBy: Uint8Array,
+  resetSenderState: Uint8Array,
+  resetReceiverState: Uint8Array,
+  /** 1: after peer data, 2: sender had data in flight, 4: receiver's window zero. */
+  resetBits: Uint8Array,
   /** Packet time at which both endpoints had no socket left, or -1. */
-  goneAt = -1;
-  endReason: EndReason | null = null;
-  /** Packet time at which the flow ended. */
-  endTs = 0;
-  resetInfo: ResetInfo | null = null;
-  /** Who sent the previous segment, and whether it carried data. */
-  lastSender: Side | null = null;
-  lastPayload = 0;
-  /** The client's address, to tell the direction of a packet without building strings: IPv4 as a number, IPv6 as bytes. */
-  clientAddrV4 = 0;
-  clientAddrV6: Uint8Array | null = null;
+  goneAt: Float64Array,
+  /** END_REASONS index, and the packet time at which the flow ended. */
+  endReason: Uint8Array,
+  endTs: Float64Array,
+  /** Who sent the previous segment (-1: nobody yet), and its payload. */
+  lastSender: Int8Array,
+  lastPayload: Float64Array,
+  /** The transition log: head and tail records in FlowStore.log, and how many. */
+  logHead: Int32Array,
+  logTail: Int32Array,
+  logCount: Int32Array,
+  /** The deadline queued for the flow in the table's timer heap, or -1. */
+  due: Float64Array,
+  /** Sequence-analysis figures: any at all, the handshake RTT (µs, -1 unknown), RTT samples per direction. */
+  hasAnalysis: Uint8Array,
+  initialRttUs: Float64Array,
+  rttHead0: Int32Array,
+  rttTail0: Int32Array,
+  rttCount0: Int32Array,
+  rttHead1: Int32Array,
+  rttTail1: Int32Array,
+  rttCount1: Int32Array,
+};
 
-  /** Wireshark-style sequence analysis figures (made on first need: a lone SYN has none). */
-  private figures: FlowAnalysis | null = null;
-  get analysis(): FlowAnalysis {
-    this.thaw();
-    return (this.figures ??= new FlowAnalysis());
-  }
-  get hasAnalysis(): boolean {
-    this.thaw();
-    return this.figures !== null;
-  }
-  /** The flow table's key (owned by the table): the two IPv4 endpoints as numbers, or the IPv6 pair's 36 bytes (and its hash in keyLo). */
-  keyLo = 0;
-  keyHi = 0;
-  keyV6: Uint8Array | null = null;
-  /** The table's sweep bookkeeping: place in creation order, and in its deadline queue (-1: not queued). */
-  tableOrder = 0;
-  deadlineIndex = -1;
-  /**
-   * The Zeek connection and the sequence-analysis conversation this flow's last packet went to
-   * (analyze/capture.ts passes them back with the next packet, which then skips those trackers'
-   * lookups while they still hold them). Dropped when the flow freezes, so a frozen flow keeps neither alive.
-   */
-  zeekHint: ZeekTcpSession | null = null;
-  conversationHint: TcpConversation | null = null;
+const ENDPOINT_COLUMNS = {
+  /** St number. */
+  state: Uint8Array,
+  /** Packet time at which the current state was entered. */
+  since: Float64Array,
+  /** Initial sequence number (of its SYN), or -1 when no SYN was seen. */
+  isn: Float64Array,
+  /** Highest sequence number sent plus the SYN/FIN/data it carried (what the peer expects next). */
+  sndNxt: Uint32Array,
+  hasSent: Uint8Array,
+  finSent: Uint8Array,
+  finSeq: Uint32Array,
+  /** The peer's FIN has been received. */
+  peerFinReceived: Uint8Array,
+  /** Opened passively (it answered a SYN): a RST sends it back to LISTEN. */
+  passive: Uint8Array,
+  /** It acknowledged new data after sending its FIN: a half-close whose application reads on, not an orphan. */
+  readsAfterClose: Uint8Array,
+  /** It retransmitted its FIN after an ACK of it passed: that ACK never arrived (its next one is awaited). */
+  finAckLost: Uint8Array,
+  /** Window scale shift from its SYN (-1: none), and its last advertised window (scaled). */
+  windowScale: Int8Array,
+  window: Int32Array,
+  synFrame: Float64Array,
+  synTs: Float64Array,
+  /** The peer's SYN and FIN not yet known to have arrived here: head record in FlowStore.receipts, or NONE. */
+  pending: Int32Array,
+  /** Frame and time of its last segment. */
+  lastSendFrame: Float64Array,
+  lastSendTs: Float64Array,
+  synAcks: Float64Array,
+  lastSynAckTs: Float64Array,
+  synsSent: Float64Array,
+  /** In SYN_SENT, the acknowledgement number of the last ACK it received that did not acknowledge its SYN (-1: none). */
+  badAckInSynSent: Float64Array,
+  /** Its last SYN, and the time between its last two (the backoff the next one follows). */
+  lastSynTs: Float64Array,
+  synGapUs: Float64Array,
+  /** Highest acknowledgement number it has sent (how far it acknowledged the peer's data). */
+  ackedUpTo: Uint32Array,
+  hasAcked: Uint8Array,
+  /** When it entered and left CLOSE_WAIT (-1: not yet), and the frame that put it there. */
+  closeWaitSince: Float64Array,
+  closeWaitUntil: Float64Array,
+  closeWaitFrame: Float64Array,
+  /** Data sent and not acknowledged since (µs, -1: all acknowledged), and retransmissions since. */
+  unackedSince: Float64Array,
+  unackedFrame: Float64Array,
+  retransmissionsUnacked: Float64Array,
+  lastRetransmissionTs: Float64Array,
+  /** Time from the previous (re)transmission of its unacknowledged data to the last retransmission. */
+  retransmitGapUs: Float64Array,
+  packets: Float64Array,
+  payloadBytes: Float64Array,
+  ipBytes: Float64Array,
+};
 
-  /** The endpoints while live; FROZEN_ENDPOINT while the flow is frozen. */
-  private clientEnd: Endpoint;
-  private serverEnd: Endpoint;
-  /** A flow idle for a while (most are: TIME_WAIT lasts a minute) keeps its endpoints and figures as numbers here, else null. */
-  private frozen: Frozen | null = null;
-  private store: FrozenStore | null = null;
-  /** The endpoints' addresses, kept on the flow while they are frozen. */
-  private readonly clientAddr: string;
-  private readonly serverAddr: string;
+/** The per-endpoint numbers a snapshot copies (every endpoint column but `pending`, which it counts). */
+const ENDPOINT_FIELDS = Object.keys(ENDPOINT_COLUMNS).filter((k) => k !== 'state' && k !== 'pending') as Array<keyof typeof ENDPOINT_COLUMNS>;
+const ENDPOINT_FLAGS = new Set(['hasSent', 'finSent', 'peerFinReceived', 'passive', 'readsAfterClose', 'finAckLost', 'hasAcked']);
+
+/** Every flow of a connection table: its columns, pools, and the text of its transitions' causes. */
+export class FlowStore {
+  /** Per flow, by row. */
+  readonly f: ColumnSet<typeof FLOW_COLUMNS>;
+  /** Per endpoint, by 2 * row + side. */
+  readonly e = new ColumnSet(ENDPOINT_COLUMNS, 2048);
+  /** The peer's SYN, SYN-ACK and FIN awaiting proof of arrival, a list per endpoint. */
+  readonly receipts = new Pool({ kind: Uint8Array, frame: Float64Array, ts: Float64Array, ackedBy: Uint32Array, bits: Uint8Array }, 256);
+  /** State changes, a list per flow in recording order: frame (0: a timer), time, and code (see `record`). */
+  readonly log = new Pool({ frame: Float64Array, ts: Float64Array, code: Uint32Array });
+  /** RTT samples (µs) of each direction's data, a list per flow and direction. */
+  readonly rtt = new Pool({ us: Float64Array });
+  /** Counts per tcp.analysis field, ANALYSIS_FIELDS per row. */
+  counts = new Uint32Array(ANALYSIS_FIELDS * 1024);
+  /** A time-ordered walk over a log (forEachInTimeOrder), and RTT samples being summarized. */
+  private order = new Int32Array(64);
+  private samples = new Float64Array(64);
 
   constructor(
-    readonly id: number,
-    readonly ipVersion: 4 | 6,
-    client: Endpoint,
-    server: Endpoint,
+    readonly table: ConnTable,
+    /** Cause texts by code (state/causes.ts: causeTexts). */
+    readonly causes: readonly string[],
   ) {
-    this.clientEnd = client;
-    this.serverEnd = server;
-    this.clientAddr = client.addr;
-    this.serverAddr = server.addr;
+    this.f = table.columns(FLOW_COLUMNS);
+    this.fit();
   }
 
-  get client(): Endpoint {
-    this.thaw();
-    return this.clientEnd;
+  /** Make room for every row the table has (after a lookup may have grown it). */
+  fit(): void {
+    const rows = this.table.capacity;
+    if (2 * rows > this.e.capacity) this.e.ensure(2 * rows);
+    if (ANALYSIS_FIELDS * rows > this.counts.length) {
+      const grown = new Uint32Array(ANALYSIS_FIELDS * this.f.capacity);
+      grown.set(this.counts);
+      this.counts = grown;
+    }
   }
 
-  get server(): Endpoint {
-    this.thaw();
-    return this.serverEnd;
+  /** Start a flow on `row`: every column to its initial value. */
+  open(row: number, id: number): void {
+    this.fit();
+    const f = this.f;
+    f.clear(row);
+    const c = f.c;
+    c.id[row] = id;
+    c.goneAt[row] = -1;
+    c.lastSender[row] = -1;
+    c.logHead[row] = NONE;
+    c.logTail[row] = NONE;
+    c.due[row] = -1;
+    c.initialRttUs[row] = -1;
+    c.rttHead0[row] = NONE;
+    c.rttTail0[row] = NONE;
+    c.rttHead1[row] = NONE;
+    c.rttTail1[row] = NONE;
+    this.counts.fill(0, ANALYSIS_FIELDS * row, ANALYSIS_FIELDS * row + ANALYSIS_FIELDS);
+    for (let e = 2 * row; e < 2 * row + 2; e++) {
+      this.e.clear(e);
+      const x = this.e.c;
+      x.state[e] = St.CLOSED;
+      x.isn[e] = -1;
+      x.windowScale[e] = -1;
+      x.pending[e] = NONE;
+      x.badAckInSynSent[e] = -1;
+      x.closeWaitSince[e] = -1;
+      x.closeWaitUntil[e] = -1;
+      x.unackedSince[e] = -1;
+    }
   }
 
-  get isFrozen(): boolean {
-    return this.frozen !== null;
-  }
-
-  peer(e: Endpoint): Endpoint {
-    return e === this.client ? this.server : this.client;
+  /** The flow on `row` is done: its lists go back to the pools. */
+  close(row: number): void {
+    const c = this.f.c;
+    c.logHead[row] = this.log.releaseList(c.logHead[row]);
+    c.logTail[row] = NONE;
+    c.logCount[row] = 0;
+    c.rttHead0[row] = this.rtt.releaseList(c.rttHead0[row]);
+    c.rttHead1[row] = this.rtt.releaseList(c.rttHead1[row]);
+    const x = this.e.c;
+    x.pending[2 * row] = this.receipts.releaseList(x.pending[2 * row]);
+    x.pending[2 * row + 1] = this.receipts.releaseList(x.pending[2 * row + 1]);
   }
 
   /**
-   * Keep the endpoints and the analysis figures as one record of numbers in `store` (a live
-   * flow's are two dozen boxed numbers per endpoint and half a dozen arrays) until the next
-   * use of either, which brings them back as they were.
+   * Record a state change (state/machine.ts's `enter` is the one caller): frame 0 for a timer;
+   * `from` NO_STATE (11) for none. Code: to | from << 4 | side << 8 | inferred << 9 | cause << 10.
    */
-  freeze(store: FrozenStore): void {
-    if (this.frozen !== null) return;
-    this.clientEnd.freezeInto(freezer);
-    this.serverEnd.freezeInto(freezer);
-    if (this.figures === null) freezer.add(0);
-    else {
-      freezer.add(1);
-      this.figures.freezeInto(freezer);
-    }
-    this.frozen = store.put(freezer);
-    this.store = store;
-    this.clientEnd = FROZEN_ENDPOINT;
-    this.serverEnd = FROZEN_ENDPOINT;
-    this.figures = null;
-    this.zeekHint = null;
-    this.conversationHint = null;
-    // The log only grows while live: its spare capacity can go.
-    if (!this.logTrimmed) {
-      this.log = this.log.slice();
-      this.logTrimmed = true;
-    }
-  }
-
-  /** Bring a frozen flow back now (its row goes back to the store); nothing if it is live. */
-  thaw(): void {
-    if (this.frozen === null) return;
-    const f = this.frozen;
-    const store = this.store!;
-    const r = store.reader(f);
-    this.frozen = null;
-    this.clientEnd = Endpoint.thaw('client', this.clientAddr, r);
-    this.serverEnd = Endpoint.thaw('server', this.serverAddr, r);
-    if (r.next() === 1) this.figures = FlowAnalysis.thaw(r);
-    store.release(f);
-  }
-
-  /** Record a state change (state/machine.ts's `enter` is the one caller). */
-  recordTransition(packet: number | null, ts: number, side: Side, from: TcpStateName | null, to: TcpStateName, cause: string, inferred: boolean): void {
-    const frame = packet ?? 0; // frames are numbered from 1
-    if (!(frame >= 0 && frame <= MAX_PACKET)) throw new RangeError(`frame ${frame} is beyond the transition log's range`);
-    const code = (causeNumber(cause) << 10) | (inferred ? 1 << 9 : 0) | (side === 'server' ? 1 << 8 : 0) | ((from === null ? NO_STATE : STATE_NUMBER.get(from)!) << 4) | STATE_NUMBER.get(to)!;
-    this.log.push(ts, frame * CODE_SPAN + code);
-    this.logTrimmed = false;
+  record(row: number, frame: number, ts: number, side: number, from: number, to: number, cause: CauseCode, inferred: boolean): void {
+    const log = this.log;
+    const r = log.alloc();
+    log.c.frame[r] = frame;
+    log.c.ts[r] = ts;
+    log.c.code[r] = to | (from << 4) | (side << 8) | (inferred ? 1 << 9 : 0) | (cause << 10);
+    const c = this.f.c;
+    if (c.logTail[row] === NONE) c.logHead[row] = r;
+    else log.next[c.logTail[row]] = r;
+    c.logTail[row] = r;
+    c.logCount[row]++;
   }
 
   /**
@@ -418,99 +304,408 @@ export class Flow {
    * proved the segment behind it never arrived). Returns the time of the side's change before
    * it (when it entered `from`), or -1 when the last change is another one (nothing is taken).
    */
-  revokeLast(side: Side, from: TcpStateName, to: TcpStateName): number {
-    const s = side === 'server' ? 1 << 8 : 0;
+  revokeLast(row: number, side: number, from: number, to: number): number {
     const log = this.log;
-    let last = -1;
-    let before = -1;
-    for (let i = log.length - 2; i >= 0; i -= 2) {
-      if ((log[i + 1] % CODE_SPAN & (1 << 8)) !== s) continue;
-      if (last < 0) last = i;
-      else {
-        before = i;
-        break;
+    const code = log.c.code;
+    const c = this.f.c;
+    let prev = NONE;
+    let last = NONE;
+    let lastPrev = NONE;
+    let before = NONE;
+    for (let i = c.logHead[row]; i !== NONE; i = log.next[i]) {
+      if (((code[i] >> 8) & 1) === side) {
+        before = last;
+        last = i;
+        lastPrev = prev;
       }
+      prev = i;
     }
-    if (last < 0) return -1;
-    const code = log[last + 1] % CODE_SPAN;
-    if (((code >> 4) & 15) !== STATE_NUMBER.get(from) || (code & 15) !== STATE_NUMBER.get(to)) return -1;
-    log.splice(last, 2);
-    this.logTrimmed = false;
-    return before < 0 ? this.firstTs : log[before];
+    if (last === NONE || ((code[last] >> 4) & 15) !== from || (code[last] & 15) !== to) return -1;
+    if (lastPrev === NONE) c.logHead[row] = log.next[last];
+    else log.next[lastPrev] = log.next[last];
+    if (c.logTail[row] === last) c.logTail[row] = lastPrev;
+    c.logCount[row]--;
+    log.release(last);
+    return before === NONE ? c.firstTs[row] : log.c.ts[before];
   }
 
-  get transitionCount(): number {
-    return this.log.length >> 1;
-  }
-
-  /** Every state change in recording order, as objects (made on each call). */
-  get transitions(): Transition[] {
-    const out: Transition[] = [];
-    const push = collect(out);
-    for (let i = 0; i < this.transitionCount; i++) this.visit(i, push);
-    return out;
-  }
-
-  /**
-   * The state changes in packet-time order: changes found later may concern earlier frames
-   * (a receipt proven by a later ACK). Stable: recording order within one instant.
-   */
-  transitionsInTimeOrder(): Transition[] {
-    const out: Transition[] = [];
-    this.forEachInTimeOrder(collect(out));
-    return out;
-  }
-
-  /** transitionsInTimeOrder's changes, one call each, without an object per change (the sinks write them straight out). */
-  forEachInTimeOrder(fn: TransitionVisitor): void {
+  /** The flow's state changes in packet-time order (stable: recording order within one instant). */
+  forEachInTimeOrder(row: number, fn: TransitionVisitor): void {
     const log = this.log;
-    const n = log.length >> 1;
-    let inOrder = true;
-    for (let i = 1; i < n && inOrder; i++) inOrder = log[2 * i] >= log[2 * i - 2];
-    if (inOrder) {
-      for (let i = 0; i < n; i++) this.visit(i, fn);
-      return;
+    const ts = log.c.ts;
+    const n = this.f.c.logCount[row];
+    if (n > this.order.length) this.order = new Int32Array(2 * n);
+    const order = this.order;
+    // An insertion sort (logs are a dozen changes, nearly always in order already): stable.
+    let k = 0;
+    for (let i = this.f.c.logHead[row]; i !== NONE; i = log.next[i]) {
+      let j = k++;
+      while (j > 0 && ts[order[j - 1]] > ts[i]) {
+        order[j] = order[j - 1];
+        j--;
+      }
+      order[j] = i;
     }
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => log[2 * a] - log[2 * b] || a - b);
-    for (const i of order) this.visit(i, fn);
+    for (let j = 0; j < k; j++) this.visit(order[j], fn);
+  }
+
+  /** The flow's state changes in recording order. */
+  forEach(row: number, fn: TransitionVisitor): void {
+    for (let i = this.f.c.logHead[row]; i !== NONE; i = this.log.next[i]) this.visit(i, fn);
   }
 
   private visit(i: number, fn: TransitionVisitor): void {
-    const v = this.log[2 * i + 1];
-    const code = v % CODE_SPAN;
-    const packet = (v - code) / CODE_SPAN;
+    const code = this.log.c.code[i];
+    const frame = this.log.c.frame[i];
     const from = (code >> 4) & 15;
-    fn(
-      packet === 0 ? null : packet,
-      this.log[2 * i],
-      code & (1 << 8) ? 'server' : 'client',
-      from === NO_STATE ? null : STATES[from],
-      STATES[code & 15],
-      CAUSES[code >> 10],
-      (code & (1 << 9)) !== 0,
-    );
+    fn(frame === 0 ? null : frame, this.log.c.ts[i], SIDES[(code >> 8) & 1], from === NO_STATE ? null : STATE_NAMES[from], STATE_NAMES[code & 15], this.causes[code >> 10], (code & (1 << 9)) !== 0);
   }
 
-  /** Index of the first recorded change of `side` from `from` to `to`, with a cause starting `causePrefix` (null: any), or -1. */
-  findTransition(side: Side, from: TcpStateName | null, to: TcpStateName | null, causePrefix: string | null = null): number {
-    const s = side === 'server' ? 1 << 8 : 0;
-    const f = from === null ? -1 : STATE_NUMBER.get(from)!;
-    const t = to === null ? -1 : STATE_NUMBER.get(to)!;
-    for (let i = 0; i < this.log.length; i += 2) {
-      const code = this.log[i + 1] % CODE_SPAN;
-      if ((code & (1 << 8)) !== s || (f >= 0 && ((code >> 4) & 15) !== f) || (t >= 0 && (code & 15) !== t)) continue;
-      if (causePrefix === null || CAUSES[code >> 10].startsWith(causePrefix)) return i >> 1;
+  /**
+   * The first recorded change of `side` from `from` to `to` (-1: any state) with cause `cause`
+   * (-1: any), as a record of `log` (its time: `log.c.ts[i]`), or NONE.
+   */
+  findTransition(row: number, side: number, from: number, to: number, cause = -1): number {
+    const code = this.log.c.code;
+    for (let i = this.f.c.logHead[row]; i !== NONE; i = this.log.next[i]) {
+      const k = code[i];
+      if (((k >> 8) & 1) !== side || (from >= 0 && ((k >> 4) & 15) !== from) || (to >= 0 && (k & 15) !== to)) continue;
+      if (cause < 0 || k >> 10 === cause) return i;
     }
-    return -1;
+    return NONE;
   }
 
-  /** The cause of the i-th change (recording order). */
-  causeAt(i: number): string {
-    return CAUSES[(this.log[2 * i + 1] % CODE_SPAN) >> 10];
+  /** An RTT sample (µs) of data `side` sent; beyond RTT_SAMPLES_MAX every other one is dropped. */
+  sample(row: number, side: number, us: number): void {
+    const c = this.f.c;
+    const rtt = this.rtt;
+    const r = rtt.alloc();
+    rtt.c.us[r] = us;
+    const head = side === 0 ? c.rttHead0 : c.rttHead1;
+    const tail = side === 0 ? c.rttTail0 : c.rttTail1;
+    const count = side === 0 ? c.rttCount0 : c.rttCount1;
+    if (head[row] === NONE) head[row] = r;
+    else rtt.next[tail[row]] = r;
+    tail[row] = r;
+    if (++count[row] < RTT_SAMPLES_MAX) return;
+    // Keep every other sample (the 1st, 3rd, ...): bounded memory, the median barely moves.
+    let kept = NONE;
+    let n = 0;
+    for (let i = head[row], k = 0; i !== NONE; k++) {
+      const next = rtt.next[i];
+      if (k % 2 === 1) {
+        rtt.next[kept] = next;
+        rtt.release(i);
+      } else {
+        kept = i;
+        n++;
+      }
+      i = next;
+    }
+    tail[row] = kept;
+    count[row] = n;
   }
 
-  /** The time of the i-th change (recording order). */
+  /** The RTT samples of data `side` sent, sorted, in a scratch array (valid until the next call); returns how many. */
+  sortedSamples(row: number, side: number): Float64Array {
+    const c = this.f.c;
+    const n = side === 0 ? c.rttCount0[row] : c.rttCount1[row];
+    if (n > this.samples.length) this.samples = new Float64Array(2 * n);
+    let k = 0;
+    for (let i = side === 0 ? c.rttHead0[row] : c.rttHead1[row]; i !== NONE; i = this.rtt.next[i]) this.samples[k++] = this.rtt.c.us[i];
+    return this.samples.subarray(0, n).sort();
+  }
+}
+
+/** One endpoint of the flow a FlowView is on (valid while the view stays on that row). */
+export class EndpointView {
+  /** 2 * row + side. */
+  e = 0;
+
+  constructor(
+    private readonly st: FlowStore,
+    readonly side: Side,
+    private readonly view: FlowView,
+  ) {}
+
+  get addr(): string {
+    return this.st.table.address(this.e >> 1, this.end);
+  }
+  get port(): number {
+    return this.st.table.port(this.e >> 1, this.end);
+  }
+  get state(): TcpStateName {
+    return STATE_NAMES[this.st.e.c.state[this.e]];
+  }
+  /** Which end of the row's pair this endpoint is. */
+  private get end(): number {
+    const row = this.e >> 1;
+    const f = this.st.f.c;
+    return this.side === 'client' || f.sameEnds[row] ? f.clientEnd[row] : 1 - f.clientEnd[row];
+  }
+  get since(): number {
+    return this.st.e.c.since[this.e];
+  }
+  get isn(): number {
+    return this.st.e.c.isn[this.e];
+  }
+  get synFrame(): number {
+    return this.st.e.c.synFrame[this.e];
+  }
+  get synTs(): number {
+    return this.st.e.c.synTs[this.e];
+  }
+  get synsSent(): number {
+    return this.st.e.c.synsSent[this.e];
+  }
+  get synAcks(): number {
+    return this.st.e.c.synAcks[this.e];
+  }
+  get closeWaitSince(): number {
+    return this.st.e.c.closeWaitSince[this.e];
+  }
+  get closeWaitUntil(): number {
+    return this.st.e.c.closeWaitUntil[this.e];
+  }
+  get closeWaitFrame(): number {
+    return this.st.e.c.closeWaitFrame[this.e];
+  }
+  get unackedSince(): number {
+    return this.st.e.c.unackedSince[this.e];
+  }
+  get unackedFrame(): number {
+    return this.st.e.c.unackedFrame[this.e];
+  }
+  get retransmissionsUnacked(): number {
+    return this.st.e.c.retransmissionsUnacked[this.e];
+  }
+  get lastRetransmissionTs(): number {
+    return this.st.e.c.lastRetransmissionTs[this.e];
+  }
+  get packets(): number {
+    return this.st.e.c.packets[this.e];
+  }
+  get payloadBytes(): number {
+    return this.st.e.c.payloadBytes[this.e];
+  }
+  get ipBytes(): number {
+    return this.st.e.c.ipBytes[this.e];
+  }
+  /** Receipts still awaiting proof. */
+  get pendingCount(): number {
+    let n = 0;
+    for (let i = this.st.e.c.pending[this.e]; i !== NONE; i = this.st.receipts.next[i]) n++;
+    return n;
+  }
+
+  /** Every endpoint column as a plain object (a snapshot's endpoint). */
+  snapshot(): EndpointRecord {
+    const out: Record<string, unknown> = { side: this.side, addr: this.addr, port: this.port, state: this.state };
+    const c = this.st.e.c as unknown as Record<string, ArrayLike<number>>;
+    for (const k of ENDPOINT_FIELDS) out[k] = ENDPOINT_FLAGS.has(k) ? c[k][this.e] !== 0 : c[k][this.e];
+    out.pending = this.pendingCount;
+    return out as unknown as EndpointRecord;
+  }
+
+  /** The other endpoint of the flow. */
+  get peer(): EndpointView {
+    return this.side === 'client' ? this.view.server : this.view.client;
+  }
+}
+
+/** An endpoint copied out of the columns (FlowView.snapshot). */
+export type EndpointRecord = {
+  side: Side;
+  addr: string;
+  port: number;
+  state: TcpStateName;
+  pending: number;
+} & { [K in Exclude<keyof typeof ENDPOINT_COLUMNS, 'state' | 'pending'>]: K extends 'hasSent' | 'finSent' | 'peerFinReceived' | 'passive' | 'readsAfterClose' | 'finAckLost' | 'hasAcked' ? boolean : number };
+
+/** The sequence-analysis figures of the flow a FlowView is on. */
+export class FiguresView {
+  row = 0;
+  constructor(private readonly st: FlowStore) {}
+
+  /** Count of the i-th tcp.analysis field (TSHARK_FIELDS order). */
+  count(i: number): number {
+    return this.st.counts[ANALYSIS_FIELDS * this.row + i];
+  }
+  get initialRttUs(): number {
+    return this.st.f.c.initialRttUs[this.row];
+  }
+  /** The RTT samples of data `side` sent, sorted (a scratch array, valid until the next call). */
+  sortedRtt(side: Side): Float64Array {
+    return this.st.sortedSamples(this.row, side === 'client' ? 0 : 1);
+  }
+}
+
+/** The flow on one row, read through getters: one per table, moved from row to row (`at`). */
+export class FlowView {
+  row = 0;
+  readonly client: EndpointView;
+  readonly server: EndpointView;
+  private readonly figures: FiguresView;
+  private readonly resetView: ResetInfo = { frame: 0, ts: 0, sentBy: 'client', senderState: 'CLOSED', receiverState: 'CLOSED', afterPeerData: false, senderHadDataInFlight: false, receiverWindowZero: false };
+
+  constructor(readonly st: FlowStore) {
+    this.client = new EndpointView(st, 'client', this);
+    this.server = new EndpointView(st, 'server', this);
+    this.figures = new FiguresView(st);
+  }
+
+  /** Put the view on `row` (until the next call). */
+  at(row: number): this {
+    this.row = row;
+    this.client.e = 2 * row;
+    this.server.e = 2 * row + 1;
+    this.figures.row = row;
+    return this;
+  }
+
+  get id(): number {
+    return this.st.f.c.id[this.row];
+  }
+  get ipVersion(): 4 | 6 {
+    return this.st.table.family(this.row) as 4 | 6;
+  }
+  get firstTs(): number {
+    return this.st.f.c.firstTs[this.row];
+  }
+  get lastTs(): number {
+    return this.st.f.c.lastTs[this.row];
+  }
+  get firstPacket(): number {
+    return this.st.f.c.firstPacket[this.row];
+  }
+  get lastPacket(): number {
+    return this.st.f.c.lastPacket[this.row];
+  }
+  get midstream(): boolean {
+    return this.st.f.c.midstream[this.row] !== 0;
+  }
+  get rolesBy(): RolesBy {
+    return ROLES_BY[this.st.f.c.rolesBy[this.row]];
+  }
+  get reset(): boolean {
+    return this.st.f.c.reset[this.row] !== 0;
+  }
+  /** Packet time at which both endpoints had no socket left, or -1. */
+  get goneAt(): number {
+    return this.st.f.c.goneAt[this.row];
+  }
+  get endReason(): EndReason | null {
+    return END_REASONS[this.st.f.c.endReason[this.row]];
+  }
+  get endTs(): number {
+    return this.st.f.c.endTs[this.row];
+  }
+  /** The client's IPv4 address as a number (0 for IPv6). */
+  get clientAddrV4(): number {
+    return this.st.f.c.clientV4[this.row];
+  }
+  /** The first accepted RST (one object per view, refilled: valid during the callback), or null. */
+  get resetInfo(): ResetInfo | null {
+    const c = this.st.f.c;
+    const row = this.row;
+    if (c.reset[row] === 0) return null;
+    const r = this.resetView;
+    r.frame = c.resetFrame[row];
+    r.ts = c.resetTs[row];
+    r.sentBy = SIDES[c.resetSentBy[row]];
+    r.senderState = STATE_NAMES[c.resetSenderState[row]];
+    r.receiverState = STATE_NAMES[c.resetReceiverState[row]];
+    r.afterPeerData = (c.resetBits[row] & 1) !== 0;
+    r.senderHadDataInFlight = (c.resetBits[row] & 2) !== 0;
+    r.receiverWindowZero = (c.resetBits[row] & 4) !== 0;
+    return r;
+  }
+  get hasAnalysis(): boolean {
+    return this.st.f.c.hasAnalysis[this.row] !== 0;
+  }
+  get analysis(): FiguresView {
+    return this.figures;
+  }
+  get transitionCount(): number {
+    return this.st.f.c.logCount[this.row];
+  }
+  forEachInTimeOrder(fn: TransitionVisitor): void {
+    this.st.forEachInTimeOrder(this.row, fn);
+  }
+  /** `side`'s first change from `from` to `to` (null: any) with cause `cause` (omitted: any), or -1; read it with tsAt and causeAt. */
+  findTransition(side: Side, from: TcpStateName | null, to: TcpStateName | null, cause: CauseCode | -1 = -1): number {
+    return this.st.findTransition(this.row, side === 'client' ? 0 : 1, from === null ? -1 : St[from], to === null ? -1 : St[to], cause);
+  }
+  /** The time of a change findTransition gave. */
   tsAt(i: number): number {
-    return this.log[2 * i];
+    return this.st.log.c.ts[i];
+  }
+  /** The cause code of a change findTransition gave. */
+  causeAt(i: number): CauseCode {
+    return (this.st.log.c.code[i] >> 10) as CauseCode;
+  }
+
+  /** The flow copied out of the columns: for whoever keeps it past the callback (tests, tools). */
+  snapshot(): FlowRecord {
+    const transitions: Transition[] = [];
+    this.st.forEach(this.row, (packet, ts, side, from, to, cause, inferred) => transitions.push({ packet, ts, side, from, to, cause, inferred }));
+    const timeOrdered: Transition[] = [];
+    this.st.forEachInTimeOrder(this.row, (packet, ts, side, from, to, cause, inferred) => timeOrdered.push({ packet, ts, side, from, to, cause, inferred }));
+    const counts: number[] = [];
+    for (let i = 0; i < ANALYSIS_FIELDS; i++) counts.push(this.figures.count(i));
+    const r = this.resetInfo;
+    return new FlowRecord({
+      id: this.id,
+      ipVersion: this.ipVersion,
+      client: this.client.snapshot(),
+      server: this.server.snapshot(),
+      firstTs: this.firstTs,
+      lastTs: this.lastTs,
+      firstPacket: this.firstPacket,
+      lastPacket: this.lastPacket,
+      midstream: this.midstream,
+      rolesBy: this.rolesBy,
+      reset: this.reset,
+      goneAt: this.goneAt,
+      endReason: this.endReason,
+      endTs: this.endTs,
+      resetInfo: r === null ? null : { ...r },
+      analysis: this.hasAnalysis ? { counts, initialRttUs: this.figures.initialRttUs, rttClient: [...this.figures.sortedRtt('client')], rttServer: [...this.figures.sortedRtt('server')] } : null,
+      transitions,
+      timeOrdered,
+    });
+  }
+}
+
+/** A flow copied out of the columns (FlowView.snapshot): plain data. */
+export class FlowRecord {
+  readonly id!: number;
+  readonly ipVersion!: 4 | 6;
+  readonly client!: EndpointRecord;
+  readonly server!: EndpointRecord;
+  readonly firstTs!: number;
+  readonly lastTs!: number;
+  readonly firstPacket!: number;
+  readonly lastPacket!: number;
+  readonly midstream!: boolean;
+  readonly rolesBy!: RolesBy;
+  readonly reset!: boolean;
+  readonly goneAt!: number;
+  readonly endReason!: EndReason | null;
+  readonly endTs!: number;
+  readonly resetInfo!: ResetInfo | null;
+  /** The sequence-analysis figures (null: none), RTT samples sorted. */
+  readonly analysis!: { counts: number[]; initialRttUs: number; rttClient: number[]; rttServer: number[] } | null;
+  /** Every state change in recording order. */
+  readonly transitions!: Transition[];
+  private readonly timeOrdered!: Transition[];
+
+  constructor(fields: Omit<FlowRecord, 'transitionsInTimeOrder'> & { timeOrdered: Transition[] }) {
+    Object.assign(this, fields);
+  }
+
+  /** The state changes in packet-time order (changes found later may concern earlier frames). */
+  transitionsInTimeOrder(): Transition[] {
+    return this.timeOrdered;
   }
 }

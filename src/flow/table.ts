@@ -1,17 +1,26 @@
 /**
- * The flow table: TCP connections keyed by their two endpoints, swept by packet
- * time. Every flow ends through `end(flow, reason)` and is handed to `onEnd`, so
- * memory follows the live connections, not the size of the capture.
+ * The RFC 793 flows of a connection table: on each row (conn/table.ts) at most one flow at a
+ * time, held with holder bit 0 from its first packet to its end, and swept by packet time
+ * through one timer heap. Every flow ends through `end(row, reason)` and is handed to `onEnd`
+ * (through the table's one FlowView), so memory follows the live connections, not the size of
+ * the capture. A new SYN on a closed or TIME_WAIT tuple ends the flow and starts another on
+ * the same row.
  */
 import { type DecodedPacket, TcpFlag, u32 } from '../decode/packet.js';
+import type { ConnTable } from '../conn/table.js';
+import { TimerHeap } from '../conn/timers.js';
 import { enter, segment, settle, type Segment, type StackRules } from '../state/machine.js';
-import { TcpState, isGone } from '../state/tcp-state.js';
-import { formatAddress } from './address.js';
+import { Cause, causeTexts } from '../state/causes.js';
+import { St, goneState } from '../state/tcp-state.js';
 import { seqGt } from './seq.js';
-import { Endpoint, Flow, type EndReason } from './flow.js';
-import { FrozenStore } from '../util/number.js';
+import { End, FlowStore, FlowView } from './flow.js';
 
 const { SYN, ACK } = TcpFlag;
+
+/** The connection table's holder bit of the RFC 793 flow. */
+export const FLOW_HOLDER = 0;
+/** The flow's one timer tag (RFC 793 owns tags 0-15). */
+const SWEEP_TAG = 0;
 
 export interface FlowTableOptions {
   /** How long TIME_WAIT lasts before CLOSED (Linux: 60 s; RFC 793's 2MSL: 240 s). */
@@ -32,17 +41,6 @@ export interface FlowTableOptions {
   retries2: number;
   /** 1: a RST must hit rcv_nxt exactly (RFC 5961, Linux); 0: anywhere in the window (RFC 793). */
   exactReset: number;
-  /**
-   * With this many connections live, a new connection's lone SYN is kept compactly
-   * (half-open.ts) until something follows it: a SYN flood costs ~130 bytes per SYN.
-   * The results are the same either way (0: always; Infinity: never).
-   */
-  compactHalfOpenAfter: number;
-  /**
-   * A flow with no packet for this long is frozen (Flow.freeze) until its next use: most live
-   * flows wait out TIME_WAIT or a timeout. Memory only, never a result (Infinity: never).
-   */
-  freezeAfterUs: number;
 }
 
 export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
@@ -55,8 +53,6 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   synRetries: 6,
   retries2: 15,
   exactReset: 1,
-  compactHalfOpenAfter: 1_000,
-  freezeAfterUs: 5_000_000,
 };
 
 const SWEEP_EVERY_US = 1_000_000;
@@ -73,46 +69,42 @@ export const STACK_PROFILES: Record<'linux' | 'rfc793', Partial<FlowTableOptions
 const RTO_MAX_US = 120_000_000;
 /** Linux's first SYN timeout (TCP_TIMEOUT_INIT): with tcp_syn_retries 0, the only one. */
 const RTO_INIT_US = 1_000_000;
+/** Flows due at one sweep are taken in creation order: id * ROW_SPAN + row, sorted as numbers. */
+const ROW_SPAN = 2 ** 25;
 
 export class FlowTable {
-  private readonly flows = new FlowIndex();
-  /** Live flows by the time a sweep should next look at them: a sweep visits those due, not all. */
-  private readonly deadlines = new DeadlineQueue();
-  private nextOrder = 0;
+  readonly store: FlowStore;
+  /** The one view through which ended flows are handed out (valid during the callback). */
+  readonly view: FlowView;
+  /** Flow deadlines (tag SWEEP_TAG), on packet time; `f.due` holds the one that counts. */
+  private readonly timers = new TimerHeap();
   private nextId = 1;
   private nextSweep = -1;
+  /** Rows due at a sweep (or live at the end), as id * ROW_SPAN + row. */
+  private due = new Float64Array(256);
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1, sackRight: -1 };
   private readonly rules: StackRules;
   /** Linux's time budget for SYN_SENT under opts.synRetries (see synBudgetUs). */
   private readonly synBudget: number;
-  /** Flows ever created, and the most alive at once. */
+  /** Flows ever created, live now, and the most alive at once. */
   created = 0;
-  /** Times a flow was frozen while idle, and where (on the bench mix 99% of records are 79-92 numbers). */
-  frozen = 0;
-  private readonly frozenStore = new FrozenStore(92);
+  live = 0;
   peakLive = 0;
   /** Whether the last packet given to `packet` came from the flow's client. */
-  lastFromClient = false;
-  /**
-   * How many connections are held outside the table (lone SYNs, see half-open.ts):
-   * they count as live, and `onSweep` lets their keeper expire them at the table's sweeps.
-   */
-  heldOutside: () => number = () => 0;
-  onSweep: ((now: number) => void) | null = null;
+  fromClient = false;
 
   constructor(
-    private readonly onEnd: (flow: Flow) => void,
+    private readonly conn: ConnTable,
+    private readonly onEnd: (flow: FlowView) => void,
     private readonly opts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
   ) {
     this.rules = { exactReset: opts.exactReset !== 0, synCookieUs: opts.synCookieUs };
     this.synBudget = opts.synRetries === Infinity ? Infinity : synBudgetUs(opts.synRetries);
+    this.store = new FlowStore(conn, causeTexts(opts.timeWaitUs, opts.finTimeoutUs));
+    this.view = new FlowView(this.store);
   }
 
-  get live(): number {
-    return this.flows.size;
-  }
-
-  /** Packet time moves on: sweeps run once per SWEEP_EVERY_US of it. */
+  /** Packet time moves on: sweeps run once per SWEEP_EVERY_US of it (before the packet's lookup). */
   tick(ts: number): void {
     if (this.nextSweep < 0) this.nextSweep = ts + SWEEP_EVERY_US;
     else if (ts >= this.nextSweep) {
@@ -121,64 +113,30 @@ export class FlowTable {
     }
   }
 
-  /** The live flow the packet belongs to, if any. */
-  find(p: DecodedPacket): Flow | undefined {
-    return this.flows.get(p);
-  }
-
-  /** A flow id for a connection kept outside the table for now (ids follow first packets). */
-  reserveId(): number {
-    this.created++;
-    return this.nextId++;
-  }
-
-  /** One decoded TCP packet (p must hold a TCP header). */
-  packet(frame: number, ts: number, p: DecodedPacket): Flow {
-    this.tick(ts);
-    return this.process(frame, ts, p, 0);
-  }
-
   /**
-   * The first packet of a connection kept outside the table until now, processed
-   * as it would have been when it came (`id` reserved then); no sweep runs.
+   * One decoded TCP packet (p must hold a TCP header) on connection row `row`, `dir` as the
+   * table's lookup set it. Sets `fromClient`.
    */
-  replay(frame: number, ts: number, p: DecodedPacket, id: number): Flow {
-    return this.process(frame, ts, p, id);
-  }
-
-  /** End one flow now as the end of the capture does (see finish). */
-  finishFlow(flow: Flow, endTs: number): void {
-    settle(flow);
-    this.expireTimers(flow, endTs);
-    this.expireSynCookies(flow, endTs);
-    this.end(flow, isGone(flow.client.state) && isGone(flow.server.state) ? (flow.reset ? 'reset' : 'closed') : 'end_of_capture', endTs);
-  }
-
-  /** End one flow in its handshake as a sweep at `now` does when it has been idle too long. */
-  timeOut(flow: Flow, now: number): void {
-    settle(flow);
-    this.expireSynCookies(flow, now);
-    this.end(flow, 'timeout', now);
-  }
-
-  private process(frame: number, ts: number, p: DecodedPacket, reservedId: number): Flow {
-    let flow = this.flows.get(p);
+  packet(row: number, dir: number, frame: number, ts: number, p: DecodedPacket): void {
+    const st = this.store;
     const f = p.flags;
-    if (flow !== undefined && f & SYN && !(f & ACK) && this.isNewConnection(flow, p)) {
-      this.end(flow, 'reuse', ts);
-      flow = undefined;
+    let live = this.conn.isHeld(row, FLOW_HOLDER);
+    if (live && f & SYN && !(f & ACK) && this.isNewConnection(row, dir, p.seq)) {
+      this.end(row, End.REUSE, ts, true);
+      live = false;
     }
-    if (flow === undefined) flow = this.create(frame, ts, p, reservedId);
+    if (!live) this.create(row, dir, frame, ts, p);
 
-    const fromClient = isFromClient(flow, p);
-    this.lastFromClient = fromClient;
-    const s = fromClient ? flow.client : flow.server;
-    const r = fromClient ? flow.server : flow.client;
-    s.packets++;
-    s.payloadBytes += p.payloadLen;
-    s.ipBytes += p.ipEnd - p.ipOff;
-    flow.lastTs = ts;
-    flow.lastPacket = frame;
+    const c = st.f.c;
+    const fromClient = c.sameEnds[row] !== 0 || dir === c.clientEnd[row];
+    this.fromClient = fromClient;
+    const s = 2 * row + (fromClient ? 0 : 1);
+    const x = st.e.c;
+    x.packets[s]++;
+    x.payloadBytes[s] += p.payloadLen;
+    x.ipBytes[s] += p.ipEnd - p.ipOff;
+    c.lastTs[row] = ts;
+    c.lastPacket[row] = frame;
 
     const seg = this.seg;
     seg.frame = frame;
@@ -190,133 +148,162 @@ export class FlowTable {
     seg.window = p.window;
     seg.windowScale = p.windowScale;
     seg.sackRight = highestSackEdge(p);
-    this.expireTimers(flow, ts);
-    segment(flow, s, r, seg, this.rules);
-    this.schedule(flow);
-    return flow;
+    this.expireTimers(row, ts);
+    segment(st, s, s ^ 1, seg, this.rules);
+    this.schedule(row);
   }
 
-  /** End every flow at the end of the capture, with the states the hosts would show then. */
+  /** End every flow at the end of the capture, in creation order, with the states the hosts would show then. */
   finish(endTs: number): void {
-    for (const flow of this.flows.values()) this.finishFlow(flow, endTs);
+    const n = this.collect(-1);
+    for (let i = 0; i < n; i++) this.finishFlow(this.due[i] % ROW_SPAN, endTs);
+  }
+
+  /** End one flow now as the end of the capture does. */
+  private finishFlow(row: number, endTs: number): void {
+    const x = this.store.e.c;
+    settle(this.store, row);
+    this.expireTimers(row, endTs);
+    this.expireSynCookies(row, endTs);
+    this.end(row, goneState(x.state[2 * row]) && goneState(x.state[2 * row + 1]) ? (this.store.f.c.reset[row] ? End.RESET : End.CLOSED) : End.END_OF_CAPTURE, endTs);
+  }
+
+  /** End one flow in its handshake as a sweep at `now` does when it has been idle too long. */
+  private timeOut(row: number, now: number): void {
+    settle(this.store, row);
+    this.expireSynCookies(row, now);
+    this.end(row, End.TIMEOUT, now);
   }
 
   /** A SYN that starts a new connection on a tuple we already track (port reuse). */
-  private isNewConnection(flow: Flow, p: DecodedPacket): boolean {
-    const fromClient = isFromClient(flow, p);
-    if (!fromClient) return isGone(flow.client.state) || flow.client.state === TcpState.TIME_WAIT;
+  private isNewConnection(row: number, dir: number, seq: number): boolean {
+    const c = this.store.f.c;
+    const x = this.store.e.c;
+    const client = x.state[2 * row];
+    if (c.sameEnds[row] === 0 && dir !== c.clientEnd[row]) return goneState(client) || client === St.TIME_WAIT;
     // The client's own SYN again: a retransmission keeps its ISN, a new connect() picks another.
-    return flow.client.isn !== p.seq || isGone(flow.client.state) || flow.client.state === TcpState.TIME_WAIT;
+    return x.isn[2 * row] !== seq || goneState(client) || client === St.TIME_WAIT;
   }
 
-  /** Counts the live connections (with those held outside) towards the peak. */
-  notePeak(): void {
-    const live = this.flows.size + this.heldOutside();
-    if (live > this.peakLive) this.peakLive = live;
-  }
-
-  private create(frame: number, ts: number, p: DecodedPacket, reservedId: number): Flow {
-    const version = p.ipVersion as 4 | 6;
-    const src = formatAddress(p.buf, p.srcOff, version);
-    const dst = formatAddress(p.buf, p.dstOff, version);
+  private create(row: number, dir: number, frame: number, ts: number, p: DecodedPacket): void {
     const f = p.flags;
     let srcIsClient: boolean;
-    let rolesBy: Flow['rolesBy'];
+    let rolesBy: number;
     if (f & SYN) {
       srcIsClient = !(f & ACK);
-      rolesBy = srcIsClient ? 'syn' : 'syn_ack';
+      rolesBy = srcIsClient ? 0 : 1; // syn, syn_ack
     } else if (p.srcPort !== p.dstPort) {
       srcIsClient = p.srcPort > p.dstPort;
-      rolesBy = 'port';
+      rolesBy = 2; // port
     } else {
       srcIsClient = true;
-      rolesBy = 'first_packet';
+      rolesBy = 3; // first_packet
     }
-    const client = srcIsClient ? new Endpoint('client', src, p.srcPort) : new Endpoint('client', dst, p.dstPort);
-    const server = srcIsClient ? new Endpoint('server', dst, p.dstPort) : new Endpoint('server', src, p.srcPort);
-    const flow = new Flow(reservedId > 0 ? reservedId : this.nextId++, version, client, server);
-    flow.tableOrder = this.nextOrder++;
-    const clientOff = srcIsClient ? p.srcOff : p.dstOff;
-    if (version === 4) flow.clientAddrV4 = u32(p.buf, clientOff);
-    // A copy: p.buf is often a Node Buffer, whose slice() is a view of the reader's reused chunk.
-    else flow.clientAddrV6 = new Uint8Array(p.buf.subarray(clientOff, clientOff + 16));
-    flow.rolesBy = rolesBy;
-    flow.firstTs = ts;
-    flow.firstPacket = frame;
+    const st = this.store;
+    st.open(row, this.nextId++);
+    const c = st.f.c;
+    c.clientEnd[row] = srcIsClient ? dir : 1 - dir;
+    c.sameEnds[row] = p.srcPort === p.dstPort && sameAddress(p) ? 1 : 0;
+    c.clientV4[row] = p.ipVersion === 4 ? u32(p.buf, srcIsClient ? p.srcOff : p.dstOff) : 0;
+    c.rolesBy[row] = rolesBy;
+    c.firstTs[row] = ts;
+    c.firstPacket[row] = frame;
+    this.conn.hold(row, FLOW_HOLDER);
     if (!(f & SYN)) {
       // Picked up mid-connection: both ends were already talking.
-      flow.midstream = true;
-      const at = { frame, ts };
-      enter(flow, client, TcpState.ESTABLISHED, at, 'capture starts mid-connection', true);
-      enter(flow, server, TcpState.ESTABLISHED, at, 'capture starts mid-connection', true);
+      c.midstream[row] = 1;
+      enter(st, 2 * row, St.ESTABLISHED, frame, ts, Cause.MIDSTREAM, true);
+      enter(st, 2 * row + 1, St.ESTABLISHED, frame, ts, Cause.MIDSTREAM, true);
     }
-    this.flows.add(p, flow);
-    if (reservedId === 0) {
-      this.created++;
-      this.notePeak();
-    }
-    return flow;
+    this.created++;
+    if (++this.live > this.peakLive) this.peakLive = this.live;
   }
 
   /**
-   * What a sweep does to each live flow, in creation order: TIME_WAIT runs out, a closed flow
-   * that lingered long enough ends, an idle one times out or is frozen. Only the flows whose deadline (see
-   * `deadline`) has come are looked at; those that stay are queued again for their next one.
+   * The rows whose deadline has come by `now` (every live flow for now < 0), in creation order,
+   * into `this.due` as id * ROW_SPAN + row; returns how many. Taken rows are no longer queued.
+   */
+  private collect(now: number): number {
+    const c = this.store.f.c;
+    let n = 0;
+    if (now < 0) {
+      for (let row = 0; row < this.conn.capacity; row++) if (this.conn.isHeld(row, FLOW_HOLDER) && this.conn.family(row) !== 0) n = this.add(n, row);
+    } else {
+      const q = this.timers;
+      while (q.size > 0 && q.peek() <= now) {
+        const due = q.peek();
+        const row = q.topRow();
+        const gen = q.topGen();
+        q.pop();
+        // Stale entries: the row was freed since, or the flow's deadline moved (another entry counts).
+        if (this.conn.gen(row) !== gen || !this.conn.isHeld(row, FLOW_HOLDER) || c.due[row] !== due) continue;
+        c.due[row] = -1;
+        n = this.add(n, row);
+      }
+    }
+    this.due.subarray(0, n).sort();
+    return n;
+  }
+
+  private add(n: number, row: number): number {
+    if (n === this.due.length) {
+      const grown = new Float64Array(2 * n);
+      grown.set(this.due);
+      this.due = grown;
+    }
+    this.due[n] = this.store.f.c.id[row] * ROW_SPAN + row;
+    return n + 1;
+  }
+
+  /**
+   * What a sweep does to each flow whose deadline has come, in creation order: TIME_WAIT runs
+   * out, a closed flow that lingered long enough ends, an idle one times out. Those that stay
+   * are queued again for their next deadline.
    */
   private sweep(now: number): void {
     const o = this.opts;
-    const q = this.deadlines;
-    const due: Flow[] = [];
-    while (q.size > 0 && q.peekKey() <= now) due.push(q.pop());
-    due.sort((a, b) => a.tableOrder - b.tableOrder);
-    for (const flow of due) {
-      this.expireTimers(flow, now);
-      const idle = now - flow.lastTs;
-      if (flow.goneAt >= 0 && now - flow.goneAt > o.lingerUs) {
-        this.end(flow, flow.reset ? 'reset' : 'closed', now);
-      } else if (idle > (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs)) {
-        this.timeOut(flow, now);
-      } else {
-        // Idle long enough: frozen until its next use, queued for what can still happen to it
-        // (not once both sides are gone: it ends within the linger, thawed to be written).
-        const freeze = now - flow.lastTs >= o.freezeAfterUs && flow.goneAt < 0;
-        this.schedule(flow, freeze);
-        if (freeze) {
-          flow.freeze(this.frozenStore);
-          this.frozen++;
-        }
-      }
+    const c = this.store.f.c;
+    const n = this.collect(now);
+    for (let i = 0; i < n; i++) {
+      const row = this.due[i] % ROW_SPAN;
+      this.expireTimers(row, now);
+      const idle = now - c.lastTs[row];
+      if (c.goneAt[row] >= 0 && now - c.goneAt[row] > o.lingerUs) {
+        this.end(row, c.reset[row] ? End.RESET : End.CLOSED, now);
+      } else if (idle > (this.inHandshake(row) ? o.handshakeTimeoutUs : o.idleTimeoutUs)) {
+        this.timeOut(row, now);
+      } else this.schedule(row);
     }
-    this.onSweep?.(now);
   }
 
   /**
    * The earliest packet time at which a sweep could change the flow: its TIME_WAIT runs out,
-   * its linger after both sides closed ends, it has been idle too long, or long enough to be
-   * frozen (unless it is being frozen or gone; the sweep's own tests decide; this is never
-   * later than they would).
+   * its linger after both sides closed ends, or it has been idle too long (the sweep's own
+   * tests decide; this is never later than they would).
    */
-  private deadline(flow: Flow, freezing: boolean): number {
+  private deadline(row: number): number {
     const o = this.opts;
-    let d = flow.lastTs + (inHandshake(flow) ? o.handshakeTimeoutUs : o.idleTimeoutUs);
-    if (!freezing && flow.goneAt < 0) d = Math.min(d, flow.lastTs + o.freezeAfterUs);
-    if (flow.goneAt >= 0) d = Math.min(d, flow.goneAt + o.lingerUs);
-    return Math.min(d, this.timerDue(flow.client), this.timerDue(flow.server));
+    const c = this.store.f.c;
+    let d = c.lastTs[row] + (this.inHandshake(row) ? o.handshakeTimeoutUs : o.idleTimeoutUs);
+    if (c.goneAt[row] >= 0) d = Math.min(d, c.goneAt[row] + o.lingerUs);
+    return Math.min(d, this.timerDue(2 * row), this.timerDue(2 * row + 1));
   }
 
   /**
    * Queue the flow for its deadline. A later deadline than the one queued (a packet came) leaves
    * the earlier one: the sweep then finds nothing due and queues it again, once.
    */
-  private schedule(flow: Flow, freezing = false): void {
-    const d = this.deadline(flow, freezing);
-    if (flow.deadlineIndex < 0) this.deadlines.push(flow, d);
-    else this.deadlines.lower(flow, d);
+  private schedule(row: number): void {
+    const c = this.store.f.c;
+    const d = this.deadline(row);
+    if (c.due[row] >= 0 && c.due[row] <= d) return;
+    c.due[row] = d;
+    this.timers.push(d, row, this.conn.gen(row), SWEEP_TAG);
   }
 
-  private expireTimers(flow: Flow, now: number): void {
-    this.expireTimersOf(flow, flow.client, now);
-    this.expireTimersOf(flow, flow.server, now);
+  private expireTimers(row: number, now: number): void {
+    this.expireTimersOf(2 * row, now);
+    this.expireTimersOf(2 * row + 1, now);
   }
 
   /**
@@ -327,38 +314,37 @@ export class FlowTable {
    * time without it (the retransmissions seen show the host's count). A timer not yet due when
    * the capture ends has not run.
    */
-  private expireTimersOf(flow: Flow, e: Endpoint, now: number): void {
+  private expireTimersOf(e: number, now: number): void {
     const o = this.opts;
-    if (e.state === TcpState.TIME_WAIT) {
-      if (now - e.since >= o.timeWaitUs) enter(flow, e, TcpState.CLOSED, { frame: null, ts: e.since + o.timeWaitUs }, `TIME_WAIT expired (${o.timeWaitUs / 1e6} s)`);
-    } else if (e.state === TcpState.FIN_WAIT_2) {
-      if (!e.readsAfterClose && now - e.since >= o.finTimeoutUs) {
-        enter(flow, e, TcpState.CLOSED, { frame: null, ts: e.since + o.finTimeoutUs }, `FIN_WAIT_2 timed out (tcp_fin_timeout ${o.finTimeoutUs / 1e6} s)`, true);
-      }
-    } else if (e.state === TcpState.SYN_SENT) {
-      const due = synGiveUp(e, this.synBudget);
-      if (due >= 0 && now >= synGiveUpEvidence(e, due, this.synBudget)) {
-        enter(flow, e, TcpState.CLOSED, { frame: null, ts: due }, 'gave up connecting: no answer to its SYN retransmissions (tcp_syn_retries)', true);
-      }
-    } else if (!isGone(e.state)) {
-      const due = dataGiveUp(e, o.retries2);
-      if (due >= 0 && now >= due) {
-        enter(flow, e, TcpState.CLOSED, { frame: null, ts: due }, 'gave up retransmitting: its data was never acknowledged (tcp_retries2)', true);
-      }
+    const st = this.store;
+    const x = st.e.c;
+    const state = x.state[e];
+    if (state === St.TIME_WAIT) {
+      if (now - x.since[e] >= o.timeWaitUs) enter(st, e, St.CLOSED, 0, x.since[e] + o.timeWaitUs, Cause.TIME_WAIT_EXPIRED);
+    } else if (state === St.FIN_WAIT_2) {
+      if (!x.readsAfterClose[e] && now - x.since[e] >= o.finTimeoutUs) enter(st, e, St.CLOSED, 0, x.since[e] + o.finTimeoutUs, Cause.FIN_WAIT_2_TIMED_OUT, true);
+    } else if (state === St.SYN_SENT) {
+      const due = this.synGiveUp(e);
+      if (due >= 0 && now >= this.synGiveUpEvidence(e, due)) enter(st, e, St.CLOSED, 0, due, Cause.SYN_GAVE_UP, true);
+    } else if (!goneState(state)) {
+      const due = this.dataGiveUp(e);
+      if (due >= 0 && now >= due) enter(st, e, St.CLOSED, 0, due, Cause.DATA_GAVE_UP, true);
     }
   }
 
   /** The earliest packet time at which one of e's timers could run (Infinity: none). */
-  private timerDue(e: Endpoint): number {
+  private timerDue(e: number): number {
     const o = this.opts;
-    if (e.state === TcpState.TIME_WAIT) return e.since + o.timeWaitUs;
-    if (e.state === TcpState.FIN_WAIT_2) return e.readsAfterClose ? Infinity : e.since + o.finTimeoutUs;
-    if (e.state === TcpState.SYN_SENT) {
-      const due = synGiveUp(e, this.synBudget);
-      return due < 0 ? Infinity : synGiveUpEvidence(e, due, this.synBudget);
+    const x = this.store.e.c;
+    const state = x.state[e];
+    if (state === St.TIME_WAIT) return x.since[e] + o.timeWaitUs;
+    if (state === St.FIN_WAIT_2) return x.readsAfterClose[e] ? Infinity : x.since[e] + o.finTimeoutUs;
+    if (state === St.SYN_SENT) {
+      const due = this.synGiveUp(e);
+      return due < 0 ? Infinity : this.synGiveUpEvidence(e, due);
     }
-    if (isGone(e.state)) return Infinity;
-    const due = dataGiveUp(e, o.retries2);
+    if (goneState(state)) return Infinity;
+    const due = this.dataGiveUp(e);
     return due < 0 ? Infinity : due;
   }
 
@@ -367,40 +353,73 @@ export class FlowTable {
    * retransmission timer (1 s on Linux) ran out long ago, kept no state: the
    * SYN-ACK carried a SYN cookie, and `ss` shows no SYN-RECV socket for it.
    */
-  private expireSynCookies(flow: Flow, now: number): void {
-    const srv = flow.server;
-    if (srv.state === TcpState.SYN_RECEIVED && srv.synAcks === 1 && now - srv.lastSynAckTs >= this.opts.synCookieUs) {
-      enter(flow, srv, TcpState.LISTEN, { frame: null, ts: srv.lastSynAckTs }, 'SYN-ACK never retransmitted: a SYN cookie, no socket kept', true);
+  private expireSynCookies(row: number, now: number): void {
+    const x = this.store.e.c;
+    const srv = 2 * row + 1;
+    if (x.state[srv] === St.SYN_RECEIVED && x.synAcks[srv] === 1 && now - x.lastSynAckTs[srv] >= this.opts.synCookieUs) {
+      enter(this.store, srv, St.LISTEN, 0, x.lastSynAckTs[srv], Cause.SYN_COOKIE, true);
     }
   }
 
-  private end(flow: Flow, reason: EndReason, now: number): void {
-    if (reason === 'reuse') {
+  /** The one way a flow ends: handed to onEnd, then its row let go (kept for the next flow on a reuse). */
+  private end(row: number, reason: number, now: number, reuse = false): void {
+    const st = this.store;
+    if (reuse) {
       // A new connection replaces the old one on this tuple: TIME_WAIT is cut short.
-      for (const e of [flow.client, flow.server]) {
-        if (e.state === TcpState.TIME_WAIT) enter(flow, e, TcpState.CLOSED, { frame: null, ts: now }, 'TIME_WAIT ended by a new SYN on the tuple (reuse)');
+      for (let e = 2 * row; e < 2 * row + 2; e++) {
+        if (st.e.c.state[e] === St.TIME_WAIT) enter(st, e, St.CLOSED, 0, now, Cause.TIME_WAIT_REUSED);
       }
     }
-    flow.thaw(); // an ended flow is handed out live, and its row freed
-    flow.endReason = reason;
-    flow.endTs = now;
-    this.flows.delete(flow);
-    this.deadlines.remove(flow);
-    this.onEnd(flow);
+    const c = st.f.c;
+    c.endReason[row] = reason;
+    c.endTs[row] = now;
+    c.due[row] = -1;
+    this.onEnd(this.view.at(row));
+    st.close(row);
+    this.live--;
+    if (!reuse) this.conn.release(row, FLOW_HOLDER);
   }
-}
 
-/**
- * When SYN_SENT gave up, or -1: no pattern to go by. Linux gives up at the first retransmission
- * timer at or after the budget of tcp_syn_retries doubling timeouts, (2^(n+1) - 1) x 1 s from its
- * first SYN (127 s for 6), whatever the timeouts were (newer kernels start them linear); the next
- * timer is taken at twice the last gap.
- */
-function synGiveUp(e: Endpoint, budget: number): number {
-  if (budget === Infinity) return -1;
-  const next = e.synsSent >= 2 ? e.lastSynTs + Math.min(2 * e.synGapUs, RTO_MAX_US) : e.lastSynTs + RTO_INIT_US;
-  if (next - e.synTs >= budget || e.synsSent >= 2) return next;
-  return -1;
+  private inHandshake(row: number): boolean {
+    const x = this.store.e.c;
+    const client = x.state[2 * row];
+    return client === St.SYN_SENT || client === St.SYN_RECEIVED || x.state[2 * row + 1] === St.SYN_RECEIVED;
+  }
+
+  /**
+   * When SYN_SENT gave up, or -1: no pattern to go by. Linux gives up at the first retransmission
+   * timer at or after the budget of tcp_syn_retries doubling timeouts, (2^(n+1) - 1) x 1 s from its
+   * first SYN (127 s for 6), whatever the timeouts were (newer kernels start them linear); the next
+   * timer is taken at twice the last gap.
+   */
+  private synGiveUp(e: number): number {
+    if (this.synBudget === Infinity) return -1;
+    const x = this.store.e.c;
+    const next = x.synsSent[e] >= 2 ? x.lastSynTs[e] + Math.min(2 * x.synGapUs[e], RTO_MAX_US) : x.lastSynTs[e] + RTO_INIT_US;
+    if (next - x.synTs[e] >= this.synBudget || x.synsSent[e] >= 2) return next;
+    return -1;
+  }
+
+  /**
+   * When SYN_SENT's give-up at `due` is proven: at once when its budget is spent by then;
+   * otherwise once the capture went on well past `due` with no SYN (its retransmissions stopped).
+   */
+  private synGiveUpEvidence(e: number, due: number): number {
+    const x = this.store.e.c;
+    if (due - x.synTs[e] >= this.synBudget) return due;
+    return due + Math.max(Math.min(4 * x.synGapUs[e], RTO_MAX_US), RTO_INIT_US);
+  }
+
+  /**
+   * When the retransmission of e's unacknowledged data that would exceed its limit was due, or -1
+   * (not that many yet: data can be acknowledged unseen, so a shorter pattern proves nothing).
+   */
+  private dataGiveUp(e: number): number {
+    const x = this.store.e.c;
+    const retries = this.opts.retries2;
+    if (retries === Infinity || x.retransmissionsUnacked[e] < retries || x.unackedSince[e] < 0 || x.retransmitGapUs[e] <= 0) return -1;
+    return x.lastRetransmissionTs[e] + Math.min(2 * x.retransmitGapUs[e], RTO_MAX_US);
+  }
 }
 
 /** Linux's time budget for tcp_syn_retries n: (2^(n+1) - 1) initial timeouts, each at most TCP_RTO_MAX. */
@@ -408,24 +427,6 @@ function synBudgetUs(n: number): number {
   let total = 0;
   for (let i = 0, rto = RTO_INIT_US; i <= n && total < 1e13; i++, rto = Math.min(2 * rto, RTO_MAX_US)) total += rto;
   return total;
-}
-
-/**
- * When the retransmission of e's unacknowledged data that would exceed its limit was due, or -1
- * (not that many yet: data can be acknowledged unseen, so a shorter pattern proves nothing).
- */
-function dataGiveUp(e: Endpoint, retries: number): number {
-  if (retries === Infinity || e.retransmissionsUnacked < retries || e.unackedSince < 0 || e.retransmitGapUs <= 0) return -1;
-  return e.lastRetransmissionTs + Math.min(2 * e.retransmitGapUs, RTO_MAX_US);
-}
-
-/**
- * When SYN_SENT's give-up at `due` is proven: at once when its budget is spent by then;
- * otherwise once the capture went on well past `due` with no SYN (its retransmissions stopped).
- */
-function synGiveUpEvidence(e: Endpoint, due: number, budget: number): number {
-  if (due - e.synTs >= budget) return due;
-  return due + Math.max(Math.min(4 * e.synGapUs, RTO_MAX_US), RTO_INIT_US);
 }
 
 /** The highest right edge of the packet's SACK blocks, or -1. */
@@ -436,250 +437,9 @@ function highestSackEdge(p: DecodedPacket): number {
   return hi;
 }
 
-function inHandshake(flow: Flow): boolean {
-  const c = flow.client.state;
-  const s = flow.server.state;
-  return c === TcpState.SYN_SENT || c === TcpState.SYN_RECEIVED || s === TcpState.SYN_RECEIVED;
-}
-
-/** The packet comes from the flow's client (same port and address). */
-function isFromClient(flow: Flow, p: DecodedPacket): boolean {
-  if (p.srcPort !== flow.client.port) return false;
-  const v6 = flow.clientAddrV6;
-  if (v6 === null) return u32(p.buf, p.srcOff) === flow.clientAddrV4;
-  const b = p.buf;
-  const off = p.srcOff;
-  for (let i = 0; i < 16; i++) if (b[off + i] !== v6[i]) return false;
+/** The packet's source and destination addresses are one. */
+function sameAddress(p: DecodedPacket): boolean {
+  const n = p.ipVersion === 4 ? 4 : 16;
+  for (let i = 0; i < n; i++) if (p.buf[p.srcOff + i] !== p.buf[p.dstOff + i]) return false;
   return true;
-}
-
-/**
- * Flows by their two (address, port) endpoints, the same for both directions.
- * IPv4 endpoints are numbers (address * 65536 + port, exact below 2^48); the pair
- * is hashed to one number for a flat map, and the few colliding flows share an
- * array. An IPv6 pair is hashed from its 36 bytes the same way, and a flow keeps
- * them to be told apart. No lookup builds a string or an object.
- */
-export class FlowIndex {
-  private readonly v4 = new Map<number, Flow | Flow[]>();
-
-  /** `hash` and `hashV6` are replaceable so that tests can force collisions. */
-  constructor(
-    private readonly hash: (lo: number, hi: number) => number = pairHash,
-    private readonly hashV6: (p: DecodedPacket, sourceFirst: boolean) => number = v6PairHash,
-  ) {}
-  private readonly v6 = new Map<number, Flow | Flow[]>();
-  /** Live flows in order of creation. */
-  private readonly live = new Set<Flow>();
-
-  get size(): number {
-    return this.live.size;
-  }
-
-  values(): IterableIterator<Flow> {
-    return this.live.values();
-  }
-
-  get(p: DecodedPacket): Flow | undefined {
-    if (p.ipVersion !== 4) {
-      const first = v6SourceFirst(p);
-      const hit = this.v6.get(this.hashV6(p, first));
-      if (hit === undefined) return undefined;
-      if (!Array.isArray(hit)) return v6KeyIs(hit.keyV6!, p, first) ? hit : undefined;
-      return hit.find((f) => v6KeyIs(f.keyV6!, p, first));
-    }
-    const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
-    const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
-    const lo = a < z ? a : z;
-    const hi = a < z ? z : a;
-    const hit = this.v4.get(this.hash(lo, hi));
-    if (hit === undefined) return undefined;
-    if (!Array.isArray(hit)) return hit.keyLo === lo && hit.keyHi === hi ? hit : undefined;
-    return hit.find((f) => f.keyLo === lo && f.keyHi === hi);
-  }
-
-  add(p: DecodedPacket, flow: Flow): void {
-    this.live.add(flow);
-    if (p.ipVersion !== 4) {
-      const first = v6SourceFirst(p);
-      flow.keyV6 = v6Key(p, first);
-      flow.keyLo = this.hashV6(p, first); // what delete() finds it under
-      addTo(this.v6, flow.keyLo, flow);
-      return;
-    }
-    const a = v4Endpoint(p.buf, p.srcOff, p.srcPort);
-    const z = v4Endpoint(p.buf, p.dstOff, p.dstPort);
-    flow.keyLo = a < z ? a : z;
-    flow.keyHi = a < z ? z : a;
-    addTo(this.v4, this.hash(flow.keyLo, flow.keyHi), flow);
-  }
-
-  delete(flow: Flow): void {
-    this.live.delete(flow);
-    if (flow.keyV6 !== null) removeFrom(this.v6, flow.keyLo, flow);
-    else removeFrom(this.v4, this.hash(flow.keyLo, flow.keyHi), flow);
-  }
-}
-
-function addTo(map: Map<number, Flow | Flow[]>, h: number, flow: Flow): void {
-  const hit = map.get(h);
-  if (hit === undefined) map.set(h, flow);
-  else if (Array.isArray(hit)) hit.push(flow);
-  else map.set(h, [hit, flow]);
-}
-
-function removeFrom(map: Map<number, Flow | Flow[]>, h: number, flow: Flow): void {
-  const hit = map.get(h);
-  if (hit === flow) map.delete(h);
-  else if (Array.isArray(hit)) {
-    const rest = hit.filter((f) => f !== flow);
-    map.set(h, rest.length === 1 ? rest[0] : rest);
-  }
-}
-
-/** Mix two 48-bit endpoint numbers into one 32-bit key. */
-function pairHash(lo: number, hi: number): number {
-  const a = Math.imul((lo >>> 0) ^ Math.imul(Math.floor(lo / 4294967296), 0x85ebca6b), 0x9e3779b1);
-  const b = Math.imul((hi >>> 0) ^ Math.imul(Math.floor(hi / 4294967296), 0xc2b2ae35), 0x27d4eb2f);
-  return (a ^ (b >>> 15) ^ Math.imul(b, 0x165667b1)) >>> 0;
-}
-
-function v4Endpoint(b: Uint8Array, off: number, port: number): number {
-  return u32(b, off) * 65536 + port;
-}
-
-/** The packet's source endpoint sorts before its destination (address bytes, then port): the pair's order for IPv6. */
-function v6SourceFirst(p: DecodedPacket): boolean {
-  const b = p.buf;
-  for (let i = 0; i < 16; i++) {
-    const d = b[p.srcOff + i] - b[p.dstOff + i];
-    if (d !== 0) return d < 0;
-  }
-  return p.srcPort <= p.dstPort;
-}
-
-/** The IPv6 pair as 36 bytes, lower endpoint first (`first`: the source is): address (16) and port (2) of each. */
-function v6Key(p: DecodedPacket, first: boolean): Uint8Array {
-  const k = new Uint8Array(36);
-  k.set(p.buf.subarray(first ? p.srcOff : p.dstOff, (first ? p.srcOff : p.dstOff) + 16), 0);
-  k.set(p.buf.subarray(first ? p.dstOff : p.srcOff, (first ? p.dstOff : p.srcOff) + 16), 18);
-  const lo = first ? p.srcPort : p.dstPort;
-  const hi = first ? p.dstPort : p.srcPort;
-  k[16] = lo >> 8;
-  k[17] = lo & 255;
-  k[34] = hi >> 8;
-  k[35] = hi & 255;
-  return k;
-}
-
-/** The packet's endpoints are the pair `key` holds, in either direction (`first`: v6SourceFirst(p)). */
-function v6KeyIs(key: Uint8Array, p: DecodedPacket, first: boolean): boolean {
-  const loOff = first ? p.srcOff : p.dstOff;
-  const hiOff = first ? p.dstOff : p.srcOff;
-  const lo = first ? p.srcPort : p.dstPort;
-  const hi = first ? p.dstPort : p.srcPort;
-  if (key[16] !== lo >> 8 || key[17] !== (lo & 255) || key[34] !== hi >> 8 || key[35] !== (hi & 255)) return false;
-  const b = p.buf;
-  for (let i = 0; i < 16; i++) if (key[i] !== b[loOff + i] || key[18 + i] !== b[hiOff + i]) return false;
-  return true;
-}
-
-/** Mix an IPv6 pair (both addresses and ports, lower endpoint first; `first`: v6SourceFirst(p)) into one 32-bit key. */
-function v6PairHash(p: DecodedPacket, first: boolean): number {
-  const b = p.buf;
-  const loOff = first ? p.srcOff : p.dstOff;
-  const hiOff = first ? p.dstOff : p.srcOff;
-  let h = Math.imul((first ? p.srcPort : p.dstPort) ^ 0x9e3779b9, 0x85ebca6b);
-  for (let i = 0; i < 16; i += 4) h = Math.imul(h ^ u32(b, loOff + i), 0xcc9e2d51) ^ (h >>> 15);
-  h = Math.imul(h ^ (first ? p.dstPort : p.srcPort), 0x1b873593);
-  for (let i = 0; i < 16; i += 4) h = Math.imul(h ^ u32(b, hiOff + i), 0xcc9e2d51) ^ (h >>> 15);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** Live flows in a binary min-heap by time; each flow knows its place (Flow.deadlineIndex), so it can be moved or taken out. */
-class DeadlineQueue {
-  private keys = new Float64Array(1024);
-  private readonly items: Flow[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peekKey(): number {
-    return this.keys[0];
-  }
-
-  push(flow: Flow, key: number): void {
-    const i = this.items.length;
-    if (i === this.keys.length) {
-      const grown = new Float64Array(i * 2);
-      grown.set(this.keys);
-      this.keys = grown;
-    }
-    this.items.push(flow);
-    this.up(i, flow, key);
-  }
-
-  /** Bring the flow's time forward to `key` if that is earlier. */
-  lower(flow: Flow, key: number): void {
-    if (key < this.keys[flow.deadlineIndex]) this.up(flow.deadlineIndex, flow, key);
-  }
-
-  /** The earliest flow, out of the queue. */
-  pop(): Flow {
-    const top = this.items[0];
-    this.takeOut(0);
-    return top;
-  }
-
-  remove(flow: Flow): void {
-    if (flow.deadlineIndex >= 0) this.takeOut(flow.deadlineIndex);
-  }
-
-  private takeOut(i: number): void {
-    const { keys, items } = this;
-    items[i].deadlineIndex = -1;
-    const last = items.pop()!;
-    if (i === items.length) return;
-    const key = keys[items.length];
-    if (i > 0 && key < keys[(i - 1) >> 1]) this.up(i, last, key);
-    else this.down(i, last, key);
-  }
-
-  private up(i: number, flow: Flow, key: number): void {
-    const { keys, items } = this;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (keys[parent] <= key) break;
-      this.place(parent, i);
-      i = parent;
-    }
-    keys[i] = key;
-    items[i] = flow;
-    flow.deadlineIndex = i;
-  }
-
-  private down(i: number, flow: Flow, key: number): void {
-    const { keys, items } = this;
-    const n = items.length;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && keys[c + 1] < keys[c]) c++;
-      if (keys[c] >= key) break;
-      this.place(c, i);
-      i = c;
-    }
-    keys[i] = key;
-    items[i] = flow;
-    flow.deadlineIndex = i;
-  }
-
-  /** Move the entry at `from` to `to`. */
-  private place(from: number, to: number): void {
-    this.keys[to] = this.keys[from];
-    const f = this.items[from];
-    this.items[to] = f;
-    f.deadlineIndex = to;
-  }
 }

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import type { CaptureSummary } from '../analyze/capture.js';
 import type { Finding } from '../detect/finding.js';
 import { COUNT_COLUMNS, rttSummary } from '../detect/packet-flags.js';
-import type { Flow } from '../flow/flow.js';
+import type { FlowView, TransitionVisitor } from '../flow/flow.js';
 import type { ZeekConn } from '../zeek/conn.js';
 
 export const SCHEMA_VERSION = 1;
@@ -287,7 +287,7 @@ export class RowBuffer {
 export interface Sink {
   /** Open the capture's transaction (replacing an earlier analysis of the same path); returns its id. */
   beginCapture(path: string, name: string): number;
-  writeFlow(captureId: number, f: Flow): void;
+  writeFlow(captureId: number, f: FlowView): void;
   writeFinding(captureId: number, f: Finding): void;
   writeZeekConn(captureId: number, z: ZeekConn): void;
   commitCapture(id: number, s: CaptureSummary): void;
@@ -453,23 +453,28 @@ export class SqliteSink implements Sink {
   }
 
   /** Write one ended flow and its transitions (inside the capture's transaction). */
-  writeFlow(captureId: number, f: Flow): void {
-    const id = this.insertFlowRow(flowValues(captureId, f));
-    let seq = 0;
-    f.forEachInTimeOrder((packet, ts, side, from, to, cause, inferred) => {
-      const at = this.transitions.slot();
-      const row = this.transitions.row;
-      row[at] = id;
-      row[at + 1] = ++seq;
-      row[at + 2] = packet;
-      row[at + 3] = ts;
-      row[at + 4] = side;
-      row[at + 5] = from;
-      row[at + 6] = to;
-      row[at + 7] = cause;
-      row[at + 8] = inferred ? 1 : 0;
-    });
+  writeFlow(captureId: number, f: FlowView): void {
+    this.flowId = this.insertFlowRow(flowValues(captureId, f));
+    this.seq = 0;
+    f.forEachInTimeOrder(this.transitionRow);
   }
+
+  /** The flow whose transitions are being written, and the order of the next. */
+  private flowId = 0;
+  private seq = 0;
+  private readonly transitionRow: TransitionVisitor = (packet, ts, side, from, to, cause, inferred) => {
+    const at = this.transitions.slot();
+    const row = this.transitions.row;
+    row[at] = this.flowId;
+    row[at + 1] = ++this.seq;
+    row[at + 2] = packet;
+    row[at + 3] = ts;
+    row[at + 4] = side;
+    row[at + 5] = from;
+    row[at + 6] = to;
+    row[at + 7] = cause;
+    row[at + 8] = inferred ? 1 : 0;
+  };
 
   /** The row-level writes, with values as flowValues & co. make them (also what the writer thread replays). */
   insertFlowRow(values: RowValue[]): number {
@@ -621,12 +626,12 @@ export function captureRow(s: CaptureSummary): CaptureRow {
 }
 
 /** The flows row of an ended flow (Zeek's columns are filled in at commit). */
-export function flowValues(captureId: number, f: Flow): RowValue[] {
+export function flowValues(captureId: number, f: FlowView): RowValue[] {
   const c = f.client;
   const s = f.server;
   const a = f.hasAnalysis ? f.analysis : null;
-  const crtt = a ? rttSummary(a.rtt('client')) : null;
-  const srtt = a ? rttSummary(a.rtt('server')) : null;
+  const crtt = a ? rttSummary(a.sortedRtt('client')) : null;
+  const srtt = a ? rttSummary(a.sortedRtt('server')) : null;
   const row: RowValue[] = [
     captureId,
     f.id,
@@ -658,7 +663,7 @@ export function flowValues(captureId: number, f: Flow): RowValue[] {
     srtt ? Math.round(srtt.min) : null,
     srtt ? Math.round(srtt.median) : null,
   ];
-  for (let i = 0; i < COUNT_COLUMNS.length; i++) row.push(a ? a.counts[i] : 0);
+  for (let i = 0; i < COUNT_COLUMNS.length; i++) row.push(a ? a.count(i) : 0);
   return row;
 }
 

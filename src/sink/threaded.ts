@@ -12,7 +12,7 @@
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { CaptureSummary } from '../analyze/capture.js';
 import type { Finding } from '../detect/finding.js';
-import type { Flow, TransitionVisitor } from '../flow/flow.js';
+import type { FlowView, TransitionVisitor } from '../flow/flow.js';
 import type { ZeekConn } from '../zeek/conn.js';
 import { captureRow, findingValues, flowValues, zeekValues, type RowValue, type Sink } from './sqlite.js';
 import { BATCH_VALUES, Op, Signal, Tag, type Batch, type Control, type Reply } from './batch.js';
@@ -65,7 +65,7 @@ export class ThreadedSink implements Sink {
     return this.call({ op: 'begin', path, name }) as number;
   }
 
-  writeFlow(captureId: number, f: Flow): void {
+  writeFlow(captureId: number, f: FlowView): void {
     this.row(Op.FLOW, flowValues(captureId, f));
     // In packet-time order (a change found later may concern an earlier frame), straight into the batch.
     f.forEachInTimeOrder(this.transitionRow);
@@ -107,7 +107,7 @@ export class ThreadedSink implements Sink {
     this.n = i;
   }
 
-  /** A TRANSITION row (the writer adds its flow's id and its order), as Flow.forEachInTimeOrder hands it over. */
+  /** A TRANSITION row (the writer adds its flow's id and its order), as FlowView.forEachInTimeOrder hands it over. */
   private readonly transitionRow: TransitionVisitor = (packet, ts, side, from, to, cause, inferred) => {
     let i = this.start(Op.TRANSITION, 7);
     i = this.value(i, packet);

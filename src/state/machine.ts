@@ -11,9 +11,11 @@
  * of the capture). ACKs and RSTs are applied as they pass.
  */
 import { TcpFlag } from '../decode/packet.js';
-import { NO_RECEIPTS, type Endpoint, type Flow, type Receipt } from '../flow/flow.js';
+import { ACKS_OWN_FIN, BEHIND_HOLE, Receipt, type FlowStore } from '../flow/flow.js';
+import { NONE } from '../conn/pool.js';
 import { seqAdd, seqDiff, seqGe, seqLt } from '../flow/seq.js';
-import { TcpState, type TcpStateName, isGone } from './tcp-state.js';
+import { Cause, type CauseCode } from './causes.js';
+import { St, goneState } from './tcp-state.js';
 
 const { SYN, ACK, FIN, RST } = TcpFlag;
 
@@ -47,102 +49,118 @@ export interface StackRules {
 
 export const LINUX_RULES: StackRules = { exactReset: true, synCookieUs: 1_500_000 };
 
-interface When {
-  frame: number | null;
-  ts: number;
-}
+/*
+ * Endpoints are numbers: 2 * row + side (0 the client, 1 the server) in the store's endpoint
+ * columns; `e ^ 1` is the peer, `e >> 1` the flow's row. A frame of 0 means a timer.
+ */
 
 /** The one function through which every state change passes. */
-export function enter(flow: Flow, e: Endpoint, to: TcpStateName, at: When, cause: string, inferred = false): void {
-  const from = e.state;
+export function enter(st: FlowStore, e: number, to: number, frame: number, ts: number, cause: CauseCode, inferred = false): void {
+  const x = st.e.c;
+  const from = x.state[e];
   if (from === to) return;
-  e.state = to;
-  e.since = at.ts;
-  if (to === TcpState.CLOSE_WAIT) {
-    e.closeWaitSince = at.ts;
-    e.closeWaitFrame = at.frame ?? 0;
-  } else if (from === TcpState.CLOSE_WAIT && e.closeWaitUntil < 0) e.closeWaitUntil = at.ts;
-  flow.recordTransition(at.frame, at.ts, e.side, from, to, cause, inferred);
-  if (isGone(flow.client.state) && isGone(flow.server.state)) {
-    if (flow.goneAt < 0) flow.goneAt = at.ts;
-  } else flow.goneAt = -1;
+  x.state[e] = to;
+  x.since[e] = ts;
+  if (to === St.CLOSE_WAIT) {
+    x.closeWaitSince[e] = ts;
+    x.closeWaitFrame[e] = frame;
+  } else if (from === St.CLOSE_WAIT && x.closeWaitUntil[e] < 0) x.closeWaitUntil[e] = ts;
+  const row = e >> 1;
+  st.record(row, frame, ts, e & 1, from, to, cause, inferred);
+  const f = st.f.c;
+  if (goneState(x.state[2 * row]) && goneState(x.state[2 * row + 1])) {
+    if (f.goneAt[row] < 0) f.goneAt[row] = ts;
+  } else f.goneAt[row] = -1;
 }
 
-/** One segment from `s` to `r`. */
-export function segment(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment, rules: StackRules = LINUX_RULES): void {
-  const senderState = s.state;
+/** One segment from endpoint `s` to endpoint `r`. */
+export function segment(st: FlowStore, s: number, r: number, seg: Segment, rules: StackRules = LINUX_RULES): void {
+  const x = st.e.c;
+  const senderState = x.state[s];
   let reset = 0;
   if (seg.flags & RST) {
     // A RST answering a SYN on a closed port is no evidence of a listener.
-    if (s.state === TcpState.CLOSED) dropReceipts(s, 'syn');
+    if (x.state[s] === St.CLOSED) dropReceipts(st, s, Receipt.SYN);
     // A RST/ACK acknowledges what its sender had received (Linux puts rcv_nxt in it).
-    if (seg.flags & ACK) confirmReceipts(flow, s, seg.ack, seg, false);
-    reset = judgeReset(r, s, seg, rules);
+    if (seg.flags & ACK) confirmReceipts(st, s, seg.ack, seg, false);
+    reset = judgeReset(st, r, s, seg, rules);
   } else if (seg.flags & ACK) {
-    confirmReceipts(flow, s, seg.ack, seg, true);
-    noteHole(s, seg);
+    confirmReceipts(st, s, seg.ack, seg, true);
+    noteHole(st, s, seg);
   }
-  sent(flow, s, r, seg, reset);
-  s.lastSendFrame = seg.frame;
-  s.lastSendTs = seg.ts;
+  sent(st, s, r, seg, reset);
+  x.lastSendFrame[s] = seg.frame;
+  x.lastSendTs[s] = seg.ts;
   // Segments from s arrive in order: whatever s sent earlier reached r first.
-  applyReceipts(flow, r);
-  received(flow, r, s, seg, senderState, reset, rules);
-  if (seg.flags & ACK && !(seg.flags & RST) && (!s.hasAcked || seqGe(seg.ack, s.ackedUpTo))) {
+  applyReceipts(st, r);
+  received(st, r, s, seg, senderState, reset, rules);
+  if (seg.flags & ACK && !(seg.flags & RST) && (!x.hasAcked[s] || seqGe(seg.ack, x.ackedUpTo[s]))) {
     // r's data is acknowledged further: it is making progress again.
-    if (s.hasAcked && seqDiff(seg.ack, s.ackedUpTo) > 0) {
-      r.retransmissionsUnacked = 0;
-      r.unackedSince = seqDiff(r.sndNxt, seg.ack) > 0 ? seg.ts : -1;
+    if (x.hasAcked[s] && seqDiff(seg.ack, x.ackedUpTo[s]) > 0) {
+      x.retransmissionsUnacked[r] = 0;
+      x.unackedSince[r] = seqDiff(x.sndNxt[r], seg.ack) > 0 ? seg.ts : -1;
       // A closing endpoint that still acknowledges new data is reading it: not an orphan.
-      if (s.finSent && !(r.finSent && seg.ack === seqAdd(r.finSeq, 1))) s.readsAfterClose = true;
-    } else if (seqGe(seg.ack, r.sndNxt)) r.unackedSince = -1;
-    s.ackedUpTo = seg.ack;
-    s.hasAcked = true;
+      if (x.finSent[s] && !(x.finSent[r] && seg.ack === seqAdd(x.finSeq[r], 1))) x.readsAfterClose[s] = 1;
+    } else if (seqGe(seg.ack, x.sndNxt[r])) x.unackedSince[r] = -1;
+    x.ackedUpTo[s] = seg.ack;
+    x.hasAcked[s] = 1;
   }
-  flow.lastSender = s.side;
-  flow.lastPayload = seg.len;
+  const row = s >> 1;
+  st.f.c.lastSender[row] = s & 1;
+  st.f.c.lastPayload[row] = seg.len;
 }
 
 /**
  * The capture has ended (or the flow is swept): a FIN seen on the wire is taken to
  * have arrived, and so is a crossing SYN; a SYN to a silent host proves nothing.
  */
-export function settle(flow: Flow): void {
-  for (const e of [flow.client, flow.server]) {
-    if (e.state === TcpState.CLOSED) dropReceipts(e, 'syn');
-    applyReceipts(flow, e);
+export function settle(st: FlowStore, row: number): void {
+  for (let e = 2 * row; e < 2 * row + 2; e++) {
+    if (st.e.c.state[e] === St.CLOSED) dropReceipts(st, e, Receipt.SYN);
+    applyReceipts(st, e);
   }
 }
 
-function dropReceipts(e: Endpoint, kind: Receipt['kind']): void {
-  for (let i = e.pending.length - 1; i >= 0; i--) if (e.pending[i].kind === kind) takeReceipt(e, i);
+/** Take receipt `i` (after `prev`, NONE: the head) out of e's list; the record is still readable until the next alloc. */
+function unlink(st: FlowStore, e: number, i: number, prev: number): void {
+  const next = st.receipts.next[i];
+  if (prev === NONE) st.e.c.pending[e] = next;
+  else st.receipts.next[prev] = next;
+  st.receipts.release(i);
 }
 
-/** The i-th pending receipt, out of the list (the shared empty one once none is left). */
-function takeReceipt(e: Endpoint, i: number): Receipt {
-  const rc = e.pending.splice(i, 1)[0];
-  if (e.pending.length === 0) e.pending = NO_RECEIPTS;
-  return rc;
+function dropReceipts(st: FlowStore, e: number, kind: number): void {
+  const kinds = st.receipts.c.kind;
+  let prev = NONE;
+  for (let i = st.e.c.pending[e]; i !== NONE; ) {
+    const next = st.receipts.next[i];
+    if (kinds[i] === kind) unlink(st, e, i, prev);
+    else prev = i;
+    i = next;
+  }
 }
 
 /**
  * e sends an ACK up to `ack`: every receipt it covers has arrived. A RST/ACK proves the
  * SYN-ACK and FIN it acknowledges, never a SYN (a closed port answers a SYN with one).
  */
-function confirmReceipts(flow: Flow, e: Endpoint, ack: number, seg: Segment, syns: boolean): void {
-  let i = 0;
-  while (i < e.pending.length) {
-    const rc = e.pending[i];
+function confirmReceipts(st: FlowStore, e: number, ack: number, seg: Segment, syns: boolean): void {
+  const rc = st.receipts.c;
+  let prev = NONE;
+  for (let i = st.e.c.pending[e]; i !== NONE; ) {
     // Covered, and not by a number from another sequence space (a stale or forged ACK's lies anywhere).
-    const d = seqDiff(ack, rc.ackedBy);
+    const d = seqDiff(ack, rc.ackedBy[i]);
     if (d < 0 || d >= MAX_IN_FLIGHT) break;
-    if (!syns && rc.kind === 'syn') {
-      i++;
+    const next = st.receipts.next[i];
+    if (!syns && rc.kind[i] === Receipt.SYN) {
+      prev = i;
+      i = next;
       continue;
     }
-    takeReceipt(e, i);
+    unlink(st, e, i, prev);
     // A FIN that waited behind a hole is processed once the hole is filled: when e's ACK covers it.
-    applyReceipt(flow, e, rc, true, rc.behindHole ? seg : null);
+    applyReceipt(st, e, rc.kind[i], rc.frame[i], rc.ts[i], rc.bits[i], true, rc.bits[i] & BEHIND_HOLE ? seg : null);
+    i = next;
   }
 }
 
@@ -151,12 +169,14 @@ function confirmReceipts(flow: Flow, e: Endpoint, ack: number, seg: Segment, syn
  * duplicate ACK: the FIN came in behind a hole, and waits there (RFC 793 processes a
  * FIN in sequence).
  */
-function noteHole(e: Endpoint, seg: Segment): void {
-  for (const rc of e.pending) {
-    if (rc.kind !== 'fin' || rc.behindHole || !seqLt(seg.ack, seqAdd(rc.ackedBy, -1))) continue;
-    const sacked = seg.sackRight !== undefined && seg.sackRight >= 0 && seqGe(seg.sackRight, rc.ackedBy);
-    const duplicate = seg.len === 0 && e.hasAcked && seg.ack === e.ackedUpTo && seg.frame > rc.frame;
-    if (sacked || duplicate) rc.behindHole = true;
+function noteHole(st: FlowStore, e: number, seg: Segment): void {
+  const rc = st.receipts.c;
+  const x = st.e.c;
+  for (let i = x.pending[e]; i !== NONE; i = st.receipts.next[i]) {
+    if (rc.kind[i] !== Receipt.FIN || rc.bits[i] & BEHIND_HOLE || !seqLt(seg.ack, seqAdd(rc.ackedBy[i], -1))) continue;
+    const sacked = seg.sackRight !== undefined && seg.sackRight >= 0 && seqGe(seg.sackRight, rc.ackedBy[i]);
+    const duplicate = seg.len === 0 && x.hasAcked[e] !== 0 && seg.ack === x.ackedUpTo[e] && seg.frame > rc.frame[i];
+    if (sacked || duplicate) rc.bits[i] |= BEHIND_HOLE;
   }
 }
 
@@ -164,12 +184,19 @@ function noteHole(e: Endpoint, seg: Segment): void {
  * Apply what has surely arrived. A SYN to a host that has not answered, or a SYN-ACK
  * to a client that never acknowledged it (a spoofed or vanished source), stays unproven.
  */
-function applyReceipts(flow: Flow, e: Endpoint): void {
-  let i = 0;
-  while (i < e.pending.length) {
-    const rc = e.pending[i];
-    if (rc.kind === 'synack' || rc.behindHole || (rc.kind === 'syn' && (e.state === TcpState.CLOSED || e.state === TcpState.LISTEN))) i++;
-    else applyReceipt(flow, e, takeReceipt(e, i), false);
+function applyReceipts(st: FlowStore, e: number): void {
+  const rc = st.receipts.c;
+  const x = st.e.c;
+  let prev = NONE;
+  for (let i = x.pending[e]; i !== NONE; ) {
+    const next = st.receipts.next[i];
+    const kind = rc.kind[i];
+    if (kind === Receipt.SYNACK || rc.bits[i] & BEHIND_HOLE || (kind === Receipt.SYN && (x.state[e] === St.CLOSED || x.state[e] === St.LISTEN))) prev = i;
+    else {
+      unlink(st, e, i, prev);
+      applyReceipt(st, e, kind, rc.frame[i], rc.ts[i], rc.bits[i], false);
+    }
+    i = next;
   }
 }
 
@@ -177,110 +204,124 @@ function applyReceipts(flow: Flow, e: Endpoint): void {
  * A receipt takes effect at its own frame, or after e's last segment if that one crossed it,
  * or (a FIN behind a hole) at the segment `filled` that shows the hole filled.
  */
-function applyReceipt(flow: Flow, e: Endpoint, rc: Receipt, answered: boolean, filled: Segment | null = null): void {
-  const at: When =
-    filled !== null ? { frame: filled.frame, ts: filled.ts } : rc.frame >= e.lastSendFrame ? { frame: rc.frame, ts: rc.ts } : { frame: e.lastSendFrame, ts: e.lastSendTs };
-  if (rc.kind === 'syn') receivedSyn(flow, e, rc, at, answered);
-  else if (rc.kind === 'synack') receivedSynAck(flow, e, at);
-  else receivedFin(flow, e, rc, at);
+function applyReceipt(st: FlowStore, e: number, kind: number, rcFrame: number, rcTs: number, bits: number, answered: boolean, filled: Segment | null = null): void {
+  const x = st.e.c;
+  let frame: number;
+  let ts: number;
+  if (filled !== null) {
+    frame = filled.frame;
+    ts = filled.ts;
+  } else if (rcFrame >= x.lastSendFrame[e]) {
+    frame = rcFrame;
+    ts = rcTs;
+  } else {
+    frame = x.lastSendFrame[e];
+    ts = x.lastSendTs[e];
+  }
+  if (kind === Receipt.SYN) receivedSyn(st, e, rcTs, frame, ts, answered);
+  else if (kind === Receipt.SYNACK) receivedSynAck(st, e, frame, ts);
+  else receivedFin(st, e, bits, frame, ts);
 }
 
-function receivedSynAck(flow: Flow, e: Endpoint, at: When): void {
-  if (e.state === TcpState.SYN_SENT) enter(flow, e, TcpState.ESTABLISHED, at, 'received SYN-ACK');
-  else if (e.state === TcpState.SYN_RECEIVED) enter(flow, e, TcpState.ESTABLISHED, at, 'received SYN-ACK (simultaneous open)');
+function receivedSynAck(st: FlowStore, e: number, frame: number, ts: number): void {
+  const state = st.e.c.state[e];
+  if (state === St.SYN_SENT) enter(st, e, St.ESTABLISHED, frame, ts, Cause.RECEIVED_SYN_ACK);
+  else if (state === St.SYN_RECEIVED) enter(st, e, St.ESTABLISHED, frame, ts, Cause.RECEIVED_SYN_ACK_SIMULTANEOUS);
 }
 
-function receivedSyn(flow: Flow, e: Endpoint, rc: Receipt, at: When, answered: boolean): void {
-  if (e.state === TcpState.SYN_SENT) {
-    enter(flow, e, TcpState.SYN_RECEIVED, at, 'received SYN (simultaneous open)');
-  } else if (answered && (e.state === TcpState.CLOSED || e.state === TcpState.LISTEN)) {
+function receivedSyn(st: FlowStore, e: number, rcTs: number, frame: number, ts: number, answered: boolean): void {
+  const x = st.e.c;
+  if (x.state[e] === St.SYN_SENT) {
+    enter(st, e, St.SYN_RECEIVED, frame, ts, Cause.RECEIVED_SYN_SIMULTANEOUS);
+  } else if (answered && (x.state[e] === St.CLOSED || x.state[e] === St.LISTEN)) {
     // It answered: it was listening, and the SYN made it SYN_RECEIVED (a passive open).
-    e.passive = true;
-    if (e.state === TcpState.CLOSED) enter(flow, e, TcpState.LISTEN, { frame: null, ts: rc.ts }, 'listening (it answered the SYN)', true);
-    enter(flow, e, TcpState.SYN_RECEIVED, at, 'received SYN (passive open)');
+    x.passive[e] = 1;
+    if (x.state[e] === St.CLOSED) enter(st, e, St.LISTEN, 0, rcTs, Cause.LISTENING_ANSWERED_THE_SYN, true);
+    enter(st, e, St.SYN_RECEIVED, frame, ts, Cause.RECEIVED_SYN_PASSIVE);
   }
 }
 
-function receivedFin(flow: Flow, e: Endpoint, rc: Receipt, at: When): void {
-  switch (e.state) {
-    case TcpState.ESTABLISHED:
-    case TcpState.SYN_RECEIVED:
-      enter(flow, e, TcpState.CLOSE_WAIT, at, rc.behindHole ? 'received FIN (in sequence, once the hole before it was filled)' : 'received FIN');
+function receivedFin(st: FlowStore, e: number, bits: number, frame: number, ts: number): void {
+  switch (st.e.c.state[e]) {
+    case St.ESTABLISHED:
+    case St.SYN_RECEIVED:
+      enter(st, e, St.CLOSE_WAIT, frame, ts, bits & BEHIND_HOLE ? Cause.RECEIVED_FIN_AFTER_HOLE : Cause.RECEIVED_FIN);
       break;
-    case TcpState.FIN_WAIT_1:
-      if (rc.acksOwnFin) enter(flow, e, TcpState.TIME_WAIT, at, 'received FIN with the ACK of its FIN');
-      else enter(flow, e, TcpState.CLOSING, at, 'received FIN (simultaneous close)');
+    case St.FIN_WAIT_1:
+      if (bits & ACKS_OWN_FIN) enter(st, e, St.TIME_WAIT, frame, ts, Cause.RECEIVED_FIN_WITH_ACK_OF_FIN);
+      else enter(st, e, St.CLOSING, frame, ts, Cause.RECEIVED_FIN_SIMULTANEOUS);
       break;
-    case TcpState.FIN_WAIT_2:
-      enter(flow, e, TcpState.TIME_WAIT, at, 'received FIN');
+    case St.FIN_WAIT_2:
+      enter(st, e, St.TIME_WAIT, frame, ts, Cause.RECEIVED_FIN);
       break;
     default:
       break;
   }
 }
 
-function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment, reset: number): void {
+function sent(st: FlowStore, s: number, r: number, seg: Segment, reset: number): void {
+  const x = st.e.c;
   const f = seg.flags;
   if (seg.len > 0 && !(f & (SYN | RST))) {
-    if (s.unackedSince < 0) {
-      s.unackedSince = seg.ts;
-      s.unackedFrame = seg.frame;
+    if (x.unackedSince[s] < 0) {
+      x.unackedSince[s] = seg.ts;
+      x.unackedFrame[s] = seg.frame;
     }
-    if (s.hasSent && seqDiff(seg.seq, s.sndNxt) < 0) {
-      s.retransmitGapUs = seg.ts - (s.retransmissionsUnacked > 0 ? s.lastRetransmissionTs : s.unackedSince);
-      s.retransmissionsUnacked++;
-      s.lastRetransmissionTs = seg.ts;
+    if (x.hasSent[s] && seqDiff(seg.seq, x.sndNxt[s]) < 0) {
+      x.retransmitGapUs[s] = seg.ts - (x.retransmissionsUnacked[s] > 0 ? x.lastRetransmissionTs[s] : x.unackedSince[s]);
+      x.retransmissionsUnacked[s]++;
+      x.lastRetransmissionTs[s] = seg.ts;
     }
   }
   // What the peer will expect next from s (a RST's number is judged against it, never moves it).
   if (!(f & RST)) {
     const end = seqAdd(seg.seq, seg.len + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0));
-    if (!s.hasSent || seqDiff(end, s.sndNxt) > 0) s.sndNxt = end;
-    s.hasSent = true;
+    if (!x.hasSent[s] || seqDiff(end, x.sndNxt[s]) > 0) x.sndNxt[s] = end;
+    x.hasSent[s] = 1;
   }
-  if (f & SYN && seg.windowScale >= 0) s.windowScale = seg.windowScale;
-  s.window = (f & SYN ? seg.window : seg.window * 2 ** Math.max(0, s.windowScale)) | 0;
+  if (f & SYN && seg.windowScale >= 0) x.windowScale[s] = seg.windowScale;
+  x.window[s] = (f & SYN ? seg.window : seg.window * 2 ** Math.max(0, x.windowScale[s])) | 0;
 
   if (f & RST) {
     // A RST ends its sender's socket when its receiver takes it (or has nothing left to take it with).
     // SYN_SENT answers an ACK that does not acknowledge its SYN with a RST (its sequence number is
     // that ACK's) and stays (RFC 793 p.66); any other RST from it is an abort.
-    if (reset === Reset.IGNORED || isGone(s.state)) return;
-    if (s.state === TcpState.SYN_SENT && s.badAckInSynSent >= 0 && seg.seq === s.badAckInSynSent) return;
-    enter(flow, s, TcpState.CLOSED, seg, 'sent RST');
+    if (reset === Reset.IGNORED || goneState(x.state[s])) return;
+    if (x.state[s] === St.SYN_SENT && x.badAckInSynSent[s] >= 0 && seg.seq === x.badAckInSynSent[s]) return;
+    enter(st, s, St.CLOSED, seg.frame, seg.ts, Cause.SENT_RST);
     return;
   }
   if (f & SYN && !(f & ACK)) {
-    s.synsSent++;
-    s.synGapUs = s.synsSent > 1 ? seg.ts - s.lastSynTs : 0;
-    s.lastSynTs = seg.ts;
-    if (s.state === TcpState.CLOSED) {
-      s.isn = seg.seq;
-      s.synFrame = seg.frame;
-      s.synTs = seg.ts;
-      enter(flow, s, TcpState.SYN_SENT, seg, 'sent SYN (active open)');
+    x.synsSent[s]++;
+    x.synGapUs[s] = x.synsSent[s] > 1 ? seg.ts - x.lastSynTs[s] : 0;
+    x.lastSynTs[s] = seg.ts;
+    if (x.state[s] === St.CLOSED) {
+      x.isn[s] = seg.seq;
+      x.synFrame[s] = seg.frame;
+      x.synTs[s] = seg.ts;
+      enter(st, s, St.SYN_SENT, seg.frame, seg.ts, Cause.SENT_SYN);
     }
   } else if (f & SYN) {
-    s.synAcks++;
-    s.lastSynAckTs = seg.ts;
-    if (s.isn < 0) s.isn = seg.seq;
-    if (s.state === TcpState.CLOSED || s.state === TcpState.LISTEN) {
+    x.synAcks[s]++;
+    x.lastSynAckTs[s] = seg.ts;
+    if (x.isn[s] < 0) x.isn[s] = seg.seq;
+    if (x.state[s] === St.CLOSED || x.state[s] === St.LISTEN) {
       // A SYN-ACK whose SYN was not captured.
-      s.passive = true;
-      if (s.state === TcpState.CLOSED) enter(flow, s, TcpState.LISTEN, { frame: null, ts: seg.ts }, 'listening (it answered a SYN)', true);
-      enter(flow, s, TcpState.SYN_RECEIVED, seg, 'sent SYN-ACK (its SYN was not captured)', true);
-      if (r.state === TcpState.CLOSED && !r.hasSent) {
-        r.isn = seqAdd(seg.ack, -1);
-        enter(flow, r, TcpState.SYN_SENT, seg, 'sent SYN (not captured)', true);
+      x.passive[s] = 1;
+      if (x.state[s] === St.CLOSED) enter(st, s, St.LISTEN, 0, seg.ts, Cause.LISTENING_ANSWERED_A_SYN, true);
+      enter(st, s, St.SYN_RECEIVED, seg.frame, seg.ts, Cause.SENT_SYN_ACK_SYN_UNSEEN, true);
+      if (x.state[r] === St.CLOSED && !x.hasSent[r]) {
+        x.isn[r] = seqAdd(seg.ack, -1);
+        enter(st, r, St.SYN_SENT, seg.frame, seg.ts, Cause.SENT_SYN_UNSEEN, true);
       }
     }
   }
-  if (f & FIN && s.finSent && seqAdd(seg.seq, seg.len + (f & SYN ? 1 : 0)) === s.finSeq) ackNeverArrived(flow, s);
-  if (f & FIN && !s.finSent) {
-    s.finSent = true;
-    s.finSeq = seqAdd(seg.seq, seg.len + (f & SYN ? 1 : 0));
-    if (s.state === TcpState.ESTABLISHED || s.state === TcpState.SYN_RECEIVED) enter(flow, s, TcpState.FIN_WAIT_1, seg, 'sent FIN (active close)');
-    else if (s.state === TcpState.CLOSE_WAIT) enter(flow, s, TcpState.LAST_ACK, seg, 'sent FIN (passive close)');
+  if (f & FIN && x.finSent[s] && seqAdd(seg.seq, seg.len + (f & SYN ? 1 : 0)) === x.finSeq[s]) ackNeverArrived(st, s);
+  if (f & FIN && !x.finSent[s]) {
+    x.finSent[s] = 1;
+    x.finSeq[s] = seqAdd(seg.seq, seg.len + (f & SYN ? 1 : 0));
+    if (x.state[s] === St.ESTABLISHED || x.state[s] === St.SYN_RECEIVED) enter(st, s, St.FIN_WAIT_1, seg.frame, seg.ts, Cause.SENT_FIN_ACTIVE);
+    else if (x.state[s] === St.CLOSE_WAIT) enter(st, s, St.LAST_ACK, seg.frame, seg.ts, Cause.SENT_FIN_PASSIVE);
   }
 }
 
@@ -289,73 +330,79 @@ function sent(flow: Flow, s: Endpoint, r: Endpoint, seg: Segment, reset: number)
  * it (lost after the capture point). Hindsight takes back the change the ACK made; s's next
  * ACK of its FIN makes it, with that evidence as its cause.
  */
-function ackNeverArrived(flow: Flow, s: Endpoint): void {
-  const back = s.state === TcpState.FIN_WAIT_2 ? TcpState.FIN_WAIT_1 : s.state === TcpState.CLOSED ? TcpState.LAST_ACK : s.state === TcpState.TIME_WAIT ? TcpState.CLOSING : null;
-  if (back === null) return;
-  const since = flow.revokeLast(s.side, back, s.state);
+function ackNeverArrived(st: FlowStore, s: number): void {
+  const x = st.e.c;
+  const state = x.state[s];
+  const back = state === St.FIN_WAIT_2 ? St.FIN_WAIT_1 : state === St.CLOSED ? St.LAST_ACK : state === St.TIME_WAIT ? St.CLOSING : -1;
+  if (back < 0) return;
+  const since = st.revokeLast(s >> 1, s & 1, back, state);
   if (since < 0) return;
-  s.state = back;
-  s.since = since;
-  s.finAckLost = true;
-  flow.goneAt = -1;
+  x.state[s] = back;
+  x.since[s] = since;
+  x.finAckLost[s] = 1;
+  st.f.c.goneAt[s >> 1] = -1;
 }
 
-function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment, senderState: TcpStateName, reset: number, rules: StackRules): void {
+function received(st: FlowStore, r: number, s: number, seg: Segment, senderState: number, reset: number, rules: StackRules): void {
+  const x = st.e.c;
   const f = seg.flags;
   if (f & RST) {
     if (reset === Reset.ACCEPTED) {
-      flow.reset = true;
-      flow.resetInfo ??= {
-        frame: seg.frame,
-        ts: seg.ts,
-        sentBy: s.side,
-        senderState,
-        receiverState: r.state,
-        afterPeerData: flow.lastSender === r.side && flow.lastPayload > 0,
-        senderHadDataInFlight: r.hasAcked && seqDiff(s.sndNxt, r.ackedUpTo) > 0,
-        receiverWindowZero: r.hasSent && r.window === 0,
-      };
-      if (r.state === TcpState.SYN_RECEIVED && r.passive) enter(flow, r, TcpState.LISTEN, seg, 'received RST (back to LISTEN)');
-      else if (r.state === TcpState.TIME_WAIT) enter(flow, r, TcpState.CLOSED, seg, 'received RST in TIME_WAIT (TIME_WAIT assassination, RFC 1337)');
-      else if (!isGone(r.state)) enter(flow, r, TcpState.CLOSED, seg, r.state === TcpState.SYN_SENT ? 'received RST (connection refused)' : 'received RST');
+      const row = r >> 1;
+      const c = st.f.c;
+      if (c.reset[row] === 0) {
+        c.resetFrame[row] = seg.frame;
+        c.resetTs[row] = seg.ts;
+        c.resetSentBy[row] = s & 1;
+        c.resetSenderState[row] = senderState;
+        c.resetReceiverState[row] = x.state[r];
+        c.resetBits[row] =
+          (c.lastSender[row] === (r & 1) && c.lastPayload[row] > 0 ? 1 : 0) |
+          (x.hasAcked[r] && seqDiff(x.sndNxt[s], x.ackedUpTo[r]) > 0 ? 2 : 0) |
+          (x.hasSent[r] && x.window[r] === 0 ? 4 : 0);
+      }
+      c.reset[row] = 1;
+      if (x.state[r] === St.SYN_RECEIVED && x.passive[r]) enter(st, r, St.LISTEN, seg.frame, seg.ts, Cause.RECEIVED_RST_BACK_TO_LISTEN);
+      else if (x.state[r] === St.TIME_WAIT) enter(st, r, St.CLOSED, seg.frame, seg.ts, Cause.RECEIVED_RST_IN_TIME_WAIT);
+      else if (!goneState(x.state[r])) enter(st, r, St.CLOSED, seg.frame, seg.ts, x.state[r] === St.SYN_SENT ? Cause.RECEIVED_RST_REFUSED : Cause.RECEIVED_RST);
     }
     return;
   }
-  if (r.state === TcpState.SYN_SENT) r.badAckInSynSent = f & ACK && r.isn >= 0 && seg.ack !== seqAdd(r.isn, 1) ? seg.ack : -1;
-  const acksOwnFin = (f & ACK) !== 0 && r.finSent && seqGe(seg.ack, seqAdd(r.finSeq, 1));
+  if (x.state[r] === St.SYN_SENT) x.badAckInSynSent[r] = f & ACK && x.isn[r] >= 0 && seg.ack !== seqAdd(x.isn[r], 1) ? seg.ack : -1;
+  const acksOwnFin = (f & ACK) !== 0 && x.finSent[r] !== 0 && seqGe(seg.ack, seqAdd(x.finSeq[r], 1));
   if (f & SYN) {
     if (!(f & ACK)) {
-      queue(r, { kind: 'syn', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, 1), acksOwnFin: false, behindHole: false });
-    } else if ((r.state === TcpState.SYN_SENT && (r.isn < 0 || seg.ack === seqAdd(r.isn, 1))) || (r.state === TcpState.SYN_RECEIVED && seg.ack === seqAdd(r.isn, 1))) {
+      queue(st, r, Receipt.SYN, seg.frame, seg.ts, seqAdd(seg.seq, 1), 0);
+    } else if ((x.state[r] === St.SYN_SENT && (x.isn[r] < 0 || seg.ack === seqAdd(x.isn[r], 1))) || (x.state[r] === St.SYN_RECEIVED && seg.ack === seqAdd(x.isn[r], 1))) {
       // Established once r acknowledges it (a client that never does may not exist: a spoofed source).
-      queue(r, { kind: 'synack', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, 1), acksOwnFin: false, behindHole: false });
+      queue(st, r, Receipt.SYNACK, seg.frame, seg.ts, seqAdd(seg.seq, 1), 0);
     }
   }
-  if (f & FIN && !r.peerFinReceived) {
-    r.peerFinReceived = true;
+  if (f & FIN && !x.peerFinReceived[r]) {
+    x.peerFinReceived[r] = 1;
     // The ACK in a FIN segment is applied with the FIN: FIN_WAIT_1 may go straight to TIME_WAIT.
-    queue(r, { kind: 'fin', frame: seg.frame, ts: seg.ts, ackedBy: seqAdd(seg.seq, seg.len + (f & SYN ? 2 : 1)), acksOwnFin, behindHole: false });
+    queue(st, r, Receipt.FIN, seg.frame, seg.ts, seqAdd(seg.seq, seg.len + (f & SYN ? 2 : 1)), acksOwnFin ? ACKS_OWN_FIN : 0);
     return;
   }
   if (f & ACK) {
-    switch (r.state) {
-      case TcpState.SYN_RECEIVED:
-        if (r.isn >= 0 && seqGe(seg.ack, seqAdd(r.isn, 1))) {
-          if (r.passive && r.synAcks === 1 && seg.ts - r.lastSynAckTs >= rules.synCookieUs) {
+    switch (x.state[r]) {
+      case St.SYN_RECEIVED:
+        if (x.isn[r] >= 0 && seqGe(seg.ack, seqAdd(x.isn[r], 1))) {
+          if (x.passive[r] && x.synAcks[r] === 1 && seg.ts - x.lastSynAckTs[r] >= rules.synCookieUs) {
             // Its one SYN-ACK was never retransmitted: it carried a cookie and no socket waited for the answer.
-            enter(flow, r, TcpState.LISTEN, { frame: null, ts: r.lastSynAckTs }, 'SYN-ACK never retransmitted: a SYN cookie, no socket kept', true);
-            enter(flow, r, TcpState.ESTABLISHED, seg, 'received ACK with a valid SYN cookie');
-          } else enter(flow, r, TcpState.ESTABLISHED, seg, 'received ACK of its SYN');
+            enter(st, r, St.LISTEN, 0, x.lastSynAckTs[r], Cause.SYN_COOKIE, true);
+            enter(st, r, St.ESTABLISHED, seg.frame, seg.ts, Cause.RECEIVED_ACK_SYN_COOKIE);
+          } else enter(st, r, St.ESTABLISHED, seg.frame, seg.ts, Cause.RECEIVED_ACK_OF_SYN);
         }
         break;
-      case TcpState.FIN_WAIT_1:
-        if (acksOwnFin) enter(flow, r, TcpState.FIN_WAIT_2, seg, ackOfFin(r), r.finAckLost);
+      case St.FIN_WAIT_1:
+        if (acksOwnFin) enter(st, r, St.FIN_WAIT_2, seg.frame, seg.ts, ackOfFin(st, r), x.finAckLost[r] !== 0);
         break;
-      case TcpState.CLOSING:
-        if (acksOwnFin) enter(flow, r, TcpState.TIME_WAIT, seg, ackOfFin(r), r.finAckLost);
+      case St.CLOSING:
+        if (acksOwnFin) enter(st, r, St.TIME_WAIT, seg.frame, seg.ts, ackOfFin(st, r), x.finAckLost[r] !== 0);
         break;
-      case TcpState.LAST_ACK:
-        if (acksOwnFin) enter(flow, r, TcpState.CLOSED, seg, ackOfFin(r), r.finAckLost);
+      case St.LAST_ACK:
+        if (acksOwnFin) enter(st, r, St.CLOSED, seg.frame, seg.ts, ackOfFin(st, r), x.finAckLost[r] !== 0);
         break;
       default:
         break;
@@ -363,25 +410,37 @@ function received(flow: Flow, r: Endpoint, s: Endpoint, seg: Segment, senderStat
   }
 }
 
-function ackOfFin(r: Endpoint): string {
-  return r.finAckLost ? 'received ACK of its FIN (an earlier ACK never arrived: it retransmitted its FIN)' : 'received ACK of its FIN';
+function ackOfFin(st: FlowStore, r: number): CauseCode {
+  return st.e.c.finAckLost[r] ? Cause.RECEIVED_ACK_OF_FIN_RETRANSMITTED : Cause.RECEIVED_ACK_OF_FIN;
 }
 
 /**
  * Wait for evidence of a SYN, SYN-ACK or FIN. A SYN sent again waits at its latest copy: the
  * host answers the one that reached it (an earlier one lost after the capture point never did).
  */
-function queue(e: Endpoint, rc: Receipt): void {
-  if (e.pending === NO_RECEIPTS) {
-    e.pending = [rc];
-    return;
+function queue(st: FlowStore, e: number, kind: number, frame: number, ts: number, ackedBy: number, bits: number): void {
+  const pool = st.receipts;
+  const rc = pool.c;
+  let last = NONE;
+  for (let i = st.e.c.pending[e]; i !== NONE; i = pool.next[i]) {
+    if (rc.kind[i] === kind && rc.ackedBy[i] === ackedBy) {
+      if (kind === Receipt.SYN) {
+        rc.frame[i] = frame;
+        rc.ts[i] = ts;
+      }
+      return;
+    }
+    last = i;
   }
-  const same = e.pending.find((p) => p.kind === rc.kind && p.ackedBy === rc.ackedBy);
-  if (same === undefined) e.pending.push(rc);
-  else if (rc.kind === 'syn') {
-    same.frame = rc.frame;
-    same.ts = rc.ts;
-  }
+  const n = pool.alloc();
+  const c = pool.c; // the pool may have grown
+  c.kind[n] = kind;
+  c.frame[n] = frame;
+  c.ts[n] = ts;
+  c.ackedBy[n] = ackedBy;
+  c.bits[n] = bits;
+  if (last === NONE) st.e.c.pending[e] = n;
+  else pool.next[last] = n;
 }
 
 /** What a RST's receiver does with it. */
@@ -403,18 +462,19 @@ export const Reset = {
  * was lost): either bound, or anywhere between while data is in flight, is "exact".
  * TIME_WAIT takes only an exact one (Linux tcp_timewait_state_process).
  */
-export function judgeReset(r: Endpoint, s: Endpoint, seg: Segment, rules: StackRules = LINUX_RULES): number {
-  if (r.state === TcpState.SYN_SENT) return (seg.flags & ACK) !== 0 && (r.isn < 0 || seg.ack === seqAdd(r.isn, 1)) ? Reset.ACCEPTED : Reset.IGNORED;
-  if (isGone(r.state)) return Reset.NO_RECEIVER;
-  if (!s.hasSent) return Reset.ACCEPTED;
-  const hi = s.sndNxt;
-  const lo = r.hasAcked && seqLt(r.ackedUpTo, hi) && seqDiff(hi, r.ackedUpTo) <= MAX_IN_FLIGHT ? r.ackedUpTo : hi;
+export function judgeReset(st: FlowStore, r: number, s: number, seg: Segment, rules: StackRules = LINUX_RULES): number {
+  const x = st.e.c;
+  if (x.state[r] === St.SYN_SENT) return (seg.flags & ACK) !== 0 && (x.isn[r] < 0 || seg.ack === seqAdd(x.isn[r], 1)) ? Reset.ACCEPTED : Reset.IGNORED;
+  if (goneState(x.state[r])) return Reset.NO_RECEIVER;
+  if (!x.hasSent[s]) return Reset.ACCEPTED;
+  const hi = x.sndNxt[s];
+  const lo = x.hasAcked[r] && seqLt(x.ackedUpTo[r], hi) && seqDiff(hi, x.ackedUpTo[r]) <= MAX_IN_FLIGHT ? x.ackedUpTo[r] : hi;
   const seq = seg.seq;
   const atNext = seqGe(seq, lo) && seqGe(hi, seq);
   if (atNext) return Reset.ACCEPTED;
-  if (r.peerFinReceived && seq === seqAdd(lo, -1)) return Reset.ACCEPTED;
-  if (r.state === TcpState.TIME_WAIT) return Reset.IGNORED;
-  const window = Math.max(r.window, 1024);
+  if (x.peerFinReceived[r] && seq === seqAdd(lo, -1)) return Reset.ACCEPTED;
+  if (x.state[r] === St.TIME_WAIT) return Reset.IGNORED;
+  const window = Math.max(x.window[r], 1024);
   const inWindow = seqGe(seq, lo) && seqDiff(seq, hi) < window;
   if (!inWindow) return Reset.IGNORED;
   return rules.exactReset ? Reset.IGNORED : Reset.ACCEPTED;

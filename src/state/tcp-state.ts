@@ -34,3 +34,26 @@ export const SS_NAMES: Record<TcpStateName, string> = {
 export function isGone(s: TcpStateName): boolean {
   return s === TcpState.CLOSED || s === TcpState.LISTEN;
 }
+
+/** The states as the columns hold them (src/flow/flow.ts), numbered in TcpState's order. */
+export const St = {
+  CLOSED: 0,
+  LISTEN: 1,
+  SYN_SENT: 2,
+  SYN_RECEIVED: 3,
+  ESTABLISHED: 4,
+  FIN_WAIT_1: 5,
+  FIN_WAIT_2: 6,
+  CLOSE_WAIT: 7,
+  CLOSING: 8,
+  LAST_ACK: 9,
+  TIME_WAIT: 10,
+} as const satisfies Record<TcpStateName, number>;
+
+/** State names by number. */
+export const STATE_NAMES: readonly TcpStateName[] = Object.values(TcpState);
+
+/** isGone for a state number: CLOSED or LISTEN. */
+export function goneState(s: number): boolean {
+  return s <= St.LISTEN;
+}

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AnalysisFlag as A, SequenceAnalyzer, flagNames, type SequenceAnalyzerOptions } from '../src/analysis/index.js';
-import type { TcpConversation } from '../src/analysis/conversation.js';
 import { gtSeq, leSeq, ltSeq } from '../src/analysis/seq.js';
 import { DecodedPacket, decodeFrame } from '../src/decode/index.js';
 import { FIELD_BITS, KNOWN_DIFFERENCES, Tally, compareCapture, goldenCaptures } from '../scripts/seq-compare.js';
@@ -136,8 +135,6 @@ interface PacketSpec {
 /** Packets of one conversation between 10.0.0.1:40000 (c) and 10.0.0.2:80 (s), or over IPv6. */
 class Packets {
   readonly a: SequenceAnalyzer;
-  /** Passed with every packet as the conversation hint (analyze/capture.ts passes the flow's). */
-  hint: TcpConversation | null = null;
   private frame = 0;
   private readonly p = new DecodedPacket();
 
@@ -167,7 +164,7 @@ class Packets {
     p.payloadLen = s.len ?? 0;
     p.windowScale = s.ws ?? -1;
     p.sackCount = 0;
-    return this.a.packet(++this.frame, this.startUs + s.t, p, 0, this.hint);
+    return this.a.packet(++this.frame, this.startUs + s.t, p, 0);
   }
 
   /** Handshake with window scale 0 both ways; the client's next sequence number is cIsn + 1. */
@@ -296,16 +293,16 @@ describe('hand-made packets', () => {
     assert.equal(k.send(C, { seq: 90_001, ack: 70_001, t: 1_000_200 }).flags, 0);
   });
 
-  test('a hint the table no longer holds (the conversation a port-reuse SYN replaced) is not used', () => {
-    const k = new Packets();
+  test('a port-reuse SYN restarts the row: the old stream\'s unacked segments and SACK blocks go back to the pools', () => {
+    const k = new Packets({ trackBytesInFlight: true });
     k.handshake(1000, 5000);
-    const old = k.a.conversation!;
-    k.hint = old;
-    assert.equal(k.send(C, { seq: 1001, ack: 5001, len: 10, t: 300 }).stream, 0, 'a held hint is used');
+    assert.equal(k.send(C, { seq: 1001, ack: 5001, len: 10, t: 300 }).stream, 0);
+    assert.equal(k.a.pooled.segments, 1);
     assert.equal(k.send(C, { seq: 90_000, flags: 'S', t: 1_000_000 }).stream, 1);
-    assert.equal(old.inTable, false);
+    assert.equal(k.a.pooled.segments, 1, 'only the new SYN');
+    assert.equal(k.a.held, 1);
     const synAck = k.send(S, { seq: 70_000, ack: 90_001, flags: 'SA', t: 1_000_100 });
-    assert.deepEqual([synAck.flags, synAck.stream], [0, 1]);
+    assert.deepEqual([synAck.flags, synAck.stream, synAck.acksFrame], [0, 1, 5]);
   });
 
   describe('memory: the conversation table is swept by packet time', () => {

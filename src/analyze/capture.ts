@@ -13,6 +13,7 @@ import type { Finding, Severity } from '../detect/finding.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { ZeekConnTracker, type ZeekConn, type ZeekPacketInfo } from '../zeek/conn.js';
 import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
+import { ConnTable } from '../conn/table.js';
 import { recordAnalysis } from '../detect/packet-flags.js';
 import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
 import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
@@ -162,7 +163,9 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const verify = opts.verifyChecksums === true;
   // A closed conversation is kept as long as the flow table keeps its connection (TIME_WAIT, then the
   // linger for late packets), and a little longer: not for the whole capture (see analysis/DIFFERENCES.md).
-  const sequence = new SequenceAnalyzer({ quietTimeoutSec: (flowOptions.timeWaitUs + flowOptions.lingerUs) / 1e6 + QUIET_MARGIN_SEC });
+  // One row per endpoint pair for every analyzer (so far the sequence analysis only).
+  const conns = new ConnTable();
+  const sequence = new SequenceAnalyzer({ quietTimeoutSec: (flowOptions.timeWaitUs + flowOptions.lingerUs) / 1e6 + QUIET_MARGIN_SEC }, conns);
   const zeek = new ZeekConnTracker({
     verifyChecksums: verify,
     onConn: (c) => {
@@ -300,8 +303,9 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         const flow = table.packet(rec.number, rec.tsUs, p);
         const side = table.lastFromClient ? 'client' : 'server';
         flow.zeekHint = zeek.packet(rec.tsUs, p, info, flow.zeekHint);
-        const analysis = sequence.packet(rec.number, rec.tsUs, p, 0, flow.conversationHint);
-        flow.conversationHint = sequence.conversation;
+        const row = conns.lookup(p);
+        const analysis = sequence.packetAt(row, conns.dir, rec.number, rec.tsUs, p);
+        conns.releaseIfIdle(row);
         recordAnalysis(flow, side, rec.number, rec.tsUs, analysis, emit);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);

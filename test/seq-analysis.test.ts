@@ -306,17 +306,23 @@ describe('hand-made packets', () => {
   });
 
   describe('memory: the conversation table is swept by packet time', () => {
-    test('a closed conversation idle beyond the quiet timeout is forgotten; its ports then start a new stream', () => {
+    test('a closed conversation idle beyond the quiet timeout is kept, as tshark keeps it, without its unacked segments', () => {
       const k = new Packets({ quietTimeoutSec: 30 });
       k.handshake(1000, 5000);
-      k.send(C, { seq: 1001, ack: 5001, flags: 'RA', t: 1000 });
+      k.send(C, { seq: 1001, ack: 5001, len: 100, t: 500 });
+      k.send(C, { seq: 1101, ack: 5001, flags: 'RA', t: 1000 });
+      assert.equal(k.a.pooled.segments, 1, 'the unacknowledged data');
       // Other traffic moves the clock on (at most 60 s per packet).
       for (let s = 1; s <= 40; s++) k.send(C, { seq: 1, flags: 'S', t: s * 1_000_000 }, [41000 + s, 80]);
-      assert.ok(k.a.swept >= 1);
-      assert.notEqual(k.send(C, { seq: 1001, ack: 5001, t: 41_000_000 }).stream, 0);
+      assert.equal(k.a.swept, 0);
+      assert.ok(k.a.compacted >= 1);
+      assert.ok(k.a.pooled.segments <= 31, `${k.a.pooled.segments} segments: the SYNs of the last 30 s, and of 30-40 s ago until the next sweep`);
+      const late = k.send(S, { seq: 5001, ack: 1101, t: 41_000_000 });
+      assert.equal(late.stream, 0);
+      assert.equal(late.acksFrame, 0, 'the segment it would have acknowledged is forgotten');
     });
 
-    test('a conversation that never got past its handshake (an answered SYN flood) goes after the quiet timeout; an open idle one stays', () => {
+    test('a conversation that never got past its handshake (an answered SYN flood) is kept after the quiet timeout; an open idle one too', () => {
       const k = new Packets({ quietTimeoutSec: 30 });
       k.send(C, { seq: 1000, flags: 'S', t: 0 });
       k.send(S, { seq: 5000, ack: 1001, flags: 'SA', t: 100 });
@@ -326,7 +332,25 @@ describe('hand-made packets', () => {
       assert.equal(k.send(C, { seq: 2001, ack: 3001, t: 500 }, open).stream, 1);
       for (let s = 1; s <= 40; s++) k.send(C, { seq: 1, flags: 'S', t: s * 1_000_000 }, [41000 + s, 80]);
       assert.equal(k.send(C, { seq: 2001, ack: 3001, t: 41_000_000 }, open).stream, 1, 'the open conversation is kept');
-      assert.notEqual(k.send(S, { seq: 5000, ack: 1001, flags: 'SA', t: 41_000_100 }).stream, 0, 'the half-open one was forgotten');
+      const again = k.send(S, { seq: 5000, ack: 1001, flags: 'SA', t: 41_000_100 });
+      assert.deepEqual([again.stream, names(again.flags)], [0, 'retransmission'], 'the half-open one too: its SYN-ACK again is a retransmission');
+    });
+
+    test('past maxQuietConversations the least recently seen quiet one goes, one that never got past its handshake first', () => {
+      const k = new Packets({ maxQuietConversations: 3 });
+      k.handshake(1000, 5000); // stream 0: open, not quiet
+      k.send(C, { seq: 2000, flags: 'S', t: 300 }, [40001, 80]); // 1: a lone SYN
+      k.send(C, { seq: 3000, flags: 'S', t: 400 }, [40002, 80]); // 2
+      k.send(C, { seq: 4000, flags: 'S', t: 500 }, [40003, 80]); // 3
+      k.send(C, { seq: 1001, ack: 5001, flags: 'FA', t: 600 });
+      assert.equal(k.send(S, { seq: 5001, ack: 1002, flags: 'FA', t: 700 }).stream, 0); // closed: quiet, past its handshake
+      assert.deepEqual([k.a.quiet, k.a.evicted], [3, 1], 'the oldest lone SYN (40001) went');
+      assert.equal(k.send(C, { seq: 3000, flags: 'S', t: 800 }, [40002, 80]).stream, 2, 'a retransmitted SYN: seen again, kept');
+      k.send(C, { seq: 9000, flags: 'S', t: 900 }, [40009, 80]); // 4: the lone SYN of 40003 goes
+      assert.equal(k.send(C, { seq: 4000, flags: 'S', t: 1000 }, [40003, 80]).stream, 5, 'forgotten: a new stream');
+      assert.equal(k.send(C, { seq: 1002, ack: 5002, t: 1100 }).stream, 0, 'the closed one is kept while lone SYNs go first');
+      // 40003's new SYN made a fourth quiet one: the oldest lone SYN (40002, seen at 800) went.
+      assert.deepEqual([k.a.held, k.a.quiet, k.a.evicted], [3, 3, 3]);
     });
 
     test('without timeouts nothing is forgotten (Wireshark keeps every conversation)', () => {

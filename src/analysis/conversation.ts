@@ -21,7 +21,7 @@
  * by packet time, on a clock of our own (`advance`); see DIFFERENCES.md for what that
  * changes.
  */
-import { ColumnSet } from '../conn/columns.js';
+import { ColumnSet, type ColumnSpec } from '../conn/columns.js';
 import { NONE, Pool } from '../conn/pool.js';
 import type { ConnTable } from '../conn/table.js';
 import { TimerHeap } from '../conn/timers.js';
@@ -53,6 +53,11 @@ const TIMER_IDLE = 16;
 export const FIN_DIR0 = 1;
 export const RST_SEEN = 4;
 export const PAST_HANDSHAKE = 8;
+/** On the quiet list of its kind (QUIET_LIST << kind, kind 0: never past the handshake, 1: the other quiet ones). */
+const QUIET_LIST = 16;
+const ON_A_QUIET_LIST = 3 * QUIET_LIST;
+/** Quiet and idle past the quiet timeout: kept without its segment and SACK records, and without a timer. */
+const COMPACTED = 64;
 
 /** Flow `bits`. */
 export const BASE_SEQ_SET = 1;
@@ -75,14 +80,18 @@ const CONVERSATION = {
   initialRttNs: Float64Array,
   /** Sweep-clock time of the last packet (advance). */
   lastSeen: Float64Array,
-  /** FIN_DIR0 << dir, RST_SEEN, PAST_HANDSHAKE. */
+  /** FIN_DIR0 << dir, RST_SEEN, PAST_HANDSHAKE, QUIET_LIST << kind, COMPACTED. */
   state: Uint8Array,
+  /** The rows before and after this one on its quiet list (least recently seen first). */
+  quietPrev: Int32Array,
+  quietNext: Int32Array,
 };
 
 /**
  * One direction of a conversation (Wireshark's `tcp_flow_t` with its
  * `tcp_analyze_seq_info`), at 2 * row + dir. Sequence and ack values are raw 32-bit
  * numbers; 0 means "unset" for nextSeq, maxSeqToBeAcked and lastAck, as in Wireshark.
+ * Conversations.open sets every field one by one: a field added here is added there.
  */
 const FLOW = {
   /** The recorded ISN (Wireshark's base_seq), used for port-reuse decisions (BASE_SEQ_SET). */
@@ -137,11 +146,13 @@ const SACK_BLOCK = {
   right: Uint32Array,
 };
 
-export interface ConversationTimeouts {
+export interface ConversationLimits {
   /** Idle time after which a live conversation is forgotten (µs; Infinity: never, as Wireshark). */
   idleUs: number;
-  /** Idle time after which a closed or one-sided conversation is forgotten (µs). */
+  /** Idle time after which a quiet (closed, one-sided or handshake-only) conversation gives up its segment lists (µs). */
   quietUs: number;
+  /** Quiet conversations kept at most: beyond, the least recently seen is forgotten, handshake-only ones first. */
+  maxQuiet: number;
 }
 
 /** The sweep clock moves forward by at most this much per packet (µs), so one bogus timestamp cannot age the whole table. */
@@ -154,12 +165,21 @@ const SWEEP_EVERY_US = 10_000_000;
  * recently created one at or before the current frame, which in a single pass in
  * file order is the latest). Stream indexes count up from 0 in order of creation.
  *
- * Idle conversations are forgotten by packet time, on a clock that only moves
- * forward, at most MAX_CLOCK_STEP_US per packet: a timestamp jump (forward or back)
- * or a long silent gap in the capture does not age every conversation at once. Each
- * conversation has one entry in a timer heap, due when it could first be forgotten;
- * the sweep (every SWEEP_EVERY_US of clock) takes the entries due, forgets what has
- * been idle too long and queues the others again: a packet costs the timers nothing.
+ * Wireshark never forgets a conversation. We keep every quiet one (closed, one-sided,
+ * or never past its handshake: what a SYN flood leaves), as Wireshark does, but once
+ * idle for quietUs without its segment and SACK records (`compact`: a few hundred bytes
+ * of columns are left), and at most maxQuiet of them: past that, the least recently
+ * seen is forgotten, one that never got past its handshake first. A live conversation
+ * idle for idleUs (two hours by default) is forgotten.
+ *
+ * Idle time is packet time on a clock that only moves forward, at most
+ * MAX_CLOCK_STEP_US per packet: a timestamp jump (forward or back) or a long silent
+ * gap in the capture does not age every conversation at once. Each conversation not
+ * compacted has one entry in a timer heap, due when it could first be idle long
+ * enough; the sweep (every SWEEP_EVERY_US of clock) takes the entries due, compacts or
+ * forgets what has been idle too long and queues the others again: a packet costs the
+ * timers nothing. The quiet ones are also on two lists (intrusive, in columns), least
+ * recently seen first, which a packet of theirs moves to the end.
  */
 export class Conversations {
   readonly conv;
@@ -170,10 +190,17 @@ export class Conversations {
   ackedFrame = 0;
   ackedUs = 0;
   ackedNs = 0;
-  /** Conversations held now, and forgotten by the sweep so far. */
+  /** Conversations held now; forgotten idle so far, and forgotten past maxQuiet; compacted so far. */
   size = 0;
   swept = 0;
+  evicted = 0;
+  compacted = 0;
+  /** Quiet conversations held now (on a quiet list). */
+  quietCount = 0;
   private readonly timers = new TimerHeap();
+  /** Head (least recently seen) and tail of each quiet list, by kind. */
+  private readonly quietHead = new Int32Array([NONE, NONE]);
+  private readonly quietTail = new Int32Array([NONE, NONE]);
   private streams = 0;
   /** Sweep clock (µs), and the last packet time that moved it. */
   private clock = 0;
@@ -182,9 +209,15 @@ export class Conversations {
 
   constructor(
     readonly table: ConnTable,
-    private readonly timeouts: ConversationTimeouts,
+    private readonly limits: ConversationLimits,
   ) {
     this.conv = table.columns(CONVERSATION);
+  }
+
+  /** Bytes of the columns and pools as allocated now. */
+  get bytes(): number {
+    const pooled = (p: Pool<ColumnSpec>) => p.capacity * (p.rowBytes + 4);
+    return this.conv.capacity * this.conv.rowBytes + this.flows.capacity * this.flows.rowBytes + pooled(this.segments) + pooled(this.sacks);
   }
 
   /** There is a conversation on the row. */
@@ -197,12 +230,14 @@ export class Conversations {
    * index, or `stream` reserved earlier; both directions fresh. `clock` is the packet's.
    */
   open(row: number, stream: number, clock: number): void {
-    if (this.table.isHeld(row, HOLDER)) this.releaseLists(row);
-    else {
+    if (this.table.isHeld(row, HOLDER)) {
+      this.releaseLists(row);
+      if (this.conv.c.state[row] & COMPACTED) this.armTimer(row, clock);
+    } else {
       this.table.hold(row, HOLDER);
       this.size++;
-      const { quietUs } = this.timeouts;
-      if (quietUs !== Infinity) this.timers.push(clock + quietUs, row, this.table.gen(row), TIMER_IDLE);
+      this.conv.c.state[row] = 0;
+      this.armTimer(row, clock);
     }
     this.flows.ensure(2 * this.table.capacity);
     const c = this.conv.c;
@@ -211,15 +246,31 @@ export class Conversations {
     c.lastSynNs[row] = 0;
     c.initialRttNs[row] = 0;
     c.lastSeen[row] = clock;
-    c.state[row] = 0;
+    c.state[row] &= ON_A_QUIET_LIST;
+    const d = this.flows.c;
+    // Field by field (ColumnSet.clear goes through every column by name: slower by far, per connection).
     for (let f = 2 * row; f <= 2 * row + 1; f++) {
-      this.flows.clear(f);
-      const d = this.flows.c;
+      d.baseSeq[f] = 0;
+      d.nextSeq[f] = 0;
+      d.nextSeqFrame[f] = 0;
+      d.nextSeqUs[f] = 0;
+      d.nextSeqNs[f] = 0;
+      d.maxSeqToBeAcked[f] = 0;
+      d.lastAck[f] = 0;
+      d.lastAckUs[f] = 0;
+      d.lastAckNs[f] = 0;
       d.window[f] = WINDOW_UNSET;
       d.winScale[f] = WSCALE_UNKNOWN;
+      d.dupAckCount[f] = 0;
+      d.lastNonDupAckFrame[f] = 0;
+      d.lastFlags[f] = 0;
+      d.bits[f] = 0;
+      d.sackCount[f] = 0;
       d.sack[f] = NONE;
       d.unacked[f] = NONE;
       d.unackedTail[f] = NONE;
+      d.unackedCount[f] = 0;
+      d.ackApplied[f] = 0;
       d.survivor[f] = NONE;
     }
   }
@@ -332,25 +383,57 @@ export class Conversations {
   }
 
   /**
-   * After a packet, once per SWEEP_EVERY_US of clock: forget conversations idle for longer
-   * than their timeout (quiet ones after quietUs, others after the longer of both).
+   * After a packet of the conversation on `row` (its state updated, lastSeen = `clock`): its
+   * timer again if it was compacted, and its place on the quiet lists; then, past maxQuiet
+   * quiet conversations, forget the least recently seen.
+   */
+  settle(row: number, clock: number): void {
+    const c = this.conv.c;
+    const state = c.state[row];
+    if (state & COMPACTED) {
+      c.state[row] = state & ~COMPACTED;
+      this.armTimer(row, clock);
+    }
+    const kind = !this.quiet(row) ? -1 : (state & PAST_HANDSHAKE) === 0 ? 0 : 1;
+    const on = (state & ON_A_QUIET_LIST) === 0 ? -1 : state & QUIET_LIST ? 0 : 1;
+    if (on === kind && (kind < 0 || this.quietTail[kind] === row)) return;
+    if (on >= 0) this.unlinkQuiet(row, on);
+    if (kind < 0) return;
+    this.linkQuiet(row, kind);
+    while (this.quietCount > this.limits.maxQuiet) {
+      // Never the conversation of this packet (the newest of its list).
+      const head = this.quietHead[0];
+      this.evicted++;
+      this.forget(head !== NONE && head !== row ? head : this.quietHead[1]);
+    }
+  }
+
+  /**
+   * Once per SWEEP_EVERY_US of clock, after a packet: compact the quiet conversations idle for
+   * longer than quietUs, forget the others idle for longer than both timeouts.
    */
   maybeSweep(): void {
     const clock = this.clock;
     if (clock < this.nextSweep) return;
     this.nextSweep = clock + SWEEP_EVERY_US;
-    const { idleUs, quietUs } = this.timeouts;
+    const { idleUs, quietUs } = this.limits;
     const timers = this.timers;
     const table = this.table;
     while (timers.peek() < clock) {
       const row = timers.topRow();
       const gen = timers.topGen();
       timers.pop();
-      if (table.gen(row) !== gen || !table.isHeld(row, HOLDER)) continue;
+      // Stale: the row was freed, or the conversation forgotten past maxQuiet, or already compacted.
+      if (table.gen(row) !== gen || !table.isHeld(row, HOLDER) || (this.conv.c.state[row] & COMPACTED) !== 0) continue;
       const lastSeen = this.conv.c.lastSeen[row];
-      const limit = this.quiet(row) ? quietUs : Math.max(quietUs, idleUs);
+      const quiet = this.quiet(row);
+      const limit = quiet ? quietUs : Math.max(quietUs, idleUs);
       if (clock - lastSeen > limit) {
-        this.forget(row);
+        if (quiet) this.compact(row);
+        else {
+          this.swept++;
+          this.forget(row);
+        }
         continue;
       }
       // Not yet: due again when it could first go (quietUs after its last packet), at least quietUs from now.
@@ -360,11 +443,59 @@ export class Conversations {
     }
   }
 
+  /** The conversation's one timer entry, due quietUs after `clock` (none when quietUs is Infinity). */
+  private armTimer(row: number, clock: number): void {
+    const { quietUs } = this.limits;
+    if (quietUs !== Infinity) this.timers.push(clock + quietUs, row, this.table.gen(row), TIMER_IDLE);
+  }
+
+  /** Keep a quiet idle conversation without its lists: its unacked segments and SACK blocks are forgotten. */
+  private compact(row: number): void {
+    this.releaseLists(row);
+    const d = this.flows.c;
+    for (let f = 2 * row; f <= 2 * row + 1; f++) {
+      d.unackedTail[f] = NONE;
+      d.unackedCount[f] = 0;
+      d.survivor[f] = NONE;
+      d.bits[f] &= ~ACK_APPLIED;
+      d.sackCount[f] = 0;
+    }
+    this.conv.c.state[row] |= COMPACTED;
+    this.compacted++;
+  }
+
   private forget(row: number): void {
+    const state = this.conv.c.state[row];
+    if (state & ON_A_QUIET_LIST) this.unlinkQuiet(row, state & QUIET_LIST ? 0 : 1);
     this.releaseLists(row);
     this.size--;
-    this.swept++;
     this.table.release(row, HOLDER);
+  }
+
+  /** Put the row last on quiet list `kind`. */
+  private linkQuiet(row: number, kind: number): void {
+    const c = this.conv.c;
+    const tail = this.quietTail[kind];
+    c.quietPrev[row] = tail;
+    c.quietNext[row] = NONE;
+    if (tail === NONE) this.quietHead[kind] = row;
+    else c.quietNext[tail] = row;
+    this.quietTail[kind] = row;
+    c.state[row] |= QUIET_LIST << kind;
+    this.quietCount++;
+  }
+
+  /** Take the row off quiet list `kind`. */
+  private unlinkQuiet(row: number, kind: number): void {
+    const c = this.conv.c;
+    const prev = c.quietPrev[row];
+    const next = c.quietNext[row];
+    if (prev === NONE) this.quietHead[kind] = next;
+    else c.quietNext[prev] = next;
+    if (next === NONE) this.quietTail[kind] = prev;
+    else c.quietPrev[next] = prev;
+    c.state[row] &= ~ON_A_QUIET_LIST;
+    this.quietCount--;
   }
 
   /** Give both directions' segment and SACK records back. */

@@ -112,9 +112,23 @@ export interface SequenceAnalyzerOptions {
   trackBytesInFlight?: boolean;
   /** Seconds of packet time after which an idle live conversation is forgotten (default 7800; Infinity: never). */
   idleTimeoutSec?: number;
-  /** Seconds after which an idle closed, one-sided or handshake-only conversation is forgotten (default 75; Infinity: never). */
+  /**
+   * Seconds after which an idle closed, one-sided or handshake-only conversation is kept without
+   * its unacknowledged segments and SACK blocks (default 75; Infinity: never).
+   */
   quietTimeoutSec?: number;
+  /**
+   * Closed, one-sided or handshake-only conversations kept at most (default DEFAULT_MAX_QUIET);
+   * beyond, the least recently seen is forgotten, one that never got past its handshake first.
+   */
+  maxQuietConversations?: number;
 }
+
+/**
+ * Quiet conversations kept by default: with 197 bytes of columns a row, a SYN flood of any size
+ * keeps the analysis's columns and pools under 40 MB (test/seq-rows.test.ts floods 1,000,000).
+ */
+export const DEFAULT_MAX_QUIET = 100_000;
 
 /** Packet time as (µs since the epoch, extra ns 0..999) -> ns since (refUs, refNs); exact for deltas under ~100 days. */
 function deltaNs(us: number, ns: number, refUs: number, refNs: number): number {
@@ -149,6 +163,7 @@ export class SequenceAnalyzer {
     this.conversations = new Conversations(table, {
       idleUs: (opts.idleTimeoutSec ?? 7800) * 1e6,
       quietUs: (opts.quietTimeoutSec ?? 75) * 1e6,
+      maxQuiet: Math.max(1, opts.maxQuietConversations ?? DEFAULT_MAX_QUIET),
     });
   }
 
@@ -157,9 +172,28 @@ export class SequenceAnalyzer {
     return this.conversations.size;
   }
 
-  /** Conversations forgotten by the idle sweep so far. */
+  /** Conversations forgotten by the idle sweep so far (live ones idle for idleTimeoutSec). */
   get swept(): number {
     return this.conversations.swept;
+  }
+
+  /** Quiet conversations forgotten past maxQuietConversations so far, and quiet ones compacted. */
+  get evicted(): number {
+    return this.conversations.evicted;
+  }
+
+  get compacted(): number {
+    return this.conversations.compacted;
+  }
+
+  /** Quiet conversations held now. */
+  get quiet(): number {
+    return this.conversations.quietCount;
+  }
+
+  /** Bytes of the analysis's columns and pools as allocated now (they grow with the connection table). */
+  get columnBytes(): number {
+    return this.conversations.bytes;
   }
 
   /** Records in use: unacknowledged segments, SACK blocks. */
@@ -251,6 +285,7 @@ export class SequenceAnalyzer {
     if (!(this.tcpFlags & SYN)) c.state[row] |= PAST_HANDSHAKE;
     if (this.tcpFlags & RST) c.state[row] |= RST_SEEN;
     else if (this.tcpFlags & FIN) c.state[row] |= FIN_DIR0 << dir;
+    convs.settle(row, clock);
     return r;
   }
 

@@ -78,7 +78,7 @@ export interface WorstFlow {
 }
 
 const WORST_SHOWN = 5;
-/** How much longer than the flow table the sequence analysis keeps a closed conversation (s). */
+/** How much longer than the flow table the sequence analysis keeps a closed conversation's unacknowledged segments (s). */
 const QUIET_MARGIN_SEC = 10;
 /** Hosts whose sockets the summary counts one by one (a spoofed flood has a "host" per SYN). */
 export const HOSTS_TRACKED = 10_000;
@@ -161,8 +161,8 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const hosts = new HostDetectors(emit, thresholds);
   const zeekConnStates: Record<string, number> = {};
   const verify = opts.verifyChecksums === true;
-  // A closed conversation is kept as long as the flow table keeps its connection (TIME_WAIT, then the
-  // linger for late packets), and a little longer: not for the whole capture (see analysis/DIFFERENCES.md).
+  // A closed conversation keeps its unacknowledged segments as long as the flow table keeps its connection
+  // (TIME_WAIT, then the linger for late packets), and a little longer; then only its numbers (see analysis/DIFFERENCES.md).
   // One row per endpoint pair for every analyzer (so far the sequence analysis only).
   const conns = new ConnTable();
   const sequence = new SequenceAnalyzer({ quietTimeoutSec: (flowOptions.timeWaitUs + flowOptions.lingerUs) / 1e6 + QUIET_MARGIN_SEC }, conns);

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AnalysisFlag as A, SequenceAnalyzer, flagNames, type SequenceAnalyzerOptions } from '../src/analysis/index.js';
-import type { TcpConversation } from '../src/analysis/conversation.js';
 import { gtSeq, leSeq, ltSeq } from '../src/analysis/seq.js';
 import { DecodedPacket, decodeFrame } from '../src/decode/index.js';
 import { FIELD_BITS, KNOWN_DIFFERENCES, Tally, compareCapture, goldenCaptures } from '../scripts/seq-compare.js';
@@ -136,8 +135,6 @@ interface PacketSpec {
 /** Packets of one conversation between 10.0.0.1:40000 (c) and 10.0.0.2:80 (s), or over IPv6. */
 class Packets {
   readonly a: SequenceAnalyzer;
-  /** Passed with every packet as the conversation hint (analyze/capture.ts passes the flow's). */
-  hint: TcpConversation | null = null;
   private frame = 0;
   private readonly p = new DecodedPacket();
 
@@ -167,7 +164,7 @@ class Packets {
     p.payloadLen = s.len ?? 0;
     p.windowScale = s.ws ?? -1;
     p.sackCount = 0;
-    return this.a.packet(++this.frame, this.startUs + s.t, p, 0, this.hint);
+    return this.a.packet(++this.frame, this.startUs + s.t, p, 0);
   }
 
   /** Handshake with window scale 0 both ways; the client's next sequence number is cIsn + 1. */
@@ -296,30 +293,36 @@ describe('hand-made packets', () => {
     assert.equal(k.send(C, { seq: 90_001, ack: 70_001, t: 1_000_200 }).flags, 0);
   });
 
-  test('a hint the table no longer holds (the conversation a port-reuse SYN replaced) is not used', () => {
-    const k = new Packets();
+  test('a port-reuse SYN restarts the row: the old stream\'s unacked segments and SACK blocks go back to the pools', () => {
+    const k = new Packets({ trackBytesInFlight: true });
     k.handshake(1000, 5000);
-    const old = k.a.conversation!;
-    k.hint = old;
-    assert.equal(k.send(C, { seq: 1001, ack: 5001, len: 10, t: 300 }).stream, 0, 'a held hint is used');
+    assert.equal(k.send(C, { seq: 1001, ack: 5001, len: 10, t: 300 }).stream, 0);
+    assert.equal(k.a.pooled.segments, 1);
     assert.equal(k.send(C, { seq: 90_000, flags: 'S', t: 1_000_000 }).stream, 1);
-    assert.equal(old.inTable, false);
+    assert.equal(k.a.pooled.segments, 1, 'only the new SYN');
+    assert.equal(k.a.held, 1);
     const synAck = k.send(S, { seq: 70_000, ack: 90_001, flags: 'SA', t: 1_000_100 });
-    assert.deepEqual([synAck.flags, synAck.stream], [0, 1]);
+    assert.deepEqual([synAck.flags, synAck.stream, synAck.acksFrame], [0, 1, 5]);
   });
 
   describe('memory: the conversation table is swept by packet time', () => {
-    test('a closed conversation idle beyond the quiet timeout is forgotten; its ports then start a new stream', () => {
+    test('a closed conversation idle beyond the quiet timeout is kept, as tshark keeps it, without its unacked segments', () => {
       const k = new Packets({ quietTimeoutSec: 30 });
       k.handshake(1000, 5000);
-      k.send(C, { seq: 1001, ack: 5001, flags: 'RA', t: 1000 });
+      k.send(C, { seq: 1001, ack: 5001, len: 100, t: 500 });
+      k.send(C, { seq: 1101, ack: 5001, flags: 'RA', t: 1000 });
+      assert.equal(k.a.pooled.segments, 1, 'the unacknowledged data');
       // Other traffic moves the clock on (at most 60 s per packet).
       for (let s = 1; s <= 40; s++) k.send(C, { seq: 1, flags: 'S', t: s * 1_000_000 }, [41000 + s, 80]);
-      assert.ok(k.a.swept >= 1);
-      assert.notEqual(k.send(C, { seq: 1001, ack: 5001, t: 41_000_000 }).stream, 0);
+      assert.equal(k.a.swept, 0);
+      assert.ok(k.a.compacted >= 1);
+      assert.ok(k.a.pooled.segments <= 31, `${k.a.pooled.segments} segments: the SYNs of the last 30 s, and of 30-40 s ago until the next sweep`);
+      const late = k.send(S, { seq: 5001, ack: 1101, t: 41_000_000 });
+      assert.equal(late.stream, 0);
+      assert.equal(late.acksFrame, 0, 'the segment it would have acknowledged is forgotten');
     });
 
-    test('a conversation that never got past its handshake (an answered SYN flood) goes after the quiet timeout; an open idle one stays', () => {
+    test('a conversation that never got past its handshake (an answered SYN flood) is kept after the quiet timeout; an open idle one too', () => {
       const k = new Packets({ quietTimeoutSec: 30 });
       k.send(C, { seq: 1000, flags: 'S', t: 0 });
       k.send(S, { seq: 5000, ack: 1001, flags: 'SA', t: 100 });
@@ -329,7 +332,25 @@ describe('hand-made packets', () => {
       assert.equal(k.send(C, { seq: 2001, ack: 3001, t: 500 }, open).stream, 1);
       for (let s = 1; s <= 40; s++) k.send(C, { seq: 1, flags: 'S', t: s * 1_000_000 }, [41000 + s, 80]);
       assert.equal(k.send(C, { seq: 2001, ack: 3001, t: 41_000_000 }, open).stream, 1, 'the open conversation is kept');
-      assert.notEqual(k.send(S, { seq: 5000, ack: 1001, flags: 'SA', t: 41_000_100 }).stream, 0, 'the half-open one was forgotten');
+      const again = k.send(S, { seq: 5000, ack: 1001, flags: 'SA', t: 41_000_100 });
+      assert.deepEqual([again.stream, names(again.flags)], [0, 'retransmission'], 'the half-open one too: its SYN-ACK again is a retransmission');
+    });
+
+    test('past maxQuietConversations the least recently seen quiet one goes, one that never got past its handshake first', () => {
+      const k = new Packets({ maxQuietConversations: 3 });
+      k.handshake(1000, 5000); // stream 0: open, not quiet
+      k.send(C, { seq: 2000, flags: 'S', t: 300 }, [40001, 80]); // 1: a lone SYN
+      k.send(C, { seq: 3000, flags: 'S', t: 400 }, [40002, 80]); // 2
+      k.send(C, { seq: 4000, flags: 'S', t: 500 }, [40003, 80]); // 3
+      k.send(C, { seq: 1001, ack: 5001, flags: 'FA', t: 600 });
+      assert.equal(k.send(S, { seq: 5001, ack: 1002, flags: 'FA', t: 700 }).stream, 0); // closed: quiet, past its handshake
+      assert.deepEqual([k.a.quiet, k.a.evicted], [3, 1], 'the oldest lone SYN (40001) went');
+      assert.equal(k.send(C, { seq: 3000, flags: 'S', t: 800 }, [40002, 80]).stream, 2, 'a retransmitted SYN: seen again, kept');
+      k.send(C, { seq: 9000, flags: 'S', t: 900 }, [40009, 80]); // 4: the lone SYN of 40003 goes
+      assert.equal(k.send(C, { seq: 4000, flags: 'S', t: 1000 }, [40003, 80]).stream, 5, 'forgotten: a new stream');
+      assert.equal(k.send(C, { seq: 1002, ack: 5002, t: 1100 }).stream, 0, 'the closed one is kept while lone SYNs go first');
+      // 40003's new SYN made a fourth quiet one: the oldest lone SYN (40002, seen at 800) went.
+      assert.deepEqual([k.a.held, k.a.quiet, k.a.evicted], [3, 3, 3]);
     });
 
     test('without timeouts nothing is forgotten (Wireshark keeps every conversation)', () => {

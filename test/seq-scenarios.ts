@@ -28,11 +28,21 @@ export interface SeqScenario {
   streams?: number[];
   /** Frame number -> raw ack field written into that frame whatever its flags (the writer leaves it 0 without ACK). */
   forceAck?: Record<number, number>;
+  /**
+   * Another conversation between the same hosts (another client port), its packets merged in by
+   * time: traffic that moves packet time on while `conversation` is idle. Frame numbers (expect,
+   * streams, forceAck) count the merged capture.
+   */
+  alongside?: Conversation;
 }
 
 /** The captured packets of a scenario, in capture order, with forceAck applied (the TCP checksum is left as it was). */
 export function segmentsOf(s: SeqScenario): Segment[] {
   const segments = runConversation(s.conversation).segments;
+  if (s.alongside) {
+    segments.push(...runConversation(s.alongside).segments);
+    segments.sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+  }
   for (const [frame, ack] of Object.entries(s.forceAck ?? {})) {
     const seg = segments[Number(frame) - 1];
     const tcpOff = seg.ip[0] >> 4 === 4 ? (seg.ip[0] & 15) * 4 : 40;
@@ -333,5 +343,29 @@ export const seqScenarios: SeqScenario[] = [
       { from: 'server', flags: 'PA', len: 100, rseq: 101 },
     ]),
     expect: { 7: 'ack_lost_segment', 8: 'fast_retransmission' },
+  },
+  {
+    name: 'seq-one-sided-dup-ack-after-135s',
+    description:
+      'only the client\'s side is captured (its SYN, ACK and data; the server\'s packets take another path); 135 s later, while another connection to the server sends every 20 s, the client repeats its ACK: tshark keeps the one-sided conversation, so it is stream 0\'s Dup ACK #1 of frame 2 (issue #18: it used to be forgotten after 75 s and start stream 2)',
+    conversation: conv('seq-one-sided-dup-ack-after-135s', [
+      { from: 'client', flags: 'S' },
+      { from: 'server', flags: 'SA', captured: false },
+      { from: 'client', flags: 'A' },
+      { from: 'client', flags: 'PA', len: 100, t: '+0.001' },
+      { from: 'server', flags: 'A', captured: false },
+      { from: 'client', flags: 'A', t: '135.0' },
+    ]),
+    alongside: conv('seq-one-sided-dup-ack-after-135s/alongside', [
+      { from: 'client', flags: 'S', t: '0.5' },
+      { from: 'server', flags: 'SA' },
+      { from: 'client', flags: 'A' },
+      ...[20, 40, 60, 80, 100, 120, 140].flatMap((t): Step[] => [
+        { from: 'client', flags: 'PA', len: 10, t: `${t}.0` },
+        { from: 'server', flags: 'A' },
+      ]),
+    ]),
+    expect: { 19: 'duplicate_ack#1@2' },
+    streams: [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1],
   },
 ];

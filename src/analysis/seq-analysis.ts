@@ -6,22 +6,30 @@
  * shared/design/tcp-analysis-rules.md (section numbers below refer to it); one
  * function per rule, called in Wireshark's order.
  *
- * Streaming: call `packet()` for every TCP packet in file order. It returns a
- * reused AnalysisResult, valid until the next call.
+ * Streaming: call `packet()` for every TCP packet in file order, or `packetAt()` with
+ * the packet's row and direction when the caller looks packets up in a connection
+ * table it shares with other analyzers (analyze/capture.ts). It returns a reused
+ * AnalysisResult, valid until the next call. Per-connection state is in columns of the
+ * table's rows (conversation.ts): a packet allocates nothing.
  */
 import type { DecodedPacket } from '../decode/packet.js';
+import { ConnTable } from '../conn/table.js';
 import {
-  ConversationTable,
+  BASE_SEQ_SET,
+  Conversations,
   DUPACK_SENTINEL,
+  FIN_DIR0,
+  FIRST_ACK,
+  MAX_SACK_BLOCKS,
   MAX_UNACKED_SEGMENTS,
-  SACK_NUMBERS,
+  NO_BIF,
+  PAST_HANDSHAKE,
+  RST_SEEN,
+  SEEN,
   WSCALE_NOT_USED,
   WSCALE_UNKNOWN,
-  conversationKey,
-  endpointOrder,
-  type TcpConversation,
-  type TcpFlow,
 } from './conversation.js';
+import { NONE } from '../conn/pool.js';
 import { AnalysisFlag as A } from './flags.js';
 import { gtSeq, leSeq, ltSeq } from './seq.js';
 
@@ -39,7 +47,7 @@ const OUT_OF_ORDER_DEFAULT_NS = 3_000_000;
 /**
  * The fields of a decoded TCP packet the analysis reads. A DecodedPacket is one; a
  * caller that must hold a packet back (e.g. until its IP datagram is reassembled)
- * can pass a copy of just these.
+ * can pass a copy of just these (the connection table reads only the endpoints).
  */
 export type TcpSegmentView = Pick<
   DecodedPacket,
@@ -104,14 +112,23 @@ export interface SequenceAnalyzerOptions {
   trackBytesInFlight?: boolean;
   /** Seconds of packet time after which an idle live conversation is forgotten (default 7800; Infinity: never). */
   idleTimeoutSec?: number;
-  /** Seconds after which an idle closed, one-sided or handshake-only conversation is forgotten (default 75; Infinity: never). */
+  /**
+   * Seconds after which an idle closed, one-sided or handshake-only conversation is kept without
+   * its unacknowledged segments and SACK blocks (default 75; Infinity: never).
+   */
   quietTimeoutSec?: number;
   /**
-   * Seconds after which an idle conversation is kept frozen, as numbers, until its next packet
-   * (default 5; Infinity: never). Changes memory only, never a result.
+   * Closed, one-sided or handshake-only conversations kept at most (default DEFAULT_MAX_QUIET);
+   * beyond, the least recently seen is forgotten, one that never got past its handshake first.
    */
-  freezeAfterSec?: number;
+  maxQuietConversations?: number;
 }
+
+/**
+ * Quiet conversations kept by default: with 197 bytes of columns a row, a SYN flood of any size
+ * keeps the analysis's columns and pools under 40 MB (test/seq-rows.test.ts floods 1,000,000).
+ */
+export const DEFAULT_MAX_QUIET = 100_000;
 
 /** Packet time as (µs since the epoch, extra ns 0..999) -> ns since (refUs, refNs); exact for deltas under ~100 days. */
 function deltaNs(us: number, ns: number, refUs: number, refNs: number): number {
@@ -119,12 +136,13 @@ function deltaNs(us: number, ns: number, refUs: number, refNs: number): number {
 }
 
 export class SequenceAnalyzer {
-  private readonly table: ConversationTable;
+  private readonly conversations: Conversations;
+  private readonly table: ConnTable;
   private readonly result = new AnalysisResult();
   private readonly fastFirst: boolean;
   private readonly trackBif: boolean;
 
-  // The packet being analysed (set by packet(), read by the rules).
+  // The packet being analysed (set by analyse(), read by the rules).
   private frame = 0;
   private us = 0;
   private ns = 0;
@@ -133,50 +151,79 @@ export class SequenceAnalyzer {
   private len = 0;
   private tcpFlags = 0;
   private win = 0;
-  private current: TcpConversation | null = null;
 
-  constructor(opts: SequenceAnalyzerOptions = {}) {
+  /**
+   * `table`: the connection table the caller looks packets up in (then call packetAt); by
+   * default one of the analyzer's own (then call packet).
+   */
+  constructor(opts: SequenceAnalyzerOptions = {}, table: ConnTable = new ConnTable()) {
     this.fastFirst = opts.fastRetransmissionSupersedesOutOfOrder ?? true;
     this.trackBif = opts.trackBytesInFlight ?? false;
-    this.table = new ConversationTable({
+    this.table = table;
+    this.conversations = new Conversations(table, {
       idleUs: (opts.idleTimeoutSec ?? 7800) * 1e6,
       quietUs: (opts.quietTimeoutSec ?? 75) * 1e6,
-      freezeUs: (opts.freezeAfterSec ?? 5) * 1e6,
+      maxQuiet: Math.max(1, opts.maxQuietConversations ?? DEFAULT_MAX_QUIET),
     });
   }
 
   /** Conversations currently held. */
-  get conversations(): number {
-    return this.table.size;
+  get held(): number {
+    return this.conversations.size;
   }
 
-  /** Conversations forgotten by the idle sweep so far. */
+  /** Conversations forgotten by the idle sweep so far (live ones idle for idleTimeoutSec). */
   get swept(): number {
-    return this.table.swept;
+    return this.conversations.swept;
   }
 
-  /** Conversations frozen while idle, and brought back by a later packet, so far. */
-  get frozen(): number {
-    return this.table.frozen;
+  /** Quiet conversations forgotten past maxQuietConversations so far, and quiet ones compacted. */
+  get evicted(): number {
+    return this.conversations.evicted;
   }
 
-  get thawed(): number {
-    return this.table.thawed;
+  get compacted(): number {
+    return this.conversations.compacted;
   }
 
-  /** Freeze now every conversation idle for freezeAfterSec or longer (the sweep does it every 10 s of packet time). */
-  freezeIdle(): void {
-    this.table.freezeIdle();
+  /** Quiet conversations held now. */
+  get quiet(): number {
+    return this.conversations.quietCount;
+  }
+
+  /** Bytes of the analysis's columns and pools as allocated now (they grow with the connection table). */
+  get columnBytes(): number {
+    return this.conversations.bytes;
+  }
+
+  /** Records in use: unacknowledged segments, SACK blocks. */
+  get pooled(): { segments: number; sackBlocks: number } {
+    return { segments: this.conversations.segments.size, sackBlocks: this.conversations.sacks.size };
   }
 
   /**
-   * Analyse one TCP packet (`p` holds a decoded TCP header). `frame` is the frame
-   * number, `tsUs` the packet time in µs, `tsNs` optional extra nanoseconds (0..999)
-   * for captures with ns resolution.
+   * Analyse one TCP packet (`p` holds a decoded TCP header), looking it up in the table.
+   * `frame` is the frame number, `tsUs` the packet time in µs, `tsNs` optional extra
+   * nanoseconds (0..999) for captures with ns resolution.
    */
+  packet(frame: number, tsUs: number, p: TcpSegmentView, tsNs = 0): AnalysisResult {
+    const row = this.table.lookup(p as DecodedPacket);
+    return this.packetAt(row, this.table.dir, frame, tsUs, p, tsNs);
+  }
+
+  /** Analyse one TCP packet whose row (and direction) the caller looked up in the shared table. */
+  packetAt(row: number, dir: number, frame: number, tsUs: number, p: TcpSegmentView, tsNs = 0): AnalysisResult {
+    const r = this.analyse(row, dir, frame, tsUs, p, tsNs, this.conversations.advance(tsUs), -1);
+    this.conversations.maybeSweep();
+    return r;
+  }
+
   /** There is a conversation for the packet's endpoints. */
   has(p: TcpSegmentView): boolean {
-    return this.table.has(conversationKey(p, endpointOrder(p)));
+    const row = this.table.lookup(p as DecodedPacket);
+    const held = this.conversations.has(row);
+    if (this.table.isNew) this.table.releaseIfIdle(row);
+    return held;
   }
 
   /**
@@ -185,33 +232,19 @@ export class SequenceAnalyzer {
    * for replay().
    */
   reserve(tsUs: number): { stream: number; clock: number } {
-    const clock = this.table.advance(tsUs);
-    const stream = this.table.reserveStream();
-    this.table.maybeSweep();
+    const clock = this.conversations.advance(tsUs);
+    const stream = this.conversations.reserveStream();
+    this.conversations.maybeSweep();
     return { stream, clock };
   }
 
   /** The held-back packet, analysed as packet() would have then, in its reserved stream. */
   replay(frame: number, tsUs: number, p: TcpSegmentView, stream: number, clock: number): AnalysisResult {
-    return this.analyse(frame, tsUs, p, 0, clock, stream);
+    const row = this.table.lookup(p as DecodedPacket);
+    return this.analyse(row, this.table.dir, frame, tsUs, p, 0, clock, stream);
   }
 
-  /**
-   * `hint`: the `conversation` an earlier packet of the same endpoints went to, if known (the
-   * caller keeps it per connection): while the table still holds it, the key and lookup are skipped.
-   */
-  packet(frame: number, tsUs: number, p: TcpSegmentView, tsNs = 0, hint: TcpConversation | null = null): AnalysisResult {
-    const r = this.analyse(frame, tsUs, p, tsNs, this.table.advance(tsUs), -1, hint);
-    this.table.maybeSweep();
-    return r;
-  }
-
-  /** The conversation the last packet() or replay() went to (valid as a hint while its `inTable`). */
-  get conversation(): TcpConversation | null {
-    return this.current;
-  }
-
-  private analyse(frame: number, tsUs: number, p: TcpSegmentView, tsNs: number, clock: number, reserved: number, hint: TcpConversation | null = null): AnalysisResult {
+  private analyse(row: number, dir: number, frame: number, tsUs: number, p: TcpSegmentView, tsNs: number, clock: number, reserved: number): AnalysisResult {
     const r = this.result;
     r.clear();
     this.frame = frame;
@@ -224,45 +257,35 @@ export class SequenceAnalyzer {
     this.win = p.window;
 
     // §3, §5.15: the conversation, its direction, and the port-reuse decisions.
-    const order = endpointOrder(p);
-    let conv: TcpConversation;
-    if (hint !== null && hint.inTable) conv = hint;
-    else {
-      const key = conversationKey(p, order);
-      conv = this.table.get(key) ?? this.table.create(key, frame, reserved);
-    }
-    let fwd = order >= 0 ? conv.flow1 : conv.flow2;
+    const convs = this.conversations;
+    if (!convs.has(row)) convs.open(row, reserved, clock);
+    const fwd = 2 * row + dir;
+    const rev = fwd ^ 1;
+    const d = convs.flows.c;
     if (this.isReusedPortsSyn(fwd)) {
-      conv = this.table.create(conv.key, frame);
-      fwd = order >= 0 ? conv.flow1 : conv.flow2;
+      convs.open(row, -1, clock);
       r.flags |= A.REUSED_PORTS;
     } else if (this.isReusedPortsSynAck(fwd)) {
       r.flags |= A.REUSED_PORTS;
-      fwd.baseSeq = this.seq;
+      d.baseSeq[fwd] = this.seq;
     }
-    const rev = fwd === conv.flow1 ? conv.flow2 : conv.flow1;
     this.recordBaseSeq(fwd, rev);
-    r.stream = conv.stream;
-    r.windowScale = fwd.winScale;
+    const c = convs.conv.c;
+    r.stream = c.stream[row];
+    r.windowScale = d.winScale[fwd];
 
-    this.analyzeSequenceNumber(conv, fwd, rev, r);
+    this.analyzeSequenceNumber(row, fwd, rev, r);
 
     // After the analysis (these only affect later packets): window scaling (§6), iRTT (§3).
-    this.afterAnalysis(conv, fwd, rev, p.windowScale);
-    if (this.trackBif) {
-      fwd.sackCount = p.sackCount;
-      if (p.sackCount > 0) {
-        fwd.sack ??= new Uint32Array(SACK_NUMBERS);
-        for (let i = 0; i < 2 * p.sackCount; i++) fwd.sack[i] = p.sack[i];
-      }
-    }
-    r.initialRttNs = conv.initialRttNs;
-    this.current = conv;
-    conv.lastSeen = clock;
-    fwd.seen = true;
-    if (!(this.tcpFlags & SYN)) conv.pastHandshake = true;
-    if (this.tcpFlags & RST) conv.finMask |= 4;
-    else if (this.tcpFlags & FIN) conv.finMask |= fwd === conv.flow1 ? 1 : 2;
+    this.afterAnalysis(row, fwd, rev, p.windowScale);
+    if (this.trackBif) convs.setSack(fwd, p.sack, Math.min(p.sackCount, MAX_SACK_BLOCKS));
+    r.initialRttNs = c.initialRttNs[row];
+    c.lastSeen[row] = clock;
+    d.bits[fwd] |= SEEN;
+    if (!(this.tcpFlags & SYN)) c.state[row] |= PAST_HANDSHAKE;
+    if (this.tcpFlags & RST) c.state[row] |= RST_SEEN;
+    else if (this.tcpFlags & FIN) c.state[row] |= FIN_DIR0 << dir;
+    convs.settle(row, clock);
     return r;
   }
 
@@ -273,33 +296,38 @@ export class SequenceAnalyzer {
    * a new conversation (new stream, fresh state). A SYN repeating the ISN is a
    * retransmitted SYN: the sender's nextSeq falls back to maxSeqToBeAcked.
    */
-  private isReusedPortsSyn(fwd: TcpFlow): boolean {
-    if ((this.tcpFlags & (SYN | ACK)) !== SYN || !fwd.baseSeqSet) return false;
-    if (this.seq !== fwd.baseSeq) return true;
-    fwd.nextSeq = fwd.maxSeqToBeAcked;
+  private isReusedPortsSyn(fwd: number): boolean {
+    const d = this.conversations.flows.c;
+    if ((this.tcpFlags & (SYN | ACK)) !== SYN || (d.bits[fwd] & BASE_SEQ_SET) === 0) return false;
+    if (this.seq !== d.baseSeq[fwd]) return true;
+    d.nextSeq[fwd] = d.maxSeqToBeAcked[fwd];
     return false;
   }
 
   /** A SYN-ACK with a sequence number other than the recorded ISN: flagged, same stream and state. */
-  private isReusedPortsSynAck(fwd: TcpFlow): boolean {
-    return (this.tcpFlags & (SYN | ACK)) === (SYN | ACK) && fwd.baseSeqSet && this.seq !== fwd.baseSeq;
+  private isReusedPortsSynAck(fwd: number): boolean {
+    const d = this.conversations.flows.c;
+    return (this.tcpFlags & (SYN | ACK)) === (SYN | ACK) && (d.bits[fwd] & BASE_SEQ_SET) !== 0 && this.seq !== d.baseSeq[fwd];
   }
 
   /** The ISN of each direction: from its first packet, or from the first ACK of the other direction. */
-  private recordBaseSeq(fwd: TcpFlow, rev: TcpFlow): void {
-    if (!fwd.baseSeqSet) {
-      fwd.baseSeq = this.tcpFlags & SYN ? this.seq : (this.seq - 1) >>> 0;
-      fwd.baseSeqSet = true;
+  private recordBaseSeq(fwd: number, rev: number): void {
+    const d = this.conversations.flows.c;
+    if ((d.bits[fwd] & BASE_SEQ_SET) === 0) {
+      d.baseSeq[fwd] = this.tcpFlags & SYN ? this.seq : (this.seq - 1) >>> 0;
+      d.bits[fwd] |= BASE_SEQ_SET;
     }
-    if (!rev.baseSeqSet && this.tcpFlags & ACK) {
-      rev.baseSeq = (this.ack - 1) >>> 0;
-      rev.baseSeqSet = true;
+    if ((d.bits[rev] & BASE_SEQ_SET) === 0 && this.tcpFlags & ACK) {
+      d.baseSeq[rev] = (this.ack - 1) >>> 0;
+      d.bits[rev] |= BASE_SEQ_SET;
     }
   }
 
   // ------------------------------------------------------------ the analysis (§5)
 
-  private analyzeSequenceNumber(conv: TcpConversation, fwd: TcpFlow, rev: TcpFlow, r: AnalysisResult): void {
+  private analyzeSequenceNumber(row: number, fwd: number, rev: number, r: AnalysisResult): void {
+    const convs = this.conversations;
+    const d = convs.flows.c;
     let flags = r.flags;
 
     // Phase A: checks on the sender's packet.
@@ -309,7 +337,7 @@ export class SequenceAnalyzer {
       if (this.isZeroWindow()) flags |= A.ZERO_WINDOW;
       if (this.isLostSegment(fwd)) {
         flags |= A.LOST_SEGMENT;
-        fwd.validBif = false;
+        d.bits[fwd] |= NO_BIF;
       }
       if (this.isKeepAlive(fwd)) flags |= A.KEEP_ALIVE;
       if (this.isWindowUpdate(fwd)) flags |= A.WINDOW_UPDATE;
@@ -318,46 +346,44 @@ export class SequenceAnalyzer {
       else if (this.isZeroWindowProbeAck(fwd, rev)) flags |= A.ZERO_WINDOW_PROBE_ACK;
       else if (this.isDuplicateAck(fwd)) {
         flags |= A.DUPLICATE_ACK;
-        fwd.dupAckCount = fwd.dupAckCount === DUPACK_SENTINEL ? 1 : fwd.dupAckCount + 1;
-        r.dupAckNum = fwd.dupAckCount;
-        r.dupAckFrame = fwd.lastNonDupAckFrame;
+        d.dupAckCount[fwd] = d.dupAckCount[fwd] === DUPACK_SENTINEL ? 1 : d.dupAckCount[fwd] + 1;
+        r.dupAckNum = d.dupAckCount[fwd];
+        r.dupAckFrame = d.lastNonDupAckFrame[fwd];
       }
     }
 
     // Phase B: a changed ack value resets this direction's dup-ACK count.
-    if (this.ack !== fwd.lastAck) {
-      fwd.lastNonDupAckFrame = this.frame;
-      fwd.dupAckCount = 0;
+    if (this.ack !== d.lastAck[fwd]) {
+      d.lastNonDupAckFrame[fwd] = this.frame;
+      d.dupAckCount[fwd] = 0;
     }
     if (this.isAckedUnseenSegment(rev, r)) flags |= A.ACK_LOST_SEGMENT;
 
     // Phase C: the retransmission family, for segments that occupy sequence space.
-    if (this.len > 0 || this.tcpFlags & (SYN | FIN)) flags |= this.retransmissionType(conv, fwd, rev, flags, r);
+    if (this.len > 0 || this.tcpFlags & (SYN | FIN)) flags |= this.retransmissionType(row, fwd, rev, flags, r);
 
     // Phase D: state updates.
     this.updateSequenceState(fwd, flags);
-    fwd.window = this.win;
-    fwd.lastAck = this.ack;
-    fwd.lastAckUs = this.us;
-    fwd.lastAckNs = this.ns;
-    fwd.lastFlags = flags;
-    const unacked = rev.unacked;
-    unacked.ack(this.ack);
-    const acked = unacked.ackedFrame;
-    if (acked !== 0) {
-      r.acksFrame = acked;
-      r.ackRttNs = deltaNs(this.us, this.ns, unacked.ackedUs, unacked.ackedNs);
+    d.window[fwd] = this.win;
+    d.lastAck[fwd] = this.ack;
+    d.lastAckUs[fwd] = this.us;
+    d.lastAckNs[fwd] = this.ns;
+    d.lastFlags[fwd] = flags;
+    convs.ack(rev, this.ack);
+    if (convs.ackedFrame !== 0) {
+      r.acksFrame = convs.ackedFrame;
+      r.ackRttNs = deltaNs(this.us, this.ns, convs.ackedUs, convs.ackedNs);
     }
-    rev.settleUnacked();
     if (this.trackBif) this.bytesInFlight(fwd, rev, r);
-    if (this.tcpFlags & ACK) rev.validBif = true;
+    if (this.tcpFlags & ACK) d.bits[rev] &= ~NO_BIF;
     r.flags = flags;
     if (flags !== 0 || r.acksFrame !== 0 || r.bytesInFlight > 0) r.hasAnalysis = true;
   }
 
   /** 1. Zero window probe: one byte at nextSeq while the receiver's last window was 0. */
-  private isZeroWindowProbe(fwd: TcpFlow, rev: TcpFlow): boolean {
-    return this.len === 1 && this.seq === fwd.nextSeq && rev.window === 0;
+  private isZeroWindowProbe(fwd: number, rev: number): boolean {
+    const d = this.conversations.flows.c;
+    return this.len === 1 && this.seq === d.nextSeq[fwd] && d.window[rev] === 0;
   }
 
   /** 2. Zero window: the packet advertises a window of 0 (not on SYN, FIN or RST). */
@@ -366,46 +392,52 @@ export class SequenceAnalyzer {
   }
 
   /** 3. Previous segment not captured: the packet starts beyond the highest sequence end seen. */
-  private isLostSegment(fwd: TcpFlow): boolean {
-    return fwd.nextSeq !== 0 && gtSeq(this.seq, fwd.nextSeq) && (this.tcpFlags & RST) === 0;
+  private isLostSegment(fwd: number): boolean {
+    const nextSeq = this.conversations.flows.c.nextSeq[fwd];
+    return nextSeq !== 0 && gtSeq(this.seq, nextSeq) && (this.tcpFlags & RST) === 0;
   }
 
   /** 4. Keep-alive: 0 or 1 byte one below nextSeq (position only). */
-  private isKeepAlive(fwd: TcpFlow): boolean {
-    return this.len <= 1 && (this.tcpFlags & SYN_FIN_RST) === 0 && this.seq === ((fwd.nextSeq - 1) >>> 0);
+  private isKeepAlive(fwd: number): boolean {
+    return this.len <= 1 && (this.tcpFlags & SYN_FIN_RST) === 0 && this.seq === ((this.conversations.flows.c.nextSeq[fwd] - 1) >>> 0);
   }
 
   /** The common part of window update, keep-alive ACK, ZWP ACK and dup ACK: an empty segment at nextSeq repeating the ack. */
-  private isBareRepeat(fwd: TcpFlow): boolean {
-    return this.len === 0 && this.seq === fwd.nextSeq && this.ack === fwd.lastAck && (this.tcpFlags & SYN_FIN_RST) === 0;
+  private isBareRepeat(fwd: number): boolean {
+    const d = this.conversations.flows.c;
+    return this.len === 0 && this.seq === d.nextSeq[fwd] && this.ack === d.lastAck[fwd] && (this.tcpFlags & SYN_FIN_RST) === 0;
   }
 
   /** 5. Window update: only the (raw) window changed. */
-  private isWindowUpdate(fwd: TcpFlow): boolean {
-    return this.win !== 0 && this.win !== fwd.window && this.isBareRepeat(fwd);
+  private isWindowUpdate(fwd: number): boolean {
+    return this.win !== 0 && this.win !== this.conversations.flows.c.window[fwd] && this.isBareRepeat(fwd);
   }
 
   /** 6. Window full: the segment ends exactly at the receiver's advertised right edge (scale known). */
-  private isWindowFull(rev: TcpFlow): boolean {
-    if (this.len === 0 || rev.winScale === WSCALE_UNKNOWN || this.tcpFlags & SYN_FIN_RST) return false;
-    const shift = rev.isFirstAck || rev.winScale === WSCALE_NOT_USED ? 0 : rev.winScale;
-    const rightEdge = (rev.lastAck + ((rev.window << shift) >>> 0)) >>> 0;
+  private isWindowFull(rev: number): boolean {
+    const d = this.conversations.flows.c;
+    const scale = d.winScale[rev];
+    if (this.len === 0 || scale === WSCALE_UNKNOWN || this.tcpFlags & SYN_FIN_RST) return false;
+    const shift = (d.bits[rev] & FIRST_ACK) !== 0 || scale === WSCALE_NOT_USED ? 0 : scale;
+    const rightEdge = (d.lastAck[rev] + ((d.window[rev] << shift) >>> 0)) >>> 0;
     return ((this.seq + this.len) >>> 0) === rightEdge;
   }
 
   /** 7. Keep-alive ACK: a bare repeat, same window, answering a keep-alive. */
-  private isKeepAliveAck(fwd: TcpFlow, rev: TcpFlow): boolean {
-    return this.win !== 0 && this.win === fwd.window && (rev.lastFlags & A.KEEP_ALIVE) !== 0 && this.isBareRepeat(fwd);
+  private isKeepAliveAck(fwd: number, rev: number): boolean {
+    const d = this.conversations.flows.c;
+    return this.win !== 0 && this.win === d.window[fwd] && (d.lastFlags[rev] & A.KEEP_ALIVE) !== 0 && this.isBareRepeat(fwd);
   }
 
   /** 8. Zero window probe ACK: a bare repeat with the window still 0, answering a probe. */
-  private isZeroWindowProbeAck(fwd: TcpFlow, rev: TcpFlow): boolean {
-    return this.win === 0 && fwd.window === 0 && (rev.lastFlags & A.ZERO_WINDOW_PROBE) !== 0 && this.isBareRepeat(fwd);
+  private isZeroWindowProbeAck(fwd: number, rev: number): boolean {
+    const d = this.conversations.flows.c;
+    return this.win === 0 && d.window[fwd] === 0 && (d.lastFlags[rev] & A.ZERO_WINDOW_PROBE) !== 0 && this.isBareRepeat(fwd);
   }
 
   /** 9. Duplicate ACK: a bare repeat with the same non-zero window (the ACK bit is not checked). */
-  private isDuplicateAck(fwd: TcpFlow): boolean {
-    return this.win !== 0 && this.win === fwd.window && this.isBareRepeat(fwd);
+  private isDuplicateAck(fwd: number): boolean {
+    return this.win !== 0 && this.win === this.conversations.flows.c.window[fwd] && this.isBareRepeat(fwd);
   }
 
   /**
@@ -414,85 +446,97 @@ export class SequenceAnalyzer {
    * flag once per stall: the other side's dup-ACK count then holds a sentinel (also
    * when it was not 0 and nothing is flagged) until that side's ack value changes.
    */
-  private isAckedUnseenSegment(rev: TcpFlow, r: AnalysisResult): boolean {
-    if (rev.maxSeqToBeAcked === 0 || !gtSeq(this.ack, rev.maxSeqToBeAcked) || (this.tcpFlags & ACK) === 0) return false;
+  private isAckedUnseenSegment(rev: number, r: AnalysisResult): boolean {
+    const d = this.conversations.flows.c;
+    const max = d.maxSeqToBeAcked[rev];
+    if (max === 0 || !gtSeq(this.ack, max) || (this.tcpFlags & ACK) === 0) return false;
     r.hasAnalysis = true; // Wireshark creates the record before deciding whether to flag
-    if (ltSeq(rev.maxSeqToBeAcked, rev.nextSeq)) {
-      rev.maxSeqToBeAcked = rev.nextSeq;
+    if (ltSeq(max, d.nextSeq[rev])) {
+      d.maxSeqToBeAcked[rev] = d.nextSeq[rev];
       return true;
     }
     // Beyond everything: flagged only if the other side's count was 0; the sentinel is set either way.
-    const flag = rev.dupAckCount === 0;
-    rev.dupAckCount = DUPACK_SENTINEL;
+    const flag = d.dupAckCount[rev] === 0;
+    d.dupAckCount[rev] = DUPACK_SENTINEL;
     return flag;
   }
 
   /** Phase C: at most one of spurious, fast, out-of-order or plain retransmission. */
-  private retransmissionType(conv: TcpConversation, fwd: TcpFlow, rev: TcpFlow, flags: number, r: AnalysisResult): number {
+  private retransmissionType(row: number, fwd: number, rev: number, flags: number, r: AnalysisResult): number {
     // C1: a keep-alive is never a retransmission.
     if (flags & A.KEEP_ALIVE) return 0;
+    const convs = this.conversations;
+    const d = convs.flows.c;
     // C0, C2: "not advanced", except a multi-byte segment starting one below nextSeq (data after a ZWP).
-    let notAdvanced = fwd.nextSeq !== 0 && ltSeq(this.seq, fwd.nextSeq);
-    if (this.len > 1 && ((fwd.nextSeq - 1) >>> 0) === this.seq) notAdvanced = false;
+    const nextSeq = d.nextSeq[fwd];
+    let notAdvanced = nextSeq !== 0 && ltSeq(this.seq, nextSeq);
+    if (this.len > 1 && ((nextSeq - 1) >>> 0) === this.seq) notAdvanced = false;
     if (this.isSpuriousRetransmission(rev)) return A.SPURIOUS_RETRANSMISSION;
     if (this.fastFirst) {
       if (notAdvanced && this.isFastRetransmission(rev)) return A.FAST_RETRANSMISSION;
-      if (notAdvanced && this.isOutOfOrder(conv, fwd)) return A.OUT_OF_ORDER;
+      if (notAdvanced && this.isOutOfOrder(row, fwd)) return A.OUT_OF_ORDER;
     } else {
-      if (notAdvanced && this.isOutOfOrder(conv, fwd)) return A.OUT_OF_ORDER;
+      if (notAdvanced && this.isOutOfOrder(row, fwd)) return A.OUT_OF_ORDER;
       if (notAdvanced && this.isFastRetransmission(rev)) return A.FAST_RETRANSMISSION;
     }
     if (!notAdvanced) return 0;
     // C6: a plain retransmission.
-    const u = fwd.unacked;
-    if (u.count > 0) {
-      r.rtoFrame = u.frame(0);
-      r.rtoNs = deltaNs(this.us, this.ns, u.tsUs(0), u.tsNs(0));
+    const oldest = d.unacked[fwd];
+    if (oldest !== NONE) {
+      const s = convs.segments.c;
+      r.rtoFrame = s.frame[oldest];
+      r.rtoNs = deltaNs(this.us, this.ns, s.tsUs[oldest], s.tsNs[oldest]);
     } else {
-      r.rtoFrame = fwd.nextSeqFrame;
-      r.rtoNs = deltaNs(this.us, this.ns, fwd.nextSeqUs, fwd.nextSeqNs);
+      r.rtoFrame = d.nextSeqFrame[fwd];
+      r.rtoNs = deltaNs(this.us, this.ns, d.nextSeqUs[fwd], d.nextSeqNs[fwd]);
     }
     return A.RETRANSMISSION;
   }
 
   /** C3 Spurious retransmission: data entirely below the receiver's last ack value. */
-  private isSpuriousRetransmission(rev: TcpFlow): boolean {
-    return this.len > 0 && rev.lastAck !== 0 && leSeq((this.seq + this.len) >>> 0, rev.lastAck);
+  private isSpuriousRetransmission(rev: number): boolean {
+    const lastAck = this.conversations.flows.c.lastAck[rev];
+    return this.len > 0 && lastAck !== 0 && leSeq((this.seq + this.len) >>> 0, lastAck);
   }
 
   /** C4 Fast retransmission: at the dup-acked number, after 2+ dup ACKs, within 20 ms of the receiver's last packet. */
-  private isFastRetransmission(rev: TcpFlow): boolean {
-    if (rev.dupAckCount < 2 || rev.lastAck !== this.seq) return false;
-    const t = deltaNs(this.us, this.ns, rev.lastAckUs, rev.lastAckNs);
+  private isFastRetransmission(rev: number): boolean {
+    const d = this.conversations.flows.c;
+    if (d.dupAckCount[rev] < 2 || d.lastAck[rev] !== this.seq) return false;
+    const t = deltaNs(this.us, this.ns, d.lastAckUs[rev], d.lastAckNs[rev]);
     return t >= 0 && t < FAST_RETRANSMISSION_NS;
   }
 
   /** C5 Out-of-order: soon after the highest segment (iRTT, or 3 ms), not ending exactly at nextSeq. */
-  private isOutOfOrder(conv: TcpConversation, fwd: TcpFlow): boolean {
-    const t = deltaNs(this.us, this.ns, fwd.nextSeqUs, fwd.nextSeqNs);
+  private isOutOfOrder(row: number, fwd: number): boolean {
+    const d = this.conversations.flows.c;
+    const t = deltaNs(this.us, this.ns, d.nextSeqUs[fwd], d.nextSeqNs[fwd]);
     // A negative iRTT (SYN stamped after its ACK) is a huge unsigned threshold in Wireshark.
-    const threshold = conv.initialRttNs === 0 ? OUT_OF_ORDER_DEFAULT_NS : conv.initialRttNs < 0 ? Infinity : conv.initialRttNs;
+    const irtt = this.conversations.conv.c.initialRttNs[row];
+    const threshold = irtt === 0 ? OUT_OF_ORDER_DEFAULT_NS : irtt < 0 ? Infinity : irtt;
     const end = (this.seq + this.len + (this.tcpFlags & (SYN | FIN) ? 1 : 0)) >>> 0;
-    return t >= 0 && t < threshold && fwd.nextSeq !== end;
+    return t >= 0 && t < threshold && d.nextSeq[fwd] !== end;
   }
 
   /** Phase D (§3, §4): the unacked list, nextSeq and maxSeqToBeAcked (neither moves on a zero window probe). */
-  private updateSequenceState(fwd: TcpFlow, flags: number): void {
+  private updateSequenceState(fwd: number, flags: number): void {
+    const convs = this.conversations;
+    const d = convs.flows.c;
     let end = (this.seq + this.len) >>> 0;
     const synFin = (this.tcpFlags & (SYN | FIN)) !== 0;
-    if ((this.len > 0 || synFin) && fwd.unacked.count < MAX_UNACKED_SEGMENTS) {
+    if ((this.len > 0 || synFin) && d.unackedCount[fwd] < MAX_UNACKED_SEGMENTS) {
       // The SYN/FIN +1 is only counted for a segment that goes on the list (§4 caveat).
       if (synFin) end = (end + 1) >>> 0;
-      fwd.pushUnacked(this.frame, this.seq, end, this.us, this.ns);
+      convs.pushUnacked(fwd, this.frame, this.seq, end, this.us, this.ns);
     }
     if (flags & A.ZERO_WINDOW_PROBE) return;
-    if (fwd.nextSeq === 0 || gtSeq(end, fwd.nextSeq)) {
-      fwd.nextSeq = end;
-      fwd.nextSeqFrame = this.frame;
-      fwd.nextSeqUs = this.us;
-      fwd.nextSeqNs = this.ns;
+    if (d.nextSeq[fwd] === 0 || gtSeq(end, d.nextSeq[fwd])) {
+      d.nextSeq[fwd] = end;
+      d.nextSeqFrame[fwd] = this.frame;
+      d.nextSeqUs[fwd] = this.us;
+      d.nextSeqNs[fwd] = this.ns;
     }
-    if (fwd.maxSeqToBeAcked === 0 || this.seq === fwd.maxSeqToBeAcked) fwd.maxSeqToBeAcked = fwd.nextSeq;
+    if (d.maxSeqToBeAcked[fwd] === 0 || this.seq === d.maxSeqToBeAcked[fwd]) d.maxSeqToBeAcked[fwd] = d.nextSeq[fwd];
   }
 
   /**
@@ -500,23 +544,31 @@ export class SequenceAnalyzer {
    * unacked segments less what the receiver's last packet SACKed, shown on data
    * packets while no segment was lost (until the receiver ACKs again).
    */
-  private bytesInFlight(fwd: TcpFlow, rev: TcpFlow, r: AnalysisResult): void {
-    const u = fwd.unacked;
-    if (this.len === 0 || u.count === 0 || !fwd.validBif) return;
+  private bytesInFlight(fwd: number, rev: number, r: AnalysisResult): void {
+    const convs = this.conversations;
+    const d = convs.flows.c;
+    if (this.len === 0 || d.unackedCount[fwd] === 0 || (d.bits[fwd] & NO_BIF) !== 0) return;
     r.hasAnalysis = true; // Wireshark creates the record before checking the result
-    const base = fwd.baseSeq;
-    let first = (u.seq(u.count - 1) - base) >>> 0;
-    let last = (u.nextSeq(u.count - 1) - base) >>> 0;
-    for (let i = 0; i < u.count; i++) {
-      const s = (u.seq(i) - base) >>> 0;
-      const e = (u.nextSeq(i) - base) >>> 0;
+    const base = d.baseSeq[fwd];
+    const s = convs.segments.c;
+    const next = convs.segments.next;
+    const tail = d.unackedTail[fwd];
+    let first = (s.seq[tail] - base) >>> 0;
+    let last = (s.nextSeq[tail] - base) >>> 0;
+    for (let i = d.unacked[fwd]; i !== NONE; i = next[i]) {
+      const a = (s.seq[i] - base) >>> 0;
+      const e = (s.nextSeq[i] - base) >>> 0;
       if (e > last) last = e;
-      if (s < first) first = s;
+      if (a < first) first = a;
     }
     // Data the receiver's last packet SACKed is not in flight.
     let delivered = 0;
-    const sack = rev.sack;
-    if (sack !== null) for (let i = 0; i < rev.sackCount; i++) delivered += (sack[2 * i + 1] - sack[2 * i]) >>> 0;
+    const blocks = convs.sacks;
+    let b = d.sack[rev];
+    for (let i = 0; i < d.sackCount[rev]; i++) {
+      delivered += (blocks.c.right[b] - blocks.c.left[b]) >>> 0;
+      b = blocks.next[b];
+    }
     // A SYN or FIN on this segment takes a sequence number but carries no byte.
     const synFin = this.tcpFlags & (SYN | FIN) ? 1 : 0;
     const inFlight = (last - first - delivered - synFin) >>> 0;
@@ -525,31 +577,34 @@ export class SequenceAnalyzer {
 
   // ------------------------------------------------------------ after the analysis (§3, §6)
 
-  private afterAnalysis(conv: TcpConversation, fwd: TcpFlow, rev: TcpFlow, windowScaleOption: number): void {
+  private afterAnalysis(row: number, fwd: number, rev: number, windowScaleOption: number): void {
     const f = this.tcpFlags;
-    if (windowScaleOption >= 0) fwd.winScale = Math.min(windowScaleOption, 14);
+    const d = this.conversations.flows.c;
+    const c = this.conversations.conv.c;
+    if (windowScaleOption >= 0) d.winScale[fwd] = Math.min(windowScaleOption, 14);
     if (f & SYN) {
       this.verifyWindowScaling(fwd, rev, (f & ACK) !== 0);
-      fwd.isFirstAck = true;
+      d.bits[fwd] |= FIRST_ACK;
       if ((f & ACK) === 0) {
-        conv.lastSynUs = this.us;
-        conv.lastSynNs = this.ns;
+        c.lastSynUs[row] = this.us;
+        c.lastSynNs[row] = this.ns;
       }
     } else if (f & ACK) {
-      if (conv.initialRttNs === 0 && (conv.lastSynUs !== 0 || conv.lastSynNs !== 0)) {
-        conv.initialRttNs = deltaNs(this.us, this.ns, conv.lastSynUs, conv.lastSynNs);
+      if (c.initialRttNs[row] === 0 && (c.lastSynUs[row] !== 0 || c.lastSynNs[row] !== 0)) {
+        c.initialRttNs[row] = deltaNs(this.us, this.ns, c.lastSynUs[row], c.lastSynNs[row]);
       }
-      fwd.isFirstAck = false;
+      d.bits[fwd] &= ~FIRST_ACK;
     }
   }
 
   /** §6: a SYN without the option turns scaling off both ways; a SYN-ACK with it after such a SYN too. */
-  private verifyWindowScaling(fwd: TcpFlow, rev: TcpFlow, isSynAck: boolean): void {
-    if (fwd.winScale === WSCALE_UNKNOWN) {
-      fwd.winScale = WSCALE_NOT_USED;
-      rev.winScale = WSCALE_NOT_USED;
-    } else if (isSynAck && rev.winScale === WSCALE_NOT_USED) {
-      fwd.winScale = WSCALE_NOT_USED;
+  private verifyWindowScaling(fwd: number, rev: number, isSynAck: boolean): void {
+    const d = this.conversations.flows.c;
+    if (d.winScale[fwd] === WSCALE_UNKNOWN) {
+      d.winScale[fwd] = WSCALE_NOT_USED;
+      d.winScale[rev] = WSCALE_NOT_USED;
+    } else if (isSynAck && d.winScale[rev] === WSCALE_NOT_USED) {
+      d.winScale[fwd] = WSCALE_NOT_USED;
     }
   }
 }

@@ -5,7 +5,6 @@
 import { DecodeCounters, DecodedPacket, FragmentReassembler, Status, decodeRecord, type ReassemblyOptions } from '../decode/index.js';
 import type { EndpointView, FlowView } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
-import { ConnTable } from '../conn/table.js';
 import { isGone } from '../state/tcp-state.js';
 import { formatEndpoint } from '../flow/address.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds, type HalfOpen } from '../detect/connection.js';
@@ -13,6 +12,7 @@ import type { Finding, Severity } from '../detect/finding.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { ZeekConnTracker, type ZeekConn, type ZeekPacketInfo } from '../zeek/conn.js';
 import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
+import { ConnTable, PACKET_HOLDER } from '../conn/table.js';
 import { recordAnalysis } from '../detect/packet-flags.js';
 import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
 import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
@@ -73,7 +73,7 @@ export interface WorstFlow {
 }
 
 const WORST_SHOWN = 5;
-/** How much longer than the flow table the sequence analysis keeps a closed conversation (s). */
+/** How much longer than the flow table the sequence analysis keeps a closed conversation's unacknowledged segments (s). */
 const QUIET_MARGIN_SEC = 10;
 /** Hosts whose sockets the summary counts one by one (a spoofed flood has a "host" per SYN). */
 export const HOSTS_TRACKED = 10_000;
@@ -159,9 +159,11 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const hosts = new HostDetectors(emit, thresholds);
   const zeekConnStates: Record<string, number> = {};
   const verify = opts.verifyChecksums === true;
-  // A closed conversation is kept as long as the flow table keeps its connection (TIME_WAIT, then the
-  // linger for late packets), and a little longer: not for the whole capture (see analysis/DIFFERENCES.md).
-  const sequence = new SequenceAnalyzer({ quietTimeoutSec: (flowOptions.timeWaitUs + flowOptions.lingerUs) / 1e6 + QUIET_MARGIN_SEC });
+  // A closed conversation keeps its unacknowledged segments as long as the flow table keeps its connection
+  // (TIME_WAIT, then the linger for late packets), and a little longer; then only its numbers (see analysis/DIFFERENCES.md).
+  // One connection table: the packet's endpoint pair is looked up once, and each analyzer keeps its state on the row.
+  const conn = new ConnTable();
+  const sequence = new SequenceAnalyzer({ quietTimeoutSec: (flowOptions.timeWaitUs + flowOptions.lingerUs) / 1e6 + QUIET_MARGIN_SEC }, conn);
   const zeek = new ZeekConnTracker({
     verifyChecksums: verify,
     onConn: (c) => {
@@ -169,8 +171,6 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
       opts.onZeekConn?.(c);
     },
   });
-  // One connection table: the packet's endpoint pair is looked up once, and each analyzer keeps its state on the row.
-  const conn = new ConnTable();
   const deferHalfOpen = (h: HalfOpen) => hosts.defer(h);
   const countEnd = (e: EndpointView) => {
     if (isGone(e.state)) return;
@@ -239,13 +239,18 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
             return;
           }
         }
-        // Timers due by now run before the packet; then its row, looked up once, goes to each analyzer.
+        // Timers due by now run before the packet; then its row, looked up once, goes to each analyzer,
+        // pinned while it does so (an analyzer letting go of it mid-packet must not free it).
         table.tick(rec.tsUs);
         const row = conn.lookup(p);
-        table.packet(row, conn.dir, rec.number, rec.tsUs, p);
+        const dir = conn.dir;
+        conn.hold(row, PACKET_HOLDER);
+        table.packet(row, dir, rec.number, rec.tsUs, p);
         const side = table.fromClient ? 'client' : 'server';
         zeek.packet(rec.tsUs, p, info);
-        recordAnalysis(table.store, row, side, rec.number, rec.tsUs, sequence.packet(rec.number, rec.tsUs, p, 0), emit);
+        const analysis = sequence.packetAt(row, dir, rec.number, rec.tsUs, p);
+        recordAnalysis(table.store, row, side, rec.number, rec.tsUs, analysis, emit);
+        conn.release(row, PACKET_HOLDER);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);
     },

@@ -23,6 +23,9 @@ import { ColumnSet, type ColumnSpec } from './columns.js';
 
 const EMPTY = 0;
 
+/** The holder bit of the packet in flight: the pipeline pins the row while the analyzers see it. */
+export const PACKET_HOLDER = 15;
+
 export class ConnTable {
   /** Of the last lookup: 0 when the packet's source is the row's lower endpoint, 1 when it is the higher. */
   dir = 0;

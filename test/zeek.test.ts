@@ -10,7 +10,7 @@ import { ZeekConnTracker, zeekConnState, type ZeekConn, type ZeekConnTrackerOpti
 import { EndpointState as E, ZeekEndpoint } from '../src/zeek/endpoint.js';
 import { ZeekReassembler } from '../src/zeek/reassembler.js';
 import { ZEEK_DEFAULT_TUNING } from '../src/zeek/tuning.js';
-import { compareAll, totals } from '../src/zeek/oracle.js';
+import { compareAll, totals } from '../scripts/zeek-oracle.js';
 import { sharedDir } from './helpers.js';
 import { runConversation, type Step } from './scenario/describe.js';
 import { IPPROTO_TCP, ipv4, ipv6, parseIPv4, parseIPv6, tcp } from './scenario/writer.js';

@@ -7,8 +7,8 @@ import { ipv4HeaderChecksum, tcpChecksum } from '../src/decode/checksum.js';
 import { DecodedPacket, LinkType, Note, Status, decodeFrame } from '../src/decode/index.js';
 import { formatIPv6 } from '../src/zeek/address.js';
 import { ZeekConnTracker, zeekConnState, type ZeekConn, type ZeekConnTrackerOptions } from '../src/zeek/conn.js';
-import { EndpointState as E, ZeekEndpoint } from '../src/zeek/endpoint.js';
-import { ZeekReassembler } from '../src/zeek/reassembler.js';
+import { EndpointState as E, Endpoints } from '../src/zeek/endpoint.js';
+import { Reassembler } from '../src/zeek/reassembler.js';
 import { ZEEK_DEFAULT_TUNING } from '../src/zeek/tuning.js';
 import { compareAll, totals } from '../scripts/zeek-oracle.js';
 import { sharedDir } from './helpers.js';
@@ -282,17 +282,38 @@ describe('Zeek conn_state and connection lifecycle', () => {
 });
 
 describe('Zeek reassembly bookkeeping', () => {
+  /** One endpoint's reassembler, on row 3 of fresh endpoint columns (row 3: rows are indexes, not always 0). */
   const pair = () => {
     const gaps: Array<[number, number]> = [];
-    const host = { isPartial: () => false, contentGap: (_r: ZeekReassembler, seq: number, len: number) => gaps.push([seq, len]), endpointEof: () => {} };
-    const a = new ZeekEndpoint(true);
-    const b = new ZeekEndpoint(false);
-    a.peer = b;
-    b.peer = a;
-    a.reassembler = new ZeekReassembler(a, host, ZEEK_DEFAULT_TUNING);
-    b.reassembler = new ZeekReassembler(b, host, ZEEK_DEFAULT_TUNING);
-    return { r: a.reassembler, gaps };
+    const ends = new Endpoints();
+    ends.ensure(8);
+    for (const row of [2, 3, 4]) for (const end of [0, 1]) ends.reset(row, end);
+    const host = { isPartial: () => false, contentGap: (_row: number, _end: number, seq: number, len: number) => gaps.push([seq, len]), endpointEof: () => {} };
+    const re = new Reassembler(ends, host, ZEEK_DEFAULT_TUNING);
+    const r = {
+      dataSent: (seq: number, len: number) => re.dataSent(3, 0, seq, len),
+      ackReceived: (seq: number) => re.ackReceived(3, 0, seq),
+      get lastReassemSeq() {
+        return ends.at[0].c.lastReassemSeq[3];
+      },
+      hasBlocks: () => re.hasBlocks(3, 0),
+    };
+    return { r, re, gaps };
   };
+
+  it('ranges live in one pool: many holes, then one ACK gives every record back', () => {
+    const { r, re, gaps } = pair();
+    // 600 segments of 10 octets with a 10-octet hole before each (more records than the pool starts with), sent out of order.
+    for (let i = 599; i >= 0; i--) r.dataSent(11 + 20 * i, 10);
+    assert.equal(re.rangesHeld, 600);
+    assert.equal(r.lastReassemSeq, 1);
+    r.ackReceived(12001);
+    assert.equal(gaps.length, 600);
+    assert.deepEqual(gaps[599], [11981, 10]);
+    assert.equal(re.rangesHeld, 0);
+    assert.equal(r.hasBlocks(), false);
+    assert.equal(r.lastReassemSeq, 12001);
+  });
 
   it('overlapping data fills only what was missing; an acknowledged hole is one gap', () => {
     const { r, gaps } = pair();

@@ -12,6 +12,7 @@ import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThres
 import type { Finding, Severity } from '../detect/finding.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { ZeekConnTracker, type ZeekConn, type ZeekPacketInfo } from '../zeek/conn.js';
+import { ConnTable } from '../conn/table.js';
 import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
 import { recordAnalysis } from '../detect/packet-flags.js';
 import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
@@ -163,7 +164,10 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   // A closed conversation is kept as long as the flow table keeps its connection (TIME_WAIT, then the
   // linger for late packets), and a little longer: not for the whole capture (see analysis/DIFFERENCES.md).
   const sequence = new SequenceAnalyzer({ quietTimeoutSec: (flowOptions.timeWaitUs + flowOptions.lingerUs) / 1e6 + QUIET_MARGIN_SEC });
+  // One connection table: the packet's row and direction, found once (issue #19; Zeek's is on it so far).
+  const conns = new ConnTable();
   const zeek = new ZeekConnTracker({
+    table: conns,
     verifyChecksums: verify,
     onConn: (c) => {
       zeekConnStates[c.conn_state] = (zeekConnStates[c.conn_state] ?? 0) + 1;
@@ -280,26 +284,31 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         info.frame = rec.number;
         info.capturedEnd = capturedEnd;
         info.frameEnd = frameEnd;
+        const row = conns.lookup(p);
+        const dir = conns.dir;
         if (verify) {
           info.ipChecksum = ipv4HeaderChecksum(p);
           info.tcpChecksum = tcpChecksum(p, capturedEnd);
           if (info.ipChecksum === 'bad' || info.tcpChecksum === 'bad') {
             // Zeek sees it (and drops it); nothing else does.
-            zeek.packet(rec.tsUs, p, info);
+            zeek.packet(rec.tsUs, p, info, row, dir);
+            conns.releaseIfIdle(row);
             counters.badChecksums++;
             onPacket?.(rec, status, p);
             return;
           }
         }
         if (keep(rec, capturedEnd)) {
+          conns.releaseIfIdle(row);
           onPacket?.(rec, status, p);
           return;
         }
-        // The trackers are independent of each other; the flow carries what Zeek and the
-        // sequence analysis found for its last packet, to spare them the lookup.
+        // The trackers are independent of each other; the flow carries what the sequence
+        // analysis found for its last packet, to spare it the lookup.
         const flow = table.packet(rec.number, rec.tsUs, p);
         const side = table.lastFromClient ? 'client' : 'server';
-        flow.zeekHint = zeek.packet(rec.tsUs, p, info, flow.zeekHint);
+        zeek.packet(rec.tsUs, p, info, row, dir);
+        conns.releaseIfIdle(row);
         const analysis = sequence.packet(rec.number, rec.tsUs, p, 0, flow.conversationHint);
         flow.conversationHint = sequence.conversation;
         recordAnalysis(flow, side, rec.number, rec.tsUs, analysis, emit);

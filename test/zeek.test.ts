@@ -281,6 +281,39 @@ describe('Zeek conn_state and connection lifecycle', () => {
   });
 });
 
+describe('Zeek connections on connection-table rows', () => {
+  /** Rows logged by one tracker for the conversations, one after another on a shared clock (each 20 s after the previous). */
+  const run = (convs: Step[][], seeds: string[]) => {
+    const rows: ZeekConn[] = [];
+    const tracker = new ZeekConnTracker({ verifyChecksums: false, likelyServerPorts: new Set(), onConn: (c) => rows.push(c) });
+    const p = new DecodedPacket();
+    convs.forEach((steps, k) => {
+      const conv = runConversation({ seed: seeds[k], start: `2024-03-01T10:00:${String(20 * k).padStart(2, '0')}Z`, steps });
+      for (const seg of conv.segments) {
+        decodeFrame(p, LinkType.RAW, seg.ip, 0, seg.ip.length, seg.ip.length);
+        tracker.packet(Number(seg.tsNs / 1000n), p);
+      }
+    });
+    tracker.finish();
+    return rows.map(({ ts: _ts, first_frame: _f, last_frame: _l, ...r }) => r);
+  };
+
+  it('a row freed by one connection and reused by another starts clean: the same row as on a fresh table', () => {
+    // Busy state on the first row: a gap, retransmissions, zero windows, a close, the SYN-ACK-first flip.
+    const busy: Step[][] = [
+      [...handshake, { from: 'client', flags: 'PA', len: 100 }, { from: 'client', flags: 'PA', len: 100, rseq: 1 }, { from: 'server', flags: 'A', rack: 301, win: 0 }, { from: 'client', flags: 'FA', rseq: 301 }, { from: 'server', flags: 'FA' }, { from: 'client', flags: 'A' }],
+      [{ from: 'server', flags: 'SA' }, { from: 'client', flags: 'A' }, { from: 'client', flags: 'PA', len: 10 }, { from: 'server', flags: 'RA' }],
+    ];
+    const plain: Step[] = [...handshake, { from: 'server', flags: 'PA', len: 20 }, { from: 'client', flags: 'A' }];
+    for (const first of busy) {
+      const alone = run([plain], ['reuse-b']);
+      const after = run([first, plain], ['reuse-a', 'reuse-b']);
+      assert.equal(after.length, 2);
+      assert.deepEqual(after[1], alone[0]);
+    }
+  });
+});
+
 describe('Zeek reassembly bookkeeping', () => {
   /** One endpoint's reassembler, on row 3 of fresh endpoint columns (row 3: rows are indexes, not always 0). */
   const pair = () => {

@@ -189,17 +189,20 @@ export class TcpSessions implements ReassemblerHost {
    * of the row, at `tsUs`; `flipped` when the port heuristic makes the receiver the originator.
    */
   begin(row: number, srcEnd: number, selfPair: boolean, tsUs: number, frame: number, flipped: boolean): void {
-    const cols = this.cols;
-    cols.clear(row);
-    const s = cols.c;
+    // Field by field (see Endpoints.reset).
+    const s = this.cols.c;
     this.serials = (this.serials + 1) >>> 0 || 1;
     s.serial[row] = this.serials;
     s.origEnd[row] = flipped ? 1 - srcEnd : srcEnd;
     s.selfPair[row] = selfPair ? 1 : 0;
     s.startTime[row] = s.lastTime[row] = tsUs;
     s.firstFrame[row] = s.lastFrame[row] = frame;
+    s.missedBytes[row] = 0;
     s.isActive[row] = 1;
+    s.partial[row] = s.firstPacketSeen[row] = s.closeDeferred[row] = s.deferredGenEvent[row] = 0;
+    s.inactivityTimeout[row] = 0;
     s.inactivityOrder[row] = -1;
+    s.timerEpoch[row] = s.analyzerTimers[row] = 0;
     this.history.reset(row);
     if (flipped) this.history.add(row, CARET);
     this.ends.reset(row, 0);

@@ -6,7 +6,8 @@
  *
  * A timer is an entry (due, order, row, session serial, kind, epoch) in a
  * binary min-heap of typed arrays, ordered by (due, order): no object or
- * closure per timer. Timers are never taken out when canceled: the session
+ * closure per timer. The heap holds the keys and a slot; the rest lives in
+ * the slot, reused through a free list. Timers are never taken out when canceled: the session
  * decides, when one comes to the top, whether it still stands (the row still
  * holds the session of that serial, the kind's timers were not canceled since;
  * session.ts `stands`). The caller counts the canceled entries left in the
@@ -28,13 +29,20 @@ export interface PlaceholderLane {
 }
 
 export class ZeekTimerHeap {
+  // The heap proper: each place holds the entry's sort keys and the slot of its payload, so
+  // that sifting moves three numbers, not six.
   private due = new Float64Array(1024);
   private order = new Float64Array(1024);
+  private slot = new Int32Array(1024);
+  private n = 0;
+  // Payloads by slot (slots are reused through a free list).
   private row = new Int32Array(1024);
   private serial = new Uint32Array(1024);
   private epoch = new Uint32Array(1024);
   private kind = new Uint8Array(1024);
-  private n = 0;
+  private nextFree = new Int32Array(1024);
+  private free = -1;
+  private slots = 0;
   private added = 0;
   /** While set, push() hands out these reserved orders first. */
   private forcedOrder = 0;
@@ -72,7 +80,18 @@ export class ZeekTimerHeap {
   /** Set a timer; returns its order (unique: it names the timer). */
   push(due: number, row: number, serial: number, kind: number, epoch: number): number {
     const order = this.forcedOrder < this.forcedEnd ? this.forcedOrder++ : this.added++;
-    this.insert(due, order, row, serial, kind, epoch);
+    let s = this.free;
+    if (s >= 0) this.free = this.nextFree[s];
+    else {
+      s = this.slots++;
+      if (s === this.row.length) this.growSlots();
+    }
+    this.row[s] = row;
+    this.serial[s] = serial;
+    this.kind[s] = kind;
+    this.epoch[s] = epoch;
+    if (this.n === this.due.length) this.growHeap();
+    this.siftUp(this.n++, due, order, s);
     return order;
   }
 
@@ -86,102 +105,103 @@ export class ZeekTimerHeap {
     return this.order[0];
   }
   topRow(): number {
-    return this.row[0];
+    return this.row[this.slot[0]];
   }
   topSerial(): number {
-    return this.serial[0];
+    return this.serial[this.slot[0]];
   }
   topKind(): number {
-    return this.kind[0];
+    return this.kind[this.slot[0]];
   }
   topEpoch(): number {
-    return this.epoch[0];
+    return this.epoch[this.slot[0]];
   }
 
   /** Take the top entry out (read it first with peek and the top* getters). */
   pop(): void {
+    const s = this.slot[0];
+    this.nextFree[s] = this.free;
+    this.free = s;
     const last = --this.n;
-    if (last === 0) return;
-    const due = this.due[last];
-    const order = this.order[last];
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= last) break;
-      const r = c + 1;
-      if (r < last && before(this.due[r], this.order[r], this.due[c], this.order[c])) c = r;
-      if (before(due, order, this.due[c], this.order[c])) break;
-      this.move(c, i);
-      i = c;
-    }
-    this.move(last, i);
+    if (last > 0) this.siftDown(0, this.due[last], this.order[last], this.slot[last]);
   }
 
   /** Rebuild the heap with only the entries `stands` keeps (when stale ones dominate it). */
   compact(stands: (row: number, serial: number, kind: number, epoch: number, order: number) => boolean): void {
     let kept = 0;
     for (let i = 0; i < this.n; i++) {
-      if (!stands(this.row[i], this.serial[i], this.kind[i], this.epoch[i], this.order[i])) continue;
-      this.move(i, kept++);
+      const s = this.slot[i];
+      if (!stands(this.row[s], this.serial[s], this.kind[s], this.epoch[s], this.order[i])) {
+        this.nextFree[s] = this.free;
+        this.free = s;
+        continue;
+      }
+      this.due[kept] = this.due[i];
+      this.order[kept] = this.order[i];
+      this.slot[kept] = s;
+      kept++;
     }
     this.n = kept;
     // Heapify bottom-up: (due, order) is a total order, so the firing order is as before.
-    for (let i = (kept >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    for (let i = (kept >> 1) - 1; i >= 0; i--) this.siftDown(i, this.due[i], this.order[i], this.slot[i]);
     this.stale = 0;
   }
 
-  private siftDown(i: number): void {
-    const due = this.due[i];
-    const order = this.order[i];
-    const row = this.row[i];
-    const serial = this.serial[i];
-    const kind = this.kind[i];
-    const epoch = this.epoch[i];
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= this.n) break;
-      const r = c + 1;
-      if (r < this.n && before(this.due[r], this.order[r], this.due[c], this.order[c])) c = r;
-      if (before(due, order, this.due[c], this.order[c])) break;
-      this.move(c, i);
-      i = c;
-    }
-    this.set(i, due, order, row, serial, kind, epoch);
-  }
-
-  private insert(due: number, order: number, row: number, serial: number, kind: number, epoch: number): void {
-    if (this.n === this.due.length) this.grow();
-    let i = this.n++;
+  /** Place (due, order, slot) at `i` or above. */
+  private siftUp(i: number, due: number, order: number, s: number): void {
+    const dues = this.due;
+    const orders = this.order;
+    const slots = this.slot;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (before(this.due[parent], this.order[parent], due, order)) break;
-      this.move(parent, i);
+      const pd = dues[parent];
+      if (pd < due || (pd === due && orders[parent] < order)) break;
+      dues[i] = pd;
+      orders[i] = orders[parent];
+      slots[i] = slots[parent];
       i = parent;
     }
-    this.set(i, due, order, row, serial, kind, epoch);
+    dues[i] = due;
+    orders[i] = order;
+    slots[i] = s;
   }
 
-  private set(i: number, due: number, order: number, row: number, serial: number, kind: number, epoch: number): void {
-    this.due[i] = due;
-    this.order[i] = order;
-    this.row[i] = row;
-    this.serial[i] = serial;
-    this.kind[i] = kind;
-    this.epoch[i] = epoch;
+  /** Place (due, order, slot) at `i` or below. */
+  private siftDown(i: number, due: number, order: number, s: number): void {
+    const dues = this.due;
+    const orders = this.order;
+    const slots = this.slot;
+    const n = this.n;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      const r = c + 1;
+      if (r < n && before(dues[r], orders[r], dues[c], orders[c])) c = r;
+      if (before(due, order, dues[c], orders[c])) break;
+      dues[i] = dues[c];
+      orders[i] = orders[c];
+      slots[i] = slots[c];
+      i = c;
+    }
+    dues[i] = due;
+    orders[i] = order;
+    slots[i] = s;
   }
 
-  private move(from: number, to: number): void {
-    this.set(to, this.due[from], this.order[from], this.row[from], this.serial[from], this.kind[from], this.epoch[from]);
-  }
-
-  private grow(): void {
+  private growHeap(): void {
     const cap = this.due.length * 2;
     this.due = grown(this.due, new Float64Array(cap));
     this.order = grown(this.order, new Float64Array(cap));
+    this.slot = grown(this.slot, new Int32Array(cap));
+  }
+
+  private growSlots(): void {
+    const cap = this.row.length * 2;
     this.row = grown(this.row, new Int32Array(cap));
     this.serial = grown(this.serial, new Uint32Array(cap));
     this.epoch = grown(this.epoch, new Uint32Array(cap));
     this.kind = grown(this.kind, new Uint8Array(cap));
+    this.nextFree = grown(this.nextFree, new Int32Array(cap));
   }
 }
 

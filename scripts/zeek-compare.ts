@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compareAll, type RowDiff, totals, type TraceResult } from '../src/zeek/oracle.js';
+import { compareAll, type RowDiff, totals, type TraceResult } from './zeek-oracle.js';
 
 const STATE_THRESHOLD = 0.98;
 const HISTORY_THRESHOLD = 0.95;

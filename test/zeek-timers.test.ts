@@ -1,35 +1,108 @@
-/** Zeek's timer queue: earliest first, and timers due at the same time in the order they were set, as Zeek's manager fires them. */
+/** Zeek's timers: earliest first, and timers due at the same time in the order they were set, as Zeek's manager fires them. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TimerQueue } from '../src/zeek/timers.js';
+import { DecodedPacket, LinkType, decodeFrame } from '../src/decode/index.js';
+import { ZeekConnTracker, type ZeekConn } from '../src/zeek/conn.js';
+import { ZeekTimerHeap } from '../src/zeek/timers.js';
+import { runConversation } from './scenario/describe.js';
 
-test('timers fire by due time, ties in the order they were set, canceled ones not at all', () => {
-  const q = new TimerQueue();
-  const fired: string[] = [];
+/** Pops every entry; returns their rows (the tests use the row as a name). */
+function drain(h: ZeekTimerHeap): number[] {
+  const out: number[] = [];
+  while (h.size > 0) {
+    out.push(h.topRow());
+    h.pop();
+  }
+  return out;
+}
+
+test('timers fire by due time, ties in the order they were set; compaction drops canceled ones and keeps that order', () => {
+  const h = new ZeekTimerHeap();
   // Many ties at a few due times, set in an order that makes the heap move them around.
   const dues = [30, 10, 20, 10, 30, 20, 10, 30, 20, 10, 20, 30, 10, 10, 20, 30, 30, 10, 20, 20];
-  const timers = dues.map((due, i) => q.add(due, () => fired.push(`${due}:${i}`)));
-  q.cancel(timers[4]);
-  q.cancel(timers[9]);
-  q.advance(100, 0);
-  const expected = dues
+  dues.forEach((due, i) => h.push(due, i, 1, 0, 0));
+  const byTime = dues
     .map((due, i) => ({ due, i }))
-    .filter(({ i }) => i !== 4 && i !== 9)
     .sort((a, b) => a.due - b.due || a.i - b.i)
-    .map(({ due, i }) => `${due}:${i}`);
-  assert.deepEqual(fired, expected);
+    .map(({ i }) => i);
+  const copy = new ZeekTimerHeap();
+  dues.forEach((due, i) => copy.push(due, i, 1, 0, 0));
+  assert.deepEqual(drain(copy), byTime);
+
+  // Entries 4 and 9 were canceled: they no longer stand.
+  h.stale = 2;
+  h.compact((row) => row !== 4 && row !== 9);
+  assert.equal(h.size, 18);
+  assert.equal(h.stale, 0);
+  assert.deepEqual(
+    drain(h),
+    byTime.filter((i) => i !== 4 && i !== 9),
+  );
 });
 
-test('reserved orders place a timer among its ties as if it had been set then; at most maxPerPacket fire per call', () => {
-  const q = new TimerQueue();
-  const fired: string[] = [];
-  const early = q.reserve(1); // a timer that belongs before the next ones
-  q.add(50, () => fired.push('b'));
-  q.add(50, () => fired.push('c'));
-  q.withOrders(early, 1, () => q.add(50, () => fired.push('a')));
-  q.add(40, () => fired.push('first'));
-  q.advance(60, 2);
-  assert.deepEqual(fired, ['first', 'a']);
-  q.advance(60, 0);
-  assert.deepEqual(fired, ['first', 'a', 'b', 'c']);
+test('reserved orders place a timer among its ties as if it had been set then', () => {
+  const h = new ZeekTimerHeap();
+  const early = h.reserve(1); // a timer that belongs before the next ones
+  h.push(50, 2, 1, 0, 0);
+  h.push(50, 3, 1, 0, 0);
+  h.force(early, 1);
+  assert.equal(h.push(50, 1, 1, 0, 0), early);
+  h.unforce();
+  h.push(40, 0, 1, 0, 0);
+  assert.deepEqual(drain(h), [0, 1, 2, 3]);
+});
+
+/** Lone SYNs from `n` clients at time 0, each its own connection. */
+function loneSyns(n: number, gapSec = 0): Array<{ ts: number; ip: Uint8Array }> {
+  const out: Array<{ ts: number; ip: Uint8Array }> = [];
+  for (let i = 0; i < n; i++) {
+    const conv = runConversation({ seed: `syn${i}`, start: '2024-03-01T10:00:00Z', steps: [{ from: 'client', flags: 'S', t: (i * gapSec).toFixed(3) }] });
+    for (const seg of conv.segments) out.push({ ts: Number(seg.tsNs / 1000n), ip: seg.ip });
+  }
+  return out;
+}
+
+test('at most max_timer_expires timers fire per packet; the rest wait for the next one, in order', () => {
+  const syns = loneSyns(5);
+  const p = new DecodedPacket();
+  const run = (maxTimerExpires: number) => {
+    const rows: ZeekConn[] = [];
+    const tracker = new ZeekConnTracker({ verifyChecksums: false, tuning: { maxTimerExpires }, onConn: (c) => rows.push(c) });
+    for (const s of syns) {
+      decodeFrame(p, LinkType.RAW, s.ip, 0, s.ip.length, s.ip.length);
+      tracker.packet(s.ts, p);
+    }
+    // Each lone SYN's expire timer (5 s, set first: it re-arms) and then its attempt timer (5 s: S0) come due.
+    const logged: number[] = [];
+    for (let k = 1; k <= 6; k++) {
+      tracker.tick(syns[0].ts + 6_000_000 + k);
+      logged.push(rows.length);
+    }
+    return { logged, ports: rows.map((r) => r.orig_p) };
+  };
+  const capped = run(2);
+  assert.deepEqual(capped.logged, [1, 2, 3, 4, 5, 5]);
+  const free = run(0);
+  assert.deepEqual(free.logged, [5, 5, 5, 5, 5, 5]);
+  assert.deepEqual(capped.ports, free.ports, 'the same connections, in the same order');
+});
+
+test('memory follows live timers: the timers of removed connections do not pile up', () => {
+  // 6,000 lone SYNs 10 ms apart: each is logged 5 s later, leaving its 60 s inactivity timer canceled in the heap.
+  const syns = loneSyns(6000, 0.01);
+  const p = new DecodedPacket();
+  let logged = 0;
+  const tracker = new ZeekConnTracker({ verifyChecksums: false, onConn: () => logged++ });
+  let most = 0;
+  for (const s of syns) {
+    decodeFrame(p, LinkType.RAW, s.ip, 0, s.ip.length, s.ip.length);
+    tracker.packet(s.ts, p);
+    most = Math.max(most, tracker.queuedTimers);
+  }
+  assert.ok(logged > 5000);
+  // About 500 connections alive at a time, 3 timers each, plus at most about as many canceled ones.
+  assert.ok(most < 4000, `${most} timers queued at most`);
+  assert.equal(tracker.liveConnections, 6000 - logged);
+  tracker.finish();
+  assert.equal(logged, 6000);
 });

@@ -7,10 +7,10 @@ import { ipv4HeaderChecksum, tcpChecksum } from '../src/decode/checksum.js';
 import { DecodedPacket, LinkType, Note, Status, decodeFrame } from '../src/decode/index.js';
 import { formatIPv6 } from '../src/zeek/address.js';
 import { ZeekConnTracker, zeekConnState, type ZeekConn, type ZeekConnTrackerOptions } from '../src/zeek/conn.js';
-import { EndpointState as E, ZeekEndpoint } from '../src/zeek/endpoint.js';
-import { ZeekReassembler } from '../src/zeek/reassembler.js';
+import { EndpointState as E, Endpoints } from '../src/zeek/endpoint.js';
+import { Reassembler } from '../src/zeek/reassembler.js';
 import { ZEEK_DEFAULT_TUNING } from '../src/zeek/tuning.js';
-import { compareAll, totals } from '../src/zeek/oracle.js';
+import { compareAll, totals } from '../scripts/zeek-oracle.js';
 import { sharedDir } from './helpers.js';
 import { runConversation, type Step } from './scenario/describe.js';
 import { IPPROTO_TCP, ipv4, ipv6, parseIPv4, parseIPv6, tcp } from './scenario/writer.js';
@@ -281,18 +281,72 @@ describe('Zeek conn_state and connection lifecycle', () => {
   });
 });
 
+describe('Zeek connections on connection-table rows', () => {
+  /** Rows logged by one tracker for the conversations, one after another on a shared clock (each 20 s after the previous). */
+  const run = (convs: Step[][], seeds: string[]) => {
+    const rows: ZeekConn[] = [];
+    const tracker = new ZeekConnTracker({ verifyChecksums: false, likelyServerPorts: new Set(), onConn: (c) => rows.push(c) });
+    const p = new DecodedPacket();
+    convs.forEach((steps, k) => {
+      const conv = runConversation({ seed: seeds[k], start: `2024-03-01T10:00:${String(20 * k).padStart(2, '0')}Z`, steps });
+      for (const seg of conv.segments) {
+        decodeFrame(p, LinkType.RAW, seg.ip, 0, seg.ip.length, seg.ip.length);
+        tracker.packet(Number(seg.tsNs / 1000n), p);
+      }
+    });
+    tracker.finish();
+    return rows.map(({ ts: _ts, first_frame: _f, last_frame: _l, ...r }) => r);
+  };
+
+  it('a row freed by one connection and reused by another starts clean: the same row as on a fresh table', () => {
+    // Busy state on the first row: a gap, retransmissions, zero windows, a close, the SYN-ACK-first flip.
+    const busy: Step[][] = [
+      [...handshake, { from: 'client', flags: 'PA', len: 100 }, { from: 'client', flags: 'PA', len: 100, rseq: 1 }, { from: 'server', flags: 'A', rack: 301, win: 0 }, { from: 'client', flags: 'FA', rseq: 301 }, { from: 'server', flags: 'FA' }, { from: 'client', flags: 'A' }],
+      [{ from: 'server', flags: 'SA' }, { from: 'client', flags: 'A' }, { from: 'client', flags: 'PA', len: 10 }, { from: 'server', flags: 'RA' }],
+    ];
+    const plain: Step[] = [...handshake, { from: 'server', flags: 'PA', len: 20 }, { from: 'client', flags: 'A' }];
+    for (const first of busy) {
+      const alone = run([plain], ['reuse-b']);
+      const after = run([first, plain], ['reuse-a', 'reuse-b']);
+      assert.equal(after.length, 2);
+      assert.deepEqual(after[1], alone[0]);
+    }
+  });
+});
+
 describe('Zeek reassembly bookkeeping', () => {
+  /** One endpoint's reassembler, on row 3 of fresh endpoint columns (row 3: rows are indexes, not always 0). */
   const pair = () => {
     const gaps: Array<[number, number]> = [];
-    const host = { isPartial: () => false, contentGap: (_r: ZeekReassembler, seq: number, len: number) => gaps.push([seq, len]), endpointEof: () => {} };
-    const a = new ZeekEndpoint(true);
-    const b = new ZeekEndpoint(false);
-    a.peer = b;
-    b.peer = a;
-    a.reassembler = new ZeekReassembler(a, host, ZEEK_DEFAULT_TUNING);
-    b.reassembler = new ZeekReassembler(b, host, ZEEK_DEFAULT_TUNING);
-    return { r: a.reassembler, gaps };
+    const ends = new Endpoints();
+    ends.ensure(8);
+    for (const row of [2, 3, 4]) for (const end of [0, 1]) ends.reset(row, end);
+    const host = { isPartial: () => false, contentGap: (_row: number, _end: number, seq: number, len: number) => gaps.push([seq, len]), endpointEof: () => {} };
+    const re = new Reassembler(ends, host, ZEEK_DEFAULT_TUNING);
+    const r = {
+      dataSent: (seq: number, len: number) => re.dataSent(3, 0, seq, len),
+      ackReceived: (seq: number) => re.ackReceived(3, 0, seq),
+      get lastReassemSeq() {
+        return ends.at[0].c.lastReassemSeq[3];
+      },
+      hasBlocks: () => re.hasBlocks(3, 0),
+    };
+    return { r, re, gaps };
   };
+
+  it('ranges live in one pool: many holes, then one ACK gives every record back', () => {
+    const { r, re, gaps } = pair();
+    // 600 segments of 10 octets with a 10-octet hole before each (more records than the pool starts with), sent out of order.
+    for (let i = 599; i >= 0; i--) r.dataSent(11 + 20 * i, 10);
+    assert.equal(re.rangesHeld, 600);
+    assert.equal(r.lastReassemSeq, 1);
+    r.ackReceived(12001);
+    assert.equal(gaps.length, 600);
+    assert.deepEqual(gaps[599], [11981, 10]);
+    assert.equal(re.rangesHeld, 0);
+    assert.equal(r.hasBlocks(), false);
+    assert.equal(r.lastReassemSeq, 12001);
+  });
 
   it('overlapping data fills only what was missing; an acknowledged hole is one gap', () => {
     const { r, gaps } = pair();

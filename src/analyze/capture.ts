@@ -165,6 +165,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const conn = new ConnTable();
   const sequence = new SequenceAnalyzer({ quietTimeoutSec: (flowOptions.timeWaitUs + flowOptions.lingerUs) / 1e6 + QUIET_MARGIN_SEC }, conn);
   const zeek = new ZeekConnTracker({
+    table: conn,
     verifyChecksums: verify,
     onConn: (c) => {
       zeekConnStates[c.conn_state] = (zeekConnStates[c.conn_state] ?? 0) + 1;
@@ -233,7 +234,10 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
           info.tcpChecksum = tcpChecksum(p, capturedEnd);
           if (info.ipChecksum === 'bad' || info.tcpChecksum === 'bad') {
             // Zeek sees it (and drops it); nothing else does.
-            zeek.packet(rec.tsUs, p, info);
+            const row = conn.lookup(p);
+            conn.hold(row, PACKET_HOLDER);
+            zeek.packet(rec.tsUs, p, info, row, conn.dir);
+            conn.release(row, PACKET_HOLDER);
             counters.badChecksums++;
             onPacket?.(rec, status, p);
             return;
@@ -247,7 +251,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         conn.hold(row, PACKET_HOLDER);
         table.packet(row, dir, rec.number, rec.tsUs, p);
         const side = table.fromClient ? 'client' : 'server';
-        zeek.packet(rec.tsUs, p, info);
+        zeek.packet(rec.tsUs, p, info, row, dir);
         const analysis = sequence.packetAt(row, dir, rec.number, rec.tsUs, p);
         recordAnalysis(table.store, row, side, rec.number, rec.tsUs, analysis, emit);
         conn.release(row, PACKET_HOLDER);

@@ -3,10 +3,12 @@
  * each TCP connection can carry Zeek's `conn_state` and `history` exactly as
  * Zeek would log them (see /work/shared/oracle/zeek/SEMANTICS.md).
  *
- * The tracker keeps Zeek's session table (unordered 5-tuple -> connection),
- * its packet-time clock and timers (attempt, expire, close, inactivity), and
- * decides creation, orientation and reuse; each connection (session.ts) runs
- * Zeek's per-packet TCP processing. Rows come out when Zeek would log them
+ * Zeek's session table is the connection table (conn/table.ts): a Zeek
+ * connection lives on the row of its endpoint pair, held with bit ZEEK_HOLDER
+ * while Zeek has it, its state in columns (session.ts). The tracker keeps Zeek's
+ * packet-time clock and timers (attempt, expire, close, inactivity) and decides
+ * creation, orientation, reuse and removal; session.ts runs Zeek's per-packet
+ * TCP processing. Rows of conn.log come out when Zeek would log them
  * (connection removal), through `onConn` or from `finish()`.
  *
  * Streaming: memory follows the connections alive in Zeek's sense.
@@ -14,10 +16,10 @@
 import { type ChecksumVerdict, ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { type DecodedPacket, TcpFlag, u16 } from '../decode/packet.js';
 import { Note } from '../decode/status.js';
-import { formatAddress } from './address.js';
+import { ConnTable } from '../conn/table.js';
 import { ZEEK_DEFAULT_LIKELY_SERVER_PORTS } from './ports.js';
-import { type EndpointKey, type SessionHost, type ZeekConn, type ZeekSegment, ZeekTcpSession } from './session.js';
-import { TimerQueue, type ZeekTimer } from './timers.js';
+import { type SessionHost, TcpSessions, type ZeekConn, type ZeekSegment } from './session.js';
+import { ZeekTimerHeap, type PlaceholderLane } from './timers.js';
 import { ZEEK_DEFAULT_TUNING, type ZeekTuning } from './tuning.js';
 
 export type { ZeekConn } from './session.js';
@@ -35,7 +37,12 @@ export interface ZeekConnTrackerOptions {
   tuning?: Partial<ZeekTuning>;
   /** Receives each row when Zeek would log it; without it finish() returns them all. */
   onConn?: (c: ZeekConn) => void;
+  /** The connection table shared with the other analyzers; without it the tracker keeps its own. */
+  table?: ConnTable;
 }
+
+/** The holder bit of Zeek's connections on a connection-table row. */
+export const ZEEK_HOLDER = 2;
 
 export interface ZeekPacketInfo {
   /** Frame number, reported back as first_frame/last_frame. */
@@ -53,12 +60,18 @@ export class ZeekConnTracker implements SessionHost {
   readonly tuning: ZeekTuning;
   readonly likelyServerPorts: ReadonlySet<number>;
   readonly verifyChecksums: boolean;
-  private readonly sessions = new SessionTable();
-  private readonly timers = new TimerQueue();
+  private readonly table: ConnTable;
+  private readonly timers = new ZeekTimerHeap();
+  private readonly sessions: TcpSessions;
   private readonly rows: ZeekConn[] = [];
   private readonly onConn: ((c: ZeekConn) => void) | undefined;
   private now = -Infinity;
   private finished = false;
+  private live = 0;
+  /** The row of the packet being handled, given by the caller: a removal keeps holding it (the caller still uses it). */
+  private busyRow = -1;
+  /** Lone SYNs held outside the tracker (holdLoneSyn), whose first timers fire in their place. */
+  private lane: PlaceholderLane | null = null;
 
   /**
    * Timers a connection opened by a lone SYN sets up (expire and inactivity in its
@@ -72,6 +85,8 @@ export class ZeekConnTracker implements SessionHost {
     this.likelyServerPorts = opts.likelyServerPorts ?? ZEEK_DEFAULT_LIKELY_SERVER_PORTS;
     this.tuning = { ...ZEEK_DEFAULT_TUNING, ...opts.tuning };
     this.onConn = opts.onConn;
+    this.table = opts.table ?? new ConnTable();
+    this.sessions = new TcpSessions(this, this.table, this.timers);
     const t = this.tuning;
     const delays = [t.tcpSynTimeout, t.initialInactivityTimeout, t.tcpAttemptDelay].filter((d, i) => i === 0 || d > 0);
     this.loneSynTimers = delays.length;
@@ -81,23 +96,39 @@ export class ZeekConnTracker implements SessionHost {
 
   /** Connections alive in Zeek's sense right now. */
   get liveConnections(): number {
-    return this.sessions.size;
+    return this.live;
+  }
+
+  /** Timers queued, canceled ones not yet dropped included (memory, not results). */
+  get queuedTimers(): number {
+    return this.timers.size;
   }
 
   /**
-   * One decoded packet holding a TCP header, at `tsUs` (integer µs); returns the connection it
-   * went to, or null (dropped). `hint`: the connection an earlier packet of the same endpoints
-   * went to, if the caller kept it: while Zeek still has it (not removed), the lookup is skipped.
+   * One decoded packet holding a TCP header, at `tsUs` (integer µs); returns the row of the
+   * connection it went to, or -1 (dropped). `row`, `dir`: the packet's connection-table row and
+   * direction when the caller looked it up (then the table must be the one given as `table`);
+   * without them the tracker looks the packet up itself. The caller's row stays valid through
+   * the call; when Zeek has no connection on it afterwards, Zeek does not hold it.
    */
-  packet(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo = {}, hint: ZeekTcpSession | null = null): ZeekTcpSession | null {
+  packet(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo = {}, row = -1, dir = 0): number {
     if (this.finished) throw new Error('ZeekConnTracker: packet after finish()');
-    this.advanceClock(tsUs);
-    return this.process(tsUs, p, info, hint);
+    this.busyRow = row;
+    try {
+      this.advanceClock(tsUs);
+      return this.process(tsUs, p, info, row, dir);
+    } finally {
+      this.busyRow = -1;
+      if (row >= 0 && !this.sessions.has(row) && this.table.isHeld(row, ZEEK_HOLDER)) this.table.release(row, ZEEK_HOLDER);
+    }
   }
 
   /** Zeek has a connection for the packet's endpoints. */
   has(p: DecodedPacket): boolean {
-    return this.lookup(p) !== undefined;
+    const row = this.table.lookup(p);
+    const has = this.sessions.has(row);
+    if (this.table.isNew) this.table.releaseIfIdle(row);
+    return has;
   }
 
   /** Timer orders the next holdLoneSyn() would reserve up to (exclusive). */
@@ -119,7 +150,7 @@ export class ZeekConnTracker implements SessionHost {
   /** The lone SYNs held (see holdLoneSyn), oldest first: when each came, and its first reserved order. */
   set held(src: { nextTs(): number; nextOrders(): number; bringIn(): void }) {
     const { delay, rank } = this.loneSynFirst;
-    this.timers.lane = {
+    this.lane = {
       nextDue: () => src.nextTs() + delay,
       nextOrder: () => src.nextOrders() + rank,
       fireNext: () => src.bringIn(),
@@ -135,63 +166,39 @@ export class ZeekConnTracker implements SessionHost {
     if (this.finished) throw new Error('ZeekConnTracker: packet after finish()');
     const clock = this.now;
     this.now = tsUs;
+    this.timers.force(orders, this.loneSynTimers);
     try {
-      this.timers.withOrders(orders, this.loneSynTimers, () => this.process(tsUs, p, info));
+      this.process(tsUs, p, info, -1, 0);
     } finally {
+      this.timers.unforce();
       this.now = clock;
     }
   }
 
   /** Log and forget the connection of the packet's endpoints now, as finish() would. */
   forget(p: DecodedPacket): void {
-    const s = this.lookup(p);
-    if (s !== undefined) this.remove(s);
+    const row = this.table.lookup(p);
+    if (this.sessions.has(row)) this.remove(row);
+    else if (this.table.isNew) this.table.releaseIfIdle(row);
   }
 
-  private process(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo, hint: ZeekTcpSession | null = null): ZeekTcpSession | null {
-    if (p.ipVersion === 0) return null;
-    if (this.verifyChecksums && (info.ipChecksum ?? ipv4HeaderChecksum(p)) === 'bad') return null; // bad_IP_checksum: dropped
+  private process(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo, row: number, dir: number): number {
+    if (p.ipVersion === 0) return -1;
+    if (this.verifyChecksums && (info.ipChecksum ?? ipv4HeaderChecksum(p)) === 'bad') return -1; // bad_IP_checksum: dropped
 
     const ipEnd = zeekIpEnd(p, info.frameEnd);
-    if (ipEnd === null) return null; // truncated_IP: the IP length runs past the frame
+    if (ipEnd === null) return -1; // truncated_IP: the IP length runs past the frame
     const seg = this.segment(tsUs, p, ipEnd, info);
 
-    // The table's connection for these endpoints: the hint while it is not removed (only a removal
-    // takes one out). Keys (strings for IPv6) are built only to look one up or make one.
-    let srcKey: EndpointKey | undefined;
-    let dstKey: EndpointKey | undefined;
-    let s: ZeekTcpSession | undefined;
-    if (hint !== null && !hint.removed) s = hint;
-    else {
-      srcKey = endpointKey(p, p.srcOff, p.srcPort);
-      dstKey = endpointKey(p, p.dstOff, p.dstPort);
-      s = this.sessionOf(srcKey, dstKey);
+    if (row < 0) {
+      row = this.table.lookup(p);
+      dir = this.table.dir;
     }
-    if (s !== undefined && s.isReuse(seg)) {
-      this.remove(s); // connection_reused
-      s = undefined;
-    }
-    if (s === undefined) {
-      srcKey ??= endpointKey(p, p.srcOff, p.srcPort);
-      dstKey ??= endpointKey(p, p.dstOff, p.dstPort);
-      const srcFirst = srcKey < dstKey;
-      const lowKey = srcFirst ? srcKey : dstKey;
-      const highKey = srcFirst ? dstKey : srcKey;
-      s = this.newConnection(p, lowKey, highKey, srcKey, dstKey, seg);
-      this.sessions.set(lowKey, highKey, s);
-    }
-    s.deliver(seg, isEndpoint(s.originatorKey, p, p.srcOff, p.srcPort));
-    return s;
-  }
-
-  /** The connection of the packet's endpoints, by key. */
-  private lookup(p: DecodedPacket): ZeekTcpSession | undefined {
-    return this.sessionOf(endpointKey(p, p.srcOff, p.srcPort), endpointKey(p, p.dstOff, p.dstPort));
-  }
-
-  /** The connection between two endpoints, by their keys (either order). */
-  private sessionOf(srcKey: EndpointKey, dstKey: EndpointKey): ZeekTcpSession | undefined {
-    return srcKey < dstKey ? this.sessions.get(srcKey, dstKey) : this.sessions.get(dstKey, srcKey);
+    const sessions = this.sessions;
+    if (sessions.has(row) && sessions.isReuse(row, seg)) this.end(row, true); // connection_reused
+    if (!sessions.has(row)) this.newConnection(row, dir, p, seg);
+    sessions.deliver(row, sessions.senderEnd(row, dir), seg);
+    return row;
   }
 
   /** A packet without a TCP header at `tsUs`: Zeek's clock, and so its timers, move with every packet. */
@@ -200,11 +207,14 @@ export class ZeekConnTracker implements SessionHost {
     this.advanceClock(tsUs);
   }
 
-  /** End of input: every connection still alive is logged in its current state. */
+  /** End of input: every connection still alive is logged in its current state, oldest first. */
   finish(): ZeekConn[] {
     if (!this.finished) {
       this.finished = true;
-      for (const s of [...this.sessions.values()]) this.remove(s);
+      const alive: number[] = [];
+      for (let row = 0; row < this.table.capacity; row++) if (this.sessions.has(row)) alive.push(row);
+      alive.sort((a, b) => this.sessions.serialOf(a) - this.sessions.serialOf(b));
+      for (const row of alive) this.end(row, false);
     }
     return this.rows;
   }
@@ -215,31 +225,56 @@ export class ZeekConnTracker implements SessionHost {
     return this.now;
   }
 
-  addTimer(due: number, fire: (now: number) => void): ZeekTimer {
-    return this.timers.add(due, fire);
-  }
-
-  cancelTimer(t: ZeekTimer): void {
-    this.timers.cancel(t);
-  }
-
   /** session_mgr->Remove: the connection is logged and forgotten. */
-  remove(s: ZeekTcpSession): void {
-    if (s.removed) return;
-    s.removed = true;
-    s.cancelAllTimers();
-    this.sessions.delete(s);
-    const row = s.toConn();
-    if (this.onConn) this.onConn(row);
-    else this.rows.push(row);
+  remove(row: number): void {
+    this.end(row, false);
   }
 
   // ---------------------------------------------------------------- internals
 
+  /** The connection on `row` is logged and leaves it; the row is let go unless a new one follows at once (`keep`) or the caller is using it. */
+  private end(row: number, keep: boolean): void {
+    const conn = this.sessions.toConn(row);
+    this.sessions.end(row);
+    this.live--;
+    if (!keep && row !== this.busyRow) this.table.release(row, ZEEK_HOLDER);
+    if (this.onConn) this.onConn(conn);
+    else this.rows.push(conn);
+  }
+
   /** Network time never goes back; timers due by then fire before the packet. */
   private advanceClock(tsUs: number): void {
     if (tsUs > this.now) this.now = tsUs;
-    this.timers.advance(this.now, this.tuning.maxTimerExpires);
+    this.fireTimers(this.now, this.tuning.maxTimerExpires);
+  }
+
+  /** Fires the timers due at `now`, earliest first (canceled ones are dropped without counting), at most `maxPerPacket`. */
+  private fireTimers(now: number, maxPerPacket: number): void {
+    const timers = this.timers;
+    const lane = this.lane;
+    let fired = 0;
+    for (;;) {
+      const laneAt = lane === null ? Infinity : lane.nextDue();
+      const laneDue = laneAt <= now;
+      const heapAt = timers.peek();
+      const heapDue = heapAt <= now;
+      if (!laneDue && !heapDue) return;
+      if (maxPerPacket > 0 && fired >= maxPerPacket) return;
+      if (laneDue && (!heapDue || laneAt < heapAt || (laneAt === heapAt && lane!.nextOrder() < timers.topOrder()))) {
+        lane!.fireNext();
+        continue;
+      }
+      const row = timers.topRow();
+      const kind = timers.topKind();
+      const stands = this.sessions.stands(row, timers.topSerial(), kind, timers.topEpoch(), timers.topOrder());
+      timers.pop();
+      if (!stands) {
+        timers.stale--;
+        continue;
+      }
+      fired++;
+      this.sessions.fire(row, kind, now);
+    }
   }
 
   /** The packet being processed (one object, refilled: nothing keeps a segment past its packet). */
@@ -267,12 +302,12 @@ export class ZeekConnTracker implements SessionHost {
     return seg;
   }
 
-  /** IPBasedAnalyzer::NewConn: the sender is the originator unless the port heuristic flips it. */
-  private newConnection(p: DecodedPacket, lowKey: EndpointKey, highKey: EndpointKey, srcKey: EndpointKey, dstKey: EndpointKey, seg: ZeekSegment): ZeekTcpSession {
-    const src = { addr: formatAddress(p.buf, p.srcOff, p.ipVersion as 4 | 6), port: p.srcPort, key: srcKey };
-    const dst = { addr: formatAddress(p.buf, p.dstOff, p.ipVersion as 4 | 6), port: p.dstPort, key: dstKey };
-    const flip = this.likelyServerFlip(seg.flags, src.port, dst.port) && !isBroadcast(dst.addr);
-    return new ZeekTcpSession(this, lowKey, highKey, src, dst, seg.tsUs, seg.frame, flip);
+  /** IPBasedAnalyzer::NewConn on `row`: the sender (end `dir`) is the originator unless the port heuristic flips it. */
+  private newConnection(row: number, dir: number, p: DecodedPacket, seg: ZeekSegment): void {
+    const flip = this.likelyServerFlip(seg.flags, p.srcPort, p.dstPort) && !isBroadcast(p);
+    this.sessions.begin(row, dir, isSelfPair(p), seg.tsUs, seg.frame, flip);
+    this.table.hold(row, ZEEK_HOLDER);
+    this.live++;
   }
 
   /** TCPAnalyzer::WantConnection: a first packet that is not a pure SYN, from a likely server port. */
@@ -285,61 +320,21 @@ export class ZeekConnTracker implements SessionHost {
   }
 }
 
-/** The session table, keyed by the ordered pair of endpoint keys (two levels, so IPv4 lookups build no string). */
-class SessionTable {
-  private readonly byLow = new Map<EndpointKey, Map<EndpointKey, ZeekTcpSession>>();
-  size = 0;
-
-  get(low: EndpointKey, high: EndpointKey): ZeekTcpSession | undefined {
-    return this.byLow.get(low)?.get(high);
-  }
-
-  set(low: EndpointKey, high: EndpointKey, s: ZeekTcpSession): void {
-    let inner = this.byLow.get(low);
-    if (inner === undefined) this.byLow.set(low, (inner = new Map()));
-    if (!inner.has(high)) this.size++;
-    inner.set(high, s);
-  }
-
-  delete(s: ZeekTcpSession): void {
-    const inner = this.byLow.get(s.lowKey);
-    if (inner === undefined || inner.get(s.highKey) !== s) return;
-    inner.delete(s.highKey);
-    this.size--;
-    if (inner.size === 0) this.byLow.delete(s.lowKey);
-  }
-
-  *values(): Generator<ZeekTcpSession> {
-    for (const inner of this.byLow.values()) yield* inner.values();
-  }
+/** The packet goes to 255.255.255.255. */
+function isBroadcast(p: DecodedPacket): boolean {
+  if (p.ipVersion !== 4) return false;
+  const b = p.buf;
+  const o = p.dstOff;
+  return (b[o] & b[o + 1] & b[o + 2] & b[o + 3]) === 255;
 }
 
-/** An (address, port) as a key: a number for IPv4, a 9-character string for IPv6. */
-function endpointKey(p: DecodedPacket, addrOff: number, port: number): EndpointKey {
+/** Source and destination are the same address and port. */
+function isSelfPair(p: DecodedPacket): boolean {
+  if (p.srcPort !== p.dstPort) return false;
   const b = p.buf;
-  if (p.ipVersion === 4) return (((b[addrOff] << 24) | (b[addrOff + 1] << 16) | (b[addrOff + 2] << 8) | b[addrOff + 3]) >>> 0) * 65536 + port;
-  // One call makes one flat string (a concatenation per group made a rope, flattened again to hash it).
-  const a = addrOff;
-  return String.fromCharCode(
-    (b[a] << 8) | b[a + 1], (b[a + 2] << 8) | b[a + 3], (b[a + 4] << 8) | b[a + 5], (b[a + 6] << 8) | b[a + 7],
-    (b[a + 8] << 8) | b[a + 9], (b[a + 10] << 8) | b[a + 11], (b[a + 12] << 8) | b[a + 13], (b[a + 14] << 8) | b[a + 15],
-    port,
-  );
-}
-
-/** `key` is the packet's (address, port) at `addrOff` (as endpointKey would make it, without making it). */
-function isEndpoint(key: EndpointKey, p: DecodedPacket, addrOff: number, port: number): boolean {
-  const b = p.buf;
-  if (typeof key === 'number') {
-    return p.ipVersion === 4 && key === (((b[addrOff] << 24) | (b[addrOff + 1] << 16) | (b[addrOff + 2] << 8) | b[addrOff + 3]) >>> 0) * 65536 + port;
-  }
-  if (p.ipVersion === 4 || key.charCodeAt(8) !== port) return false;
-  for (let i = 0; i < 8; i++) if (key.charCodeAt(i) !== ((b[addrOff + 2 * i] << 8) | b[addrOff + 2 * i + 1])) return false;
+  const n = p.ipVersion === 4 ? 4 : 16;
+  for (let i = 0; i < n; i++) if (b[p.srcOff + i] !== b[p.dstOff + i]) return false;
   return true;
-}
-
-function isBroadcast(addr: string): boolean {
-  return addr === '255.255.255.255';
 }
 
 /**

@@ -1,8 +1,16 @@
 /**
- * Zeek's connection history string: the letters, the "already seen" bitmask
- * behind the once-per-direction letters, and the log-scaled counters behind
- * C/G/T/W (a letter at the 1st, 10th, 100th... event).
+ * Zeek's connection history: the letters, the "already seen" bitmask behind the
+ * once-per-direction letters, and the log-scaled counters behind C/G/T/W (a
+ * letter at the 1st, 10th, 100th... event).
+ *
+ * The letters of a row are bytes (their character codes), four to a word: the
+ * first 16 in the row's own columns, the rest (rare: a letter repeats only at a
+ * new sequence number, or log-scaled) in 16-letter records of a pool, chained
+ * from the row. The text is made only when the row is logged.
  */
+import { ColumnSet } from '../conn/columns.js';
+import { NONE, Pool } from '../conn/pool.js';
+import type { ConnTable } from '../conn/table.js';
 
 /** Bits of the seen-mask, per letter; a responder's bits are shifted left by 16. */
 export const HistBit = {
@@ -15,39 +23,152 @@ export const HistBit = {
   MULTI_FLAG: 0x40,
 } as const;
 
-export class ConnHistory {
-  text = '';
-  private seen = 0;
+const HISTORY_COLUMNS = {
+  /** Letters so far. */
+  length: Uint32Array,
+  seen: Uint32Array,
+  w0: Uint32Array,
+  w1: Uint32Array,
+  w2: Uint32Array,
+  w3: Uint32Array,
+  /** Records of letters 16 and on (NONE for none). */
+  more: Int32Array,
+};
 
-  add(code: string): void {
-    this.text += code;
+const INLINE = 16;
+const LOWER = 0x20;
+export const CARET = 0x5e;
+
+export class HistoryStore {
+  private readonly cols: ColumnSet<typeof HISTORY_COLUMNS>;
+  private readonly pool = new Pool({ w0: Uint32Array, w1: Uint32Array, w2: Uint32Array, w3: Uint32Array }, 64);
+
+  constructor(table?: ConnTable) {
+    this.cols = table ? table.columns(HISTORY_COLUMNS) : new ColumnSet(HISTORY_COLUMNS);
   }
 
-  /** Zeek's CheckHistory: true when the letter was already seen, else records it and returns false. */
-  check(mask: number, code: string): boolean {
-    if ((this.seen & mask) !== 0) return true;
-    this.seen |= mask;
-    this.add(code);
+  ensure(rows: number): void {
+    this.cols.ensure(rows);
+  }
+
+  /** Records in the overflow pool (letters beyond the 16th). */
+  get overflowRecords(): number {
+    return this.pool.size;
+  }
+
+  /** An empty history for a new connection on `row` (whatever the row held was released, or never was: not a list). */
+  reset(row: number): void {
+    const h = this.cols.c;
+    h.more[row] = NONE;
+    h.length[row] = h.seen[row] = h.w0[row] = h.w1[row] = h.w2[row] = h.w3[row] = 0;
+  }
+
+  /** Give back what the row's history holds (its connection is gone). */
+  release(row: number): void {
+    const h = this.cols.c;
+    h.more[row] = this.pool.releaseList(h.more[row]);
+    h.length[row] = 0;
+  }
+
+  /** Append one letter (its character code). */
+  add(row: number, code: number): void {
+    const h = this.cols.c;
+    const i = h.length[row]++;
+    if (i < INLINE) {
+      const shift = 8 * (i & 3);
+      const w = i >> 2;
+      if (w === 0) h.w0[row] |= code << shift;
+      else if (w === 1) h.w1[row] |= code << shift;
+      else if (w === 2) h.w2[row] |= code << shift;
+      else h.w3[row] |= code << shift;
+      return;
+    }
+    // Find (or make) the record holding letter i.
+    let k = (i - INLINE) >> 4;
+    let r = h.more[row];
+    if (r === NONE) r = h.more[row] = this.pool.alloc();
+    for (; k > 0; k--) {
+      let next = this.pool.next[r];
+      if (next === NONE) {
+        next = this.pool.alloc();
+        this.pool.next[r] = next;
+      }
+      r = next;
+    }
+    const j = (i - INLINE) & 15;
+    const p = this.pool.c;
+    const shift = 8 * (j & 3);
+    const w = j >> 2;
+    if (w === 0) p.w0[r] |= code << shift;
+    else if (w === 1) p.w1[r] |= code << shift;
+    else if (w === 2) p.w2[r] |= code << shift;
+    else p.w3[r] |= code << shift;
+  }
+
+  /**
+   * Zeek's CheckHistory: true when the letter was already seen, else records it and returns
+   * false. A responder's letter (`resp`) is lower case and uses the upper mask bits.
+   */
+  check(row: number, mask: number, code: number, resp: boolean): boolean {
+    const m = resp ? mask << 16 : mask;
+    const h = this.cols.c;
+    if ((h.seen[row] & m) !== 0) return true;
+    h.seen[row] |= m;
+    this.add(row, resp ? code | LOWER : code);
     return false;
   }
 
-  /** Used by the SYN-ACK-first flip: the letters change, the seen-mask does not. */
-  replace(text: string): void {
-    this.text = text;
+  /** Append a letter, lower case for the responder. */
+  addSide(row: number, code: number, resp: boolean): void {
+    this.add(row, resp ? code | LOWER : code);
+  }
+
+  /** The history is exactly `code` (one letter). */
+  is(row: number, code: number): boolean {
+    return this.cols.c.length[row] === 1 && (this.cols.c.w0[row] & 0xff) === code;
+  }
+
+  /** Used by the SYN-ACK-first flip: the letters become `a` then `b`; the seen-mask does not change. */
+  replace2(row: number, a: number, b: number): void {
+    const h = this.cols.c;
+    h.more[row] = this.pool.releaseList(h.more[row]);
+    h.length[row] = 2;
+    h.w0[row] = a | (b << 8);
+    h.w1[row] = h.w2[row] = h.w3[row] = 0;
+  }
+
+  /** The letters as text: for the edge (the conn.log row), never per packet. */
+  text(row: number): string {
+    const h = this.cols.c;
+    const n = h.length[row];
+    let s = '';
+    for (let i = 0; i < n && i < INLINE; i++) {
+      const w = i >> 2;
+      const word = w === 0 ? h.w0[row] : w === 1 ? h.w1[row] : w === 2 ? h.w2[row] : h.w3[row];
+      s += String.fromCharCode((word >>> (8 * (i & 3))) & 0xff);
+    }
+    const p = this.pool.c;
+    for (let r = h.more[row], i = INLINE; r !== NONE && i < n; r = this.pool.next[r]) {
+      for (let j = 0; j < 16 && i < n; j++, i++) {
+        const w = j >> 2;
+        const word = w === 0 ? p.w0[r] : w === 1 ? p.w1[r] : w === 2 ? p.w2[r] : p.w3[r];
+        s += String.fromCharCode((word >>> (8 * (j & 3))) & 0xff);
+      }
+    }
+    return s;
   }
 }
 
-/** One log-scaled history counter (ScaledHistoryEntry with base 10). */
-export class ScaledCounter {
-  private count = 0;
-  private threshold = 1;
-
-  /** Counts one event; true when this event crosses the next power of ten (a letter is due). */
-  bump(): boolean {
-    if (++this.count !== this.threshold) return false;
-    const next = (this.threshold * 10) % 0x100000000;
-    if (next <= this.threshold) this.count = 0;
-    else this.threshold = next;
-    return true;
-  }
+/**
+ * One log-scaled history counter (ScaledHistoryEntry with base 10) in two columns: counts one
+ * event; true when this event reaches the next power of ten (a letter is due).
+ */
+export function bumpScaled(count: Uint32Array, next: Uint32Array, row: number): boolean {
+  const c = ++count[row];
+  const threshold = next[row];
+  if (c !== threshold) return false;
+  const after = (threshold * 10) % 0x100000000;
+  if (after <= threshold) count[row] = 0;
+  else next[row] = after;
+  return true;
 }

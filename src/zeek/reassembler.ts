@@ -4,16 +4,20 @@
  * what was delivered in order, content gaps revealed by ACKs (G/g) and the
  * "data pending" test that defers a close. Sequence numbers are relative
  * (the first data octet is 1).
+ *
+ * An endpoint's numbers are columns of endpoint.ts; its seen ranges are records
+ * of one pool, a sorted list chained from the endpoint's `blocks` column.
  */
-import { EndpointState, type ZeekEndpoint } from './endpoint.js';
+import { NONE, Pool } from '../conn/pool.js';
+import { type Endpoints, EndpointState, endpointSize, noDataAcked, toFullSeqSpace } from './endpoint.js';
 
 export interface ReassemblerHost {
   /** The connection started without a handshake from both sides. */
-  isPartial(): boolean;
-  /** A content gap in the data of `r`'s endpoint. */
-  contentGap(r: ZeekReassembler, seq: number, len: number): void;
-  /** Everything this endpoint sent up to its FIN/RST was delivered. */
-  endpointEof(r: ZeekReassembler): void;
+  isPartial(row: number): boolean;
+  /** A content gap in the data of endpoint (row, end). */
+  contentGap(row: number, end: number, seq: number, len: number): void;
+  /** Everything endpoint (row, end) sent up to its FIN/RST was delivered. */
+  endpointEof(row: number, end: number): void;
 }
 
 export interface ReassemblerLimits {
@@ -22,186 +26,200 @@ export interface ReassemblerLimits {
   tcpExcessiveDataWithoutFurtherAcks: number;
 }
 
-interface Block {
-  seq: number;
-  upper: number;
-}
-
-export class ZeekReassembler {
-  /** Next relative sequence number to deliver in order. */
-  lastReassemSeq = 1;
-  /** Everything below this was acknowledged and dropped. */
-  trimSeq = 1;
-  /** Reassembly gave up (too much data above a hole, or unacknowledged). */
-  skipDeliveries = false;
-  didEof = false;
-  hadGap = false;
-  /** Seen, not yet acknowledged ranges, sorted and non-overlapping. */
-  private blocks: Block[] = [];
-  private bufferedBytes = 0;
+export class Reassembler {
+  /** Seen, not yet acknowledged ranges [seq, upper), every endpoint's. */
+  private readonly ranges = new Pool({ seq: Float64Array, upper: Float64Array }, 256);
 
   constructor(
-    readonly endp: ZeekEndpoint,
+    private readonly ends: Endpoints,
     private readonly host: ReassemblerHost,
     private readonly limits: ReassemblerLimits,
   ) {}
 
-  hasBlocks(): boolean {
-    return this.blocks.length > 0;
+  /** Ranges held, all endpoints together. */
+  get rangesHeld(): number {
+    return this.ranges.size;
   }
 
-  /** Data from this endpoint at relative `seq` (TCP_Reassembler::DataSent). */
-  dataSent(seq: number, len: number): void {
-    if (this.skipDeliveries) return;
-    this.newBlock(seq, len);
+  hasBlocks(row: number, end: number): boolean {
+    return this.ends.at[end].c.blocks[row] !== NONE;
+  }
 
-    if (this.endp.noDataAcked() && this.limits.tcpMaxAboveHoleWithoutAnyAcks && this.undeliveredBytes() > this.limits.tcpMaxAboveHoleWithoutAnyAcks) {
-      this.giveUp(); // above_hole_data_without_any_acks
+  /** Give back the endpoint's ranges (its connection is gone). */
+  release(row: number, end: number): void {
+    const e = this.ends.at[end].c;
+    e.blocks[row] = this.ranges.releaseList(e.blocks[row]);
+  }
+
+  /** Data from endpoint (row, end) at relative `seq` (TCP_Reassembler::DataSent). */
+  dataSent(row: number, end: number, seq: number, len: number): void {
+    const e = this.ends.at[end].c;
+    if (e.skipDeliveries[row]) return;
+    this.newBlock(row, end, seq, len);
+    const L = this.limits;
+    if (noDataAcked(e, row) && L.tcpMaxAboveHoleWithoutAnyAcks && this.undeliveredBytes(row, end) > L.tcpMaxAboveHoleWithoutAnyAcks) {
+      this.giveUp(row, end); // above_hole_data_without_any_acks
     }
-    if (this.limits.tcpExcessiveDataWithoutFurtherAcks && this.bufferedBytes > this.limits.tcpExcessiveDataWithoutFurtherAcks) {
-      this.giveUp(); // excessive_data_without_further_acks
+    if (L.tcpExcessiveDataWithoutFurtherAcks && e.bufferedBytes[row] > L.tcpExcessiveDataWithoutFurtherAcks) {
+      this.giveUp(row, end); // excessive_data_without_further_acks
     }
   }
 
-  /** The peer acknowledged up to relative `seq` (TCP_Reassembler::AckReceived). */
-  ackReceived(seq: number): void {
-    if (this.endp.finCount > 0 && seq >= this.endp.finSeq) seq = this.endp.finSeq - 1;
-    if (seq <= this.trimSeq) return;
-    this.trimToSeq(seq);
-    this.checkEof();
+  /** The peer acknowledged endpoint (row, end)'s data up to relative `seq` (TCP_Reassembler::AckReceived). */
+  ackReceived(row: number, end: number, seq: number): void {
+    const e = this.ends.at[end].c;
+    if (e.finCount[row] > 0 && seq >= e.finSeq[row]) seq = e.finSeq[row] - 1;
+    if (seq <= e.trimSeq[row]) return;
+    this.trimToSeq(row, end, seq);
+    this.checkEof(row, end);
   }
 
   /** Reports EOF once everything up to the FIN/RST is delivered. */
-  checkEof(): void {
-    const e = this.endp;
-    if (this.didEof) return;
-    if (e.finCount > 0 || e.state === EndpointState.CLOSED || e.state === EndpointState.RESET) {
-      if (!this.dataPending()) {
-        this.didEof = true;
-        this.host.endpointEof(this);
+  checkEof(row: number, end: number): void {
+    const e = this.ends.at[end].c;
+    if (e.didEof[row]) return;
+    const s = e.state[row];
+    if (e.finCount[row] > 0 || s === EndpointState.CLOSED || s === EndpointState.RESET) {
+      if (!this.dataPending(row, end)) {
+        e.didEof[row] = 1;
+        this.host.endpointEof(row, end);
       }
     }
   }
 
   /** Undelivered data, or the peer's data still waiting for an ACK (TCP_Reassembler::DataPending). */
-  dataPending(): boolean {
-    if (this.skipDeliveries) return false;
-    const e = this.endp;
-    const delivered = e.startSeq + this.lastReassemSeq;
-    const last = e.toFullSeqSpace(e.lastSeq, e.seqWraps);
+  dataPending(row: number, end: number): boolean {
+    const e = this.ends.at[end].c;
+    if (e.skipDeliveries[row]) return false;
+    const delivered = e.startSeq[row] + e.lastReassemSeq[row];
+    const last = toFullSeqSpace(e.lastSeq[row], e.seqWraps[row]);
     if (last < delivered) return false;
     if (delivered !== last - 1 && delivered !== last) return true;
-    return e.state !== EndpointState.RESET && e.peer.reassembler.hasBlocks();
+    return e.state[row] !== EndpointState.RESET && this.hasBlocks(row, 1 - end);
   }
 
-  private undeliveredBytes(): number {
-    if (this.blocks.length === 0) return 0;
-    return this.blocks[this.blocks.length - 1].upper - this.lastReassemSeq;
+  private undeliveredBytes(row: number, end: number): number {
+    const e = this.ends.at[end].c;
+    let b = e.blocks[row];
+    if (b === NONE) return 0;
+    for (let n = this.ranges.next[b]; n !== NONE; n = this.ranges.next[n]) b = n;
+    return this.ranges.c.upper[b] - e.lastReassemSeq[row];
   }
 
-  private giveUp(): void {
-    this.blocks = [];
-    this.bufferedBytes = 0;
-    this.skipDeliveries = true;
+  private giveUp(row: number, end: number): void {
+    const e = this.ends.at[end].c;
+    e.blocks[row] = this.ranges.releaseList(e.blocks[row]);
+    e.bufferedBytes[row] = 0;
+    e.skipDeliveries[row] = 1;
   }
 
-  private newBlock(seq: number, len: number): void {
+  private newBlock(row: number, end: number, seq: number, len: number): void {
     if (len === 0) return;
     const upper = seq + len;
-    if (upper <= this.trimSeq) return; // old data
-    if (seq < this.trimSeq) seq = this.trimSeq;
-    this.insertUncovered(seq, upper);
-    this.deliverInOrder();
+    const trimSeq = this.ends.at[end].c.trimSeq[row];
+    if (upper <= trimSeq) return; // old data
+    if (seq < trimSeq) seq = trimSeq;
+    this.insertUncovered(row, end, seq, upper);
+    this.deliverInOrder(row, end);
   }
 
   /** Adds the parts of [seq, upper) no block covers yet (what Zeek's DataBlockList::Insert keeps). */
-  private insertUncovered(seq: number, upper: number): void {
-    let i = this.firstBlockEndingAfter(seq);
+  private insertUncovered(row: number, end: number, seq: number, upper: number): void {
+    const R = this.ranges;
+    // The first block whose upper end is above `seq` (blocks are sorted and disjoint), and the one before it.
+    let prev = NONE;
+    let cur = this.ends.at[end].c.blocks[row];
+    while (cur !== NONE && R.c.upper[cur] <= seq) {
+      prev = cur;
+      cur = R.next[cur];
+    }
     let cursor = seq;
     while (cursor < upper) {
-      const b = i < this.blocks.length ? this.blocks[i] : undefined;
-      if (b === undefined || b.seq >= upper) {
-        this.insertAt(i, cursor, upper);
+      if (cur === NONE || R.c.seq[cur] >= upper) {
+        this.insertAfter(row, end, prev, cursor, upper);
         return;
       }
-      if (b.seq > cursor) {
-        this.insertAt(i, cursor, b.seq);
-        i++;
-      }
-      cursor = Math.max(cursor, b.upper);
-      i++;
+      if (R.c.seq[cur] > cursor) prev = this.insertAfter(row, end, prev, cursor, R.c.seq[cur]);
+      cursor = Math.max(cursor, R.c.upper[cur]);
+      prev = cur;
+      cur = R.next[cur];
     }
   }
 
-  /** Index of the first block whose upper end is above `seq` (blocks are sorted and disjoint). */
-  private firstBlockEndingAfter(seq: number): number {
-    let lo = 0;
-    let hi = this.blocks.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.blocks[mid].upper <= seq) lo = mid + 1;
-      else hi = mid;
+  /** A new block [seq, upper) after `prev` (NONE: first); returns it. */
+  private insertAfter(row: number, end: number, prev: number, seq: number, upper: number): number {
+    const R = this.ranges;
+    const r = R.alloc();
+    R.c.seq[r] = seq;
+    R.c.upper[r] = upper;
+    const e = this.ends.at[end].c;
+    if (prev === NONE) {
+      R.next[r] = e.blocks[row];
+      e.blocks[row] = r;
+    } else {
+      R.next[r] = R.next[prev];
+      R.next[prev] = r;
     }
-    return lo;
-  }
-
-  private insertAt(i: number, seq: number, upper: number): void {
-    this.blocks.splice(i, 0, { seq, upper });
-    this.bufferedBytes += upper - seq;
+    e.bufferedBytes[row] += upper - seq;
+    return r;
   }
 
   /** Delivers the blocks that continue the in-order stream (BlockInserted). */
-  private deliverInOrder(): void {
+  private deliverInOrder(row: number, end: number): void {
+    const R = this.ranges;
+    const e = this.ends.at[end].c;
     let delivered = false;
-    for (const b of this.blocks) {
-      if (b.seq > this.lastReassemSeq) break;
-      if (b.seq === this.lastReassemSeq) {
-        this.lastReassemSeq = b.upper;
+    for (let b = e.blocks[row]; b !== NONE; b = R.next[b]) {
+      if (R.c.seq[b] > e.lastReassemSeq[row]) break;
+      if (R.c.seq[b] === e.lastReassemSeq[row]) {
+        e.lastReassemSeq[row] = R.c.upper[b];
         delivered = true;
       }
     }
     if (!delivered) return;
     // Nothing of ours was ever acknowledged although we sent a lot: the peer's
     // ACKs are probably not visible, so do not hold on to the delivered data.
-    const e = this.endp;
-    if (e.noDataAcked() && this.limits.tcpMaxInitialWindow && e.size() > this.limits.tcpMaxInitialWindow) {
-      this.trimToSeq(this.lastReassemSeq);
+    const max = this.limits.tcpMaxInitialWindow;
+    if (noDataAcked(e, row) && max && endpointSize(e, row, this.ends.at[1 - end].c.state[row]) > max) {
+      this.trimToSeq(row, end, e.lastReassemSeq[row]);
     }
   }
 
   /** Drops what is acknowledged; data acknowledged but never seen is a gap (DataBlockList::Trim). */
-  private trimToSeq(seq: number): void {
-    if (seq > this.lastReassemSeq) this.undelivered(seq);
-    let acked = 0;
-    while (acked < this.blocks.length && this.blocks[acked].upper <= seq) {
-      this.bufferedBytes -= this.blocks[acked].upper - this.blocks[acked].seq;
-      acked++;
+  private trimToSeq(row: number, end: number, seq: number): void {
+    const R = this.ranges;
+    const e = this.ends.at[end].c;
+    if (seq > e.lastReassemSeq[row]) this.undelivered(row, end, seq);
+    let head = e.blocks[row];
+    while (head !== NONE && R.c.upper[head] <= seq) {
+      e.bufferedBytes[row] -= R.c.upper[head] - R.c.seq[head];
+      const next = R.next[head];
+      R.release(head);
+      head = next;
     }
-    if (acked > 0) this.blocks.splice(0, acked);
-    if (this.blocks.length > 0 && this.blocks[0].seq === this.lastReassemSeq) this.deliverInOrder();
-    this.trimSeq = seq;
+    e.blocks[row] = head;
+    if (head !== NONE && R.c.seq[head] === e.lastReassemSeq[row]) this.deliverInOrder(row, end);
+    e.trimSeq[row] = seq;
   }
 
   /** TCP_Reassembler::Undelivered: everything below `upTo` that was not seen is a gap. */
-  private undelivered(upTo: number): void {
+  private undelivered(row: number, end: number, upTo: number): void {
     // A partial connection's synthetic start makes the first 1-2 octets look missing.
-    if (upTo <= 2 && this.host.isPartial()) return;
-    if (!this.skipDeliveries) {
+    if (upTo <= 2 && this.host.isPartial(row)) return;
+    const R = this.ranges;
+    const e = this.ends.at[end].c;
+    if (!e.skipDeliveries[row]) {
       for (;;) {
-        const b = this.blocks.find((x) => x.seq >= this.lastReassemSeq);
-        if (b === undefined || b.seq >= upTo) break;
-        const gapLen = b.seq - this.lastReassemSeq;
-        this.gap(this.lastReassemSeq, gapLen);
-        this.lastReassemSeq += gapLen;
-        this.deliverInOrder();
+        let b = e.blocks[row];
+        while (b !== NONE && R.c.seq[b] < e.lastReassemSeq[row]) b = R.next[b];
+        if (b === NONE || R.c.seq[b] >= upTo) break;
+        const gapLen = R.c.seq[b] - e.lastReassemSeq[row];
+        this.host.contentGap(row, end, e.lastReassemSeq[row], gapLen);
+        e.lastReassemSeq[row] += gapLen;
+        this.deliverInOrder(row, end);
       }
-      if (upTo > this.lastReassemSeq) this.gap(this.lastReassemSeq, upTo - this.lastReassemSeq);
+      if (upTo > e.lastReassemSeq[row]) this.host.contentGap(row, end, e.lastReassemSeq[row], upTo - e.lastReassemSeq[row]);
     }
-    if (upTo > this.lastReassemSeq) this.lastReassemSeq = upTo;
-  }
-
-  private gap(seq: number, len: number): void {
-    this.host.contentGap(this, seq, len);
-    this.hadGap = true;
+    if (upTo > e.lastReassemSeq[row]) e.lastReassemSeq[row] = upTo;
   }
 }

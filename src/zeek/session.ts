@@ -1,22 +1,40 @@
 /**
- * One Zeek TCP connection: Zeek's Connection plus its TCPSessionAdapter, i.e.
- * the per-packet processing (history letters, endpoint state machine,
- * sequence bookkeeping, close reporting) and the connection's timers.
+ * Zeek's TCP connections on the rows of the connection table: Zeek's
+ * Connection plus its TCPSessionAdapter, i.e. the per-packet processing
+ * (history letters, endpoint state machine, sequence bookkeeping, close
+ * reporting) and the connection's timers, with every number in columns
+ * (no object per connection). A row holds at most one Zeek connection at a
+ * time; `serial` names it (0: none), so that a timer set for an earlier
+ * connection on the row is known to be stale.
  *
  * Functions carry the names of their Zeek counterparts so the two can be read
- * side by side; comments say what each rule does, not how Zeek spells it.
+ * side by side; comments say what each rule does, not how Zeek spells it. An
+ * endpoint is (row, end): `me` the packet's sender, `peer` the other end.
  */
 import type { ChecksumVerdict } from '../decode/checksum.js';
 import { TcpFlag } from '../decode/packet.js';
+import type { ColumnSet } from '../conn/columns.js';
+import type { ConnTable } from '../conn/table.js';
 import { zeekConnState, type ZeekConnState } from './conn-state.js';
-import { ENDPOINT_STATE_NAMES, EndpointState, type EndpointStateValue, isHandshakeState, seq32, seqDelta, ZeekEndpoint } from './endpoint.js';
-import { ConnHistory, HistBit, ScaledCounter } from './history.js';
-import { type ReassemblerHost, ZeekReassembler } from './reassembler.js';
-import type { ZeekTimer } from './timers.js';
+import {
+  ENDPOINT_STATE_NAMES,
+  EndpointState,
+  Endpoints,
+  type EndpointColumns,
+  type EndpointStateValue,
+  endpointSize,
+  isHandshakeState,
+  restartSequence,
+  seq32,
+  seqDelta,
+  toFullSeqSpace,
+  updateAckSeq as advanceAckSeq,
+  updateLastSeq as advanceLastSeq,
+} from './endpoint.js';
+import { CARET, HistBit, HistoryStore, bumpScaled } from './history.js';
+import { type ReassemblerHost, Reassembler } from './reassembler.js';
+import type { ZeekTimerHeap } from './timers.js';
 import type { ZeekTuning } from './tuning.js';
-
-/** The history counters a ZeekEndpoint keeps. */
-type ScaledCounterName = 'checksumErrors' | 'retransmissions' | 'zeroWindows' | 'gaps';
 
 /** What the session needs to know about one TCP segment. */
 export interface ZeekSegment {
@@ -36,21 +54,14 @@ export interface ZeekSegment {
   tcpChecksum: ChecksumVerdict;
 }
 
-/**
- * One side's (address, port) as a lookup key: address * 65536 + port for IPv4
- * (exact in a double), the 16 address bytes and the port as a short string for IPv6.
- */
-export type EndpointKey = number | string;
-
-/** The tracker around the sessions: clock, timers, removal. */
+/** The tracker around the sessions: clock and removal. */
 export interface SessionHost {
   readonly tuning: ZeekTuning;
   readonly likelyServerPorts: ReadonlySet<number>;
   readonly verifyChecksums: boolean;
   networkTime(): number;
-  addTimer(due: number, fire: (now: number) => void): ZeekTimer;
-  cancelTimer(t: ZeekTimer): void;
-  remove(s: ZeekTcpSession): void;
+  /** session_mgr->Remove: log and forget the connection on `row`. */
+  remove(row: number): void;
 }
 
 /** A row of Zeek's conn.log for a TCP connection (the columns this emulation computes). */
@@ -81,13 +92,53 @@ export interface ZeekConn {
   last_frame: number;
 }
 
-/** updateStateMachine's answer, reused for every packet (read at once by its one caller). */
-const CLOSE_DECISION = { doClose: false, genEvent: false };
+/** @deprecated Zeek's connections are rows now (src/flow/flow.ts still names this for its unused zeekHint). */
+export type ZeekTcpSession = never;
+
+/** The per-connection fields, one column each. */
+const SESSION_COLUMNS = {
+  /** The connection on the row (0: none): a number no other connection had. */
+  serial: Uint32Array,
+  /** The row's end (conn/table.ts) that is the originator; Zeek's flips change it. */
+  origEnd: Uint8Array,
+  /** Both endpoints are the same address and port: every packet is the originator's. */
+  selfPair: Uint8Array,
+  startTime: Float64Array,
+  lastTime: Float64Array,
+  firstFrame: Float64Array,
+  lastFrame: Float64Array,
+  missedBytes: Float64Array,
+  /** TCPSessionAdapter flags. */
+  isActive: Uint8Array,
+  partial: Uint8Array,
+  firstPacketSeen: Uint8Array,
+  closeDeferred: Uint8Array,
+  deferredGenEvent: Uint8Array,
+  inactivityTimeout: Float64Array,
+  /** The order of the inactivity timer set (-1: none). */
+  inactivityOrder: Float64Array,
+  /** Analyzer timers set since their last cancellation belong to this epoch; and how many are queued. */
+  timerEpoch: Uint32Array,
+  analyzerTimers: Uint16Array,
+};
+
+/** Timer kinds (ZeekTimerHeap entries). */
+export const TimerKind = {
+  /** tcp_expire: idle after a close, or nothing ever processed. */
+  EXPIRE: 0,
+  /** tcp_attempt: a SYN nobody answered. */
+  ATTEMPT: 1,
+  /** tcp_close_delay after a complete close: remove. */
+  REMOVE: 2,
+  /** Session::InactivityTimer. */
+  INACTIVITY: 3,
+} as const;
 
 const ORIG_SEEN = 1;
 const RESP_SEEN = 2;
 const TOO_LARGE_SEQ_DELTA = 1048576;
 const { FIN, SYN, RST, ACK } = TcpFlag;
+const [LETTER_S, LETTER_H, LETTER_A, LETTER_D, LETTER_F, LETTER_R, LETTER_C, LETTER_G, LETTER_T, LETTER_W, LETTER_I, LETTER_Q, LETTER_h] = [...'SHADFRCGTWIQh'].map((c) => c.charCodeAt(0));
 
 /** Letters other than control flags: A (pure ACK) or D (payload). */
 export function writesAckOrData(flags: number, len: number): boolean {
@@ -95,163 +146,172 @@ export function writesAckOrData(flags: number, len: number): boolean {
   return len > 0 || (flags & ACK) !== 0;
 }
 
-export class ZeekTcpSession implements ReassemblerHost {
-  origAddr: string;
-  origPort: number;
-  respAddr: string;
-  respPort: number;
-  private origKey: EndpointKey;
-  private respKey: EndpointKey;
-  readonly startTime: number;
-  lastTime: number;
-  readonly history = new ConnHistory();
-  orig: ZeekEndpoint;
-  resp: ZeekEndpoint;
-  readonly firstFrame: number;
-  lastFrame: number;
-  removed = false;
-  missedBytes = 0;
+export class TcpSessions implements ReassemblerHost {
+  private readonly cols: ColumnSet<typeof SESSION_COLUMNS>;
+  readonly ends: Endpoints;
+  readonly history: HistoryStore;
+  readonly reassembler: Reassembler;
+  private serials = 0;
 
-  /** TCPSessionAdapter flags. */
-  private isActive = true;
-  private partial = false;
-  private firstPacketSeen = 0;
-  private closeDeferred = false;
-  private deferredGenEvent = false;
-
-  private inactivityTimeout = 0;
   /** What the last relativeSeq() said besides the number: it lay before the side's start. */
   private relUnderflow = false;
-  private inactivityTimer: ZeekTimer | null = null;
-  /** Pending analyzer timers, in the order they were set (a few at most: an array, not a Set per session). */
-  private analyzerTimers: ZeekTimer[] = [];
+  /** updateStateMachine's answer (read at once by its one caller). */
+  private doClose = false;
+  private genEvent = false;
+  /** The heap's test for an entry (made once: compaction takes it). */
+  readonly stands = (row: number, serial: number, kind: number, epoch: number, order: number): boolean =>
+    this.cols.c.serial[row] === serial && (kind === TimerKind.INACTIVITY ? this.cols.c.inactivityOrder[row] === order : this.cols.c.timerEpoch[row] === epoch);
 
   constructor(
     private readonly host: SessionHost,
-    /** The connection's key in the session table: both endpoint keys, ordered. */
-    readonly lowKey: EndpointKey,
-    readonly highKey: EndpointKey,
-    src: { addr: string; port: number; key: EndpointKey },
-    dst: { addr: string; port: number; key: EndpointKey },
-    tsUs: number,
-    frame: number,
-    flippedAtCreation: boolean,
+    private readonly table: ConnTable,
+    private readonly timers: ZeekTimerHeap,
   ) {
-    this.origAddr = src.addr;
-    this.origPort = src.port;
-    this.origKey = src.key;
-    this.respAddr = dst.addr;
-    this.respPort = dst.port;
-    this.respKey = dst.key;
-    this.startTime = this.lastTime = tsUs;
-    this.firstFrame = this.lastFrame = frame;
-    if (flippedAtCreation) {
-      this.flipAddresses();
-      this.history.add('^');
-    }
+    this.cols = table.columns(SESSION_COLUMNS);
+    this.ends = new Endpoints(table);
+    this.history = new HistoryStore(table);
+    this.reassembler = new Reassembler(this.ends, this, host.tuning);
+  }
 
-    this.orig = new ZeekEndpoint(true);
-    this.resp = new ZeekEndpoint(false);
-    this.orig.peer = this.resp;
-    this.resp.peer = this.orig;
-    this.orig.reassembler = new ZeekReassembler(this.orig, this, host.tuning);
-    this.resp.reassembler = new ZeekReassembler(this.resp, this, host.tuning);
+  // ---------------------------------------------------------------- the row's connection
 
-    this.addAnalyzerTimer(host.networkTime() + host.tuning.tcpSynTimeout, (t) => this.expireTimer(t));
-    this.setInactivityTimeout(host.tuning.initialInactivityTimeout);
+  /** The row holds a Zeek connection. */
+  has(row: number): boolean {
+    return this.cols.c.serial[row] !== 0;
+  }
+
+  serialOf(row: number): number {
+    return this.cols.c.serial[row];
+  }
+
+  /**
+   * A new connection on `row` (Connection's constructor): its first packet came from end `srcEnd`
+   * of the row, at `tsUs`; `flipped` when the port heuristic makes the receiver the originator.
+   */
+  begin(row: number, srcEnd: number, selfPair: boolean, tsUs: number, frame: number, flipped: boolean): void {
+    // Field by field (see Endpoints.reset).
+    const s = this.cols.c;
+    this.serials = (this.serials + 1) >>> 0 || 1;
+    s.serial[row] = this.serials;
+    s.origEnd[row] = flipped ? 1 - srcEnd : srcEnd;
+    s.selfPair[row] = selfPair ? 1 : 0;
+    s.startTime[row] = s.lastTime[row] = tsUs;
+    s.firstFrame[row] = s.lastFrame[row] = frame;
+    s.missedBytes[row] = 0;
+    s.isActive[row] = 1;
+    s.partial[row] = s.firstPacketSeen[row] = s.closeDeferred[row] = s.deferredGenEvent[row] = 0;
+    s.inactivityTimeout[row] = 0;
+    s.inactivityOrder[row] = -1;
+    s.timerEpoch[row] = s.analyzerTimers[row] = 0;
+    this.history.reset(row);
+    if (flipped) this.history.add(row, CARET);
+    this.ends.reset(row, 0);
+    this.ends.reset(row, 1);
+
+    const tuning = this.host.tuning;
+    this.addAnalyzerTimer(row, this.host.networkTime() + tuning.tcpSynTimeout, TimerKind.EXPIRE);
+    this.setInactivityTimeout(row, tuning.initialInactivityTimeout);
+  }
+
+  /** The connection leaves the row: its timers are canceled, its lists given back. Read `toConn` first. */
+  end(row: number): void {
+    this.cancelAnalyzerTimers(row);
+    this.cancelInactivityTimer(row);
+    this.history.release(row);
+    this.reassembler.release(row, 0);
+    this.reassembler.release(row, 1);
+    this.cols.c.serial[row] = 0;
+  }
+
+  /** The row end a packet from end `dir` of the row is from, as Zeek tells it (all the originator's on a pair of one endpoint). */
+  senderEnd(row: number, dir: number): number {
+    const s = this.cols.c;
+    return s.selfPair[row] ? s.origEnd[row] : dir;
+  }
+
+  /** The conn.log row, as connection_state_remove would log it now: made at the edge, when logged. */
+  toConn(row: number): ZeekConn {
+    const s = this.cols.c;
+    const o = s.origEnd[row];
+    const O = this.ends.at[o].c;
+    const R = this.ends.at[1 - o].c;
+    const origSize = endpointSize(O, row, R.state[row]);
+    const respSize = endpointSize(R, row, O.state[row]);
+    const history = this.history.text(row);
+    const orig = O.state[row] as EndpointStateValue;
+    const resp = R.state[row] as EndpointStateValue;
+    return {
+      orig_h: this.table.address(row, o),
+      orig_p: this.table.port(row, o),
+      resp_h: this.table.address(row, 1 - o),
+      resp_p: this.table.port(row, 1 - o),
+      ts: s.startTime[row],
+      duration: s.lastTime[row] - s.startTime[row],
+      conn_state: zeekConnState({ orig, resp, origSize, respSize, history }),
+      history,
+      orig_pkts: O.packets[row],
+      orig_ip_bytes: O.ipBytes[row],
+      resp_pkts: R.packets[row],
+      resp_ip_bytes: R.ipBytes[row],
+      orig_bytes: origSize,
+      resp_bytes: respSize,
+      missed_bytes: s.missedBytes[row],
+      orig_state: ENDPOINT_STATE_NAMES[orig],
+      resp_state: ENDPOINT_STATE_NAMES[resp],
+      first_frame: s.firstFrame[row],
+      last_frame: s.lastFrame[row],
+    };
   }
 
   // ---------------------------------------------------------------- entry points
 
-  /** The originator's (address, port) key: a packet from it is from the originator (the key moves to the other side when Zeek flips the connection). */
-  get originatorKey(): EndpointKey {
-    return this.origKey;
-  }
-
-  /** TCPAnalyzer::DeliverPacket: checksum, the SYN-ACK-first flip, processing, ConnSize. */
-  deliver(seg: ZeekSegment, fromOrig: boolean): void {
-    this.lastFrame = seg.frame;
-    let isOrig = fromOrig;
+  /** TCPAnalyzer::DeliverPacket: checksum, the SYN-ACK-first flip, processing, ConnSize. `me`: the sender's end. */
+  deliver(row: number, me: number, seg: ZeekSegment): void {
+    const s = this.cols.c;
+    s.lastFrame[row] = seg.frame;
+    let isOrig = me === s.origEnd[row];
     if (this.host.verifyChecksums && seg.payloadCaptured && seg.tcpChecksum === 'bad') {
-      this.checksumError(isOrig ? this.orig : this.resp);
+      this.checksumError(row, me);
       return; // dropped: no state change, not counted
     }
-    if (this.history.text === 'H' && writesAckOrData(seg.flags, seg.len)) {
-      this.flipAfterSynAckFirst();
+    if (this.history.is(row, LETTER_H) && writesAckOrData(seg.flags, seg.len)) {
+      this.flipAfterSynAckFirst(row);
       isOrig = !isOrig;
     }
-    this.process(isOrig, seg);
-    const counted = isOrig ? this.orig : this.resp;
-    counted.packets++;
-    counted.ipBytes += seg.ipBytes;
+    this.process(row, me, isOrig, seg);
+    const E = this.ends.at[me].c;
+    E.packets[row]++;
+    E.ipBytes[row] += seg.ipBytes;
   }
 
   /** TCPSessionAdapter::IsReuse: a SYN (or a SYN-ACK on a half connection) that starts a new connection. */
-  isReuse(seg: ZeekSegment): boolean {
+  isReuse(row: number, seg: ZeekSegment): boolean {
     if (!(seg.flags & SYN)) return false;
-    let connOrig = this.orig;
+    const o = this.cols.c.origEnd[row];
+    let connOrig = o;
     if (seg.flags & ACK) {
-      if (this.orig.state !== EndpointState.INACTIVE) return false; // not a half connection
-      connOrig = this.resp;
+      if (this.ends.at[o].c.state[row] !== EndpointState.INACTIVE) return false; // not a half connection
+      connOrig = 1 - o;
     }
-    if (this.isClosed()) return true;
-    if (seg.seq === connOrig.startSeq) return false; // a retransmitted SYN
+    if (this.isClosed(row)) return true;
+    const C = this.ends.at[connOrig].c;
+    const R = this.ends.at[1 - o].c;
+    if (seg.seq === C.startSeq[row]) return false; // a retransmitted SYN
     const reversedHandshake =
-      !(seg.flags & ACK) && connOrig.state === EndpointState.SYN_ACK_SENT && this.resp.state === EndpointState.INACTIVE && seg.seq === this.resp.startSeq;
+      !(seg.flags & ACK) && C.state[row] === EndpointState.SYN_ACK_SENT && R.state[row] === EndpointState.INACTIVE && seg.seq === R.startSeq[row];
     return !reversedHandshake; // a new initial sequence number: SYN_seq_jump / active_connection_reuse
-  }
-
-  /** The conn.log row, as connection_state_remove would log it now. */
-  toConn(): ZeekConn {
-    const origSize = this.orig.size();
-    const respSize = this.resp.size();
-    return {
-      orig_h: this.origAddr,
-      orig_p: this.origPort,
-      resp_h: this.respAddr,
-      resp_p: this.respPort,
-      ts: this.startTime,
-      duration: this.lastTime - this.startTime,
-      conn_state: zeekConnState({ orig: this.orig.state, resp: this.resp.state, origSize, respSize, history: this.history.text }),
-      history: this.history.text,
-      orig_pkts: this.orig.packets,
-      orig_ip_bytes: this.orig.ipBytes,
-      resp_pkts: this.resp.packets,
-      resp_ip_bytes: this.resp.ipBytes,
-      orig_bytes: origSize,
-      resp_bytes: respSize,
-      missed_bytes: this.missedBytes,
-      orig_state: ENDPOINT_STATE_NAMES[this.orig.state],
-      resp_state: ENDPOINT_STATE_NAMES[this.resp.state],
-      first_frame: this.firstFrame,
-      last_frame: this.lastFrame,
-    };
-  }
-
-  /** Stops every timer (the session is being removed). */
-  cancelAllTimers(): void {
-    this.cancelAnalyzerTimers();
-    if (this.inactivityTimer) this.host.cancelTimer(this.inactivityTimer);
-    this.inactivityTimer = null;
   }
 
   // ---------------------------------------------------------------- roles
 
-  private flipAddresses(): void {
-    [this.origAddr, this.respAddr] = [this.respAddr, this.origAddr];
-    [this.origPort, this.respPort] = [this.respPort, this.origPort];
-    [this.origKey, this.respKey] = [this.respKey, this.origKey];
-  }
-
-  /** Connection::FlipRoles with the adapter's part: swap sides, mark '^'. */
-  private flipRoles(): void {
-    this.flipAddresses();
-    [this.orig, this.resp] = [this.resp, this.orig];
-    this.orig.isOrig = !this.orig.isOrig;
-    this.resp.isOrig = !this.resp.isOrig;
-    this.firstPacketSeen = (this.firstPacketSeen & ORIG_SEEN ? RESP_SEEN : 0) | (this.firstPacketSeen & RESP_SEEN ? ORIG_SEEN : 0);
-    this.partial = false;
-    this.history.add('^');
+  /** Connection::FlipRoles with the adapter's part: swap sides, mark '^'. The endpoints stay on their ends. */
+  private flipRoles(row: number): void {
+    const s = this.cols.c;
+    s.origEnd[row] ^= 1;
+    const seen = s.firstPacketSeen[row];
+    s.firstPacketSeen[row] = (seen & ORIG_SEEN ? RESP_SEEN : 0) | (seen & RESP_SEEN ? ORIG_SEEN : 0);
+    s.partial[row] = 0;
+    this.history.add(row, CARET);
   }
 
   /**
@@ -259,120 +319,105 @@ export class ZeekTcpSession implements ReassemblerHost {
    * data: the SYN-ACK's sender was the server. Flip, restart the history as
    * "^h", and treat the originator's missing SYN as seen.
    */
-  private flipAfterSynAckFirst(): void {
-    this.flipRoles();
-    this.history.replace('^h');
-    this.firstPacketSeen |= ORIG_SEEN;
+  private flipAfterSynAckFirst(row: number): void {
+    this.flipRoles(row);
+    this.history.replace2(row, CARET, LETTER_h);
+    this.cols.c.firstPacketSeen[row] |= ORIG_SEEN;
+  }
+
+  /** The endpoint on end `end` is the responder now. */
+  private isResp(row: number, end: number): boolean {
+    return end !== this.cols.c.origEnd[row];
   }
 
   // ---------------------------------------------------------------- history letters
 
   /** TCP_Endpoint::CheckHistory: responder letters are lower case and use the upper mask bits. */
-  private checkHistory(ep: ZeekEndpoint, mask: number, code: string): boolean {
-    return ep.isOrig ? this.history.check(mask, code) : this.history.check(mask << 16, code.toLowerCase());
+  private checkHistory(row: number, end: number, mask: number, code: number): boolean {
+    return this.history.check(row, mask, code, this.isResp(row, end));
   }
 
-  private addHistory(ep: ZeekEndpoint, code: string): void {
-    this.history.add(ep.isOrig ? code : code.toLowerCase());
+  private addHistory(row: number, end: number, code: number): void {
+    this.history.addSide(row, code, this.isResp(row, end));
   }
 
-  /** C/G/T/W: a letter at the 1st, 10th, 100th... event of the kind. */
-  private scaledHistory(ep: ZeekEndpoint, counter: ScaledCounterName, code: string): void {
-    if ((ep[counter] ??= new ScaledCounter()).bump()) this.addHistory(ep, code);
-  }
-
-  private checksumError(ep: ZeekEndpoint): void {
-    this.scaledHistory(ep, 'checksumErrors', 'C');
+  private checksumError(row: number, end: number): void {
+    const E = this.ends.at[end].c;
+    if (bumpScaled(E.checksumErrors, E.checksumErrorsNext, row)) this.addHistory(row, end, LETTER_C);
   }
 
   /** update_history: the letter(s) of one packet's flags. */
-  private updateHistory(flags: number, ep: ZeekEndpoint, relSeq: number, len: number): void {
+  private updateHistory(row: number, flags: number, me: number, relSeq: number, len: number): void {
     const bitsSet = (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0) + (flags & RST ? 1 : 0);
     if (bitsSet > 1) {
-      if (flags & FIN && flags & RST) this.checkHistory(ep, HistBit.FIN_RST, 'I');
-      else this.checkHistory(ep, HistBit.MULTI_FLAG, 'Q');
+      if (flags & FIN && flags & RST) this.checkHistory(row, me, HistBit.FIN_RST, LETTER_I);
+      else this.checkHistory(row, me, HistBit.MULTI_FLAG, LETTER_Q);
     } else if (bitsSet === 1) {
-      if (flags & SYN) this.synLetter(flags, ep, relSeq);
-      if (flags & FIN) this.finLetter(ep, relSeq + len);
-      if (flags & RST) this.rstLetter(ep, relSeq);
+      const E = this.ends.at[me].c;
+      if (flags & SYN) {
+        // S or H: again only for a SYN at a new sequence number.
+        const code = flags & ACK ? LETTER_H : LETTER_S;
+        if (this.checkHistory(row, me, HistBit.SYN, code) && relSeq !== E.histLastSyn[row]) this.addHistory(row, me, code);
+        E.histLastSyn[row] = relSeq;
+      }
+      if (flags & FIN) {
+        // F: again only when the sequence number after the payload changed.
+        const seqAfterPayload = relSeq + len;
+        if (this.checkHistory(row, me, HistBit.FIN, LETTER_F) && seqAfterPayload !== E.histLastFin[row]) this.addHistory(row, me, LETTER_F);
+        E.histLastFin[row] = seqAfterPayload;
+      }
+      if (flags & RST) {
+        // R: again only for a RST at a new sequence number.
+        if (this.checkHistory(row, me, HistBit.RST, LETTER_R) && relSeq !== E.histLastRst[row]) this.addHistory(row, me, LETTER_R);
+        E.histLastRst[row] = relSeq;
+      }
     } else if (len > 0) {
-      this.checkHistory(ep, HistBit.DATA, 'D');
+      this.checkHistory(row, me, HistBit.DATA, LETTER_D);
     } else if (flags & ACK) {
-      this.checkHistory(ep, HistBit.ACK, 'A');
+      this.checkHistory(row, me, HistBit.ACK, LETTER_A);
     }
   }
 
-  /** S or H: again only for a SYN at a new sequence number. */
-  private synLetter(flags: number, ep: ZeekEndpoint, relSeq: number): void {
-    const code = flags & ACK ? 'H' : 'S';
-    if (this.checkHistory(ep, HistBit.SYN, code) && relSeq !== ep.histLastSyn) this.addHistory(ep, code);
-    ep.histLastSyn = relSeq;
-  }
-
-  /** F: again only when the sequence number after the payload changed. */
-  private finLetter(ep: ZeekEndpoint, seqAfterPayload: number): void {
-    if (this.checkHistory(ep, HistBit.FIN, 'F') && seqAfterPayload !== ep.histLastFin) this.addHistory(ep, 'F');
-    ep.histLastFin = seqAfterPayload;
-  }
-
-  /** R: again only for a RST at a new sequence number. */
-  private rstLetter(ep: ZeekEndpoint, relSeq: number): void {
-    if (this.checkHistory(ep, HistBit.RST, 'R') && relSeq !== ep.histLastRst) this.addHistory(ep, 'R');
-    ep.histLastRst = relSeq;
-  }
-
   /** update_window: a zero window counts unless it comes with a RST, after the peer's FIN, or after our RST. */
-  private updateWindow(ep: ZeekEndpoint, window: number, flags: number): void {
-    if (window === 0 && !(flags & RST) && ep.peer.state !== EndpointState.CLOSED && ep.state !== EndpointState.RESET) {
-      this.scaledHistory(ep, 'zeroWindows', 'W');
+  private updateWindow(row: number, me: number, window: number, flags: number): void {
+    const E = this.ends.at[me].c;
+    if (window === 0 && !(flags & RST) && this.ends.at[1 - me].c.state[row] !== EndpointState.CLOSED && E.state[row] !== EndpointState.RESET) {
+      if (bumpScaled(E.zeroWindows, E.zeroWindowsNext, row)) this.addHistory(row, me, LETTER_W);
     }
   }
 
   // ---------------------------------------------------------------- sequence bookkeeping
 
   /** init_endpoint: the first packet from a side sets its initial sequence numbers. */
-  private initEndpoint(ep: ZeekEndpoint, flags: number, firstSegSeq: number, lastSeq: number): void {
-    switch (ep.state) {
+  private initEndpoint(row: number, E: EndpointColumns, flags: number, firstSegSeq: number, lastSeq: number): void {
+    switch (E.state[row]) {
       case EndpointState.INACTIVE:
-        if (flags & SYN) {
-          ep.initAckSeq(firstSegSeq);
-          ep.initStartSeq(firstSegSeq);
-        } else {
-          // Mid-stream: number as though a SYN preceded, and do not call the first packet a retransmission.
-          ep.initAckSeq(firstSegSeq - 1);
-          ep.initStartSeq(firstSegSeq - 1);
-          lastSeq = firstSegSeq;
-        }
-        ep.initLastSeq(lastSeq);
+        if (flags & SYN) restartSequence(E, row, firstSegSeq, firstSegSeq, lastSeq);
+        // Mid-stream: number as though a SYN preceded, and do not call the first packet a retransmission.
+        else restartSequence(E, row, firstSegSeq - 1, firstSegSeq - 1, firstSegSeq);
         break;
       case EndpointState.SYN_SENT:
       case EndpointState.SYN_ACK_SENT:
-        if (flags & SYN && firstSegSeq !== ep.startSeq) this.restartSequence(ep, firstSegSeq, lastSeq); // SYN_seq_jump
+        if (flags & SYN && firstSegSeq !== E.startSeq[row]) restartSequence(E, row, firstSegSeq, firstSegSeq, lastSeq); // SYN_seq_jump
         break;
       case EndpointState.ESTABLISHED:
       case EndpointState.PARTIAL:
-        if (flags & SYN) this.restartSequence(ep, firstSegSeq, lastSeq); // guess: this SYN really sets it up
+        if (flags & SYN) restartSequence(E, row, firstSegSeq, firstSegSeq, lastSeq); // guess: this SYN really sets it up
         break;
       case EndpointState.RESET:
         // The numbers came from a RST that may have been injected: trust the SYN.
-        if (flags & SYN && ep.prevState === EndpointState.INACTIVE) this.restartSequence(ep, firstSegSeq, lastSeq);
+        if (flags & SYN && E.prevState[row] === EndpointState.INACTIVE) restartSequence(E, row, firstSegSeq, firstSegSeq, lastSeq);
         break;
       default:
         break;
     }
   }
 
-  private restartSequence(ep: ZeekEndpoint, firstSegSeq: number, lastSeq: number): void {
-    ep.initStartSeq(firstSegSeq);
-    ep.initAckSeq(firstSegSeq);
-    ep.initLastSeq(lastSeq);
-  }
-
   /**
    * get_relative_seq: a 32-bit number in a side's relative 64-bit space; `relUnderflow` says
    * whether it lies before the side's start (per packet: no object for the pair).
    */
-  private relativeSeq(ep: ZeekEndpoint, cur: number, last: number, wraps: number): number {
+  private relativeSeq(row: number, E: EndpointColumns, cur: number, last: number, wraps: number): number {
     const delta = seqDelta(cur, last);
     if (delta < 0) {
       if (wraps && cur > last) wraps--; // part of a previous 32-bit space
@@ -380,413 +425,433 @@ export class ZeekTcpSession implements ReassemblerHost {
       if (cur < last) wraps++; // the space wrapped
     }
     if (wraps === 0) {
-      const rel = seqDelta(cur, ep.startSeq);
+      const rel = seqDelta(cur, E.startSeq[row]);
       this.relUnderflow = rel < 0;
       return rel;
     }
     this.relUnderflow = false;
-    return ep.toRelativeSeqSpace(cur, wraps);
-  }
-
-  /** init_peer: an ACK for a side we never heard from numbers that side as if it had sent a SYN. */
-  private initPeer(peer: ZeekEndpoint, ackSeq: number): void {
-    peer.initStartSeq(ackSeq - 1);
-    peer.initAckSeq(ackSeq - 1);
-    peer.initLastSeq(ackSeq - 1);
+    return toFullSeqSpace(cur, wraps) - E.startSeq[row];
   }
 
   /** update_ack_seq: acknowledgements only move forward (an ACK of 0 far ahead is broken). */
-  private updateAckSeq(ep: ZeekEndpoint, ackSeq: number): void {
-    const deltaAck = seqDelta(ackSeq, ep.ackSeq);
+  private updateAckSeq(row: number, P: EndpointColumns, ackSeq: number): void {
+    const deltaAck = seqDelta(ackSeq, P.ackSeq[row]);
     if (ackSeq === 0 && deltaAck > TOO_LARGE_SEQ_DELTA) return;
-    if (deltaAck > 0) ep.updateAckSeq(ackSeq);
+    if (deltaAck > 0) advanceAckSeq(P, row, ackSeq);
   }
 
   /** update_last_seq: advance the highest sequence sent; payload at or below it is a retransmission (T/t). */
-  private updateLastSeq(ep: ZeekEndpoint, lastSeq: number, flags: number, len: number): void {
-    const deltaLast = seqDelta(lastSeq, ep.lastSeq);
+  private updateLastSeq(row: number, me: number, lastSeq: number, flags: number, len: number): void {
+    const E = this.ends.at[me].c;
+    const deltaLast = seqDelta(lastSeq, E.lastSeq[row]);
     if (flags & (SYN | RST) && (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)) {
       // an implausible jump: ignore this sequence number
-    } else if (flags & FIN && ep.lastSeq === seq32(ep.startSeq + 1)) {
-      ep.updateLastSeq(lastSeq); // only SYN and FIN seen (transfers > 2 GB)
-    } else if (ep.state === EndpointState.RESET) {
+    } else if (flags & FIN && E.lastSeq[row] === seq32(E.startSeq[row] + 1)) {
+      advanceLastSeq(E, row, lastSeq); // only SYN and FIN seen (transfers > 2 GB)
+    } else if (E.state[row] === EndpointState.RESET) {
       // sequence numbers after our RST are not trusted
     } else if (deltaLast > 0) {
-      ep.updateLastSeq(lastSeq);
+      advanceLastSeq(E, row, lastSeq);
     } else if (len > 0) {
-      this.scaledHistory(ep, 'retransmissions', 'T');
+      if (bumpScaled(E.retransmissions, E.retransmissionsNext, row)) this.addHistory(row, me, LETTER_T);
     }
   }
 
   // ---------------------------------------------------------------- TCPSessionAdapter::Process
 
-  private setPartialStatus(flags: number, isOrig: boolean): void {
+  private setPartialStatus(row: number, flags: number, isOrig: boolean): void {
+    const s = this.cols.c;
     if (isOrig) {
-      if (!(this.firstPacketSeen & ORIG_SEEN)) this.partial = !(flags & SYN) || (flags & ACK) !== 0;
-    } else if (!(this.firstPacketSeen & RESP_SEEN) && !this.partial) {
-      this.partial = !(flags & SYN);
+      if (!(s.firstPacketSeen[row] & ORIG_SEEN)) s.partial[row] = !(flags & SYN) || (flags & ACK) !== 0 ? 1 : 0;
+    } else if (!(s.firstPacketSeen[row] & RESP_SEEN) && !s.partial[row]) {
+      s.partial[row] = !(flags & SYN) ? 1 : 0;
     }
   }
 
-  private process(isOrig: boolean, seg: ZeekSegment): void {
+  /** `isOrig`: the sender's role when the packet came (a flip during processing does not change it). */
+  private process(row: number, me: number, isOrig: boolean, seg: ZeekSegment): void {
     const { flags, tsUs: t, len } = seg;
     const baseSeq = seg.seq;
     const ackSeq = seg.ack;
-    const endpoint = isOrig ? this.orig : this.resp;
-    const peer = endpoint.peer;
+    const peer = 1 - me;
+    const E = this.ends.at[me].c;
+    const P = this.ends.at[peer].c;
+    const s = this.cols.c;
 
-    this.setPartialStatus(flags, endpoint.isOrig);
+    this.setPartialStatus(row, flags, !this.isResp(row, me));
 
     const segLen = len + (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0) - (flags & RST ? len : 0);
     const seqOnePastSegment = seq32(baseSeq + segLen);
-    this.initEndpoint(endpoint, flags, baseSeq, seqOnePastSegment);
+    this.initEndpoint(row, E, flags, baseSeq, seqOnePastSegment);
 
-    const relSeq = this.relativeSeq(endpoint, baseSeq, endpoint.lastSeq, endpoint.seqWraps);
+    const relSeq = this.relativeSeq(row, E, baseSeq, E.lastSeq[row], E.seqWraps[row]);
     const seqUnderflow = this.relUnderflow;
 
-    this.updateHistory(flags, endpoint, relSeq, len);
-    this.updateWindow(endpoint, seg.window, flags);
+    this.updateHistory(row, flags, me, relSeq, len);
+    this.updateWindow(row, me, seg.window, flags);
 
-    if (!this.orig.didClose || !this.resp.didClose) this.lastTime = t;
+    if (!E.didClose[row] || !P.didClose[row]) s.lastTime[row] = t;
 
     if (flags & FIN) {
-      endpoint.finCount++;
-      endpoint.finSeq = relSeq + segLen;
+      E.finCount[row]++;
+      E.finSeq[row] = relSeq + segLen;
     }
-    if (flags & RST) endpoint.rstCount++;
+    if (flags & RST) E.rstCount[row]++;
 
     let relAck = 0;
     if (flags & ACK) {
-      if (peer.state === EndpointState.INACTIVE) {
+      if (P.state[row] === EndpointState.INACTIVE) {
         relAck = 1;
-        this.initPeer(peer, ackSeq);
+        // init_peer: an ACK for a side we never heard from numbers that side as if it had sent a SYN.
+        restartSequence(P, row, ackSeq - 1, ackSeq - 1, ackSeq - 1);
       } else {
-        const rel = this.relativeSeq(peer, ackSeq, peer.ackSeq, peer.ackWraps);
+        const rel = this.relativeSeq(row, P, ackSeq, P.ackSeq[row], P.ackWraps[row]);
         if (this.relUnderflow) relAck = 0;
         else {
           relAck = rel;
-          if (!(flags & RST)) this.updateAckSeq(peer, ackSeq); // ACKs in RSTs are not trusted
+          if (!(flags & RST)) this.updateAckSeq(row, P, ackSeq); // ACKs in RSTs are not trusted
         }
       }
     }
 
-    this.updateLastSeq(endpoint, seqOnePastSegment, flags, len);
-    endpoint.lastTime = t;
+    this.updateLastSeq(row, me, seqOnePastSegment, flags, len);
 
-    const { doClose, genEvent } = this.updateStateMachine(t, endpoint, peer, baseSeq, len, isOrig, flags);
+    this.updateStateMachine(row, t, me, baseSeq, len, isOrig, flags);
+    const doClose = this.doClose;
+    const genEvent = this.genEvent;
 
     // After the state machine, so a gap revealed by a FIN or RST can be judged against the new states.
-    if (flags & ACK) peer.reassembler.ackReceived(relAck);
+    if (flags & ACK) this.reassembler.ackReceived(row, peer, relAck);
 
-    this.checkFirstPacket(isOrig);
+    s.firstPacketSeen[row] |= isOrig ? ORIG_SEEN : RESP_SEEN; // CheckPIA_FirstPacket
 
     const relDataSeq = flags & SYN ? relSeq + 1 : relSeq;
-    if (len > 0 && !(flags & RST) && !seqUnderflow && seg.payloadCaptured) endpoint.reassembler.dataSent(relDataSeq, len);
+    if (len > 0 && !(flags & RST) && !seqUnderflow && seg.payloadCaptured) this.reassembler.dataSent(row, me, relDataSeq, len);
 
-    endpoint.reassembler.checkEof();
+    this.reassembler.checkEof(row, me);
 
     // After the data, so data carried by a FIN is processed first.
-    if (doClose) this.connectionClosed(endpoint, peer, genEvent);
-  }
-
-  /** CheckPIA_FirstPacket: remembers that a side's first packet went through. */
-  private checkFirstPacket(isOrig: boolean): void {
-    this.firstPacketSeen |= isOrig ? ORIG_SEEN : RESP_SEEN;
+    if (doClose) this.connectionClosed(row, me, genEvent);
   }
 
   // ---------------------------------------------------------------- the endpoint state machine
 
   /** TCP_Endpoint::SetState; leaving the handshake switches to the TCP inactivity timeout. */
-  private setState(ep: ZeekEndpoint, s: EndpointStateValue): void {
-    if (s === ep.state) return;
-    if (!isHandshakeState(s) && isHandshakeState(ep.state) && isHandshakeState(ep.peer.state)) {
-      this.setInactivityTimeout(this.host.tuning.tcpInactivityTimeout);
+  private setState(row: number, end: number, to: number): void {
+    const E = this.ends.at[end].c;
+    const from = E.state[row];
+    if (to === from) return;
+    if (!isHandshakeState(to) && isHandshakeState(from) && isHandshakeState(this.ends.at[1 - end].c.state[row])) {
+      this.setInactivityTimeout(row, this.host.tuning.tcpInactivityTimeout);
     }
-    ep.prevState = ep.state;
-    ep.state = s;
+    E.prevState[row] = from;
+    E.state[row] = to;
   }
 
-  private updateStateMachine(
-    t: number,
-    endpoint: ZeekEndpoint,
-    peer: ZeekEndpoint,
-    baseSeq: number,
-    len: number,
-    isOrig: boolean,
-    flags: number,
-  ): { doClose: boolean; genEvent: boolean } {
-    const r = CLOSE_DECISION;
-    r.doClose = false;
-    r.genEvent = false;
-    switch (endpoint.state) {
+  private stateOf(row: number, end: number): number {
+    return this.ends.at[end].c.state[row];
+  }
+
+  private updateStateMachine(row: number, t: number, me: number, baseSeq: number, len: number, isOrig: boolean, flags: number): void {
+    this.doClose = false;
+    this.genEvent = false;
+    switch (this.stateOf(row, me)) {
       case EndpointState.INACTIVE:
-        this.updateInactiveState(t, endpoint, peer, baseSeq, len, isOrig, flags, r);
+        this.updateInactiveState(row, t, me, baseSeq, len, isOrig, flags);
         break;
       case EndpointState.SYN_SENT:
       case EndpointState.SYN_ACK_SENT:
-        this.updateSynSentState(endpoint, flags, r);
+        this.updateSynSentState(row, me, flags);
         break;
       case EndpointState.ESTABLISHED:
       case EndpointState.PARTIAL:
-        this.updateEstablishedState(endpoint, peer, flags, r);
+        this.updateEstablishedState(row, me, flags);
         break;
       case EndpointState.CLOSED:
-        this.updateClosedState(endpoint, flags, r);
+        this.updateClosedState(row, me, flags);
         break;
       case EndpointState.RESET:
         break; // SYN_after_reset, FIN_after_reset, data_after_reset: weirds only
     }
-    return r;
   }
 
-  private updateInactiveState(
-    t: number,
-    endpoint: ZeekEndpoint,
-    peer: ZeekEndpoint,
-    baseSeq: number,
-    len: number,
-    isOrig: boolean,
-    flags: number,
-    r: { doClose: boolean; genEvent: boolean },
-  ): void {
+  private updateInactiveState(row: number, t: number, me: number, baseSeq: number, len: number, isOrig: boolean, flags: number): void {
+    const peer = 1 - me;
     if (flags & SYN) {
-      if (isOrig) this.originatorOpens(t, endpoint, flags);
-      else this.responderAnswers(endpoint, peer, baseSeq, flags);
+      if (isOrig) this.originatorOpens(row, t, me, flags);
+      else this.responderAnswers(row, me, baseSeq, flags);
     }
 
     if (flags & FIN) {
-      this.setState(endpoint, EndpointState.CLOSED);
-      r.doClose = r.genEvent = true; // spontaneous_FIN unless the peer is mid-stream or SYN is set
+      this.setState(row, me, EndpointState.CLOSED);
+      this.doClose = this.genEvent = true; // spontaneous_FIN unless the peer is mid-stream or SYN is set
     }
 
     if (flags & RST) {
-      this.setState(endpoint, EndpointState.RESET);
+      this.setState(row, me, EndpointState.RESET);
+      const p = this.stateOf(row, peer);
       const isReject = isOrig
-        ? peer.state === EndpointState.ESTABLISHED // a SYN-ACK seen but no SYN: a reverse scan
-        : peer.state === EndpointState.SYN_SENT || peer.state === EndpointState.SYN_ACK_SENT;
-      r.doClose = true;
-      r.genEvent = !isReject;
+        ? p === EndpointState.ESTABLISHED // a SYN-ACK seen but no SYN: a reverse scan
+        : p === EndpointState.SYN_SENT || p === EndpointState.SYN_ACK_SENT;
+      this.doClose = true;
+      this.genEvent = !isReject;
     }
 
-    if (endpoint.state === EndpointState.INACTIVE) this.noControlFlags(endpoint, peer, len, isOrig, flags);
+    if (this.stateOf(row, me) === EndpointState.INACTIVE) this.noControlFlags(row, me, len, isOrig, flags);
   }
 
   /** The originator's SYN (or SYN-ACK): SYN_SENT (or SYN_ACK_SENT) and the attempt timer. */
-  private originatorOpens(t: number, endpoint: ZeekEndpoint, flags: number): void {
-    this.setState(endpoint, flags & ACK ? EndpointState.SYN_ACK_SENT : EndpointState.SYN_SENT);
-    if (this.host.tuning.tcpAttemptDelay) this.addAnalyzerTimer(t + this.host.tuning.tcpAttemptDelay, () => this.attemptTimer());
+  private originatorOpens(row: number, t: number, me: number, flags: number): void {
+    this.setState(row, me, flags & ACK ? EndpointState.SYN_ACK_SENT : EndpointState.SYN_SENT);
+    const delay = this.host.tuning.tcpAttemptDelay;
+    if (delay) this.addAnalyzerTimer(row, t + delay, TimerKind.ATTEMPT);
   }
 
   /** The responder's SYN or SYN-ACK establishes it, and a SYN_SENT originator with it. */
-  private responderAnswers(endpoint: ZeekEndpoint, peer: ZeekEndpoint, baseSeq: number, flags: number): void {
-    if (!(flags & ACK) && peer.state === EndpointState.SYN_ACK_SENT && baseSeq === endpoint.startSeq) {
+  private responderAnswers(row: number, me: number, baseSeq: number, flags: number): void {
+    const peer = 1 - me;
+    if (!(flags & ACK) && this.stateOf(row, peer) === EndpointState.SYN_ACK_SENT && baseSeq === this.ends.at[me].c.startSeq[row]) {
       // The SYN-ACK was captured before this SYN: flip the roles and establish.
-      this.partial = false;
-      this.flipRoles();
-      this.setState(peer, EndpointState.ESTABLISHED);
-      this.firstPacketSeen |= ORIG_SEEN;
+      this.cols.c.partial[row] = 0;
+      this.flipRoles(row);
+      this.setState(row, peer, EndpointState.ESTABLISHED);
+      this.cols.c.firstPacketSeen[row] |= ORIG_SEEN;
     }
-    if (peer.state === EndpointState.SYN_SENT) this.setState(peer, EndpointState.ESTABLISHED);
+    if (this.stateOf(row, peer) === EndpointState.SYN_SENT) this.setState(row, peer, EndpointState.ESTABLISHED);
     // (a silent originator: unsolicited_SYN_response; another pure SYN: simultaneous_open)
-    this.setState(endpoint, EndpointState.ESTABLISHED);
-    if (peer.state !== EndpointState.PARTIAL) this.connectionEstablished();
+    this.setState(row, me, EndpointState.ESTABLISHED);
+    if (this.stateOf(row, peer) !== EndpointState.PARTIAL) this.connectionEstablished(row);
   }
 
   /** Data or ACK from a side that sent no SYN, FIN or RST yet. */
-  private noControlFlags(endpoint: ZeekEndpoint, peer: ZeekEndpoint, len: number, isOrig: boolean, flags: number): void {
-    if (!isOrig && len === 0 && this.orig.state === EndpointState.SYN_SENT) {
+  private noControlFlags(row: number, me: number, len: number, isOrig: boolean, flags: number): void {
+    if (!isOrig && len === 0 && this.stateOf(row, this.cols.c.origEnd[row]) === EndpointState.SYN_SENT) {
       // Some stacks ACK a SYN before answering it: not a partial connection.
-    } else if (flags & ACK && peer.state === EndpointState.ESTABLISHED) {
+    } else if (flags & ACK && this.stateOf(row, 1 - me) === EndpointState.ESTABLISHED) {
       // We missed this side's SYN but saw the peer's SYN-ACK.
-      this.setState(endpoint, EndpointState.ESTABLISHED);
-      this.partial = false;
-      this.firstPacketSeen |= isOrig ? ORIG_SEEN : RESP_SEEN;
+      this.setState(row, me, EndpointState.ESTABLISHED);
+      this.cols.c.partial[row] = 0;
+      this.cols.c.firstPacketSeen[row] |= isOrig ? ORIG_SEEN : RESP_SEEN;
     } else {
-      this.setState(endpoint, EndpointState.PARTIAL);
+      this.setState(row, me, EndpointState.PARTIAL);
     }
   }
 
-  private updateSynSentState(endpoint: ZeekEndpoint, flags: number, r: { doClose: boolean; genEvent: boolean }): void {
+  private updateSynSentState(row: number, me: number, flags: number): void {
     if (flags & FIN) {
-      this.setState(endpoint, EndpointState.CLOSED); // inappropriate_FIN if the peer is silent
-      r.doClose = r.genEvent = true;
+      this.setState(row, me, EndpointState.CLOSED); // inappropriate_FIN if the peer is silent
+      this.doClose = this.genEvent = true;
     }
     if (flags & RST) {
-      this.setState(endpoint, EndpointState.RESET);
-      this.connectionReset();
-      r.doClose = true;
+      this.setState(row, me, EndpointState.RESET);
+      this.cols.c.isActive[row] = 0; // ConnectionReset
+      this.doClose = true;
     }
   }
 
-  private updateEstablishedState(endpoint: ZeekEndpoint, peer: ZeekEndpoint, flags: number, r: { doClose: boolean; genEvent: boolean }): void {
-    if (flags & SYN && endpoint.state === EndpointState.PARTIAL && peer.state === EndpointState.INACTIVE && !(flags & ACK)) {
-      this.setState(endpoint, EndpointState.SYN_SENT); // SYN_after_partial
+  private updateEstablishedState(row: number, me: number, flags: number): void {
+    const peer = 1 - me;
+    const P = this.ends.at[peer].c;
+    if (flags & SYN && this.stateOf(row, me) === EndpointState.PARTIAL && P.state[row] === EndpointState.INACTIVE && !(flags & ACK)) {
+      this.setState(row, me, EndpointState.SYN_SENT); // SYN_after_partial
     }
     if (flags & FIN && !(flags & RST)) {
-      this.setState(endpoint, EndpointState.CLOSED);
+      this.setState(row, me, EndpointState.CLOSED);
       // The peer sent FIN then RST: that was a normal close after all.
-      if (peer.state === EndpointState.RESET && peer.prevState === EndpointState.CLOSED) this.setState(peer, EndpointState.CLOSED);
-      r.doClose = r.genEvent = true;
+      if (P.state[row] === EndpointState.RESET && P.prevState[row] === EndpointState.CLOSED) this.setState(row, peer, EndpointState.CLOSED);
+      this.doClose = this.genEvent = true;
     }
     if (flags & RST) {
-      this.setState(endpoint, EndpointState.RESET);
-      r.doClose = true;
-      if (peer.state !== EndpointState.RESET || peer.prevState !== EndpointState.ESTABLISHED) this.connectionReset();
+      this.setState(row, me, EndpointState.RESET);
+      this.doClose = true;
+      if (P.state[row] !== EndpointState.RESET || P.prevState[row] !== EndpointState.ESTABLISHED) this.cols.c.isActive[row] = 0; // ConnectionReset
     }
   }
 
   /** After our FIN, a RST counts only if the peer has not closed too. */
-  private updateClosedState(endpoint: ZeekEndpoint, flags: number, r: { doClose: boolean; genEvent: boolean }): void {
-    if (flags & RST && endpoint.peer.state !== EndpointState.CLOSED) {
-      this.setState(endpoint, EndpointState.RESET);
-      if (!endpoint.didClose) r.doClose = true; // RST after FIN
+  private updateClosedState(row: number, me: number, flags: number): void {
+    if (flags & RST && this.stateOf(row, 1 - me) !== EndpointState.CLOSED) {
+      this.setState(row, me, EndpointState.RESET);
+      if (!this.ends.at[me].c.didClose[row]) this.doClose = true; // RST after FIN
     }
   }
 
   // ---------------------------------------------------------------- closing
 
   /** TCPSessionAdapter::ConnectionClosed: report a side's close, arm the removal. */
-  private connectionClosed(endpoint: ZeekEndpoint, peer: ZeekEndpoint, genEvent: boolean): void {
-    if (endpoint.reassembler.dataPending()) {
+  private connectionClosed(row: number, me: number, genEvent: boolean): void {
+    const s = this.cols.c;
+    if (this.reassembler.dataPending(row, me)) {
       // Wait for the data still to be delivered before reporting the close.
-      this.closeDeferred = true;
-      if (!this.deferredGenEvent) this.deferredGenEvent = genEvent;
+      s.closeDeferred[row] = 1;
+      if (!s.deferredGenEvent[row]) s.deferredGenEvent[row] = genEvent ? 1 : 0;
       return;
     }
-    this.closeDeferred = false;
-    if (endpoint.didClose) return;
-    endpoint.didClose = true;
+    s.closeDeferred[row] = 0;
+    const E = this.ends.at[me].c;
+    const P = this.ends.at[1 - me].c;
+    if (E.didClose[row]) return;
+    E.didClose[row] = 1;
 
-    const closeComplete = endpoint.state === EndpointState.RESET || peer.didClose || peer.state === EndpointState.INACTIVE;
+    const tuning = this.host.tuning;
+    const closeComplete = E.state[row] === EndpointState.RESET || P.didClose[row] || P.state[row] === EndpointState.INACTIVE;
     if (closeComplete) {
-      if (endpoint.prevState !== EndpointState.INACTIVE || peer.state !== EndpointState.INACTIVE) {
-        if (this.deferredGenEvent) {
+      if (E.prevState[row] !== EndpointState.INACTIVE || P.state[row] !== EndpointState.INACTIVE) {
+        if (s.deferredGenEvent[row]) {
           genEvent = true;
-          this.deferredGenEvent = false;
+          s.deferredGenEvent[row] = 0;
         }
-        if (genEvent) this.connectionFinished();
+        if (genEvent) s.isActive[row] = 0; // ConnectionFinished
       }
-      this.cancelAnalyzerTimers();
-      this.addAnalyzerTimer(this.lastTime + this.host.tuning.tcpCloseDelay, () => this.host.remove(this));
-    } else if (endpoint.prevState !== EndpointState.INACTIVE) {
+      this.cancelAnalyzerTimers(row);
+      this.addAnalyzerTimer(row, s.lastTime[row] + tuning.tcpCloseDelay, TimerKind.REMOVE);
+    } else if (E.prevState[row] !== EndpointState.INACTIVE) {
       // A half close: look again later for the other side closing.
-      this.addAnalyzerTimer(this.lastTime + this.host.tuning.tcpSessionTimer, (now) => this.expireTimer(now));
+      this.addAnalyzerTimer(row, s.lastTime[row] + tuning.tcpSessionTimer, TimerKind.EXPIRE);
     }
-  }
-
-  private connectionFinished(): void {
-    this.isActive = false;
-  }
-
-  private connectionReset(): void {
-    this.isActive = false;
   }
 
   /** Seen from the connection_established event: base/protocols/conn/inactivity.zeek. */
-  private connectionEstablished(): void {
-    let servicePort = this.respPort;
+  private connectionEstablished(row: number): void {
+    const o = this.cols.c.origEnd[row];
+    let servicePort = this.table.port(row, 1 - o);
     const likely = this.host.likelyServerPorts;
-    if (this.orig.state === EndpointState.INACTIVE && !likely.has(servicePort) && likely.has(this.origPort)) servicePort = this.origPort;
+    if (this.stateOf(row, o) === EndpointState.INACTIVE && !likely.has(servicePort) && likely.has(this.table.port(row, o))) servicePort = this.table.port(row, o);
     const timeout = this.host.tuning.portInactivityTimeouts.get(servicePort);
-    if (timeout !== undefined) this.setInactivityTimeout(timeout);
+    if (timeout !== undefined) this.setInactivityTimeout(row, timeout);
   }
 
-  private isClosed(): boolean {
-    return this.orig.didClose || this.resp.didClose;
+  private isClosed(row: number): boolean {
+    return this.ends.at[0].c.didClose[row] !== 0 || this.ends.at[1].c.didClose[row] !== 0;
   }
 
   // ---------------------------------------------------------------- ReassemblerHost
 
-  isPartial(): boolean {
-    return this.partial;
+  isPartial(row: number): boolean {
+    return this.cols.c.partial[row] !== 0;
   }
 
-  contentGap(r: ZeekReassembler, _seq: number, len: number): void {
-    const ep = r.endp;
+  contentGap(row: number, end: number, _seq: number, len: number): void {
     // Only connections established (or cleanly closing) on both sides get a letter and missed_bytes.
-    if (isClean(ep) && isClean(ep.peer)) {
-      this.scaledHistory(ep, 'gaps', 'G');
-      this.missedBytes += len;
+    if (this.isClean(row, end) && this.isClean(row, 1 - end)) {
+      const E = this.ends.at[end].c;
+      if (bumpScaled(E.gaps, E.gapsNext, row)) this.addHistory(row, end, LETTER_G);
+      this.cols.c.missedBytes[row] += len;
     }
   }
 
-  endpointEof(r: ZeekReassembler): void {
-    if (!this.closeDeferred) return;
-    this.connectionClosed(r.endp, r.endp.peer, this.deferredGenEvent);
-    this.closeDeferred = false;
+  endpointEof(row: number, end: number): void {
+    const s = this.cols.c;
+    if (!s.closeDeferred[row]) return;
+    this.connectionClosed(row, end, s.deferredGenEvent[row] !== 0);
+    s.closeDeferred[row] = 0;
+  }
+
+  /** Established, or closed straight from established. */
+  private isClean(row: number, end: number): boolean {
+    const E = this.ends.at[end].c;
+    const st = E.state[row];
+    return st === EndpointState.ESTABLISHED || (st === EndpointState.CLOSED && E.prevState[row] === EndpointState.ESTABLISHED);
   }
 
   // ---------------------------------------------------------------- timers
 
-  private addAnalyzerTimer(due: number, fire: (now: number) => void): void {
-    if (this.removed) return;
-    const timer = this.host.addTimer(due, (now) => {
-      const i = this.analyzerTimers.indexOf(timer);
-      if (i >= 0) this.analyzerTimers.splice(i, 1);
-      fire(now);
-    });
-    this.analyzerTimers.push(timer);
+  private addAnalyzerTimer(row: number, due: number, kind: number): void {
+    const s = this.cols.c;
+    this.timers.push(due, row, s.serial[row], kind, s.timerEpoch[row]);
+    s.analyzerTimers[row]++;
   }
 
-  private cancelAnalyzerTimers(): void {
-    for (const timer of this.analyzerTimers) this.host.cancelTimer(timer);
-    this.analyzerTimers = [];
+  /** The analyzer timers set so far no longer stand (they stay in the heap, counted stale). */
+  private cancelAnalyzerTimers(row: number): void {
+    const s = this.cols.c;
+    this.timers.stale += s.analyzerTimers[row];
+    s.analyzerTimers[row] = 0;
+    s.timerEpoch[row] = (s.timerEpoch[row] + 1) >>> 0;
+    this.compactTimers();
+  }
+
+  private cancelInactivityTimer(row: number): void {
+    const s = this.cols.c;
+    if (s.inactivityOrder[row] < 0) return;
+    s.inactivityOrder[row] = -1;
+    this.timers.stale++;
+    this.compactTimers();
+  }
+
+  /** Memory follows live timers: the heap is rebuilt when canceled entries dominate it. */
+  private compactTimers(): void {
+    const t = this.timers;
+    if (t.stale > 1024 && t.stale * 2 > t.size) t.compact(this.stands);
   }
 
   /** Session::SetInactivityTimeout: re-arm at last activity + timeout. */
-  private setInactivityTimeout(timeout: number): void {
-    if (timeout === this.inactivityTimeout) return;
-    if (this.inactivityTimer) this.host.cancelTimer(this.inactivityTimer);
-    this.inactivityTimer = null;
-    if (timeout) this.armInactivityTimer(this.lastTime + timeout);
-    this.inactivityTimeout = timeout;
+  private setInactivityTimeout(row: number, timeout: number): void {
+    const s = this.cols.c;
+    if (timeout === s.inactivityTimeout[row]) return;
+    this.cancelInactivityTimer(row);
+    if (timeout) this.armInactivityTimer(row, s.lastTime[row] + timeout);
+    s.inactivityTimeout[row] = timeout;
   }
 
-  private armInactivityTimer(due: number): void {
-    if (this.removed) return;
-    this.inactivityTimer = this.host.addTimer(due, (now) => this.inactivityTimerFired(now));
+  private armInactivityTimer(row: number, due: number): void {
+    const s = this.cols.c;
+    s.inactivityOrder[row] = this.timers.push(due, row, s.serial[row], TimerKind.INACTIVITY, 0);
   }
 
-  private inactivityTimerFired(now: number): void {
-    this.inactivityTimer = null;
-    if (this.lastTime + this.inactivityTimeout <= now) this.host.remove(this);
-    else this.armInactivityTimer(this.lastTime + this.inactivityTimeout);
+  /** A timer of the row's connection that `stands` came due: what it does. */
+  fire(row: number, kind: number, now: number): void {
+    const s = this.cols.c;
+    if (kind === TimerKind.INACTIVITY) {
+      s.inactivityOrder[row] = -1;
+      if (s.lastTime[row] + s.inactivityTimeout[row] <= now) this.host.remove(row);
+      else this.armInactivityTimer(row, s.lastTime[row] + s.inactivityTimeout[row]);
+      return;
+    }
+    s.analyzerTimers[row]--;
+    if (kind === TimerKind.EXPIRE) this.expireTimer(row, now);
+    else if (kind === TimerKind.ATTEMPT) this.attemptTimer(row);
+    else this.host.remove(row);
   }
 
   /** A SYN nobody answered: log the attempt (S0) and forget the connection. */
-  private attemptTimer(): void {
-    if (!this.isActive) return;
-    const opened = this.orig.state === EndpointState.SYN_SENT || this.orig.state === EndpointState.SYN_ACK_SENT;
-    if (opened && this.resp.state === EndpointState.INACTIVE) {
-      this.isActive = false;
-      this.host.remove(this);
+  private attemptTimer(row: number): void {
+    const s = this.cols.c;
+    if (!s.isActive[row]) return;
+    const o = s.origEnd[row];
+    const origState = this.stateOf(row, o);
+    const opened = origState === EndpointState.SYN_SENT || origState === EndpointState.SYN_ACK_SENT;
+    if (opened && this.stateOf(row, 1 - o) === EndpointState.INACTIVE) {
+      s.isActive[row] = 0;
+      this.host.remove(row);
     }
   }
 
   /** Idle for tcp_connection_linger after a close (or with nothing ever processed): remove; else look again. */
-  private expireTimer(now: number): void {
-    if (!this.isActive) return;
-    const { orig, resp } = this;
-    if (this.lastTime + this.host.tuning.tcpConnectionLinger < now) {
-      if (orig.didClose || resp.didClose) {
-        const anyReset = orig.state === EndpointState.RESET || resp.state === EndpointState.RESET;
-        const anyInactive = orig.state === EndpointState.INACTIVE || resp.state === EndpointState.INACTIVE;
-        if ((orig.didClose && resp.didClose) || anyReset || anyInactive) {
-          this.isActive = false;
-          this.host.remove(this);
+  private expireTimer(row: number, now: number): void {
+    const s = this.cols.c;
+    if (!s.isActive[row]) return;
+    const tuning = this.host.tuning;
+    if (s.lastTime[row] + tuning.tcpConnectionLinger < now) {
+      const o = s.origEnd[row];
+      const O = this.ends.at[o].c;
+      const R = this.ends.at[1 - o].c;
+      const origState = O.state[row];
+      const respState = R.state[row];
+      if (O.didClose[row] || R.didClose[row]) {
+        const anyReset = origState === EndpointState.RESET || respState === EndpointState.RESET;
+        const anyInactive = origState === EndpointState.INACTIVE || respState === EndpointState.INACTIVE;
+        if ((O.didClose[row] && R.didClose[row]) || anyReset || anyInactive) {
+          s.isActive[row] = 0;
+          this.host.remove(row);
           return;
         }
       }
-      if (resp.state === EndpointState.INACTIVE && orig.state === EndpointState.INACTIVE) {
-        this.host.remove(this); // nothing was ever processed (e.g. only a bad checksum)
+      if (respState === EndpointState.INACTIVE && origState === EndpointState.INACTIVE) {
+        this.host.remove(row); // nothing was ever processed (e.g. only a bad checksum)
         return;
       }
     }
-    this.addAnalyzerTimer(now + this.host.tuning.tcpSessionTimer, (t) => this.expireTimer(t));
+    this.addAnalyzerTimer(row, now + tuning.tcpSessionTimer, TimerKind.EXPIRE);
   }
-}
-
-/** Established, or closed straight from established. */
-function isClean(ep: ZeekEndpoint): boolean {
-  return ep.state === EndpointState.ESTABLISHED || (ep.state === EndpointState.CLOSED && ep.prevState === EndpointState.ESTABLISHED);
 }

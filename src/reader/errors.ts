@@ -21,3 +21,18 @@ export class CaptureError extends Error {
     return `${file}: ${where}${rec}: ${this.reason}`;
   }
 }
+
+/**
+ * Damage found while decompressing: where in the decompressed stream (everything before
+ * `offset` was handed out and is kept), and whether it is only a cut-short end ('truncated').
+ */
+export class DecompressError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+    readonly kind: 'truncated' | 'io' = 'io',
+  ) {
+    super(reason);
+    this.name = 'DecompressError';
+  }
+}

@@ -1,3 +1,5 @@
+import { printable } from './names.js';
+
 /**
  * Errors raised by the capture reader. Every one names where the damage is:
  * the byte offset in the (decompressed) capture stream and, when a record was
@@ -14,11 +16,11 @@ export class CaptureError extends Error {
     this.name = 'CaptureError';
   }
 
-  /** One line for a user: "FILE: byte offset N (record R): reason". */
+  /** One line for a user: "FILE: byte offset N (record R): reason" (the name made printable). */
   describe(file: string, decompressed = false): string {
     const where = `${decompressed ? 'decompressed ' : ''}byte offset ${this.offset}`;
     const rec = this.record === null ? '' : `, record ${this.record}`;
-    return `${file}: ${where}${rec}: ${this.reason}`;
+    return `${printable(file)}: ${where}${rec}: ${this.reason}`;
   }
 }
 

@@ -11,6 +11,7 @@ import type { ByteSource, Compression } from './source.js';
 export { CaptureError } from './errors.js';
 export { CaptureParser } from './capture.js';
 export { openSource, sourceFromChunks, type ByteSource } from './source.js';
+export { decodeName, fsPath, printable, printableLines, wellFormed } from './names.js';
 export type { CaptureFormat, InterfaceInfo, PacketRecord } from './record.js';
 
 export interface ReadOutcome {

@@ -6,6 +6,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { DecompressError } from './errors.js';
 import { gunzip } from './gzip.js';
+import { fsPath } from './names.js';
 import { Pull } from './pull.js';
 import { ZSTD_MAGIC, ZSTD_SKIPPABLE, unzstd } from './zstd.js';
 
@@ -44,7 +45,7 @@ class Source implements ByteSource {
 const FILE_CHUNK = 1 << 20;
 const STREAM_CHUNK = 1 << 18;
 
-/** Open a capture for streaming; `-` is standard input. Errors surface when iterating. */
+/** Open a capture for streaming; `-` is standard input; a name from decodeName opens by its bytes. Errors surface when iterating. */
 export function openSource(path: string, stdin: NodeJS.ReadableStream = process.stdin): ByteSource {
   return new Source((source) => fileChunks(path, stdin, source));
 }
@@ -56,7 +57,7 @@ export function sourceFromChunks(raw: AsyncIterable<Uint8Array>): ByteSource {
 
 async function* fileChunks(path: string, stdin: NodeJS.ReadableStream, source: Source): AsyncGenerator<Uint8Array> {
   if (path === '-') return yield* decompressed(stdin as AsyncIterable<Uint8Array>, false, source);
-  const file = await open(path, 'r');
+  const file = await open(fsPath(path), 'r');
   try {
     if ((await file.stat()).isFile()) yield* decompressed(readAhead(file), true, source);
     else yield* decompressed(file.createReadStream({ highWaterMark: STREAM_CHUNK, autoClose: false }), false, source);

@@ -18,7 +18,7 @@ import { renderJunit, type CaptureChecks } from '../report/junit.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { Io } from './io.js';
 import { boundHeapGrowth } from './heap.js';
-import { decodeName, fsPath, printable } from '../reader/index.js';
+import { decodeName, fsPath, printable, printableLines } from '../reader/index.js';
 
 export interface AnalyzeCliOptions {
   db: string;
@@ -105,7 +105,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     // on (unless --no-db-thread). Several at once: workers write their own databases and this thread only imports them.
     sink = opts.dbThread !== false && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db)) : (direct = new SqliteSink(resolve(io.cwd, opts.db)));
   } catch (e) {
-    io.stderr.write(`tcpstate: cannot open database ${printable(opts.db)}: ${printable((e as Error).message)}\n`);
+    io.stderr.write(`tcpstate: cannot open database ${printable(opts.db)}: ${printableLines((e as Error).message)}\n`);
     return ExitCode.FAILURE;
   }
 
@@ -195,7 +195,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     try {
       writeFileSync(resolve(io.cwd, opts.junit), renderJunit(checked));
     } catch (e) {
-      io.stderr.write(`tcpstate: cannot write ${printable(opts.junit)}: ${printable((e as Error).message)}\n`);
+      io.stderr.write(`tcpstate: cannot write ${printable(opts.junit)}: ${printableLines((e as Error).message)}\n`);
       return ExitCode.FAILURE;
     }
   }

@@ -15,6 +15,12 @@ import { Xxh64 } from './xxh64.js';
 export const ZSTD_MAGIC = 0xfd2fb528;
 /** A zstd window (or single-segment content size) larger than this is refused before anything is allocated for it. */
 export const ZSTD_MAX_WINDOW = 128 * 1024 * 1024;
+/**
+ * fzstd 0.1.1 decodes a match more than 2^26 + 2^25 - 3 bytes back (about 96 MiB) wrongly, without
+ * an error (101arrowz/fzstd pull request 22): only a frame whose window is larger can hold one (zstd
+ * --long). A checksum that fails in such a frame says so, with what to do.
+ */
+const FZSTD_FAR_MATCH = 2 ** 26 + 2 ** 25 - 3;
 /** Block_Maximum_Size's ceiling (RFC 8878 3.1.1.2.3). */
 const BLOCK_MAX = 128 * 1024;
 /**
@@ -149,8 +155,12 @@ export async function* unzstd(input: Pull, warn: (e: DecompressError) => void): 
       input.take(4);
       const computed = hash.digest()[1] >>> 0;
       if (stored !== computed) {
+        const hint =
+          window > FZSTD_FAR_MATCH
+            ? `; its window of ${window} bytes allows matches our zstd decoder (fzstd) gets wrong: if \`zstd -t\` finds the file good, decompress it first (zstd -d FILE)`
+            : '';
         throw new DecompressError(
-          `zstd data is damaged: frame ${frame} (decompressed bytes ${frameStart} to ${out}) does not match its checksum (stored ${hex(stored)}, computed ${hex(computed)})`,
+          `zstd data is damaged: frame ${frame} (decompressed bytes ${frameStart} to ${out}) does not match its checksum (stored ${hex(stored)}, computed ${hex(computed)})${hint}`,
           out,
         );
       }

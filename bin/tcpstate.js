@@ -10,4 +10,5 @@ try {
   }
   throw e;
 }
-process.exitCode = await cli.run(process.argv.slice(2));
+// processArgv: the arguments with their bytes (a file name need not be UTF-8).
+process.exitCode = await cli.run(cli.processArgv());

@@ -4,7 +4,7 @@
  */
 import { analyzeCapture, type CaptureSummary } from '../analyze/capture.js';
 import { DecodeCounters } from '../decode/index.js';
-import { ReadInterrupted, openSource } from '../reader/index.js';
+import { ReadInterrupted, openSource, wellFormed } from '../reader/index.js';
 import type { Sink } from '../sink/sqlite.js';
 
 /** What the analysis needs of the command line (plain data: it crosses to workers). */
@@ -16,7 +16,10 @@ export interface AnalysisSettings {
   thresholds: Record<string, number>;
 }
 
-/** Analyse `path` into `sink` in one transaction; throws ReadInterrupted (nothing written) when stopped. */
+/**
+ * Analyse `path` into `sink` in one transaction; throws ReadInterrupted (nothing written) when stopped.
+ * The file is opened by its bytes; the database gets its name as UTF-8 text (U+FFFD for a byte that is not).
+ */
 export async function analyzeInto(
   sink: Sink,
   path: string,
@@ -25,7 +28,7 @@ export async function analyzeInto(
   stdin: NodeJS.ReadableStream,
   shouldStop: () => boolean,
 ): Promise<CaptureSummary> {
-  const id = sink.beginCapture(path, name);
+  const id = sink.beginCapture(wellFormed(path), wellFormed(name));
   try {
     const summary = await analyzeCapture(name, openSource(path, stdin), {
       shouldStop,

@@ -22,6 +22,7 @@ import { renderJunit, type CaptureChecks } from '../report/junit.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { Io } from './io.js';
 import { boundHeapGrowth } from './heap.js';
+import { decodeName, fsPath, printable, printableLines } from '../reader/index.js';
 
 export interface AnalyzeCliOptions {
   db: string;
@@ -61,21 +62,27 @@ export class UsageError extends Error {}
 /** Capture files in a directory tree, by name: .pcap, .pcapng, .cap, and those gzipped. */
 const CAPTURE_NAME = /\.(pcap|pcapng|cap)(\.gz)?$/i;
 
-/** Directories given on the command line stand for the captures below them, in name order. */
+/**
+ * Directories given on the command line stand for the captures below them, in name order.
+ * Entries are listed as bytes, so a name that is not UTF-8 is still opened (see reader/names.ts).
+ */
 export function expandCaptures(args: string[], cwd: string): string[] {
   const out: string[] = [];
   const walk = (dir: string, shown: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const p = join(dir, e.name);
-      const label = join(shown, e.name);
+    const entries = readdirSync(fsPath(dir), { withFileTypes: true, encoding: 'buffer' })
+      .map((e) => ({ e, name: decodeName(e.name) }))
+      .sort((a, b) => Buffer.compare(a.e.name, b.e.name));
+    for (const { e, name } of entries) {
+      const p = join(dir, name);
+      const label = join(shown, name);
       if (e.isDirectory()) walk(p, label);
-      else if (e.isFile() && CAPTURE_NAME.test(e.name)) out.push(label);
+      else if (e.isFile() && CAPTURE_NAME.test(name)) out.push(label);
     }
   };
   for (const a of args) {
     let isDir = false;
     try {
-      isDir = a !== '-' && statSync(resolve(cwd, a)).isDirectory();
+      isDir = a !== '-' && statSync(fsPath(resolve(cwd, a))).isDirectory();
     } catch {
       isDir = false; // missing: reported when it is read
     }
@@ -88,7 +95,7 @@ export function expandCaptures(args: string[], cwd: string): string[] {
 export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io: Io): Promise<number> {
   const captures = expandCaptures(args, io.cwd);
   if (captures.filter((c) => c === '-').length > 1) throw new UsageError('standard input ("-") can be read only once');
-  if (captures.length === 0) throw new UsageError(`no capture files (.pcap, .pcapng, .cap, or .gz of them) in ${args.join(', ')}`);
+  if (captures.length === 0) throw new UsageError(`no capture files (.pcap, .pcapng, .cap, or .gz of them) in ${args.map(printable).join(', ')}`);
   const chalk = makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false);
   const warn = makeChalk(Boolean(io.stderr.isTTY), io.env, opts.color !== false);
   const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
@@ -130,7 +137,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     sink = opts.dbThread !== false && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db), meta) : (direct = new SqliteSink(resolve(io.cwd, opts.db), meta));
   } catch (e) {
     // A refusal names the file and the remedy itself.
-    io.stderr.write(e instanceof DbRefused ? `tcpstate: ${e.message}\n` : `tcpstate: cannot open database ${opts.db}: ${(e as Error).message}\n`);
+    io.stderr.write(e instanceof DbRefused ? `tcpstate: ${printableLines(e.message)}\n` : `tcpstate: cannot open database ${printable(opts.db)}: ${printableLines((e as Error).message)}\n`);
     return ExitCode.FAILURE;
   }
 
@@ -142,7 +149,8 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   // Results in input order, whatever order the captures finish in.
   const results: Array<{ summary: CaptureSummary; checks: CheckResult[] } | undefined> = new Array(captures.length);
   let done = 0;
-  const progress = (name: string) => {
+  const progress = (given: string) => {
+    const name = printable(given);
     done++;
     if (opts.quiet || captures.length < 2) return;
     if (io.stderr.isTTY) {
@@ -161,7 +169,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
       io.stderr.write(`tcpstate: ${tag}${summary.error}\n`);
     }
     for (const r of checks.filter((x) => x.failed)) {
-      io.stderr.write(`tcpstate: ${warn.red('check failed:')} ${r.check.text} in ${name === '-' ? '<stdin>' : name}: ${r.measured}\n`);
+      io.stderr.write(`tcpstate: ${warn.red('check failed:')} ${r.check.text} in ${name === '-' ? '<stdin>' : printable(name)}: ${r.measured}\n`);
     }
     if (!opts.json && !opts.quiet) io.stdout.write(renderSummary(summary, chalk));
     progress(name);
@@ -170,7 +178,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     if (direct !== null && jobs > 1) { // jobs > 1: always the direct sink, which the workers' databases are imported into
       const ok = await inWorkers(captures, jobs, settings, io, direct, report, () => interrupted);
       if (!ok) {
-        io.stderr.write(`tcpstate: interrupted; the captures not finished were not written to ${opts.db}\n`);
+        io.stderr.write(`tcpstate: interrupted; the captures not finished were not written to ${printable(opts.db)}\n`);
         return ExitCode.INTERRUPTED;
       }
     } else {
@@ -180,7 +188,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
           report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, () => interrupted));
         } catch (e) {
           if (e instanceof ReadInterrupted) {
-            io.stderr.write(`tcpstate: interrupted; ${name} was not written to ${opts.db}\n`);
+            io.stderr.write(`tcpstate: interrupted; ${printable(name)} was not written to ${printable(opts.db)}\n`);
             return ExitCode.INTERRUPTED;
           }
           throw e;
@@ -201,7 +209,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     try {
       writeFileSync(resolve(io.cwd, opts.junit), renderJunit(checked));
     } catch (e) {
-      io.stderr.write(`tcpstate: cannot write ${opts.junit}: ${(e as Error).message}\n`);
+      io.stderr.write(`tcpstate: cannot write ${printable(opts.junit)}: ${printableLines((e as Error).message)}\n`);
       return ExitCode.FAILURE;
     }
   }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { analyzeCapture } from '../analyze/capture.js';
 import { Status } from '../decode/index.js';
 import { formatAddress } from '../flow/address.js';
-import { openSource } from '../reader/index.js';
+import { fsPath, openSource, printable } from '../reader/index.js';
 import { buildLadder, ladderJson, renderLadder, type LadderFinding, type LadderPacket, type LadderTransition } from '../report/ladder.js';
 import { makeChalk } from '../report/summary.js';
 import type { CaptureRow, FlowRow, TcpstateDb } from '../sink/read.js';
@@ -68,8 +68,8 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
   if (capture.path === '-') {
     throw new UsageError(`${capture.name} in ${arg} was read from standard input and cannot be read again; save the capture to a file and analyse that`);
   }
-  if (!existsSync(capture.path)) {
-    io.stderr.write(`tcpstate: error: ${capture.path}: no such file; the ladder reads the capture again (moved since it was analysed?)\n`);
+  if (!existsSync(fsPath(capture.path))) {
+    io.stderr.write(`tcpstate: error: ${printable(capture.path)}: no such file; the ladder reads the capture again (moved since it was analysed?)\n`);
     return ExitCode.INPUT;
   }
 
@@ -87,7 +87,7 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
     },
   });
   if (packets.length === 0 || packets[0].frame !== row.first_packet || packets[packets.length - 1].frame !== row.last_packet) {
-    io.stderr.write(`tcpstate: error: ${capture.path} no longer holds flow ${row.flow_index} as analysed (frames ${row.first_packet}..${row.last_packet}); analyse it again\n`);
+    io.stderr.write(`tcpstate: error: ${printable(capture.path)} no longer holds flow ${row.flow_index} as analysed (frames ${row.first_packet}..${row.last_packet}); analyse it again\n`);
     return ExitCode.INPUT;
   }
   const ladder = buildLadder(capture.name, row, packets, transitions, findings, { raw: opts.raw });

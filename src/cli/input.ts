@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { fsPath, printableLines, wellFormed } from '../reader/index.js';
 import { DbError, TcpstateDb, isSqliteFile, type CaptureRow } from '../sink/read.js';
 import { UsageError, analyzeCommand } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
@@ -35,7 +36,7 @@ export async function openInput(arg: string, opts: InputOptions, io: Io): Promis
     return await open(arg, opts, io);
   } catch (e) {
     if (!(e instanceof DbError)) throw e;
-    io.stderr.write(`tcpstate: error: ${e.message}\n`);
+    io.stderr.write(`tcpstate: error: ${printableLines(e.message)}\n`);
     return ExitCode.FAILURE;
   }
 }
@@ -67,7 +68,8 @@ async function open(arg: string, opts: InputOptions, io: Io): Promise<Input | nu
       return code;
     }
     db = TcpstateDb.open(dbFile);
-    const capture = db.captures().find((c) => c.path === path);
+    // The database holds names as UTF-8 text (see analyzeInto).
+    const capture = db.captures().find((c) => c.path === wellFormed(path));
     if (capture === undefined || capture.format === null) {
       db.close();
       cleanup();
@@ -92,7 +94,7 @@ async function open(arg: string, opts: InputOptions, io: Io): Promise<Input | nu
 
 function isDirectory(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return statSync(fsPath(path)).isDirectory();
   } catch {
     return false;
   }

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { decodeName } from '../reader/index.js';
+
 /** What a command may touch of the outside world; tests pass their own. */
 export interface Io {
   stdout: { write(s: string): unknown; isTTY?: boolean };
@@ -43,4 +46,30 @@ export function processIo(): Io {
       };
     },
   };
+}
+
+/**
+ * The command line's arguments, with their bytes: Node decodes process.argv as UTF-8 and puts
+ * U+FFFD for what is not, so a file name that is not UTF-8 would be lost. On Linux the bytes are
+ * in /proc/self/cmdline, whose last entries are our arguments; each is decoded by decodeName
+ * (which opens the file by its bytes), and used when it is the argument Node gave us.
+ */
+export function processArgv(): string[] {
+  const given = process.argv.slice(2);
+  if (!given.some((a) => a.includes('\ufffd'))) return given;
+  let raw: Buffer[];
+  try {
+    const cmdline = readFileSync('/proc/self/cmdline');
+    raw = [];
+    for (let i = 0; i < cmdline.length; ) {
+      const end = cmdline.indexOf(0, i);
+      raw.push(cmdline.subarray(i, end < 0 ? cmdline.length : end));
+      i = end < 0 ? cmdline.length : end + 1;
+    }
+  } catch {
+    return given;
+  }
+  const tail = raw.slice(raw.length - given.length);
+  if (tail.length !== given.length) return given;
+  return given.map((a, i) => (tail[i].toString('utf8') === a ? decodeName(tail[i]) : a));
 }

@@ -8,6 +8,8 @@ import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
 import { parseCount, parseStack, parseDuration, parseFailOn, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
+export { processArgv } from './io.js';
+import { printableLines } from '../reader/index.js';
 import { registerReports } from './reports.js';
 import { toolVersion } from './version.js';
 
@@ -17,7 +19,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     .description("Reconstruct both endpoints' TCP state from packet captures, and explain what went wrong.")
     .version(toolVersion(), '-V, --version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(printableLines(s)) })
     .showHelpAfterError('(run with --help for usage)');
 
   program
@@ -91,10 +93,10 @@ Examples:
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
     if (e instanceof UsageError) {
-      io.stderr.write(`tcpstate: ${e.message}\n`);
+      io.stderr.write(`tcpstate: ${printableLines(e.message)}\n`);
       return ExitCode.USAGE;
     }
-    io.stderr.write(`tcpstate: internal error: ${(e as Error).message ?? String(e)}\n`);
+    io.stderr.write(`tcpstate: internal error: ${printableLines((e as Error).message ?? String(e))}\n`);
     if (io.env.TCPSTATE_DEBUG) io.stderr.write(`${(e as Error).stack}\n`);
     return ExitCode.FAILURE;
   }

@@ -1,3 +1,5 @@
+import { printable } from './names.js';
+
 /**
  * Errors raised by the capture reader. Every one names where the damage is:
  * the byte offset in the (decompressed) capture stream and, when a record was
@@ -14,10 +16,25 @@ export class CaptureError extends Error {
     this.name = 'CaptureError';
   }
 
-  /** One line for a user: "FILE: byte offset N (record R): reason". */
+  /** One line for a user: "FILE: byte offset N (record R): reason" (the name made printable). */
   describe(file: string, decompressed = false): string {
     const where = `${decompressed ? 'decompressed ' : ''}byte offset ${this.offset}`;
     const rec = this.record === null ? '' : `, record ${this.record}`;
-    return `${file}: ${where}${rec}: ${this.reason}`;
+    return `${printable(file)}: ${where}${rec}: ${this.reason}`;
+  }
+}
+
+/**
+ * Damage found while decompressing: where in the decompressed stream (everything before
+ * `offset` was handed out and is kept), and whether it is only a cut-short end ('truncated').
+ */
+export class DecompressError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+    readonly kind: 'truncated' | 'io' = 'io',
+  ) {
+    super(reason);
+    this.name = 'DecompressError';
   }
 }

@@ -4,13 +4,14 @@
  * analyzer uses); `records` is the same as an async iterator of copies.
  */
 import { CaptureParser } from './capture.js';
-import { CaptureError } from './errors.js';
+import { CaptureError, DecompressError } from './errors.js';
 import type { CaptureFormat, InterfaceInfo, PacketRecord } from './record.js';
-import { ZstdWindowError, type ByteSource, type Compression } from './source.js';
+import type { ByteSource, Compression } from './source.js';
 
 export { CaptureError } from './errors.js';
 export { CaptureParser } from './capture.js';
 export { openSource, sourceFromChunks, type ByteSource } from './source.js';
+export { decodeName, fsPath, printable, printableLines, wellFormed } from './names.js';
 export type { CaptureFormat, InterfaceInfo, PacketRecord } from './record.js';
 
 export interface ReadOutcome {
@@ -45,7 +46,7 @@ export async function readCapture(
       parser.push(chunk, source.borrowed);
       if (opts.shouldStop?.()) throw new ReadInterrupted();
     }
-    error = parser.end();
+    error = parser.end() ?? warning(source, parser.bytesIn);
   } catch (e) {
     if (e instanceof ReadInterrupted) throw e;
     if (e instanceof CaptureError) error = e;
@@ -75,24 +76,27 @@ export async function* records(source: ByteSource): AsyncGenerator<PacketRecord,
         yield* batch.splice(0);
       }
     }
-    error = parser.end();
+    error = parser.end() ?? warning(source, parser.bytesIn);
   } catch (e) {
     error = e instanceof CaptureError ? e : ioError(e, parser.bytesIn, parser.records);
   }
   return { format: parser.format, compression: source.compression, interfaces: parser.interfaces, records: parser.records, bytes: parser.bytesParsed, error };
 }
 
+/** What the source ignored after the compressed data, as a warning (status `truncated`). */
+function warning(source: ByteSource, offset: number): CaptureError | null {
+  return source.warning === null ? null : new CaptureError(source.warning.reason, offset, null, 'truncated');
+}
+
 function ioError(e: unknown, offset: number, records: number): CaptureError {
+  // Damage inside compressed data: everything decompressed before it was parsed.
+  if (e instanceof DecompressError) return new CaptureError(e.reason, e.offset, records + 1, e.kind);
   const err = e as NodeJS.ErrnoException;
   const messages: Record<string, string> = {
     ENOENT: 'no such file',
     EACCES: 'permission denied',
     EISDIR: 'is a directory, not a capture file',
-    Z_DATA_ERROR: `gzip data is corrupt (${err.message})`,
-    Z_BUF_ERROR: 'gzip stream is cut short',
   };
-  // fzstd's errors carry a numeric code.
-  const zstd = e instanceof ZstdWindowError || typeof (e as { code?: unknown }).code === 'number';
-  const reason = zstd ? `zstd data is corrupt or too large (${err.message})` : (err.code && messages[err.code]) || `read failed: ${err.message ?? String(e)}`;
+  const reason = (err.code && messages[err.code]) || `read failed: ${err.message ?? String(e)}`;
   return new CaptureError(reason, offset, typeof err.code === 'string' && err.code.startsWith('E') ? null : records + 1, 'io');
 }

@@ -3,6 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import { KINDS } from '../detect/catalogue.js';
 import type { Severity } from '../detect/finding.js';
 import { formatEndpoint } from '../flow/address.js';
+import { printable } from '../reader/index.js';
 import type { AnomalyRow } from '../sink/read.js';
 import { formatTime } from './summary.js';
 
@@ -79,7 +80,7 @@ export function renderAnomalies(r: AnomalyReport, c: ChalkInstance): string {
     r.filter.severity && r.filter.severity !== 'info' ? `severity ${r.filter.severity} and above` : null,
   ].filter(Boolean);
   const shown = filters.length > 0 ? `${r.rows.length} of ${r.total} findings (${filters.join('; ')})` : `${r.total} finding${r.total === 1 ? '' : 's'}`;
-  const out = [`${c.bold('Findings')} in ${r.capture.name}: ${shown}`];
+  const out = [`${c.bold('Findings')} in ${printable(r.capture.name)}: ${shown}`];
   if (r.rows.length === 0) return out.join('\n') + '\n';
   out.push('');
   const kindRows = [['kind', 'count', 'severity', 'what it is'], ...r.kinds.map((k) => [k.kind, String(k.count), severityText(k), KINDS[k.kind]?.title ?? ''])];

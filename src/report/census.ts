@@ -4,6 +4,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import { formatEndpoint } from '../flow/address.js';
+import { printable } from '../reader/index.js';
 import type { FlowAt } from '../sink/read.js';
 import { SS_NAMES, TcpState, isGone, type TcpStateName } from '../state/tcp-state.js';
 import { formatTime } from './summary.js';
@@ -131,7 +132,7 @@ function table(rows: string[][], c: ChalkInstance): string[] {
 
 export function renderCensus(census: Census, c: ChalkInstance): string {
   const when = { before: ' (before the capture starts)', within: '', end: ' (end of capture)', after: ' (after the capture ends: states as it left them)' };
-  const out = [`${c.bold('Sockets at')} ${formatTime(census.at)}${when[census.position]}  ${c.dim(census.capture.name)}`, ''];
+  const out = [`${c.bold('Sockets at')} ${formatTime(census.at)}${when[census.position]}  ${c.dim(printable(census.capture.name))}`, ''];
   const empty: string[] = [];
   for (const h of census.hosts) {
     if (h.sockets.length === 0 && h.listeners.length === 0) {

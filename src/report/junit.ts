@@ -1,9 +1,11 @@
 /** JUnit XML for CI dashboards: one test case per capture and check. */
 import type { CaptureSummary } from '../analyze/capture.js';
 import type { CheckResult } from '../detect/checks.js';
+import { printable } from '../reader/index.js';
 
+/** Text for an XML attribute or element: what XML 1.0 cannot hold (controls, U+FFFE, lone surrogates) shown as by `printable`, then the markup escaped. */
 function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+  return printable(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
 export interface CaptureChecks {

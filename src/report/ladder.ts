@@ -8,6 +8,7 @@ import { TSHARK_FIELDS } from '../analysis/flags.js';
 import { TcpFlag } from '../decode/packet.js';
 import { formatEndpoint } from '../flow/address.js';
 import type { Side } from '../flow/flow.js';
+import { printable } from '../reader/index.js';
 import type { Segment } from '../state/machine.js';
 import type { FlowRow } from '../sink/read.js';
 import { formatTime } from './summary.js';
@@ -186,7 +187,7 @@ export function renderLadder(l: Ladder, c: ChalkInstance): string {
   const t0 = l.rows.find((r) => r.frame !== null)?.ts ?? f.first_ts;
   const packets = l.rows.filter((r) => r.packet !== null).length;
   const out = [
-    `${c.bold(`Flow ${f.flow_index}`)} of ${l.capture}: ${c.bold(client)} (client) -> ${c.bold(server)} (server)`,
+    `${c.bold(`Flow ${f.flow_index}`)} of ${printable(l.capture)}: ${c.bold(client)} (client) -> ${c.bold(server)} (server)`,
     c.dim(
       `${packets} packets, frames ${f.first_packet}..${f.last_packet}, from ${formatTime(t0)}; ended: ${f.end_reason}` +
         (f.conn_state !== null ? `; Zeek: ${f.conn_state} ${f.history ?? ''}` : ''),

@@ -4,6 +4,7 @@ import type { CaptureSummary } from '../analyze/capture.js';
 import { linkTypeName } from '../decode/link-names.js';
 import { KINDS } from '../detect/catalogue.js';
 import type { Severity } from '../detect/finding.js';
+import { printable } from '../reader/index.js';
 
 /**
  * Colour when writing to a terminal, unless NO_COLOR is set (https://no-color.org) or FORCE_COLOR
@@ -72,7 +73,7 @@ function hostsBySockets(hosts: Record<string, Record<string, number>>): Array<[s
 }
 
 export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
-  const label = s.name === '-' ? '<stdin>' : s.name;
+  const label = s.name === '-' ? '<stdin>' : printable(s.name);
   const statusText =
     s.status === 'complete' ? c.green('complete') : s.status === 'truncated' ? c.yellow('truncated') : c.red('error');
   const kind = [s.format ?? 'unreadable', s.compression, s.linkTypes.map(linkTypeName).join('+') || null].filter(Boolean).join(', ');

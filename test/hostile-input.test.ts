@@ -1,0 +1,181 @@
+/**
+ * Hostile compressed input (issue #21, items 2 and 3), on captures made here: a zstd RLE bomb,
+ * zstd windows over the limit in a single-segment frame and in a second frame, a flipped zstd
+ * checksum, gzip with a bad CRC, a bad length, trailing garbage and a damaged deflate stream.
+ * What was decompressed before the damage is kept, and the damage is named at its offset.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deflateRawSync, gzipSync } from 'node:zlib';
+import { readCapture, sourceFromChunks, type ReadOutcome } from '../src/reader/index.js';
+import { Xxh64 } from '../src/reader/xxh64.js';
+import { bytes, ethernet, ipv4, le32, tcp } from './frames.js';
+import { pieces } from './helpers.js';
+import { rawBlocks, skippableFrame, zstdFrame, type Block } from './zstd-frames.js';
+
+const PCAP_HEADER = bytes(le32(0xa1b2c3d4), [2, 0, 4, 0], le32(0), le32(0), le32(65535), le32(1));
+
+/** A little-endian µs pcap of n TCP packets of varied payload (so deflate has work to do). */
+function pcap(n: number): Uint8Array {
+  const parts: Uint8Array[] = [PCAP_HEADER];
+  for (let i = 0; i < n; i++) {
+    const frame = ethernet(0x0800, ipv4(6, tcp({ seq: i * 1000, payload: 40 + ((i * 37) % 200) })));
+    frame[frame.length - 1] = i & 0xff;
+    parts.push(bytes(le32(1_700_000_000 + i), le32(i), le32(frame.length), le32(frame.length)), frame);
+  }
+  return Buffer.concat(parts);
+}
+
+async function read(file: Uint8Array, piece = 0): Promise<ReadOutcome> {
+  return readCapture(sourceFromChunks(pieces(file, piece)), () => undefined);
+}
+
+const CAPTURE = pcap(300);
+const FULL = { records: 300, bytes: CAPTURE.length };
+
+test('XXH64 gives the reference values, whatever the pieces', () => {
+  const h = new Xxh64();
+  const hex = ([hi, lo]: [number, number]) => hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  assert.equal(hex(h.digest()), 'ef46db3751d8e999');
+  h.update(new TextEncoder().encode('abc'));
+  assert.equal(hex(h.digest()), '44bc2cf5ad770999');
+  const whole = new Xxh64();
+  whole.update(CAPTURE);
+  for (const size of [1, 7, 31, 33, 1000]) {
+    h.reset();
+    for (let i = 0; i < CAPTURE.length; i += size) h.update(CAPTURE, i, Math.min(CAPTURE.length, i + size));
+    assert.deepEqual(h.digest(), whole.digest(), `pieces of ${size}`);
+  }
+});
+
+test('zstd: frames of raw and RLE blocks, skippable frames between, read whole and in pieces', async () => {
+  const file = Buffer.concat([
+    skippableFrame(5),
+    zstdFrame(rawBlocks(CAPTURE.subarray(0, 5000), 1000)),
+    skippableFrame(0),
+    zstdFrame(rawBlocks(CAPTURE.subarray(5000), 777), { windowDescriptor: 0x08, contentSize: CAPTURE.length - 5000 }),
+    zstdFrame([{ raw: new Uint8Array(0) }], { checksum: false }),
+  ]);
+  for (const piece of [0, 1, 13, 4096]) {
+    const o = await read(file, piece);
+    assert.equal(o.error, null, `pieces of ${piece}`);
+    assert.equal(o.compression, 'zstd');
+    assert.deepEqual({ records: o.records, bytes: o.bytes }, FULL);
+  }
+});
+
+test('zstd: an RLE bomb is decompressed a block at a time, never a whole input chunk at once', async () => {
+  // 4 bytes of input per 128 KiB of empty records (16 zero bytes each: a valid pcap record).
+  const blocks: Block[] = [{ raw: PCAP_HEADER }];
+  for (let i = 0; i < 4096; i++) blocks.push({ rle: 0, size: 128 * 1024 });
+  const bomb = zstdFrame(blocks, { windowDescriptor: 0x50 /* 1 MiB */ });
+  assert.ok(bomb.length < 20_000);
+  const source = sourceFromChunks(pieces(bomb, 0)); // one input chunk that makes 512 MiB
+  let largest = 0;
+  let total = 0;
+  for await (const chunk of source.chunks) {
+    largest = Math.max(largest, chunk.length);
+    total += chunk.length;
+    if (total > 64 * 1024 * 1024) break;
+  }
+  assert.ok(largest <= 128 * 1024, `largest piece handed out: ${largest} bytes`);
+  assert.ok(total > 64 * 1024 * 1024);
+  // The reader stops between blocks when asked to.
+  let seen = 0;
+  await assert.rejects(
+    readCapture(sourceFromChunks(pieces(bomb, 0)), () => seen++, { shouldStop: () => seen > 100_000 }),
+    /interrupted/,
+  );
+});
+
+test('zstd: a single-segment frame declaring 2 GB is refused before allocating', async () => {
+  const file = zstdFrame(rawBlocks(CAPTURE), { singleSegment: true, contentSize: 2_000_000_000 });
+  const o = await read(file);
+  assert.equal(o.records, 0);
+  assert.equal(o.error?.kind, 'io');
+  assert.match(o.error!.reason, /zstd window of 2000000000 bytes is larger than the limit of 134217728 \(frame 1, single segment/);
+});
+
+test('zstd: a second frame asking a 1.9 GB window is refused; the first frame is kept', async () => {
+  const first = zstdFrame(rawBlocks(CAPTURE.subarray(0, 5000)));
+  const second = zstdFrame(rawBlocks(CAPTURE.subarray(5000)), { windowDescriptor: (20 << 3) | 7 });
+  const o = await read(Buffer.concat([first, skippableFrame(3), second]), 100);
+  assert.match(o.error!.reason, /zstd window of 2013265920 bytes is larger than the limit of 134217728 \(frame 2\)/);
+  assert.equal(o.error!.offset, 5000);
+  assert.ok(o.records > 10, `${o.records} records kept`);
+  assert.ok(o.bytes <= 5000);
+});
+
+test('zstd: a wrong content checksum is damage at the end of its frame; the records before are kept', async () => {
+  const file = Buffer.concat([zstdFrame(rawBlocks(CAPTURE.subarray(0, 5000))), zstdFrame(rawBlocks(CAPTURE.subarray(5000)), { flipChecksum: 0x100 })]);
+  const o = await read(file, 333);
+  assert.equal(o.error?.kind, 'io');
+  assert.match(o.error!.reason, /zstd data is damaged: frame 2 \(decompressed bytes 5000 to \d+\) does not match its checksum/);
+  assert.equal(o.error!.offset, CAPTURE.length);
+  assert.equal(o.records, 300);
+});
+
+test('zstd: a content size that does not match, a cut-short frame, trailing bytes', async () => {
+  const lying = await read(zstdFrame(rawBlocks(CAPTURE), { contentSize: CAPTURE.length + 1 }));
+  assert.match(lying.error!.reason, /holds \d+ bytes, not the \d+ its header declares/);
+  assert.equal(lying.records, 300);
+  const frame = zstdFrame(rawBlocks(CAPTURE));
+  const cut = await read(frame.subarray(0, frame.length - 2000));
+  assert.equal(cut.error?.kind, 'truncated');
+  assert.match(cut.error!.reason, /zstd data is cut short inside frame 1/);
+  assert.ok(cut.records > 250);
+  const trailing = await read(Buffer.concat([frame, Buffer.from('garbage')]));
+  assert.equal(trailing.error?.kind, 'truncated');
+  assert.match(trailing.error!.reason, /7 byte\(s\) after the last zstd frame .* are not zstd data; ignored/);
+  assert.deepEqual({ records: trailing.records, bytes: trailing.bytes }, FULL);
+});
+
+const GZ = gzipSync(CAPTURE);
+
+test('gzip: a bad CRC or length keeps every record and names the offset of the last good byte', async () => {
+  for (const [at, what] of [
+    [GZ.length - 8, /does not match its CRC/],
+    [GZ.length - 4, /holds \d+ bytes, its trailer says \d+/],
+  ] as const) {
+    const file = Buffer.from(GZ);
+    file[at] ^= 1;
+    const o = await read(file, 1000);
+    assert.match(o.error!.reason, what);
+    assert.equal(o.error!.kind, 'io');
+    assert.equal(o.error!.offset, CAPTURE.length);
+    assert.deepEqual({ records: o.records, bytes: o.bytes }, FULL);
+  }
+});
+
+test('gzip: trailing garbage is a warning; several members are one stream', async () => {
+  const garbage = await read(Buffer.concat([GZ, Buffer.from('not gzip at all')]), 4096);
+  assert.equal(garbage.error?.kind, 'truncated');
+  assert.match(garbage.error!.reason, /15 byte\(s\) of trailing garbage after the gzip data \(compressed offset \d+\); ignored/);
+  assert.deepEqual({ records: garbage.records, bytes: garbage.bytes }, FULL);
+  const members = Buffer.concat([gzipSync(CAPTURE.subarray(0, 3001)), gzipSync(CAPTURE.subarray(3001, 3002)), gzipSync(CAPTURE.subarray(3002))]);
+  for (const piece of [0, 1, 777]) {
+    const o = await read(members, piece);
+    assert.equal(o.error, null);
+    assert.deepEqual({ records: o.records, bytes: o.bytes }, FULL);
+  }
+});
+
+test('gzip: damaged deflate data and a cut-short member keep what came before', async () => {
+  // Stored deflate blocks (no compression) of 200 KB of capture, then a block of the reserved type.
+  // zlib drops the output of the piece that fails: what the pieces before it made is kept.
+  const big = pcap(1500);
+  const stored: Uint8Array[] = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])];
+  for (let i = 0; i < 200_000; i += 50_000) {
+    const n = Math.min(50_000, big.length - i);
+    stored.push(bytes(0, n & 0xff, n >> 8, ~n & 0xff, (~n >> 8) & 0xff), big.subarray(i, i + n));
+  }
+  stored.push(bytes(0x07, 0, 0, 0));
+  const o = await read(Buffer.concat(stored));
+  assert.equal(o.error?.kind, 'io');
+  assert.match(o.error!.reason, /gzip data is corrupt: member 1 cannot be inflated \(invalid block type\)/);
+  assert.ok(o.records > 500 && o.error!.offset >= 131_072, `${o.records} records, offset ${o.error!.offset}`);
+  const cut = await read(GZ.subarray(0, GZ.length - 100));
+  assert.equal(cut.error?.kind, 'truncated');
+  assert.match(cut.error!.reason, /gzip data is cut short inside member 1/);
+  assert.ok(cut.records > 200, `${cut.records} records`);
+});

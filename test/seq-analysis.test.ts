@@ -320,6 +320,13 @@ describe('hand-made packets', () => {
       const late = k.send(S, { seq: 5001, ack: 1101, t: 41_000_000 });
       assert.equal(late.stream, 0);
       assert.equal(late.acksFrame, 0, 'the segment it would have acknowledged is forgotten');
+      // Seen again, it is compacted again once idle again, and its data is recorded meanwhile.
+      const compacted = k.a.compacted;
+      k.send(C, { seq: 1101, ack: 5001, len: 10, t: 41_000_100 }); // frame 47
+      assert.equal(k.send(S, { seq: 5001, ack: 1111, t: 41_000_200 }).acksFrame, 47);
+      for (let s = 42; s <= 80; s++) k.send(C, { seq: 1, flags: 'S', t: s * 1_000_000 }, [41000 + s, 80]);
+      assert.ok(k.a.compacted > compacted + 30, `${k.a.compacted - compacted} compacted since`);
+      assert.equal(k.send(C, { seq: 1111, ack: 5001, len: 10, t: 81_000_000 }).stream, 0);
     });
 
     test('a conversation that never got past its handshake (an answered SYN flood) is kept after the quiet timeout; an open idle one too', () => {

@@ -48,6 +48,8 @@ export const MAX_SACK_BLOCKS = 4;
 export const HOLDER = 1;
 /** Timer tag of a conversation's idle check (Wireshark's tags are 16-31). */
 const TIMER_IDLE = 16;
+/** Bytes of one timer heap entry (due, row, generation, tag). */
+const TIMER_ENTRY_BYTES = 17;
 
 /** Conversation `state` bits: a FIN from dir 0, from dir 1; a RST; a segment without SYN. */
 export const FIN_DIR0 = 1;
@@ -56,8 +58,10 @@ export const PAST_HANDSHAKE = 8;
 /** On the quiet list of its kind (QUIET_LIST << kind, kind 0: never past the handshake, 1: the other quiet ones). */
 const QUIET_LIST = 16;
 const ON_A_QUIET_LIST = 3 * QUIET_LIST;
-/** Quiet and idle past the quiet timeout: kept without its segment and SACK records, and without a timer. */
+/** Quiet and idle past the quiet timeout: kept without its segment and SACK records. */
 const COMPACTED = 64;
+/** Has its entry in the timer heap (a conversation that was live in the last quietUs or so). */
+const TIMER = 128;
 
 /** Flow `bits`. */
 export const BASE_SEQ_SET = 1;
@@ -80,7 +84,7 @@ const CONVERSATION = {
   initialRttNs: Float64Array,
   /** Sweep-clock time of the last packet (advance). */
   lastSeen: Float64Array,
-  /** FIN_DIR0 << dir, RST_SEEN, PAST_HANDSHAKE, QUIET_LIST << kind, COMPACTED. */
+  /** FIN_DIR0 << dir, RST_SEEN, PAST_HANDSHAKE, QUIET_LIST << kind, COMPACTED, TIMER. */
   state: Uint8Array,
   /** The rows before and after this one on its quiet list (least recently seen first). */
   quietPrev: Int32Array,
@@ -174,12 +178,15 @@ const SWEEP_EVERY_US = 10_000_000;
  *
  * Idle time is packet time on a clock that only moves forward, at most
  * MAX_CLOCK_STEP_US per packet: a timestamp jump (forward or back) or a long silent
- * gap in the capture does not age every conversation at once. Each conversation not
- * compacted has one entry in a timer heap, due when it could first be idle long
- * enough; the sweep (every SWEEP_EVERY_US of clock) takes the entries due, compacts or
- * forgets what has been idle too long and queues the others again: a packet costs the
- * timers nothing. The quiet ones are also on two lists (intrusive, in columns), least
- * recently seen first, which a packet of theirs moves to the end.
+ * gap in the capture does not age every conversation at once. The sweep, every
+ * SWEEP_EVERY_US of clock, finds what has been idle too long in two ways:
+ * - the quiet conversations are on two lists (intrusive, in columns; by kind), least
+ *   recently seen first, which a packet of theirs moves to the end: the compacted ones
+ *   are a prefix of each list, and the sweep compacts on from where it stopped;
+ * - a live conversation has one entry in a timer heap, due when it could first be
+ *   idle long enough, and due again every quietUs while it is live: the sweep takes the
+ *   entries due, forgets what has been idle too long, queues the others again and
+ *   drops the entries of those that went quiet. A packet costs the timers nothing.
  */
 export class Conversations {
   readonly conv;
@@ -198,9 +205,10 @@ export class Conversations {
   /** Quiet conversations held now (on a quiet list). */
   quietCount = 0;
   private readonly timers = new TimerHeap();
-  /** Head (least recently seen) and tail of each quiet list, by kind. */
+  /** Head (least recently seen) and tail of each quiet list, by kind, and its first conversation not compacted. */
   private readonly quietHead = new Int32Array([NONE, NONE]);
   private readonly quietTail = new Int32Array([NONE, NONE]);
+  private readonly compactFrom = new Int32Array([NONE, NONE]);
   private streams = 0;
   /** Sweep clock (µs), and the last packet time that moved it. */
   private clock = 0;
@@ -214,10 +222,11 @@ export class Conversations {
     this.conv = table.columns(CONVERSATION);
   }
 
-  /** Bytes of the columns and pools as allocated now. */
+  /** Bytes of the columns and pools as allocated now, and of the timer entries in use. */
   get bytes(): number {
     const pooled = (p: Pool<ColumnSpec>) => p.capacity * (p.rowBytes + 4);
-    return this.conv.capacity * this.conv.rowBytes + this.flows.capacity * this.flows.rowBytes + pooled(this.segments) + pooled(this.sacks);
+    const columns = this.conv.capacity * this.conv.rowBytes + this.flows.capacity * this.flows.rowBytes;
+    return columns + pooled(this.segments) + pooled(this.sacks) + this.timers.size * TIMER_ENTRY_BYTES;
   }
 
   /** There is a conversation on the row. */
@@ -230,14 +239,11 @@ export class Conversations {
    * index, or `stream` reserved earlier; both directions fresh. `clock` is the packet's.
    */
   open(row: number, stream: number, clock: number): void {
-    if (this.table.isHeld(row, HOLDER)) {
-      this.releaseLists(row);
-      if (this.conv.c.state[row] & COMPACTED) this.armTimer(row, clock);
-    } else {
+    if (this.table.isHeld(row, HOLDER)) this.releaseLists(row);
+    else {
       this.table.hold(row, HOLDER);
       this.size++;
       this.conv.c.state[row] = 0;
-      this.armTimer(row, clock);
     }
     this.flows.ensure(2 * this.table.capacity);
     const c = this.conv.c;
@@ -246,7 +252,8 @@ export class Conversations {
     c.lastSynNs[row] = 0;
     c.initialRttNs[row] = 0;
     c.lastSeen[row] = clock;
-    c.state[row] &= ON_A_QUIET_LIST;
+    // Its place on a quiet list and its timer entry stay (settle() after the packet moves them).
+    c.state[row] &= ON_A_QUIET_LIST | COMPACTED | TIMER;
     const d = this.flows.c;
     // Field by field (ColumnSet.clear goes through every column by name: slower by far, per connection).
     for (let f = 2 * row; f <= 2 * row + 1; f++) {
@@ -384,21 +391,23 @@ export class Conversations {
 
   /**
    * After a packet of the conversation on `row` (its state updated, lastSeen = `clock`): its
-   * timer again if it was compacted, and its place on the quiet lists; then, past maxQuiet
-   * quiet conversations, forget the least recently seen.
+   * place last on the quiet list of its kind, or its timer entry if it is live; then, past
+   * maxQuiet quiet conversations, forget the least recently seen.
    */
   settle(row: number, clock: number): void {
     const c = this.conv.c;
     const state = c.state[row];
-    if (state & COMPACTED) {
-      c.state[row] = state & ~COMPACTED;
-      this.armTimer(row, clock);
-    }
+    const wasCompacted = (state & COMPACTED) !== 0;
+    if (wasCompacted) c.state[row] = state & ~COMPACTED;
     const kind = !this.quiet(row) ? -1 : (state & PAST_HANDSHAKE) === 0 ? 0 : 1;
     const on = (state & ON_A_QUIET_LIST) === 0 ? -1 : state & QUIET_LIST ? 0 : 1;
-    if (on === kind && (kind < 0 || this.quietTail[kind] === row)) return;
+    if (kind < 0) {
+      if (on >= 0) this.unlinkQuiet(row, on);
+      if ((state & TIMER) === 0) this.armTimer(row, clock);
+      return;
+    }
+    if (on === kind && this.quietTail[kind] === row && !wasCompacted) return;
     if (on >= 0) this.unlinkQuiet(row, on);
-    if (kind < 0) return;
     this.linkQuiet(row, kind);
     while (this.quietCount > this.limits.maxQuiet) {
       // Never the conversation of this packet (the newest of its list).
@@ -410,43 +419,54 @@ export class Conversations {
 
   /**
    * Once per SWEEP_EVERY_US of clock, after a packet: compact the quiet conversations idle for
-   * longer than quietUs, forget the others idle for longer than both timeouts.
+   * longer than quietUs, forget the live ones idle for longer than both timeouts.
    */
   maybeSweep(): void {
     const clock = this.clock;
     if (clock < this.nextSweep) return;
     this.nextSweep = clock + SWEEP_EVERY_US;
     const { idleUs, quietUs } = this.limits;
+    const c = this.conv.c;
+    for (let kind = 0; kind < 2; kind++) {
+      let row = this.compactFrom[kind];
+      while (row !== NONE && clock - c.lastSeen[row] > quietUs) {
+        this.compact(row);
+        row = c.quietNext[row];
+      }
+      this.compactFrom[kind] = row;
+    }
     const timers = this.timers;
     const table = this.table;
     while (timers.peek() < clock) {
       const row = timers.topRow();
       const gen = timers.topGen();
       timers.pop();
-      // Stale: the row was freed, or the conversation forgotten past maxQuiet, or already compacted.
-      if (table.gen(row) !== gen || !table.isHeld(row, HOLDER) || (this.conv.c.state[row] & COMPACTED) !== 0) continue;
-      const lastSeen = this.conv.c.lastSeen[row];
-      const quiet = this.quiet(row);
-      const limit = quiet ? quietUs : Math.max(quietUs, idleUs);
+      // Stale: the row was freed, or the conversation forgotten past maxQuiet.
+      if (table.gen(row) !== gen || !table.isHeld(row, HOLDER) || (c.state[row] & TIMER) === 0) continue;
+      c.state[row] &= ~TIMER;
+      // Gone quiet: the lists look after it.
+      if (this.quiet(row)) continue;
+      const lastSeen = c.lastSeen[row];
+      const limit = Math.max(quietUs, idleUs);
       if (clock - lastSeen > limit) {
-        if (quiet) this.compact(row);
-        else {
-          this.swept++;
-          this.forget(row);
-        }
+        this.swept++;
+        this.forget(row);
         continue;
       }
-      // Not yet: due again when it could first go (quietUs after its last packet), at least quietUs from now.
+      // Not yet: due again when it could first go, at most quietUs from now.
       let due = lastSeen + quietUs;
       if (due < clock) due = Math.min(lastSeen + limit, clock + quietUs);
       timers.push(due, row, gen, TIMER_IDLE);
+      c.state[row] |= TIMER;
     }
   }
 
-  /** The conversation's one timer entry, due quietUs after `clock` (none when quietUs is Infinity). */
+  /** The live conversation's timer entry, due quietUs after `clock` (none when quietUs is Infinity: then nothing is forgotten). */
   private armTimer(row: number, clock: number): void {
     const { quietUs } = this.limits;
-    if (quietUs !== Infinity) this.timers.push(clock + quietUs, row, this.table.gen(row), TIMER_IDLE);
+    if (quietUs === Infinity) return;
+    this.timers.push(clock + quietUs, row, this.table.gen(row), TIMER_IDLE);
+    this.conv.c.state[row] |= TIMER;
   }
 
   /** Keep a quiet idle conversation without its lists: its unacked segments and SACK blocks are forgotten. */
@@ -472,9 +492,10 @@ export class Conversations {
     this.table.release(row, HOLDER);
   }
 
-  /** Put the row last on quiet list `kind`. */
+  /** Put the row last on quiet list `kind` (it is not compacted). */
   private linkQuiet(row: number, kind: number): void {
     const c = this.conv.c;
+    if (this.compactFrom[kind] === NONE) this.compactFrom[kind] = row;
     const tail = this.quietTail[kind];
     c.quietPrev[row] = tail;
     c.quietNext[row] = NONE;
@@ -490,6 +511,7 @@ export class Conversations {
     const c = this.conv.c;
     const prev = c.quietPrev[row];
     const next = c.quietNext[row];
+    if (this.compactFrom[kind] === row) this.compactFrom[kind] = next;
     if (prev === NONE) this.quietHead[kind] = next;
     else c.quietNext[prev] = next;
     if (next === NONE) this.quietTail[kind] = prev;

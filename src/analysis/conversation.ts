@@ -236,9 +236,9 @@ export class Conversations {
 
   /**
    * A new conversation on the row (replacing the one it had, if any) with the next stream
-   * index, or `stream` reserved earlier; both directions fresh. `clock` is the packet's.
+   * index; both directions fresh. `clock` is the packet's.
    */
-  open(row: number, stream: number, clock: number): void {
+  open(row: number, clock: number): void {
     if (this.table.isHeld(row, HOLDER)) this.releaseLists(row);
     else {
       this.table.hold(row, HOLDER);
@@ -247,7 +247,7 @@ export class Conversations {
     }
     this.flows.ensure(2 * this.table.capacity);
     const c = this.conv.c;
-    c.stream[row] = stream >= 0 ? stream : this.streams++;
+    c.stream[row] = this.streams++;
     c.lastSynUs[row] = 0;
     c.lastSynNs[row] = 0;
     c.initialRttNs[row] = 0;
@@ -280,11 +280,6 @@ export class Conversations {
       d.ackApplied[f] = 0;
       d.survivor[f] = NONE;
     }
-  }
-
-  /** A stream index for a conversation created later (see SequenceAnalyzer.reserve). */
-  reserveStream(): number {
-    return this.streams++;
   }
 
   /** Closed (RST, or FIN both ways), never answered, or never past the handshake: forgotten after the short timeout. */
@@ -529,9 +524,3 @@ export class Conversations {
     }
   }
 }
-
-/**
- * Gone: a conversation is a row of the connection table now. Only for src/flow's
- * `Flow.conversationHint`, which nothing sets any more, until the pipeline is merged.
- */
-export type TcpConversation = never;

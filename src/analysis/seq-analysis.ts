@@ -213,38 +213,12 @@ export class SequenceAnalyzer {
 
   /** Analyse one TCP packet whose row (and direction) the caller looked up in the shared table. */
   packetAt(row: number, dir: number, frame: number, tsUs: number, p: TcpSegmentView, tsNs = 0): AnalysisResult {
-    const r = this.analyse(row, dir, frame, tsUs, p, tsNs, this.conversations.advance(tsUs), -1);
+    const r = this.analyse(row, dir, frame, tsUs, p, tsNs, this.conversations.advance(tsUs));
     this.conversations.maybeSweep();
     return r;
   }
 
-  /** There is a conversation for the packet's endpoints. */
-  has(p: TcpSegmentView): boolean {
-    const row = this.table.lookup(p as DecodedPacket);
-    const held = this.conversations.has(row);
-    if (this.table.isNew) this.table.releaseIfIdle(row);
-    return held;
-  }
-
-  /**
-   * A packet held back (a lone SYN kept compactly): the clock moves as packet() would
-   * move it, and the stream index it would have had is reserved. Returns the clock,
-   * for replay().
-   */
-  reserve(tsUs: number): { stream: number; clock: number } {
-    const clock = this.conversations.advance(tsUs);
-    const stream = this.conversations.reserveStream();
-    this.conversations.maybeSweep();
-    return { stream, clock };
-  }
-
-  /** The held-back packet, analysed as packet() would have then, in its reserved stream. */
-  replay(frame: number, tsUs: number, p: TcpSegmentView, stream: number, clock: number): AnalysisResult {
-    const row = this.table.lookup(p as DecodedPacket);
-    return this.analyse(row, this.table.dir, frame, tsUs, p, 0, clock, stream);
-  }
-
-  private analyse(row: number, dir: number, frame: number, tsUs: number, p: TcpSegmentView, tsNs: number, clock: number, reserved: number): AnalysisResult {
+  private analyse(row: number, dir: number, frame: number, tsUs: number, p: TcpSegmentView, tsNs: number, clock: number): AnalysisResult {
     const r = this.result;
     r.clear();
     this.frame = frame;
@@ -258,12 +232,12 @@ export class SequenceAnalyzer {
 
     // §3, §5.15: the conversation, its direction, and the port-reuse decisions.
     const convs = this.conversations;
-    if (!convs.has(row)) convs.open(row, reserved, clock);
+    if (!convs.has(row)) convs.open(row, clock);
     const fwd = 2 * row + dir;
     const rev = fwd ^ 1;
     const d = convs.flows.c;
     if (this.isReusedPortsSyn(fwd)) {
-      convs.open(row, -1, clock);
+      convs.open(row, clock);
       r.flags |= A.REUSED_PORTS;
     } else if (this.isReusedPortsSynAck(fwd)) {
       r.flags |= A.REUSED_PORTS;

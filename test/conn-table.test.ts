@@ -141,3 +141,30 @@ test('the timer heap gives entries in time order with their row, generation and 
   assert.equal(n, 3000);
   assert.equal(h.peek(), Infinity);
 });
+
+test('slots: an analyzer columns are as long as the rows it binds, reused when it lets go', async () => {
+  const { Slots, NO_SLOT } = await import('../src/conn/slots.js');
+  const t = new ConnTable();
+  const s = new Slots(t, { v: Uint32Array }, 2, 4);
+  const rows: number[] = [];
+  for (let i = 0; i < 10000; i++) rows.push(t.lookup(pkt(A, 1024 + (i % 60000), B, 80 + Math.floor(i / 60000))));
+  // Only every 100th row is bound: the analyzer's columns stay small whatever the table's size.
+  for (let i = 0; i < rows.length; i += 100) {
+    const slot = s.bind(rows[i]);
+    assert.equal(s.bind(rows[i]), slot, 'binding twice gives the same slot');
+    s.c.v[2 * slot] = i;
+    s.c.v[2 * slot + 1] = i + 1;
+  }
+  assert.equal(s.size, 100);
+  assert.ok(s.capacity <= 128, `${s.capacity} slots for 100 bound rows`);
+  for (let i = 0; i < rows.length; i++) {
+    const slot = s.slotOf(rows[i]);
+    if (i % 100 !== 0) assert.equal(slot, NO_SLOT);
+    else assert.deepEqual([s.c.v[2 * slot], s.c.v[2 * slot + 1]], [i, i + 1]);
+  }
+  const freed = s.slotOf(rows[0]);
+  s.unbind(rows[0]);
+  assert.equal(s.slotOf(rows[0]), NO_SLOT);
+  assert.equal(s.bind(rows[1]), freed, 'a freed slot is reused');
+  assert.equal(s.size, 100);
+});

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { ipv4HeaderChecksum, tcpChecksum } from '../src/decode/checksum.js';
 import { DecodedPacket, LinkType, Note, Status, decodeFrame } from '../src/decode/index.js';
 import { formatIPv6 } from '../src/zeek/address.js';
-import { ZeekConnTracker, zeekConnState, type ZeekConn, type ZeekConnTrackerOptions } from '../src/zeek/conn.js';
+import { ConnTable } from '../src/conn/table.js';
+import { ZEEK_HOLDER, ZeekConnTracker, zeekConnState, type ZeekConn, type ZeekConnTrackerOptions } from '../src/zeek/conn.js';
 import { EndpointState as E, Endpoints } from '../src/zeek/endpoint.js';
 import { Reassembler } from '../src/zeek/reassembler.js';
 import { ZEEK_DEFAULT_TUNING } from '../src/zeek/tuning.js';
@@ -297,6 +298,34 @@ describe('Zeek connections on connection-table rows', () => {
     tracker.finish();
     return rows.map(({ ts: _ts, first_frame: _f, last_frame: _l, ...r }) => r);
   };
+
+  it('on a caller table: a timer ending the connection of the packet row keeps that row for the packet; rows are let go when Zeek is done', () => {
+    const table = new ConnTable();
+    const rows: ZeekConn[] = [];
+    const tracker = new ZeekConnTracker({ verifyChecksums: false, table, onConn: (c) => rows.push(c) });
+    const conv = runConversation({
+      seed: 'busy-row',
+      start: '2024-03-01T10:00:00Z',
+      steps: [{ from: 'client', flags: 'S' }, { from: 'client', flags: 'PA', len: 10, t: '6', rack: 1 }],
+    });
+    const p = new DecodedPacket();
+    const seen: number[] = [];
+    for (const seg of conv.segments) {
+      decodeFrame(p, LinkType.RAW, seg.ip, 0, seg.ip.length, seg.ip.length);
+      const row = table.lookup(p);
+      seen.push(row);
+      // The attempt timer (5 s) logs the SYN before the second packet, which starts a new connection on the same row.
+      assert.equal(tracker.packet(Number(seg.tsNs / 1000n), p, {}, row, table.dir), row);
+      table.releaseIfIdle(row);
+      assert.equal(table.isHeld(row, ZEEK_HOLDER), true);
+    }
+    assert.equal(seen[0], seen[1]);
+    assert.deepEqual(summary(rows), ['S0 S']);
+    assert.equal(table.live, 1);
+    tracker.finish();
+    assert.deepEqual(summary(rows), ['S0 S', 'OTH D']);
+    assert.equal(table.live, 0, 'every row let go');
+  });
 
   it('a row freed by one connection and reused by another starts clean: the same row as on a fresh table', () => {
     // Busy state on the first row: a gap, retransmissions, zero windows, a close, the SYN-ACK-first flip.

@@ -192,3 +192,23 @@ test('a connection gives up after tcp_retries2 retransmissions of unacknowledged
   const [linux] = await flows(packets);
   assert.equal(stateAt(linux, 'client', 29), 'ESTABLISHED', 'fewer retransmissions than tcp_retries2 prove nothing');
 });
+
+test('fast retransmissions and SACK recovery are not retransmission timeouts (tcp_retries2)', async () => {
+  // A bulk sender resends 20 different lost segments within 40 ms, its peer's cumulative ACK
+  // stuck below them (SACK blocks above): Linux's recovery, not 20 timeouts of one segment.
+  const packets: P[] = [...exchange];
+  for (let i = 0; i < 20; i++) packets.push([1 + i * 0.002, 'c', 'PA', CISN + 101 + i * 100, SISN + 1, 100]);
+  for (let i = 0; i < 20; i++) {
+    packets.push([1.05 + i * 0.002, 's', 'A', SISN + 1, CISN + 101, 0, [[CISN + 201 + i * 100, CISN + 2101]]]);
+    packets.push([1.051 + i * 0.002, 'c', 'PA', CISN + 101 + i * 100, SISN + 1, 100]);
+  }
+  packets.push([5, 's', 'A', SISN + 1, CISN + 2101]);
+  const [flow] = await flows(packets, { retries2: 3 });
+  assert.equal(stateAt(flow, 'client', 4.9), 'ESTABLISHED', path(flow).join(', '));
+  assert.equal(flow.client.state, 'ESTABLISHED');
+  // The same head segment resent with growing waits still counts.
+  const timeouts: P[] = [...exchange, [1, 'c', 'PA', CISN + 101, SISN + 1, 50]];
+  for (let i = 0, t = 1, rto = 0.2; i < 4; i++, rto *= 2) timeouts.push([(t += rto), 'c', 'PA', CISN + 101, SISN + 1, 50]);
+  const [gaveUp] = await flows([...timeouts, [30, 's', 'A', SISN + 1, CISN + 151]], { retries2: 3 });
+  assert.equal(gaveUp.client.state === 'CLOSED' || stateAt(gaveUp, 'client', 29) === 'CLOSED', true, path(gaveUp).join(', '));
+});

@@ -259,6 +259,11 @@ function receivedFin(st: FlowStore, e: number, bits: number, frame: number, ts: 
   }
 }
 
+/** Linux's TCP_RTO_MIN (200 ms): no retransmission timeout fires sooner. */
+const RTO_MIN_US = 200_000;
+/** A timeout's wait may come out a little shorter than the one before it (timer slack, a capture point off the sender). */
+const BACKOFF_SLACK = 0.9;
+
 function sent(st: FlowStore, s: number, r: number, seg: Segment, reset: number): void {
   const x = st.e.c;
   const f = seg.flags;
@@ -268,9 +273,16 @@ function sent(st: FlowStore, s: number, r: number, seg: Segment, reset: number):
       x.unackedFrame[s] = seg.frame;
     }
     if (x.hasSent[s] && seqDiff(seg.seq, x.sndNxt[s]) < 0) {
-      x.retransmitGapUs[s] = seg.ts - (x.retransmissionsUnacked[s] > 0 ? x.lastRetransmissionTs[s] : x.unackedSince[s]);
-      x.retransmissionsUnacked[s]++;
-      x.lastRetransmissionTs[s] = seg.ts;
+      // tcp_retries2 counts retransmission timeouts: the oldest unacknowledged segment sent again
+      // after at least TCP_RTO_MIN, each wait no shorter than the last (backoff). Fast
+      // retransmissions and SACK recovery resend other segments within an RTT: not counted.
+      const gap = seg.ts - (x.retransmissionsUnacked[s] > 0 ? x.lastRetransmissionTs[s] : x.unackedSince[s]);
+      const head = !x.hasAcked[r] || seg.seq === x.ackedUpTo[r];
+      if (head && gap >= RTO_MIN_US && (x.retransmissionsUnacked[s] === 0 || gap >= x.retransmitGapUs[s] * BACKOFF_SLACK)) {
+        x.retransmitGapUs[s] = gap;
+        x.retransmissionsUnacked[s]++;
+        x.lastRetransmissionTs[s] = seg.ts;
+      }
     }
   }
   // What the peer will expect next from s (a RST's number is judged against it, never moves it).

@@ -61,7 +61,7 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
     capture = input.capture;
     row = findFlow(input.db, capture, selector);
     transitions = input.db.transitions(row.id).map((t) => ({ ...t, from: t.from_state, to: t.to_state, inferred: t.inferred === 1 }));
-    findings = input.db.anomalies(capture.id, row.id).map((a) => ({ ...a, side: a.side as LadderFinding['side'] }));
+    findings = input.db.anomalies(capture.id, { flowIndex: row.flow_index }).map((a) => ({ ...a, side: a.side as LadderFinding['side'] }));
   } finally {
     input.close();
   }

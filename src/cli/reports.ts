@@ -4,11 +4,13 @@ import { anomaliesCommand } from './anomalies.js';
 import { censusCommand } from './census.js';
 import { flowCommand } from './flow.js';
 import type { Io } from './io.js';
+import { parseHost, parsePort, parseStates } from './options.js';
 
 const INPUT = 'a database written by `tcpstate analyze`, or a capture (analysed first)';
 const DB = 'when given a capture: analyse it into this database and keep it (default: a temporary one)';
 const CAPTURE = 'which capture of a database holding several (its name, path or file name)';
 const NO_COLOR = 'plain text even on a terminal (also: NO_COLOR=1)';
+const STATE = "a state, as ss names it (established, syn-sent, close-wait, time-wait, ESTAB...) or RFC 793 (CLOSE_WAIT...); repeatable, or comma-separated";
 
 /** The options every report command shares. */
 function common(c: Command): Command {
@@ -20,7 +22,10 @@ export function registerReports(program: Command, io: Io, setCode: (code: number
     .description('what `ss -tan` would have printed on each host at one moment of the capture')
     .argument('<input>', INPUT)
     .option('--at <time>', "the moment: ISO time (2026-11-21T05:55:38.1Z, UTC unless an offset is given), epoch seconds, or +SECONDS from the capture's start (default: its end)")
-    .option('--host <addr>', 'only this host')
+    .option('--host <addr>', "only this host's sockets", parseHost)
+    .option('--port <n>', 'only sockets with this local or peer port (ss\'s sport or dport)', parsePort)
+    .option('--state <state>', STATE, parseStates)
+    .option('-s, --count', 'counts only: each host\'s sockets by state, and the totals (as ss -s)')
     .addHelpText(
       'after',
       `
@@ -29,7 +34,9 @@ has no row. Listening sockets are known only where a server answered a SYN (show
 
 Examples:
   tcpstate census trace.pcap
-  tcpstate census tcpstate.db --at +2.5 --host 192.0.2.2`,
+  tcpstate census tcpstate.db --at +2.5 --host 192.0.2.2
+  tcpstate census tcpstate.db --state close-wait --port 443
+  tcpstate census tcpstate.db --count`,
     )
     .action(async (input: string, opts) => setCode(await censusCommand(input, opts, io)));
 

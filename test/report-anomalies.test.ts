@@ -74,7 +74,7 @@ test('anomalies: every finding, counted by kind and severity exactly as the tabl
 
 test('anomalies --kind keeps the kinds named, --severity that level and above', async () => {
   const retrans = await report('--capture', 'bulk-loss.pcap', '--kind', 'retransmission,fast_retransmission');
-  assert.deepEqual(retrans.filter, { kinds: ['retransmission', 'fast_retransmission'], severity: 'info' });
+  assert.deepEqual(retrans.filter, { kinds: ['retransmission', 'fast_retransmission'], severity: 'info', scope: [], limit: null });
   assert.deepEqual(retrans.kinds.map((k) => [k.kind, k.count]), [
     ['retransmission', 28],
     ['fast_retransmission', 20],

@@ -1,6 +1,7 @@
 /** What a command may touch of the outside world; tests pass their own. */
 export interface Io {
-  stdout: { write(s: string): unknown; isTTY?: boolean };
+  /** `columns`: the terminal's width, when it is one. */
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   stderr: { write(s: string): unknown; isTTY?: boolean };
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
@@ -23,6 +24,9 @@ function tolerant(stream: NodeJS.WriteStream): Io['stdout'] {
     write: (s: string) => (closed ? true : stream.write(s)),
     get isTTY() {
       return stream.isTTY;
+    },
+    get columns() {
+      return stream.columns;
     },
   };
 }

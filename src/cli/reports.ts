@@ -4,12 +4,13 @@ import { anomaliesCommand } from './anomalies.js';
 import { censusCommand } from './census.js';
 import { flowCommand } from './flow.js';
 import type { Io } from './io.js';
-import { parseHost, parsePort, parseStates } from './options.js';
+import { parseCount, parseHost, parsePort, parseStates, parseTimeText } from './options.js';
 
 const INPUT = 'a database written by `tcpstate analyze`, or a capture (analysed first)';
 const DB = 'when given a capture: analyse it into this database and keep it (default: a temporary one)';
 const CAPTURE = 'which capture of a database holding several (its name, path or file name)';
 const NO_COLOR = 'plain text even on a terminal (also: NO_COLOR=1)';
+const TIME = "ISO time (UTC unless an offset is given), epoch seconds, or +SECONDS from the capture's start";
 const STATE = "a state, as ss names it (established, syn-sent, close-wait, time-wait, ESTAB...) or RFC 793 (CLOSE_WAIT...); repeatable, or comma-separated";
 
 /** The options every report command shares. */
@@ -61,11 +62,20 @@ Examples:
     .argument('<input>', INPUT)
     .option('--kind <kinds>', 'only these kinds, comma-separated (tcpstate explain lists them)')
     .option('--severity <level>', 'this severity and above: info < note < warning < error')
+    .option('--host <addr>', 'findings of connections with this address at either end, and host-level findings naming it', parseHost)
+    .option('--flow <n>', 'findings of this connection (its flow_index, as conns lists it)', parseCount)
+    .option('--since <time>', `findings at or after this time: ${TIME}`, parseTimeText)
+    .option('--until <time>', 'findings at or before this time (same forms)', parseTimeText)
+    .option('--limit <n>', 'show at most this many rows (the counts by kind are of all those kept)', parseCount)
     .addHelpText(
       'after',
       `
+On a terminal, rows are fitted to its width (wrapped at blanks under the message column);
+into a pipe or a file, each finding is one full line.
+
 Examples:
   tcpstate anomalies tcpstate.db --severity warning
+  tcpstate anomalies tcpstate.db --host 192.0.2.2 --since +10 --until +20 --limit 50
   tcpstate anomalies tcpstate.db --kind retransmission,duplicate_ack --json`,
     )
     .action(async (input: string, opts) => setCode(await anomaliesCommand(input, opts, io)));

@@ -1,7 +1,7 @@
 /** What a command may touch of the outside world; tests pass their own. */
 export interface Io {
-  /** `columns`: the terminal's width, when it is one. */
-  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  /** `columns`: the terminal's width, when it is one; `closed`: its reader went away (`| head`). */
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number; readonly closed?: boolean };
   stderr: { write(s: string): unknown; isTTY?: boolean };
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
@@ -27,6 +27,9 @@ function tolerant(stream: NodeJS.WriteStream): Io['stdout'] {
     },
     get columns() {
       return stream.columns;
+    },
+    get closed() {
+      return closed;
     },
   };
 }

@@ -1,10 +1,13 @@
 /** The report commands on the command line: census, flow, anomalies (each in its own module). */
 import type { Command } from 'commander';
+import { KINDS } from '../detect/catalogue.js';
+import { CONN_SORTS } from '../sink/read.js';
 import { anomaliesCommand } from './anomalies.js';
 import { censusCommand } from './census.js';
+import { END_REASONS, connsCommand } from './conns.js';
 import { flowCommand } from './flow.js';
 import type { Io } from './io.js';
-import { parseCount, parseHost, parsePort, parseStates, parseTimeText } from './options.js';
+import { parseChoice, parseChoices, parseCount, parseHost, parsePort, parseStates, parseTimeText } from './options.js';
 
 const INPUT = 'a database written by `tcpstate analyze`, or a capture (analysed first)';
 const DB = 'when given a capture: analyse it into this database and keep it (default: a temporary one)';
@@ -79,4 +82,30 @@ Examples:
   tcpstate anomalies tcpstate.db --kind retransmission,duplicate_ack --json`,
     )
     .action(async (input: string, opts) => setCode(await anomaliesCommand(input, opts, io)));
+
+  common(program.command('conns'))
+    .description('the connections, one line each (as tshark -z conv,tcp and Zeek\'s conn.log): both end states, Zeek\'s outcome, findings')
+    .argument('<input>', INPUT)
+    .option('--host <addr>', 'connections with this address at either end', parseHost)
+    .option('--port <n>', 'connections with this port at either end', parsePort)
+    .option('--state <state>', `either end in this state at the end: ${STATE}`, parseStates)
+    .option('--reason <reason>', `how it ended: ${END_REASONS.join(', ')}; repeatable, or comma-separated`, parseChoices(END_REASONS))
+    .option('--kind <kinds>', `connections with a finding of one of these kinds, comma-separated (${Object.keys(KINDS).length} kinds: tcpstate explain)`)
+    .option('--since <time>', `connections still open at or after this time: ${TIME}`, parseTimeText)
+    .option('--until <time>', 'connections begun at or before this time (same forms)', parseTimeText)
+    .option('--sort <key>', `${CONN_SORTS.join(', ')} (time: by first packet; the others largest first)`, parseChoice(CONN_SORTS), 'time')
+    .option('--limit <n>', 'at most this many', parseCount)
+    .addHelpText(
+      'after',
+      `
+Columns: flow (the N of tcpstate flow), start and duration (s), client and server, packets and
+payload bytes each way (> client to server, < back), each end's state at the end (ss's names),
+how it ended, Zeek's conn_state, findings, Zeek's history.
+
+Examples:
+  tcpstate conns tcpstate.db --sort bytes --limit 20
+  tcpstate conns tcpstate.db --port 443 --state close-wait
+  tcpstate conns tcpstate.db --kind connection_reset --json`,
+    )
+    .action(async (input: string, opts) => setCode(await connsCommand(input, opts, io)));
 }

@@ -1,13 +1,16 @@
 /** The report commands on the command line: census, flow, anomalies (each in its own module). */
 import type { Command } from 'commander';
 import { KINDS } from '../detect/catalogue.js';
-import { CONN_SORTS } from '../sink/read.js';
+import { EXPORT_FORMATS } from '../report/export.js';
+import { CONN_SORTS, EXPORT_TABLES } from '../sink/read.js';
 import { anomaliesCommand } from './anomalies.js';
 import { censusCommand } from './census.js';
 import { END_REASONS, connsCommand } from './conns.js';
+import { exportCommand } from './export.js';
 import { flowCommand } from './flow.js';
 import type { Io } from './io.js';
 import { parseChoice, parseChoices, parseCount, parseHost, parsePort, parseStates, parseTimeText } from './options.js';
+import { summaryCommand } from './summary.js';
 
 const INPUT = 'a database written by `tcpstate analyze`, or a capture (analysed first)';
 const DB = 'when given a capture: analyse it into this database and keep it (default: a temporary one)';
@@ -108,4 +111,34 @@ Examples:
   tcpstate conns tcpstate.db --kind connection_reset --json`,
     )
     .action(async (input: string, opts) => setCode(await connsCommand(input, opts, io)));
+
+  common(program.command('summary'))
+    .description('the summary analyze printed, again, from a database (--json: the same JSON)')
+    .argument('<input>', INPUT)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpstate analyze -q capture.pcap && tcpstate summary tcpstate.db
+  tcpstate summary tcpstate.db --json`,
+    )
+    .action(async (input: string, opts) => setCode(await summaryCommand(input, opts, io)));
+
+  program
+    .command('export')
+    .description("a table's rows for other tools: Zeek's conn.log (zeek-cut reads it), CSV or NDJSON")
+    .argument('<input>', INPUT)
+    .requiredOption('--format <format>', EXPORT_FORMATS.join(', '), parseChoice(EXPORT_FORMATS))
+    .option('--table <table>', `${EXPORT_TABLES.join(', ')} (conns: flows); default zeek_conns for zeek, else flows`, parseChoice([...EXPORT_TABLES, 'conns'] as const))
+    .option('-o, --output <file>', 'write there instead of standard output')
+    .option('--capture <name>', CAPTURE)
+    .option('--db <file>', DB)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpstate export tcpstate.db --format zeek -o conn.log && zeek-cut id.orig_h conn_state < conn.log
+  tcpstate export tcpstate.db --format csv --table anomalies`,
+    )
+    .action(async (input: string, opts) => setCode(await exportCommand(input, opts, io)));
 }

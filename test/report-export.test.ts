@@ -51,10 +51,14 @@ test('summary DB prints what analyze printed, text and --json, for each capture'
   }
 });
 
-test('summary of a database of several captures: --capture picks one', async () => {
+test('summary of a database of several captures: each, as analyze printed them; --capture picks one', async () => {
   const two = join(dir, 'two.db');
-  assert.equal((await cli(['analyze', samples[0], samples[2], '--db', two, '--quiet'])).code, 0);
-  assert.equal((await cli(['summary', two])).code, 2);
+  const analyzed = await cli(['analyze', samples[0], samples[2], '--db', two, '-j', '1']);
+  assert.equal(analyzed.code, 0, analyzed.err);
+  const all = await cli(['summary', two]);
+  assert.equal(all.code, 0, all.err);
+  assert.equal(all.out, analyzed.out);
+  assert.equal((JSON.parse((await cli(['summary', two, '--json'])).out) as unknown[]).length, 2);
   const r = await cli(['summary', two, '--capture', 'stuck-close-wait.pcap']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^samples\/kernel\/stuck-close-wait\/stuck-close-wait\.pcap {2}pcap, ETHERNET {2}complete$/m);

@@ -12,6 +12,7 @@ import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { parseStates } from '../src/cli/options.js';
 import { fitRow, wrap } from '../src/report/text.js';
+import { repoRoot } from './helpers.js';
 import { cli, tempDir } from './report-io.js';
 import { ETHERTYPE, IPPROTO_TCP, LINKTYPE, TCP_FLAG, ethernet, ipv4, parseIPv4, parseMac, tcp, writePcap, type Frame } from './scenario/writer.js';
 
@@ -321,4 +322,20 @@ test('wrap and fitRow: no line wider than asked unless one word is, words never 
   assert.ok(row.length > 1 && row[0].startsWith(prefix + 'one'));
   for (const l of row) assert.ok(l.length <= 60);
   for (const l of row.slice(1)) assert.match(l, new RegExp(`^ {${prefix.length}}\\S`));
+});
+
+test('report commands read tcpstate.db in the working directory when given no input; flow N out of range says how many', async () => {
+  const dir = tempDir();
+  const none = await cli(['conns'], { cwd: dir });
+  assert.equal(none.code, 2);
+  assert.match(none.err, /no database or capture given, and no tcpstate\.db here \(tcpstate analyze CAPTURE writes one\)/);
+  assert.equal((await cli(['analyze', join(repoRoot, captures[0]), '-q'], { cwd: dir })).code, 0);
+  for (const argv of [['conns', '--limit', '1'], ['census', '--count'], ['anomalies', '--limit', '1'], ['summary'], ['export', '--format', 'csv']]) {
+    const r = await cli(argv, { cwd: dir });
+    assert.equal(r.code, 0, `${argv.join(' ')}: ${r.err}`);
+    assert.ok(r.out.length > 0);
+  }
+  const flow = await cli(['flow', join(dir, 'tcpstate.db'), '999']);
+  assert.equal(flow.code, 2);
+  assert.match(flow.err, /has no flow 999: its flows are 1 to 483 \(tcpstate conns lists them\)/);
 });

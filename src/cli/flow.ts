@@ -34,7 +34,10 @@ function parseEndpoint(text: string): [string, number] | null {
 export function findFlow(db: TcpstateDb, capture: CaptureRow, selector: string): FlowRow {
   if (/^\d+$/.test(selector)) {
     const row = db.flowByIndex(capture.id, Number(selector));
-    if (row === undefined) throw new UsageError(`${capture.name} has no flow ${selector} (flow_index counts its connections from 1)`);
+    if (row === undefined) {
+      const n = db.flowCount(capture.id);
+      throw new UsageError(`${capture.name} has no flow ${selector}: ${n === 0 ? 'it has no TCP connection' : `its flows are 1 to ${n} (tcpstate conns lists them)`}`);
+    }
     return row;
   }
   const dash = selector.match(/^(.+:\d+)-(.+:\d+)$/);

@@ -339,3 +339,14 @@ test('report commands read tcpstate.db in the working directory when given no in
   assert.equal(flow.code, 2);
   assert.match(flow.err, /has no flow 999: its flows are 1 to 483 \(tcpstate conns lists them\)/);
 });
+
+test('explain: the list in two aligned columns; a near miss of a kind gets a "did you mean"', async () => {
+  const list = await cli(['explain']);
+  const starts = new Set(list.out.trimEnd().split('\n').map((l) => /^\S+ +/.exec(l)![0].length));
+  assert.equal(starts.size, 1, 'every title starts in the same column');
+  const typo = await cli(['explain', 'syn_flod']);
+  assert.equal(typo.code, 2);
+  assert.match(typo.err, /unknown kind "syn_flod" \(did you mean "syn_flood"\?\)/);
+  assert.match((await cli(['conns', db, '--kind', 'retransmision'])).err, /unknown kind "retransmision" \(did you mean "retransmission"\?\)/);
+  assert.doesNotMatch((await cli(['explain', 'nope'])).err, /did you mean/);
+});

@@ -5,6 +5,7 @@ import { SEVERITIES, anomaliesJson, buildAnomalyReport, renderAnomalies } from '
 import { makeChalk } from '../report/summary.js';
 import { terminalWidth } from '../report/text.js';
 import { UsageError } from './analyze.js';
+import { didYouMean } from './options.js';
 import { openInput, parseAt, type InputOptions } from './input.js';
 import type { Io } from './io.js';
 
@@ -26,7 +27,10 @@ export interface AnomaliesCliOptions extends InputOptions {
 export function parseKinds(value: string): string[] {
   const kinds = value.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
   const unknown = kinds.filter((k) => KINDS[k] === undefined);
-  if (unknown.length > 0) throw new UsageError(`--kind: unknown kind ${unknown.map((k) => `"${k}"`).join(', ')}; run \`tcpstate explain\` for the list`);
+  if (unknown.length > 0) {
+    const named = unknown.map((k) => `"${k}"${didYouMean(k, Object.keys(KINDS))}`).join(', ');
+    throw new UsageError(`--kind: unknown kind ${named}; run \`tcpstate explain\` for the list`);
+  }
   return kinds;
 }
 

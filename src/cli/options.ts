@@ -118,3 +118,28 @@ export function parseTimeText(value: string): string {
   }
   return value;
 }
+
+/** Edit distance (insertions, deletions, substitutions; a swap of neighbours counts one). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** ' (did you mean "x"?)' for a word close to one of the candidates (a typo, or a part of one), else ''. */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const w = word.toLowerCase();
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = c.includes(w) && w.length >= 3 ? 1 : distance(w, c);
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best !== null && bestD <= Math.max(2, Math.floor(w.length / 4)) ? ` (did you mean "${best}"?)` : '';
+}

@@ -225,7 +225,7 @@ test('flows and transitions land in the database, in packet order', async () => 
   const { io, value } = fakeIo();
   const capture = join(repoRoot, 'samples', 'kernel', 'seeds-server-closes', 'seeds-server-closes.pcap');
   assert.equal(await run(['analyze', capture], value), 0, io.err);
-  assert.match(io.out, /1 TCP connection; sockets at the end: TIME_WAIT 1/);
+  assert.match(io.out, /1 TCP connection; sockets at the end: TIME-WAIT 1/);
   const db = join(value.cwd, 'tcpstate.db');
   const [flow] = rows(db, 'SELECT * FROM flows');
   assert.equal(flow.client_addr, '192.0.2.1');

@@ -100,7 +100,7 @@ const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
 const all = examples(readme);
 
 test('the README shows commands to run, the report commands among them', () => {
-  for (const cmd of ['analyze', 'explain', 'census', 'flow', 'anomalies']) assert.ok(all.some((e) => e.argv[0] === cmd), cmd);
+  for (const cmd of ['analyze', 'explain', 'census', 'flow', 'anomalies', 'conns', 'summary', 'export']) assert.ok(all.some((e) => e.argv[0] === cmd), cmd);
   assert.deepEqual(shellWords(`a "b c" 'd>5%' e`), ['a', 'b c', 'd>5%', 'e']);
 });
 

@@ -74,7 +74,7 @@ test('anomalies: every finding, counted by kind and severity exactly as the tabl
 
 test('anomalies --kind keeps the kinds named, --severity that level and above', async () => {
   const retrans = await report('--capture', 'bulk-loss.pcap', '--kind', 'retransmission,fast_retransmission');
-  assert.deepEqual(retrans.filter, { kinds: ['retransmission', 'fast_retransmission'], severity: 'info' });
+  assert.deepEqual(retrans.filter, { kinds: ['retransmission', 'fast_retransmission'], severity: 'info', scope: [], limit: null });
   assert.deepEqual(retrans.kinds.map((k) => [k.kind, k.count]), [
     ['retransmission', 28],
     ['fast_retransmission', 20],
@@ -122,7 +122,7 @@ test('anomalies as text: the kinds with counts, severity and title, then one row
 test('anomalies: an unknown kind or severity is exit 2 naming what is accepted; several captures need --capture', async () => {
   const kind = await cli(['anomalies', db, '--capture', 'bulk-loss.pcap', '--kind', 'retransmission,retransmissions']);
   assert.equal(kind.code, 2);
-  assert.match(kind.err, /--kind: unknown kind "retransmissions"; run `tcpstate explain` for the list/);
+  assert.match(kind.err, /--kind: unknown kind "retransmissions" \(did you mean "retransmission"\?\); run `tcpstate explain` for the list/);
   const sev = await cli(['anomalies', db, '--capture', 'bulk-loss.pcap', '--severity', 'warn']);
   assert.equal(sev.code, 2);
   assert.match(sev.err, /--severity "warn": expected one of info < note < warning < error/);

@@ -48,12 +48,12 @@ test('summary text: outcomes, sockets per host, findings with severity and one l
   const text = renderSummary(await summarise('samples/kernel/stuck-close-wait/stuck-close-wait.pcap'), plain);
   const lines = text.split('\n');
   const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
-  assert.match(text, /^ {2}1 TCP connection; sockets at the end: CLOSE_WAIT 1, FIN_WAIT_2 1$/m);
+  assert.match(text, /^ {2}1 TCP connection; sockets at the end: CLOSE-WAIT 1, FIN-WAIT-2 1$/m);
   assert.ok(at(/^ {2}outcomes \(Zeek conn_state\):$/) > 0, text);
   assert.match(text, /^ {4}S2 +1 +established, close attempt by originator seen, no reply from responder$/m);
   assert.ok(at(/^ {2}sockets at the end, per host:$/) > at(/outcomes/));
-  assert.match(text, /^ {4}192\.0\.2\.1 +FIN_WAIT_2 1$/m);
-  assert.match(text, /^ {4}192\.0\.2\.2 +CLOSE_WAIT 1$/m);
+  assert.match(text, /^ {4}192\.0\.2\.1 +FIN-WAIT-2 1$/m);
+  assert.match(text, /^ {4}192\.0\.2\.2 +CLOSE-WAIT 1$/m);
   assert.ok(at(/^ {2}findings:$/) > at(/per host/));
   assert.match(text, /^ {4}stuck_close_wait +1 +error +The peer closed its side \(its FIN arrived\) and the local application did not close its socket for too long\.$/m);
   assert.ok(KINDS.stuck_close_wait.meaning.startsWith('The peer closed its side (its FIN arrived) and the local application did not close its socket for too long:'));
@@ -64,7 +64,7 @@ test('summary text: many hosts are cut at ten, most sockets first; several sever
   const text = renderSummary(flood, plain);
   const hostLines = text.split('\n').filter((l) => /^ {4}192\.0\.2\.\d+ /.test(l));
   assert.equal(hostLines.length, 10);
-  assert.match(hostLines[0], /^ {4}192\.0\.2\.2 +SYN_RECEIVED 129, TIME_WAIT 3$/);
+  assert.match(hostLines[0], /^ {4}192\.0\.2\.2 +SYN-RECV 129, TIME-WAIT 3$/);
   assert.match(text, /^ {4}\.\.\. and 15 more hosts \(tcpstate census lists them all\)$/m);
   assert.match(text, /^ {4}syn_flood +1 +error +Many half-open connection attempts at one listener within a second\.$/m);
   const abort = renderSummary(await summarise('samples/kernel/abortive-close/abortive-close.pcap'), plain);

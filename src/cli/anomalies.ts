@@ -3,14 +3,22 @@ import { KINDS } from '../detect/catalogue.js';
 import type { Severity } from '../detect/finding.js';
 import { SEVERITIES, anomaliesJson, buildAnomalyReport, renderAnomalies } from '../report/anomalies.js';
 import { makeChalk } from '../report/summary.js';
+import { terminalWidth } from '../report/text.js';
 import { UsageError } from './analyze.js';
-import { openInput, type InputOptions } from './input.js';
+import { didYouMean } from './options.js';
+import { openInput, parseAt, type InputOptions } from './input.js';
 import type { Io } from './io.js';
 
 export interface AnomaliesCliOptions extends InputOptions {
   /** Comma-separated kinds. */
   kind?: string;
   severity?: string;
+  /** Parsed by parseHost. */
+  host?: string;
+  flow?: number;
+  since?: string;
+  until?: string;
+  limit?: number;
   json?: boolean;
   color?: boolean;
 }
@@ -19,7 +27,10 @@ export interface AnomaliesCliOptions extends InputOptions {
 export function parseKinds(value: string): string[] {
   const kinds = value.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
   const unknown = kinds.filter((k) => KINDS[k] === undefined);
-  if (unknown.length > 0) throw new UsageError(`--kind: unknown kind ${unknown.map((k) => `"${k}"`).join(', ')}; run \`tcpstate explain\` for the list`);
+  if (unknown.length > 0) {
+    const named = unknown.map((k) => `"${k}"${didYouMean(k, Object.keys(KINDS))}`).join(', ');
+    throw new UsageError(`--kind: unknown kind ${named}; run \`tcpstate explain\` for the list`);
+  }
   return kinds;
 }
 
@@ -35,9 +46,22 @@ export async function anomaliesCommand(arg: string, opts: AnomaliesCliOptions, i
   if (typeof input === 'number') return input;
   try {
     const { db, capture } = input;
-    const report = buildAnomalyReport(capture, db.anomalies(capture.id), { kinds, severity });
+    if (opts.flow !== undefined && db.flowByIndex(capture.id, opts.flow) === undefined) {
+      throw new UsageError(`${capture.name} has no flow ${opts.flow}: its flows are 1 to ${db.flowCount(capture.id)}`);
+    }
+    const since = opts.since === undefined ? undefined : parseAt(opts.since, capture.first_ts);
+    const until = opts.until === undefined ? undefined : parseAt(opts.until, capture.first_ts);
+    const scope = [
+      opts.host !== undefined ? `host ${opts.host}` : null,
+      opts.flow !== undefined ? `flow ${opts.flow}` : null,
+      opts.since !== undefined ? `since ${opts.since}` : null,
+      opts.until !== undefined ? `until ${opts.until}` : null,
+    ].filter((x): x is string => x !== null);
+    const rows = db.anomalies(capture.id, { host: opts.host, flowIndex: opts.flow, since, until });
+    const total = db.findingCounts(capture.id).reduce((n, k) => n + k.n, 0);
+    const report = buildAnomalyReport(capture, rows, { kinds, severity, scope, limit: opts.limit }, total);
     if (opts.json) io.stdout.write(JSON.stringify(anomaliesJson(report), null, 2) + '\n');
-    else io.stdout.write(renderAnomalies(report, makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false)));
+    else io.stdout.write(renderAnomalies(report, makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false), terminalWidth(io.stdout, io.env)));
     return input.code;
   } finally {
     input.close();

@@ -34,7 +34,10 @@ function parseEndpoint(text: string): [string, number] | null {
 export function findFlow(db: TcpstateDb, capture: CaptureRow, selector: string): FlowRow {
   if (/^\d+$/.test(selector)) {
     const row = db.flowByIndex(capture.id, Number(selector));
-    if (row === undefined) throw new UsageError(`${capture.name} has no flow ${selector} (flow_index counts its connections from 1)`);
+    if (row === undefined) {
+      const n = db.flowCount(capture.id);
+      throw new UsageError(`${capture.name} has no flow ${selector}: ${n === 0 ? 'it has no TCP connection' : `its flows are 1 to ${n} (tcpstate conns lists them)`}`);
+    }
     return row;
   }
   const dash = selector.match(/^(.+:\d+)-(.+:\d+)$/);
@@ -61,7 +64,7 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
     capture = input.capture;
     row = findFlow(input.db, capture, selector);
     transitions = input.db.transitions(row.id).map((t) => ({ ...t, from: t.from_state, to: t.to_state, inferred: t.inferred === 1 }));
-    findings = input.db.anomalies(capture.id, row.id).map((a) => ({ ...a, side: a.side as LadderFinding['side'] }));
+    findings = input.db.anomalies(capture.id, { flowIndex: row.flow_index }).map((a) => ({ ...a, side: a.side as LadderFinding['side'] }));
   } finally {
     input.close();
   }

@@ -3,7 +3,7 @@
  * that is analysed first (into --db, or a temporary database deleted afterwards).
  * Also the options they share: --capture NAME and --at TIME.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fsPath, printableLines, wellFormed } from '../reader/index.js';
@@ -90,6 +90,18 @@ async function open(arg: string, opts: InputOptions, io: Io): Promise<Input | nu
     cleanup();
     throw e;
   }
+}
+
+/** Where analyze writes when given no --db: what the report commands read when given no input. */
+export const DEFAULT_DB = 'tcpstate.db';
+
+/** The input argument, or tcpstate.db in the working directory when there is one. */
+export function inputOrDefault(arg: string | undefined, io: Io): string {
+  if (arg !== undefined) return arg;
+  if (!existsSync(resolve(io.cwd, DEFAULT_DB))) {
+    throw new UsageError(`no database or capture given, and no ${DEFAULT_DB} here (tcpstate analyze CAPTURE writes one)`);
+  }
+  return DEFAULT_DB;
 }
 
 function isDirectory(path: string): boolean {

@@ -3,7 +3,8 @@ import { decodeName } from '../reader/index.js';
 
 /** What a command may touch of the outside world; tests pass their own. */
 export interface Io {
-  stdout: { write(s: string): unknown; isTTY?: boolean };
+  /** `columns`: the terminal's width, when it is one; `closed`: its reader went away (`| head`). */
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number; readonly closed?: boolean };
   stderr: { write(s: string): unknown; isTTY?: boolean };
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
@@ -26,6 +27,12 @@ function tolerant(stream: NodeJS.WriteStream): Io['stdout'] {
     write: (s: string) => (closed ? true : stream.write(s)),
     get isTTY() {
       return stream.isTTY;
+    },
+    get columns() {
+      return stream.columns;
+    },
+    get closed() {
+      return closed;
     },
   };
 }

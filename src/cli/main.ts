@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { explain, KINDS } from '../detect/catalogue.js';
 import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
-import { parseCount, parseStack, parseDuration, parseFailOn, parseShare } from './options.js';
+import { didYouMean, parseCount, parseStack, parseDuration, parseFailOn, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
 export { processArgv } from './io.js';
 import { printableLines } from '../reader/index.js';
@@ -73,11 +73,12 @@ Examples:
     .argument('[kind]', `one of: ${Object.keys(KINDS).join(', ')}`)
     .action((kind: string | undefined) => {
       if (kind === undefined) {
-        for (const [k, info] of Object.entries(KINDS)) io.stdout.write(`${k.padEnd(20)} ${info.title}\n`);
+        const width = Math.max(...Object.keys(KINDS).map((k) => k.length));
+        for (const [k, info] of Object.entries(KINDS)) io.stdout.write(`${k.padEnd(width)}  ${info.title}\n`);
         return;
       }
       const text = explain(kind);
-      if (text === null) throw new UsageError(`unknown kind "${kind}"; run \`tcpstate explain\` for the list`);
+      if (text === null) throw new UsageError(`unknown kind "${kind}"${didYouMean(kind, Object.keys(KINDS))}; run \`tcpstate explain\` for the list`);
       io.stdout.write(text);
     });
 

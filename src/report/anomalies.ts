@@ -6,6 +6,7 @@ import { formatEndpoint } from '../flow/address.js';
 import { printable } from '../reader/index.js';
 import type { AnomalyRow } from '../sink/read.js';
 import { formatTime } from './summary.js';
+import { fitRow, plural, thousands, wrap } from './text.js';
 
 export const SEVERITIES: readonly Severity[] = ['info', 'note', 'warning', 'error'];
 
@@ -14,6 +15,10 @@ export interface AnomalyFilter {
   kinds?: string[];
   /** This severity and above. */
   severity?: Severity;
+  /** The filters the database applied (host, flow, time window), as words for the title. */
+  scope?: string[];
+  /** Rows shown at most (the counts by kind are of every finding kept). */
+  limit?: number;
 }
 
 export interface KindCount {
@@ -26,13 +31,16 @@ export interface KindCount {
 export interface AnomalyReport {
   capture: { name: string; firstTs: number | null };
   filter: AnomalyFilter;
-  /** Findings before filtering. */
+  /** Findings of the capture, before filtering. */
   total: number;
+  /** Findings the filters kept (rows may hold fewer: --limit). */
+  kept: number;
   kinds: KindCount[];
   rows: AnomalyRow[];
 }
 
-export function buildAnomalyReport(capture: { name: string; first_ts: number | null }, all: AnomalyRow[], filter: AnomalyFilter): AnomalyReport {
+/** `all`: the findings the database's filters kept; `total`: the capture's findings (default: all of `all`). */
+export function buildAnomalyReport(capture: { name: string; first_ts: number | null }, all: AnomalyRow[], filter: AnomalyFilter, total = all.length): AnomalyReport {
   const min = SEVERITIES.indexOf(filter.severity ?? 'info');
   const kinds = filter.kinds !== undefined && filter.kinds.length > 0 ? new Set(filter.kinds) : null;
   const rows = all.filter((a) => SEVERITIES.indexOf(a.severity as Severity) >= min && (kinds === null || kinds.has(a.kind)));
@@ -47,9 +55,10 @@ export function buildAnomalyReport(capture: { name: string; first_ts: number | n
   return {
     capture: { name: capture.name, firstTs: capture.first_ts },
     filter,
-    total: all.length,
+    total,
+    kept: rows.length,
     kinds: [...byKind.values()].sort((a, b) => worst(b) - worst(a) || b.count - a.count || (a.kind < b.kind ? -1 : 1)),
-    rows,
+    rows: filter.limit === undefined ? rows : rows.slice(0, filter.limit),
   };
 }
 
@@ -74,24 +83,34 @@ function columns(rows: string[][], rightAligned: Set<number>): string[] {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : rightAligned.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
 }
 
-export function renderAnomalies(r: AnomalyReport, c: ChalkInstance): string {
+/** `width`: fit every line to this many columns (a terminal's), wrapping at blanks; null: full lines. */
+export function renderAnomalies(r: AnomalyReport, c: ChalkInstance, width: number | null = null): string {
   const filters = [
+    ...(r.filter.scope ?? []),
     r.filter.kinds?.length ? `kind ${r.filter.kinds.join(', ')}` : null,
     r.filter.severity && r.filter.severity !== 'info' ? `severity ${r.filter.severity} and above` : null,
   ].filter(Boolean);
-  const shown = filters.length > 0 ? `${r.rows.length} of ${r.total} findings (${filters.join('; ')})` : `${r.total} finding${r.total === 1 ? '' : 's'}`;
-  const out = [`${c.bold('Findings')} in ${printable(r.capture.name)}: ${shown}`];
+  const shown = filters.length > 0 ? `${thousands(r.kept)} of ${plural(r.total, 'finding')} (${filters.join('; ')})` : plural(r.total, 'finding');
+  const fit = (line: string, indent: number) => (width === null ? [line] : wrap(line, width, indent));
+  const out = [...fit(`${c.bold('Findings')} in ${printable(r.capture.name)}: ${shown}`, 4)];
   if (r.rows.length === 0) return out.join('\n') + '\n';
   out.push('');
-  const kindRows = [['kind', 'count', 'severity', 'what it is'], ...r.kinds.map((k) => [k.kind, String(k.count), severityText(k), KINDS[k.kind]?.title ?? ''])];
-  columns(kindRows, new Set([1])).forEach((line, i) => out.push(i === 0 ? c.dim(line) : line));
-  out.push('', c.dim(`times in seconds since the capture's first packet (${formatTime(r.capture.firstTs)}); \`tcpstate explain KIND\` says what to check`));
+  const kindRows = [['kind', 'count', 'severity', 'what it is'], ...r.kinds.map((k) => [k.kind, thousands(k.count), severityText(k), KINDS[k.kind]?.title ?? ''])];
+  columns(kindRows, new Set([1])).forEach((line, i) => out.push(...fit(line, 4).map((l) => (i === 0 ? c.dim(l) : l))));
+  out.push('', ...fit(`times in seconds since the capture's first packet (${formatTime(r.capture.firstTs)}); \`tcpstate explain KIND\` says what to check`, 4).map((l) => c.dim(l)));
   const t0 = r.capture.firstTs ?? 0;
   const rows = [
     ['time', 'frame', 'flow', 'client -> server', 'side', 'kind', 'message'],
     ...r.rows.map((a) => [((a.ts - t0) / 1e6).toFixed(6), a.packet === null ? '-' : String(a.packet), a.flow_index === null ? '-' : String(a.flow_index), tuple(a), a.side ?? '-', a.kind, a.message]),
   ];
-  columns(rows, new Set([0, 1, 2])).forEach((line, i) => out.push(i === 0 ? c.dim(line) : paint(c, r.rows[i - 1].severity, line)));
+  // The message column is free text: on a terminal it wraps under itself (or below the row when narrow).
+  const widths = rows[0].slice(0, -1).map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const prefixes = rows.map((row) => row.slice(0, -1).map((cell, i) => (i <= 2 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ') + '  ');
+  rows.forEach((row, i) => {
+    const lines = width === null ? [(prefixes[i] + row[6]).trimEnd()] : fitRow(prefixes[i], row[6], width).map((l) => l.trimEnd());
+    out.push(...lines.map((l) => (i === 0 ? c.dim(l) : paint(c, r.rows[i - 1].severity, l))));
+  });
+  if (r.rows.length < r.kept) out.push('', `${thousands(r.rows.length)} of ${thousands(r.kept)} shown (--limit ${r.filter.limit})`);
   return out.join('\n') + '\n';
 }
 
@@ -99,8 +118,9 @@ export function anomaliesJson(r: AnomalyReport): Record<string, unknown> {
   const t0 = r.capture.firstTs ?? 0;
   return {
     capture: r.capture.name,
-    filter: { kinds: r.filter.kinds ?? [], severity: r.filter.severity ?? 'info' },
+    filter: { kinds: r.filter.kinds ?? [], severity: r.filter.severity ?? 'info', scope: r.filter.scope ?? [], limit: r.filter.limit ?? null },
     total: r.total,
+    kept: r.kept,
     shown: r.rows.length,
     kinds: r.kinds.map((k) => ({ kind: k.kind, count: k.count, severities: k.severities, title: KINDS[k.kind]?.title ?? null })),
     anomalies: r.rows.map((a) => ({

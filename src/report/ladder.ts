@@ -12,6 +12,7 @@ import { printable } from '../reader/index.js';
 import type { Segment } from '../state/machine.js';
 import type { FlowRow } from '../sink/read.js';
 import { formatTime } from './summary.js';
+import { ssName } from './text.js';
 
 /** One TCP segment of the flow, as read from the capture. */
 /** A segment as the state machine sees it, and which side sent it. */
@@ -202,14 +203,14 @@ export function renderLadder(l: Ladder, c: ChalkInstance): string {
     return [
       r.frame === null ? '' : String(r.frame),
       seconds(r.ts - t0),
-      r.client + mark('client'),
+      ssName(r.client) + mark('client'),
       p === null ? '' : p.dir,
       p === null ? '(timer)' : p.flags,
       p === null ? '' : String(p.seq),
       p === null || p.ack === null ? '' : String(p.ack),
       p === null ? '' : String(p.len),
       p === null ? '' : String(p.win),
-      r.server + mark('server'),
+      ssName(r.server) + mark('server'),
       r.anomalies.map((k) => `[${k}]`).join(' '),
     ];
   });
@@ -224,7 +225,7 @@ export function renderLadder(l: Ladder, c: ChalkInstance): string {
     if (r.anomalies.length > 0) text = text.replace(row[10], c.yellow(row[10]));
     out.push(r.changes.length > 0 ? c.bold(text) : text);
     for (const t of r.changes) {
-      const change = `${t.side} ${t.from ?? 'CLOSED'} -> ${t.to}`;
+      const change = `${t.side} ${ssName(t.from ?? 'CLOSED')} -> ${ssName(t.to)}`;
       out.push(`${indent}${c.cyan('^ ' + change)}${c.dim(`: ${t.cause}${t.inferred ? ' (inferred)' : ''}`)}`);
     }
   });

@@ -5,6 +5,15 @@ import { linkTypeName } from '../decode/link-names.js';
 import { KINDS } from '../detect/catalogue.js';
 import type { Severity } from '../detect/finding.js';
 import { printable } from '../reader/index.js';
+import { plural, ssName, thousands } from './text.js';
+
+/**
+ * What the summary shows of a capture: all of an analysis's summary but its memory figures, so
+ * that one rebuilt from a database (`tcpstate summary`) renders the same way.
+ */
+export type SummaryInput = Omit<CaptureSummary, 'counters' | 'interfaces' | 'peakLiveFlows' | 'heldSyns' | 'frozenFlows' | 'findingsBySeverity'> & {
+  counters: { entries(): Array<[string, number]> };
+};
 
 /**
  * Colour when writing to a terminal, unless NO_COLOR is set (https://no-color.org) or FORCE_COLOR
@@ -56,7 +65,9 @@ export const CONN_STATES: Record<string, string> = {
 const SEVERITY_ORDER: readonly Severity[] = ['info', 'note', 'warning', 'error'];
 
 const byCount = (o: Record<string, number>) => Object.entries(o).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-const counted = (o: Record<string, number>) => byCount(o).map(([k, n]) => `${k} ${n}`).join(', ');
+const counted = (o: Record<string, number>) => byCount(o).map(([k, n]) => `${k} ${thousands(n)}`).join(', ');
+/** State -> sockets with ss's names (the JSON keeps the database's RFC names). */
+const ssCounts = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, n]) => [ssName(k), n]));
 /** The first sentence of a kind's meaning: one line of explanation. */
 const firstSentence = (text: string) => /^.*?[.:](?=\s|$)/.exec(text)?.[0].replace(/:$/, '.') ?? text;
 const HOSTS_SHOWN = 10;
@@ -72,7 +83,7 @@ function hostsBySockets(hosts: Record<string, Record<string, number>>): Array<[s
     .sort((a, b) => b[2] - a[2] || (a[0] < b[0] ? -1 : 1));
 }
 
-export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
+export function renderSummary(s: SummaryInput, c: ChalkInstance): string {
   const label = s.name === '-' ? '<stdin>' : printable(s.name);
   const statusText =
     s.status === 'complete' ? c.green('complete') : s.status === 'truncated' ? c.yellow('truncated') : c.red('error');
@@ -80,28 +91,31 @@ export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
   const lines = [`${c.bold(label)}  ${c.dim(kind)}  ${statusText}`];
   if (s.format !== null) {
     lines.push(
-      `  ${s.packets} packets, ${c.bold(String(s.tcpPackets))} TCP` +
+      `  ${plural(s.packets, 'packet')}, ${c.bold(thousands(s.tcpPackets))} TCP` +
         (s.firstTs !== null ? `  ${formatTime(s.firstTs)} .. ${formatTime(s.lastTs)} (${duration(s.firstTs, s.lastTs)})` : ''),
     );
   }
   if (s.flows > 0) {
     lines.push(
-      `  ${c.bold(String(s.flows))} TCP connection${s.flows === 1 ? '' : 's'}` +
-        (Object.keys(s.endStates).length > 0 ? `; sockets at the end: ${counted(s.endStates)}` : '; no socket left at the end'),
+      `  ${c.bold(thousands(s.flows))} TCP connection${s.flows === 1 ? '' : 's'}` +
+        (Object.keys(s.endStates).length > 0 ? `; sockets at the end: ${counted(ssCounts(s.endStates))}` : '; no socket left at the end'),
     );
   }
   const outcomes = byCount(s.zeekConnStates);
   if (outcomes.length > 0) {
     lines.push(`  ${c.dim('outcomes (Zeek conn_state):')}`);
-    for (const [state, n] of outcomes) lines.push(`    ${state.padEnd(6)} ${String(n).padStart(6)}  ${c.dim(CONN_STATES[state] ?? '')}`.trimEnd());
+    for (const [state, n] of outcomes) lines.push(`    ${state.padEnd(6)} ${thousands(n).padStart(6)}  ${c.dim(CONN_STATES[state] ?? '')}`.trimEnd());
   }
   if (Object.keys(s.hostEndStates).length > 0) {
     const hosts = hostsBySockets(s.hostEndStates);
     lines.push(`  ${c.dim('sockets at the end, per host:')}`);
     const width = Math.max(...hosts.slice(0, HOSTS_SHOWN).map(([h]) => h.length));
-    for (const [h, states] of hosts.slice(0, HOSTS_SHOWN)) lines.push(`    ${h.padEnd(width)}  ${counted(states)}`);
+    for (const [h, states] of hosts.slice(0, HOSTS_SHOWN)) lines.push(`    ${h.padEnd(width)}  ${counted(ssCounts(states))}`);
     if (hosts.length > HOSTS_SHOWN || s.hostEndStatesOmitted > 0) {
-      const more = s.hostEndStatesOmitted > 0 ? `over ${hosts.length - HOSTS_SHOWN} more hosts, and ${s.hostEndStatesOmitted} sockets on hosts past the first ${hosts.length}` : `${hosts.length - HOSTS_SHOWN} more hosts`;
+      const more =
+        s.hostEndStatesOmitted > 0
+          ? `over ${thousands(hosts.length - HOSTS_SHOWN)} more hosts, and ${plural(s.hostEndStatesOmitted, 'socket')} on hosts past the first ${thousands(hosts.length)}`
+          : `${thousands(hosts.length - HOSTS_SHOWN)} more hosts`;
       lines.push(c.dim(`    ... and ${more} (tcpstate census lists them all)`));
     }
   }
@@ -113,7 +127,7 @@ export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
       const sev = worstSeverity(s.findingSeverities[k]);
       const sevText = sev === null ? '' : sev === 'error' ? c.red(sev.padEnd(7)) : sev === 'warning' ? c.yellow(sev.padEnd(7)) : sev.padEnd(7);
       const meaning = KINDS[k] ? firstSentence(KINDS[k].meaning) : '';
-      lines.push(`    ${k.padEnd(width)} ${String(n).padStart(6)}  ${sevText}${sev === null ? '' : '  '}${c.dim(meaning)}`.trimEnd());
+      lines.push(`    ${k.padEnd(width)} ${thousands(n).padStart(6)}  ${sevText}${sev === null ? '' : '  '}${c.dim(meaning)}`.trimEnd());
     }
   }
   if (s.worstFlows.length > 0) {
@@ -126,13 +140,13 @@ export function renderSummary(s: CaptureSummary, c: ChalkInstance): string {
     }
   }
   const skipped = s.counters.entries().filter(([k]) => k !== 'tcp');
-  if (skipped.length > 0) lines.push(`  ${c.dim('decode:')} ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (skipped.length > 0) lines.push(`  ${c.dim('decode:')} ${skipped.map(([k, n]) => `${k} ${thousands(n)}`).join(', ')}`);
   for (const w of s.warnings ?? []) lines.push(`  ${c.yellow('warning:')} ${w}`);
   return lines.join('\n') + '\n';
 }
 
 /** The JSON form of a summary (stable keys, snake_case like the database); documented in the README. */
-export function summaryJson(s: CaptureSummary): Record<string, unknown> {
+export function summaryJson(s: SummaryInput): Record<string, unknown> {
   return {
     name: s.name,
     format: s.format,

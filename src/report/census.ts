@@ -5,7 +5,7 @@
 import type { ChalkInstance } from 'chalk';
 import { formatEndpoint } from '../flow/address.js';
 import type { FlowAt } from '../sink/read.js';
-import { SS_NAMES, TcpState, isGone, type TcpStateName } from '../state/tcp-state.js';
+import { SS_NAMES, isGone, type TcpStateName } from '../state/tcp-state.js';
 import { formatTime } from './summary.js';
 
 export interface Socket {
@@ -81,7 +81,10 @@ export function buildCensus(
       const peerSide = side === 'client' ? 'server' : 'client';
       const addr = f[`${side}_addr`];
       host(addr);
-      const state = (f[`${side}_at`] ?? TcpState.CLOSED) as TcpStateName;
+      // No state yet: this connection has no socket on that host yet (its SYN has not been
+      // answered), and an earlier connection's socket on the tuple (a TIME_WAIT) stays.
+      if (f[`${side}_at`] === null) continue;
+      const state = f[`${side}_at`] as TcpStateName;
       const local = formatEndpoint(addr, f[`${side}_port`]);
       const peer = formatEndpoint(f[`${peerSide}_addr`], f[`${peerSide}_port`]);
       const key = `${addr} ${local} ${peer}`;

@@ -242,8 +242,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         // Timers due by now run before the packet; then its row, looked up once, goes to each analyzer.
         table.tick(rec.tsUs);
         const row = conn.lookup(p);
-        table.packet(row, conn.dir, rec.number, rec.tsUs, p);
-        const side = table.fromClient ? 'client' : 'server';
+        const side = table.packet(row, conn.dir, rec.number, rec.tsUs, p) === 0 ? 'client' : 'server';
         zeek.packet(rec.tsUs, p, info);
         recordAnalysis(table.store, row, side, rec.number, rec.tsUs, sequence.packet(rec.number, rec.tsUs, p, 0), emit);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);

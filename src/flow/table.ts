@@ -101,8 +101,6 @@ export class FlowTable {
   created = 0;
   live = 0;
   peakLive = 0;
-  /** Whether the last packet given to `packet` came from the flow's client. */
-  fromClient = false;
 
   constructor(
     private readonly conn: ConnTable,
@@ -128,9 +126,9 @@ export class FlowTable {
 
   /**
    * One decoded TCP packet (p must hold a TCP header) on connection row `row`, `dir` as the
-   * table's lookup set it. Sets `fromClient`.
+   * table's lookup set it. Returns the sender's side: 0 the flow's client, 1 its server.
    */
-  packet(row: number, dir: number, frame: number, ts: number, p: DecodedPacket): void {
+  packet(row: number, dir: number, frame: number, ts: number, p: DecodedPacket): number {
     const st = this.store;
     const c = st.f.c;
     const f = p.flags;
@@ -142,9 +140,7 @@ export class FlowTable {
     }
     if (!live) this.create(row, dir, frame, ts, p);
 
-    const fromClient = c.sameEnds[row] !== 0 || dir === c.clientEnd[row];
-    this.fromClient = fromClient;
-    const s = 2 * row + (fromClient ? 0 : 1);
+    const s = 2 * row + (c.sameEnds[row] !== 0 || dir === c.clientEnd[row] ? 0 : 1);
     const x = st.e.c;
     x.packets[s]++;
     x.payloadBytes[s] += p.payloadLen;
@@ -165,6 +161,7 @@ export class FlowTable {
     this.expireTimers(row, ts);
     segment(st, s, s ^ 1, seg, this.rules);
     this.schedule(row);
+    return s & 1;
   }
 
   /** End every flow at the end of the capture, in creation order, with the states the hosts would show then. */
@@ -323,6 +320,7 @@ export class FlowTable {
   private collect(now: number): number {
     const c = this.store.f.c;
     const p = this.parked.f.c;
+    if (this.conn.capacity > PARKED || this.parkedTop > PARKED) throw new RangeError(`${this.conn.capacity} rows: beyond the sweep's order key`);
     let n = 0;
     if (now < 0) {
       for (let row = 0; row < this.conn.capacity; row++) if (c.live[row] !== 0) n = this.add(n, c.id[row], row);
@@ -352,6 +350,7 @@ export class FlowTable {
   }
 
   private add(n: number, id: number, at: number): number {
+    if (id >= 2 ** 53 / ROW_SPAN) throw new RangeError(`flow ${id}: beyond the sweep's order key`);
     if (n === this.due.length) {
       const grown = new Float64Array(2 * n);
       grown.set(this.due);

@@ -176,6 +176,6 @@ test('a flood from more hosts than the summary tracks: the first 10,000 hosts co
   assert.equal(Object.keys(s.hostEndStates).length, HOSTS_TRACKED);
   assert.equal(s.hostEndStatesOmitted, 7);
   assert.equal(s.endStates.SYN_SENT, n);
-  assert.match(renderSummary(s, new Chalk({ level: 0 })), /^ {4}\.\.\. and over 9990 more hosts, and 7 sockets on hosts past the first 10000 \(tcpstate census lists them all\)$/m);
+  assert.match(renderSummary(s, new Chalk({ level: 0 })), /^ {4}\.\.\. and over 9,990 more hosts, and 7 sockets on hosts past the first 10,000 \(tcpstate census lists them all\)$/m);
 });
 

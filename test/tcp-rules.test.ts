@@ -212,3 +212,52 @@ test('fast retransmissions and SACK recovery are not retransmission timeouts (tc
   const [gaveUp] = await flows([...timeouts, [30, 's', 'A', SISN + 1, CISN + 151]], { retries2: 3 });
   assert.equal(gaveUp.client.state === 'CLOSED' || stateAt(gaveUp, 'client', 29) === 'CLOSED', true, path(gaveUp).join(', '));
 });
+
+/** The server closes first: it ends in TIME_WAIT from 1.2 s, the client CLOSED at 1.201 s. */
+const serverCloses: P[] = [
+  [1, 's', 'FA', SISN + 1, CISN + 101],
+  [1.001, 'c', 'A', CISN + 101, SISN + 2],
+  [1.2, 'c', 'FA', CISN + 101, SISN + 2],
+  [1.201, 's', 'A', SISN + 2, CISN + 102],
+];
+const NEW_ISN = 50_000;
+
+test('a SYN to a TIME_WAIT server ends its TIME_WAIT at the copy the server answers (a SYN-ACK), not at the first one', async () => {
+  const [old, next, ...more] = await flows([
+    ...exchange,
+    ...serverCloses,
+    [2, 'c', 'S', NEW_ISN, 0], // lost after the capture point: the TIME_WAIT socket never saw it
+    [2.5, 's', 'A', SISN + 2, CISN + 102], // TIME_WAIT still answers the old connection
+    [3, 'c', 'S', NEW_ISN, 0], // the retransmission is taken
+    [3.001, 's', 'SA', 70_000, NEW_ISN + 1],
+    [3.002, 'c', 'A', NEW_ISN + 1, 70_001],
+  ]);
+  assert.equal(more.length, 0);
+  assert.equal(stateAt(old, 'server', 2.9), 'TIME_WAIT');
+  assert.equal(stateAt(old, 'server', 3), 'CLOSED');
+  assert.equal(old.endReason, 'reuse');
+  assert.equal(old.endTs, 1_800_000_000 * 1e6 + 3e6);
+  const end = old.transitions.at(-1)!;
+  assert.deepEqual([end.side, end.from, end.to, end.packet, end.cause], ['server', 'TIME_WAIT', 'CLOSED', null, 'TIME_WAIT ended by a new SYN on the tuple (reuse)']);
+  assert.equal(next.firstPacket, 10, 'the new connection starts at its first SYN, as before');
+  assert.deepEqual([next.client.state, next.server.state], ['ESTABLISHED', 'ESTABLISHED']);
+});
+
+test('a SYN to a TIME_WAIT server answered at once by a RST: the TIME_WAIT ends at that SYN', async () => {
+  const [old, next] = await flows([...exchange, ...serverCloses, [2, 'c', 'S', NEW_ISN, 0], [2.001, 's', 'RA', 0, NEW_ISN + 1]]);
+  assert.equal(stateAt(old, 'server', 1.999), 'TIME_WAIT');
+  assert.equal(stateAt(old, 'server', 2), 'CLOSED');
+  assert.equal(old.endReason, 'reuse');
+  assert.equal(next.client.state, 'CLOSED');
+  assert.equal(next.resetInfo?.receiverState, 'SYN_SENT');
+});
+
+test('a SYN to a TIME_WAIT server never answered: the TIME_WAIT runs out by its timer', async () => {
+  const retries = [2, 3, 5, 9, 17, 33, 65].map((t): P => [t, 'c', 'S', NEW_ISN, 0]);
+  const [old, next] = await flows([...exchange, ...serverCloses, ...retries]);
+  assert.equal(stateAt(old, 'server', 61.1), 'TIME_WAIT');
+  assert.equal(stateAt(old, 'server', 61.2), 'CLOSED');
+  assert.equal(old.transitions.at(-1)!.cause, 'TIME_WAIT expired (60 s)');
+  assert.equal(old.endReason, 'closed');
+  assert.equal(next.client.state, 'SYN_SENT');
+});

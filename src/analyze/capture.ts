@@ -249,8 +249,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         const row = conn.lookup(p);
         const dir = conn.dir;
         conn.hold(row, PACKET_HOLDER);
-        table.packet(row, dir, rec.number, rec.tsUs, p);
-        const side = table.fromClient ? 'client' : 'server';
+        const side = table.packet(row, dir, rec.number, rec.tsUs, p) === 0 ? 'client' : 'server';
         zeek.packet(rec.tsUs, p, info, row, dir);
         const analysis = sequence.packetAt(row, dir, rec.number, rec.tsUs, p);
         recordAnalysis(table.store, row, side, rec.number, rec.tsUs, analysis, emit);

@@ -83,11 +83,11 @@ export function connectionFindings(
 ): void {
   const c = flow.client;
   const s = flow.server;
-  const server = formatEndpoint(s.addr, s.port);
-  const client = formatEndpoint(c.addr, c.port);
   const r = flow.resetInfo;
 
   if (r !== null && r.receiverState === TcpState.SYN_SENT) {
+    const server = formatEndpoint(s.addr, s.port);
+    const client = formatEndpoint(c.addr, c.port);
     emit({
       kind: 'connection_refused',
       severity: 'warning',

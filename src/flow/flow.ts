@@ -90,6 +90,14 @@ const NO_STATE = 11;
 
 const FLOW_COLUMNS = {
   id: Float64Array,
+  /** A flow is on this row (of the store that holds flows on rows). */
+  live: Uint8Array,
+  /** The connection-table row of the flow's endpoint pair (its own row, or the row it was set aside from). */
+  keyRow: Int32Array,
+  /** Set aside beside the row's new flow (see FlowTable.park): its slot + 1, 0 for none. */
+  parked: Int32Array,
+  /** Of a flow set aside: the time of the new connection's latest SYN, which its TIME_WAIT peer may answer. */
+  parkedSynTs: Float64Array,
   firstTs: Float64Array,
   lastTs: Float64Array,
   firstPacket: Float64Array,
@@ -195,22 +203,29 @@ const ENDPOINT_COLUMNS = {
   ipBytes: Float64Array,
 };
 
+const FLOW_NAMES = Object.keys(FLOW_COLUMNS);
+const ENDPOINT_NAMES = Object.keys(ENDPOINT_COLUMNS);
+
 /** The per-endpoint numbers a snapshot copies (every endpoint column but `pending`, which it counts). */
 const ENDPOINT_FIELDS = Object.keys(ENDPOINT_COLUMNS).filter((k) => k !== 'state' && k !== 'pending') as Array<keyof typeof ENDPOINT_COLUMNS>;
 const ENDPOINT_FLAGS = new Set(['hasSent', 'finSent', 'peerFinReceived', 'passive', 'readsAfterClose', 'finAckLost', 'hasAcked']);
 
-/** Every flow of a connection table: its columns, pools, and the text of its transitions' causes. */
+/**
+ * Every flow of a connection table: its columns, pools, and the text of its transitions' causes.
+ * A flow's index is its connection-table row; a second store (made with `sharing`, the same pools)
+ * holds flows set aside from their row, by slots of its own.
+ */
 export class FlowStore {
   /** Per flow, by row. */
   readonly f: ColumnSet<typeof FLOW_COLUMNS>;
   /** Per endpoint, by 2 * row + side. */
   readonly e = new ColumnSet(ENDPOINT_COLUMNS, 2048);
   /** The peer's SYN, SYN-ACK and FIN awaiting proof of arrival, a list per endpoint. */
-  readonly receipts = new Pool({ kind: Uint8Array, frame: Float64Array, ts: Float64Array, ackedBy: Uint32Array, bits: Uint8Array }, 256);
+  readonly receipts: Pool<{ kind: Uint8ArrayConstructor; frame: Float64ArrayConstructor; ts: Float64ArrayConstructor; ackedBy: Uint32ArrayConstructor; bits: Uint8ArrayConstructor }>;
   /** State changes, a list per flow in recording order: frame (0: a timer), time, and code (see `record`). */
-  readonly log = new Pool({ frame: Float64Array, ts: Float64Array, code: Uint32Array });
+  readonly log: Pool<{ frame: Float64ArrayConstructor; ts: Float64ArrayConstructor; code: Uint32ArrayConstructor }>;
   /** RTT samples (µs) of each direction's data, a list per flow and direction. */
-  readonly rtt = new Pool({ us: Float64Array });
+  readonly rtt: Pool<{ us: Float64ArrayConstructor }>;
   /** Counts per tcp.analysis field, ANALYSIS_FIELDS per row. */
   counts = new Uint32Array(ANALYSIS_FIELDS * 1024);
   /** A time-ordered walk over a log (forEachInTimeOrder), and RTT samples being summarized. */
@@ -221,14 +236,19 @@ export class FlowStore {
     readonly table: ConnTable,
     /** Cause texts by code (state/causes.ts: causeTexts). */
     readonly causes: readonly string[],
+    /** The store whose pools this one shares; its flows are then by slots of its own, not rows. */
+    sharing: FlowStore | null = null,
   ) {
-    this.f = table.columns(FLOW_COLUMNS);
+    this.f = sharing === null ? table.columns(FLOW_COLUMNS) : new ColumnSet(FLOW_COLUMNS, 16);
+    this.receipts = sharing?.receipts ?? new Pool({ kind: Uint8Array, frame: Float64Array, ts: Float64Array, ackedBy: Uint32Array, bits: Uint8Array }, 256);
+    this.log = sharing?.log ?? new Pool({ frame: Float64Array, ts: Float64Array, code: Uint32Array });
+    this.rtt = sharing?.rtt ?? new Pool({ us: Float64Array });
     this.fit();
   }
 
-  /** Make room for every row the table has (after a lookup may have grown it). */
+  /** Make room for every row the table has (after a lookup may have grown it), or slot the flow columns have. */
   fit(): void {
-    const rows = this.table.capacity;
+    const rows = this.f.capacity;
     if (2 * rows > this.e.capacity) this.e.ensure(2 * rows);
     if (ANALYSIS_FIELDS * rows > this.counts.length) {
       const grown = new Uint32Array(ANALYSIS_FIELDS * this.f.capacity);
@@ -241,9 +261,14 @@ export class FlowStore {
   open(row: number, id: number): void {
     this.fit();
     const f = this.f;
+    // What was set aside beside the row's flow stays (a flow's start does not change it).
+    const parked = f.c.parked[row];
     f.clear(row);
     const c = f.c;
+    c.parked[row] = parked;
     c.id[row] = id;
+    c.live[row] = 1;
+    c.keyRow[row] = row;
     c.goneAt[row] = -1;
     c.lastSender[row] = -1;
     c.logHead[row] = NONE;
@@ -267,6 +292,28 @@ export class FlowStore {
       x.closeWaitUntil[e] = -1;
       x.unackedSince[e] = -1;
     }
+  }
+
+  /**
+   * Move the flow at `from` into slot `to` of `into` (a store sharing these pools): every column,
+   * and its lists, which `from` no longer has. The parked and live columns are the caller's.
+   */
+  moveTo(into: FlowStore, to: number, from: number): void {
+    into.fit();
+    const src = this.f.c as unknown as Record<string, Float64Array>;
+    const dst = into.f.c as unknown as Record<string, Float64Array>;
+    for (const k of FLOW_NAMES) dst[k][to] = src[k][from];
+    const es = this.e.c as unknown as Record<string, Float64Array>;
+    const ed = into.e.c as unknown as Record<string, Float64Array>;
+    for (const k of ENDPOINT_NAMES) {
+      ed[k][2 * to] = es[k][2 * from];
+      ed[k][2 * to + 1] = es[k][2 * from + 1];
+    }
+    into.counts.set(this.counts.subarray(ANALYSIS_FIELDS * from, ANALYSIS_FIELDS * from + ANALYSIS_FIELDS), ANALYSIS_FIELDS * to);
+    const c = this.f.c;
+    c.logHead[from] = c.logTail[from] = c.rttHead0[from] = c.rttHead1[from] = NONE;
+    c.logCount[from] = 0;
+    this.e.c.pending[2 * from] = this.e.c.pending[2 * from + 1] = NONE;
   }
 
   /** The flow on `row` is done: its lists go back to the pools. */
@@ -429,10 +476,10 @@ export class EndpointView {
   ) {}
 
   get addr(): string {
-    return this.st.table.address(this.e >> 1, this.end);
+    return this.st.table.address(this.st.f.c.keyRow[this.e >> 1], this.end);
   }
   get port(): number {
-    return this.st.table.port(this.e >> 1, this.end);
+    return this.st.table.port(this.st.f.c.keyRow[this.e >> 1], this.end);
   }
   get state(): TcpStateName {
     return STATE_NAMES[this.st.e.c.state[this.e]];
@@ -567,7 +614,7 @@ export class FlowView {
     return this.st.f.c.id[this.row];
   }
   get ipVersion(): 4 | 6 {
-    return this.st.table.family(this.row) as 4 | 6;
+    return this.st.table.family(this.st.f.c.keyRow[this.row]) as 4 | 6;
   }
   get firstTs(): number {
     return this.st.f.c.firstTs[this.row];

@@ -15,12 +15,13 @@ import { St, goneState } from '../state/tcp-state.js';
 import { seqGt } from './seq.js';
 import { End, FlowStore, FlowView } from './flow.js';
 
-const { SYN, ACK } = TcpFlag;
+const { SYN, ACK, RST } = TcpFlag;
 
 /** The connection table's holder bit of the RFC 793 flow. */
 export const FLOW_HOLDER = 0;
-/** The flow's one timer tag (RFC 793 owns tags 0-15). */
+/** Timer tags (RFC 793 owns 0-15): a flow on its row, and a flow set aside (FlowTable.park). */
 const SWEEP_TAG = 0;
+const PARKED_TAG = 1;
 
 export interface FlowTableOptions {
   /** How long TIME_WAIT lasts before CLOSED (Linux: 60 s; RFC 793's 2MSL: 240 s). */
@@ -69,13 +70,23 @@ export const STACK_PROFILES: Record<'linux' | 'rfc793', Partial<FlowTableOptions
 const RTO_MAX_US = 120_000_000;
 /** Linux's first SYN timeout (TCP_TIMEOUT_INIT): with tcp_syn_retries 0, the only one. */
 const RTO_INIT_US = 1_000_000;
-/** Flows due at one sweep are taken in creation order: id * ROW_SPAN + row, sorted as numbers. */
+/** Flows due at one sweep are taken in creation order: id * ROW_SPAN + row, sorted as numbers; PARKED + slot for a flow set aside. */
 const ROW_SPAN = 2 ** 25;
+const PARKED = 2 ** 24;
 
 export class FlowTable {
   readonly store: FlowStore;
   /** The one view through which ended flows are handed out (valid during the callback). */
   readonly view: FlowView;
+  /**
+   * Flows set aside beside their row's new flow (see park), by slot, with their view; free
+   * slots in a stack.
+   */
+  private readonly parked: FlowStore;
+  private readonly parkedView: FlowView;
+  private parkedFree = new Int32Array(16);
+  private parkedFreeTop = 0;
+  private parkedTop = 0;
   /** Flow deadlines (tag SWEEP_TAG), on packet time; `f.due` holds the one that counts. */
   private readonly timers = new TimerHeap();
   private nextId = 1;
@@ -90,8 +101,6 @@ export class FlowTable {
   created = 0;
   live = 0;
   peakLive = 0;
-  /** Whether the last packet given to `packet` came from the flow's client. */
-  fromClient = false;
 
   constructor(
     private readonly conn: ConnTable,
@@ -102,6 +111,8 @@ export class FlowTable {
     this.synBudget = opts.synRetries === Infinity ? Infinity : synBudgetUs(opts.synRetries);
     this.store = new FlowStore(conn, causeTexts(opts.timeWaitUs, opts.finTimeoutUs));
     this.view = new FlowView(this.store);
+    this.parked = new FlowStore(conn, this.store.causes, this.store);
+    this.parkedView = new FlowView(this.parked);
   }
 
   /** Packet time moves on: sweeps run once per SWEEP_EVERY_US of it (before the packet's lookup). */
@@ -115,22 +126,21 @@ export class FlowTable {
 
   /**
    * One decoded TCP packet (p must hold a TCP header) on connection row `row`, `dir` as the
-   * table's lookup set it. Sets `fromClient`.
+   * table's lookup set it. Returns the sender's side: 0 the flow's client, 1 its server.
    */
-  packet(row: number, dir: number, frame: number, ts: number, p: DecodedPacket): void {
+  packet(row: number, dir: number, frame: number, ts: number, p: DecodedPacket): number {
     const st = this.store;
+    const c = st.f.c;
     const f = p.flags;
-    let live = this.conn.isHeld(row, FLOW_HOLDER);
+    if (c.parked[row] !== 0) this.answered(row, dir, f, ts);
+    let live = c.live[row] !== 0;
     if (live && f & SYN && !(f & ACK) && this.isNewConnection(row, dir, p.seq)) {
-      this.end(row, End.REUSE, ts, true);
+      if (!this.park(row, dir, ts)) this.end(row, End.REUSE, ts, true);
       live = false;
     }
     if (!live) this.create(row, dir, frame, ts, p);
 
-    const c = st.f.c;
-    const fromClient = c.sameEnds[row] !== 0 || dir === c.clientEnd[row];
-    this.fromClient = fromClient;
-    const s = 2 * row + (fromClient ? 0 : 1);
+    const s = 2 * row + (c.sameEnds[row] !== 0 || dir === c.clientEnd[row] ? 0 : 1);
     const x = st.e.c;
     x.packets[s]++;
     x.payloadBytes[s] += p.payloadLen;
@@ -151,12 +161,96 @@ export class FlowTable {
     this.expireTimers(row, ts);
     segment(st, s, s ^ 1, seg, this.rules);
     this.schedule(row);
+    return s & 1;
   }
 
   /** End every flow at the end of the capture, in creation order, with the states the hosts would show then. */
   finish(endTs: number): void {
     const n = this.collect(-1);
-    for (let i = 0; i < n; i++) this.finishFlow(this.due[i] % ROW_SPAN, endTs);
+    for (let i = 0; i < n; i++) {
+      const at = this.due[i] % ROW_SPAN;
+      if (at < PARKED) this.finishFlow(at, endTs);
+      else this.endParked(at - PARKED, endTs, endTs);
+    }
+  }
+
+  /**
+   * A new connection's SYN reached a tuple whose receiver is in TIME_WAIT (its sender has no
+   * socket left): the TIME_WAIT socket may take it (ending itself) or not (it answers with an
+   * ACK, or the SYN is lost after the capture point), which only its answer shows. The old
+   * flow is set aside in a slot, in TIME_WAIT, while the new one starts on the row; the SYN's
+   * answer (a SYN-ACK or RST from that host: `answered`), the TIME_WAIT timer or the end of the
+   * capture ends it. False when it does not apply (the old flow then ends here, for reuse).
+   */
+  private park(row: number, dir: number, ts: number): boolean {
+    const c = this.store.f.c;
+    const x = this.store.e.c;
+    if (c.parked[row] !== 0) return false;
+    const fromClient = c.sameEnds[row] !== 0 || dir === c.clientEnd[row];
+    const sender = 2 * row + (fromClient ? 0 : 1);
+    if (x.state[sender ^ 1] !== St.TIME_WAIT || !goneState(x.state[sender])) return false;
+    const slot = this.parkedFreeTop > 0 ? this.parkedFree[--this.parkedFreeTop] : this.parkedTop++;
+    this.parked.f.ensure(slot + 1);
+    this.store.moveTo(this.parked, slot, row);
+    const p = this.parked.f.c;
+    p.keyRow[slot] = row;
+    p.parked[slot] = 0;
+    p.parkedSynTs[slot] = ts;
+    c.parked[row] = slot + 1;
+    c.live[row] = 0;
+    this.live--;
+    // Its TIME_WAIT runs out by itself if nothing answers.
+    p.due[slot] = this.parked.e.c.since[2 * slot + ((sender ^ 1) & 1)] + this.opts.timeWaitUs;
+    this.timers.push(p.due[slot], slot, 0, PARKED_TAG);
+    return true;
+  }
+
+  /**
+   * A packet on a row with a flow set aside: a SYN again from the new connection's side moves the
+   * SYN the TIME_WAIT host may answer; a SYN-ACK or RST from that host answers it (the TIME_WAIT
+   * socket took the SYN and is gone: Linux tcp_timewait_state_process), and the old flow ends.
+   */
+  private answered(row: number, dir: number, flags: number, ts: number): void {
+    const slot = this.store.f.c.parked[row] - 1;
+    const p = this.parked.f.c;
+    const tw = this.parked.e.c.state[2 * slot] === St.TIME_WAIT ? 0 : 1;
+    const twEnd = p.sameEnds[slot] !== 0 || tw === 0 ? p.clientEnd[slot] : 1 - p.clientEnd[slot];
+    const fromTw = p.sameEnds[slot] !== 0 || dir === twEnd;
+    if (!fromTw && flags & SYN && !(flags & ACK)) p.parkedSynTs[slot] = ts;
+    else if (fromTw && (flags & RST || (flags & SYN && flags & ACK))) this.endParked(slot, p.parkedSynTs[slot], -1);
+  }
+
+  /**
+   * End a flow set aside: at `endTs` after its TIME_WAIT was ended by the new connection's SYN
+   * at that time, or at the sweep or capture end `now` (>= 0) by its timer or as it stands.
+   */
+  private endParked(slot: number, endTs: number, now: number): void {
+    const st = this.parked;
+    const p = st.f.c;
+    const e = st.e.c.state[2 * slot] === St.TIME_WAIT || st.e.c.state[2 * slot + 1] !== St.TIME_WAIT ? 2 * slot : 2 * slot + 1;
+    let reason: number;
+    if (now < 0) {
+      enter(st, e, St.CLOSED, 0, endTs, Cause.TIME_WAIT_REUSED);
+      reason = End.REUSE;
+    } else {
+      if (st.e.c.state[e] === St.TIME_WAIT && now - st.e.c.since[e] >= this.opts.timeWaitUs) enter(st, e, St.CLOSED, 0, st.e.c.since[e] + this.opts.timeWaitUs, Cause.TIME_WAIT_EXPIRED);
+      reason = goneState(st.e.c.state[2 * slot]) && goneState(st.e.c.state[2 * slot + 1]) ? (p.reset[slot] ? End.RESET : End.CLOSED) : End.END_OF_CAPTURE;
+    }
+    p.endReason[slot] = reason;
+    p.endTs[slot] = now < 0 ? endTs : now;
+    p.due[slot] = -1;
+    p.live[slot] = 0;
+    const row = p.keyRow[slot];
+    this.onEnd(this.parkedView.at(slot));
+    st.close(slot);
+    if (this.parkedFreeTop === this.parkedFree.length) {
+      const grown = new Int32Array(2 * this.parkedFree.length);
+      grown.set(this.parkedFree);
+      this.parkedFree = grown;
+    }
+    this.parkedFree[this.parkedFreeTop++] = slot;
+    this.store.f.c.parked[row] = 0;
+    if (this.store.f.c.live[row] === 0) this.conn.release(row, FLOW_HOLDER);
   }
 
   /** End one flow now as the end of the capture does. */
@@ -225,33 +319,44 @@ export class FlowTable {
    */
   private collect(now: number): number {
     const c = this.store.f.c;
+    const p = this.parked.f.c;
+    if (this.conn.capacity > PARKED || this.parkedTop > PARKED) throw new RangeError(`${this.conn.capacity} rows: beyond the sweep's order key`);
     let n = 0;
     if (now < 0) {
-      for (let row = 0; row < this.conn.capacity; row++) if (this.conn.isHeld(row, FLOW_HOLDER) && this.conn.family(row) !== 0) n = this.add(n, row);
+      for (let row = 0; row < this.conn.capacity; row++) if (c.live[row] !== 0) n = this.add(n, c.id[row], row);
+      for (let slot = 0; slot < this.parkedTop; slot++) if (p.live[slot] !== 0) n = this.add(n, p.id[slot], PARKED + slot);
     } else {
       const q = this.timers;
       while (q.size > 0 && q.peek() <= now) {
         const due = q.peek();
         const row = q.topRow();
         const gen = q.topGen();
+        const tag = q.topTag();
         q.pop();
         // Stale entries: the row was freed since, or the flow's deadline moved (another entry counts).
-        if (this.conn.gen(row) !== gen || !this.conn.isHeld(row, FLOW_HOLDER) || c.due[row] !== due) continue;
+        if (tag === PARKED_TAG) {
+          if (p.live[row] === 0 || p.due[row] !== due) continue;
+          p.due[row] = -1;
+          n = this.add(n, p.id[row], PARKED + row);
+          continue;
+        }
+        if (this.conn.gen(row) !== gen || c.live[row] === 0 || c.due[row] !== due) continue;
         c.due[row] = -1;
-        n = this.add(n, row);
+        n = this.add(n, c.id[row], row);
       }
     }
     this.due.subarray(0, n).sort();
     return n;
   }
 
-  private add(n: number, row: number): number {
+  private add(n: number, id: number, at: number): number {
+    if (id >= 2 ** 53 / ROW_SPAN) throw new RangeError(`flow ${id}: beyond the sweep's order key`);
     if (n === this.due.length) {
       const grown = new Float64Array(2 * n);
       grown.set(this.due);
       this.due = grown;
     }
-    this.due[n] = this.store.f.c.id[row] * ROW_SPAN + row;
+    this.due[n] = id * ROW_SPAN + at;
     return n + 1;
   }
 
@@ -266,6 +371,11 @@ export class FlowTable {
     const n = this.collect(now);
     for (let i = 0; i < n; i++) {
       const row = this.due[i] % ROW_SPAN;
+      if (row >= PARKED) {
+        // A flow set aside whose TIME_WAIT has run out.
+        this.endParked(row - PARKED, now, now);
+        continue;
+      }
       this.expireTimers(row, now);
       const idle = now - c.lastTs[row];
       if (c.goneAt[row] >= 0 && now - c.goneAt[row] > o.lingerUs) {
@@ -374,10 +484,12 @@ export class FlowTable {
     c.endReason[row] = reason;
     c.endTs[row] = now;
     c.due[row] = -1;
+    c.live[row] = 0;
     this.onEnd(this.view.at(row));
     st.close(row);
     this.live--;
-    if (!reuse) this.conn.release(row, FLOW_HOLDER);
+    // The row stays for the new flow of a reuse, and while a flow set aside from it waits.
+    if (!reuse && c.parked[row] === 0) this.conn.release(row, FLOW_HOLDER);
   }
 
   private inHandshake(row: number): boolean {

@@ -132,7 +132,14 @@ export function buildCensus(
       const peerPort = i === 0 ? f.server_port : f.client_port;
       if (filter.port !== undefined && port !== filter.port && peerPort !== filter.port) continue;
       const peerAddr = i === 0 ? f.server_addr : f.client_addr;
-      const state = ((i === 0 ? f.client_at : f.server_at) ?? TcpState.CLOSED) as TcpStateName;
+      const at = i === 0 ? f.client_at : f.server_at;
+      // No state yet: this connection has no socket on that host yet (its SYN has not been
+      // answered), and an earlier connection's socket on the tuple (a TIME_WAIT) stays.
+      if (at === null) {
+        seen.add(addr);
+        continue;
+      }
+      const state = at as TcpStateName;
       const tuple = `${addr} ${port} ${peerAddr} ${peerPort}`;
       if (isGone(state) || (states !== null && !states.has(state))) {
         byTuple.delete(tuple);

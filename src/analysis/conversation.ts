@@ -78,6 +78,11 @@ export const NO_BIF = 4;
 export const SEEN = 8;
 /** `ackApplied` holds the last ack value applied to the unacked list. */
 const ACK_APPLIED = 16;
+/** This direction's previous packet was flagged KEEP_ALIVE, ZERO_WINDOW_PROBE (the only analysis flags read back). */
+export const LAST_KEEP_ALIVE = 32;
+export const LAST_ZERO_WINDOW_PROBE = 64;
+/** `window` holds this direction's previous raw window (else it is WINDOW_UNSET). */
+export const WINDOW_SET = 128;
 
 /** One Wireshark TCP conversation (one `tcp.stream`), at its slot. */
 const CONVERSATION = {
@@ -116,17 +121,15 @@ const FLOW = {
   lastAck: Uint32Array,
   lastAckUs: Float64Array,
   lastAckNs: Uint16Array,
-  /** Raw window field of this direction's previous packet (WINDOW_UNSET before). */
-  window: Uint32Array,
+  /** Raw (16-bit) window field of this direction's previous packet, when WINDOW_SET (WINDOW_UNSET before). */
+  window: Uint16Array,
   /** Shift (0..14), WSCALE_UNKNOWN or WSCALE_NOT_USED. */
   winScale: Int8Array,
   /** Dup ACKs sent by this direction since its ack value last changed (or DUPACK_SENTINEL). */
   dupAckCount: Uint32Array,
   /** Last frame of this direction whose ack value changed. */
   lastNonDupAckFrame: Uint32Array,
-  /** Analysis flags of this direction's previous packet. */
-  lastFlags: Uint16Array,
-  /** BASE_SEQ_SET, FIRST_ACK, NO_BIF, SEEN, ACK_APPLIED. */
+  /** BASE_SEQ_SET, FIRST_ACK, NO_BIF, SEEN, ACK_APPLIED, LAST_KEEP_ALIVE, LAST_ZERO_WINDOW_PROBE, WINDOW_SET. */
   bits: Uint8Array,
   /** SACK blocks of this direction's previous packet: how many, and the head of their records (when tracked). */
   sackCount: Uint8Array,
@@ -290,11 +293,10 @@ export class Conversations {
       d.lastAck[f] = 0;
       d.lastAckUs[f] = 0;
       d.lastAckNs[f] = 0;
-      d.window[f] = WINDOW_UNSET;
+      d.window[f] = 0;
       d.winScale[f] = WSCALE_UNKNOWN;
       d.dupAckCount[f] = 0;
       d.lastNonDupAckFrame[f] = 0;
-      d.lastFlags[f] = 0;
       d.bits[f] = 0;
       d.sackCount[f] = 0;
       d.sack[f] = NONE;

@@ -21,12 +21,16 @@ import {
   DUPACK_SENTINEL,
   FIN_DIR0,
   FIRST_ACK,
+  LAST_KEEP_ALIVE,
+  LAST_ZERO_WINDOW_PROBE,
   MAX_SACK_BLOCKS,
   MAX_UNACKED_SEGMENTS,
   NO_BIF,
   PAST_HANDSHAKE,
   RST_SEEN,
   SEEN,
+  WINDOW_SET,
+  WINDOW_UNSET,
   WSCALE_NOT_USED,
   WSCALE_UNKNOWN,
 } from './conversation.js';
@@ -126,7 +130,7 @@ export interface SequenceAnalyzerOptions {
 }
 
 /**
- * Quiet conversations kept by default: with 197 bytes of columns a conversation (and 4 a table row
+ * Quiet conversations kept by default: with 189 bytes of columns a conversation (and 4 a table row
  * for its slot), a SYN flood of any size keeps the analysis's columns and pools under 40 MB (test/seq-rows.test.ts floods 1,000,000).
  */
 export const DEFAULT_MAX_QUIET = 100_000;
@@ -341,10 +345,11 @@ export class SequenceAnalyzer {
     // Phase D: state updates.
     this.updateSequenceState(fwd, flags);
     d.window[fwd] = this.win;
+    const last = (flags & A.KEEP_ALIVE ? LAST_KEEP_ALIVE : 0) | (flags & A.ZERO_WINDOW_PROBE ? LAST_ZERO_WINDOW_PROBE : 0);
+    d.bits[fwd] = (d.bits[fwd] & ~(LAST_KEEP_ALIVE | LAST_ZERO_WINDOW_PROBE)) | last | WINDOW_SET;
     d.lastAck[fwd] = this.ack;
     d.lastAckUs[fwd] = this.us;
     d.lastAckNs[fwd] = this.ns;
-    d.lastFlags[fwd] = flags;
     convs.ack(rev, this.ack);
     if (convs.ackedFrame !== 0) {
       r.acksFrame = convs.ackedFrame;
@@ -356,10 +361,16 @@ export class SequenceAnalyzer {
     if (flags !== 0 || r.acksFrame !== 0 || r.bytesInFlight > 0) r.hasAnalysis = true;
   }
 
+  /** The raw window of flow `f`'s previous packet, WINDOW_UNSET before its first. */
+  private windowOf(f: number): number {
+    const d = this.conversations.flows.c;
+    return (d.bits[f] & WINDOW_SET) !== 0 ? d.window[f] : WINDOW_UNSET;
+  }
+
   /** 1. Zero window probe: one byte at nextSeq while the receiver's last window was 0. */
   private isZeroWindowProbe(fwd: number, rev: number): boolean {
     const d = this.conversations.flows.c;
-    return this.len === 1 && this.seq === d.nextSeq[fwd] && d.window[rev] === 0;
+    return this.len === 1 && this.seq === d.nextSeq[fwd] && this.windowOf(rev) === 0;
   }
 
   /** 2. Zero window: the packet advertises a window of 0 (not on SYN, FIN or RST). */
@@ -386,7 +397,7 @@ export class SequenceAnalyzer {
 
   /** 5. Window update: only the (raw) window changed. */
   private isWindowUpdate(fwd: number): boolean {
-    return this.win !== 0 && this.win !== this.conversations.flows.c.window[fwd] && this.isBareRepeat(fwd);
+    return this.win !== 0 && this.win !== this.windowOf(fwd) && this.isBareRepeat(fwd);
   }
 
   /** 6. Window full: the segment ends exactly at the receiver's advertised right edge (scale known). */
@@ -395,25 +406,25 @@ export class SequenceAnalyzer {
     const scale = d.winScale[rev];
     if (this.len === 0 || scale === WSCALE_UNKNOWN || this.tcpFlags & SYN_FIN_RST) return false;
     const shift = (d.bits[rev] & FIRST_ACK) !== 0 || scale === WSCALE_NOT_USED ? 0 : scale;
-    const rightEdge = (d.lastAck[rev] + ((d.window[rev] << shift) >>> 0)) >>> 0;
+    const rightEdge = (d.lastAck[rev] + ((this.windowOf(rev) << shift) >>> 0)) >>> 0;
     return ((this.seq + this.len) >>> 0) === rightEdge;
   }
 
   /** 7. Keep-alive ACK: a bare repeat, same window, answering a keep-alive. */
   private isKeepAliveAck(fwd: number, rev: number): boolean {
     const d = this.conversations.flows.c;
-    return this.win !== 0 && this.win === d.window[fwd] && (d.lastFlags[rev] & A.KEEP_ALIVE) !== 0 && this.isBareRepeat(fwd);
+    return this.win !== 0 && this.win === this.windowOf(fwd) && (d.bits[rev] & LAST_KEEP_ALIVE) !== 0 && this.isBareRepeat(fwd);
   }
 
   /** 8. Zero window probe ACK: a bare repeat with the window still 0, answering a probe. */
   private isZeroWindowProbeAck(fwd: number, rev: number): boolean {
     const d = this.conversations.flows.c;
-    return this.win === 0 && d.window[fwd] === 0 && (d.lastFlags[rev] & A.ZERO_WINDOW_PROBE) !== 0 && this.isBareRepeat(fwd);
+    return this.win === 0 && this.windowOf(fwd) === 0 && (d.bits[rev] & LAST_ZERO_WINDOW_PROBE) !== 0 && this.isBareRepeat(fwd);
   }
 
   /** 9. Duplicate ACK: a bare repeat with the same non-zero window (the ACK bit is not checked). */
   private isDuplicateAck(fwd: number): boolean {
-    return this.win !== 0 && this.win === this.conversations.flows.c.window[fwd] && this.isBareRepeat(fwd);
+    return this.win !== 0 && this.win === this.windowOf(fwd) && this.isBareRepeat(fwd);
   }
 
   /**

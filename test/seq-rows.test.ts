@@ -159,3 +159,37 @@ test('1,000,000 spoofed SYNs keep the columns and pools of the analysis under 40
   assert.ok(a.evicted >= 1_000_000 - 100_000 - 1, `${a.evicted} forgotten`);
   assert.ok(a.columnBytes < 40e6, `${(a.columnBytes / 1e6).toFixed(1)} MB`);
 });
+
+test('on a table whose rows another analyzer keeps, the analysis pays for the conversations it holds, not for the rows', () => {
+  // 300,000 spoofed SYNs; the other analyzer holds every row, so the table has 300,000 live rows
+  // (524,288 rows of capacity). The analysis keeps at most 1,000 quiet conversations.
+  const table = new ConnTable();
+  const a = new SequenceAnalyzer({ maxQuietConversations: 1000 }, table);
+  const p = new DecodedPacket();
+  p.ipVersion = 4;
+  p.buf = new Uint8Array(8);
+  p.srcOff = 0;
+  p.dstOff = 4;
+  p.buf.set([192, 0, 2, 80], 4);
+  p.dstPort = 80;
+  p.flags = 0x02;
+  p.window = 1024;
+  const t0 = 1_700_000_000_000_000;
+  for (let i = 0; i < 300_000; i++) {
+    const src = Math.imul(i + 1, 0x9e3779b1) >>> 0;
+    p.buf[0] = 10;
+    p.buf[1] = src >>> 24;
+    p.buf[2] = (src >>> 16) & 255;
+    p.buf[3] = (src >>> 8) & 255;
+    p.srcPort = 1024 + (src & 0x7fff);
+    p.seq = src;
+    const row = table.lookup(p);
+    table.hold(row, OTHER);
+    a.packetAt(row, table.dir, i + 1, t0 + i * 100, p);
+  }
+  assert.equal(table.live, 300_000);
+  assert.equal(a.held, 1000);
+  // Columns at 1,024 slots (about 0.2 MB) and the row-to-slot column of the table (4 bytes a row: 2 MB);
+  // as long as the table they would be over 100 MB.
+  assert.ok(a.columnBytes < 4e6, `${(a.columnBytes / 1e6).toFixed(1)} MB`);
+});

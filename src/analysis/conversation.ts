@@ -4,8 +4,12 @@
  * `tcp.stream`) per endpoint pair at a time, two directions ("flows") inside it.
  *
  * Storage, no object per conversation:
- * - the conversation's numbers are columns of the row (`conv`), declared once;
- * - each direction's numbers are columns at index 2 * row + dir (`flows`), dir as the
+ * - a row with a conversation has a dense slot of the analysis's own (conn/slots.ts),
+ *   bound when the conversation opens on the row and given back when it is forgotten: the
+ *   columns are as long as the conversations held, not as the whole table (a SYN flood's
+ *   rows that the analysis has let go of cost it 4 bytes each, the row's slot number);
+ * - the conversation's numbers are columns at its slot (`conv`);
+ * - each direction's numbers are columns at index 2 * slot + dir (`flows`), dir as the
  *   table gives it (0: the packet's source is the pair's lower endpoint). Wireshark's
  *   flow1 (source sorts after destination) is dir 1, its flow2 dir 0; nothing shown
  *   depends on which is which;
@@ -23,6 +27,7 @@
  */
 import { ColumnSet, type ColumnSpec } from '../conn/columns.js';
 import { NONE, Pool } from '../conn/pool.js';
+import { Slots } from '../conn/slots.js';
 import type { ConnTable } from '../conn/table.js';
 import { TimerHeap } from '../conn/timers.js';
 import { gtSeq, leSeq } from './seq.js';
@@ -73,8 +78,13 @@ export const NO_BIF = 4;
 export const SEEN = 8;
 /** `ackApplied` holds the last ack value applied to the unacked list. */
 const ACK_APPLIED = 16;
+/** This direction's previous packet was flagged KEEP_ALIVE, ZERO_WINDOW_PROBE (the only analysis flags read back). */
+export const LAST_KEEP_ALIVE = 32;
+export const LAST_ZERO_WINDOW_PROBE = 64;
+/** `window` holds this direction's previous raw window (else it is WINDOW_UNSET). */
+export const WINDOW_SET = 128;
 
-/** One Wireshark TCP conversation (one `tcp.stream`), per row. */
+/** One Wireshark TCP conversation (one `tcp.stream`), at its slot. */
 const CONVERSATION = {
   stream: Uint32Array,
   /** Time of the most recent SYN without ACK; (0, 0) = unset. */
@@ -86,14 +96,14 @@ const CONVERSATION = {
   lastSeen: Float64Array,
   /** FIN_DIR0 << dir, RST_SEEN, PAST_HANDSHAKE, QUIET_LIST << kind, COMPACTED, TIMER. */
   state: Uint8Array,
-  /** The rows before and after this one on its quiet list (least recently seen first). */
+  /** The rows (not slots) before and after this one on its quiet list (least recently seen first). */
   quietPrev: Int32Array,
   quietNext: Int32Array,
 };
 
 /**
  * One direction of a conversation (Wireshark's `tcp_flow_t` with its
- * `tcp_analyze_seq_info`), at 2 * row + dir. Sequence and ack values are raw 32-bit
+ * `tcp_analyze_seq_info`), at 2 * slot + dir. Sequence and ack values are raw 32-bit
  * numbers; 0 means "unset" for nextSeq, maxSeqToBeAcked and lastAck, as in Wireshark.
  * Conversations.open sets every field one by one: a field added here is added there.
  */
@@ -111,17 +121,15 @@ const FLOW = {
   lastAck: Uint32Array,
   lastAckUs: Float64Array,
   lastAckNs: Uint16Array,
-  /** Raw window field of this direction's previous packet (WINDOW_UNSET before). */
-  window: Uint32Array,
+  /** Raw (16-bit) window field of this direction's previous packet, when WINDOW_SET (WINDOW_UNSET before). */
+  window: Uint16Array,
   /** Shift (0..14), WSCALE_UNKNOWN or WSCALE_NOT_USED. */
   winScale: Int8Array,
   /** Dup ACKs sent by this direction since its ack value last changed (or DUPACK_SENTINEL). */
   dupAckCount: Uint32Array,
   /** Last frame of this direction whose ack value changed. */
   lastNonDupAckFrame: Uint32Array,
-  /** Analysis flags of this direction's previous packet. */
-  lastFlags: Uint16Array,
-  /** BASE_SEQ_SET, FIRST_ACK, NO_BIF, SEEN, ACK_APPLIED. */
+  /** BASE_SEQ_SET, FIRST_ACK, NO_BIF, SEEN, ACK_APPLIED, LAST_KEEP_ALIVE, LAST_ZERO_WINDOW_PROBE, WINDOW_SET. */
   bits: Uint8Array,
   /** SACK blocks of this direction's previous packet: how many, and the head of their records (when tracked). */
   sackCount: Uint8Array,
@@ -189,8 +197,10 @@ const SWEEP_EVERY_US = 10_000_000;
  *   drops the entries of those that went quiet. A packet costs the timers nothing.
  */
 export class Conversations {
-  readonly conv;
-  readonly flows = new ColumnSet(FLOW, 2048);
+  /** The conversations' slots, and each one's two directions at 2 * slot + dir. */
+  readonly flowSlots: Slots<typeof FLOW>;
+  /** The conversation's own numbers, at its slot (as many slots as flowSlots has). */
+  readonly conv = new ColumnSet(CONVERSATION, 64);
   readonly segments = new Pool(SEGMENT);
   readonly sacks = new Pool(SACK_BLOCK);
   /** Set by ack(): the frame whose segment end the ack matches exactly (0 when none), and when it was sent. */
@@ -219,13 +229,20 @@ export class Conversations {
     readonly table: ConnTable,
     private readonly limits: ConversationLimits,
   ) {
-    this.conv = table.columns(CONVERSATION);
+    this.flowSlots = new Slots(table, FLOW, 2);
   }
 
-  /** Bytes of the columns and pools as allocated now, and of the timer entries in use. */
+  /** The directions' columns, at 2 * slot + dir (re-read after open(): they grow). */
+  get flows(): ColumnSet<typeof FLOW> {
+    return this.flowSlots.set;
+  }
+
+  /** Bytes of the columns (with the table's row-to-slot column) and pools as allocated now, and of the timer entries in use. */
   get bytes(): number {
     const pooled = (p: Pool<ColumnSpec>) => p.capacity * (p.rowBytes + 4);
-    const columns = this.conv.capacity * this.conv.rowBytes + this.flows.capacity * this.flows.rowBytes;
+    const flows = this.flowSlots.set;
+    const slotMap = this.table.capacity * 4 + this.flowSlots.capacity * 4;
+    const columns = this.conv.capacity * this.conv.rowBytes + flows.capacity * flows.rowBytes + slotMap;
     return columns + pooled(this.segments) + pooled(this.sacks) + this.timers.size * TIMER_ENTRY_BYTES;
   }
 
@@ -234,29 +251,39 @@ export class Conversations {
     return this.table.isHeld(row, HOLDER);
   }
 
+  /** The slot of the row's conversation (the row has one: has(row)). */
+  slotOf(row: number): number {
+    return this.flowSlots.slotOf(row);
+  }
+
   /**
    * A new conversation on the row (replacing the one it had, if any) with the next stream
-   * index; both directions fresh. `clock` is the packet's.
+   * index; both directions fresh. `clock` is the packet's. Returns its slot (the one the row
+   * had, if it had a conversation).
    */
-  open(row: number, clock: number): void {
-    if (this.table.isHeld(row, HOLDER)) this.releaseLists(row);
-    else {
+  open(row: number, clock: number): number {
+    let slot: number;
+    if (this.table.isHeld(row, HOLDER)) {
+      slot = this.flowSlots.slotOf(row);
+      this.releaseLists(slot);
+    } else {
       this.table.hold(row, HOLDER);
+      slot = this.flowSlots.bind(row);
+      this.conv.ensure(this.flowSlots.capacity);
       this.size++;
-      this.conv.c.state[row] = 0;
+      this.conv.c.state[slot] = 0;
     }
-    this.flows.ensure(2 * this.table.capacity);
     const c = this.conv.c;
-    c.stream[row] = this.streams++;
-    c.lastSynUs[row] = 0;
-    c.lastSynNs[row] = 0;
-    c.initialRttNs[row] = 0;
-    c.lastSeen[row] = clock;
+    c.stream[slot] = this.streams++;
+    c.lastSynUs[slot] = 0;
+    c.lastSynNs[slot] = 0;
+    c.initialRttNs[slot] = 0;
+    c.lastSeen[slot] = clock;
     // Its place on a quiet list and its timer entry stay (settle() after the packet moves them).
-    c.state[row] &= ON_A_QUIET_LIST | COMPACTED | TIMER;
-    const d = this.flows.c;
+    c.state[slot] &= ON_A_QUIET_LIST | COMPACTED | TIMER;
+    const d = this.flowSlots.c;
     // Field by field (ColumnSet.clear goes through every column by name: slower by far, per connection).
-    for (let f = 2 * row; f <= 2 * row + 1; f++) {
+    for (let f = 2 * slot; f <= 2 * slot + 1; f++) {
       d.baseSeq[f] = 0;
       d.nextSeq[f] = 0;
       d.nextSeqFrame[f] = 0;
@@ -266,11 +293,10 @@ export class Conversations {
       d.lastAck[f] = 0;
       d.lastAckUs[f] = 0;
       d.lastAckNs[f] = 0;
-      d.window[f] = WINDOW_UNSET;
+      d.window[f] = 0;
       d.winScale[f] = WSCALE_UNKNOWN;
       d.dupAckCount[f] = 0;
       d.lastNonDupAckFrame[f] = 0;
-      d.lastFlags[f] = 0;
       d.bits[f] = 0;
       d.sackCount[f] = 0;
       d.sack[f] = NONE;
@@ -280,13 +306,14 @@ export class Conversations {
       d.ackApplied[f] = 0;
       d.survivor[f] = NONE;
     }
+    return slot;
   }
 
   /** Closed (RST, or FIN both ways), never answered, or never past the handshake: forgotten after the short timeout. */
-  quiet(row: number): boolean {
-    const s = this.conv.c.state[row];
-    const bits = this.flows.c.bits;
-    return (s & RST_SEEN) !== 0 || (s & (3 * FIN_DIR0)) === 3 * FIN_DIR0 || (bits[2 * row] & SEEN) === 0 || (bits[2 * row + 1] & SEEN) === 0 || (s & PAST_HANDSHAKE) === 0;
+  quiet(slot: number): boolean {
+    const s = this.conv.c.state[slot];
+    const bits = this.flowSlots.c.bits;
+    return (s & RST_SEEN) !== 0 || (s & (3 * FIN_DIR0)) === 3 * FIN_DIR0 || (bits[2 * slot] & SEEN) === 0 || (bits[2 * slot + 1] & SEEN) === 0 || (s & PAST_HANDSHAKE) === 0;
   }
 
   // ------------------------------------------------------------ unacked segments (Wireshark's tcp_unacked_t list)
@@ -301,7 +328,7 @@ export class Conversations {
     s.nextSeq[r] = nextSeq;
     s.tsUs[r] = tsUs;
     s.tsNs[r] = tsNs;
-    const d = this.flows.c;
+    const d = this.flowSlots.c;
     const tail = d.unackedTail[f];
     if (tail === NONE) d.unacked[f] = r;
     else pool.next[tail] = r;
@@ -317,7 +344,7 @@ export class Conversations {
    */
   ack(f: number, ack: number): void {
     this.ackedFrame = 0;
-    const d = this.flows.c;
+    const d = this.flowSlots.c;
     if (d.unackedCount[f] === 0) return;
     const pool = this.segments;
     const s = pool.c;
@@ -356,7 +383,7 @@ export class Conversations {
 
   /** Record `count` SACK blocks ([left, right) pairs in `blocks`) as flow `f`'s latest. */
   setSack(f: number, blocks: Uint32Array, count: number): void {
-    const d = this.flows.c;
+    const d = this.flowSlots.c;
     d.sackCount[f] = count;
     const pool = this.sacks;
     let prev = NONE;
@@ -385,25 +412,25 @@ export class Conversations {
   }
 
   /**
-   * After a packet of the conversation on `row` (its state updated, lastSeen = `clock`): its
-   * place last on the quiet list of its kind, or its timer entry if it is live; then, past
-   * maxQuiet quiet conversations, forget the least recently seen.
+   * After a packet of the conversation on `row` at `slot` (its state updated, lastSeen =
+   * `clock`): its place last on the quiet list of its kind, or its timer entry if it is live;
+   * then, past maxQuiet quiet conversations, forget the least recently seen.
    */
-  settle(row: number, clock: number): void {
+  settle(row: number, slot: number, clock: number): void {
     const c = this.conv.c;
-    const state = c.state[row];
+    const state = c.state[slot];
     const wasCompacted = (state & COMPACTED) !== 0;
-    if (wasCompacted) c.state[row] = state & ~COMPACTED;
-    const kind = !this.quiet(row) ? -1 : (state & PAST_HANDSHAKE) === 0 ? 0 : 1;
+    if (wasCompacted) c.state[slot] = state & ~COMPACTED;
+    const kind = !this.quiet(slot) ? -1 : (state & PAST_HANDSHAKE) === 0 ? 0 : 1;
     const on = (state & ON_A_QUIET_LIST) === 0 ? -1 : state & QUIET_LIST ? 0 : 1;
     if (kind < 0) {
-      if (on >= 0) this.unlinkQuiet(row, on);
-      if ((state & TIMER) === 0) this.armTimer(row, clock);
+      if (on >= 0) this.unlinkQuiet(row, slot, on);
+      if ((state & TIMER) === 0) this.armTimer(row, slot, clock);
       return;
     }
     if (on === kind && this.quietTail[kind] === row && !wasCompacted) return;
-    if (on >= 0) this.unlinkQuiet(row, on);
-    this.linkQuiet(row, kind);
+    if (on >= 0) this.unlinkQuiet(row, slot, on);
+    this.linkQuiet(row, slot, kind);
     while (this.quietCount > this.limits.maxQuiet) {
       // Never the conversation of this packet (the newest of its list).
       const head = this.quietHead[0];
@@ -422,11 +449,14 @@ export class Conversations {
     this.nextSweep = clock + SWEEP_EVERY_US;
     const { idleUs, quietUs } = this.limits;
     const c = this.conv.c;
+    const slots = this.flowSlots;
     for (let kind = 0; kind < 2; kind++) {
       let row = this.compactFrom[kind];
-      while (row !== NONE && clock - c.lastSeen[row] > quietUs) {
-        this.compact(row);
-        row = c.quietNext[row];
+      while (row !== NONE) {
+        const slot = slots.slotOf(row);
+        if (!(clock - c.lastSeen[slot] > quietUs)) break;
+        this.compact(slot);
+        row = c.quietNext[slot];
       }
       this.compactFrom[kind] = row;
     }
@@ -437,88 +467,94 @@ export class Conversations {
       const gen = timers.topGen();
       timers.pop();
       // Stale: the row was freed, or the conversation forgotten past maxQuiet.
-      if (table.gen(row) !== gen || !table.isHeld(row, HOLDER) || (c.state[row] & TIMER) === 0) continue;
-      c.state[row] &= ~TIMER;
+      if (table.gen(row) !== gen || !table.isHeld(row, HOLDER)) continue;
+      const slot = slots.slotOf(row);
+      if ((c.state[slot] & TIMER) === 0) continue;
+      c.state[slot] &= ~TIMER;
       // Gone quiet: the lists look after it.
-      if (this.quiet(row)) continue;
-      const lastSeen = c.lastSeen[row];
+      if (this.quiet(slot)) continue;
+      const lastSeen = c.lastSeen[slot];
       const limit = Math.max(quietUs, idleUs);
       if (clock - lastSeen > limit) {
         this.swept++;
-        this.forget(row);
+        this.forget(row, slot);
         continue;
       }
       // Not yet: due again when it could first go, at most quietUs from now.
       let due = lastSeen + quietUs;
       if (due < clock) due = Math.min(lastSeen + limit, clock + quietUs);
       timers.push(due, row, gen, TIMER_IDLE);
-      c.state[row] |= TIMER;
+      c.state[slot] |= TIMER;
     }
   }
 
   /** The live conversation's timer entry, due quietUs after `clock` (none when quietUs is Infinity: then nothing is forgotten). */
-  private armTimer(row: number, clock: number): void {
+  private armTimer(row: number, slot: number, clock: number): void {
     const { quietUs } = this.limits;
     if (quietUs === Infinity) return;
     this.timers.push(clock + quietUs, row, this.table.gen(row), TIMER_IDLE);
-    this.conv.c.state[row] |= TIMER;
+    this.conv.c.state[slot] |= TIMER;
   }
 
   /** Keep a quiet idle conversation without its lists: its unacked segments and SACK blocks are forgotten. */
-  private compact(row: number): void {
-    this.releaseLists(row);
-    const d = this.flows.c;
-    for (let f = 2 * row; f <= 2 * row + 1; f++) {
+  private compact(slot: number): void {
+    this.releaseLists(slot);
+    const d = this.flowSlots.c;
+    for (let f = 2 * slot; f <= 2 * slot + 1; f++) {
       d.unackedTail[f] = NONE;
       d.unackedCount[f] = 0;
       d.survivor[f] = NONE;
       d.bits[f] &= ~ACK_APPLIED;
       d.sackCount[f] = 0;
     }
-    this.conv.c.state[row] |= COMPACTED;
+    this.conv.c.state[slot] |= COMPACTED;
     this.compacted++;
   }
 
-  private forget(row: number): void {
-    const state = this.conv.c.state[row];
-    if (state & ON_A_QUIET_LIST) this.unlinkQuiet(row, state & QUIET_LIST ? 0 : 1);
-    this.releaseLists(row);
+  /** Forget the conversation on `row` at `slot` (NONE: look it up): the slot and the row go back. */
+  private forget(row: number, slot = NONE): void {
+    if (slot === NONE) slot = this.flowSlots.slotOf(row);
+    const state = this.conv.c.state[slot];
+    if (state & ON_A_QUIET_LIST) this.unlinkQuiet(row, slot, state & QUIET_LIST ? 0 : 1);
+    this.releaseLists(slot);
     this.size--;
+    this.flowSlots.unbind(row);
     this.table.release(row, HOLDER);
   }
 
-  /** Put the row last on quiet list `kind` (it is not compacted). */
-  private linkQuiet(row: number, kind: number): void {
+  /** Put the row (at `slot`) last on quiet list `kind` (it is not compacted). The lists link rows; their links are at the slots. */
+  private linkQuiet(row: number, slot: number, kind: number): void {
     const c = this.conv.c;
     if (this.compactFrom[kind] === NONE) this.compactFrom[kind] = row;
     const tail = this.quietTail[kind];
-    c.quietPrev[row] = tail;
-    c.quietNext[row] = NONE;
+    c.quietPrev[slot] = tail;
+    c.quietNext[slot] = NONE;
     if (tail === NONE) this.quietHead[kind] = row;
-    else c.quietNext[tail] = row;
+    else c.quietNext[this.flowSlots.slotOf(tail)] = row;
     this.quietTail[kind] = row;
-    c.state[row] |= QUIET_LIST << kind;
+    c.state[slot] |= QUIET_LIST << kind;
     this.quietCount++;
   }
 
-  /** Take the row off quiet list `kind`. */
-  private unlinkQuiet(row: number, kind: number): void {
+  /** Take the row (at `slot`) off quiet list `kind`. */
+  private unlinkQuiet(row: number, slot: number, kind: number): void {
     const c = this.conv.c;
-    const prev = c.quietPrev[row];
-    const next = c.quietNext[row];
+    const slots = this.flowSlots;
+    const prev = c.quietPrev[slot];
+    const next = c.quietNext[slot];
     if (this.compactFrom[kind] === row) this.compactFrom[kind] = next;
     if (prev === NONE) this.quietHead[kind] = next;
-    else c.quietNext[prev] = next;
+    else c.quietNext[slots.slotOf(prev)] = next;
     if (next === NONE) this.quietTail[kind] = prev;
-    else c.quietPrev[next] = prev;
-    c.state[row] &= ~ON_A_QUIET_LIST;
+    else c.quietPrev[slots.slotOf(next)] = prev;
+    c.state[slot] &= ~ON_A_QUIET_LIST;
     this.quietCount--;
   }
 
   /** Give both directions' segment and SACK records back. */
-  private releaseLists(row: number): void {
-    const d = this.flows.c;
-    for (let f = 2 * row; f <= 2 * row + 1; f++) {
+  private releaseLists(slot: number): void {
+    const d = this.flowSlots.c;
+    for (let f = 2 * slot; f <= 2 * slot + 1; f++) {
       d.unacked[f] = this.segments.releaseList(d.unacked[f]);
       d.sack[f] = this.sacks.releaseList(d.sack[f]);
     }

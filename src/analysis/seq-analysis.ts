@@ -9,8 +9,9 @@
  * Streaming: call `packet()` for every TCP packet in file order, or `packetAt()` with
  * the packet's row and direction when the caller looks packets up in a connection
  * table it shares with other analyzers (analyze/capture.ts). It returns a reused
- * AnalysisResult, valid until the next call. Per-connection state is in columns of the
- * table's rows (conversation.ts): a packet allocates nothing.
+ * AnalysisResult, valid until the next call. Per-connection state is in columns at a
+ * slot of the analysis's own, bound to the table's row while it holds a conversation
+ * there (conversation.ts): a packet allocates nothing.
  */
 import type { DecodedPacket } from '../decode/packet.js';
 import { ConnTable } from '../conn/table.js';
@@ -20,12 +21,16 @@ import {
   DUPACK_SENTINEL,
   FIN_DIR0,
   FIRST_ACK,
+  LAST_KEEP_ALIVE,
+  LAST_ZERO_WINDOW_PROBE,
   MAX_SACK_BLOCKS,
   MAX_UNACKED_SEGMENTS,
   NO_BIF,
   PAST_HANDSHAKE,
   RST_SEEN,
   SEEN,
+  WINDOW_SET,
+  WINDOW_UNSET,
   WSCALE_NOT_USED,
   WSCALE_UNKNOWN,
 } from './conversation.js';
@@ -125,8 +130,8 @@ export interface SequenceAnalyzerOptions {
 }
 
 /**
- * Quiet conversations kept by default: with 197 bytes of columns a row, a SYN flood of any size
- * keeps the analysis's columns and pools under 40 MB (test/seq-rows.test.ts floods 1,000,000).
+ * Quiet conversations kept by default: with 189 bytes of columns a conversation (and 4 a table row
+ * for its slot), a SYN flood of any size keeps the analysis's columns and pools under 40 MB (test/seq-rows.test.ts floods 1,000,000).
  */
 export const DEFAULT_MAX_QUIET = 100_000;
 
@@ -231,13 +236,14 @@ export class SequenceAnalyzer {
     this.win = p.window;
 
     // §3, §5.15: the conversation, its direction, and the port-reuse decisions.
+    // The conversation's slot (conversation.ts), once: its columns are at slot, its directions at 2 * slot + dir.
     const convs = this.conversations;
-    if (!convs.has(row)) convs.open(row, clock);
-    const fwd = 2 * row + dir;
+    const slot = convs.has(row) ? convs.slotOf(row) : convs.open(row, clock);
+    const fwd = 2 * slot + dir;
     const rev = fwd ^ 1;
     const d = convs.flows.c;
     if (this.isReusedPortsSyn(fwd)) {
-      convs.open(row, clock);
+      convs.open(row, clock); // the same slot
       r.flags |= A.REUSED_PORTS;
     } else if (this.isReusedPortsSynAck(fwd)) {
       r.flags |= A.REUSED_PORTS;
@@ -245,21 +251,21 @@ export class SequenceAnalyzer {
     }
     this.recordBaseSeq(fwd, rev);
     const c = convs.conv.c;
-    r.stream = c.stream[row];
+    r.stream = c.stream[slot];
     r.windowScale = d.winScale[fwd];
 
-    this.analyzeSequenceNumber(row, fwd, rev, r);
+    this.analyzeSequenceNumber(slot, fwd, rev, r);
 
     // After the analysis (these only affect later packets): window scaling (§6), iRTT (§3).
-    this.afterAnalysis(row, fwd, rev, p.windowScale);
+    this.afterAnalysis(slot, fwd, rev, p.windowScale);
     if (this.trackBif) convs.setSack(fwd, p.sack, Math.min(p.sackCount, MAX_SACK_BLOCKS));
-    r.initialRttNs = c.initialRttNs[row];
-    c.lastSeen[row] = clock;
+    r.initialRttNs = c.initialRttNs[slot];
+    c.lastSeen[slot] = clock;
     d.bits[fwd] |= SEEN;
-    if (!(this.tcpFlags & SYN)) c.state[row] |= PAST_HANDSHAKE;
-    if (this.tcpFlags & RST) c.state[row] |= RST_SEEN;
-    else if (this.tcpFlags & FIN) c.state[row] |= FIN_DIR0 << dir;
-    convs.settle(row, clock);
+    if (!(this.tcpFlags & SYN)) c.state[slot] |= PAST_HANDSHAKE;
+    if (this.tcpFlags & RST) c.state[slot] |= RST_SEEN;
+    else if (this.tcpFlags & FIN) c.state[slot] |= FIN_DIR0 << dir;
+    convs.settle(row, slot, clock);
     return r;
   }
 
@@ -299,7 +305,7 @@ export class SequenceAnalyzer {
 
   // ------------------------------------------------------------ the analysis (§5)
 
-  private analyzeSequenceNumber(row: number, fwd: number, rev: number, r: AnalysisResult): void {
+  private analyzeSequenceNumber(slot: number, fwd: number, rev: number, r: AnalysisResult): void {
     const convs = this.conversations;
     const d = convs.flows.c;
     let flags = r.flags;
@@ -334,15 +340,16 @@ export class SequenceAnalyzer {
     if (this.isAckedUnseenSegment(rev, r)) flags |= A.ACK_LOST_SEGMENT;
 
     // Phase C: the retransmission family, for segments that occupy sequence space.
-    if (this.len > 0 || this.tcpFlags & (SYN | FIN)) flags |= this.retransmissionType(row, fwd, rev, flags, r);
+    if (this.len > 0 || this.tcpFlags & (SYN | FIN)) flags |= this.retransmissionType(slot, fwd, rev, flags, r);
 
     // Phase D: state updates.
     this.updateSequenceState(fwd, flags);
     d.window[fwd] = this.win;
+    const last = (flags & A.KEEP_ALIVE ? LAST_KEEP_ALIVE : 0) | (flags & A.ZERO_WINDOW_PROBE ? LAST_ZERO_WINDOW_PROBE : 0);
+    d.bits[fwd] = (d.bits[fwd] & ~(LAST_KEEP_ALIVE | LAST_ZERO_WINDOW_PROBE)) | last | WINDOW_SET;
     d.lastAck[fwd] = this.ack;
     d.lastAckUs[fwd] = this.us;
     d.lastAckNs[fwd] = this.ns;
-    d.lastFlags[fwd] = flags;
     convs.ack(rev, this.ack);
     if (convs.ackedFrame !== 0) {
       r.acksFrame = convs.ackedFrame;
@@ -354,10 +361,16 @@ export class SequenceAnalyzer {
     if (flags !== 0 || r.acksFrame !== 0 || r.bytesInFlight > 0) r.hasAnalysis = true;
   }
 
+  /** The raw window of flow `f`'s previous packet, WINDOW_UNSET before its first. */
+  private windowOf(f: number): number {
+    const d = this.conversations.flows.c;
+    return (d.bits[f] & WINDOW_SET) !== 0 ? d.window[f] : WINDOW_UNSET;
+  }
+
   /** 1. Zero window probe: one byte at nextSeq while the receiver's last window was 0. */
   private isZeroWindowProbe(fwd: number, rev: number): boolean {
     const d = this.conversations.flows.c;
-    return this.len === 1 && this.seq === d.nextSeq[fwd] && d.window[rev] === 0;
+    return this.len === 1 && this.seq === d.nextSeq[fwd] && this.windowOf(rev) === 0;
   }
 
   /** 2. Zero window: the packet advertises a window of 0 (not on SYN, FIN or RST). */
@@ -384,7 +397,7 @@ export class SequenceAnalyzer {
 
   /** 5. Window update: only the (raw) window changed. */
   private isWindowUpdate(fwd: number): boolean {
-    return this.win !== 0 && this.win !== this.conversations.flows.c.window[fwd] && this.isBareRepeat(fwd);
+    return this.win !== 0 && this.win !== this.windowOf(fwd) && this.isBareRepeat(fwd);
   }
 
   /** 6. Window full: the segment ends exactly at the receiver's advertised right edge (scale known). */
@@ -393,25 +406,25 @@ export class SequenceAnalyzer {
     const scale = d.winScale[rev];
     if (this.len === 0 || scale === WSCALE_UNKNOWN || this.tcpFlags & SYN_FIN_RST) return false;
     const shift = (d.bits[rev] & FIRST_ACK) !== 0 || scale === WSCALE_NOT_USED ? 0 : scale;
-    const rightEdge = (d.lastAck[rev] + ((d.window[rev] << shift) >>> 0)) >>> 0;
+    const rightEdge = (d.lastAck[rev] + ((this.windowOf(rev) << shift) >>> 0)) >>> 0;
     return ((this.seq + this.len) >>> 0) === rightEdge;
   }
 
   /** 7. Keep-alive ACK: a bare repeat, same window, answering a keep-alive. */
   private isKeepAliveAck(fwd: number, rev: number): boolean {
     const d = this.conversations.flows.c;
-    return this.win !== 0 && this.win === d.window[fwd] && (d.lastFlags[rev] & A.KEEP_ALIVE) !== 0 && this.isBareRepeat(fwd);
+    return this.win !== 0 && this.win === this.windowOf(fwd) && (d.bits[rev] & LAST_KEEP_ALIVE) !== 0 && this.isBareRepeat(fwd);
   }
 
   /** 8. Zero window probe ACK: a bare repeat with the window still 0, answering a probe. */
   private isZeroWindowProbeAck(fwd: number, rev: number): boolean {
     const d = this.conversations.flows.c;
-    return this.win === 0 && d.window[fwd] === 0 && (d.lastFlags[rev] & A.ZERO_WINDOW_PROBE) !== 0 && this.isBareRepeat(fwd);
+    return this.win === 0 && this.windowOf(fwd) === 0 && (d.bits[rev] & LAST_ZERO_WINDOW_PROBE) !== 0 && this.isBareRepeat(fwd);
   }
 
   /** 9. Duplicate ACK: a bare repeat with the same non-zero window (the ACK bit is not checked). */
   private isDuplicateAck(fwd: number): boolean {
-    return this.win !== 0 && this.win === this.conversations.flows.c.window[fwd] && this.isBareRepeat(fwd);
+    return this.win !== 0 && this.win === this.windowOf(fwd) && this.isBareRepeat(fwd);
   }
 
   /**
@@ -436,7 +449,7 @@ export class SequenceAnalyzer {
   }
 
   /** Phase C: at most one of spurious, fast, out-of-order or plain retransmission. */
-  private retransmissionType(row: number, fwd: number, rev: number, flags: number, r: AnalysisResult): number {
+  private retransmissionType(slot: number, fwd: number, rev: number, flags: number, r: AnalysisResult): number {
     // C1: a keep-alive is never a retransmission.
     if (flags & A.KEEP_ALIVE) return 0;
     const convs = this.conversations;
@@ -448,9 +461,9 @@ export class SequenceAnalyzer {
     if (this.isSpuriousRetransmission(rev)) return A.SPURIOUS_RETRANSMISSION;
     if (this.fastFirst) {
       if (notAdvanced && this.isFastRetransmission(rev)) return A.FAST_RETRANSMISSION;
-      if (notAdvanced && this.isOutOfOrder(row, fwd)) return A.OUT_OF_ORDER;
+      if (notAdvanced && this.isOutOfOrder(slot, fwd)) return A.OUT_OF_ORDER;
     } else {
-      if (notAdvanced && this.isOutOfOrder(row, fwd)) return A.OUT_OF_ORDER;
+      if (notAdvanced && this.isOutOfOrder(slot, fwd)) return A.OUT_OF_ORDER;
       if (notAdvanced && this.isFastRetransmission(rev)) return A.FAST_RETRANSMISSION;
     }
     if (!notAdvanced) return 0;
@@ -482,11 +495,11 @@ export class SequenceAnalyzer {
   }
 
   /** C5 Out-of-order: soon after the highest segment (iRTT, or 3 ms), not ending exactly at nextSeq. */
-  private isOutOfOrder(row: number, fwd: number): boolean {
+  private isOutOfOrder(slot: number, fwd: number): boolean {
     const d = this.conversations.flows.c;
     const t = deltaNs(this.us, this.ns, d.nextSeqUs[fwd], d.nextSeqNs[fwd]);
     // A negative iRTT (SYN stamped after its ACK) is a huge unsigned threshold in Wireshark.
-    const irtt = this.conversations.conv.c.initialRttNs[row];
+    const irtt = this.conversations.conv.c.initialRttNs[slot];
     const threshold = irtt === 0 ? OUT_OF_ORDER_DEFAULT_NS : irtt < 0 ? Infinity : irtt;
     const end = (this.seq + this.len + (this.tcpFlags & (SYN | FIN) ? 1 : 0)) >>> 0;
     return t >= 0 && t < threshold && d.nextSeq[fwd] !== end;
@@ -551,7 +564,7 @@ export class SequenceAnalyzer {
 
   // ------------------------------------------------------------ after the analysis (§3, §6)
 
-  private afterAnalysis(row: number, fwd: number, rev: number, windowScaleOption: number): void {
+  private afterAnalysis(slot: number, fwd: number, rev: number, windowScaleOption: number): void {
     const f = this.tcpFlags;
     const d = this.conversations.flows.c;
     const c = this.conversations.conv.c;
@@ -560,12 +573,12 @@ export class SequenceAnalyzer {
       this.verifyWindowScaling(fwd, rev, (f & ACK) !== 0);
       d.bits[fwd] |= FIRST_ACK;
       if ((f & ACK) === 0) {
-        c.lastSynUs[row] = this.us;
-        c.lastSynNs[row] = this.ns;
+        c.lastSynUs[slot] = this.us;
+        c.lastSynNs[slot] = this.ns;
       }
     } else if (f & ACK) {
-      if (c.initialRttNs[row] === 0 && (c.lastSynUs[row] !== 0 || c.lastSynNs[row] !== 0)) {
-        c.initialRttNs[row] = deltaNs(this.us, this.ns, c.lastSynUs[row], c.lastSynNs[row]);
+      if (c.initialRttNs[slot] === 0 && (c.lastSynUs[slot] !== 0 || c.lastSynNs[slot] !== 0)) {
+        c.initialRttNs[slot] = deltaNs(this.us, this.ns, c.lastSynUs[slot], c.lastSynNs[slot]);
       }
       d.bits[fwd] &= ~FIRST_ACK;
     }

@@ -89,7 +89,7 @@ const RTT_SAMPLES_MAX = 4096;
 const NO_STATE = 11;
 
 const FLOW_COLUMNS = {
-  id: Float64Array,
+  id: Uint32Array,
   /** A flow is on this row (of the store that holds flows on rows). */
   live: Uint8Array,
   /** The connection-table row of the flow's endpoint pair (its own row, or the row it was set aside from). */
@@ -100,8 +100,8 @@ const FLOW_COLUMNS = {
   parkedSynTs: Float64Array,
   firstTs: Float64Array,
   lastTs: Float64Array,
-  firstPacket: Float64Array,
-  lastPacket: Float64Array,
+  firstPacket: Uint32Array,
+  lastPacket: Uint32Array,
   /** Picked up mid-connection: no handshake seen, states inferred. */
   midstream: Uint8Array,
   /** ROLES_BY index. */
@@ -114,7 +114,7 @@ const FLOW_COLUMNS = {
   clientV4: Uint32Array,
   /** A RST was accepted by an endpoint; then the reset* columns say which one first. */
   reset: Uint8Array,
-  resetFrame: Float64Array,
+  resetFrame: Uint32Array,
   resetTs: Float64Array,
   resetSentBy: Uint8Array,
   resetSenderState: Uint8Array,
@@ -169,16 +169,16 @@ const ENDPOINT_COLUMNS = {
   /** Window scale shift from its SYN (-1: none), and its last advertised window (scaled). */
   windowScale: Int8Array,
   window: Int32Array,
-  synFrame: Float64Array,
+  synFrame: Uint32Array,
   synTs: Float64Array,
   /** The peer's SYN and FIN not yet known to have arrived here: head record in FlowStore.receipts, or NONE. */
   pending: Int32Array,
   /** Frame and time of its last segment. */
-  lastSendFrame: Float64Array,
+  lastSendFrame: Uint32Array,
   lastSendTs: Float64Array,
-  synAcks: Float64Array,
+  synAcks: Uint32Array,
   lastSynAckTs: Float64Array,
-  synsSent: Float64Array,
+  synsSent: Uint32Array,
   /** In SYN_SENT, the acknowledgement number of the last ACK it received that did not acknowledge its SYN (-1: none). */
   badAckInSynSent: Float64Array,
   /** Its last SYN, and the time between its last two (the backoff the next one follows). */
@@ -190,15 +190,15 @@ const ENDPOINT_COLUMNS = {
   /** When it entered and left CLOSE_WAIT (-1: not yet), and the frame that put it there. */
   closeWaitSince: Float64Array,
   closeWaitUntil: Float64Array,
-  closeWaitFrame: Float64Array,
+  closeWaitFrame: Uint32Array,
   /** Data sent and not acknowledged since (µs, -1: all acknowledged), and retransmissions since. */
   unackedSince: Float64Array,
-  unackedFrame: Float64Array,
-  retransmissionsUnacked: Float64Array,
+  unackedFrame: Uint32Array,
+  retransmissionsUnacked: Uint32Array,
   lastRetransmissionTs: Float64Array,
   /** Time from the previous (re)transmission of its unacknowledged data to the last retransmission. */
   retransmitGapUs: Float64Array,
-  packets: Float64Array,
+  packets: Uint32Array,
   payloadBytes: Float64Array,
   ipBytes: Float64Array,
 };

@@ -2,15 +2,15 @@
  * One side of a Zeek TCP connection (Zeek's TCP_Endpoint) as columns: its
  * state, its sequence bookkeeping (32-bit values with wrap counters, relative
  * numbers in 64-bit space), the history counters it owns, its packet counters
- * and its reassembler's numbers (reassembler.ts). A connection row has two
- * endpoints, one per end of the row's endpoint pair (conn/table.ts: 0 the lower,
- * 1 the higher): `Endpoints` holds a column set per end, so an endpoint is
- * (row, end) and its peer (row, 1 - end). The endpoints do not move when Zeek
- * flips the roles; the session's `origEnd` says which one is the originator.
+ * and its reassembler's numbers (reassembler.ts). A connection has two
+ * endpoints, one per end of its row's endpoint pair (conn/table.ts: 0 the lower,
+ * 1 the higher), stored as records 2 * slot + end of one column set, where slot is
+ * the connection's slot (session.ts): endpoint i = 2 * slot + end, its peer i ^ 1.
+ * The endpoints do not move when Zeek flips the roles; the session's `origEnd`
+ * says which one is the originator.
  */
 import { ColumnSet, type ColumnArrays } from '../conn/columns.js';
 import { NONE } from '../conn/pool.js';
-import type { ConnTable } from '../conn/table.js';
 
 export const EndpointState = {
   INACTIVE: 0,
@@ -87,40 +87,47 @@ export const ENDPOINT_COLUMNS = {
 
 export type EndpointColumns = ColumnArrays<typeof ENDPOINT_COLUMNS>;
 
-/** Both endpoints of every row: `at[end].c.field[row]`. */
+/**
+ * Both endpoints of every connection Zeek holds, two records a slot (the session's slot,
+ * session.ts): endpoint (slot, end) is record `2 * slot + end`, its fields `c.field[2 * slot + end]`.
+ */
 export class Endpoints {
-  readonly at: [ColumnSet<typeof ENDPOINT_COLUMNS>, ColumnSet<typeof ENDPOINT_COLUMNS>];
+  readonly set: ColumnSet<typeof ENDPOINT_COLUMNS>;
 
-  /** Columns that grow with `table`'s rows, or (without one: tests) with `ensure`. */
-  constructor(table?: ConnTable) {
-    this.at = table ? [table.columns(ENDPOINT_COLUMNS), table.columns(ENDPOINT_COLUMNS)] : [new ColumnSet(ENDPOINT_COLUMNS), new ColumnSet(ENDPOINT_COLUMNS)];
+  constructor() {
+    this.set = new ColumnSet(ENDPOINT_COLUMNS, 128);
   }
 
-  ensure(rows: number): void {
-    this.at[0].ensure(rows);
-    this.at[1].ensure(rows);
+  /** The fields (an object that stays; its arrays are replaced when the set grows). */
+  get c(): EndpointColumns {
+    return this.set.c;
+  }
+
+  /** Room for slots 0..slots-1. */
+  ensure(slots: number): void {
+    this.set.ensure(2 * slots);
   }
 
   /**
-   * Endpoint (row, end) as a new one: INACTIVE, nothing counted, no ranges (whatever the row
-   * held was released, or never was: not a list). Field by field: a loop over the columns
-   * by name costs more than the rest of a connection's start.
+   * Endpoint record `i` (2 * slot + end) as a new one: INACTIVE, nothing counted, no ranges
+   * (whatever the slot held was released, or never was: not a list). Field by field: a loop
+   * over the columns by name costs more than the rest of a connection's start.
    */
-  reset(row: number, end: number): void {
-    const e = this.at[end].c;
-    e.state[row] = e.prevState[row] = 0;
-    e.startSeq[row] = e.lastSeq[row] = e.ackSeq[row] = e.seqWraps[row] = e.ackWraps[row] = 0;
-    e.finCount[row] = e.rstCount[row] = 0;
-    e.finSeq[row] = 0;
-    e.didClose[row] = 0;
-    e.histLastSyn[row] = e.histLastFin[row] = e.histLastRst[row] = 0;
-    e.checksumErrors[row] = e.retransmissions[row] = e.zeroWindows[row] = e.gaps[row] = 0;
-    e.checksumErrorsNext[row] = e.retransmissionsNext[row] = e.zeroWindowsNext[row] = e.gapsNext[row] = 1;
-    e.packets[row] = e.ipBytes[row] = 0;
-    e.lastReassemSeq[row] = e.trimSeq[row] = 1;
-    e.skipDeliveries[row] = e.didEof[row] = 0;
-    e.blocks[row] = NONE;
-    e.bufferedBytes[row] = 0;
+  reset(i: number): void {
+    const e = this.set.c;
+    e.state[i] = e.prevState[i] = 0;
+    e.startSeq[i] = e.lastSeq[i] = e.ackSeq[i] = e.seqWraps[i] = e.ackWraps[i] = 0;
+    e.finCount[i] = e.rstCount[i] = 0;
+    e.finSeq[i] = 0;
+    e.didClose[i] = 0;
+    e.histLastSyn[i] = e.histLastFin[i] = e.histLastRst[i] = 0;
+    e.checksumErrors[i] = e.retransmissions[i] = e.zeroWindows[i] = e.gaps[i] = 0;
+    e.checksumErrorsNext[i] = e.retransmissionsNext[i] = e.zeroWindowsNext[i] = e.gapsNext[i] = 1;
+    e.packets[i] = e.ipBytes[i] = 0;
+    e.lastReassemSeq[i] = e.trimSeq[i] = 1;
+    e.skipDeliveries[i] = e.didEof[i] = 0;
+    e.blocks[i] = NONE;
+    e.bufferedBytes[i] = 0;
   }
 }
 
@@ -129,39 +136,39 @@ export function toFullSeqSpace(seq: number, wraps: number): number {
   return wraps * TWO_32 + seq;
 }
 
-export function updateLastSeq(e: EndpointColumns, row: number, seq: number): void {
-  if (seq < e.lastSeq[row]) e.seqWraps[row]++;
-  e.lastSeq[row] = seq;
+export function updateLastSeq(e: EndpointColumns, i: number, seq: number): void {
+  if (seq < e.lastSeq[i]) e.seqWraps[i]++;
+  e.lastSeq[i] = seq;
 }
 
-export function updateAckSeq(e: EndpointColumns, row: number, seq: number): void {
-  if (seq < e.ackSeq[row]) e.ackWraps[row]++;
-  e.ackSeq[row] = seq;
+export function updateAckSeq(e: EndpointColumns, i: number, seq: number): void {
+  if (seq < e.ackSeq[i]) e.ackWraps[i]++;
+  e.ackSeq[i] = seq;
 }
 
 /** The start, acknowledged and last sequence numbers all set to `seq` (32-bit reduced). */
-export function restartSequence(e: EndpointColumns, row: number, start: number, ack: number, last: number): void {
-  e.startSeq[row] = seq32(start);
-  e.ackSeq[row] = seq32(ack);
-  e.lastSeq[row] = seq32(last);
+export function restartSequence(e: EndpointColumns, i: number, start: number, ack: number, last: number): void {
+  e.startSeq[i] = seq32(start);
+  e.ackSeq[i] = seq32(ack);
+  e.lastSeq[i] = seq32(last);
 }
 
 /** None of this side's data was acknowledged (one octet allowed, for the SYN). */
-export function noDataAcked(e: EndpointColumns, row: number): boolean {
-  const ack = toFullSeqSpace(e.ackSeq[row], e.ackWraps[row]);
-  return ack === e.startSeq[row] || ack === e.startSeq[row] + 1;
+export function noDataAcked(e: EndpointColumns, i: number): boolean {
+  const ack = toFullSeqSpace(e.ackSeq[i], e.ackWraps[i]);
+  return ack === e.startSeq[i] || ack === e.startSeq[i] + 1;
 }
 
 /** Bytes sent by endpoint `e`, from sequence numbers (Zeek's TCP_Endpoint::Size); `peerState` is the other side's state. */
-export function endpointSize(e: EndpointColumns, row: number, peerState: number): number {
-  if (e.prevState[row] === EndpointState.SYN_SENT && e.state[row] === EndpointState.RESET && peerState === EndpointState.INACTIVE && !noDataAcked(e, row)) {
+export function endpointSize(e: EndpointColumns, i: number, peerState: number): number {
+  if (e.prevState[i] === EndpointState.SYN_SENT && e.state[i] === EndpointState.RESET && peerState === EndpointState.INACTIVE && !noDataAcked(e, i)) {
     return 0; // an aborted half-open probe: its sequence numbers would mislead
   }
-  const last = toFullSeqSpace(e.lastSeq[row], e.seqWraps[row]);
-  const ack = toFullSeqSpace(e.ackSeq[row], e.ackWraps[row]);
-  let size = (last > ack ? last : ack) - e.startSeq[row];
+  const last = toFullSeqSpace(e.lastSeq[i], e.seqWraps[i]);
+  const ack = toFullSeqSpace(e.ackSeq[i], e.ackWraps[i]);
+  let size = (last > ack ? last : ack) - e.startSeq[i];
   if (size < 0) size += 2 ** 64; // Zeek computes in unsigned 64 bits
   if (size !== 0) size--; // the SYN octet
-  if (e.finCount[row] > 0 && size !== 0) size--; // the FIN octet
+  if (e.finCount[i] > 0 && size !== 0) size--; // the FIN octet
   return size;
 }

@@ -10,7 +10,7 @@
  * says which one is the originator.
  */
 import { ColumnSet, type ColumnArrays } from '../conn/columns.js';
-import { NONE } from '../conn/pool.js';
+import { NONE, Pool } from '../conn/pool.js';
 
 export const EndpointState = {
   INACTIVE: 0,
@@ -53,24 +53,12 @@ export const ENDPOINT_COLUMNS = {
   seqWraps: Uint32Array,
   ackWraps: Uint32Array,
   finCount: Uint32Array,
-  rstCount: Uint32Array,
-  /** Relative sequence number just after the FIN. */
-  finSeq: Float64Array,
   /** Whether the close has been reported (ConnectionClosed ran to its end). */
   didClose: Uint8Array,
-  /** Relative sequence numbers of the last SYN, FIN and RST (history repeats). */
+  /** Relative sequence number of the last SYN (history repeats; FIN's and RST's are rare fields). */
   histLastSyn: Float64Array,
-  histLastFin: Float64Array,
-  histLastRst: Float64Array,
-  /** The C/T/W/G history counters (history.ts `bumpScaled`): events counted, and the count due for the next letter. */
-  checksumErrors: Uint32Array,
-  checksumErrorsNext: Uint32Array,
-  retransmissions: Uint32Array,
-  retransmissionsNext: Uint32Array,
-  zeroWindows: Uint32Array,
-  zeroWindowsNext: Uint32Array,
-  gaps: Uint32Array,
-  gapsNext: Uint32Array,
+  /** The endpoint's record of rare fields (RARE_COLUMNS) in `Endpoints.rare`, NONE until one is needed. */
+  rare: Int32Array,
   /** ConnSize: packets and IP bytes that passed the checks. */
   packets: Float64Array,
   ipBytes: Float64Array,
@@ -88,11 +76,38 @@ export const ENDPOINT_COLUMNS = {
 export type EndpointColumns = ColumnArrays<typeof ENDPOINT_COLUMNS>;
 
 /**
+ * Fields an endpoint needs only once it sends a FIN or a RST, or counts a history event: in a
+ * pool record made then (`Endpoints.rareOf`), so that an endpoint that never does (a SYN of a
+ * flood, most of them) has none. Before the record exists every field is as made: 0, and 1 for
+ * the `*Next` counts.
+ */
+export const RARE_COLUMNS = {
+  /** Relative sequence number just after the FIN. */
+  finSeq: Float64Array,
+  /** Relative sequence numbers of the last FIN and RST (history repeats). */
+  histLastFin: Float64Array,
+  histLastRst: Float64Array,
+  /** The C/T/W/G history counters (history.ts `bumpScaled`): events counted, and the count due for the next letter. */
+  checksumErrors: Uint32Array,
+  checksumErrorsNext: Uint32Array,
+  retransmissions: Uint32Array,
+  retransmissionsNext: Uint32Array,
+  zeroWindows: Uint32Array,
+  zeroWindowsNext: Uint32Array,
+  gaps: Uint32Array,
+  gapsNext: Uint32Array,
+};
+
+export type RareColumns = ColumnArrays<typeof RARE_COLUMNS>;
+
+/**
  * Both endpoints of every connection Zeek holds, two records a slot (the session's slot,
  * session.ts): endpoint (slot, end) is record `2 * slot + end`, its fields `c.field[2 * slot + end]`.
  */
 export class Endpoints {
   readonly set: ColumnSet<typeof ENDPOINT_COLUMNS>;
+  /** The rare fields, a record per endpoint that needed one (`rare` column). */
+  readonly rare = new Pool(RARE_COLUMNS, 64);
 
   constructor() {
     this.set = new ColumnSet(ENDPOINT_COLUMNS, 128);
@@ -103,26 +118,44 @@ export class Endpoints {
     return this.set.c;
   }
 
+  /** Endpoint i's record of rare fields, made now if it has none. Read `rare.c` after the call: the pool may grow. */
+  rareOf(i: number): number {
+    const e = this.set.c;
+    let r = e.rare[i];
+    if (r === NONE) {
+      r = e.rare[i] = this.rare.alloc();
+      const x = this.rare.c;
+      x.checksumErrorsNext[r] = x.retransmissionsNext[r] = x.zeroWindowsNext[r] = x.gapsNext[r] = 1;
+    }
+    return r;
+  }
+
+  /** Give back endpoint i's record of rare fields (its connection is gone). */
+  release(i: number): void {
+    const e = this.set.c;
+    if (e.rare[i] === NONE) return;
+    this.rare.release(e.rare[i]);
+    e.rare[i] = NONE;
+  }
+
   /** Room for slots 0..slots-1. */
   ensure(slots: number): void {
     this.set.ensure(2 * slots);
   }
 
   /**
-   * Endpoint record `i` (2 * slot + end) as a new one: INACTIVE, nothing counted, no ranges
-   * (whatever the slot held was released, or never was: not a list). Field by field: a loop
+   * Endpoint record `i` (2 * slot + end) as a new one: INACTIVE, nothing counted, no ranges, no
+   * rare fields (whatever the slot held was released, or never was: not a list). Field by field: a loop
    * over the columns by name costs more than the rest of a connection's start.
    */
   reset(i: number): void {
     const e = this.set.c;
     e.state[i] = e.prevState[i] = 0;
     e.startSeq[i] = e.lastSeq[i] = e.ackSeq[i] = e.seqWraps[i] = e.ackWraps[i] = 0;
-    e.finCount[i] = e.rstCount[i] = 0;
-    e.finSeq[i] = 0;
+    e.finCount[i] = 0;
     e.didClose[i] = 0;
-    e.histLastSyn[i] = e.histLastFin[i] = e.histLastRst[i] = 0;
-    e.checksumErrors[i] = e.retransmissions[i] = e.zeroWindows[i] = e.gaps[i] = 0;
-    e.checksumErrorsNext[i] = e.retransmissionsNext[i] = e.zeroWindowsNext[i] = e.gapsNext[i] = 1;
+    e.histLastSyn[i] = 0;
+    e.rare[i] = NONE;
     e.packets[i] = e.ipBytes[i] = 0;
     e.lastReassemSeq[i] = e.trimSeq[i] = 1;
     e.skipDeliveries[i] = e.didEof[i] = 0;

@@ -72,7 +72,10 @@ export class Reassembler {
   ackReceived(slot: number, end: number, seq: number): void {
     const e = this.ends.c;
     const i = 2 * slot + end;
-    if (e.finCount[i] > 0 && seq >= e.finSeq[i]) seq = e.finSeq[i] - 1;
+    if (e.finCount[i] > 0) {
+      const finSeq = this.ends.rare.c.finSeq[e.rare[i]]; // set with the FIN
+      if (seq >= finSeq) seq = finSeq - 1;
+    }
     if (seq <= e.trimSeq[i]) return;
     this.trimToSeq(slot, end, seq);
     this.checkEof(slot, end);

@@ -245,6 +245,8 @@ export class TcpSessions implements ReassemblerHost {
     this.history.release(slot);
     this.reassembler.release(slot, 0);
     this.reassembler.release(slot, 1);
+    this.ends.release(2 * slot);
+    this.ends.release(2 * slot + 1);
     const s = this.cols.c;
     s.serial[slot] = 0;
     this.slots.unbind(s.row[slot]);
@@ -375,9 +377,9 @@ export class TcpSessions implements ReassemblerHost {
   }
 
   private checksumError(slot: number, end: number): void {
-    const E = this.ends.c;
-    const iE = 2 * slot + end;
-    if (bumpScaled(E.checksumErrors, E.checksumErrorsNext, iE)) this.addHistory(slot, end, LETTER_C);
+    const r = this.ends.rareOf(2 * slot + end);
+    const X = this.ends.rare.c;
+    if (bumpScaled(X.checksumErrors, X.checksumErrorsNext, r)) this.addHistory(slot, end, LETTER_C);
   }
 
   /** update_history: the letter(s) of one packet's flags. */
@@ -398,13 +400,17 @@ export class TcpSessions implements ReassemblerHost {
       if (flags & FIN) {
         // F: again only when the sequence number after the payload changed.
         const seqAfterPayload = relSeq + len;
-        if (this.checkHistory(slot, me, HistBit.FIN, LETTER_F) && seqAfterPayload !== E.histLastFin[iE]) this.addHistory(slot, me, LETTER_F);
-        E.histLastFin[iE] = seqAfterPayload;
+        const r = this.ends.rareOf(iE);
+        const X = this.ends.rare.c;
+        if (this.checkHistory(slot, me, HistBit.FIN, LETTER_F) && seqAfterPayload !== X.histLastFin[r]) this.addHistory(slot, me, LETTER_F);
+        X.histLastFin[r] = seqAfterPayload;
       }
       if (flags & RST) {
         // R: again only for a RST at a new sequence number.
-        if (this.checkHistory(slot, me, HistBit.RST, LETTER_R) && relSeq !== E.histLastRst[iE]) this.addHistory(slot, me, LETTER_R);
-        E.histLastRst[iE] = relSeq;
+        const r = this.ends.rareOf(iE);
+        const X = this.ends.rare.c;
+        if (this.checkHistory(slot, me, HistBit.RST, LETTER_R) && relSeq !== X.histLastRst[r]) this.addHistory(slot, me, LETTER_R);
+        X.histLastRst[r] = relSeq;
       }
     } else if (len > 0) {
       this.checkHistory(slot, me, HistBit.DATA, LETTER_D);
@@ -418,7 +424,9 @@ export class TcpSessions implements ReassemblerHost {
     const E = this.ends.c;
     const iE = 2 * slot + me;
     if (window === 0 && !(flags & RST) && this.ends.c.state[2 * slot + (1 - me)] !== EndpointState.CLOSED && E.state[iE] !== EndpointState.RESET) {
-      if (bumpScaled(E.zeroWindows, E.zeroWindowsNext, iE)) this.addHistory(slot, me, LETTER_W);
+      const r = this.ends.rareOf(iE);
+      const X = this.ends.rare.c;
+      if (bumpScaled(X.zeroWindows, X.zeroWindowsNext, r)) this.addHistory(slot, me, LETTER_W);
     }
   }
 
@@ -490,7 +498,9 @@ export class TcpSessions implements ReassemblerHost {
     } else if (deltaLast > 0) {
       advanceLastSeq(E, iE, lastSeq);
     } else if (len > 0) {
-      if (bumpScaled(E.retransmissions, E.retransmissionsNext, iE)) this.addHistory(slot, me, LETTER_T);
+      const r = this.ends.rareOf(iE);
+      const X = this.ends.rare.c;
+      if (bumpScaled(X.retransmissions, X.retransmissionsNext, r)) this.addHistory(slot, me, LETTER_T);
     }
   }
 
@@ -533,9 +543,9 @@ export class TcpSessions implements ReassemblerHost {
 
     if (flags & FIN) {
       E.finCount[iE]++;
-      E.finSeq[iE] = relSeq + segLen;
+      const r = this.ends.rareOf(iE); // before reading the pool's columns: it may grow
+      this.ends.rare.c.finSeq[r] = relSeq + segLen;
     }
-    if (flags & RST) E.rstCount[iE]++;
 
     let relAck = 0;
     if (flags & ACK) {
@@ -780,7 +790,9 @@ export class TcpSessions implements ReassemblerHost {
     if (this.isClean(slot, end) && this.isClean(slot, 1 - end)) {
       const E = this.ends.c;
       const iE = 2 * slot + end;
-      if (bumpScaled(E.gaps, E.gapsNext, iE)) this.addHistory(slot, end, LETTER_G);
+      const r = this.ends.rareOf(iE);
+      const X = this.ends.rare.c;
+      if (bumpScaled(X.gaps, X.gapsNext, r)) this.addHistory(slot, end, LETTER_G);
       this.cols.c.missedBytes[slot] += len;
     }
   }

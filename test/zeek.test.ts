@@ -356,7 +356,7 @@ describe('Zeek reassembly bookkeeping', () => {
       dataSent: (seq: number, len: number) => re.dataSent(3, 0, seq, len),
       ackReceived: (seq: number) => re.ackReceived(3, 0, seq),
       get lastReassemSeq() {
-        return ends.c.lastReassemSeq[2 * 3];
+        return re.lastReassemSeq(3, 0);
       },
       hasBlocks: () => re.hasBlocks(3, 0),
     };

@@ -62,15 +62,8 @@ export const ENDPOINT_COLUMNS = {
   /** ConnSize: packets and IP bytes that passed the checks. */
   packets: Float64Array,
   ipBytes: Float64Array,
-  /** Reassembler: next relative sequence number to deliver in order; everything below trimSeq was acknowledged and dropped. */
-  lastReassemSeq: Float64Array,
-  trimSeq: Float64Array,
-  /** Reassembly gave up (too much data above a hole, or unacknowledged). */
-  skipDeliveries: Uint8Array,
-  didEof: Uint8Array,
-  /** Seen, not yet acknowledged ranges (a list in reassembler.ts's pool; NONE for none), and their bytes. */
-  blocks: Int32Array,
-  bufferedBytes: Float64Array,
+  /** The endpoint's reassembly record (reassembler.ts), NONE until its first data or ACK beyond its start. */
+  stream: Int32Array,
 };
 
 export type EndpointColumns = ColumnArrays<typeof ENDPOINT_COLUMNS>;
@@ -144,8 +137,8 @@ export class Endpoints {
   }
 
   /**
-   * Endpoint record `i` (2 * slot + end) as a new one: INACTIVE, nothing counted, no ranges, no
-   * rare fields (whatever the slot held was released, or never was: not a list). Field by field: a loop
+   * Endpoint record `i` (2 * slot + end) as a new one: INACTIVE, nothing counted, no reassembly
+   * record, no rare fields (whatever the slot held was released, or never was: not a list). Field by field: a loop
    * over the columns by name costs more than the rest of a connection's start.
    */
   reset(i: number): void {
@@ -157,10 +150,7 @@ export class Endpoints {
     e.histLastSyn[i] = 0;
     e.rare[i] = NONE;
     e.packets[i] = e.ipBytes[i] = 0;
-    e.lastReassemSeq[i] = e.trimSeq[i] = 1;
-    e.skipDeliveries[i] = e.didEof[i] = 0;
-    e.blocks[i] = NONE;
-    e.bufferedBytes[i] = 0;
+    e.stream[i] = NONE;
   }
 }
 

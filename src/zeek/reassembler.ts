@@ -30,6 +30,25 @@ export interface ReassemblerLimits {
 export class Reassembler {
   /** Seen, not yet acknowledged ranges [seq, upper), every endpoint's. */
   private readonly ranges = new Pool({ seq: Float64Array, upper: Float64Array }, 256);
+  /**
+   * An endpoint's reassembly numbers, in a record made when it first sends data or is
+   * acknowledged beyond its start (`streamOf`): an endpoint that never is (a SYN of a flood)
+   * has none, and reads as a new one (the endpoint's `stream` column: NONE).
+   */
+  private readonly streams = new Pool(
+    {
+      /** Next relative sequence number to deliver in order; everything below trimSeq was acknowledged and dropped. */
+      lastReassemSeq: Float64Array,
+      trimSeq: Float64Array,
+      /** Seen, not yet acknowledged ranges (a list in `ranges`; NONE for none), and their bytes. */
+      blocks: Int32Array,
+      bufferedBytes: Float64Array,
+      /** Reassembly gave up (too much data above a hole, or unacknowledged). */
+      skipDeliveries: Uint8Array,
+      didEof: Uint8Array,
+    },
+    64,
+  );
 
   constructor(
     private readonly ends: Endpoints,
@@ -42,28 +61,59 @@ export class Reassembler {
     return this.ranges.size;
   }
 
-  hasBlocks(slot: number, end: number): boolean {
-    return this.ends.c.blocks[2 * slot + end] !== NONE;
+  /** Endpoints with a reassembly record. */
+  get streamsHeld(): number {
+    return this.streams.size;
   }
 
-  /** Give back the endpoint's ranges (its connection is gone). */
+  /** The next relative sequence number endpoint (slot, end) would deliver in order. */
+  lastReassemSeq(slot: number, end: number): number {
+    const q = this.ends.c.stream[2 * slot + end];
+    return q === NONE ? 1 : this.streams.c.lastReassemSeq[q];
+  }
+
+  /** Endpoint i's reassembly record, made now (numbers as a new endpoint's, no ranges) if it has none. */
+  private streamOf(i: number): number {
+    const e = this.ends.c;
+    let q = e.stream[i];
+    if (q === NONE) {
+      q = e.stream[i] = this.streams.alloc();
+      const S = this.streams.c;
+      S.lastReassemSeq[q] = S.trimSeq[q] = 1;
+      S.blocks[q] = NONE;
+    }
+    return q;
+  }
+
+  hasBlocks(slot: number, end: number): boolean {
+    const q = this.ends.c.stream[2 * slot + end];
+    return q !== NONE && this.streams.c.blocks[q] !== NONE;
+  }
+
+  /** Give back the endpoint's record and ranges (its connection is gone). */
   release(slot: number, end: number): void {
     const e = this.ends.c;
     const i = 2 * slot + end;
-    e.blocks[i] = this.ranges.releaseList(e.blocks[i]);
+    const q = e.stream[i];
+    if (q === NONE) return;
+    this.ranges.releaseList(this.streams.c.blocks[q]);
+    this.streams.release(q);
+    e.stream[i] = NONE;
   }
 
-  /** Data from endpoint (slot, end) at relative `seq` (TCP_Reassembler::DataSent). */
+  /** Data (len > 0) from endpoint (slot, end) at relative `seq` (TCP_Reassembler::DataSent). */
   dataSent(slot: number, end: number, seq: number, len: number): void {
     const e = this.ends.c;
     const i = 2 * slot + end;
-    if (e.skipDeliveries[i]) return;
+    const q = this.streamOf(i);
+    const S = this.streams.c;
+    if (S.skipDeliveries[q]) return;
     this.newBlock(slot, end, seq, len);
     const L = this.limits;
     if (noDataAcked(e, i) && L.tcpMaxAboveHoleWithoutAnyAcks && this.undeliveredBytes(slot, end) > L.tcpMaxAboveHoleWithoutAnyAcks) {
       this.giveUp(slot, end); // above_hole_data_without_any_acks
     }
-    if (L.tcpExcessiveDataWithoutFurtherAcks && e.bufferedBytes[i] > L.tcpExcessiveDataWithoutFurtherAcks) {
+    if (L.tcpExcessiveDataWithoutFurtherAcks && S.bufferedBytes[q] > L.tcpExcessiveDataWithoutFurtherAcks) {
       this.giveUp(slot, end); // excessive_data_without_further_acks
     }
   }
@@ -76,7 +126,9 @@ export class Reassembler {
       const finSeq = this.ends.rare.c.finSeq[e.rare[i]]; // set with the FIN
       if (seq >= finSeq) seq = finSeq - 1;
     }
-    if (seq <= e.trimSeq[i]) return;
+    const q = e.stream[i];
+    if (seq <= (q === NONE ? 1 : this.streams.c.trimSeq[q])) return; // (1: a new endpoint's trimSeq)
+    this.streamOf(i);
     this.trimToSeq(slot, end, seq);
     this.checkEof(slot, end);
   }
@@ -85,11 +137,13 @@ export class Reassembler {
   checkEof(slot: number, end: number): void {
     const e = this.ends.c;
     const i = 2 * slot + end;
-    if (e.didEof[i]) return;
+    const q = e.stream[i];
+    if (q !== NONE && this.streams.c.didEof[q]) return;
     const s = e.state[i];
     if (e.finCount[i] > 0 || s === EndpointState.CLOSED || s === EndpointState.RESET) {
       if (!this.dataPending(slot, end)) {
-        e.didEof[i] = 1;
+        const made = this.streamOf(i); // before reading the pool's columns: it may grow
+        this.streams.c.didEof[made] = 1;
         this.host.endpointEof(slot, end);
       }
     }
@@ -99,8 +153,10 @@ export class Reassembler {
   dataPending(slot: number, end: number): boolean {
     const e = this.ends.c;
     const i = 2 * slot + end;
-    if (e.skipDeliveries[i]) return false;
-    const delivered = e.startSeq[i] + e.lastReassemSeq[i];
+    const q = e.stream[i];
+    const S = this.streams.c;
+    if (q !== NONE && S.skipDeliveries[q]) return false;
+    const delivered = e.startSeq[i] + (q === NONE ? 1 : S.lastReassemSeq[q]);
     const last = toFullSeqSpace(e.lastSeq[i], e.seqWraps[i]);
     if (last < delivered) return false;
     if (delivered !== last - 1 && delivered !== last) return true;
@@ -110,24 +166,28 @@ export class Reassembler {
   private undeliveredBytes(slot: number, end: number): number {
     const e = this.ends.c;
     const i = 2 * slot + end;
-    let b = e.blocks[i];
+    const S = this.streams.c;
+    const q = e.stream[i];
+    let b = S.blocks[q];
     if (b === NONE) return 0;
     for (let n = this.ranges.next[b]; n !== NONE; n = this.ranges.next[n]) b = n;
-    return this.ranges.c.upper[b] - e.lastReassemSeq[i];
+    return this.ranges.c.upper[b] - S.lastReassemSeq[q];
   }
 
   private giveUp(slot: number, end: number): void {
     const e = this.ends.c;
     const i = 2 * slot + end;
-    e.blocks[i] = this.ranges.releaseList(e.blocks[i]);
-    e.bufferedBytes[i] = 0;
-    e.skipDeliveries[i] = 1;
+    const S = this.streams.c;
+    const q = e.stream[i];
+    S.blocks[q] = this.ranges.releaseList(S.blocks[q]);
+    S.bufferedBytes[q] = 0;
+    S.skipDeliveries[q] = 1;
   }
 
   private newBlock(slot: number, end: number, seq: number, len: number): void {
     if (len === 0) return;
     const upper = seq + len;
-    const trimSeq = this.ends.c.trimSeq[2 * slot + end];
+    const trimSeq = this.streams.c.trimSeq[this.ends.c.stream[2 * slot + end]];
     if (upper <= trimSeq) return; // old data
     if (seq < trimSeq) seq = trimSeq;
     this.insertUncovered(slot, end, seq, upper);
@@ -139,7 +199,7 @@ export class Reassembler {
     const R = this.ranges;
     // The first block whose upper end is above `seq` (blocks are sorted and disjoint), and the one before it.
     let prev = NONE;
-    let cur = this.ends.c.blocks[2 * slot + end];
+    let cur = this.streams.c.blocks[this.ends.c.stream[2 * slot + end]];
     while (cur !== NONE && R.c.upper[cur] <= seq) {
       prev = cur;
       cur = R.next[cur];
@@ -165,14 +225,16 @@ export class Reassembler {
     R.c.upper[r] = upper;
     const e = this.ends.c;
     const i = 2 * slot + end;
+    const S = this.streams.c;
+    const q = e.stream[i];
     if (prev === NONE) {
-      R.next[r] = e.blocks[i];
-      e.blocks[i] = r;
+      R.next[r] = S.blocks[q];
+      S.blocks[q] = r;
     } else {
       R.next[r] = R.next[prev];
       R.next[prev] = r;
     }
-    e.bufferedBytes[i] += upper - seq;
+    S.bufferedBytes[q] += upper - seq;
     return r;
   }
 
@@ -181,11 +243,13 @@ export class Reassembler {
     const R = this.ranges;
     const e = this.ends.c;
     const i = 2 * slot + end;
+    const S = this.streams.c;
+    const q = e.stream[i];
     let delivered = false;
-    for (let b = e.blocks[i]; b !== NONE; b = R.next[b]) {
-      if (R.c.seq[b] > e.lastReassemSeq[i]) break;
-      if (R.c.seq[b] === e.lastReassemSeq[i]) {
-        e.lastReassemSeq[i] = R.c.upper[b];
+    for (let b = S.blocks[q]; b !== NONE; b = R.next[b]) {
+      if (R.c.seq[b] > S.lastReassemSeq[q]) break;
+      if (R.c.seq[b] === S.lastReassemSeq[q]) {
+        S.lastReassemSeq[q] = R.c.upper[b];
         delivered = true;
       }
     }
@@ -194,7 +258,7 @@ export class Reassembler {
     // ACKs are probably not visible, so do not hold on to the delivered data.
     const max = this.limits.tcpMaxInitialWindow;
     if (noDataAcked(e, i) && max && endpointSize(e, i, this.ends.c.state[i ^ 1]) > max) {
-      this.trimToSeq(slot, end, e.lastReassemSeq[i]);
+      this.trimToSeq(slot, end, S.lastReassemSeq[q]);
     }
   }
 
@@ -203,17 +267,19 @@ export class Reassembler {
     const R = this.ranges;
     const e = this.ends.c;
     const i = 2 * slot + end;
-    if (seq > e.lastReassemSeq[i]) this.undelivered(slot, end, seq);
-    let head = e.blocks[i];
+    const S = this.streams.c;
+    const q = e.stream[i];
+    if (seq > S.lastReassemSeq[q]) this.undelivered(slot, end, seq);
+    let head = S.blocks[q];
     while (head !== NONE && R.c.upper[head] <= seq) {
-      e.bufferedBytes[i] -= R.c.upper[head] - R.c.seq[head];
+      S.bufferedBytes[q] -= R.c.upper[head] - R.c.seq[head];
       const next = R.next[head];
       R.release(head);
       head = next;
     }
-    e.blocks[i] = head;
-    if (head !== NONE && R.c.seq[head] === e.lastReassemSeq[i]) this.deliverInOrder(slot, end);
-    e.trimSeq[i] = seq;
+    S.blocks[q] = head;
+    if (head !== NONE && R.c.seq[head] === S.lastReassemSeq[q]) this.deliverInOrder(slot, end);
+    S.trimSeq[q] = seq;
   }
 
   /** TCP_Reassembler::Undelivered: everything below `upTo` that was not seen is a gap. */
@@ -223,18 +289,20 @@ export class Reassembler {
     const R = this.ranges;
     const e = this.ends.c;
     const i = 2 * slot + end;
-    if (!e.skipDeliveries[i]) {
+    const S = this.streams.c;
+    const q = e.stream[i];
+    if (!S.skipDeliveries[q]) {
       for (;;) {
-        let b = e.blocks[i];
-        while (b !== NONE && R.c.seq[b] < e.lastReassemSeq[i]) b = R.next[b];
+        let b = S.blocks[q];
+        while (b !== NONE && R.c.seq[b] < S.lastReassemSeq[q]) b = R.next[b];
         if (b === NONE || R.c.seq[b] >= upTo) break;
-        const gapLen = R.c.seq[b] - e.lastReassemSeq[i];
-        this.host.contentGap(slot, end, e.lastReassemSeq[i], gapLen);
-        e.lastReassemSeq[i] += gapLen;
+        const gapLen = R.c.seq[b] - S.lastReassemSeq[q];
+        this.host.contentGap(slot, end, S.lastReassemSeq[q], gapLen);
+        S.lastReassemSeq[q] += gapLen;
         this.deliverInOrder(slot, end);
       }
-      if (upTo > e.lastReassemSeq[i]) this.host.contentGap(slot, end, e.lastReassemSeq[i], upTo - e.lastReassemSeq[i]);
+      if (upTo > S.lastReassemSeq[q]) this.host.contentGap(slot, end, S.lastReassemSeq[q], upTo - S.lastReassemSeq[q]);
     }
-    if (upTo > e.lastReassemSeq[i]) e.lastReassemSeq[i] = upTo;
+    if (upTo > S.lastReassemSeq[q]) S.lastReassemSeq[q] = upTo;
   }
 }

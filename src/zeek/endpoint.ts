@@ -89,6 +89,8 @@ export const RARE_COLUMNS = {
   zeroWindowsNext: Uint32Array,
   gaps: Uint32Array,
   gapsNext: Uint32Array,
+  /** Bytes of this endpoint's content gaps (conn.log's missed_bytes is both ends' together). */
+  missedBytes: Float64Array,
 };
 
 export type RareColumns = ColumnArrays<typeof RARE_COLUMNS>;
@@ -121,6 +123,12 @@ export class Endpoints {
       x.checksumErrorsNext[r] = x.retransmissionsNext[r] = x.zeroWindowsNext[r] = x.gapsNext[r] = 1;
     }
     return r;
+  }
+
+  /** Bytes of endpoint i's content gaps. */
+  missedBytes(i: number): number {
+    const r = this.set.c.rare[i];
+    return r === NONE ? 0 : this.rare.c.missedBytes[r];
   }
 
   /** Give back endpoint i's record of rare fields (its connection is gone). */

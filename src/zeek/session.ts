@@ -111,7 +111,6 @@ const SESSION_COLUMNS = {
   lastTime: Float64Array,
   firstFrame: Float64Array,
   lastFrame: Float64Array,
-  missedBytes: Float64Array,
   /** TCPSessionAdapter flags. */
   isActive: Uint8Array,
   partial: Uint8Array,
@@ -221,7 +220,6 @@ export class TcpSessions implements ReassemblerHost {
     s.selfPair[slot] = selfPair ? 1 : 0;
     s.startTime[slot] = s.lastTime[slot] = tsUs;
     s.firstFrame[slot] = s.lastFrame[slot] = frame;
-    s.missedBytes[slot] = 0;
     s.isActive[slot] = 1;
     s.partial[slot] = s.firstPacketSeen[slot] = s.closeDeferred[slot] = s.deferredGenEvent[slot] = 0;
     s.inactivityTimeout[slot] = 0;
@@ -287,7 +285,7 @@ export class TcpSessions implements ReassemblerHost {
       resp_ip_bytes: R.ipBytes[iR],
       orig_bytes: origSize,
       resp_bytes: respSize,
-      missed_bytes: s.missedBytes[slot],
+      missed_bytes: this.ends.missedBytes(2 * slot) + this.ends.missedBytes(2 * slot + 1),
       orig_state: ENDPOINT_STATE_NAMES[orig],
       resp_state: ENDPOINT_STATE_NAMES[resp],
       first_frame: s.firstFrame[slot],
@@ -793,7 +791,7 @@ export class TcpSessions implements ReassemblerHost {
       const r = this.ends.rareOf(iE);
       const X = this.ends.rare.c;
       if (bumpScaled(X.gaps, X.gapsNext, r)) this.addHistory(slot, end, LETTER_G);
-      this.cols.c.missedBytes[slot] += len;
+      X.missedBytes[r] += len; // (integers: the sum over both ends is the same in any order)
     }
   }
 

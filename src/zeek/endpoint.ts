@@ -50,9 +50,6 @@ export const ENDPOINT_COLUMNS = {
   startSeq: Uint32Array,
   lastSeq: Uint32Array,
   ackSeq: Uint32Array,
-  seqWraps: Uint32Array,
-  ackWraps: Uint32Array,
-  finCount: Uint32Array,
   /** Whether the close has been reported (ConnectionClosed ran to its end). */
   didClose: Uint8Array,
   /** Relative sequence number of the last SYN (history repeats; FIN's and RST's are rare fields). */
@@ -69,12 +66,18 @@ export const ENDPOINT_COLUMNS = {
 export type EndpointColumns = ColumnArrays<typeof ENDPOINT_COLUMNS>;
 
 /**
- * Fields an endpoint needs only once it sends a FIN or a RST, or counts a history event: in a
+ * Fields an endpoint needs only once it sends a FIN or a RST, counts a history event or wraps
+ * its sequence or acknowledgement numbers: in a
  * pool record made then (`Endpoints.rareOf`), so that an endpoint that never does (a SYN of a
  * flood, most of them) has none. Before the record exists every field is as made: 0, and 1 for
  * the `*Next` counts.
  */
 export const RARE_COLUMNS = {
+  /** Wraps of lastSeq and ackSeq (sequence numbers in 64-bit space: `toFullSeqSpace`). */
+  seqWraps: Uint32Array,
+  ackWraps: Uint32Array,
+  /** FINs sent. */
+  finCount: Uint32Array,
   /** Relative sequence number just after the FIN. */
   finSeq: Float64Array,
   /** Relative sequence numbers of the last FIN and RST (history repeats). */
@@ -125,6 +128,24 @@ export class Endpoints {
     return r;
   }
 
+  /** Wraps of endpoint i's lastSeq. */
+  seqWraps(i: number): number {
+    const r = this.set.c.rare[i];
+    return r === NONE ? 0 : this.rare.c.seqWraps[r];
+  }
+
+  /** Wraps of endpoint i's ackSeq. */
+  ackWraps(i: number): number {
+    const r = this.set.c.rare[i];
+    return r === NONE ? 0 : this.rare.c.ackWraps[r];
+  }
+
+  /** FINs endpoint i sent. */
+  finCount(i: number): number {
+    const r = this.set.c.rare[i];
+    return r === NONE ? 0 : this.rare.c.finCount[r];
+  }
+
   /** Bytes of endpoint i's content gaps. */
   missedBytes(i: number): number {
     const r = this.set.c.rare[i];
@@ -152,8 +173,7 @@ export class Endpoints {
   reset(i: number): void {
     const e = this.set.c;
     e.state[i] = e.prevState[i] = 0;
-    e.startSeq[i] = e.lastSeq[i] = e.ackSeq[i] = e.seqWraps[i] = e.ackWraps[i] = 0;
-    e.finCount[i] = 0;
+    e.startSeq[i] = e.lastSeq[i] = e.ackSeq[i] = 0;
     e.didClose[i] = 0;
     e.histLastSyn[i] = 0;
     e.rare[i] = NONE;
@@ -167,13 +187,21 @@ export function toFullSeqSpace(seq: number, wraps: number): number {
   return wraps * TWO_32 + seq;
 }
 
-export function updateLastSeq(e: EndpointColumns, i: number, seq: number): void {
-  if (seq < e.lastSeq[i]) e.seqWraps[i]++;
+export function updateLastSeq(ends: Endpoints, i: number, seq: number): void {
+  const e = ends.c;
+  if (seq < e.lastSeq[i]) {
+    const r = ends.rareOf(i);
+    ends.rare.c.seqWraps[r]++;
+  }
   e.lastSeq[i] = seq;
 }
 
-export function updateAckSeq(e: EndpointColumns, i: number, seq: number): void {
-  if (seq < e.ackSeq[i]) e.ackWraps[i]++;
+export function updateAckSeq(ends: Endpoints, i: number, seq: number): void {
+  const e = ends.c;
+  if (seq < e.ackSeq[i]) {
+    const r = ends.rareOf(i);
+    ends.rare.c.ackWraps[r]++;
+  }
   e.ackSeq[i] = seq;
 }
 
@@ -185,21 +213,23 @@ export function restartSequence(e: EndpointColumns, i: number, start: number, ac
 }
 
 /** None of this side's data was acknowledged (one octet allowed, for the SYN). */
-export function noDataAcked(e: EndpointColumns, i: number): boolean {
-  const ack = toFullSeqSpace(e.ackSeq[i], e.ackWraps[i]);
+export function noDataAcked(ends: Endpoints, i: number): boolean {
+  const e = ends.c;
+  const ack = toFullSeqSpace(e.ackSeq[i], ends.ackWraps(i));
   return ack === e.startSeq[i] || ack === e.startSeq[i] + 1;
 }
 
 /** Bytes sent by endpoint `e`, from sequence numbers (Zeek's TCP_Endpoint::Size); `peerState` is the other side's state. */
-export function endpointSize(e: EndpointColumns, i: number, peerState: number): number {
-  if (e.prevState[i] === EndpointState.SYN_SENT && e.state[i] === EndpointState.RESET && peerState === EndpointState.INACTIVE && !noDataAcked(e, i)) {
+export function endpointSize(ends: Endpoints, i: number, peerState: number): number {
+  const e = ends.c;
+  if (e.prevState[i] === EndpointState.SYN_SENT && e.state[i] === EndpointState.RESET && peerState === EndpointState.INACTIVE && !noDataAcked(ends, i)) {
     return 0; // an aborted half-open probe: its sequence numbers would mislead
   }
-  const last = toFullSeqSpace(e.lastSeq[i], e.seqWraps[i]);
-  const ack = toFullSeqSpace(e.ackSeq[i], e.ackWraps[i]);
+  const last = toFullSeqSpace(e.lastSeq[i], ends.seqWraps(i));
+  const ack = toFullSeqSpace(e.ackSeq[i], ends.ackWraps(i));
   let size = (last > ack ? last : ack) - e.startSeq[i];
   if (size < 0) size += 2 ** 64; // Zeek computes in unsigned 64 bits
   if (size !== 0) size--; // the SYN octet
-  if (e.finCount[i] > 0 && size !== 0) size--; // the FIN octet
+  if (ends.finCount(i) > 0 && size !== 0) size--; // the FIN octet
   return size;
 }

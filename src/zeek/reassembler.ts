@@ -110,7 +110,7 @@ export class Reassembler {
     if (S.skipDeliveries[q]) return;
     this.newBlock(slot, end, seq, len);
     const L = this.limits;
-    if (noDataAcked(e, i) && L.tcpMaxAboveHoleWithoutAnyAcks && this.undeliveredBytes(slot, end) > L.tcpMaxAboveHoleWithoutAnyAcks) {
+    if (noDataAcked(this.ends, i) && L.tcpMaxAboveHoleWithoutAnyAcks && this.undeliveredBytes(slot, end) > L.tcpMaxAboveHoleWithoutAnyAcks) {
       this.giveUp(slot, end); // above_hole_data_without_any_acks
     }
     if (L.tcpExcessiveDataWithoutFurtherAcks && S.bufferedBytes[q] > L.tcpExcessiveDataWithoutFurtherAcks) {
@@ -122,7 +122,7 @@ export class Reassembler {
   ackReceived(slot: number, end: number, seq: number): void {
     const e = this.ends.c;
     const i = 2 * slot + end;
-    if (e.finCount[i] > 0) {
+    if (this.ends.finCount(i) > 0) {
       const finSeq = this.ends.rare.c.finSeq[e.rare[i]]; // set with the FIN
       if (seq >= finSeq) seq = finSeq - 1;
     }
@@ -140,7 +140,7 @@ export class Reassembler {
     const q = e.stream[i];
     if (q !== NONE && this.streams.c.didEof[q]) return;
     const s = e.state[i];
-    if (e.finCount[i] > 0 || s === EndpointState.CLOSED || s === EndpointState.RESET) {
+    if (this.ends.finCount(i) > 0 || s === EndpointState.CLOSED || s === EndpointState.RESET) {
       if (!this.dataPending(slot, end)) {
         const made = this.streamOf(i); // before reading the pool's columns: it may grow
         this.streams.c.didEof[made] = 1;
@@ -157,7 +157,7 @@ export class Reassembler {
     const S = this.streams.c;
     if (q !== NONE && S.skipDeliveries[q]) return false;
     const delivered = e.startSeq[i] + (q === NONE ? 1 : S.lastReassemSeq[q]);
-    const last = toFullSeqSpace(e.lastSeq[i], e.seqWraps[i]);
+    const last = toFullSeqSpace(e.lastSeq[i], this.ends.seqWraps(i));
     if (last < delivered) return false;
     if (delivered !== last - 1 && delivered !== last) return true;
     return e.state[i] !== EndpointState.RESET && this.hasBlocks(slot, 1 - end);
@@ -257,7 +257,7 @@ export class Reassembler {
     // Nothing of ours was ever acknowledged although we sent a lot: the peer's
     // ACKs are probably not visible, so do not hold on to the delivered data.
     const max = this.limits.tcpMaxInitialWindow;
-    if (noDataAcked(e, i) && max && endpointSize(e, i, this.ends.c.state[i ^ 1]) > max) {
+    if (noDataAcked(this.ends, i) && max && endpointSize(this.ends, i, this.ends.c.state[i ^ 1]) > max) {
       this.trimToSeq(slot, end, S.lastReassemSeq[q]);
     }
   }

@@ -264,8 +264,8 @@ export class TcpSessions implements ReassemblerHost {
     const iO = 2 * slot + o;
     const R = this.ends.c;
     const iR = 2 * slot + (1 - o);
-    const origSize = endpointSize(O, iO, R.state[iR]);
-    const respSize = endpointSize(R, iR, O.state[iO]);
+    const origSize = endpointSize(this.ends, iO, R.state[iR]);
+    const respSize = endpointSize(this.ends, iR, O.state[iO]);
     const history = this.history.text(slot);
     const orig = O.state[iO] as EndpointStateValue;
     const resp = R.state[iR] as EndpointStateValue;
@@ -479,7 +479,7 @@ export class TcpSessions implements ReassemblerHost {
   private updateAckSeq(P: EndpointColumns, iP: number, ackSeq: number): void {
     const deltaAck = seqDelta(ackSeq, P.ackSeq[iP]);
     if (ackSeq === 0 && deltaAck > TOO_LARGE_SEQ_DELTA) return;
-    if (deltaAck > 0) advanceAckSeq(P, iP, ackSeq);
+    if (deltaAck > 0) advanceAckSeq(this.ends, iP, ackSeq);
   }
 
   /** update_last_seq: advance the highest sequence sent; payload at or below it is a retransmission (T/t). */
@@ -490,11 +490,11 @@ export class TcpSessions implements ReassemblerHost {
     if (flags & (SYN | RST) && (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)) {
       // an implausible jump: ignore this sequence number
     } else if (flags & FIN && E.lastSeq[iE] === seq32(E.startSeq[iE] + 1)) {
-      advanceLastSeq(E, iE, lastSeq); // only SYN and FIN seen (transfers > 2 GB)
+      advanceLastSeq(this.ends, iE, lastSeq); // only SYN and FIN seen (transfers > 2 GB)
     } else if (E.state[iE] === EndpointState.RESET) {
       // sequence numbers after our RST are not trusted
     } else if (deltaLast > 0) {
-      advanceLastSeq(E, iE, lastSeq);
+      advanceLastSeq(this.ends, iE, lastSeq);
     } else if (len > 0) {
       const r = this.ends.rareOf(iE);
       const X = this.ends.rare.c;
@@ -531,7 +531,7 @@ export class TcpSessions implements ReassemblerHost {
     const seqOnePastSegment = seq32(baseSeq + segLen);
     this.initEndpoint(E, iE, flags, baseSeq, seqOnePastSegment);
 
-    const relSeq = this.relativeSeq(E, iE, baseSeq, E.lastSeq[iE], E.seqWraps[iE]);
+    const relSeq = this.relativeSeq(E, iE, baseSeq, E.lastSeq[iE], this.ends.seqWraps(iE));
     const seqUnderflow = this.relUnderflow;
 
     this.updateHistory(slot, flags, me, relSeq, len);
@@ -540,9 +540,10 @@ export class TcpSessions implements ReassemblerHost {
     if (!E.didClose[iE] || !P.didClose[iP]) s.lastTime[slot] = t;
 
     if (flags & FIN) {
-      E.finCount[iE]++;
       const r = this.ends.rareOf(iE); // before reading the pool's columns: it may grow
-      this.ends.rare.c.finSeq[r] = relSeq + segLen;
+      const X = this.ends.rare.c;
+      X.finCount[r]++;
+      X.finSeq[r] = relSeq + segLen;
     }
 
     let relAck = 0;
@@ -552,7 +553,7 @@ export class TcpSessions implements ReassemblerHost {
         // init_peer: an ACK for a side we never heard from numbers that side as if it had sent a SYN.
         restartSequence(P, iP, ackSeq - 1, ackSeq - 1, ackSeq - 1);
       } else {
-        const rel = this.relativeSeq(P, iP, ackSeq, P.ackSeq[iP], P.ackWraps[iP]);
+        const rel = this.relativeSeq(P, iP, ackSeq, P.ackSeq[iP], this.ends.ackWraps(iP));
         if (this.relUnderflow) relAck = 0;
         else {
           relAck = rel;

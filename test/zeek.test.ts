@@ -344,19 +344,19 @@ describe('Zeek connections on connection-table rows', () => {
 });
 
 describe('Zeek reassembly bookkeeping', () => {
-  /** One endpoint's reassembler, on row 3 of fresh endpoint columns (row 3: rows are indexes, not always 0). */
+  /** One endpoint's reassembler, on slot 3 of fresh endpoint columns (slot 3: slots are indexes, not always 0). */
   const pair = () => {
     const gaps: Array<[number, number]> = [];
     const ends = new Endpoints();
     ends.ensure(8);
-    for (const row of [2, 3, 4]) for (const end of [0, 1]) ends.reset(row, end);
-    const host = { isPartial: () => false, contentGap: (_row: number, _end: number, seq: number, len: number) => gaps.push([seq, len]), endpointEof: () => {} };
+    for (const slot of [2, 3, 4]) for (const end of [0, 1]) ends.reset(2 * slot + end);
+    const host = { isPartial: () => false, contentGap: (_slot: number, _end: number, seq: number, len: number) => gaps.push([seq, len]), endpointEof: () => {} };
     const re = new Reassembler(ends, host, ZEEK_DEFAULT_TUNING);
     const r = {
       dataSent: (seq: number, len: number) => re.dataSent(3, 0, seq, len),
       ackReceived: (seq: number) => re.ackReceived(3, 0, seq),
       get lastReassemSeq() {
-        return ends.at[0].c.lastReassemSeq[3];
+        return re.lastReassemSeq(3, 0);
       },
       hasBlocks: () => re.hasBlocks(3, 0),
     };

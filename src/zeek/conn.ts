@@ -5,7 +5,8 @@
  *
  * Zeek's session table is the connection table (conn/table.ts): a Zeek
  * connection lives on the row of its endpoint pair, held with bit ZEEK_HOLDER
- * while Zeek has it, its state in columns (session.ts). The tracker keeps Zeek's
+ * while Zeek has it, its state in columns indexed by a slot of its own
+ * (session.ts, conn/slots.ts), bound while Zeek holds the connection. The tracker keeps Zeek's
  * packet-time clock and timers (attempt, expire, close, inactivity) and decides
  * creation, orientation, reuse and removal; session.ts runs Zeek's per-packet
  * TCP processing. Rows of conn.log come out when Zeek would log them
@@ -16,6 +17,7 @@
 import { type ChecksumVerdict, ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { type DecodedPacket, TcpFlag, u16 } from '../decode/packet.js';
 import { Note } from '../decode/status.js';
+import { NO_SLOT } from '../conn/slots.js';
 import { ConnTable } from '../conn/table.js';
 import { ZEEK_DEFAULT_LIKELY_SERVER_PORTS } from './ports.js';
 import { type SessionHost, TcpSessions, type ZeekConn, type ZeekSegment } from './session.js';
@@ -178,7 +180,8 @@ export class ZeekConnTracker implements SessionHost {
   /** Log and forget the connection of the packet's endpoints now, as finish() would. */
   forget(p: DecodedPacket): void {
     const row = this.table.lookup(p);
-    if (this.sessions.has(row)) this.remove(row);
+    const slot = this.sessions.slotOf(row);
+    if (slot !== NO_SLOT) this.remove(slot);
     else if (this.table.isNew) this.table.releaseIfIdle(row);
   }
 
@@ -195,9 +198,13 @@ export class ZeekConnTracker implements SessionHost {
       dir = this.table.dir;
     }
     const sessions = this.sessions;
-    if (sessions.has(row) && sessions.isReuse(row, seg)) this.end(row, true); // connection_reused
-    if (!sessions.has(row)) this.newConnection(row, dir, p, seg);
-    sessions.deliver(row, sessions.senderEnd(row, dir), seg);
+    let slot = sessions.slotOf(row);
+    if (slot !== NO_SLOT && sessions.isReuse(slot, seg)) {
+      this.end(slot, true); // connection_reused
+      slot = NO_SLOT;
+    }
+    if (slot === NO_SLOT) slot = this.newConnection(row, dir, p, seg);
+    sessions.deliver(slot, sessions.senderEnd(slot, dir), seg);
     return row;
   }
 
@@ -213,8 +220,9 @@ export class ZeekConnTracker implements SessionHost {
       this.finished = true;
       const alive: number[] = [];
       for (let row = 0; row < this.table.capacity; row++) if (this.sessions.has(row)) alive.push(row);
+      for (let i = 0; i < alive.length; i++) alive[i] = this.sessions.slotOf(alive[i]);
       alive.sort((a, b) => this.sessions.serialOf(a) - this.sessions.serialOf(b));
-      for (const row of alive) this.end(row, false);
+      for (const slot of alive) this.end(slot, false);
     }
     return this.rows;
   }
@@ -226,16 +234,20 @@ export class ZeekConnTracker implements SessionHost {
   }
 
   /** session_mgr->Remove: the connection is logged and forgotten. */
-  remove(row: number): void {
-    this.end(row, false);
+  remove(slot: number): void {
+    this.end(slot, false);
   }
 
   // ---------------------------------------------------------------- internals
 
-  /** The connection on `row` is logged and leaves it; the row is let go unless a new one follows at once (`keep`) or the caller is using it. */
-  private end(row: number, keep: boolean): void {
-    const conn = this.sessions.toConn(row);
-    this.sessions.end(row);
+  /**
+   * The connection in `slot` is logged and leaves it and its row; the row is let go unless a new
+   * one follows at once (`keep`) or the caller is using it.
+   */
+  private end(slot: number, keep: boolean): void {
+    const row = this.sessions.rowOf(slot);
+    const conn = this.sessions.toConn(slot);
+    this.sessions.end(slot);
     this.live--;
     if (!keep && row !== this.busyRow) this.table.release(row, ZEEK_HOLDER);
     if (this.onConn) this.onConn(conn);
@@ -264,16 +276,16 @@ export class ZeekConnTracker implements SessionHost {
         lane!.fireNext();
         continue;
       }
-      const row = timers.topRow();
+      const slot = this.sessions.slotOf(timers.topRow());
       const kind = timers.topKind();
-      const stands = this.sessions.stands(row, timers.topSerial(), kind, timers.topEpoch(), timers.topOrder());
+      const stands = slot !== NO_SLOT && this.sessions.standsAt(slot, timers.topSerial(), kind, timers.topEpoch(), timers.topOrder());
       timers.pop();
       if (!stands) {
         timers.stale--;
         continue;
       }
       fired++;
-      this.sessions.fire(row, kind, now);
+      this.sessions.fire(slot, kind, now);
     }
   }
 
@@ -302,12 +314,16 @@ export class ZeekConnTracker implements SessionHost {
     return seg;
   }
 
-  /** IPBasedAnalyzer::NewConn on `row`: the sender (end `dir`) is the originator unless the port heuristic flips it. */
-  private newConnection(row: number, dir: number, p: DecodedPacket, seg: ZeekSegment): void {
+  /**
+   * IPBasedAnalyzer::NewConn on `row`: the sender (end `dir`) is the originator unless the port
+   * heuristic flips it. Returns the connection's slot.
+   */
+  private newConnection(row: number, dir: number, p: DecodedPacket, seg: ZeekSegment): number {
     const flip = this.likelyServerFlip(seg.flags, p.srcPort, p.dstPort) && !isBroadcast(p);
-    this.sessions.begin(row, dir, isSelfPair(p), seg.tsUs, seg.frame, flip);
+    const slot = this.sessions.begin(row, dir, isSelfPair(p), seg.tsUs, seg.frame, flip);
     this.table.hold(row, ZEEK_HOLDER);
     this.live++;
+    return slot;
   }
 
   /** TCPAnalyzer::WantConnection: a first packet that is not a pure SYN, from a likely server port. */

@@ -3,14 +3,13 @@
  * once-per-direction letters, and the log-scaled counters behind C/G/T/W (a
  * letter at the 1st, 10th, 100th... event).
  *
- * The letters of a row are bytes (their character codes), four to a word: the
- * first 16 in the row's own columns, the rest (rare: a letter repeats only at a
- * new sequence number, or log-scaled) in 16-letter records of a pool, chained
- * from the row. The text is made only when the row is logged.
+ * The letters of a connection are bytes (their character codes), four to a word:
+ * the first 16 in its own columns (indexed by the session's slot, session.ts), the
+ * rest (rare: a letter repeats only at a new sequence number, or log-scaled) in
+ * 16-letter records of a pool, chained from the slot. The text is made only when the connection is logged.
  */
 import { ColumnSet } from '../conn/columns.js';
 import { NONE, Pool } from '../conn/pool.js';
-import type { ConnTable } from '../conn/table.js';
 
 /** Bits of the seen-mask, per letter; a responder's bits are shifted left by 16. */
 export const HistBit = {
@@ -43,12 +42,14 @@ export class HistoryStore {
   private readonly cols: ColumnSet<typeof HISTORY_COLUMNS>;
   private readonly pool = new Pool({ w0: Uint32Array, w1: Uint32Array, w2: Uint32Array, w3: Uint32Array }, 64);
 
-  constructor(table?: ConnTable) {
-    this.cols = table ? table.columns(HISTORY_COLUMNS) : new ColumnSet(HISTORY_COLUMNS);
+  /** Indexed by the session's slot (session.ts): room made with `ensure`. */
+  constructor() {
+    this.cols = new ColumnSet(HISTORY_COLUMNS, 64);
   }
 
-  ensure(rows: number): void {
-    this.cols.ensure(rows);
+  /** Room for slots 0..slots-1. */
+  ensure(slots: number): void {
+    this.cols.ensure(slots);
   }
 
   /** Records in the overflow pool (letters beyond the 16th). */
@@ -56,37 +57,37 @@ export class HistoryStore {
     return this.pool.size;
   }
 
-  /** An empty history for a new connection on `row` (whatever the row held was released, or never was: not a list). */
-  reset(row: number): void {
+  /** An empty history for a new connection on `slot` (whatever the slot held was released, or never was: not a list). */
+  reset(slot: number): void {
     const h = this.cols.c;
-    h.more[row] = NONE;
-    h.length[row] = h.seen[row] = h.w0[row] = h.w1[row] = h.w2[row] = h.w3[row] = 0;
+    h.more[slot] = NONE;
+    h.length[slot] = h.seen[slot] = h.w0[slot] = h.w1[slot] = h.w2[slot] = h.w3[slot] = 0;
   }
 
-  /** Give back what the row's history holds (its connection is gone). */
-  release(row: number): void {
+  /** Give back what the slot's history holds (its connection is gone). */
+  release(slot: number): void {
     const h = this.cols.c;
-    h.more[row] = this.pool.releaseList(h.more[row]);
-    h.length[row] = 0;
+    h.more[slot] = this.pool.releaseList(h.more[slot]);
+    h.length[slot] = 0;
   }
 
   /** Append one letter (its character code). */
-  add(row: number, code: number): void {
+  add(slot: number, code: number): void {
     const h = this.cols.c;
-    const i = h.length[row]++;
+    const i = h.length[slot]++;
     if (i < INLINE) {
       const shift = 8 * (i & 3);
       const w = i >> 2;
-      if (w === 0) h.w0[row] |= code << shift;
-      else if (w === 1) h.w1[row] |= code << shift;
-      else if (w === 2) h.w2[row] |= code << shift;
-      else h.w3[row] |= code << shift;
+      if (w === 0) h.w0[slot] |= code << shift;
+      else if (w === 1) h.w1[slot] |= code << shift;
+      else if (w === 2) h.w2[slot] |= code << shift;
+      else h.w3[slot] |= code << shift;
       return;
     }
     // Find (or make) the record holding letter i.
     let k = (i - INLINE) >> 4;
-    let r = h.more[row];
-    if (r === NONE) r = h.more[row] = this.pool.alloc();
+    let r = h.more[slot];
+    if (r === NONE) r = h.more[slot] = this.pool.alloc();
     for (; k > 0; k--) {
       let next = this.pool.next[r];
       if (next === NONE) {
@@ -109,46 +110,46 @@ export class HistoryStore {
    * Zeek's CheckHistory: true when the letter was already seen, else records it and returns
    * false. A responder's letter (`resp`) is lower case and uses the upper mask bits.
    */
-  check(row: number, mask: number, code: number, resp: boolean): boolean {
+  check(slot: number, mask: number, code: number, resp: boolean): boolean {
     const m = resp ? mask << 16 : mask;
     const h = this.cols.c;
-    if ((h.seen[row] & m) !== 0) return true;
-    h.seen[row] |= m;
-    this.add(row, resp ? code | LOWER : code);
+    if ((h.seen[slot] & m) !== 0) return true;
+    h.seen[slot] |= m;
+    this.add(slot, resp ? code | LOWER : code);
     return false;
   }
 
   /** Append a letter, lower case for the responder. */
-  addSide(row: number, code: number, resp: boolean): void {
-    this.add(row, resp ? code | LOWER : code);
+  addSide(slot: number, code: number, resp: boolean): void {
+    this.add(slot, resp ? code | LOWER : code);
   }
 
   /** The history is exactly `code` (one letter). */
-  is(row: number, code: number): boolean {
-    return this.cols.c.length[row] === 1 && (this.cols.c.w0[row] & 0xff) === code;
+  is(slot: number, code: number): boolean {
+    return this.cols.c.length[slot] === 1 && (this.cols.c.w0[slot] & 0xff) === code;
   }
 
   /** Used by the SYN-ACK-first flip: the letters become `a` then `b`; the seen-mask does not change. */
-  replace2(row: number, a: number, b: number): void {
+  replace2(slot: number, a: number, b: number): void {
     const h = this.cols.c;
-    h.more[row] = this.pool.releaseList(h.more[row]);
-    h.length[row] = 2;
-    h.w0[row] = a | (b << 8);
-    h.w1[row] = h.w2[row] = h.w3[row] = 0;
+    h.more[slot] = this.pool.releaseList(h.more[slot]);
+    h.length[slot] = 2;
+    h.w0[slot] = a | (b << 8);
+    h.w1[slot] = h.w2[slot] = h.w3[slot] = 0;
   }
 
   /** The letters as text: for the edge (the conn.log row), never per packet. */
-  text(row: number): string {
+  text(slot: number): string {
     const h = this.cols.c;
-    const n = h.length[row];
+    const n = h.length[slot];
     let s = '';
     for (let i = 0; i < n && i < INLINE; i++) {
       const w = i >> 2;
-      const word = w === 0 ? h.w0[row] : w === 1 ? h.w1[row] : w === 2 ? h.w2[row] : h.w3[row];
+      const word = w === 0 ? h.w0[slot] : w === 1 ? h.w1[slot] : w === 2 ? h.w2[slot] : h.w3[slot];
       s += String.fromCharCode((word >>> (8 * (i & 3))) & 0xff);
     }
     const p = this.pool.c;
-    for (let r = h.more[row], i = INLINE; r !== NONE && i < n; r = this.pool.next[r]) {
+    for (let r = h.more[slot], i = INLINE; r !== NONE && i < n; r = this.pool.next[r]) {
       for (let j = 0; j < 16 && i < n; j++, i++) {
         const w = j >> 2;
         const word = w === 0 ? p.w0[r] : w === 1 ? p.w1[r] : w === 2 ? p.w2[r] : p.w3[r];
@@ -163,12 +164,12 @@ export class HistoryStore {
  * One log-scaled history counter (ScaledHistoryEntry with base 10) in two columns: counts one
  * event; true when this event reaches the next power of ten (a letter is due).
  */
-export function bumpScaled(count: Uint32Array, next: Uint32Array, row: number): boolean {
-  const c = ++count[row];
-  const threshold = next[row];
+export function bumpScaled(count: Uint32Array, next: Uint32Array, i: number): boolean {
+  const c = ++count[i];
+  const threshold = next[i];
   if (c !== threshold) return false;
   const after = (threshold * 10) % 0x100000000;
-  if (after <= threshold) count[row] = 0;
-  else next[row] = after;
+  if (after <= threshold) count[i] = 0;
+  else next[i] = after;
   return true;
 }

@@ -40,18 +40,6 @@ test('timers fire by due time, ties in the order they were set; compaction drops
   );
 });
 
-test('reserved orders place a timer among its ties as if it had been set then', () => {
-  const h = new ZeekTimerHeap();
-  const early = h.reserve(1); // a timer that belongs before the next ones
-  h.push(50, 2, 1, 0, 0);
-  h.push(50, 3, 1, 0, 0);
-  h.force(early, 1);
-  assert.equal(h.push(50, 1, 1, 0, 0), early);
-  h.unforce();
-  h.push(40, 0, 1, 0, 0);
-  assert.deepEqual(drain(h), [0, 1, 2, 3]);
-});
-
 /** Lone SYNs from `n` clients at time 0, each its own connection. */
 function loneSyns(n: number, gapSec = 0): Array<{ ts: number; ip: Uint8Array }> {
   const out: Array<{ ts: number; ip: Uint8Array }> = [];

@@ -21,7 +21,7 @@ import { NO_SLOT } from '../conn/slots.js';
 import { ConnTable } from '../conn/table.js';
 import { ZEEK_DEFAULT_LIKELY_SERVER_PORTS } from './ports.js';
 import { type SessionHost, TcpSessions, type ZeekConn, type ZeekSegment } from './session.js';
-import { ZeekTimerHeap, type PlaceholderLane } from './timers.js';
+import { ZeekTimerHeap } from './timers.js';
 import { ZEEK_DEFAULT_TUNING, type ZeekTuning } from './tuning.js';
 
 export type { ZeekConn } from './session.js';
@@ -72,16 +72,6 @@ export class ZeekConnTracker implements SessionHost {
   private live = 0;
   /** The row of the packet being handled, given by the caller: a removal keeps holding it (the caller still uses it). */
   private busyRow = -1;
-  /** Lone SYNs held outside the tracker (holdLoneSyn), whose first timers fire in their place. */
-  private lane: PlaceholderLane | null = null;
-
-  /**
-   * Timers a connection opened by a lone SYN sets up (expire and inactivity in its
-   * constructor, attempt in originatorOpens), and the first of them to come due.
-   */
-  private readonly loneSynTimers: number;
-  private readonly loneSynFirst: { delay: number; rank: number };
-
   constructor(opts: ZeekConnTrackerOptions) {
     this.verifyChecksums = opts.verifyChecksums;
     this.likelyServerPorts = opts.likelyServerPorts ?? ZEEK_DEFAULT_LIKELY_SERVER_PORTS;
@@ -89,11 +79,6 @@ export class ZeekConnTracker implements SessionHost {
     this.onConn = opts.onConn;
     this.table = opts.table ?? new ConnTable();
     this.sessions = new TcpSessions(this, this.table, this.timers);
-    const t = this.tuning;
-    const delays = [t.tcpSynTimeout, t.initialInactivityTimeout, t.tcpAttemptDelay].filter((d, i) => i === 0 || d > 0);
-    this.loneSynTimers = delays.length;
-    const delay = Math.min(...delays);
-    this.loneSynFirst = { delay, rank: delays.indexOf(delay) };
   }
 
   /** Connections alive in Zeek's sense right now. */
@@ -123,66 +108,6 @@ export class ZeekConnTracker implements SessionHost {
       this.busyRow = -1;
       if (row >= 0 && !this.sessions.has(row) && this.table.isHeld(row, ZEEK_HOLDER)) this.table.release(row, ZEEK_HOLDER);
     }
-  }
-
-  /** Zeek has a connection for the packet's endpoints. */
-  has(p: DecodedPacket): boolean {
-    const row = this.table.lookup(p);
-    const has = this.sessions.has(row);
-    if (this.table.isNew) this.table.releaseIfIdle(row);
-    return has;
-  }
-
-  /** Timer orders the next holdLoneSyn() would reserve up to (exclusive). */
-  get heldOrdersEnd(): number {
-    return this.timers.orders + this.loneSynTimers;
-  }
-
-  /**
-   * A lone SYN at the current network time is held outside the tracker (after tick()):
-   * the timer orders its connection would take are reserved; returns the first, for
-   * replay(). The held SYNs, oldest first, are the `held` lane: when the first timer of
-   * the oldest comes due, the lane must bring its connection in with replay(), so its
-   * timers fire as they would have.
-   */
-  holdLoneSyn(): number {
-    return this.timers.reserve(this.loneSynTimers);
-  }
-
-  /** The lone SYNs held (see holdLoneSyn), oldest first: when each came, and its first reserved order. */
-  set held(src: { nextTs(): number; nextOrders(): number; bringIn(): void }) {
-    const { delay, rank } = this.loneSynFirst;
-    this.lane = {
-      nextDue: () => src.nextTs() + delay,
-      nextOrder: () => src.nextOrders() + rank,
-      fireNext: () => src.bringIn(),
-    };
-  }
-
-  /**
-   * A lone SYN held back by holdLoneSyn() when it came at `tsUs` (then the network time):
-   * processed as it would have been then, its timers due from then with the orders
-   * reserved; timers already due fire with the next packet or tick, as they would have.
-   */
-  replay(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo, orders: number): void {
-    if (this.finished) throw new Error('ZeekConnTracker: packet after finish()');
-    const clock = this.now;
-    this.now = tsUs;
-    this.timers.force(orders, this.loneSynTimers);
-    try {
-      this.process(tsUs, p, info, -1, 0);
-    } finally {
-      this.timers.unforce();
-      this.now = clock;
-    }
-  }
-
-  /** Log and forget the connection of the packet's endpoints now, as finish() would. */
-  forget(p: DecodedPacket): void {
-    const row = this.table.lookup(p);
-    const slot = this.sessions.slotOf(row);
-    if (slot !== NO_SLOT) this.remove(slot);
-    else if (this.table.isNew) this.table.releaseIfIdle(row);
   }
 
   private process(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo, row: number, dir: number): number {
@@ -263,19 +188,10 @@ export class ZeekConnTracker implements SessionHost {
   /** Fires the timers due at `now`, earliest first (canceled ones are dropped without counting), at most `maxPerPacket`. */
   private fireTimers(now: number, maxPerPacket: number): void {
     const timers = this.timers;
-    const lane = this.lane;
     let fired = 0;
     for (;;) {
-      const laneAt = lane === null ? Infinity : lane.nextDue();
-      const laneDue = laneAt <= now;
-      const heapAt = timers.peek();
-      const heapDue = heapAt <= now;
-      if (!laneDue && !heapDue) return;
+      if (timers.peek() > now) return;
       if (maxPerPacket > 0 && fired >= maxPerPacket) return;
-      if (laneDue && (!heapDue || laneAt < heapAt || (laneAt === heapAt && lane!.nextOrder() < timers.topOrder()))) {
-        lane!.fireNext();
-        continue;
-      }
       const slot = this.sessions.slotOf(timers.topRow());
       const kind = timers.topKind();
       const stands = slot !== NO_SLOT && this.sessions.standsAt(slot, timers.topSerial(), kind, timers.topEpoch(), timers.topOrder());

@@ -94,8 +94,6 @@ export interface ZeekConn {
   last_frame: number;
 }
 
-/** @deprecated Zeek's connections are rows now (src/flow/flow.ts still names this for its unused zeekHint). */
-export type ZeekTcpSession = never;
 
 /** The per-connection fields, one column each, indexed by the connection's slot. */
 const SESSION_COLUMNS = {

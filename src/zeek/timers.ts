@@ -15,19 +15,6 @@
  * so memory follows the live timers.
  */
 
-/**
- * Placeholders kept outside the heap, earliest first: due times and orders never
- * decrease along the lane.
- */
-export interface PlaceholderLane {
-  /** Due time of the next placeholder; Infinity when there is none. */
-  nextDue(): number;
-  /** Order of the next placeholder (ties of due time go by order). */
-  nextOrder(): number;
-  /** Bring the next placeholder's connection in: it leaves the lane. */
-  fireNext(): void;
-}
-
 export class ZeekTimerHeap {
   // The heap proper: each place holds the entry's sort keys and the slot of its payload, so
   // that sifting moves three numbers, not six.
@@ -44,9 +31,6 @@ export class ZeekTimerHeap {
   private free = -1;
   private slots = 0;
   private added = 0;
-  /** While set, push() hands out these reserved orders first. */
-  private forcedOrder = 0;
-  private forcedEnd = 0;
 
   /** Canceled entries still in the heap (kept by the caller, see `compact`). */
   stale = 0;
@@ -55,31 +39,14 @@ export class ZeekTimerHeap {
     return this.n;
   }
 
-  /** Timer orders handed out or reserved so far. */
+  /** Timer orders handed out so far. */
   get orders(): number {
     return this.added;
   }
 
-  /** Reserve `n` timer orders (ties between equal due times go by order). */
-  reserve(n: number): number {
-    const first = this.added;
-    this.added += n;
-    return first;
-  }
-
-  /** Until unforce(), timers pushed take the reserved orders first..first+n-1. */
-  force(first: number, n: number): void {
-    this.forcedOrder = first;
-    this.forcedEnd = first + n;
-  }
-
-  unforce(): void {
-    this.forcedOrder = this.forcedEnd = 0;
-  }
-
   /** Set a timer; returns its order (unique: it names the timer). */
   push(due: number, row: number, serial: number, kind: number, epoch: number): number {
-    const order = this.forcedOrder < this.forcedEnd ? this.forcedOrder++ : this.added++;
+    const order = this.added++;
     let s = this.free;
     if (s >= 0) this.free = this.nextFree[s];
     else {

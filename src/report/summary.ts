@@ -11,7 +11,7 @@ import { plural, ssName, thousands } from './text.js';
  * What the summary shows of a capture: all of an analysis's summary but its memory figures, so
  * that one rebuilt from a database (`tcpstate summary`) renders the same way.
  */
-export type SummaryInput = Omit<CaptureSummary, 'counters' | 'interfaces' | 'peakLiveFlows' | 'heldSyns' | 'frozenFlows' | 'findingsBySeverity'> & {
+export type SummaryInput = Omit<CaptureSummary, 'counters' | 'interfaces' | 'peakLiveFlows' | 'findingsBySeverity'> & {
   counters: { entries(): Array<[string, number]> };
 };
 

@@ -85,10 +85,10 @@ export function ipv4Code(s: string): number | null {
   return (v * 256 + part) | 0;
 }
 
-/** SQL: the text of an address code. */
+/** SQL: the text of an address code (one printf: 180k flows' two addresses in 0.16 s of CPU, 0.28 s with `||`). */
 export function addressText(expr: string): string {
   return `CASE WHEN ${expr} >= ${ADDRESS_BASE} THEN (SELECT addr FROM addresses WHERE id = ${expr})
-    ELSE ((${expr} >> 24) & 255) || '.' || ((${expr} >> 16) & 255) || '.' || ((${expr} >> 8) & 255) || '.' || (${expr} & 255) END`;
+    ELSE printf('%d.%d.%d.%d', (${expr} >> 24) & 255, (${expr} >> 16) & 255, (${expr} >> 8) & 255, ${expr} & 255) END`;
 }
 
 /**

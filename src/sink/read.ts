@@ -130,12 +130,12 @@ export class TcpstateDb {
       .all() as CaptureRow[];
   }
 
-  /** Every flow that had begun at `at`, with each endpoint's state then. */
+  /** Every flow that had begun at `at`, with each endpoint's state then (by flow_index: within a capture, ids follow it). */
   flowsAt(captureId: number, at: number): FlowAt[] {
     return this.db
       .prepare(
         `SELECT ${FLOW_COLUMNS}, ${stateAt('client')} AS client_at, ${stateAt('server')} AS server_at
-         FROM flows f WHERE f.capture_id = @cap AND f.first_ts <= @at ORDER BY f.flow_index`,
+         FROM flows f WHERE f.capture_id = @cap AND f.first_ts <= @at ORDER BY f.id`,
       )
       .all({ cap: captureId, at }) as FlowAt[];
   }

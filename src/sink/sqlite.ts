@@ -167,15 +167,20 @@ CREATE TABLE IF NOT EXISTS anomaly_data (
   message,                              -- text; messages.id; NULL: a Dup ACK's, made from its details (no type: no conversion)
   details     TEXT NOT NULL
 );
+-- Zeek's rows. One that starts where a flow starts, on its tuple (most: Zeek and tcpstate agree),
+-- is stored as that flow's id and the differences from its values, nearly all 0 (0 bytes each);
+-- the others as they are (flow_id NULL). The view adds them back: coalesce(the flow's value, 0) + stored.
 CREATE TABLE IF NOT EXISTS zeek_conn_data (
   capture_id     INTEGER NOT NULL,
-  ts             INTEGER NOT NULL,
-  orig_h         INTEGER NOT NULL,      -- coded as flow_data's addresses
+  flow_id        INTEGER,               -- flow_data.id, or NULL: the values below are the row's own
+  orient         INTEGER NOT NULL,      -- 1: Zeek's originator is the flow's server
+  ts             INTEGER NOT NULL,      -- less the flow's first_ts
+  orig_h         INTEGER NOT NULL,      -- coded as flow_data's addresses; less the flow's
   orig_p         INTEGER NOT NULL,
   resp_h         INTEGER NOT NULL,
   resp_p         INTEGER NOT NULL,
-  duration       INTEGER NOT NULL,
-  orig_bytes     INTEGER NOT NULL,
+  duration       INTEGER NOT NULL,      -- less the flow's last_ts - first_ts
+  orig_bytes     INTEGER NOT NULL,      -- less the originator's payload bytes in the flow, and so on
   resp_bytes     INTEGER NOT NULL,
   conn_state     INTEGER NOT NULL,      -- conn_states.code
   missed_bytes   INTEGER NOT NULL,
@@ -184,8 +189,8 @@ CREATE TABLE IF NOT EXISTS zeek_conn_data (
   orig_ip_bytes  INTEGER NOT NULL,
   resp_pkts      INTEGER NOT NULL,
   resp_ip_bytes  INTEGER NOT NULL,
-  first_frame    INTEGER NOT NULL,
-  frame_span     INTEGER NOT NULL       -- last_frame - first_frame
+  first_frame    INTEGER NOT NULL,      -- less the flow's first_packet
+  frame_span     INTEGER NOT NULL       -- last_frame - first_frame, less the flow's packet_span
 );
 ${CODE_TABLES.map(codeTableSql).join('\n')}
 ${DICTIONARIES.map(([t, c]) => dictionarySql(t, c)).join('\n')}
@@ -194,7 +199,10 @@ ${DICTIONARIES.map(([t, c]) => dictionarySql(t, c)).join('\n')}
 /** The rows of one capture's flows and Zeek conns wait here until its commit links and appends them in order. */
 const STAGING = `
 CREATE TEMP TABLE IF NOT EXISTS flow_stage AS SELECT * FROM main.flow_data WHERE 0;
-CREATE TEMP TABLE IF NOT EXISTS zeek_stage AS SELECT * FROM main.zeek_conn_data WHERE 0;
+CREATE TEMP TABLE IF NOT EXISTS zeek_stage (capture_id INTEGER, ts INTEGER, orig_h INTEGER, orig_p INTEGER, resp_h INTEGER,
+  resp_p INTEGER, duration INTEGER, orig_bytes INTEGER, resp_bytes INTEGER, conn_state INTEGER, missed_bytes INTEGER,
+  history INTEGER, orig_pkts INTEGER, orig_ip_bytes INTEGER, resp_pkts INTEGER, resp_ip_bytes INTEGER, first_frame INTEGER,
+  frame_span INTEGER);
 `;
 const FLOW_DATA_COLUMNS = [
   'id', 'capture_id', 'flow_index', 'path_id', 'ip_version', 'client_addr', 'client_port', 'server_addr', 'server_port',
@@ -207,6 +215,29 @@ const ZEEK_DATA_COLUMNS = [
   'missed_bytes', 'history', 'orig_pkts', 'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes', 'first_frame', 'frame_span',
 ];
 const ANOMALY_DATA_COLUMNS = ['capture_id', 'flow_id', 'flow_index', 'packet', 'ts', 'kind', 'severity', 'side', 'message', 'details'];
+
+/** What a Zeek row linked to a flow is stored as the difference from: its column, the flow's (f) value (`o`: the row's orient). */
+const zeekBases = (o: string): ReadonlyArray<readonly [string, string]> => {
+  const orient = (orig: string, resp: string) => `CASE ${o} WHEN 1 THEN f.${resp} ELSE f.${orig} END`;
+  const pair = (zeekOrig: string, zeekResp: string, client: string, server: string): Array<[string, string]> => [
+    [zeekOrig, orient(client, server)],
+    [zeekResp, orient(server, client)],
+  ];
+  return [
+    ['ts', 'f.first_ts'],
+    ...pair('orig_h', 'resp_h', 'client_addr', 'server_addr'),
+    ...pair('orig_p', 'resp_p', 'client_port', 'server_port'),
+    ['duration', 'f.duration'],
+    ...pair('orig_bytes', 'resp_bytes', 'client_bytes', 'server_bytes'),
+    ...pair('orig_pkts', 'resp_pkts', 'client_packets', 'server_packets'),
+    ...pair('orig_ip_bytes', 'resp_ip_bytes', 'client_ip_bytes', 'server_ip_bytes'),
+    ['first_frame', 'f.first_packet'],
+    ['frame_span', 'f.packet_span'],
+  ];
+};
+const ZEEK_BASES = zeekBases('z.orient');
+/** A staged Zeek row's orient towards the flow f it is linked to (0 when none). */
+const STAGED_ORIENT = 'coalesce(z.orig_h <> f.client_addr OR z.orig_p <> f.client_port, 0)';
 
 /** A step's packet and time: moment 0 is the flow's first packet, moment k the k-th pair of its moments. */
 const momentAt = (k: 0 | 1) =>
@@ -250,7 +281,9 @@ SELECT z.capture_id, z.ts, ${addressText('z.orig_h')} AS orig_h, z.orig_p, ${add
        z.duration, z.orig_bytes, z.resp_bytes, ${textOf(CONN_STATES, 'z.conn_state')} AS conn_state, z.missed_bytes,
        (SELECT h.history FROM histories h WHERE h.id = z.history) AS history,
        z.orig_pkts, z.orig_ip_bytes, z.resp_pkts, z.resp_ip_bytes, z.first_frame, z.first_frame + z.frame_span AS last_frame
-FROM zeek_conn_data z;
+FROM (SELECT z.capture_id, z.conn_state, z.missed_bytes, z.history,
+             ${ZEEK_BASES.map(([c, base]) => `coalesce(${base}, 0) + z.${c} AS ${c}`).join(',\n             ')}
+      FROM zeek_conn_data z LEFT JOIN flow_data f ON f.id = z.flow_id) z;
 `;
 
 /**
@@ -550,8 +583,19 @@ export class SqliteSink implements Sink {
          LEFT JOIN temp.zeek_stage z ON z.rowid = l.zid
          ORDER BY l.id`,
       ),
-      this.db.prepare(`INSERT INTO main.zeek_conn_data SELECT * FROM temp.zeek_stage ORDER BY rowid`),
+      // A Zeek row goes in as the differences from the flow that starts at its first frame on its tuple, if one does.
+      this.db.prepare('CREATE INDEX IF NOT EXISTS temp.flow_stage_first ON flow_stage (first_packet)'),
+      this.db.prepare(
+        `INSERT INTO main.zeek_conn_data (capture_id, flow_id, orient, conn_state, missed_bytes, history, ${ZEEK_BASES.map(([c]) => c).join(', ')})
+         SELECT z.capture_id, f.id, ${STAGED_ORIENT}, z.conn_state, z.missed_bytes, z.history,
+                ${zeekBases(STAGED_ORIENT).map(([c, base]) => `z.${c} - coalesce(${base}, 0)`).join(', ')}
+         FROM temp.zeek_stage z LEFT JOIN temp.flow_stage f ON f.first_packet = z.first_frame
+           AND ((f.client_addr = z.orig_h AND f.client_port = z.orig_p AND f.server_addr = z.resp_h AND f.server_port = z.resp_p)
+             OR (f.server_addr = z.orig_h AND f.server_port = z.orig_p AND f.client_addr = z.resp_h AND f.client_port = z.resp_p))
+         ORDER BY z.rowid`,
+      ),
       this.db.prepare('DROP INDEX IF EXISTS temp.zeek_stage_tuple'),
+      this.db.prepare('DROP INDEX IF EXISTS temp.flow_stage_first'),
       this.db.prepare('DELETE FROM temp.flow_stage'),
       this.db.prepare('DELETE FROM temp.zeek_stage'),
     ];
@@ -844,7 +888,15 @@ export class SqliteSink implements Sink {
         kind: remap('kinds', 'kind'),
         message: `CASE WHEN typeof(message) = 'integer' THEN ${remap('messages', 'message')} ELSE message END`,
       }, 'src.anomaly_data ORDER BY id');
-      copy('zeek_conn_data', { capture_id: String(id), orig_h: addr('orig_h'), resp_h: addr('resp_h'), history: remap('histories', 'history') }, 'src.zeek_conn_data ORDER BY rowid');
+      // A linked row's addresses are differences from its flow's (0), remapped with the flow's.
+      const own = (col: string) => `CASE WHEN flow_id IS NULL THEN ${addr(col)} ELSE ${col} END`;
+      copy('zeek_conn_data', {
+        capture_id: String(id),
+        flow_id: `flow_id + ${flowOff}`,
+        orig_h: own('orig_h'),
+        resp_h: own('resp_h'),
+        history: remap('histories', 'history'),
+      }, 'src.zeek_conn_data ORDER BY rowid');
       db.exec('COMMIT');
       return id;
     } catch (e) {

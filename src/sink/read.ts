@@ -114,7 +114,9 @@ export class TcpstateDb {
     try {
       const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
       if (row === undefined || Number(row.value) !== SCHEMA_VERSION) {
-        throw new DbError(`${file}: database schema version ${row?.value ?? 'unknown'}, this tcpstate reads version ${SCHEMA_VERSION}; analyse the capture again`);
+        throw new DbError(
+          `${file}: database schema version ${row?.value ?? 'unknown'}, this tcpstate reads version ${SCHEMA_VERSION}. Rebuild it: rm ${file} and run tcpstate analyze --db ${file} on the captures again`,
+        );
       }
     } catch (e) {
       db.close();

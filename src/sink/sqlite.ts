@@ -157,7 +157,7 @@ CREATE TABLE IF NOT EXISTS path_steps (
 CREATE TABLE IF NOT EXISTS anomaly_data (
   id          INTEGER PRIMARY KEY,
   capture_id  INTEGER NOT NULL,
-  flow_id     INTEGER,                  -- the capture's first flow id + flow_index (shown if that flow exists)
+  flow_id     INTEGER,                  -- the capture's first flow id + flow_index (NULL at commit if no such flow)
   flow_index  INTEGER,
   packet      INTEGER,
   ts          INTEGER NOT NULL,
@@ -267,7 +267,7 @@ SELECT f.id AS flow_id, s.seq,
 FROM flow_data f JOIN path_steps s ON s.path_id = f.path_id;
 
 CREATE VIEW IF NOT EXISTS anomalies AS
-SELECT a.id, a.capture_id, (SELECT f.id FROM flow_data f WHERE f.id = a.flow_id) AS flow_id, a.flow_index, a.packet, a.ts,
+SELECT a.id, a.capture_id, a.flow_id, a.flow_index, a.packet, a.ts,
        (SELECT k.kind FROM kinds k WHERE k.id = a.kind) AS kind, ${textOf(SEVERITIES, 'a.severity')} AS severity,
        ${textOf(SIDES, 'a.side')} AS side,
        CASE typeof(a.message) WHEN 'text' THEN a.message
@@ -509,6 +509,10 @@ export class SqliteSink implements Sink {
   private nextPath = 1;
   /** The capture's first flow id less one: a flow's id is flowBase + its flow_index. */
   private flowBase = 0;
+  /** The last anomaly id before the capture's: its findings' flow links are checked at commit. */
+  private anomalyBase = 0;
+  private readonly maxAnomalyId: Database.Statement;
+  private readonly unlinkFindings: Database.Statement;
   /** The flow whose transitions are coming (flowValues' row), and its transitions so far. */
   private pending: RowValue[] | null = null;
   private pendingId = 0;
@@ -560,6 +564,12 @@ export class SqliteSink implements Sink {
     );
     this.insertCounter = this.db.prepare('INSERT INTO decode_counters (capture_id, reason, packets) VALUES (?, ?, ?)');
     this.maxFlowId = this.db.prepare('SELECT coalesce(max(id), 0) FROM flow_data').pluck();
+    this.maxAnomalyId = this.db.prepare('SELECT coalesce(max(id), 0) FROM anomaly_data').pluck();
+    // A finding's flow_id is set when it is written; one naming a flow_index no flow has links to none.
+    this.unlinkFindings = this.db.prepare(
+      `UPDATE anomaly_data SET flow_id = NULL
+       WHERE id > ? AND flow_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM flow_data f WHERE f.id = anomaly_data.flow_id)`,
+    );
     this.flows = new RowBuffer(this.db, `INSERT INTO temp.flow_stage (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length);
     this.zeekConns = new RowBuffer(this.db, `INSERT INTO temp.zeek_stage (${ZEEK_DATA_COLUMNS.join(', ')})`, ZEEK_DATA_COLUMNS.length);
     this.anomalies = new RowBuffer(this.db, `INSERT INTO anomaly_data (${ANOMALY_DATA_COLUMNS.join(', ')})`, ANOMALY_DATA_COLUMNS.length);
@@ -596,6 +606,7 @@ export class SqliteSink implements Sink {
       ),
       this.db.prepare('DROP INDEX IF EXISTS temp.zeek_stage_tuple'),
       this.db.prepare('DROP INDEX IF EXISTS temp.flow_stage_first'),
+
       this.db.prepare('DELETE FROM temp.flow_stage'),
       this.db.prepare('DELETE FROM temp.zeek_stage'),
     ];
@@ -798,6 +809,7 @@ export class SqliteSink implements Sink {
     this.db.exec('BEGIN IMMEDIATE');
     this.dropCapture(path);
     this.flowBase = this.maxFlowId.get() as number;
+    this.anomalyBase = this.maxAnomalyId.get() as number;
     // Appends only: a small page cache will do (memory under a flood).
     this.db.pragma(`cache_size = ${LOAD_CACHE_SIZE}`);
     return Number(this.insertCapture.run(path, name).lastInsertRowid);
@@ -815,6 +827,7 @@ export class SqliteSink implements Sink {
     for (const itf of c.interfaces) this.insertInterface.run(id, itf);
     for (const [reason, n] of c.counters) this.insertCounter.run(id, reason, n);
     for (const st of this.appendStaged) st.run();
+    this.unlinkFindings.run(this.anomalyBase);
     this.db.pragma(`cache_size = ${this.cacheSize}`);
     this.db.exec('COMMIT');
   }

@@ -148,7 +148,8 @@ async function analysisAlone(file: string): Promise<ChildReport> {
 }
 
 /** The tables that grow with the capture: what `analyze` writes row by row. */
-const BIG_TABLES = ['flows', 'transitions', 'anomalies', 'zeek_conns'];
+/** The tables that hold the rows (the documented names are views over them). */
+const BIG_TABLES = ['flow_data', 'path_steps', 'anomaly_data', 'zeek_conn_data'];
 
 /**
  * The floor of the database's part: the rows `analyze` wrote to DB, read back into memory
@@ -456,6 +457,8 @@ async function mixed(o: Options, dir: string): Promise<void> {
   const load = ours.note === null ? await runChild('  its rows alone, into SQLite', ['load', db], o.limits) : null;
   // Rates per packet mean nothing here: the rows were read back before the clock started.
   if (load !== null) console.log(row(load, 0, 0) + (load.rows === null ? '' : `  (${int(load.rows)} rows; work s: the inserts)`));
+  const dbBytes = ours.note === null && existsSync(db) ? statSync(db).size : null;
+  if (dbBytes !== null) console.log(`database: ${(dbBytes / 1e6).toFixed(1)} MB, ${(dbBytes / bytes).toFixed(2)}x the capture's ${(bytes / 1e6).toFixed(1)} MB`);
   rmSync(db, { force: true });
 
   let tshark: (Measured & { out: string }) | null = null;
@@ -519,6 +522,7 @@ async function mixed(o: Options, dir: string): Promise<void> {
     console.log(`garbage collection: ${(alone.gcMs / 1000).toFixed(2)} s of the analysis's ${alone.innerS.toFixed(2)} s`);
     target('garbage collection / analysis time', `${share.toFixed(1)}%`, '< 5%', share < 5);
   } else target('garbage collection / analysis time', 'n/a', '< 5%', null);
+  target('database / capture size', dbBytes === null ? 'n/a' : (dbBytes / bytes).toFixed(2), '<= 0.35', dbBytes === null ? null : dbBytes / bytes <= 0.35);
   const rss = ours.rssMb;
   target('tcpstate analyze peak RSS', rss === null ? 'n/a' : `${at}${int(rss)} MB`, '<= 200 MB', rss === null ? null : ok ? rss <= 200 : rss > 200 ? false : null);
   // What no program that writes this database can beat on this machine: the bare insert of its rows.

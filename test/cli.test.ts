@@ -430,7 +430,7 @@ test('the writer thread (the default) gives the database --no-db-thread gives, a
   const capture = join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap');
   assert.equal(await run(['analyze', '-q', '--no-db-thread', capture, '--db', 'plain.db'], value), 0);
   assert.equal(await run(['analyze', '-q', capture, '--db', 'thread.db'], value), 0);
-  for (const sql of ['SELECT * FROM flows ORDER BY id', 'SELECT * FROM transitions ORDER BY flow_id, seq', 'SELECT * FROM anomalies ORDER BY id', 'SELECT * FROM zeek_conns ORDER BY rowid']) {
+  for (const sql of ['SELECT * FROM flows ORDER BY id', 'SELECT * FROM transitions ORDER BY flow_id, seq', 'SELECT * FROM anomalies ORDER BY id', 'SELECT * FROM zeek_conns ORDER BY capture_id, ts, first_frame, orig_h, orig_p, resp_h, resp_p']) {
     assert.deepEqual(rows(join(value.cwd, 'thread.db'), sql), rows(join(value.cwd, 'plain.db'), sql), sql);
   }
   const good = readFileSync(join(formats, 'one_tcp_stream.pcap'));

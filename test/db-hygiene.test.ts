@@ -41,7 +41,7 @@ test('meta records the tool version and every setting of the run', async () => {
   d.close();
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
   assert.equal(meta.tool_version, pkg.version);
-  assert.equal(meta.schema_version, '1');
+  assert.equal(meta.schema_version, '2');
   assert.equal(meta.stack, 'rfc793');
   assert.equal(JSON.parse(meta.thresholds).closeWaitUs, 7_000_000);
   // Defaults are written out too, not only what was given.
@@ -90,5 +90,10 @@ test('an empty file and a tcpstate database are written; an older schema is refu
   const r = await cli(['analyze', '-q', '--db', empty, SAMPLE]);
   assert.notEqual(r.code, 0);
   assert.match(r.err, /schema version 0.*rm .*empty\.db/);
+  assert.equal(sha(empty), before);
+  // The reports say the same.
+  const c = await cli(['census', empty]);
+  assert.equal(c.code, 4);
+  assert.match(c.err, /schema version 0.*rm .*empty\.db and run tcpstate analyze --db/);
   assert.equal(sha(empty), before);
 });

@@ -86,7 +86,7 @@ test('export --format zeek: zeek-cut reads it, and its rows are the zeek_conns t
   const r = await cli(['export', db, '--format', 'zeek']);
   assert.equal(r.code, 0, r.err);
   const got = zeekCut(r.out, 'ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'duration', 'orig_bytes', 'conn_state', 'history', 'orig_pkts', 'resp_ip_bytes', 'proto');
-  const table = rows(db, 'SELECT * FROM zeek_conns ORDER BY rowid');
+  const table = rows(db, 'SELECT * FROM zeek_conns ORDER BY ts, first_frame, orig_h, orig_p, resp_h, resp_p');
   assert.equal(got.length, table.length);
   assert.ok(table.length > 0);
   const sec = (us: number) => `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
@@ -125,7 +125,7 @@ test('export --format csv: RFC 4180, read back it is the table, quotes and comma
     assert.equal(r.code, 0, r.err);
     assert.ok(r.out.endsWith('\r\n'));
     const [header, ...records] = parseCsv(r.out);
-    const order = { flows: 'flow_index', anomalies: 'ts, id', transitions: 'flow_id, seq', zeek_conns: 'rowid' }[table];
+    const order = { flows: 'flow_index', anomalies: 'ts, id', transitions: 'flow_id, seq', zeek_conns: 'ts, first_frame, orig_h, orig_p, resp_h, resp_p' }[table];
     const want = rows(db, table === 'transitions' ? `SELECT f.capture_id, f.flow_index, t.* FROM transitions t JOIN flows f ON f.id = t.flow_id ORDER BY f.flow_index, t.seq` : `SELECT * FROM ${table} ORDER BY ${order}`);
     assert.deepEqual(header, Object.keys(want[0]));
     assert.equal(records.length, want.length, table);

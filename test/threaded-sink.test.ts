@@ -18,7 +18,7 @@ const kernel = (name: string) => join(repoRoot, 'samples', 'kernel', name, `${na
 const settings = { flowOptions: {}, thresholds: {} };
 const never = () => false;
 
-/** Every row of every table, in a stable order, with the row ids left out only where the two sinks may differ (none do). */
+/** Every row of every documented table and view, in a stable order, with the row ids left out only where the two sinks may differ (none do). */
 function everything(file: string): Record<string, unknown[]> {
   const db = new Database(file, { readonly: true });
   try {
@@ -30,7 +30,7 @@ function everything(file: string): Record<string, unknown[]> {
       ['flows', 'id'],
       ['transitions', 'flow_id, seq'],
       ['anomalies', 'id'],
-      ['zeek_conns', 'rowid'],
+      ['zeek_conns', 'capture_id, ts, first_frame, orig_h, orig_p, resp_h, resp_p'],
     ]) {
       out[t] = db.prepare(`SELECT * FROM ${t} ORDER BY ${order}`).all();
     }
@@ -73,7 +73,10 @@ function databaseWith(name: string, sql: string): string {
 
 test('threaded sink: a write that fails fails the capture, leaves nothing of it, and the next capture is written', async () => {
   // Every finding of the refused sample (connection_refused) fails to insert.
-  const file = databaseWith('fail.db', "CREATE TRIGGER no_refusals BEFORE INSERT ON anomalies WHEN NEW.kind = 'connection_refused' BEGIN SELECT RAISE(ABORT, 'refusals not welcome'); END");
+  const file = databaseWith(
+    'fail.db',
+    "CREATE TRIGGER no_refusals BEFORE INSERT ON anomaly_data WHEN NEW.kind = (SELECT id FROM kinds WHERE kind = 'connection_refused') BEGIN SELECT RAISE(ABORT, 'refusals not welcome'); END",
+  );
   const sink = new ThreadedSink(file);
   try {
     await assert.rejects(analyzeInto(sink, kernel('refused'), 'refused', settings, process.stdin, never), /refusals not welcome/);

@@ -165,7 +165,7 @@ const EXPORT_SQL: Record<ExportTable, string> = {
                 WHERE f.capture_id = ? ORDER BY f.flow_index, t.seq`,
   anomalies: 'SELECT * FROM anomalies WHERE capture_id = ? ORDER BY ts, id',
   // In the order Zeek's log would have them: as each connection was removed.
-  zeek_conns: 'SELECT * FROM zeek_conns WHERE capture_id = ? ORDER BY rowid',
+  zeek_conns: 'SELECT * FROM zeek_conns WHERE capture_id = ? ORDER BY ts, first_frame, orig_h, orig_p, resp_h, resp_p',
 };
 
 const CONN_ORDER: Record<ConnSort, string> = {
@@ -235,7 +235,9 @@ export class TcpstateDb {
     try {
       const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
       if (row === undefined || Number(row.value) !== SCHEMA_VERSION) {
-        throw new DbError(`${file}: database schema version ${row?.value ?? 'unknown'}, this tcpstate reads version ${SCHEMA_VERSION}; analyse the capture again`);
+        throw new DbError(
+          `${file}: database schema version ${row?.value ?? 'unknown'}, this tcpstate reads version ${SCHEMA_VERSION}. Rebuild it: rm ${file} and run tcpstate analyze --db ${file} on the captures again`,
+        );
       }
     } catch (e) {
       db.close();

@@ -2,6 +2,13 @@
  * The SQLite sink. One connection, prepared statements, and one transaction per
  * capture: analysing a capture again replaces its rows atomically, and a run that
  * is interrupted or crashes leaves the previous rows (or none), never half.
+ *
+ * What is stored is coded (issue 20): states, sides, roles, end reasons, severities and Zeek's
+ * conn_state as small integers with static lookup tables; causes, kinds, Zeek histories,
+ * repeated messages and non-IPv4 addresses through per-database dictionaries; an IPv4 address
+ * as its 32 bits. A flow's state changes are one row of `path_steps` per step of its path (most
+ * connections take one of a few dozen) plus the flow's own frames and times. The documented
+ * names (flows, transitions, anomalies, zeek_conns) are views that show today's text.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -11,17 +18,51 @@ import type { Finding } from '../detect/finding.js';
 import { COUNT_COLUMNS, rttSummary } from '../detect/packet-flags.js';
 import type { FlowView, TransitionVisitor } from '../flow/flow.js';
 import type { ZeekConn } from '../zeek/conn.js';
+import {
+  ADDRESS_BASE,
+  CODE_TABLES,
+  CONN_STATES,
+  Dictionary,
+  END_REASONS,
+  ROLES,
+  SEVERITIES,
+  SIDES,
+  STATES,
+  addressText,
+  code,
+  codeOf,
+  codeTableSql,
+  dictionarySql,
+  ipv4Code,
+  textOf,
+} from './codes.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/** Per-database dictionaries: table, text column. */
+const DICTIONARIES = [
+  ['causes', 'cause'],
+  ['kinds', 'kind'],
+  ['histories', 'history'],
+  ['messages', 'message'],
+  ['addresses', 'addr'],
+] as const;
 
 /**
- * Tables that only store what the documented tables and views show (coded rows behind a view of
- * the documented name): a user reads the views, and so does `npm run digest`. None yet.
+ * Tables that only store what the documented views show (coded rows, and the lookup tables
+ * the codes point into): a user reads the views, and so does `npm run digest`.
  */
-export const STORAGE_TABLES: ReadonlySet<string> = new Set<string>();
+export const STORAGE_TABLES: ReadonlySet<string> = new Set<string>([
+  'flow_data',
+  'path_steps',
+  'anomaly_data',
+  'zeek_conn_data',
+  ...CODE_TABLES.map((t) => t.table),
+  ...DICTIONARIES.map(([t]) => t),
+]);
 
-/** Per-flow counts of Wireshark's analysis flags: retransmissions counts the whole family, as tshark does. */
-const COUNTS = COUNT_COLUMNS.map((c) => `${c} INTEGER NOT NULL DEFAULT 0`).join(',\n  ');
+/** The counts of `flows` with a value other than 0 are stored as one JSON array (NULL: all 0). */
+const COUNT_VIEW = COUNT_COLUMNS.map((c, i) => `coalesce(json_extract(f.counts, '$[${i}]'), 0) AS ${c}`).join(',\n       ');
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -56,90 +97,193 @@ CREATE TABLE IF NOT EXISTS interfaces (
   name              TEXT,
   PRIMARY KEY (capture_id, idx)
 );
-CREATE TABLE IF NOT EXISTS flows (
-  id              INTEGER PRIMARY KEY,
-  capture_id      INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
-  flow_index      INTEGER NOT NULL,   -- 1, 2, 3... in order of first packet within the capture
-  ip_version      INTEGER NOT NULL,
-  client_addr     TEXT NOT NULL,
-  client_port     INTEGER NOT NULL,
-  server_addr     TEXT NOT NULL,
-  server_port     INTEGER NOT NULL,
-  first_ts        INTEGER NOT NULL,   -- microseconds since the epoch
-  last_ts         INTEGER NOT NULL,
-  first_packet    INTEGER NOT NULL,   -- frame numbers, as Wireshark numbers them
-  last_packet     INTEGER NOT NULL,
-  client_state    TEXT NOT NULL,      -- each side's state at the end of the capture (or of the flow)
-  server_state    TEXT NOT NULL,
-  roles_by        TEXT NOT NULL,      -- syn | syn_ack | port | first_packet
-  midstream       INTEGER NOT NULL,   -- 1: picked up mid-connection, states inferred
-  end_reason      TEXT NOT NULL,      -- closed | reset | timeout | reuse | end_of_capture
-  conn_state      TEXT,               -- Zeek's conn_state and history
-  history         TEXT,
-  client_packets  INTEGER NOT NULL,
-  client_bytes    INTEGER NOT NULL,   -- TCP payload bytes
-  client_ip_bytes INTEGER NOT NULL,
-  server_packets  INTEGER NOT NULL,
-  server_bytes    INTEGER NOT NULL,
-  server_ip_bytes INTEGER NOT NULL,
-  irtt_us         INTEGER,            -- handshake RTT as tshark's iRTT (SYN to the ACK completing it)
-  client_rtt_min_us    INTEGER,       -- RTT samples of data the client sent (ACK RTT, as tshark's ack_rtt)
-  client_rtt_median_us INTEGER,
-  server_rtt_min_us    INTEGER,
-  server_rtt_median_us INTEGER,
-  ${COUNTS}
-);
-CREATE TABLE IF NOT EXISTS transitions (
-  flow_id     INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
-  seq         INTEGER NOT NULL,       -- order within the flow
-  packet      INTEGER,                -- frame that caused it; NULL for a timer (TIME_WAIT expiry) or an inference
-  ts          INTEGER NOT NULL,
-  side        TEXT NOT NULL,          -- client | server
-  from_state  TEXT,
-  to_state    TEXT NOT NULL,
-  cause       TEXT NOT NULL,
-  inferred    INTEGER NOT NULL,       -- 1: deduced, not seen (mid-connection start, missing SYN, SYN cookie)
-  PRIMARY KEY (flow_id, seq)
-);
-CREATE TABLE IF NOT EXISTS anomalies (
-  id          INTEGER PRIMARY KEY,
-  capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
-  flow_id     INTEGER REFERENCES flows(id) ON DELETE CASCADE,   -- NULL for host-level findings
-  flow_index  INTEGER,
-  packet      INTEGER,                -- frame where it shows
-  ts          INTEGER NOT NULL,
-  kind        TEXT NOT NULL,          -- stable snake_case: connection_refused, stuck_close_wait, ... (tcpstate explain KIND)
-  severity    TEXT NOT NULL,          -- info | note | warning | error
-  side        TEXT,                   -- client | server
-  message     TEXT NOT NULL,
-  details     TEXT NOT NULL           -- JSON
-);
-CREATE TABLE IF NOT EXISTS zeek_conns (
-  capture_id     INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
-  ts             INTEGER NOT NULL,     -- as Zeek's conn.log, one row per connection Zeek would log
-  orig_h         TEXT NOT NULL,
-  orig_p         INTEGER NOT NULL,
-  resp_h         TEXT NOT NULL,
-  resp_p         INTEGER NOT NULL,
-  duration       INTEGER NOT NULL,     -- microseconds
-  orig_bytes     INTEGER NOT NULL,
-  resp_bytes     INTEGER NOT NULL,
-  conn_state     TEXT NOT NULL,
-  missed_bytes   INTEGER NOT NULL,
-  history        TEXT NOT NULL,
-  orig_pkts      INTEGER NOT NULL,
-  orig_ip_bytes  INTEGER NOT NULL,
-  resp_pkts      INTEGER NOT NULL,
-  resp_ip_bytes  INTEGER NOT NULL,
-  first_frame    INTEGER NOT NULL,
-  last_frame     INTEGER NOT NULL
-);
 CREATE TABLE IF NOT EXISTS decode_counters (
   capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
   reason      TEXT NOT NULL,            -- 'tcp', 'non_ip', 'truncated_tcp_header', ... (see README)
   packets     INTEGER NOT NULL,
   PRIMARY KEY (capture_id, reason)
 );
+-- One row per flow (id: the capture's first id + flow_index). Times and frames as offsets from
+-- the flow's first; its state changes are the steps of path_id, at its moments: a JSON array of
+-- (frame - first_packet, ts - first_ts) pairs, moment 0 being (first_packet, first_ts).
+CREATE TABLE IF NOT EXISTS flow_data (
+  id              INTEGER PRIMARY KEY,
+  capture_id      INTEGER NOT NULL,
+  flow_index      INTEGER NOT NULL,
+  path_id         INTEGER NOT NULL,     -- path_steps.path_id (0: no state change)
+  ip_version      INTEGER NOT NULL,
+  client_addr     INTEGER NOT NULL,     -- IPv4: the address's 32 bits (signed); else addresses.id (>= 2^32)
+  client_port     INTEGER NOT NULL,
+  server_addr     INTEGER NOT NULL,
+  server_port     INTEGER NOT NULL,
+  first_ts        INTEGER NOT NULL,
+  duration        INTEGER NOT NULL,     -- last_ts - first_ts
+  first_packet    INTEGER NOT NULL,
+  packet_span     INTEGER NOT NULL,     -- last_packet - first_packet
+  moments         TEXT,                 -- JSON, see above; NULL: every change at moment 0
+  client_state    INTEGER NOT NULL,     -- states.code
+  server_state    INTEGER NOT NULL,
+  roles_by        INTEGER NOT NULL,     -- roles.code
+  midstream       INTEGER NOT NULL,
+  end_reason      INTEGER NOT NULL,     -- end_reasons.code
+  conn_state      INTEGER,              -- conn_states.code
+  history         INTEGER,              -- histories.id
+  client_packets  INTEGER NOT NULL,
+  client_bytes    INTEGER NOT NULL,
+  client_ip_bytes INTEGER NOT NULL,
+  server_packets  INTEGER NOT NULL,
+  server_bytes    INTEGER NOT NULL,
+  server_ip_bytes INTEGER NOT NULL,
+  irtt_us         INTEGER,
+  client_rtt_min_us    INTEGER,
+  client_rtt_median_us INTEGER,
+  server_rtt_min_us    INTEGER,
+  server_rtt_median_us INTEGER,
+  counts          TEXT                  -- JSON array of the analysis counts, NULL when all are 0
+);
+-- The paths through the states: each step's side, states, cause and the moment of its flow it happened at.
+CREATE TABLE IF NOT EXISTS path_steps (
+  path_id     INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,
+  side        INTEGER NOT NULL,         -- sides.code
+  from_state  INTEGER,                  -- states.code
+  to_state    INTEGER NOT NULL,
+  cause       INTEGER NOT NULL,         -- causes.id
+  inferred    INTEGER NOT NULL,
+  moment      INTEGER NOT NULL,         -- index into the flow's moments
+  no_packet   INTEGER NOT NULL,         -- 1: a timer or an inference (packet NULL)
+  PRIMARY KEY (path_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS anomaly_data (
+  id          INTEGER PRIMARY KEY,
+  capture_id  INTEGER NOT NULL,
+  flow_id     INTEGER,                  -- the capture's first flow id + flow_index (NULL at commit if no such flow)
+  flow_index  INTEGER,
+  packet      INTEGER,
+  ts          INTEGER NOT NULL,
+  kind        INTEGER NOT NULL,         -- kinds.id
+  severity    INTEGER NOT NULL,         -- severities.code
+  side        INTEGER,                  -- sides.code
+  message,                              -- text; messages.id; NULL: a Dup ACK's, made from its details (no type: no conversion)
+  details     TEXT NOT NULL
+);
+-- Zeek's rows. One that starts where a flow starts, on its tuple (most: Zeek and tcpstate agree),
+-- is stored as that flow's id and the differences from its values, nearly all 0 (0 bytes each);
+-- the others as they are (flow_id NULL). The view adds them back: coalesce(the flow's value, 0) + stored.
+CREATE TABLE IF NOT EXISTS zeek_conn_data (
+  capture_id     INTEGER NOT NULL,
+  flow_id        INTEGER,               -- flow_data.id, or NULL: the values below are the row's own
+  orient         INTEGER NOT NULL,      -- 1: Zeek's originator is the flow's server
+  ts             INTEGER NOT NULL,      -- less the flow's first_ts
+  orig_h         INTEGER NOT NULL,      -- coded as flow_data's addresses; less the flow's
+  orig_p         INTEGER NOT NULL,
+  resp_h         INTEGER NOT NULL,
+  resp_p         INTEGER NOT NULL,
+  duration       INTEGER NOT NULL,      -- less the flow's last_ts - first_ts
+  orig_bytes     INTEGER NOT NULL,      -- less the originator's payload bytes in the flow, and so on
+  resp_bytes     INTEGER NOT NULL,
+  conn_state     INTEGER NOT NULL,      -- conn_states.code
+  missed_bytes   INTEGER NOT NULL,
+  history        INTEGER NOT NULL,      -- histories.id
+  orig_pkts      INTEGER NOT NULL,
+  orig_ip_bytes  INTEGER NOT NULL,
+  resp_pkts      INTEGER NOT NULL,
+  resp_ip_bytes  INTEGER NOT NULL,
+  first_frame    INTEGER NOT NULL,      -- less the flow's first_packet
+  frame_span     INTEGER NOT NULL       -- last_frame - first_frame, less the flow's packet_span
+);
+${CODE_TABLES.map(codeTableSql).join('\n')}
+${DICTIONARIES.map(([t, c]) => dictionarySql(t, c)).join('\n')}
+`;
+
+/** The rows of one capture's flows and Zeek conns wait here until its commit links and appends them in order. */
+const STAGING = `
+CREATE TEMP TABLE IF NOT EXISTS flow_stage AS SELECT * FROM main.flow_data WHERE 0;
+CREATE TEMP TABLE IF NOT EXISTS zeek_stage (capture_id INTEGER, ts INTEGER, orig_h INTEGER, orig_p INTEGER, resp_h INTEGER,
+  resp_p INTEGER, duration INTEGER, orig_bytes INTEGER, resp_bytes INTEGER, conn_state INTEGER, missed_bytes INTEGER,
+  history INTEGER, orig_pkts INTEGER, orig_ip_bytes INTEGER, resp_pkts INTEGER, resp_ip_bytes INTEGER, first_frame INTEGER,
+  frame_span INTEGER);
+`;
+const FLOW_DATA_COLUMNS = [
+  'id', 'capture_id', 'flow_index', 'path_id', 'ip_version', 'client_addr', 'client_port', 'server_addr', 'server_port',
+  'first_ts', 'duration', 'first_packet', 'packet_span', 'moments', 'client_state', 'server_state', 'roles_by', 'midstream',
+  'end_reason', 'conn_state', 'history', 'client_packets', 'client_bytes', 'client_ip_bytes', 'server_packets', 'server_bytes',
+  'server_ip_bytes', 'irtt_us', 'client_rtt_min_us', 'client_rtt_median_us', 'server_rtt_min_us', 'server_rtt_median_us', 'counts',
+];
+const ZEEK_DATA_COLUMNS = [
+  'capture_id', 'ts', 'orig_h', 'orig_p', 'resp_h', 'resp_p', 'duration', 'orig_bytes', 'resp_bytes', 'conn_state',
+  'missed_bytes', 'history', 'orig_pkts', 'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes', 'first_frame', 'frame_span',
+];
+const ANOMALY_DATA_COLUMNS = ['capture_id', 'flow_id', 'flow_index', 'packet', 'ts', 'kind', 'severity', 'side', 'message', 'details'];
+
+/** What a Zeek row linked to a flow is stored as the difference from: its column, the flow's (f) value (`o`: the row's orient). */
+const zeekBases = (o: string): ReadonlyArray<readonly [string, string]> => {
+  const orient = (orig: string, resp: string) => `CASE ${o} WHEN 1 THEN f.${resp} ELSE f.${orig} END`;
+  const pair = (zeekOrig: string, zeekResp: string, client: string, server: string): Array<[string, string]> => [
+    [zeekOrig, orient(client, server)],
+    [zeekResp, orient(server, client)],
+  ];
+  return [
+    ['ts', 'f.first_ts'],
+    ...pair('orig_h', 'resp_h', 'client_addr', 'server_addr'),
+    ...pair('orig_p', 'resp_p', 'client_port', 'server_port'),
+    ['duration', 'f.duration'],
+    ...pair('orig_bytes', 'resp_bytes', 'client_bytes', 'server_bytes'),
+    ...pair('orig_pkts', 'resp_pkts', 'client_packets', 'server_packets'),
+    ...pair('orig_ip_bytes', 'resp_ip_bytes', 'client_ip_bytes', 'server_ip_bytes'),
+    ['first_frame', 'f.first_packet'],
+    ['frame_span', 'f.packet_span'],
+  ];
+};
+const ZEEK_BASES = zeekBases('z.orient');
+/** A staged Zeek row's orient towards the flow f it is linked to (0 when none). */
+const STAGED_ORIENT = 'coalesce(z.orig_h <> f.client_addr OR z.orig_p <> f.client_port, 0)';
+
+/** A step's packet and time: moment 0 is the flow's first packet, moment k the k-th pair of its moments. */
+const momentAt = (k: 0 | 1) =>
+  `CASE WHEN s.moment = 0 THEN f.${k === 0 ? 'first_packet' : 'first_ts'} ELSE f.${k === 0 ? 'first_packet' : 'first_ts'} + json_extract(f.moments, '$[' || (2 * s.moment - ${2 - k}) || ']') END`;
+
+/** The documented names, as views over the coded tables: today's columns, today's text. */
+const DOCUMENTED_VIEWS = `
+CREATE VIEW IF NOT EXISTS flows AS
+SELECT f.id, f.capture_id, f.flow_index, f.ip_version,
+       ${addressText('f.client_addr')} AS client_addr, f.client_port,
+       ${addressText('f.server_addr')} AS server_addr, f.server_port,
+       f.first_ts, f.first_ts + f.duration AS last_ts, f.first_packet, f.first_packet + f.packet_span AS last_packet,
+       ${textOf(STATES, 'f.client_state')} AS client_state, ${textOf(STATES, 'f.server_state')} AS server_state,
+       ${textOf(ROLES, 'f.roles_by')} AS roles_by, f.midstream, ${textOf(END_REASONS, 'f.end_reason')} AS end_reason,
+       ${textOf(CONN_STATES, 'f.conn_state')} AS conn_state, (SELECT h.history FROM histories h WHERE h.id = f.history) AS history,
+       f.client_packets, f.client_bytes, f.client_ip_bytes, f.server_packets, f.server_bytes, f.server_ip_bytes,
+       f.irtt_us, f.client_rtt_min_us, f.client_rtt_median_us, f.server_rtt_min_us, f.server_rtt_median_us,
+       ${COUNT_VIEW}
+FROM flow_data f;
+
+CREATE VIEW IF NOT EXISTS transitions AS
+SELECT f.id AS flow_id, s.seq,
+       CASE WHEN s.no_packet THEN NULL ELSE ${momentAt(0)} END AS packet,
+       ${momentAt(1)} AS ts,
+       ${textOf(SIDES, 's.side')} AS side, ${textOf(STATES, 's.from_state')} AS from_state, ${textOf(STATES, 's.to_state')} AS to_state,
+       (SELECT c.cause FROM causes c WHERE c.id = s.cause) AS cause, s.inferred
+FROM flow_data f JOIN path_steps s ON s.path_id = f.path_id;
+
+CREATE VIEW IF NOT EXISTS anomalies AS
+SELECT a.id, a.capture_id, a.flow_id, a.flow_index, a.packet, a.ts,
+       (SELECT k.kind FROM kinds k WHERE k.id = a.kind) AS kind, ${textOf(SEVERITIES, 'a.severity')} AS severity,
+       ${textOf(SIDES, 'a.side')} AS side,
+       CASE typeof(a.message) WHEN 'text' THEN a.message
+         WHEN 'integer' THEN (SELECT m.message FROM messages m WHERE m.id = a.message)
+         ELSE '[TCP Dup ACK ' || json_extract(a.details, '$.duplicate_ack_frame') || '#' || json_extract(a.details, '$.duplicate_ack_num') || ']' END AS message,
+       a.details
+FROM anomaly_data a;
+
+CREATE VIEW IF NOT EXISTS zeek_conns AS
+SELECT z.capture_id, z.ts, ${addressText('z.orig_h')} AS orig_h, z.orig_p, ${addressText('z.resp_h')} AS resp_h, z.resp_p,
+       z.duration, z.orig_bytes, z.resp_bytes, ${textOf(CONN_STATES, 'z.conn_state')} AS conn_state, z.missed_bytes,
+       (SELECT h.history FROM histories h WHERE h.id = z.history) AS history,
+       z.orig_pkts, z.orig_ip_bytes, z.resp_pkts, z.resp_ip_bytes, z.first_frame, z.first_frame + z.frame_span AS last_frame
+FROM (SELECT z.capture_id, z.conn_state, z.missed_bytes, z.history,
+             ${ZEEK_BASES.map(([c, base]) => `coalesce(${base}, 0) + z.${c} AS ${c}`).join(',\n             ')}
+      FROM zeek_conn_data z LEFT JOIN flow_data f ON f.id = z.flow_id) z;
 `;
 
 /**
@@ -208,33 +352,22 @@ GROUP BY capture_id, addr;
 /**
  * Secondary indexes. Into a database with no rows yet they are built after the
  * capture's rows are in (one sorted pass each, not a B-tree insert per row).
- */
-const INDEXES = [
-  'CREATE INDEX IF NOT EXISTS flows_capture ON flows (capture_id, flow_index)',
-  'CREATE INDEX IF NOT EXISTS flows_server ON flows (server_addr, server_port)',
-  'CREATE INDEX IF NOT EXISTS flows_client ON flows (client_addr, client_port)',
-  'CREATE INDEX IF NOT EXISTS transitions_packet ON transitions (packet)',
-  'CREATE INDEX IF NOT EXISTS anomalies_capture ON anomalies (capture_id, kind)',
-  'CREATE INDEX IF NOT EXISTS anomalies_flow ON anomalies (flow_id)',
-  'CREATE INDEX IF NOT EXISTS zeek_conns_tuple ON zeek_conns (capture_id, orig_h, orig_p, resp_h, resp_p, first_frame)',
-];
 /**
- * Helper threads SQLite may use for one sort: building the transitions' index after the bench
- * mix's load took 1.21 s alone, 0.86-0.91 s with one helper on two cores (and no less with two).
+ * Helper threads SQLite may use for one sort (the ordered appends at commit, ORDER BY): one
+ * per other core.
  */
 const SORT_HELPERS = Math.min(8, Math.max(0, availableParallelism() - 1));
-/** Page cache while a capture's rows are appended to tables without secondary indexes (KiB, as SQLite's negative cache_size). */
+/** Page cache while a capture's rows are appended (KiB, as SQLite's negative cache_size): appends need little. */
 const LOAD_CACHE_SIZE = -2048;
-const INDEX_NAMES = INDEXES.map((sql) => /EXISTS (\w+)/.exec(sql)![1]);
 /**
- * Rows of the big tables (transitions, zeek_conns) go in this many to a statement: for a row of
- * a dozen values the call into SQLite costs about as much as the insert (1.77M transitions:
- * 6.1 s one by one, 3.9 s 32 at a time).
+ * Rows go in this many to a statement: for a row of a dozen values the call into SQLite
+ * costs about as much as the insert (1.77M transitions: 6.1 s one by one, 3.9 s 32 at a time).
  */
 const ROWS_PER_INSERT = 32;
-/** Values of a transitions row after flow_id and seq (packet, ts, side, from, to, cause, inferred), and of a zeek_conns row. */
+/** Values of a transition as handed over (packet, ts, side, from, to, cause, inferred). */
 const TRANSITION_WIDTH = 7;
-const ZEEK_WIDTH = 18;
+/** Index of the first count in flowValues' row. */
+const FIRST_COUNT = 29;
 
 /**
  * Rows for one INSERT, held until ROWS_PER_INSERT of them can go in one statement call;
@@ -351,20 +484,39 @@ export function checkWritableTarget(file: string): void {
 
 export class SqliteSink implements Sink {
   private readonly db: Database.Database;
+  private readonly captureOf: Database.Statement;
   private readonly deleteCapture: Database.Statement;
+  private readonly deleteRows: Database.Statement[];
   private readonly insertCapture: Database.Statement;
   private readonly updateCapture: Database.Statement;
   private readonly insertInterface: Database.Statement;
   private readonly insertCounter: Database.Statement;
-  private readonly insertFlow: Database.Statement;
-  private readonly transitions: RowBuffer;
-  private readonly insertFinding: Database.Statement;
-  private readonly linkFindings: Database.Statement;
+  private readonly maxFlowId: Database.Statement;
+  private readonly flows: RowBuffer;
+  private readonly anomalies: RowBuffer;
   private readonly zeekConns: RowBuffer;
-  private readonly linkZeek: Database.Statement[];
-  private readonly isEmpty: Database.Statement;
-  /** The indexes were dropped by beginCapture, to be built by commitCapture. */
-  private indexesDeferred = false;
+  private readonly insertStep: Database.Statement;
+  private readonly appendStaged: Database.Statement[];
+  private readonly dict: Record<(typeof DICTIONARIES)[number][0], Dictionary>;
+  private readonly stateCode = codeOf(STATES);
+  private readonly sideCode = codeOf(SIDES);
+  private readonly roleCode = codeOf(ROLES);
+  private readonly endCode = codeOf(END_REASONS);
+  private readonly severityCode = codeOf(SEVERITIES);
+  private readonly connStateCode = codeOf(CONN_STATES);
+  /** Paths through the states by their steps' codes; 0 is the empty path. */
+  private readonly paths = new Map<string, number>();
+  private nextPath = 1;
+  /** The capture's first flow id less one: a flow's id is flowBase + its flow_index. */
+  private flowBase = 0;
+  /** The last anomaly id before the capture's: its findings' flow links are checked at commit. */
+  private anomalyBase = 0;
+  private readonly maxAnomalyId: Database.Statement;
+  private readonly unlinkFindings: Database.Statement;
+  /** The flow whose transitions are coming (flowValues' row), and its transitions so far. */
+  private pending: RowValue[] | null = null;
+  private pendingId = 0;
+  private readonly steps: RowValue[] = [];
   /** The connection's page cache setting, and a small one for loads that only append. */
   private readonly cacheSize: number;
 
@@ -377,23 +529,28 @@ export class SqliteSink implements Sink {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 10000');
-    // Sorts (the deferred indexes, ORDER BY) may take helper threads: one per other core.
     this.db.pragma(`threads = ${SORT_HELPERS}`);
-    this.db.exec(SCHEMA);
-    this.db.exec(VIEWS);
-    for (const sql of INDEXES) this.db.exec(sql);
-    this.cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
-    if (row === undefined) {
-      this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-    } else if (Number(row.value) !== SCHEMA_VERSION) {
+    const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+    const row = hasMeta ? (this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined) : undefined;
+    if (row !== undefined && Number(row.value) !== SCHEMA_VERSION) {
       this.db.close();
       throw new Error(`${file}: database schema version ${row.value}, this tcpstate writes version ${SCHEMA_VERSION}; use a new --db file`);
     }
+    this.db.exec(SCHEMA);
+    this.db.exec(DOCUMENTED_VIEWS);
+    this.db.exec(VIEWS);
+    this.db.exec(STAGING);
+    this.cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
+    if (row === undefined) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     const setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     for (const [k, v] of Object.entries(meta)) setMeta.run(k, v);
-    this.deleteCapture = this.db.prepare('DELETE FROM captures WHERE path = ?');
-    this.isEmpty = this.db.prepare('SELECT NOT EXISTS (SELECT 1 FROM flows) AND NOT EXISTS (SELECT 1 FROM anomalies) AND NOT EXISTS (SELECT 1 FROM zeek_conns) AS empty').pluck();
+    this.dict = Object.fromEntries(
+      DICTIONARIES.map(([t, c]) => [t, new Dictionary(this.db, t, c, t === 'addresses' ? ADDRESS_BASE : 1)]),
+    ) as SqliteSink['dict'];
+    this.loadPaths();
+    this.captureOf = this.db.prepare('SELECT id FROM captures WHERE path = ?').pluck();
+    this.deleteCapture = this.db.prepare('DELETE FROM captures WHERE id = ?');
+    this.deleteRows = ['flow_data', 'anomaly_data', 'zeek_conn_data'].map((t) => this.db.prepare(`DELETE FROM ${t} WHERE capture_id = ?`));
     this.insertCapture = this.db.prepare(
       "INSERT INTO captures (path, name, link_types, packets, tcp_packets, bytes, status) VALUES (?, ?, '', 0, 0, 0, 'error')",
     );
@@ -406,40 +563,53 @@ export class SqliteSink implements Sink {
       'INSERT INTO interfaces (capture_id, idx, section, link_type, snaplen, ts_units_per_sec, ts_offset_sec, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.insertCounter = this.db.prepare('INSERT INTO decode_counters (capture_id, reason, packets) VALUES (?, ?, ?)');
-    this.insertFlow = this.db.prepare(
-      `INSERT INTO flows (capture_id, flow_index, ip_version, client_addr, client_port, server_addr, server_port,
-         first_ts, last_ts, first_packet, last_packet, client_state, server_state, roles_by, midstream, end_reason,
-         conn_state, history, client_packets, client_bytes, client_ip_bytes, server_packets, server_bytes, server_ip_bytes,
-         irtt_us, client_rtt_min_us, client_rtt_median_us, server_rtt_min_us, server_rtt_median_us, ${COUNT_COLUMNS.join(', ')})
-       VALUES (${new Array(29 + COUNT_COLUMNS.length).fill('?').join(', ')})`,
+    this.maxFlowId = this.db.prepare('SELECT coalesce(max(id), 0) FROM flow_data').pluck();
+    this.maxAnomalyId = this.db.prepare('SELECT coalesce(max(id), 0) FROM anomaly_data').pluck();
+    // A finding's flow_id is set when it is written; one naming a flow_index no flow has links to none.
+    this.unlinkFindings = this.db.prepare(
+      `UPDATE anomaly_data SET flow_id = NULL
+       WHERE id > ? AND flow_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM flow_data f WHERE f.id = anomaly_data.flow_id)`,
     );
-    this.insertFinding = this.db.prepare(
-      'INSERT INTO anomalies (capture_id, flow_index, packet, ts, kind, severity, side, message, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    this.flows = new RowBuffer(this.db, `INSERT INTO temp.flow_stage (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length);
+    this.zeekConns = new RowBuffer(this.db, `INSERT INTO temp.zeek_stage (${ZEEK_DATA_COLUMNS.join(', ')})`, ZEEK_DATA_COLUMNS.length);
+    this.anomalies = new RowBuffer(this.db, `INSERT INTO anomaly_data (${ANOMALY_DATA_COLUMNS.join(', ')})`, ANOMALY_DATA_COLUMNS.length);
+    this.insertStep = this.db.prepare(
+      'INSERT INTO path_steps (path_id, seq, side, from_state, to_state, cause, inferred, moment, no_packet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.linkFindings = this.db.prepare(
-      `UPDATE anomalies SET flow_id = (SELECT f.id FROM flows f WHERE f.capture_id = anomalies.capture_id AND f.flow_index = anomalies.flow_index)
-       WHERE capture_id = ? AND flow_index IS NOT NULL`,
-    );
-    this.zeekConns = new RowBuffer(
-      this.db,
-      `INSERT INTO zeek_conns (capture_id, ts, orig_h, orig_p, resp_h, resp_p, duration, orig_bytes, resp_bytes, conn_state,
-         missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, first_frame, last_frame)`,
-      ZEEK_WIDTH,
-    );
-    // A flow takes Zeek's summary from the conn.log row holding its first packet, whichever
-    // way Zeek oriented it; two statements so that each lookup is one index seek.
-    const link = (orig: string, resp: string, onlyUnset: boolean) =>
+    // At commit, a flow takes Zeek's summary from the conn.log row holding its first packet,
+    // whichever way Zeek oriented it (the client's way first); flows and conns go in, in order.
+    const zeekRow = (orig: string, resp: string) =>
+      `(SELECT z.rowid FROM temp.zeek_stage z
+         WHERE z.orig_h = f.${orig}_addr AND z.orig_p = f.${orig}_port AND z.resp_h = f.${resp}_addr AND z.resp_p = f.${resp}_port
+           AND z.first_frame <= f.first_packet AND z.first_frame + z.frame_span >= f.first_packet
+         ORDER BY z.first_frame LIMIT 1)`;
+    const linked = FLOW_DATA_COLUMNS.map((c) => (c === 'conn_state' || c === 'history' ? `z.${c}` : `l.${c}`));
+    this.appendStaged = [
+      this.db.prepare('CREATE INDEX IF NOT EXISTS temp.zeek_stage_tuple ON zeek_stage (orig_h, orig_p, resp_h, resp_p, first_frame)'),
       this.db.prepare(
-        `UPDATE flows SET (conn_state, history) = (
-           SELECT z.conn_state, z.history FROM zeek_conns z
-           WHERE z.capture_id = flows.capture_id AND z.orig_h = flows.${orig}_addr AND z.orig_p = flows.${orig}_port
-             AND z.resp_h = flows.${resp}_addr AND z.resp_p = flows.${resp}_port
-             AND z.first_frame <= flows.first_packet AND z.last_frame >= flows.first_packet
-           ORDER BY z.first_frame LIMIT 1)
-         WHERE capture_id = ?${onlyUnset ? ' AND conn_state IS NULL' : ''}`,
-      );
-    this.linkZeek = [link('client', 'server', false), link('server', 'client', true)];
-    this.transitions = new RowBuffer(this.db, 'INSERT INTO transitions (flow_id, seq, packet, ts, side, from_state, to_state, cause, inferred)', 2 + TRANSITION_WIDTH);
+        `INSERT INTO main.flow_data (${FLOW_DATA_COLUMNS.join(', ')})
+         SELECT ${linked.join(', ')}
+         FROM (SELECT f.*, coalesce(${zeekRow('client', 'server')}, ${zeekRow('server', 'client')}) AS zid FROM temp.flow_stage f) l
+         LEFT JOIN temp.zeek_stage z ON z.rowid = l.zid
+         ORDER BY l.id`,
+      ),
+      // A Zeek row goes in as the differences from the flow that starts at its first frame on its tuple, if one does.
+      this.db.prepare('CREATE INDEX IF NOT EXISTS temp.flow_stage_first ON flow_stage (first_packet)'),
+      this.db.prepare(
+        `INSERT INTO main.zeek_conn_data (capture_id, flow_id, orient, conn_state, missed_bytes, history, ${ZEEK_BASES.map(([c]) => c).join(', ')})
+         SELECT z.capture_id, f.id, ${STAGED_ORIENT}, z.conn_state, z.missed_bytes, z.history,
+                ${zeekBases(STAGED_ORIENT).map(([c, base]) => `z.${c} - coalesce(${base}, 0)`).join(', ')}
+         FROM temp.zeek_stage z LEFT JOIN temp.flow_stage f ON f.first_packet = z.first_frame
+           AND ((f.client_addr = z.orig_h AND f.client_port = z.orig_p AND f.server_addr = z.resp_h AND f.server_port = z.resp_p)
+             OR (f.server_addr = z.orig_h AND f.server_port = z.orig_p AND f.client_addr = z.resp_h AND f.client_port = z.resp_p))
+         ORDER BY z.rowid`,
+      ),
+      this.db.prepare('DROP INDEX IF EXISTS temp.zeek_stage_tuple'),
+      this.db.prepare('DROP INDEX IF EXISTS temp.flow_stage_first'),
+
+      this.db.prepare('DELETE FROM temp.flow_stage'),
+      this.db.prepare('DELETE FROM temp.zeek_stage'),
+    ];
   }
 
   /** Write one row of Zeek's conn.log. */
@@ -447,63 +617,191 @@ export class SqliteSink implements Sink {
     this.insertZeekRow(zeekValues(captureId, z));
   }
 
-  /** Write one finding (its flow is linked by flow_index when the capture commits). */
+  /** Write one finding (its flow is linked by flow_index). */
   writeFinding(captureId: number, f: Finding): void {
     this.insertFindingRow(findingValues(captureId, f));
   }
 
   /** Write one ended flow and its transitions (inside the capture's transaction). */
   writeFlow(captureId: number, f: FlowView): void {
-    this.flowId = this.insertFlowRow(flowValues(captureId, f));
-    this.seq = 0;
-    f.forEachInTimeOrder(this.transitionRow);
+    this.insertFlowRow(flowValues(captureId, f));
+    f.forEachInTimeOrder(this.transitionStep);
+    this.finishFlow();
   }
 
-  /** The flow whose transitions are being written, and the order of the next. */
-  private flowId = 0;
-  private seq = 0;
-  private readonly transitionRow: TransitionVisitor = (packet, ts, side, from, to, cause, inferred) => {
-    const at = this.transitions.slot();
-    const row = this.transitions.row;
-    row[at] = this.flowId;
-    row[at + 1] = ++this.seq;
-    row[at + 2] = packet;
-    row[at + 3] = ts;
-    row[at + 4] = side;
-    row[at + 5] = from;
-    row[at + 6] = to;
-    row[at + 7] = cause;
-    row[at + 8] = inferred ? 1 : 0;
+  /** One change of the flow being written, into its path (no closure per flow). */
+  private readonly transitionStep: TransitionVisitor = (packet, ts, side, from, to, cause, inferred) => {
+    this.steps.push(packet, ts, side, from, to, cause, inferred ? 1 : 0);
   };
 
-  /** The row-level writes, with values as flowValues & co. make them (also what the writer thread replays). */
+  /**
+   * The row-level writes, with values as flowValues & co. make them (also what the writer
+   * thread replays). A flow's row is held until its transitions are in (the next flow, or the
+   * commit): its path is known then. Returns the flow's id.
+   */
   insertFlowRow(values: RowValue[]): number {
-    return Number(this.insertFlow.run(values).lastInsertRowid);
+    this.finishFlow();
+    this.pending = values;
+    this.pendingId = this.flowBase + (values[1] as number);
+    return this.pendingId;
   }
 
-  /** `values`: the row after the flow id and the order within the flow (packet, ts, side, from_state, to_state, cause, inferred). */
+  /** `values`: the transition (packet, ts, side, from_state, to_state, cause, inferred) of the flow `flowId`, the seq-th. */
   insertTransitionRow(flowId: number, seq: number, values: RowValue[]): void {
-    const at = this.transitions.slot();
-    const row = this.transitions.row;
-    row[at] = flowId;
-    row[at + 1] = seq;
-    for (let i = 0; i < TRANSITION_WIDTH; i++) row[at + 2 + i] = values[i];
+    if (flowId !== this.pendingId || this.pending === null || seq !== this.steps.length / TRANSITION_WIDTH + 1) {
+      throw new Error(`transition ${seq} of flow ${flowId} does not follow its flow`);
+    }
+    for (let i = 0; i < TRANSITION_WIDTH; i++) this.steps.push(values[i]);
   }
 
-  insertFindingRow(values: RowValue[]): void {
-    this.insertFinding.run(values);
+  insertFindingRow(v: RowValue[]): void {
+    const at = this.anomalies.slot();
+    const row = this.anomalies.row;
+    const kind = v[4] as string;
+    const message = v[7] as string;
+    const details = v[8] as string;
+    row[at] = v[0];
+    row[at + 1] = v[1] === null ? null : this.flowBase + (v[1] as number);
+    row[at + 2] = v[1];
+    row[at + 3] = v[2];
+    row[at + 4] = v[3];
+    row[at + 5] = this.dict.kinds.id(kind);
+    row[at + 6] = code(this.severityCode, SEVERITIES, v[5]);
+    row[at + 7] = code(this.sideCode, SIDES, v[6]);
+    row[at + 8] = messageCode(this.dict.messages, kind, message, details);
+    row[at + 9] = details;
   }
 
-  insertZeekRow(values: RowValue[]): void {
+  insertZeekRow(v: RowValue[]): void {
     const at = this.zeekConns.slot();
     const row = this.zeekConns.row;
-    for (let i = 0; i < ZEEK_WIDTH; i++) row[at + i] = values[i];
+    for (let i = 0; i < 17; i++) row[at + i] = v[i];
+    row[at + 2] = this.address(v[2] as string);
+    row[at + 4] = this.address(v[4] as string);
+    row[at + 9] = code(this.connStateCode, CONN_STATES, v[9]);
+    row[at + 11] = this.dict.histories.id(v[11] as string);
+    row[at + 17] = (v[17] as number) - (v[16] as number);
+  }
+
+  /** An address's code (see codes.ts). */
+  private address(s: string): number {
+    return ipv4Code(s) ?? this.dict.addresses.id(s);
+  }
+
+  /** Write the flow held for its transitions: its path's id (a new path's steps with it) and its moments. */
+  private finishFlow(): void {
+    const v = this.pending;
+    if (v === null) return;
+    this.pending = null;
+    const p0 = v[9] as number;
+    const t0 = v[7] as number;
+    const st = this.steps;
+    const moments: number[] = [];
+    let key = '';
+    for (let i = 0; i < st.length; i += TRANSITION_WIDTH) {
+      const packet = st[i] as number | null;
+      const ts = st[i + 1] as number;
+      const dp = packet === null ? 0 : packet - p0;
+      const dt = ts - t0;
+      let m = -1;
+      if (dt === 0 && (packet === null || dp === 0)) m = 0;
+      for (let k = 0; m < 0 && k < moments.length; k += 2) if (moments[k + 1] === dt && (packet === null || moments[k] === dp)) m = k / 2 + 1;
+      if (m < 0) {
+        moments.push(dp, dt);
+        m = moments.length / 2;
+      }
+      key += `${code(this.sideCode, SIDES, st[i + 2])},${code(this.stateCode, STATES, st[i + 3]) ?? ''},${code(this.stateCode, STATES, st[i + 4])},${this.dict.causes.id(st[i + 5] as string)},${st[i + 6]},${m},${packet === null ? 1 : 0};`;
+    }
+    st.length = 0;
+    let path = this.paths.get(key);
+    if (path === undefined) {
+      path = this.nextPath++;
+      this.paths.set(key, path);
+      this.writePath(path, key);
+    }
+    const at = this.flows.slot();
+    const row = this.flows.row;
+    row[at] = this.pendingId;
+    row[at + 1] = v[0];
+    row[at + 2] = v[1];
+    row[at + 3] = path;
+    row[at + 4] = v[2];
+    row[at + 5] = this.address(v[3] as string);
+    row[at + 6] = v[4];
+    row[at + 7] = this.address(v[5] as string);
+    row[at + 8] = v[6];
+    row[at + 9] = t0;
+    row[at + 10] = (v[8] as number) - t0;
+    row[at + 11] = p0;
+    row[at + 12] = (v[10] as number) - p0;
+    row[at + 13] = moments.length === 0 ? null : `[${moments.join(',')}]`;
+    row[at + 14] = code(this.stateCode, STATES, v[11]);
+    row[at + 15] = code(this.stateCode, STATES, v[12]);
+    row[at + 16] = code(this.roleCode, ROLES, v[13]);
+    row[at + 17] = v[14];
+    row[at + 18] = code(this.endCode, END_REASONS, v[15]);
+    row[at + 19] = null; // conn_state and history: from Zeek's row, at commit
+    row[at + 20] = null;
+    for (let i = 18; i < FIRST_COUNT; i++) row[at + 21 + i - 18] = v[i];
+    let counts: string | null = null;
+    for (let i = FIRST_COUNT; i < v.length; i++) {
+      if (v[i] !== 0) {
+        counts = `[${v.slice(FIRST_COUNT).join(',')}]`;
+        break;
+      }
+    }
+    row[at + 32] = counts;
+  }
+
+  /** The steps of a new path (its key as finishFlow makes it). */
+  private writePath(path: number, key: string): void {
+    const steps = key.split(';');
+    for (let i = 0; i < steps.length - 1; i++) {
+      const [side, from, to, cause, inferred, moment, noPacket] = steps[i].split(',');
+      this.insertStep.run(path, i + 1, Number(side), from === '' ? null : Number(from), Number(to), Number(cause), Number(inferred), Number(moment), Number(noPacket));
+    }
+  }
+
+  /** The paths already in the database, by key. */
+  private loadPaths(): void {
+    this.paths.clear();
+    this.paths.set('', 0);
+    this.nextPath = 1;
+    let key = '';
+    let path = -1;
+    const done = () => {
+      if (path < 0) return;
+      this.paths.set(key, path);
+      if (path >= this.nextPath) this.nextPath = path + 1;
+    };
+    for (const s of this.db
+      .prepare('SELECT path_id, side, from_state, to_state, cause, inferred, moment, no_packet FROM path_steps ORDER BY path_id, seq')
+      .raw()
+      .iterate() as Iterable<number[]>) {
+      if (s[0] !== path) {
+        done();
+        path = s[0];
+        key = '';
+      }
+      key += `${s[1]},${s[2] ?? ''},${s[3]},${s[4]},${s[5]},${s[6]},${s[7]};`;
+    }
+    done();
   }
 
   /** Write the rows still held for a multi-row insert (before anything reads the tables). */
   private flushRows(): void {
-    this.transitions.flush();
+    this.finishFlow();
+    this.flows.flush();
+    this.anomalies.flush();
     this.zeekConns.flush();
+  }
+
+  /** Drop any earlier analysis of `path` (its rows go with it). */
+  private dropCapture(path: string): void {
+    const old = this.captureOf.get(path) as number | undefined;
+    if (old === undefined) return;
+    for (const st of this.deleteRows) st.run(old);
+    this.deleteCapture.run(old);
   }
 
   /**
@@ -512,14 +810,11 @@ export class SqliteSink implements Sink {
    */
   beginCapture(path: string, name: string): number {
     this.db.exec('BEGIN IMMEDIATE');
-    this.deleteCapture.run(path);
-    // Nothing else in the database: build the indexes once at the end (rolled back with the rest).
-    this.indexesDeferred = this.isEmpty.get() === 1;
-    if (this.indexesDeferred) {
-      for (const name of INDEX_NAMES) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
-      // Appends only until the indexes are built: a small page cache will do (memory under a flood).
-      this.db.pragma(`cache_size = ${LOAD_CACHE_SIZE}`);
-    }
+    this.dropCapture(path);
+    this.flowBase = this.maxFlowId.get() as number;
+    this.anomalyBase = this.maxAnomalyId.get() as number;
+    // Appends only: a small page cache will do (memory under a flood).
+    this.db.pragma(`cache_size = ${LOAD_CACHE_SIZE}`);
     return Number(this.insertCapture.run(path, name).lastInsertRowid);
   }
 
@@ -534,21 +829,17 @@ export class SqliteSink implements Sink {
     this.updateCapture.run(c.values, id);
     for (const itf of c.interfaces) this.insertInterface.run(id, itf);
     for (const [reason, n] of c.counters) this.insertCounter.run(id, reason, n);
-    if (this.indexesDeferred) {
-      // Each index is one sort; with the small cache its runs spill to temporary files, not memory.
-      for (const sql of INDEXES) this.db.exec(sql);
-      this.db.pragma(`cache_size = ${this.cacheSize}`);
-    }
-    this.indexesDeferred = false;
-    this.linkFindings.run(id);
-    for (const st of this.linkZeek) st.run(id);
+    for (const st of this.appendStaged) st.run();
+    this.unlinkFindings.run(this.anomalyBase);
+    this.db.pragma(`cache_size = ${this.cacheSize}`);
     this.db.exec('COMMIT');
   }
 
   /**
    * Move one capture's rows from another tcpstate database (a worker's) into this one,
-   * replacing any earlier analysis of the same path, in one transaction. Row ids are
-   * shifted past this database's, so flows, transitions and anomalies stay linked.
+   * replacing any earlier analysis of the same path, in one transaction. Flow ids are
+   * shifted past this database's, and the codes of the worker's dictionaries and paths are
+   * mapped to this one's.
    */
   importCapture(file: string): number {
     const db = this.db;
@@ -557,38 +848,100 @@ export class SqliteSink implements Sink {
     try {
       db.exec('BEGIN IMMEDIATE');
       const path = (db.prepare('SELECT path FROM src.captures').get() as { path: string }).path;
-      this.deleteCapture.run(path);
-      const flowOff = (db.prepare('SELECT coalesce(max(id), 0) n FROM main.flows').get() as { n: number }).n;
-      const anomalyOff = (db.prepare('SELECT coalesce(max(id), 0) n FROM main.anomalies').get() as { n: number }).n;
-      const copy = (table: string, expr: Record<string, string>) => {
+      this.dropCapture(path);
+      const flowOff = this.maxFlowId.get() as number;
+      const copy = (table: string, expr: Record<string, string>, from = `src.${table}`) => {
         const cols = (db.prepare(`PRAGMA main.table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name).filter((c) => !(c === 'id' && !(c in expr)));
-        db.exec(`INSERT INTO main.${table} (${cols.join(', ')}) SELECT ${cols.map((c) => expr[c] ?? c).join(', ')} FROM src.${table}`);
+        db.exec(`INSERT INTO main.${table} (${cols.join(', ')}) SELECT ${cols.map((c) => expr[c] ?? c).join(', ')} FROM ${from}`);
       };
+      // Each dictionary's and path's src id -> this database's.
+      db.exec('CREATE TEMP TABLE IF NOT EXISTS code_map (dict TEXT NOT NULL, src INTEGER NOT NULL, dst INTEGER NOT NULL, PRIMARY KEY (dict, src)) WITHOUT ROWID');
+      db.exec('DELETE FROM temp.code_map');
+      const map = db.prepare('INSERT INTO temp.code_map (dict, src, dst) VALUES (?, ?, ?)');
+      for (const [t, c] of DICTIONARIES) {
+        for (const r of db.prepare(`SELECT id, ${c} AS text FROM src.${t}`).all() as Array<{ id: number; text: string }>) map.run(t, r.id, this.dict[t].id(r.text));
+      }
+      const causes = new Map((db.prepare("SELECT src, dst FROM temp.code_map WHERE dict = 'causes'").raw().all() as number[][]).map(([s, d]) => [s, d]));
+      let key = '';
+      let srcPath = -1;
+      const done = () => {
+        if (srcPath < 0) return;
+        let id = this.paths.get(key);
+        if (id === undefined) {
+          id = this.nextPath++;
+          this.paths.set(key, id);
+          this.writePath(id, key);
+        }
+        map.run('paths', srcPath, id);
+      };
+      for (const s of db.prepare('SELECT path_id, side, from_state, to_state, cause, inferred, moment, no_packet FROM src.path_steps ORDER BY path_id, seq').raw().all() as number[][]) {
+        if (s[0] !== srcPath) {
+          done();
+          srcPath = s[0];
+          key = '';
+        }
+        key += `${s[1]},${s[2] ?? ''},${s[3]},${causes.get(s[4])},${s[5]},${s[6]},${s[7]};`;
+      }
+      done();
+      map.run('paths', 0, 0);
+      const remap = (dict: string, col: string) => `(SELECT m.dst FROM temp.code_map m WHERE m.dict = '${dict}' AND m.src = ${col})`;
+      const addr = (col: string) => `CASE WHEN ${col} >= ${ADDRESS_BASE} THEN ${remap('addresses', col)} ELSE ${col} END`;
       copy('captures', {});
       const id = Number((db.prepare('SELECT last_insert_rowid() id').get() as { id: number }).id);
       copy('interfaces', { capture_id: String(id) });
       copy('decode_counters', { capture_id: String(id) });
-      copy('flows', { id: `id + ${flowOff}`, capture_id: String(id) });
-      copy('transitions', { flow_id: `flow_id + ${flowOff}` });
-      copy('anomalies', { id: `id + ${anomalyOff}`, capture_id: String(id), flow_id: `flow_id + ${flowOff}` });
-      copy('zeek_conns', { capture_id: String(id) });
+      copy('flow_data', {
+        id: `id + ${flowOff}`,
+        capture_id: String(id),
+        path_id: remap('paths', 'path_id'),
+        client_addr: addr('client_addr'),
+        server_addr: addr('server_addr'),
+        history: remap('histories', 'history'),
+      }, 'src.flow_data ORDER BY id');
+      copy('anomaly_data', {
+        capture_id: String(id),
+        flow_id: `flow_id + ${flowOff}`,
+        kind: remap('kinds', 'kind'),
+        message: `CASE WHEN typeof(message) = 'integer' THEN ${remap('messages', 'message')} ELSE message END`,
+      }, 'src.anomaly_data ORDER BY id');
+      // A linked row's addresses are differences from its flow's (0), remapped with the flow's.
+      const own = (col: string) => `CASE WHEN flow_id IS NULL THEN ${addr(col)} ELSE ${col} END`;
+      copy('zeek_conn_data', {
+        capture_id: String(id),
+        flow_id: `flow_id + ${flowOff}`,
+        orig_h: own('orig_h'),
+        resp_h: own('resp_h'),
+        history: remap('histories', 'history'),
+      }, 'src.zeek_conn_data ORDER BY rowid');
       db.exec('COMMIT');
       return id;
     } catch (e) {
       if (db.inTransaction) db.exec('ROLLBACK');
+      this.reloadCodes();
       throw e;
     } finally {
       db.exec('DETACH DATABASE src');
     }
   }
 
+  /** The in-memory dictionaries and paths, as the database has them (after a rollback). */
+  private reloadCodes(): void {
+    for (const d of Object.values(this.dict)) d.reload();
+    this.loadPaths();
+  }
+
   /** Drop everything written since beginCapture. */
   rollbackCapture(): void {
-    this.transitions.discard();
+    this.pending = null;
+    this.steps.length = 0;
+    this.flows.discard();
+    this.anomalies.discard();
     this.zeekConns.discard();
-    if (this.indexesDeferred) this.db.pragma(`cache_size = ${this.cacheSize}`);
-    this.indexesDeferred = false;
-    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    if (this.db.inTransaction) {
+      this.db.exec('ROLLBACK');
+      this.reloadCodes();
+    }
+    this.db.pragma(`cache_size = ${this.cacheSize}`);
   }
 
   close(): void {
@@ -603,6 +956,20 @@ export class SqliteSink implements Sink {
     }
     this.db.close();
   }
+}
+
+/**
+ * How a finding's message is stored: NULL when the view makes it from the details (a Dup ACK's),
+ * the id of a dictionary entry for a per-packet tag ('[TCP Retransmission]'), else the text.
+ */
+function messageCode(messages: Dictionary, kind: string, message: string, details: string): RowValue {
+  if (kind === 'duplicate_ack') {
+    const d = JSON.parse(details) as { duplicate_ack_frame?: unknown; duplicate_ack_num?: unknown };
+    if (message === `[TCP Dup ACK ${String(d.duplicate_ack_frame)}#${String(d.duplicate_ack_num)}]` && Number.isInteger(d.duplicate_ack_frame) && Number.isInteger(d.duplicate_ack_num)) return null;
+  }
+  // A BigInt binds as an integer (a number would go in as a REAL: the column has no type, so that a text stays text).
+  if (message.startsWith('[TCP ') && message.length <= 64) return BigInt(messages.id(message)) as unknown as RowValue;
+  return message;
 }
 
 /** A value bound to a statement parameter. */

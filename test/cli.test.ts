@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -204,7 +204,14 @@ test('a process killed in the middle of a capture leaves no half-written capture
   const child = spawn(process.execPath, [bin, 'analyze', '-', '--db', 'k.db'], { cwd, stdio: ['pipe', 'ignore', 'pipe'] });
   const bytes = readFileSync(join(formats, 'three_http_streams.pcap'));
   child.stdin.write(bytes.subarray(0, 3000));
-  await new Promise((r) => setTimeout(r, 700)); // the capture's transaction is open and rows may be pending
+  // Kill once the capture's transaction is open (its first write made the WAL file), however
+  // slowly this machine starts the process; rows may be pending.
+  const wal = join(cwd, 'k.db-wal');
+  for (let waited = 0; !existsSync(wal); waited += 20) {
+    assert.ok(waited < 30_000, 'analyze never began writing its database');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 100));
   child.kill('SIGKILL');
   await new Promise((r) => child.on('exit', r));
   // The database opens cleanly and holds no row for the killed capture.

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { ipv4HeaderChecksum, tcpChecksum } from '../src/decode/checksum.js';
 import { DecodedPacket, LinkType, Note, Status, decodeFrame } from '../src/decode/index.js';
 import { formatIPv6 } from '../src/zeek/address.js';
-import { ConnTable } from '../src/conn/table.js';
+import { ConnTable, PACKET_HOLDER } from '../src/conn/table.js';
 import { ZEEK_HOLDER, ZeekConnTracker, zeekConnState, type ZeekConn, type ZeekConnTrackerOptions } from '../src/zeek/conn.js';
 import { EndpointState as E, Endpoints } from '../src/zeek/endpoint.js';
 import { Reassembler } from '../src/zeek/reassembler.js';
@@ -299,7 +299,7 @@ describe('Zeek connections on connection-table rows', () => {
     return rows.map(({ ts: _ts, first_frame: _f, last_frame: _l, ...r }) => r);
   };
 
-  it('on a caller table: a timer ending the connection of the packet row keeps that row for the packet; rows are let go when Zeek is done', () => {
+  it('on a caller table: a timer ending the connection of the pinned packet row leaves that row to the packet; rows are let go when Zeek is done', () => {
     const table = new ConnTable();
     const rows: ZeekConn[] = [];
     const tracker = new ZeekConnTracker({ verifyChecksums: false, table, onConn: (c) => rows.push(c) });
@@ -314,9 +314,11 @@ describe('Zeek connections on connection-table rows', () => {
       decodeFrame(p, LinkType.RAW, seg.ip, 0, seg.ip.length, seg.ip.length);
       const row = table.lookup(p);
       seen.push(row);
-      // The attempt timer (5 s) logs the SYN before the second packet, which starts a new connection on the same row.
+      // Pinned as the pipeline pins it: the attempt timer (5 s) logs the SYN before the second
+      // packet, which starts a new connection on the same row.
+      table.hold(row, PACKET_HOLDER);
       assert.equal(tracker.packet(Number(seg.tsNs / 1000n), p, {}, row, table.dir), row);
-      table.releaseIfIdle(row);
+      table.release(row, PACKET_HOLDER);
       assert.equal(table.isHeld(row, ZEEK_HOLDER), true);
     }
     assert.equal(seen[0], seen[1]);

@@ -70,8 +70,6 @@ export class ZeekConnTracker implements SessionHost {
   private now = -Infinity;
   private finished = false;
   private live = 0;
-  /** The row of the packet being handled, given by the caller: a removal keeps holding it (the caller still uses it). */
-  private busyRow = -1;
   constructor(opts: ZeekConnTrackerOptions) {
     this.verifyChecksums = opts.verifyChecksums;
     this.likelyServerPorts = opts.likelyServerPorts ?? ZEEK_DEFAULT_LIKELY_SERVER_PORTS;
@@ -95,19 +93,13 @@ export class ZeekConnTracker implements SessionHost {
    * One decoded packet holding a TCP header, at `tsUs` (integer µs); returns the row of the
    * connection it went to, or -1 (dropped). `row`, `dir`: the packet's connection-table row and
    * direction when the caller looked it up (then the table must be the one given as `table`);
-   * without them the tracker looks the packet up itself. The caller's row stays valid through
-   * the call; when Zeek has no connection on it afterwards, Zeek does not hold it.
+   * without them the tracker looks the packet up itself. A caller that passes its row pins it
+   * (PACKET_HOLDER) for the call: a timer ending the row's connection must not free it.
    */
   packet(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo = {}, row = -1, dir = 0): number {
     if (this.finished) throw new Error('ZeekConnTracker: packet after finish()');
-    this.busyRow = row;
-    try {
-      this.advanceClock(tsUs);
-      return this.process(tsUs, p, info, row, dir);
-    } finally {
-      this.busyRow = -1;
-      if (row >= 0 && !this.sessions.has(row) && this.table.isHeld(row, ZEEK_HOLDER)) this.table.release(row, ZEEK_HOLDER);
-    }
+    this.advanceClock(tsUs);
+    return this.process(tsUs, p, info, row, dir);
   }
 
   private process(tsUs: number, p: DecodedPacket, info: ZeekPacketInfo, row: number, dir: number): number {
@@ -167,14 +159,14 @@ export class ZeekConnTracker implements SessionHost {
 
   /**
    * The connection in `slot` is logged and leaves it and its row; the row is let go unless a new
-   * one follows at once (`keep`) or the caller is using it.
+   * one follows at once (`keep`).
    */
   private end(slot: number, keep: boolean): void {
     const row = this.sessions.rowOf(slot);
     const conn = this.sessions.toConn(slot);
     this.sessions.end(slot);
     this.live--;
-    if (!keep && row !== this.busyRow) this.table.release(row, ZEEK_HOLDER);
+    if (!keep) this.table.release(row, ZEEK_HOLDER);
     if (this.onConn) this.onConn(conn);
     else this.rows.push(conn);
   }

@@ -66,7 +66,9 @@ PORTS=9200-9207
 SINK=9300
 FILTER='tcp or arp or icmp or icmp6'
 
-skip() { echo "skipped: $*"; exit 0; }
+NAME=make-bench-capture
+# shellcheck source=netns.sh
+. "$HERE/netns.sh"
 
 # ---------------------------------------------------------------- preflight
 [ "$(id -u)" = 0 ] || skip "must run as root (sudo bash scripts/kernel/make-bench-capture.sh OUT.pcap)"
@@ -76,69 +78,18 @@ for t in ip ss tcpdump nft ethtool python3 ping; do
 done
 [ -z "$missing" ] || skip "missing tools:$missing (Debian: apt-get install -y iproute2 tcpdump nftables ethtool python3 iputils-ping)"
 PY=$(command -v python3)
-if ! ip netns add tcpstate-bench-probe 2>/dev/null; then
-  skip "cannot create network namespaces here (ip netns add failed)"
-fi
-if ! ip -n tcpstate-bench-probe link add pa type veth peer name pb 2>/dev/null; then
-  ip netns del tcpstate-bench-probe 2>/dev/null || true
-  skip "cannot create veth pairs here"
-fi
-ip netns del tcpstate-bench-probe
+probe_netns tcpstate-bench-probe
 
 mkdir -p "$(dirname "$OUTFILE")"
 OUTFILE=$(cd "$(dirname "$OUTFILE")" && pwd)/$(basename "$OUTFILE")
 WORK=$(mktemp -d /tmp/tcpstate-bench.XXXXXX)
-BG_PIDS=()
-CAP_PID=""
-
-teardown_ns() {
-  ip netns del "$NS_C" 2>/dev/null || true
-  ip netns del "$NS_S" 2>/dev/null || true
-}
-kill_bg() {
-  local p
-  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  BG_PIDS=()
-}
-cleanup() {
-  local rc=$?
-  if [ -n "$CAP_PID" ]; then kill -INT "$CAP_PID" 2>/dev/null || true; wait "$CAP_PID" 2>/dev/null || true; fi
-  kill_bg
-  teardown_ns
-  if [ $rc -ne 0 ]; then echo "make-bench-capture: FAILED (rc=$rc); logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { printf '==> %s\n' "$*"; }
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }'; }
 start=$(date +%s.%N)
 
 # ---------------------------------------------------------------- topology
-teardown_ns
-ip netns add "$NS_C"
-ip netns add "$NS_S"
-ip link add "$IF_C" netns "$NS_C" address "$MAC_C" type veth peer name "$IF_S" netns "$NS_S" address "$MAC_S"
-for ns in "$NS_C" "$NS_S"; do
-  if [ "$ns" = "$NS_C" ]; then ifc=$IF_C a4=$C4 a6=$C6; else ifc=$IF_S a4=$S4 a6=$S6; fi
-  ip -n "$ns" link set lo up
-  ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$ifc.accept_dad=0" "net.ipv6.conf.$ifc.router_solicitations=0"
-  ip -n "$ns" addr add "$a4/24" dev "$ifc"
-  ip -n "$ns" addr add "$a6/64" dev "$ifc" nodad
-  # wire-sized segments, software checksums (no bad-checksum noise)
-  ip netns exec "$ns" ethtool -K "$ifc" tso off gso off gro off tx off rx off >/dev/null 2>&1 ||
-    ip netns exec "$ns" ethtool -K "$ifc" tso off gso off gro off >/dev/null
-  # many connections: every ephemeral port, deep accept and SYN queues, room for every TIME_WAIT
-  ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1 \
-    net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192 net.ipv4.tcp_max_tw_buckets=1000000
-  ip -n "$ns" link set "$ifc" up
-done
-for i in $(seq 1 50); do
-  ip -n "$NS_C" link show "$IF_C" | grep -q LOWER_UP && ip -n "$NS_S" link show "$IF_S" | grep -q LOWER_UP && break
-  sleep 0.05
-done
-sleep 0.3  # let link-local IPv6 and MLD chatter happen before capturing
+# many connections: every ephemeral port, deep accept and SYN queues, room for every TIME_WAIT
+setup_ns net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1 \
+  net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192 net.ipv4.tcp_max_tw_buckets=1000000
 
 # ---------------------------------------------------------------- loss: 1 in K SYN-flagged packets
 # in the receiver's input hook, after the capture point (tcpdump on veth-s sees the packet)

@@ -36,7 +36,9 @@ SPOOF_FIRST=128   # spoofed SYN sources 192.0.2.128 ..
 SPOOF_N=24        # .. 192.0.2.151
 FILTER='tcp or arp or icmp or icmp6'
 
-skip() { echo "skipped: $*"; exit 0; }
+NAME=make-samples
+# shellcheck source=netns.sh
+. "$HERE/netns.sh"
 
 # ---------------------------------------------------------------- preflight
 [ "$(id -u)" = 0 ] || skip "must run as root (sudo bash scripts/kernel/make-samples.sh)"
@@ -53,67 +55,11 @@ for p in "$PY" /usr/bin/python3 /usr/local/bin/python3; do
 done
 [ -n "$SCAPY_PY" ] || skip "no python3 with scapy (Debian: apt-get install -y python3-scapy)"
 FORGE="$HERE/forge.py"
-if ! ip netns add tcpstate-probe 2>/dev/null; then
-  skip "cannot create network namespaces here (ip netns add failed)"
-fi
-if ! ip -n tcpstate-probe link add pa type veth peer name pb 2>/dev/null; then
-  ip netns del tcpstate-probe 2>/dev/null || true
-  skip "cannot create veth pairs here"
-fi
-ip netns del tcpstate-probe
+probe_netns tcpstate-probe
 
 WORK=$(mktemp -d /tmp/tcpstate-kernel.XXXXXX)
-BG_PIDS=()
-CAP_PID=""
-
-teardown_ns() {
-  ip netns del "$NS_C" 2>/dev/null || true
-  ip netns del "$NS_S" 2>/dev/null || true
-}
-kill_bg() {
-  local p
-  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  BG_PIDS=()
-}
-cleanup() {
-  local rc=$?
-  if [ -n "$CAP_PID" ]; then kill -INT "$CAP_PID" 2>/dev/null || true; wait "$CAP_PID" 2>/dev/null || true; fi
-  kill_bg
-  teardown_ns
-  if [ $rc -ne 0 ]; then echo "make-samples: FAILED (rc=$rc); logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { printf '==> %s\n' "$*"; }
 
 # ---------------------------------------------------------------- topology
-setup_ns() {
-  teardown_ns
-  ip netns add "$NS_C"
-  ip netns add "$NS_S"
-  ip link add "$IF_C" netns "$NS_C" address "$MAC_C" type veth peer name "$IF_S" netns "$NS_S" address "$MAC_S"
-  local ns ifc a4 a6
-  for ns in "$NS_C" "$NS_S"; do
-    if [ "$ns" = "$NS_C" ]; then ifc=$IF_C a4=$C4 a6=$C6; else ifc=$IF_S a4=$S4 a6=$S6; fi
-    ip -n "$ns" link set lo up
-    # quiet, instant IPv6: no DAD wait, no router solicitations
-    ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$ifc.accept_dad=0" "net.ipv6.conf.$ifc.router_solicitations=0"
-    ip -n "$ns" addr add "$a4/24" dev "$ifc"
-    ip -n "$ns" addr add "$a6/64" dev "$ifc" nodad
-    # wire-sized segments, software checksums (no bad-checksum noise)
-    ip netns exec "$ns" ethtool -K "$ifc" tso off gso off gro off tx off rx off >/dev/null 2>&1 ||
-      ip netns exec "$ns" ethtool -K "$ifc" tso off gso off gro off >/dev/null
-    ip -n "$ns" link set "$ifc" up
-  done
-  local i
-  for i in $(seq 1 50); do
-    ip -n "$NS_C" link show "$IF_C" | grep -q LOWER_UP && ip -n "$NS_S" link show "$IF_S" | grep -q LOWER_UP && break
-    sleep 0.05
-  done
-  sleep 0.3  # let link-local IPv6 and MLD chatter happen before capturing
-}
 
 # run_bg NS LOGNAME CMD... : run CMD in NS in the background
 run_bg() {

@@ -124,25 +124,12 @@ export interface ConnFilter {
 export const CONN_SORTS = ['time', 'bytes', 'packets', 'duration', 'findings'] as const;
 export type ConnSort = (typeof CONN_SORTS)[number];
 
-/** One connection as `conns` lists it. */
-export interface ConnRow {
-  flow_index: number;
-  ip_version: number;
-  client_addr: string;
-  client_port: number;
-  server_addr: string;
-  server_port: number;
-  first_ts: number;
-  last_ts: number;
+/** One connection as `conns` lists it: a flow's columns with its packet and byte counts and findings. */
+export interface ConnRow extends Omit<FlowRow, 'id' | 'capture_id' | 'first_packet' | 'last_packet'> {
   client_packets: number;
   client_bytes: number;
   server_packets: number;
   server_bytes: number;
-  client_state: string;
-  server_state: string;
-  end_reason: string;
-  conn_state: string | null;
-  history: string | null;
   findings: number;
 }
 

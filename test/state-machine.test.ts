@@ -83,7 +83,7 @@ function newFlow(serverPort = 80): { st: FlowStore; c: number; s: number; row: n
   p.dstPort = serverPort;
   const row = table.lookup(p);
   const st = new FlowStore(table, causeTexts(60_000_000, 60_000_000));
-  st.open(row, 1);
+  st.open(row, 1, row);
   st.f.c.clientEnd[row] = table.dir;
   return { st, c: 2 * row, s: 2 * row + 1, row, view: new FlowView(st).at(row) };
 }

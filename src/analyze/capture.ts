@@ -13,7 +13,7 @@ import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { ZeekConnTracker, type ZeekConn, type ZeekPacketInfo } from '../zeek/conn.js';
 import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
 import { ConnTable, PACKET_HOLDER } from '../conn/table.js';
-import { recordAnalysis } from '../detect/packet-flags.js';
+import { hasFigures, recordAnalysis } from '../detect/packet-flags.js';
 import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
 import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
 
@@ -252,7 +252,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         const side = table.packet(row, dir, rec.number, rec.tsUs, p) === 0 ? 'client' : 'server';
         zeek.packet(rec.tsUs, p, info, row, dir);
         const analysis = sequence.packetAt(row, dir, rec.number, rec.tsUs, p);
-        recordAnalysis(table.store, row, side, rec.number, rec.tsUs, analysis, emit);
+        if (hasFigures(analysis)) recordAnalysis(table.store, table.slotFor(row), side, rec.number, rec.tsUs, analysis, emit);
         conn.release(row, PACKET_HOLDER);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);

@@ -179,6 +179,12 @@ export class ConnTable {
     return k.family[row] === 4 ? v % 65536 : v;
   }
 
+  /** The IPv4 address of endpoint `end` (0: lower, 1: higher) as a number; 0 for IPv6. */
+  addressV4(row: number, end: number): number {
+    const k = this.key.c;
+    return k.family[row] === 4 ? Math.floor((end === 0 ? k.lo[row] : k.hi[row]) / 65536) : 0;
+  }
+
   /** The address of endpoint `end` (0: lower, 1: higher) as text: for the edges (sinks, reports), never per packet. */
   address(row: number, end: number): string {
     const k = this.key.c;

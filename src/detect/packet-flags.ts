@@ -35,9 +35,14 @@ export function rttSummary(sorted: ArrayLike<number>): { min: number; median: nu
   return { min: sorted[0], median: sorted[Math.floor((sorted.length - 1) / 2)] };
 }
 
-/** The packet's analysis into its flow's figures (the flow on `row` of `st`), and each flag as a finding. */
+/** The packet's analysis gives its flow something to record (a flag, the handshake's RTT, an RTT sample). */
+export function hasFigures(r: AnalysisResult): boolean {
+  return r.flags !== 0 || r.initialRttNs !== 0 || r.acksFrame !== 0;
+}
+
+/** The packet's analysis into its flow's figures (the flow in slot `row` of `st`), and each flag as a finding. */
 export function recordAnalysis(st: FlowStore, row: number, side: Side, frame: number, ts: number, r: AnalysisResult, emit: Emit | null): void {
-  if (r.flags === 0 && r.initialRttNs === 0 && r.acksFrame === 0) return;
+  if (!hasFigures(r)) return;
   const c = st.f.c;
   c.hasAnalysis[row] = 1;
   if (r.initialRttNs > 0 && c.initialRttUs[row] < 0) c.initialRttUs[row] = Math.round(r.initialRttNs / 1000);

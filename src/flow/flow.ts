@@ -1,12 +1,12 @@
 /**
  * A TCP connection as seen in a capture: two endpoints, their states over time, and why it
- * ended, kept as columns on its connection-table row (conn/table.ts). No object per connection:
- * the flow's numbers are in `FlowStore.f` (by row), each endpoint's in `FlowStore.e` (by
- * endpoint: 2 * row for the client, 2 * row + 1 for the server), and what varies in length
+ * ended, kept as columns in a slot bound to its connection-table row (conn/table.ts). No object
+ * per connection: the flow's numbers are in `FlowStore.f` (by slot), each endpoint's in
+ * `FlowStore.e` (2 * slot for the client, 2 * slot + 1 for the server), and what varies in length
  * (the peer's SYN and FIN awaiting proof, the transition log, RTT samples) in pools.
  *
  * At the edges (sinks, end-of-connection detectors, reports) a flow is read through one
- * `FlowView` per table, positioned on a row for the length of a callback; `snapshot()` copies
+ * `FlowView` per table, positioned on a slot for the length of a callback; `snapshot()` copies
  * one out for whoever keeps it (tests, tools).
  */
 import { ColumnSet } from '../conn/columns.js';
@@ -212,13 +212,13 @@ const ENDPOINT_FLAGS = new Set(['hasSent', 'finSent', 'peerFinReceived', 'passiv
 
 /**
  * Every flow of a connection table: its columns, pools, and the text of its transitions' causes.
- * A flow's index is its connection-table row; a second store (made with `sharing`, the same pools)
- * holds flows set aside from their row, by slots of its own.
+ * A flow's index is a slot of the store (its `keyRow` names the connection-table row); a second
+ * store (made with `sharing`, the same pools) holds flows set aside from their row.
  */
 export class FlowStore {
-  /** Per flow, by row. */
+  /** Per flow, by slot. */
   readonly f: ColumnSet<typeof FLOW_COLUMNS>;
-  /** Per endpoint, by 2 * row + side. */
+  /** Per endpoint, by 2 * slot + side. */
   readonly e = new ColumnSet(ENDPOINT_COLUMNS, 2048);
   /** The peer's SYN, SYN-ACK and FIN awaiting proof of arrival, a list per endpoint. */
   readonly receipts: Pool<{ kind: Uint8ArrayConstructor; frame: Float64ArrayConstructor; ts: Float64ArrayConstructor; ackedBy: Uint32ArrayConstructor; bits: Uint8ArrayConstructor }>;
@@ -239,7 +239,7 @@ export class FlowStore {
     /** The store whose pools this one shares; its flows are then by slots of its own, not rows. */
     sharing: FlowStore | null = null,
   ) {
-    this.f = sharing === null ? table.columns(FLOW_COLUMNS) : new ColumnSet(FLOW_COLUMNS, 16);
+    this.f = new ColumnSet(FLOW_COLUMNS, 16);
     this.receipts = sharing?.receipts ?? new Pool({ kind: Uint8Array, frame: Float64Array, ts: Float64Array, ackedBy: Uint32Array, bits: Uint8Array }, 256);
     this.log = sharing?.log ?? new Pool({ frame: Float64Array, ts: Float64Array, code: Uint32Array });
     this.rtt = sharing?.rtt ?? new Pool({ us: Float64Array });
@@ -257,8 +257,9 @@ export class FlowStore {
     }
   }
 
-  /** Start a flow on `row`: every column to its initial value. */
-  open(row: number, id: number): void {
+  /** Start flow `id` in slot `row` for connection-table row `keyRow`: every column to its initial value. */
+  open(row: number, id: number, keyRow: number): void {
+    this.f.ensure(row + 1);
     this.fit();
     const f = this.f;
     // What was set aside beside the row's flow stays (a flow's start does not change it).
@@ -268,7 +269,7 @@ export class FlowStore {
     c.parked[row] = parked;
     c.id[row] = id;
     c.live[row] = 1;
-    c.keyRow[row] = row;
+    c.keyRow[row] = keyRow;
     c.goneAt[row] = -1;
     c.lastSender[row] = -1;
     c.logHead[row] = NONE;

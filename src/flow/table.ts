@@ -1,27 +1,54 @@
 /**
  * The RFC 793 flows of a connection table: on each row (conn/table.ts) at most one flow at a
  * time, held with holder bit 0 from its first packet to its end, and swept by packet time
- * through one timer heap. Every flow ends through `end(row, reason)` and is handed to `onEnd`
+ * through one timer heap. Every flow ends through `end(slot, reason)` and is handed to `onEnd`
  * (through the table's one FlowView), so memory follows the live connections, not the size of
  * the capture. A new SYN on a closed or TIME_WAIT tuple ends the flow and starts another on
  * the same row.
+ *
+ * A flow's columns are in a slot of the store bound to its row (conn/slots.ts). A connection
+ * that is so far one SYN (a SYN flood's spoofed sources, a port scan, a host that never
+ * answers) takes no slot: the few numbers of its SYN wait in the row's own columns, and its
+ * flow is made from them, exactly as the SYN would have made it, when the connection's next
+ * packet comes, a sweep could change it, or the capture ends (`whole`). Its id is taken at the
+ * SYN, so flows keep their creation order.
  */
 import { type DecodedPacket, TcpFlag, u32 } from '../decode/packet.js';
 import type { ConnTable } from '../conn/table.js';
 import { TimerHeap } from '../conn/timers.js';
+import { Slots } from '../conn/slots.js';
+import { ColumnSet } from '../conn/columns.js';
 import { enter, segment, settle, type Segment, type StackRules } from '../state/machine.js';
 import { Cause, causeTexts } from '../state/causes.js';
 import { St, goneState } from '../state/tcp-state.js';
 import { seqGt } from './seq.js';
 import { End, FlowStore, FlowView } from './flow.js';
 
-const { SYN, ACK, RST } = TcpFlag;
+const { SYN, ACK, RST, FIN } = TcpFlag;
 
 /** The connection table's holder bit of the RFC 793 flow. */
 export const FLOW_HOLDER = 0;
-/** Timer tags (RFC 793 owns 0-15): a flow on its row, and a flow set aside (FlowTable.park). */
+/** Timer tags (RFC 793 owns 0-15): a flow on its row, a flow set aside (FlowTable.park), a lone SYN. */
 const SWEEP_TAG = 0;
 const PARKED_TAG = 1;
+const LONE_TAG = 2;
+
+/** Per connection-table row: a connection that is one SYN so far, its flow not made yet (see `whole`). */
+const LONE_COLUMNS = {
+  /** The flow id its SYN took (0: no lone SYN on the row). */
+  id: Uint32Array,
+  ts: Float64Array,
+  frame: Uint32Array,
+  seq: Uint32Array,
+  ack: Uint32Array,
+  len: Uint32Array,
+  ipBytes: Uint32Array,
+  window: Uint16Array,
+  flags: Uint16Array,
+  windowScale: Int8Array,
+  /** The SYN's direction: its sender (the client) is this end of the row's pair. */
+  dir: Uint8Array,
+};
 
 export interface FlowTableOptions {
   /** How long TIME_WAIT lasts before CLOSED (Linux: 60 s; RFC 793's 2MSL: 240 s). */
@@ -70,7 +97,10 @@ export const STACK_PROFILES: Record<'linux' | 'rfc793', Partial<FlowTableOptions
 const RTO_MAX_US = 120_000_000;
 /** Linux's first SYN timeout (TCP_TIMEOUT_INIT): with tcp_syn_retries 0, the only one. */
 const RTO_INIT_US = 1_000_000;
-/** Flows due at one sweep are taken in creation order: id * ROW_SPAN + row, sorted as numbers; PARKED + slot for a flow set aside. */
+/**
+ * Flows due at one sweep are taken in creation order: id * ROW_SPAN + slot, sorted as numbers;
+ * PARKED + slot for a flow set aside; at the end, lone SYNs as id * ROW_SPAN + row, apart.
+ */
 const ROW_SPAN = 2 ** 25;
 const PARKED = 2 ** 24;
 
@@ -87,11 +117,19 @@ export class FlowTable {
   private parkedFree = new Int32Array(16);
   private parkedFreeTop = 0;
   private parkedTop = 0;
-  /** Flow deadlines (tag SWEEP_TAG), on packet time; `f.due` holds the one that counts. */
+  /** Flow deadlines on packet time, named by slot and flow id (`f.due` holds the one that counts), and lone SYNs' waits by row. */
   private readonly timers = new TimerHeap();
+  /** Each row's flow slot in `store`. */
+  private readonly slots: Slots<Record<string, never>>;
+  /** Lone SYNs, by row. */
+  private readonly lone: ColumnSet<typeof LONE_COLUMNS>;
+  /** How long a lone SYN's flow can wait unmade: no sweep could change it sooner. */
+  private readonly loneWait: number;
+  /** Lone SYNs at the end, as id * ROW_SPAN + row. */
+  private loneDue = new Float64Array(256);
   private nextId = 1;
   private nextSweep = -1;
-  /** Rows due at a sweep (or live at the end), as id * ROW_SPAN + row. */
+  /** Flows due at a sweep (or live at the end), as id * ROW_SPAN + slot. */
   private due = new Float64Array(256);
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1, sackRight: -1 };
   private readonly rules: StackRules;
@@ -110,6 +148,11 @@ export class FlowTable {
     this.rules = { exactReset: opts.exactReset !== 0, synCookieUs: opts.synCookieUs };
     this.synBudget = opts.synRetries === Infinity ? Infinity : synBudgetUs(opts.synRetries);
     this.store = new FlowStore(conn, causeTexts(opts.timeWaitUs, opts.finTimeoutUs));
+    this.slots = new Slots(conn, {});
+    this.lone = conn.columns(LONE_COLUMNS);
+    // A lone SYN's flow is in SYN_SENT with one SYN sent: only its handshake timeout, and with
+    // tcp_syn_retries 0 its give-up one RTO later, could move it (see deadline and timerDue).
+    this.loneWait = Math.min(opts.handshakeTimeoutUs, this.synBudget <= RTO_INIT_US ? RTO_INIT_US : Infinity);
     this.view = new FlowView(this.store);
     this.parked = new FlowStore(conn, this.store.causes, this.store);
     this.parkedView = new FlowView(this.parked);
@@ -129,49 +172,146 @@ export class FlowTable {
    * table's lookup set it. Returns the sender's side: 0 the flow's client, 1 its server.
    */
   packet(row: number, dir: number, frame: number, ts: number, p: DecodedPacket): number {
+    const f = p.flags;
+    if (this.lone.c.id[row] !== 0) this.whole(row);
+    let i = this.slots.slotOf(row);
+    if (i < 0) {
+      // A new connection: while it is one SYN, its flow waits unmade.
+      if ((f & (SYN | ACK | RST | FIN)) === SYN && p.sackCount === 0 && !(p.srcPort === p.dstPort && sameAddress(p))) {
+        this.loneSyn(row, dir, frame, ts, p);
+        return 0;
+      }
+      i = this.bind(row);
+    }
     const st = this.store;
     const c = st.f.c;
-    const f = p.flags;
-    if (c.parked[row] !== 0) this.answered(row, dir, f, ts);
-    let live = c.live[row] !== 0;
-    if (live && f & SYN && !(f & ACK) && this.isNewConnection(row, dir, p.seq)) {
-      if (!this.park(row, dir, ts)) this.end(row, End.REUSE, ts, true);
+    if (c.parked[i] !== 0) this.answered(i, dir, f, ts);
+    let live = c.live[i] !== 0;
+    if (live && f & SYN && !(f & ACK) && this.isNewConnection(i, dir, p.seq)) {
+      if (!this.park(i, dir, ts)) this.end(i, End.REUSE, ts, true);
       live = false;
     }
-    if (!live) this.create(row, dir, frame, ts, p);
+    if (!live) this.create(i, row, dir, frame, ts, p);
+    return this.deliver(i, dir, frame, ts, f, p.seq, p.ack, p.payloadLen, p.ipEnd - p.ipOff, p.window, p.windowScale, highestSackEdge(p));
+  }
 
-    const s = 2 * row + (c.sameEnds[row] !== 0 || dir === c.clientEnd[row] ? 0 : 1);
+  /** The store slot of the row's flow (a lone SYN's flow made first), or -1 when the row has none. */
+  slotFor(row: number): number {
+    if (this.lone.c.id[row] !== 0) this.whole(row);
+    return this.slots.slotOf(row);
+  }
+
+  /** One segment into the flow in slot i: its counts, timers, then the state machine. Returns the sender's side. */
+  private deliver(i: number, dir: number, frame: number, ts: number, flags: number, seq: number, ack: number, len: number, ipBytes: number, window: number, windowScale: number, sackRight: number): number {
+    const st = this.store;
+    const c = st.f.c;
+    const s = 2 * i + (c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1);
     const x = st.e.c;
     x.packets[s]++;
-    x.payloadBytes[s] += p.payloadLen;
-    x.ipBytes[s] += p.ipEnd - p.ipOff;
-    c.lastTs[row] = ts;
-    c.lastPacket[row] = frame;
+    x.payloadBytes[s] += len;
+    x.ipBytes[s] += ipBytes;
+    c.lastTs[i] = ts;
+    c.lastPacket[i] = frame;
 
     const seg = this.seg;
     seg.frame = frame;
     seg.ts = ts;
-    seg.flags = f;
-    seg.seq = p.seq;
-    seg.ack = p.ack;
-    seg.len = p.payloadLen;
-    seg.window = p.window;
-    seg.windowScale = p.windowScale;
-    seg.sackRight = highestSackEdge(p);
-    this.expireTimers(row, ts);
+    seg.flags = flags;
+    seg.seq = seq;
+    seg.ack = ack;
+    seg.len = len;
+    seg.window = window;
+    seg.windowScale = windowScale;
+    seg.sackRight = sackRight;
+    this.expireTimers(i, ts);
     segment(st, s, s ^ 1, seg, this.rules);
-    this.schedule(row);
+    this.schedule(i);
     return s & 1;
+  }
+
+  /** A slot for the row's flows (its own when it has one). */
+  private bind(row: number): number {
+    const fresh = this.slots.slotOf(row) < 0;
+    const i = this.slots.bind(row);
+    if (fresh) {
+      this.store.f.ensure(i + 1);
+      this.store.fit();
+      this.store.f.c.parked[i] = 0;
+      this.store.f.c.live[i] = 0;
+    }
+    return i;
+  }
+
+  /** The row's flows are over: its slot goes back, and the row is let go. */
+  private unbind(row: number): void {
+    this.slots.unbind(row);
+    this.conn.release(row, FLOW_HOLDER);
+  }
+
+  /** A connection's first packet is a SYN: its flow takes an id now and waits unmade (see `whole`). */
+  private loneSyn(row: number, dir: number, frame: number, ts: number, p: DecodedPacket): void {
+    const L = this.lone.c;
+    const id = this.nextId++;
+    L.id[row] = id;
+    L.ts[row] = ts;
+    L.frame[row] = frame;
+    L.seq[row] = p.seq;
+    L.ack[row] = p.ack;
+    L.len[row] = p.payloadLen;
+    L.ipBytes[row] = p.ipEnd - p.ipOff;
+    L.window[row] = p.window;
+    L.flags[row] = p.flags;
+    L.windowScale[row] = p.windowScale;
+    L.dir[row] = dir;
+    this.conn.hold(row, FLOW_HOLDER);
+    if (this.loneWait !== Infinity) this.timers.push(ts + this.loneWait, row, id, LONE_TAG);
+    this.created++;
+    if (++this.live > this.peakLive) this.peakLive = this.live;
+  }
+
+  /** Make a lone SYN's flow, as its SYN would have made it; returns its slot. */
+  private whole(row: number): number {
+    const L = this.lone.c;
+    const id = L.id[row];
+    L.id[row] = 0;
+    const i = this.bind(row);
+    const dir = L.dir[row];
+    const ts = L.ts[row];
+    const frame = L.frame[row];
+    this.start(i, row, id, dir, 0, this.conn.addressV4(row, dir), 0, frame, ts, false);
+    this.deliver(i, dir, frame, ts, L.flags[row], L.seq[row], L.ack[row], L.len[row], L.ipBytes[row], L.window[row], L.windowScale[row], -1);
+    return i;
   }
 
   /** End every flow at the end of the capture, in creation order, with the states the hosts would show then. */
   finish(endTs: number): void {
     const n = this.collect(-1);
-    for (let i = 0; i < n; i++) {
-      const at = this.due[i] % ROW_SPAN;
-      if (at < PARKED) this.finishFlow(at, endTs);
-      else this.endParked(at - PARKED, endTs, endTs);
+    // Lone SYNs are made whole one at a time, as their turn comes (the keys of both lists are unique).
+    const m = this.collectLone();
+    for (let i = 0, j = 0; i < n || j < m; ) {
+      if (j === m || (i < n && this.due[i] < this.loneDue[j])) {
+        const at = this.due[i++] % ROW_SPAN;
+        if (at < PARKED) this.finishFlow(at, endTs);
+        else this.endParked(at - PARKED, endTs, endTs);
+      } else this.finishFlow(this.whole(this.loneDue[j++] % ROW_SPAN), endTs);
     }
+  }
+
+  /** The rows with a lone SYN, in creation order, into `loneDue` as id * ROW_SPAN + row; returns how many. */
+  private collectLone(): number {
+    const id = this.lone.c.id;
+    let m = 0;
+    for (let row = 0; row < this.conn.capacity; row++) {
+      if (id[row] === 0) continue;
+      if (m === this.loneDue.length) {
+        const grown = new Float64Array(2 * m);
+        grown.set(this.loneDue);
+        this.loneDue = grown;
+      }
+      this.loneDue[m++] = id[row] * ROW_SPAN + row;
+    }
+    this.loneDue.subarray(0, m).sort();
+    return m;
   }
 
   /**
@@ -182,22 +322,22 @@ export class FlowTable {
    * answer (a SYN-ACK or RST from that host: `answered`), the TIME_WAIT timer or the end of the
    * capture ends it. False when it does not apply (the old flow then ends here, for reuse).
    */
-  private park(row: number, dir: number, ts: number): boolean {
+  private park(i: number, dir: number, ts: number): boolean {
     const c = this.store.f.c;
     const x = this.store.e.c;
-    if (c.parked[row] !== 0) return false;
-    const fromClient = c.sameEnds[row] !== 0 || dir === c.clientEnd[row];
-    const sender = 2 * row + (fromClient ? 0 : 1);
+    if (c.parked[i] !== 0) return false;
+    const fromClient = c.sameEnds[i] !== 0 || dir === c.clientEnd[i];
+    const sender = 2 * i + (fromClient ? 0 : 1);
     if (x.state[sender ^ 1] !== St.TIME_WAIT || !goneState(x.state[sender])) return false;
     const slot = this.parkedFreeTop > 0 ? this.parkedFree[--this.parkedFreeTop] : this.parkedTop++;
     this.parked.f.ensure(slot + 1);
-    this.store.moveTo(this.parked, slot, row);
+    this.store.moveTo(this.parked, slot, i);
     const p = this.parked.f.c;
-    p.keyRow[slot] = row;
+    p.keyRow[slot] = c.keyRow[i];
     p.parked[slot] = 0;
     p.parkedSynTs[slot] = ts;
-    c.parked[row] = slot + 1;
-    c.live[row] = 0;
+    c.parked[i] = slot + 1;
+    c.live[i] = 0;
     this.live--;
     // Its TIME_WAIT runs out by itself if nothing answers.
     p.due[slot] = this.parked.e.c.since[2 * slot + ((sender ^ 1) & 1)] + this.opts.timeWaitUs;
@@ -210,8 +350,8 @@ export class FlowTable {
    * SYN the TIME_WAIT host may answer; a SYN-ACK or RST from that host answers it (the TIME_WAIT
    * socket took the SYN and is gone: Linux tcp_timewait_state_process), and the old flow ends.
    */
-  private answered(row: number, dir: number, flags: number, ts: number): void {
-    const slot = this.store.f.c.parked[row] - 1;
+  private answered(i: number, dir: number, flags: number, ts: number): void {
+    const slot = this.store.f.c.parked[i] - 1;
     const p = this.parked.f.c;
     const tw = this.parked.e.c.state[2 * slot] === St.TIME_WAIT ? 0 : 1;
     const twEnd = p.sameEnds[slot] !== 0 || tw === 0 ? p.clientEnd[slot] : 1 - p.clientEnd[slot];
@@ -249,37 +389,39 @@ export class FlowTable {
       this.parkedFree = grown;
     }
     this.parkedFree[this.parkedFreeTop++] = slot;
-    this.store.f.c.parked[row] = 0;
-    if (this.store.f.c.live[row] === 0) this.conn.release(row, FLOW_HOLDER);
+    const i = this.slots.slotOf(row);
+    this.store.f.c.parked[i] = 0;
+    if (this.store.f.c.live[i] === 0) this.unbind(row);
   }
 
   /** End one flow now as the end of the capture does. */
-  private finishFlow(row: number, endTs: number): void {
+  private finishFlow(i: number, endTs: number): void {
     const x = this.store.e.c;
-    settle(this.store, row);
-    this.expireTimers(row, endTs);
-    this.expireSynCookies(row, endTs);
-    this.end(row, goneState(x.state[2 * row]) && goneState(x.state[2 * row + 1]) ? (this.store.f.c.reset[row] ? End.RESET : End.CLOSED) : End.END_OF_CAPTURE, endTs);
+    settle(this.store, i);
+    this.expireTimers(i, endTs);
+    this.expireSynCookies(i, endTs);
+    this.end(i, goneState(x.state[2 * i]) && goneState(x.state[2 * i + 1]) ? (this.store.f.c.reset[i] ? End.RESET : End.CLOSED) : End.END_OF_CAPTURE, endTs);
   }
 
   /** End one flow in its handshake as a sweep at `now` does when it has been idle too long. */
-  private timeOut(row: number, now: number): void {
-    settle(this.store, row);
-    this.expireSynCookies(row, now);
-    this.end(row, End.TIMEOUT, now);
+  private timeOut(i: number, now: number): void {
+    settle(this.store, i);
+    this.expireSynCookies(i, now);
+    this.end(i, End.TIMEOUT, now);
   }
 
   /** A SYN that starts a new connection on a tuple we already track (port reuse). */
-  private isNewConnection(row: number, dir: number, seq: number): boolean {
+  private isNewConnection(i: number, dir: number, seq: number): boolean {
     const c = this.store.f.c;
     const x = this.store.e.c;
-    const client = x.state[2 * row];
-    if (c.sameEnds[row] === 0 && dir !== c.clientEnd[row]) return goneState(client) || client === St.TIME_WAIT;
+    const client = x.state[2 * i];
+    if (c.sameEnds[i] === 0 && dir !== c.clientEnd[i]) return goneState(client) || client === St.TIME_WAIT;
     // The client's own SYN again: a retransmission keeps its ISN, a new connect() picks another.
-    return x.isn[2 * row] !== seq || goneState(client) || client === St.TIME_WAIT;
+    return x.isn[2 * i] !== seq || goneState(client) || client === St.TIME_WAIT;
   }
 
-  private create(row: number, dir: number, frame: number, ts: number, p: DecodedPacket): void {
+  /** A flow in slot i of `row` starts with the packet p. */
+  private create(i: number, row: number, dir: number, frame: number, ts: number, p: DecodedPacket): void {
     const f = p.flags;
     let srcIsClient: boolean;
     let rolesBy: number;
@@ -293,29 +435,37 @@ export class FlowTable {
       srcIsClient = true;
       rolesBy = 3; // first_packet
     }
-    const st = this.store;
-    st.open(row, this.nextId++);
-    const c = st.f.c;
-    c.clientEnd[row] = srcIsClient ? dir : 1 - dir;
-    c.sameEnds[row] = p.srcPort === p.dstPort && sameAddress(p) ? 1 : 0;
-    c.clientV4[row] = p.ipVersion === 4 ? u32(p.buf, srcIsClient ? p.srcOff : p.dstOff) : 0;
-    c.rolesBy[row] = rolesBy;
-    c.firstTs[row] = ts;
-    c.firstPacket[row] = frame;
-    this.conn.hold(row, FLOW_HOLDER);
-    if (!(f & SYN)) {
-      // Picked up mid-connection: both ends were already talking.
-      c.midstream[row] = 1;
-      enter(st, 2 * row, St.ESTABLISHED, frame, ts, Cause.MIDSTREAM, true);
-      enter(st, 2 * row + 1, St.ESTABLISHED, frame, ts, Cause.MIDSTREAM, true);
-    }
+    const sameEnds = p.srcPort === p.dstPort && sameAddress(p) ? 1 : 0;
+    const clientV4 = p.ipVersion === 4 ? u32(p.buf, srcIsClient ? p.srcOff : p.dstOff) : 0;
+    this.start(i, row, this.nextId++, srcIsClient ? dir : 1 - dir, sameEnds, clientV4, rolesBy, frame, ts, !(f & SYN));
     this.created++;
     if (++this.live > this.peakLive) this.peakLive = this.live;
   }
 
+  /** Flow `id` starts in slot i of `row`, its client on end `clientEnd` of the pair. */
+  private start(i: number, row: number, id: number, clientEnd: number, sameEnds: number, clientV4: number, rolesBy: number, frame: number, ts: number, midstream: boolean): void {
+    const st = this.store;
+    st.open(i, id, row);
+    const c = st.f.c;
+    c.clientEnd[i] = clientEnd;
+    c.sameEnds[i] = sameEnds;
+    c.clientV4[i] = clientV4;
+    c.rolesBy[i] = rolesBy;
+    c.firstTs[i] = ts;
+    c.firstPacket[i] = frame;
+    this.conn.hold(row, FLOW_HOLDER);
+    if (midstream) {
+      // Picked up mid-connection: both ends were already talking.
+      c.midstream[i] = 1;
+      enter(st, 2 * i, St.ESTABLISHED, frame, ts, Cause.MIDSTREAM, true);
+      enter(st, 2 * i + 1, St.ESTABLISHED, frame, ts, Cause.MIDSTREAM, true);
+    }
+  }
+
   /**
-   * The rows whose deadline has come by `now` (every live flow for now < 0), in creation order,
-   * into `this.due` as id * ROW_SPAN + row; returns how many. Taken rows are no longer queued.
+   * The flows whose deadline has come by `now` (every live flow for now < 0, lone SYNs apart), in
+   * creation order, into `this.due` as id * ROW_SPAN + slot; returns how many. Taken flows are no
+   * longer queued. A lone SYN whose wait is over is made whole here and taken when it is due.
    */
   private collect(now: number): number {
     const c = this.store.f.c;
@@ -323,26 +473,31 @@ export class FlowTable {
     if (this.conn.capacity > PARKED || this.parkedTop > PARKED) throw new RangeError(`${this.conn.capacity} rows: beyond the sweep's order key`);
     let n = 0;
     if (now < 0) {
-      for (let row = 0; row < this.conn.capacity; row++) if (c.live[row] !== 0) n = this.add(n, c.id[row], row);
+      for (let i = 0; i < this.store.f.capacity; i++) if (c.live[i] !== 0) n = this.add(n, c.id[i], i);
       for (let slot = 0; slot < this.parkedTop; slot++) if (p.live[slot] !== 0) n = this.add(n, p.id[slot], PARKED + slot);
     } else {
       const q = this.timers;
       while (q.size > 0 && q.peek() <= now) {
         const due = q.peek();
-        const row = q.topRow();
-        const gen = q.topGen();
+        const at = q.topRow();
+        const id = q.topGen();
         const tag = q.topTag();
         q.pop();
-        // Stale entries: the row was freed since, or the flow's deadline moved (another entry counts).
+        // Stale entries: the flow ended or was made whole since, or its deadline moved (another entry counts).
         if (tag === PARKED_TAG) {
-          if (p.live[row] === 0 || p.due[row] !== due) continue;
-          p.due[row] = -1;
-          n = this.add(n, p.id[row], PARKED + row);
+          if (p.live[at] === 0 || p.due[at] !== due) continue;
+          p.due[at] = -1;
+          n = this.add(n, p.id[at], PARKED + at);
           continue;
         }
-        if (this.conn.gen(row) !== gen || c.live[row] === 0 || c.due[row] !== due) continue;
-        c.due[row] = -1;
-        n = this.add(n, c.id[row], row);
+        if (tag === LONE_TAG) {
+          // Its flow, made now, queues its own deadline (taken in this loop when it has come).
+          if (this.lone.c.id[at] === id) this.whole(at);
+          continue;
+        }
+        if (c.id[at] !== id || c.live[at] === 0 || c.due[at] !== due) continue;
+        c.due[at] = -1;
+        n = this.add(n, c.id[at], at);
       }
     }
     this.due.subarray(0, n).sort();
@@ -369,20 +524,21 @@ export class FlowTable {
     const o = this.opts;
     const c = this.store.f.c;
     const n = this.collect(now);
-    for (let i = 0; i < n; i++) {
-      const row = this.due[i] % ROW_SPAN;
-      if (row >= PARKED) {
+    for (let k = 0; k < n; k++) {
+      const at = this.due[k] % ROW_SPAN;
+      if (at >= PARKED) {
         // A flow set aside whose TIME_WAIT has run out.
-        this.endParked(row - PARKED, now, now);
+        this.endParked(at - PARKED, now, now);
         continue;
       }
-      this.expireTimers(row, now);
-      const idle = now - c.lastTs[row];
-      if (c.goneAt[row] >= 0 && now - c.goneAt[row] > o.lingerUs) {
-        this.end(row, c.reset[row] ? End.RESET : End.CLOSED, now);
-      } else if (idle > (this.inHandshake(row) ? o.handshakeTimeoutUs : o.idleTimeoutUs)) {
-        this.timeOut(row, now);
-      } else this.schedule(row);
+      const i = at;
+      this.expireTimers(i, now);
+      const idle = now - c.lastTs[i];
+      if (c.goneAt[i] >= 0 && now - c.goneAt[i] > o.lingerUs) {
+        this.end(i, c.reset[i] ? End.RESET : End.CLOSED, now);
+      } else if (idle > (this.inHandshake(i) ? o.handshakeTimeoutUs : o.idleTimeoutUs)) {
+        this.timeOut(i, now);
+      } else this.schedule(i);
     }
   }
 
@@ -391,29 +547,29 @@ export class FlowTable {
    * its linger after both sides closed ends, or it has been idle too long (the sweep's own
    * tests decide; this is never later than they would).
    */
-  private deadline(row: number): number {
+  private deadline(i: number): number {
     const o = this.opts;
     const c = this.store.f.c;
-    let d = c.lastTs[row] + (this.inHandshake(row) ? o.handshakeTimeoutUs : o.idleTimeoutUs);
-    if (c.goneAt[row] >= 0) d = Math.min(d, c.goneAt[row] + o.lingerUs);
-    return Math.min(d, this.timerDue(2 * row), this.timerDue(2 * row + 1));
+    let d = c.lastTs[i] + (this.inHandshake(i) ? o.handshakeTimeoutUs : o.idleTimeoutUs);
+    if (c.goneAt[i] >= 0) d = Math.min(d, c.goneAt[i] + o.lingerUs);
+    return Math.min(d, this.timerDue(2 * i), this.timerDue(2 * i + 1));
   }
 
   /**
    * Queue the flow for its deadline. A later deadline than the one queued (a packet came) leaves
    * the earlier one: the sweep then finds nothing due and queues it again, once.
    */
-  private schedule(row: number): void {
+  private schedule(i: number): void {
     const c = this.store.f.c;
-    const d = this.deadline(row);
-    if (c.due[row] >= 0 && c.due[row] <= d) return;
-    c.due[row] = d;
-    this.timers.push(d, row, this.conn.gen(row), SWEEP_TAG);
+    const d = this.deadline(i);
+    if (c.due[i] >= 0 && c.due[i] <= d) return;
+    c.due[i] = d;
+    this.timers.push(d, i, c.id[i], SWEEP_TAG);
   }
 
-  private expireTimers(row: number, now: number): void {
-    this.expireTimersOf(2 * row, now);
-    this.expireTimersOf(2 * row + 1, now);
+  private expireTimers(i: number, now: number): void {
+    this.expireTimersOf(2 * i, now);
+    this.expireTimersOf(2 * i + 1, now);
   }
 
   /**
@@ -463,39 +619,39 @@ export class FlowTable {
    * retransmission timer (1 s on Linux) ran out long ago, kept no state: the
    * SYN-ACK carried a SYN cookie, and `ss` shows no SYN-RECV socket for it.
    */
-  private expireSynCookies(row: number, now: number): void {
+  private expireSynCookies(i: number, now: number): void {
     const x = this.store.e.c;
-    const srv = 2 * row + 1;
+    const srv = 2 * i + 1;
     if (x.state[srv] === St.SYN_RECEIVED && x.synAcks[srv] === 1 && now - x.lastSynAckTs[srv] >= this.opts.synCookieUs) {
       enter(this.store, srv, St.LISTEN, 0, x.lastSynAckTs[srv], Cause.SYN_COOKIE, true);
     }
   }
 
   /** The one way a flow ends: handed to onEnd, then its row let go (kept for the next flow on a reuse). */
-  private end(row: number, reason: number, now: number, reuse = false): void {
+  private end(i: number, reason: number, now: number, reuse = false): void {
     const st = this.store;
     if (reuse) {
       // A new connection replaces the old one on this tuple: TIME_WAIT is cut short.
-      for (let e = 2 * row; e < 2 * row + 2; e++) {
+      for (let e = 2 * i; e < 2 * i + 2; e++) {
         if (st.e.c.state[e] === St.TIME_WAIT) enter(st, e, St.CLOSED, 0, now, Cause.TIME_WAIT_REUSED);
       }
     }
     const c = st.f.c;
-    c.endReason[row] = reason;
-    c.endTs[row] = now;
-    c.due[row] = -1;
-    c.live[row] = 0;
-    this.onEnd(this.view.at(row));
-    st.close(row);
+    c.endReason[i] = reason;
+    c.endTs[i] = now;
+    c.due[i] = -1;
+    c.live[i] = 0;
+    this.onEnd(this.view.at(i));
+    st.close(i);
     this.live--;
-    // The row stays for the new flow of a reuse, and while a flow set aside from it waits.
-    if (!reuse && c.parked[row] === 0) this.conn.release(row, FLOW_HOLDER);
+    // The row keeps its slot for the new flow of a reuse, and while a flow set aside from it waits.
+    if (!reuse && c.parked[i] === 0) this.unbind(c.keyRow[i]);
   }
 
-  private inHandshake(row: number): boolean {
+  private inHandshake(i: number): boolean {
     const x = this.store.e.c;
-    const client = x.state[2 * row];
-    return client === St.SYN_SENT || client === St.SYN_RECEIVED || x.state[2 * row + 1] === St.SYN_RECEIVED;
+    const client = x.state[2 * i];
+    return client === St.SYN_SENT || client === St.SYN_RECEIVED || x.state[2 * i + 1] === St.SYN_RECEIVED;
   }
 
   /**

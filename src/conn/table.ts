@@ -50,8 +50,8 @@ export class ConnTable {
     /** The next free row (free rows only). */
     nextFree: Int32Array,
   });
-  /** IPv6 addresses, 8 words a row: the lower endpoint's 4, then the higher's. */
-  private v6 = new Uint32Array(8 * 1024);
+  /** IPv6 addresses, 8 words a row: the lower endpoint's 4, then the higher's (made at the first IPv6 row). */
+  private v6 = new Uint32Array(0);
   private readonly sets: Array<ColumnSet<ColumnSpec>> = [this.key as unknown as ColumnSet<ColumnSpec>];
   /** row + 1 per slot, EMPTY for none. */
   private slots = new Int32Array(2048);
@@ -126,6 +126,7 @@ export class ConnTable {
     kc.hash[r] = h;
     kc.holders[r] = 0;
     if (family === 6) {
+      if (this.v6.length < 8 * this.key.capacity) this.growV6();
       const w = 8 * r;
       for (let j = 0; j < 4; j++) {
         this.v6[w + j] = u32(b, loOff + 4 * j);
@@ -223,15 +224,19 @@ export class ConnTable {
       r = this.top++;
       if (r >= this.key.capacity) {
         for (const s of this.sets) s.ensure(r + 1);
-        const v6 = new Uint32Array(8 * this.key.capacity);
-        v6.set(this.v6);
-        this.v6 = v6;
+        if (this.v6.length > 0) this.growV6();
       }
     }
     this.created++;
     if (++this.live > this.peakLive) this.peakLive = this.live;
     if (2 * this.live > this.slots.length) this.rehash(this.slots.length * 2);
     return r;
+  }
+
+  private growV6(): void {
+    const v6 = new Uint32Array(8 * this.key.capacity);
+    v6.set(this.v6);
+    this.v6 = v6;
   }
 
   private place(r: number, h: number): void {

@@ -218,5 +218,6 @@ export const CLIENT_JS = String.raw`
   route(undefined);
   window.addEventListener('hashchange', route);
   document.body.setAttribute('data-ready', '1');
+  document.body.setAttribute('data-ms', String(Math.round(performance.now())));
 })();
 `;

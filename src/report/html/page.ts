@@ -123,6 +123,7 @@ ${overview(m)}
 <h2>Sockets by state over time</h2>
 <p class="dim">What <code>ss -tan</code> would have counted on a host, by state, every ${step} (as <code>tcpstate census --at</code> gives it). Host:
 <select id="host"></select>${others > 0 ? ` (the ${m.hosts.length - 1} busiest of ${thousands(m.hostsTotal)} hosts; "all hosts" counts every one)` : ''}</p>
+${m.episodes.some((e) => e.kind === 'syn_flood') ? '<p class="dim">"All hosts" counts the SYN-SENT attempts of a SYN flood\'s (usually spoofed) sources, which <code>census</code> leaves out.</p>' : ''}
 <div id="states"></div>
 <h2>Events</h2>
 <p class="dim">New connections, resets (refused included) and retransmitted packets per second, counted per ${step}; findings marked on top (hover: what; click: its connection)${m.marksTotal > m.marks.length ? `; the ${thousands(m.marks.length)} most severe of ${thousands(m.marksTotal)}` : ''}.</p>

@@ -68,30 +68,30 @@ export function fromLadder(l: Ladder, findings: readonly LadderFinding[]): Ladde
   return { flow: l.flow.flow_index, ...endpoints(l.flow), note: null, ...cap(steps), findings: connFindings(findings) };
 }
 
-/** Which end sent the packet that caused a change (self: the side that changed), and its flags. */
+/** Which end sent the packet that caused a change (self: the side that changed), and what it carried. */
 const PACKET_CAUSES = new Map<number, ['self' | 'peer', string]>([
-  [Cause.SENT_SYN, ['self', 'S']],
-  [Cause.SENT_SYN_ACK_SYN_UNSEEN, ['self', 'SA']],
-  [Cause.SENT_FIN_ACTIVE, ['self', 'F']],
-  [Cause.SENT_FIN_PASSIVE, ['self', 'F']],
-  [Cause.SENT_RST, ['self', 'R']],
-  [Cause.RECEIVED_SYN_ACK, ['peer', 'SA']],
-  [Cause.RECEIVED_SYN_ACK_SIMULTANEOUS, ['peer', 'SA']],
-  [Cause.RECEIVED_SYN_SIMULTANEOUS, ['peer', 'S']],
-  [Cause.RECEIVED_SYN_PASSIVE, ['peer', 'S']],
-  [Cause.TIME_WAIT_REUSED, ['peer', 'S']],
-  [Cause.RECEIVED_FIN_AFTER_HOLE, ['peer', 'F']],
-  [Cause.RECEIVED_FIN, ['peer', 'F']],
-  [Cause.RECEIVED_FIN_WITH_ACK_OF_FIN, ['peer', 'FA']],
-  [Cause.RECEIVED_FIN_SIMULTANEOUS, ['peer', 'F']],
-  [Cause.RECEIVED_RST_BACK_TO_LISTEN, ['peer', 'R']],
-  [Cause.RECEIVED_RST_IN_TIME_WAIT, ['peer', 'R']],
-  [Cause.RECEIVED_RST_REFUSED, ['peer', 'R']],
-  [Cause.RECEIVED_RST, ['peer', 'R']],
-  [Cause.RECEIVED_ACK_SYN_COOKIE, ['peer', 'A']],
-  [Cause.RECEIVED_ACK_OF_SYN, ['peer', 'A']],
-  [Cause.RECEIVED_ACK_OF_FIN, ['peer', 'A']],
-  [Cause.RECEIVED_ACK_OF_FIN_RETRANSMITTED, ['peer', 'A']],
+  [Cause.SENT_SYN, ['self', 'SYN']],
+  [Cause.SENT_SYN_ACK_SYN_UNSEEN, ['self', 'SYN-ACK']],
+  [Cause.SENT_FIN_ACTIVE, ['self', 'FIN']],
+  [Cause.SENT_FIN_PASSIVE, ['self', 'FIN']],
+  [Cause.SENT_RST, ['self', 'RST']],
+  [Cause.RECEIVED_SYN_ACK, ['peer', 'SYN-ACK']],
+  [Cause.RECEIVED_SYN_ACK_SIMULTANEOUS, ['peer', 'SYN-ACK']],
+  [Cause.RECEIVED_SYN_SIMULTANEOUS, ['peer', 'SYN']],
+  [Cause.RECEIVED_SYN_PASSIVE, ['peer', 'SYN']],
+  [Cause.TIME_WAIT_REUSED, ['peer', 'SYN']],
+  [Cause.RECEIVED_FIN_AFTER_HOLE, ['peer', 'FIN']],
+  [Cause.RECEIVED_FIN, ['peer', 'FIN']],
+  [Cause.RECEIVED_FIN_WITH_ACK_OF_FIN, ['peer', 'FIN (with the ACK of a FIN)']],
+  [Cause.RECEIVED_FIN_SIMULTANEOUS, ['peer', 'FIN']],
+  [Cause.RECEIVED_RST_BACK_TO_LISTEN, ['peer', 'RST']],
+  [Cause.RECEIVED_RST_IN_TIME_WAIT, ['peer', 'RST']],
+  [Cause.RECEIVED_RST_REFUSED, ['peer', 'RST']],
+  [Cause.RECEIVED_RST, ['peer', 'RST']],
+  [Cause.RECEIVED_ACK_SYN_COOKIE, ['peer', 'ACK']],
+  [Cause.RECEIVED_ACK_OF_SYN, ['peer', 'ACK']],
+  [Cause.RECEIVED_ACK_OF_FIN, ['peer', 'ACK']],
+  [Cause.RECEIVED_ACK_OF_FIN_RETRANSMITTED, ['peer', 'ACK']],
 ]);
 /** The stored cause texts back to their codes (the texts of packet causes carry no timer value). */
 const CAUSE_CODES = new Map(causeTexts(0, 0).map((text, code) => [text, code]));
@@ -202,7 +202,7 @@ export function ladderSvg(v: LadderView, standalone = false): string {
       const client = c.side === 'client';
       const x = client ? CLIENT_X - 10 : SERVER_X + 10;
       out.push(
-        `<text class="state" data-side="${c.side}" data-state="${esc(c.to)}" x="${x}" y="${y + 4 + (s.changes.filter((o) => o.side === c.side).indexOf(c) * 13)}" text-anchor="${client ? 'end' : 'start'}" font-weight="bold" fill="#06c"><title>${esc(`${c.side}: ${c.cause}${c.inferred ? ' (inferred)' : ''}`)}</title>${esc(ssName(c.to))}</text>`,
+        `<text class="state" data-side="${c.side}" data-state="${esc(c.to)}"${c.inferred ? ' data-inferred="1"' : ''} x="${x}" y="${y + 4 + (s.changes.filter((o) => o.side === c.side).indexOf(c) * 13)}" text-anchor="${client ? 'end' : 'start'}" font-weight="bold" fill="#06c"><title>${esc(`${c.side}: ${c.cause}${c.inferred ? ' (inferred)' : ''}`)}</title>${esc(ssName(c.to))}</text>`,
       );
     }
     if (s.findings.length > 0) {

@@ -6,7 +6,8 @@
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fsPath } from '../reader/index.js';
+import { fsPath, printable, printableLines } from '../reader/index.js';
+import { ExitCode } from './exit-codes.js';
 import { buildLadder, type LadderFinding, type LadderTransition } from '../report/ladder.js';
 import { svgFiles } from '../report/html/charts-svg.js';
 import { fromDatabase, fromLadder, type LadderView } from '../report/html/ladder-svg.js';
@@ -88,12 +89,18 @@ export async function reportCommand(arg: string, opts: ReportCliOptions, io: Io)
   } finally {
     input.close();
   }
-  const out = resolve(io.cwd, opts.output);
-  writeFileSync(fsPath(out), html);
-  if (files !== null) {
-    const dir = resolve(io.cwd, opts.svg!);
-    mkdirSync(fsPath(dir), { recursive: true });
-    for (const [name, svg] of files) writeFileSync(fsPath(join(dir, name)), svg);
+  let target = opts.output;
+  try {
+    writeFileSync(fsPath(resolve(io.cwd, opts.output)), html);
+    if (files !== null) {
+      const dir = resolve(io.cwd, opts.svg!);
+      target = opts.svg!;
+      mkdirSync(fsPath(dir), { recursive: true });
+      for (const [name, svg] of files) writeFileSync(fsPath(join(dir, (target = name))), svg);
+    }
+  } catch (e) {
+    io.stderr.write(`tcpstate: cannot write ${printable(target)}: ${printableLines((e as Error).message)}\n`);
+    return ExitCode.FAILURE;
   }
   io.stdout.write(
     `wrote ${opts.output} (${(Buffer.byteLength(html) / 1e6).toFixed(2)} MB, ${plural(ladders.length, 'ladder')})` +

@@ -76,19 +76,7 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
     return ExitCode.INPUT;
   }
 
-  const packets: LadderPacket[] = [];
-  const version = row.ip_version as 4 | 6;
-  await analyzeCapture(capture.name, openSource(capture.path, io.stdin), {
-    onPacket: (rec, status, p) => {
-      if (status !== Status.TCP || rec.number < row.first_packet || rec.number > row.last_packet || p.ipVersion !== version) return;
-      const fromClient = p.srcPort === row.client_port && p.dstPort === row.server_port;
-      if (!fromClient && !(p.srcPort === row.server_port && p.dstPort === row.client_port)) return;
-      const src = formatAddress(p.buf, p.srcOff, version);
-      const dst = formatAddress(p.buf, p.dstOff, version);
-      if (fromClient ? src !== row.client_addr || dst !== row.server_addr : src !== row.server_addr || dst !== row.client_addr) return;
-      packets.push({ frame: rec.number, ts: rec.tsUs, fromClient, flags: p.flags, seq: p.seq, ack: p.ack, len: p.payloadLen, window: p.window, windowScale: p.windowScale });
-    },
-  });
+  const packets = (await readFlowPackets(capture.path, [row], io)).get(row.flow_index) ?? [];
   if (packets.length === 0 || packets[0].frame !== row.first_packet || packets[packets.length - 1].frame !== row.last_packet) {
     io.stderr.write(`tcpstate: error: ${printable(capture.path)} no longer holds flow ${row.flow_index} as analysed (frames ${row.first_packet}..${row.last_packet}); analyse it again\n`);
     return ExitCode.INPUT;
@@ -97,4 +85,31 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
   if (opts.json) io.stdout.write(JSON.stringify(ladderJson(ladder), null, 2) + '\n');
   else io.stdout.write(renderLadder(ladder, makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false)));
   return input.code;
+}
+
+/**
+ * The packets of these flows (each its tuple, between its first and last frame), read in one
+ * pass over the capture at `path`, by flow_index.
+ */
+export async function readFlowPackets(path: string, rows: readonly FlowRow[], io: Io): Promise<Map<number, LadderPacket[]>> {
+  const out = new Map<number, LadderPacket[]>(rows.map((r) => [r.flow_index, []]));
+  const first = Math.min(...rows.map((r) => r.first_packet));
+  const last = Math.max(...rows.map((r) => r.last_packet));
+  await analyzeCapture(path, openSource(path, io.stdin), {
+    onPacket: (rec, status, p) => {
+      if (status !== Status.TCP || rec.number < first || rec.number > last) return;
+      let src: string | null = null;
+      let dst: string | null = null;
+      for (const row of rows) {
+        if (rec.number < row.first_packet || rec.number > row.last_packet || p.ipVersion !== row.ip_version) continue;
+        const fromClient = p.srcPort === row.client_port && p.dstPort === row.server_port;
+        if (!fromClient && !(p.srcPort === row.server_port && p.dstPort === row.client_port)) continue;
+        src ??= formatAddress(p.buf, p.srcOff, row.ip_version as 4 | 6);
+        dst ??= formatAddress(p.buf, p.dstOff, row.ip_version as 4 | 6);
+        if (fromClient ? src !== row.client_addr || dst !== row.server_addr : src !== row.server_addr || dst !== row.client_addr) continue;
+        out.get(row.flow_index)!.push({ frame: rec.number, ts: rec.tsUs, fromClient, flags: p.flags, seq: p.seq, ack: p.ack, len: p.payloadLen, window: p.window, windowScale: p.windowScale });
+      }
+    },
+  });
+  return out;
 }

@@ -22,6 +22,12 @@ export function parseCount(value: string): number {
   return Number(value);
 }
 
+/** A whole number of at least 0 (a size where 0 turns a thing off). */
+export function parseSize(value: string): number {
+  if (!/^\s*\d+\s*$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a whole number`);
+  return Number(value);
+}
+
 /** --stack: the name of a stack profile. */
 export function parseStack(value: string): 'linux' | 'rfc793' {
   if (value !== 'linux' && value !== 'rfc793') throw new InvalidArgumentError(`"${value}" is not a stack profile (linux or rfc793)`);

@@ -7,10 +7,11 @@ import { anomaliesCommand } from './anomalies.js';
 import { censusCommand } from './census.js';
 import { END_REASONS, connsCommand } from './conns.js';
 import { exportCommand } from './export.js';
+import { DEFAULT_LADDERS, DEFAULT_REREAD_MB, reportCommand } from './report.js';
 import { flowCommand } from './flow.js';
 import { DEFAULT_DB, inputOrDefault } from './input.js';
 import type { Io } from './io.js';
-import { parseChoice, parseChoices, parseCount, parseHost, parsePort, parseStates, parseTimeText } from './options.js';
+import { parseChoice, parseChoices, parseCount, parseSize, parseHost, parsePort, parseStates, parseTimeText } from './options.js';
 import { summaryCommand } from './summary.js';
 
 const INPUT = 'a database written by `tcpstate analyze`, or a capture (analysed first)';
@@ -125,6 +126,25 @@ Examples:
   tcpstate summary tcpstate.db --json`,
     )
     .action(async (input: string | undefined, opts) => setCode(await summaryCommand(inputOrDefault(input, io), opts, io)));
+
+  program
+    .command('report')
+    .description('one self-contained HTML file to look at: states over time per host, events, findings, the worst connections as ladders')
+    .argument('[input]', INPUT_OR_DEFAULT)
+    .requiredOption('-o, --output <file>', 'the HTML file to write (scripts, styles and data inlined: it opens offline)')
+    .option('--ladders <n>', `ladder diagrams of the worst connections (default ${DEFAULT_LADDERS}); a flood's or pile-up's connection is drawn too`, parseCount)
+    .option('--svg <dir>', 'also write the charts and ladders as SVG files into this directory')
+    .option('--reread <mb>', `read the capture again for the ladders' packets when it is at most this many MB (default ${DEFAULT_REREAD_MB}; 0: never, the ladders show the packets the database names)`, parseSize)
+    .option('--capture <name>', CAPTURE)
+    .option('--db <file>', DB)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpstate report tcpstate.db -o report.html
+  tcpstate report capture.pcap -o report.html --ladders 50 --svg charts/`,
+    )
+    .action(async (input: string | undefined, opts) => setCode(await reportCommand(inputOrDefault(input, io), opts, io)));
 
   program
     .command('export')

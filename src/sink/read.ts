@@ -412,6 +412,108 @@ export class TcpstateDb {
       .all(captureId) as Array<{ listener: string; start_ts: number; end_ts: number }>;
   }
 
+  /**
+   * For the HTML report: the hosts with the most connection ends (client or server), busiest first,
+   * and how many distinct hosts there are.
+   */
+  busiestHosts(captureId: number, limit: number): { hosts: string[]; total: number } {
+    const sql = `SELECT addr, count(*) AS n FROM (SELECT client_addr AS addr FROM flows WHERE capture_id = @cap
+                   UNION ALL SELECT server_addr FROM flows WHERE capture_id = @cap) GROUP BY addr`;
+    const total = this.db.prepare(`SELECT count(*) FROM (${sql})`).pluck().get({ cap: captureId }) as number;
+    const hosts = this.db.prepare(`${sql} ORDER BY n DESC, addr LIMIT @limit`).pluck().all({ cap: captureId, limit }) as string[];
+    return { hosts, total };
+  }
+
+  /**
+   * Every stay of an endpoint in a state that ss shows (not CLOSED or LISTEN), from the
+   * state_intervals view, as raw rows [addr, state, from_ts, to_ts], read one at a time.
+   */
+  socketIntervals(captureId: number): IterableIterator<[string, string, number, number]> {
+    return this.db
+      .prepare(
+        `SELECT addr, state, from_ts, to_ts FROM state_intervals
+         WHERE capture_id = ? AND state NOT IN ('CLOSED', 'LISTEN') AND to_ts >= from_ts`,
+      )
+      .raw(true)
+      .iterate(captureId) as IterableIterator<[string, string, number, number]>;
+  }
+
+  /**
+   * Events counted per time bucket of \`step\` µs from \`t0\`: new connections (flows by their first
+   * packet), resets (connection_reset and connection_refused findings, as the resets view) and
+   * retransmitted packets (kind retransmission alone: a fast or spurious one also has that row).
+   * Rows [bucket, n].
+   */
+  eventsPerBucket(captureId: number, what: 'connections' | 'resets' | 'retransmissions', t0: number, step: number): Array<[number, number]> {
+    const sql = {
+      connections: 'SELECT CAST((first_ts - @t0) / @step AS INTEGER) AS b, count(*) FROM flows WHERE capture_id = @cap GROUP BY b',
+      resets: "SELECT CAST((ts - @t0) / @step AS INTEGER) AS b, count(*) FROM anomalies WHERE capture_id = @cap AND kind IN ('connection_reset', 'connection_refused') GROUP BY b",
+      retransmissions: "SELECT CAST((ts - @t0) / @step AS INTEGER) AS b, count(*) FROM anomalies WHERE capture_id = @cap AND kind = 'retransmission' GROUP BY b",
+    }[what];
+    return this.db.prepare(sql).raw(true).all({ cap: captureId, t0, step }) as Array<[number, number]>;
+  }
+
+  /**
+   * The findings that are not per-packet tags (connection and host findings: \`kinds\` are the
+   * per-packet ones left out), most severe first, then in time order; at most \`limit\`, and how many
+   * there are in all.
+   */
+  eventFindings(captureId: number, packetKinds: readonly string[], limit: number): { rows: AnomalyRow[]; total: number } {
+    const where = `a.capture_id = ? AND a.kind NOT IN (${marks(packetKinds.length)})`;
+    const total = this.db.prepare(`SELECT count(*) FROM anomalies a WHERE ${where}`).pluck().get(captureId, ...packetKinds) as number;
+    const rows = this.db
+      .prepare(
+        `SELECT a.id, a.flow_id, a.flow_index, a.packet, a.ts, a.kind, a.severity, a.side, a.message, a.details,
+                f.client_addr, f.client_port, f.server_addr, f.server_port
+         FROM anomalies a LEFT JOIN flows f ON f.id = a.flow_id
+         WHERE ${where}
+         ORDER BY CASE a.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 WHEN 'note' THEN 2 ELSE 3 END, a.ts, a.id LIMIT ?`,
+      )
+      .all(captureId, ...packetKinds, limit) as AnomalyRow[];
+    return { rows, total };
+  }
+
+  /** Host-level findings (no flow: a flood, a pile-up, ports running out), in time order. */
+  hostFindings(captureId: number): AnomalyRow[] {
+    return this.db
+      .prepare(
+        `SELECT a.id, a.flow_id, a.flow_index, a.packet, a.ts, a.kind, a.severity, a.side, a.message, a.details,
+                NULL AS client_addr, NULL AS client_port, NULL AS server_addr, NULL AS server_port
+         FROM anomalies a WHERE a.capture_id = ? AND a.flow_id IS NULL ORDER BY a.ts, a.id`,
+      )
+      .all(captureId) as AnomalyRow[];
+  }
+
+  /**
+   * The worst connections: most errors, then warnings, then findings of any kind, then most
+   * packets; flows without a finding fill the list (largest first) up to \`limit\`.
+   */
+  worstConns(captureId: number, limit: number): Array<ConnRow & { errors: number; warnings: number }> {
+    return this.db
+      .prepare(
+        `WITH s AS (SELECT flow_id, sum(severity = 'error') AS errors, sum(severity = 'warning') AS warnings, count(*) AS findings
+                    FROM anomalies WHERE capture_id = @cap AND flow_id IS NOT NULL GROUP BY flow_id)
+         SELECT f.flow_index, f.ip_version, f.client_addr, f.client_port, f.server_addr, f.server_port, f.first_ts, f.last_ts,
+                f.client_packets, f.client_bytes, f.server_packets, f.server_bytes, f.client_state, f.server_state,
+                f.end_reason, f.conn_state, f.history,
+                coalesce(s.findings, 0) AS findings, coalesce(s.errors, 0) AS errors, coalesce(s.warnings, 0) AS warnings
+         FROM flows f LEFT JOIN s ON s.flow_id = f.id WHERE f.capture_id = @cap
+         ORDER BY errors DESC, warnings DESC, findings DESC, f.client_packets + f.server_packets DESC, f.flow_index LIMIT @limit`,
+      )
+      .all({ cap: captureId, limit }) as Array<ConnRow & { errors: number; warnings: number }>;
+  }
+
+  /** The first connection with this server end that began within [from, to] (µs), or undefined. */
+  firstFlowTo(captureId: number, addr: string, port: number | null, from: number, to: number): number | undefined {
+    return this.db
+      .prepare(
+        `SELECT flow_index FROM flows WHERE capture_id = @cap AND (server_addr = @addr OR (@port IS NULL AND client_addr = @addr))
+           AND (@port IS NULL OR server_port = @port) AND first_ts BETWEEN @from AND @to ORDER BY first_ts, flow_index LIMIT 1`,
+      )
+      .pluck()
+      .get({ cap: captureId, addr, port, from, to }) as number | undefined;
+  }
+
   /** A table's rows for `export`: its column names, then the rows as arrays, read one at a time. */
   exportRows(table: ExportTable, captureId: number): { columns: string[]; rows: IterableIterator<unknown[]> } {
     const st = this.db.prepare(EXPORT_SQL[table]).raw(true);

@@ -755,3 +755,30 @@ export function writeFlood(path: string, n: number, seed: number): { packets: nu
   w.close();
   return { packets: w.packets, bytes: w.bytes };
 }
+
+/**
+ * `n` connections that open, carry one request and its response, and stay open to the end of the
+ * capture (keep-alive clients that never close): what each live connection costs.
+ */
+export function writeIdle(path: string, n: number, seed: number): { packets: number; bytes: number } {
+  const w = new PcapWriter(path, false);
+  const rng = new Rng(seed ^ 0x1d1e);
+  const server: Host = { ip: ip4(192, 0, 2, 80), mac: 0xc0000250, ttl: 64, ipId: 0, rtt: 0, nextPort: 0 };
+  const client: Host = { ip: 0, mac: ROUTER_MAC, ttl: 64, ipId: 0, rtt: 0, nextPort: 0 };
+  let t = 0;
+  for (let i = 0; i < n; i++) {
+    client.ip = (0x0a000000 | (i >>> 6)) >>> 0;
+    const port = 1024 + (i & 63) * 900 + rng.int(0, 900);
+    const cs = rng.u32();
+    const ss = rng.u32();
+    w.packet(t, client, server, port, 80, SYN, cs, 0, 64240, 0, true, 0);
+    w.packet(t + 1, server, client, 80, port, SYN | ACK, ss, (cs + 1) >>> 0, 65160, 0, true, 0);
+    w.packet(t + 2, client, server, port, 80, ACK, (cs + 1) >>> 0, (ss + 1) >>> 0, 502, 0, false, 0);
+    w.packet(t + 3, client, server, port, 80, PSH | ACK, (cs + 1) >>> 0, (ss + 1) >>> 0, 502, 100, false, 0);
+    w.packet(t + 4, server, client, 80, port, PSH | ACK, (ss + 1) >>> 0, (cs + 101) >>> 0, 510, 300, false, 0);
+    w.packet(t + 5, client, server, port, 80, ACK, (cs + 101) >>> 0, (ss + 301) >>> 0, 502, 0, false, 0);
+    t += rng.int(20, 60);
+  }
+  w.close();
+  return { packets: w.packets, bytes: w.bytes };
+}

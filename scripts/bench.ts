@@ -16,10 +16,11 @@
  *   - `tshark -r FILE -q -z conv,tcp` and `tcptrace -n FILE`, under /usr/bin/time for their peak
  *     memory (without GNU time: wall time only).
  * Then the same analysis on a capture 5 times longer (same traffic, same concurrency) for the
- * growth of peak memory, a flood of 1M spoofed SYNs, and four captures analysed with -j 1 and -j 2.
+ * growth of peak memory, a flood of 1M spoofed SYNs, 200,000 connections left open (what a live
+ * connection costs), and four captures analysed with -j 1 and -j 2.
  * Targets are printed beside the figures (PASS/MISS); the exit code is 0 regardless.
  *
- *   node dist/scripts/bench.js [--scale 1] [--long 5] [--flood 1000000] [--batch 4] [--no-tools]
+ *   node dist/scripts/bench.js [--scale 1] [--long 5] [--flood 1000000] [--idle 200000] [--batch 4] [--no-tools]
  *                              [--flood-in-mix 150000] [--seed 8] [--ipv6] [--dir DIR] [--keep]
  *                              [--rss-limit 4096] [--time-limit 180] [--runs 3] [--capture FILE]
  *   node dist/scripts/bench.js --generate FILE [--scale S] [--flood-in-mix N]   only write the capture
@@ -27,7 +28,7 @@
  *   node dist/scripts/bench.js --batch N --only   only the batch of N captures
  * `--capture FILE` measures that capture instead of the generated mix (and no longer one); `--runs N`
  * is how many turns the analysis alone and tcptrace take, alternated (the best of each is compared).
- * `--long 0`, `--flood 0`, `--batch 0` leave that part out. `--ipv6` writes the mix (and the
+ * `--long 0`, `--flood 0`, `--idle 0`, `--batch 0` leave that part out. `--ipv6` writes the mix (and the
  * longer one, and the batch's) with IPv6 headers: the same traffic from 2001:db8::a.b.c.d. A child of ours that passes
  * --rss-limit MB of resident memory or runs longer than --time-limit seconds is stopped, and its
  * targets judged on what was seen by then (a miss when that is already past the goal).
@@ -38,7 +39,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RowValue } from '../src/sink/sqlite.js';
-import { DEFAULT_MIX, writeFlood, writeMix, type CaptureStats } from './bench-capture.js';
+import { DEFAULT_MIX, writeFlood, writeIdle, writeMix, type CaptureStats } from './bench-capture.js';
 
 const self = fileURLToPath(import.meta.url);
 const binTcpstate = fileURLToPath(new URL('../../bin/tcpstate.js', import.meta.url));
@@ -385,6 +386,7 @@ interface Options {
   scale: number;
   long: number;
   flood: number;
+  idle: number;
   floodInMix: number;
   batch: number;
   tools: boolean;
@@ -413,6 +415,7 @@ function parse(args: string[]): Options {
     scale: num('--scale', DEFAULT_MIX.scale),
     long: num('--long', 5),
     flood: num('--flood', 1_000_000),
+    idle: num('--idle', 200_000),
     floodInMix: num('--flood-in-mix', DEFAULT_MIX.floodSyns),
     batch: num('--batch', 4),
     tools: !args.includes('--no-tools'),
@@ -572,6 +575,19 @@ async function flood(n: number, dir: string, o: Options): Promise<void> {
   target(label, rss === null ? 'n/a' : `${r.note === null ? '' : '> '}${int(rss)} MB`, '<= 150 MB', rss === null ? null : r.note === null ? rss <= 150 : rss > 150 ? false : null);
 }
 
+/** Connections that stay open to the end: what one live connection costs (the memory issue's 200,000). */
+async function idle(n: number, dir: string, o: Options): Promise<void> {
+  const capture = join(dir, 'idle.pcap');
+  const [w, genS] = timed(() => writeIdle(capture, n, o.seed));
+  console.log(`open connections (written in ${genS.toFixed(1)} s): ${int(n)} connections that open, carry a request and a response, and never close, ${int(mbOf(w.bytes))} MB`);
+  console.log(HEADER);
+  const r = await runChild('tcpstate analyze --db (SQLite)', ['analyze', capture, join(dir, 'idle.db')], o.limits);
+  console.log(row(r, w.packets, w.bytes));
+  rmSync(join(dir, 'idle.db'), { force: true });
+  if (!o.keep) rmSync(capture, { force: true });
+  if (r.rssMb !== null) console.log(`peak RSS per open connection: ${int((r.rssMb * 1048576) / n)} B (the whole process's peak over ${int(n)})`);
+}
+
 /** Several captures in one run: one worker versus one per core. */
 function batch(n: number, dir: string, o: Options): Promise<void> {
   const files: string[] = [];
@@ -619,6 +635,10 @@ async function main(): Promise<void> {
       if (o.flood > 0) {
         console.log('');
         await flood(o.flood, dir, o);
+      }
+      if (o.idle > 0) {
+        console.log('');
+        await idle(o.idle, dir, o);
       }
       if (o.batch > 0) {
         console.log('');

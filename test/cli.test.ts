@@ -380,6 +380,51 @@ test('--fail-on: kinds, counts, shares and severities set exit code 1; --junit w
   }
 });
 
+/** The first `n` records of a little-endian microsecond pcap: a capture rotated (or a tcpdump stopped) there. */
+function cutPcap(path: string, n: number): Buffer {
+  const b = readFileSync(path);
+  assert.equal(b.readUInt32LE(0), 0xa1b2c3d4);
+  let at = 24;
+  for (let i = 0; i < n; i++) at += 16 + b.readUInt32LE(at + 8);
+  return b.subarray(0, at);
+}
+
+test('--end-grace: handshakes cut by the end of a rotated capture are undetermined (info), so --fail-on does not flap; --end-grace 0 makes them findings', async () => {
+  const sample = join(repoRoot, 'samples', 'kernel', 'time-wait-pileup', 'time-wait-pileup.pcap');
+  // Cut after frame 1203, a SYN; after 1204, its SYN-ACK: each handshake's answer is in the "next file".
+  for (const [n, kind] of [
+    [1203, 'syn_unanswered'],
+    [1204, 'synack_unanswered'],
+  ] as const) {
+    const { io, value } = fakeIo();
+    writeFileSync(join(value.cwd, 'cut.pcap'), cutPcap(sample, n));
+    const checks = 'syn_unanswered,synack_unanswered,warning';
+    assert.equal(await run(['analyze', '--json', '--fail-on', checks, 'cut.pcap'], value), 0, io.err);
+    const [s] = JSON.parse(io.out);
+    assert.equal(s.packets, n);
+    assert.deepEqual(
+      s.finding_kinds.filter((k: { kind: string }) => k.kind === kind).map((k: { severities: object }) => k.severities),
+      [{ info: 1 }],
+    );
+    const [f] = rows(join(value.cwd, 'tcpstate.db'), `SELECT packet, severity, message, json_extract(details, '$.undetermined') AS u FROM anomalies WHERE kind = '${kind}'`);
+    assert.equal(f.severity, 'info');
+    assert.equal(f.u, 1);
+    assert.match(String(f.message), /undetermined at end of capture: it began 0\.00 s before the capture ended \(within the 3\.00 s end grace\)/);
+
+    const off = fakeIo({ cwd: value.cwd });
+    assert.equal(await run(['analyze', '-q', '--end-grace', '0', '--fail-on', kind, 'cut.pcap'], off.value), 1, off.io.err);
+    assert.match(off.io.err, new RegExp(`check failed: ${kind} in cut\\.pcap: 1 ${kind}`));
+  }
+  // The whole sample has no such finding, grace or not.
+  const whole = fakeIo();
+  assert.equal(await run(['analyze', '-q', '--end-grace', '0', '--fail-on', 'syn_unanswered,synack_unanswered', sample], whole.value), 0, whole.io.err);
+  for (const bad of ['soon', '-1s']) {
+    const b = fakeIo();
+    assert.equal(await run(['analyze', '--end-grace', bad, sample], b.value), 2, bad);
+    assert.match(b.io.err, /--end-grace .*is invalid/);
+  }
+});
+
 test('directories stand for the captures below them; an empty one is a usage error', async () => {
   const { io, value } = fakeIo({ cwd: repoRoot });
   assert.equal(await run(['analyze', '--json', '--db', join(mkdtempSync(join(tmpdir(), 'tcpstate-dir-')), 'd.db'), 'samples/kernel'], value), 0, io.err);

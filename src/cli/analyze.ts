@@ -44,6 +44,7 @@ export interface AnalyzeCliOptions {
   closeWait?: number;
   unresponsiveAfter?: number;
   unresponsiveRetransmissions?: number;
+  endGrace?: number;
   synFloodRate?: number;
   timeWaitPileup?: number;
   ephemeralPorts?: number;
@@ -114,6 +115,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
       closeWaitUs: opts.closeWait,
       unresponsiveUs: opts.unresponsiveAfter,
       unresponsiveRetransmissions: opts.unresponsiveRetransmissions,
+      endGraceUs: opts.endGrace,
       synFloodRate: opts.synFloodRate,
       timeWaitPileup: opts.timeWaitPileup,
       ephemeralPorts: opts.ephemeralPorts,

@@ -64,6 +64,26 @@ test('summary of a database of several captures: each, as analyze printed them; 
   assert.match(r.out, /^samples\/kernel\/stuck-close-wait\/stuck-close-wait\.pcap {2}pcap, ETHERNET {2}complete$/m);
 });
 
+test('summary DB prints the warning lines analyze printed: a link type not decoded, protected 802.11 frames, checksums dropped; imported from workers too', async () => {
+  const captures = ['samples/link/user0-ethernet.pcap', 'samples/link/wlan-protected.pcap'];
+  for (const jobs of ['1', '2']) {
+    const file = join(dir, `warnings-${jobs}.db`);
+    const analyzed = await cli(['analyze', ...captures, '--db', file, '-j', jobs]);
+    assert.equal(analyzed.code, 0, analyzed.err);
+    const lines = analyzed.out.split('\n').filter((l) => l.includes('warning:'));
+    assert.deepEqual(lines, [
+      '  warning: link type LINKTYPE_147 (147) is not decoded: 13 packets skipped, any TCP they carry is not analysed',
+      '  warning: 802.11: 13 protected (encrypted) data frames not decoded: any TCP they carry is not analysed',
+    ]);
+    const again = await cli(['summary', file]);
+    assert.equal(again.out, analyzed.out, `-j ${jobs}`);
+    const json = JSON.parse((await cli(['summary', file, '--json'])).out) as Array<{ warnings: string[] }>;
+    assert.deepEqual(json.map((s) => s.warnings), [[lines[0].replace('  warning: ', '')], [lines[1].replace('  warning: ', '')]]);
+  }
+  // A capture without warnings stores none (NULL), and its summary has no warning line.
+  assert.deepEqual(rows(db, 'SELECT warnings FROM captures'), [{ warnings: null }]);
+});
+
 /** A conn.log read as zeek-cut reads it: the separator from #separator, columns by #fields, "-" unset. */
 function zeekCut(text: string, ...want: string[]): Array<Array<string | null>> {
   const lines = text.split('\n');

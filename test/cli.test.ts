@@ -114,22 +114,39 @@ test('a capture cut short: status truncated, warning, exit 3 (0 with --allow-tru
   const good = readFileSync(join(formats, 'one_tcp_stream.pcap'));
   writeFileSync(join(value.cwd, 'cut.pcap'), good.subarray(0, good.length - 5));
   assert.equal(await run(['analyze', 'cut.pcap'], value), 3);
-  assert.match(io.err, /warning: .*cut\.pcap: byte offset \d+, record 36: capture is cut short inside record 36/);
-  assert.equal(await run(['analyze', '--allow-truncated', 'cut.pcap'], value), 0);
+  assert.match(io.err, /warning: .*cut\.pcap: byte offset \d+, record 36: capture is cut short inside record 36: .* \(exit 3; --allow-truncated accepts a capture cut short at its end\)\n$/);
+  const allowed = fakeIo({ cwd: value.cwd });
+  assert.equal(await run(['analyze', '--allow-truncated', 'cut.pcap'], allowed.value), 0);
+  assert.match(allowed.io.err, /record 36: capture is cut short inside record 36: record data \(needs \d+ bytes, has \d+\)\n$/);
   const [cap] = rows(join(value.cwd, 'tcpstate.db'), 'SELECT status, packets FROM captures');
   assert.deepEqual(cap, { status: 'truncated', packets: 35 });
 });
 
-test('a missing file: exit 3 and an error row, other captures still analysed', async () => {
+test('a missing file: exit 2 as tshark, "doesn\'t exist", before anything is read or written (no captures row)', async () => {
   const { io, value } = fakeIo();
   const code = await run(['analyze', 'nope.pcap', join(formats, 'sll2.pcap')], value);
-  assert.equal(code, 3);
-  assert.match(io.err, /nope\.pcap: byte offset 0: no such file/);
-  const caps = rows(join(value.cwd, 'tcpstate.db'), 'SELECT name, status, packets FROM captures ORDER BY id');
-  assert.deepEqual(caps, [
-    { name: 'nope.pcap', status: 'error', packets: 0 },
-    { name: join(formats, 'sll2.pcap'), status: 'complete', packets: 3 },
-  ]);
+  assert.equal(code, 2);
+  assert.equal(io.err, 'tcpstate: the file "nope.pcap" doesn\'t exist\n');
+  assert.equal(existsSync(join(value.cwd, 'tcpstate.db')), false);
+  // Into a database that exists: still no row for it, nor for the other capture.
+  assert.equal(await run(['analyze', '-q', join(formats, 'sll2.pcap')], value), 0);
+  assert.equal(await run(['analyze', join(formats, 'VlanPackets.pcap'), 'nope.pcap', 'gone.pcap'], value), 2);
+  assert.match(io.err, /the file "nope\.pcap", the file "gone\.pcap" don't exist\n$/);
+  assert.deepEqual(rows(join(value.cwd, 'tcpstate.db'), 'SELECT name FROM captures'), [{ name: join(formats, 'sll2.pcap') }]);
+});
+
+test('the summary ends saying where it wrote, and what reads it; not with --json or -q', async () => {
+  const { io, value } = fakeIo();
+  assert.equal(await run(['analyze', join(formats, 'sll2.pcap')], value), 0);
+  assert.match(io.out, /\nwritten to tcpstate\.db \(read it again with: tcpstate summary, or conns, census, anomalies, flow\)\n$/);
+  const other = fakeIo({ cwd: value.cwd });
+  assert.equal(await run(['analyze', '--db', 'x.db', join(formats, 'sll2.pcap')], other.value), 0);
+  assert.match(other.io.out, /\nwritten to x\.db \(read it again with: tcpstate summary x\.db, or conns, census, anomalies, flow\)\n$/);
+  for (const flag of ['--json', '-q']) {
+    const f = fakeIo({ cwd: value.cwd });
+    assert.equal(await run(['analyze', flag, join(formats, 'sll2.pcap')], f.value), 0);
+    assert.doesNotMatch(f.io.out, /written to/, flag);
+  }
 });
 
 test('--json prints machine-readable summaries', async () => {
@@ -423,6 +440,25 @@ test('--end-grace: handshakes cut by the end of a rotated capture are undetermin
     assert.equal(await run(['analyze', '--end-grace', bad, sample], b.value), 2, bad);
     assert.match(b.io.err, /--end-grace .*is invalid/);
   }
+});
+
+test('--junit: a directory that does not exist fails before the analysis (nothing written); an unreadable capture\'s checks fail', async () => {
+  const bulk = join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap');
+  const { io, value } = fakeIo();
+  assert.equal(await run(['analyze', '-q', '--junit', 'reports/out.xml', bulk], value), 4);
+  assert.equal(io.err, `tcpstate: cannot write reports/out.xml: the directory ${join(value.cwd, 'reports')} does not exist\n`);
+  assert.equal(existsSync(join(value.cwd, 'tcpstate.db')), false, 'not analysed');
+  // A file that is not a capture: "readable" fails, and so does each check, as not checked.
+  writeFileSync(join(value.cwd, 'notes.pcap'), 'not a capture\n');
+  const bad = fakeIo({ cwd: value.cwd });
+  assert.equal(await run(['analyze', '-q', '--fail-on', 'error,syn_flood', '--junit', 'out.xml', 'notes.pcap', bulk], bad.value), 3);
+  const xml = readFileSync(join(value.cwd, 'out.xml'), 'utf8');
+  assertWellFormedXml(xml);
+  assert.match(xml, /<testsuites name="tcpstate" tests="6" failures="3">/);
+  assert.match(xml, /classname="notes\.pcap" name="fail-on error"><failure message="not checked: the capture was not read to its end \(notes\.pcap: byte offset 0: not a pcap or pcapng file [^"]*\); of what was read: 0 findings of severity error or above" type="unreadable"\/>/);
+  assert.match(xml, /classname="notes\.pcap" name="fail-on syn_flood"><failure message="not checked: /);
+  // The readable capture's checks are as they were.
+  assert.match(xml, /bulk-loss\.pcap" name="fail-on syn_flood"><system-out>0 syn_flood<\/system-out>/);
 });
 
 test('directories stand for the captures below them; an empty one is a usage error', async () => {

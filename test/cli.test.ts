@@ -114,22 +114,39 @@ test('a capture cut short: status truncated, warning, exit 3 (0 with --allow-tru
   const good = readFileSync(join(formats, 'one_tcp_stream.pcap'));
   writeFileSync(join(value.cwd, 'cut.pcap'), good.subarray(0, good.length - 5));
   assert.equal(await run(['analyze', 'cut.pcap'], value), 3);
-  assert.match(io.err, /warning: .*cut\.pcap: byte offset \d+, record 36: capture is cut short inside record 36/);
-  assert.equal(await run(['analyze', '--allow-truncated', 'cut.pcap'], value), 0);
+  assert.match(io.err, /warning: .*cut\.pcap: byte offset \d+, record 36: capture is cut short inside record 36: .* \(exit 3; --allow-truncated accepts a capture cut short at its end\)\n$/);
+  const allowed = fakeIo({ cwd: value.cwd });
+  assert.equal(await run(['analyze', '--allow-truncated', 'cut.pcap'], allowed.value), 0);
+  assert.match(allowed.io.err, /record 36: capture is cut short inside record 36: record data \(needs \d+ bytes, has \d+\)\n$/);
   const [cap] = rows(join(value.cwd, 'tcpstate.db'), 'SELECT status, packets FROM captures');
   assert.deepEqual(cap, { status: 'truncated', packets: 35 });
 });
 
-test('a missing file: exit 3 and an error row, other captures still analysed', async () => {
+test('a missing file: exit 2 as tshark, "doesn\'t exist", before anything is read or written (no captures row)', async () => {
   const { io, value } = fakeIo();
   const code = await run(['analyze', 'nope.pcap', join(formats, 'sll2.pcap')], value);
-  assert.equal(code, 3);
-  assert.match(io.err, /nope\.pcap: byte offset 0: no such file/);
-  const caps = rows(join(value.cwd, 'tcpstate.db'), 'SELECT name, status, packets FROM captures ORDER BY id');
-  assert.deepEqual(caps, [
-    { name: 'nope.pcap', status: 'error', packets: 0 },
-    { name: join(formats, 'sll2.pcap'), status: 'complete', packets: 3 },
-  ]);
+  assert.equal(code, 2);
+  assert.equal(io.err, 'tcpstate: the file "nope.pcap" doesn\'t exist\n');
+  assert.equal(existsSync(join(value.cwd, 'tcpstate.db')), false);
+  // Into a database that exists: still no row for it, nor for the other capture.
+  assert.equal(await run(['analyze', '-q', join(formats, 'sll2.pcap')], value), 0);
+  assert.equal(await run(['analyze', join(formats, 'VlanPackets.pcap'), 'nope.pcap', 'gone.pcap'], value), 2);
+  assert.match(io.err, /the file "nope\.pcap", the file "gone\.pcap" don't exist\n$/);
+  assert.deepEqual(rows(join(value.cwd, 'tcpstate.db'), 'SELECT name FROM captures'), [{ name: join(formats, 'sll2.pcap') }]);
+});
+
+test('the summary ends saying where it wrote, and what reads it; not with --json or -q', async () => {
+  const { io, value } = fakeIo();
+  assert.equal(await run(['analyze', join(formats, 'sll2.pcap')], value), 0);
+  assert.match(io.out, /\nwritten to tcpstate\.db \(read it again with: tcpstate summary, or conns, census, anomalies, flow\)\n$/);
+  const other = fakeIo({ cwd: value.cwd });
+  assert.equal(await run(['analyze', '--db', 'x.db', join(formats, 'sll2.pcap')], other.value), 0);
+  assert.match(other.io.out, /\nwritten to x\.db \(read it again with: tcpstate summary x\.db, or conns, census, anomalies, flow\)\n$/);
+  for (const flag of ['--json', '-q']) {
+    const f = fakeIo({ cwd: value.cwd });
+    assert.equal(await run(['analyze', flag, join(formats, 'sll2.pcap')], f.value), 0);
+    assert.doesNotMatch(f.io.out, /written to/, flag);
+  }
 });
 
 test('--json prints machine-readable summaries', async () => {
@@ -378,6 +395,70 @@ test('--fail-on: kinds, counts, shares and severities set exit code 1; --junit w
     const b = fakeIo();
     assert.equal(await run(['analyze', '--fail-on', bad, bulk], b.value), 2, bad);
   }
+});
+
+/** The first `n` records of a little-endian microsecond pcap: a capture rotated (or a tcpdump stopped) there. */
+function cutPcap(path: string, n: number): Buffer {
+  const b = readFileSync(path);
+  assert.equal(b.readUInt32LE(0), 0xa1b2c3d4);
+  let at = 24;
+  for (let i = 0; i < n; i++) at += 16 + b.readUInt32LE(at + 8);
+  return b.subarray(0, at);
+}
+
+test('--end-grace: handshakes cut by the end of a rotated capture are undetermined (info), so --fail-on does not flap; --end-grace 0 makes them findings', async () => {
+  const sample = join(repoRoot, 'samples', 'kernel', 'time-wait-pileup', 'time-wait-pileup.pcap');
+  // Cut after frame 1203, a SYN; after 1204, its SYN-ACK: each handshake's answer is in the "next file".
+  for (const [n, kind] of [
+    [1203, 'syn_unanswered'],
+    [1204, 'synack_unanswered'],
+  ] as const) {
+    const { io, value } = fakeIo();
+    writeFileSync(join(value.cwd, 'cut.pcap'), cutPcap(sample, n));
+    const checks = 'syn_unanswered,synack_unanswered,warning';
+    assert.equal(await run(['analyze', '--json', '--fail-on', checks, 'cut.pcap'], value), 0, io.err);
+    const [s] = JSON.parse(io.out);
+    assert.equal(s.packets, n);
+    assert.deepEqual(
+      s.finding_kinds.filter((k: { kind: string }) => k.kind === kind).map((k: { severities: object }) => k.severities),
+      [{ info: 1 }],
+    );
+    const [f] = rows(join(value.cwd, 'tcpstate.db'), `SELECT packet, severity, message, json_extract(details, '$.undetermined') AS u FROM anomalies WHERE kind = '${kind}'`);
+    assert.equal(f.severity, 'info');
+    assert.equal(f.u, 1);
+    assert.match(String(f.message), /undetermined at end of capture: it began 0\.00 s before the capture ended \(within the 3\.00 s end grace\)/);
+
+    const off = fakeIo({ cwd: value.cwd });
+    assert.equal(await run(['analyze', '-q', '--end-grace', '0', '--fail-on', kind, 'cut.pcap'], off.value), 1, off.io.err);
+    assert.match(off.io.err, new RegExp(`check failed: ${kind} in cut\\.pcap: 1 ${kind}`));
+  }
+  // The whole sample has no such finding, grace or not.
+  const whole = fakeIo();
+  assert.equal(await run(['analyze', '-q', '--end-grace', '0', '--fail-on', 'syn_unanswered,synack_unanswered', sample], whole.value), 0, whole.io.err);
+  for (const bad of ['soon', '-1s']) {
+    const b = fakeIo();
+    assert.equal(await run(['analyze', '--end-grace', bad, sample], b.value), 2, bad);
+    assert.match(b.io.err, /--end-grace .*is invalid/);
+  }
+});
+
+test('--junit: a directory that does not exist fails before the analysis (nothing written); an unreadable capture\'s checks fail', async () => {
+  const bulk = join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap');
+  const { io, value } = fakeIo();
+  assert.equal(await run(['analyze', '-q', '--junit', 'reports/out.xml', bulk], value), 4);
+  assert.equal(io.err, `tcpstate: cannot write reports/out.xml: the directory ${join(value.cwd, 'reports')} does not exist\n`);
+  assert.equal(existsSync(join(value.cwd, 'tcpstate.db')), false, 'not analysed');
+  // A file that is not a capture: "readable" fails, and so does each check, as not checked.
+  writeFileSync(join(value.cwd, 'notes.pcap'), 'not a capture\n');
+  const bad = fakeIo({ cwd: value.cwd });
+  assert.equal(await run(['analyze', '-q', '--fail-on', 'error,syn_flood', '--junit', 'out.xml', 'notes.pcap', bulk], bad.value), 3);
+  const xml = readFileSync(join(value.cwd, 'out.xml'), 'utf8');
+  assertWellFormedXml(xml);
+  assert.match(xml, /<testsuites name="tcpstate" tests="6" failures="3">/);
+  assert.match(xml, /classname="notes\.pcap" name="fail-on error"><failure message="not checked: the capture was not read to its end \(notes\.pcap: byte offset 0: not a pcap or pcapng file [^"]*\); of what was read: 0 findings of severity error or above" type="unreadable"\/>/);
+  assert.match(xml, /classname="notes\.pcap" name="fail-on syn_flood"><failure message="not checked: /);
+  // The readable capture's checks are as they were.
+  assert.match(xml, /bulk-loss\.pcap" name="fail-on syn_flood"><system-out>0 syn_flood<\/system-out>/);
 });
 
 test('directories stand for the captures below them; an empty one is a usage error', async () => {

@@ -25,6 +25,7 @@ import type { ConnectionThresholds } from '../src/detect/connection.js';
 import type { Finding } from '../src/detect/finding.js';
 import type { HostThresholds } from '../src/detect/hosts.js';
 import { KINDS } from '../src/detect/catalogue.js';
+import { evaluate, parseChecks } from '../src/detect/checks.js';
 import type { FlowRecord as Flow } from '../src/flow/flow.js';
 import { sourceFromChunks } from '../src/reader/index.js';
 import { hash32, runConversation, type Conversation, type Step } from './scenario/describe.js';
@@ -312,7 +313,7 @@ test('connection_refused: a RST answering the SYN, with the port, the host and t
   assert.equal(f.side, 'server');
   assert.equal(f.severity, 'warning');
   assert.equal(f.packet, 2);
-  assert.deepEqual(f.details, { client: '192.0.2.10', server: '192.0.2.20', port: 80, syns: 1 });
+  assert.deepEqual(f.details, { client: '192.0.2.10', server: '192.0.2.20', port: 80, syns: 1, accepted: 0, answered: 0 });
   assert.match(f.message, /^192\.0\.2\.10:\d+ -> 192\.0\.2\.20:80 refused: RST answered the SYN; nothing listens on port 80$/);
 
   // The SYN sent three times (two retransmissions lost) before the RST: counted.
@@ -358,6 +359,41 @@ test('connection_refused: each refused attempt is one finding naming the host an
       [2, 4, CLIENT_IP, SERVER_IP, 8080, 1],
       [3, 6, CLIENT_IP, SERVER_IP, 8080, 1],
       [4, 8, CLIENT_IP, SERVER_IP, 8081, 1],
+    ],
+  );
+});
+
+test('connection_refused: a port that accepted connections in the capture, before the refusal or after it, is not said to have no listener', async () => {
+  const cap = new Capture();
+  // Refused at 0.5 s; the same server:port completes a connection at 0.1 s and two after the refusal, and answers one SYN that goes no further.
+  cap.conn([CLIENT_IP, 40000], LISTENER).send('client', 'S', T0 + 500_000).send('server', 'RA', T0 + 500_200, { seq: 0 });
+  for (const [j, t] of [100_000, 1_000_000, 1_100_000].entries()) shortConnection(cap, [CLIENT_IP, 41000 + j], LISTENER, T0 + t, 'client');
+  cap.conn([CLIENT_IP, 42000], LISTENER).send('client', 'S', T0 + 1_200_000).send('server', 'SA', T0 + 1_200_200);
+  // Another port of the same host answers SYNs only with RSTs: nothing listens there.
+  cap.conn([CLIENT_IP, 43000], [SERVER_IP, 81]).send('client', 'S', T0 + 1_300_000).send('server', 'RA', T0 + 1_300_200, { seq: 0 });
+  // A third port answered a SYN with a SYN-ACK (never acknowledged) and refused the next.
+  cap.conn([CLIENT_IP, 44000], [SERVER_IP, 82]).send('client', 'S', T0 + 1_400_000).send('server', 'SA', T0 + 1_400_200);
+  cap.conn([CLIENT_IP, 44001], [SERVER_IP, 82]).send('client', 'S', T0 + 9_000_000).send('server', 'RA', T0 + 9_000_200, { seq: 0 });
+  const r = await analyze(cap.bytes());
+  const refused = ofKind(r, 'connection_refused');
+  assert.deepEqual(
+    refused.map((f) => [f.details.port, f.details.accepted, f.details.answered, f.severity]),
+    [
+      [80, 3, 4, 'warning'],
+      [81, 0, 0, 'warning'],
+      [82, 0, 1, 'warning'],
+    ],
+  );
+  assert.match(refused[0].message, /^192\.0\.2\.10:40000 -> 192\.0\.2\.20:80 refused: RST answered the SYN, although port 80 accepted 3 connections in this capture: a full backlog, a firewall RST, or the service restarting$/);
+  assert.match(refused[1].message, /refused: RST answered the SYN; nothing listens on port 81$/);
+  assert.match(refused[2].message, /refused: RST answered the SYN, although port 82 answered 1 other SYN with a SYN-ACK in this capture: /);
+  // The refused connection is among the summary's worst (a warning), with its ends.
+  assert.deepEqual(
+    r.summary.worstFlows.filter((w) => w.kinds.includes('connection_refused')).map((w) => [w.client, w.server]),
+    [
+      ['192.0.2.10:40000', '192.0.2.20:80'],
+      ['192.0.2.10:43000', '192.0.2.20:81'],
+      ['192.0.2.10:44001', '192.0.2.20:82'],
     ],
   );
 });
@@ -442,10 +478,16 @@ test('syn_unanswered: with the SYNs sent and the time they took; the same SYNs a
   assert.deepEqual(f.details, { syns: 5, seconds: 15, server: SERVER_IP, port: 80 });
   assert.match(f.message, /^192\.0\.2\.10:\d+ -> 192\.0\.2\.20:80: 5 SYNs over 15 s, never answered/);
 
+  // One SYN and nothing after it: the capture ended with it, its answer is not in the capture (the end grace).
   const one = await analyze(conversation([synBackoff[0]]));
   assert.deepEqual(kindCounts(one), { syn_unanswered: 1 });
   assert.equal(one.findings[0].details.syns, 1);
-  assert.match(one.findings[0].message, /: 1 SYN over 0\.00 s, never answered/);
+  assert.equal(one.findings[0].severity, 'info');
+  assert.match(one.findings[0].message, /: 1 SYN over 0\.00 s, undetermined at end of capture: it began 0\.00 s before the capture ended/);
+  // The same SYN with the end grace off: unanswered.
+  const noGrace = await analyze(conversation([synBackoff[0]]), { endGraceUs: 0 });
+  assert.equal(noGrace.findings[0].severity, 'warning');
+  assert.match(noGrace.findings[0].message, /: 1 SYN over 0\.00 s, never answered/);
 
   // Just under: the fifth SYN gets its SYN-ACK.
   const answered = await analyze(
@@ -458,6 +500,56 @@ test('syn_unanswered: with the SYNs sent and the time they took; the same SYNs a
   );
   assert.deepEqual(kindCounts(refused), { connection_refused: 1 });
   assert.equal(refused.findings[0].details.syns, 5);
+});
+
+test('end grace: a handshake begun less than 3 s before the capture ends is undetermined (info), at 3 s or more it is unanswered; --fail-on a kind leaves the undetermined out', async () => {
+  /** A SYN to :80 `before` µs before a last packet (a finished connection on another port, so that the capture goes on). */
+  const cut = (before: number, synack: boolean) => {
+    const cap = new Capture();
+    const c = cap.conn([CLIENT_IP, 40000], LISTENER).send('client', 'S', T0 + 5_000_000 - before);
+    if (synack) c.send('server', 'SA', T0 + 5_000_000 - before + 200);
+    shortConnection(cap, [CLIENT_IP, 40001], [SERVER_IP, 8080], T0 + 5_000_000 - 1300, 'client');
+    return cap.bytes();
+  };
+  const cases: Array<[before: number, synack: boolean, severity: string]> = [
+    [2_999_999, false, 'info'],
+    [3_000_000, false, 'warning'],
+    [2_999_999, true, 'info'],
+    [3_000_000, true, 'note'],
+  ];
+  for (const [before, synack, severity] of cases) {
+    const r = await analyze(cut(before, synack));
+    const what = `${synack ? 'SYN-ACK' : 'SYN'} ${before} µs before the end`;
+    const kind = synack ? 'synack_unanswered' : 'syn_unanswered';
+    assert.deepEqual(kindCounts(r), { [kind]: 1 }, what);
+    const [f] = r.findings;
+    assert.equal(f.severity, severity, what);
+    if (severity === 'info') {
+      assert.equal(f.details.undetermined, true, what);
+      assert.equal(f.details.before_end_seconds, before / 1e6, what);
+      assert.match(f.message, /undetermined at end of capture: it began 3\.00 s before the capture ended \(within the 3\.00 s end grace\), so its answer may have come after$/, what);
+      // --fail-on: neither the kind nor a severity of note and above counts it; info does.
+      const checks = parseChecks(`${kind},${kind}>0%,note,info`);
+      assert.deepEqual(
+        checks.map((c) => evaluate(c, r.summary).failed),
+        [false, false, false, true],
+        what,
+      );
+    } else {
+      assert.equal(f.details.undetermined, undefined, what);
+      assert.equal(evaluate(parseChecks(kind)[0], r.summary).failed, true, what);
+    }
+  }
+  // The grace given is the one applied.
+  assert.equal((await analyze(cut(3_500_000, false), { endGraceUs: 4_000_000 })).findings[0].severity, 'info');
+  assert.equal((await analyze(cut(1_000_000, false), { endGraceUs: 1_000_000 })).findings[0].severity, 'warning');
+  // A handshake that timed out long before the end (3 min in the handshake) is never cut by it.
+  const old = new Capture();
+  old.conn([CLIENT_IP, 40000], LISTENER).send('client', 'S', T0);
+  shortConnection(old, [CLIENT_IP, 40001], [SERVER_IP, 8080], T0 + 200_000_000, 'client');
+  const o = await analyze(old.bytes(), { endGraceUs: 1_000_000_000 });
+  assert.equal(o.flows.find((f) => f.server.port === 80)?.endReason, 'timeout');
+  assert.equal(ofKind(o, 'syn_unanswered')[0].severity, 'warning');
 });
 
 test('synack_unanswered: SYN-ACKs never acknowledged, counted; acknowledged, or answered by the client\'s RST, they are not', async () => {

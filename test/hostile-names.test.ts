@@ -95,7 +95,7 @@ test('the real bin: a name that is not UTF-8 is read, a missing name is escaped 
   const census = sh(`census "$(printf 'latin1-\\351t\\351.pcap')" --db a.db`);
   assert.equal(census.status, 0, census.stderr.toString());
   const missing = sh(`analyze "$(printf 'gone\\033]0;pwned\\007\\r.pcap')" --db a.db`);
-  assert.equal(missing.status, 3);
-  assert.equal(missing.stderr.toString(), 'tcpstate: error: gone\\x1b]0;pwned\\x07\\x0d.pcap: byte offset 0: no such file\n');
+  assert.equal(missing.status, 2);
+  assert.equal(missing.stderr.toString(), 'tcpstate: the file "gone\\x1b]0;pwned\\x07\\x0d.pcap" doesn\'t exist\n');
   assert.doesNotMatch(missing.stdout.toString(), RAW);
 });

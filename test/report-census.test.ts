@@ -4,7 +4,7 @@
  * through the seeds' story; bad --at values and ambiguous databases are usage errors.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -175,11 +175,16 @@ test('census of a capture with --db keeps the analysis there; without, nothing i
   assert.deepEqual(readdirSync(tmp), [], 'the temporary database is deleted');
 });
 
-test('census of an unreadable file is exit 3 with the reader\'s one-line error; a foreign SQLite file is refused', async () => {
+test('census of a missing file is exit 2 (as tshark), of an unreadable one exit 3 with the reader\'s one-line error; a foreign SQLite file is refused', async () => {
   const r = await cli(['census', 'samples/kernel/no-such.pcap']);
-  assert.equal(r.code, 3);
-  assert.match(r.err, /no-such\.pcap: byte offset 0: no such file/);
+  assert.equal(r.code, 2);
+  assert.equal(r.err, 'tcpstate: the file "samples/kernel/no-such.pcap" doesn\'t exist\n');
   assert.equal(r.out, '');
+  const notCapture = join(tempDir(), 'notes.pcap');
+  writeFileSync(notCapture, 'not a capture\n');
+  const u = await cli(['census', notCapture]);
+  assert.equal(u.code, 3);
+  assert.match(u.err, /notes\.pcap: byte offset 0: not a pcap or pcapng file/);
   const foreign = join(tempDir(), 'other.sqlite');
   const d = new Database(foreign);
   d.exec('CREATE TABLE t (x)');

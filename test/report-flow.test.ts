@@ -204,3 +204,21 @@ test('flow: bad selectors and unknown flows are usage errors; a capture read fro
   assert.equal(r.code, 2);
   assert.match(r.err, /was read from standard input and cannot be read again; save the capture to a file/);
 });
+
+test('flow reads the capture again without analysing it: the frames of the flow only, a SYN whose first fragment came a frame earlier included, and no packet past the last frame', async () => {
+  for (const v of ['v4', 'v6']) {
+    const capture = `test/golden/frag-scenarios/frag-${v}-syn-header-split.pcap`;
+    const r = await cli(['flow', capture, '1', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const l = JSON.parse(r.out) as { flow: { first_packet: number; last_packet: number }; rows: Array<{ frame: number; flags: string }> };
+    // Frame 1 is the SYN's first fragment: the SYN is decoded at frame 2, which completes it, as the analysis did.
+    assert.deepEqual([l.flow.first_packet, l.rows[0].frame, l.rows[0].flags], [2, 2, 'S'], v);
+    assert.equal(l.rows[l.rows.length - 1].frame, l.flow.last_packet, v);
+  }
+  // The first and the last flow of a capture of 129: each its own frames, first to last.
+  const flood = 'samples/kernel/syn-flood/syn-flood.pcap';
+  for (const n of ['1', '129']) {
+    const l = JSON.parse((await cli(['flow', flood, n, '--json'])).out) as { flow: { first_packet: number; last_packet: number }; rows: Array<{ frame: number }> };
+    assert.deepEqual([l.rows[0].frame, l.rows[l.rows.length - 1].frame], [l.flow.first_packet, l.flow.last_packet], n);
+  }
+});

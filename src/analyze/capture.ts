@@ -85,6 +85,7 @@ class WorstFlows {
 
   finding(f: Finding): void {
     if (f.flow === null || (f.severity !== 'error' && f.severity !== 'warning')) return;
+    if (f.ends !== undefined) return this.late(f.flow, f.ends, f);
     let c = this.counts.get(f.flow);
     if (c === undefined) this.counts.set(f.flow, (c = { errors: 0, warnings: 0, kinds: new Map() }));
     if (f.severity === 'error') c.errors++;
@@ -99,6 +100,17 @@ class WorstFlows {
     this.counts.delete(flow.id);
     const kinds = [...c.kinds].sort((a, b) => b[1] - a[1]).map(([k]) => k);
     this.worst.push({ flow: flow.id, client: formatEndpoint(flow.client.addr, flow.client.port), server: formatEndpoint(flow.server.addr, flow.server.port), errors: c.errors, warnings: c.warnings, kinds });
+    this.worst.sort((a, b) => b.errors - a.errors || b.warnings - a.warnings || a.flow - b.flow);
+    this.worst.length = Math.min(this.worst.length, WORST_SHOWN);
+  }
+
+  /** A finding decided after its flow ended (a refusal, a half-open attempt): added to the flow's entry, or ranked on its own. */
+  private late(flow: number, ends: { client: string; server: string }, f: Finding): void {
+    let w = this.worst.find((x) => x.flow === flow);
+    if (w === undefined) this.worst.push((w = { flow, ...ends, errors: 0, warnings: 0, kinds: [] }));
+    if (f.severity === 'error') w.errors++;
+    else w.warnings++;
+    if (!w.kinds.includes(f.kind)) w.kinds.push(f.kind);
     this.worst.sort((a, b) => b.errors - a.errors || b.warnings - a.warnings || a.flow - b.flow);
     this.worst.length = Math.min(this.worst.length, WORST_SHOWN);
   }

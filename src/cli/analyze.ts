@@ -4,8 +4,8 @@ import { DEFAULT_CONNECTION_THRESHOLDS } from '../detect/connection.js';
 import { DEFAULT_HOST_THRESHOLDS } from '../detect/hosts.js';
 import { DEFAULT_REASSEMBLY_OPTIONS } from '../decode/index.js';
 import { toolVersion } from './version.js';
-import { readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -44,6 +44,7 @@ export interface AnalyzeCliOptions {
   closeWait?: number;
   unresponsiveAfter?: number;
   unresponsiveRetransmissions?: number;
+  endGrace?: number;
   synFloodRate?: number;
   timeWaitPileup?: number;
   ephemeralPorts?: number;
@@ -58,6 +59,12 @@ function given<T extends object>(o: T): Partial<T> {
 }
 
 export class UsageError extends Error {}
+
+/** The summary's last line: where the results are, and what reads them. */
+export function written(db: string): string {
+  const arg = db === 'tcpstate.db' ? '' : ` ${printable(db)}`;
+  return `written to ${printable(db)} (read it again with: tcpstate summary${arg}, or conns, census, anomalies, flow)`;
+}
 
 /** Capture files in a directory tree, by name: .pcap, .pcapng, .cap, and those gzipped. */
 const CAPTURE_NAME = /\.(pcap|pcapng|cap)(\.gz)?$/i;
@@ -96,6 +103,17 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   const captures = expandCaptures(args, io.cwd);
   if (captures.filter((c) => c === '-').length > 1) throw new UsageError('standard input ("-") can be read only once');
   if (captures.length === 0) throw new UsageError(`no capture files (.pcap, .pcapng, .cap, or .gz of them) in ${args.map(printable).join(', ')}`);
+  // As tshark: a capture named that does not exist is a usage error, before anything is read or written.
+  const missing = captures.filter((c) => c !== '-' && !existsSync(fsPath(resolve(io.cwd, c))));
+  if (missing.length > 0) throw new UsageError(`${missing.map((c) => `the file "${printable(c)}"`).join(', ')} ${missing.length === 1 ? "doesn't" : "don't"} exist`);
+  // The JUnit report's directory must be there before an analysis that may take minutes.
+  if (opts.junit !== undefined) {
+    const dir = dirname(resolve(io.cwd, opts.junit));
+    if (!existsSync(fsPath(dir)) || !statSync(fsPath(dir)).isDirectory()) {
+      io.stderr.write(`tcpstate: cannot write ${printable(opts.junit)}: the directory ${printable(dir)} does not exist\n`);
+      return ExitCode.FAILURE;
+    }
+  }
   const chalk = makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false);
   const warn = makeChalk(Boolean(io.stderr.isTTY), io.env, opts.color !== false);
   const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
@@ -114,6 +132,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
       closeWaitUs: opts.closeWait,
       unresponsiveUs: opts.unresponsiveAfter,
       unresponsiveRetransmissions: opts.unresponsiveRetransmissions,
+      endGraceUs: opts.endGrace,
       synFloodRate: opts.synFloodRate,
       timeWaitPileup: opts.timeWaitPileup,
       ephemeralPorts: opts.ephemeralPorts,
@@ -166,7 +185,9 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     results[i] = { summary, checks };
     if (summary.error !== null) {
       const tag = summary.status === 'truncated' ? warn.yellow('warning: ') : warn.red('error: ');
-      io.stderr.write(`tcpstate: ${tag}${summary.error}\n`);
+      // Cut short at its end: every whole packet is kept, and the exit code need not fail the job.
+      const hint = summary.status === 'truncated' && !opts.allowTruncated ? ' (exit 3; --allow-truncated accepts a capture cut short at its end)' : '';
+      io.stderr.write(`tcpstate: ${tag}${summary.error}${hint}\n`);
     }
     for (const r of checks.filter((x) => x.failed)) {
       io.stderr.write(`tcpstate: ${warn.red('check failed:')} ${r.check.text} in ${name === '-' ? '<stdin>' : printable(name)}: ${r.measured}\n`);
@@ -205,6 +226,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   const statuses: CaptureStatus[] = finished.map((r) => r.summary.status);
   const checkFailed = finished.some((r) => r.checks.some((c) => c.failed));
   if (opts.json) io.stdout.write(JSON.stringify(json, null, 2) + '\n');
+  else if (!opts.quiet && finished.length > 0) io.stdout.write(`${written(opts.db)}\n`);
   if (opts.junit !== undefined) {
     try {
       writeFileSync(resolve(io.cwd, opts.junit), renderJunit(checked));

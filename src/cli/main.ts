@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { explain, KINDS } from '../detect/catalogue.js';
 import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
-import { didYouMean, parseCount, parseStack, parseDuration, parseFailOn, parseShare } from './options.js';
+import { didYouMean, parseCount, parseStack, parseDuration, parseFailOn, parseGrace, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
 export { processArgv } from './io.js';
 import { printableLines } from '../reader/index.js';
@@ -50,6 +50,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     .option('--ephemeral-ports <n>', 'size of a client\'s ephemeral port range (default 28232, Linux 32768-60999)', parseCount)
     .option('--frag-memory <kb>', 'KiB of IP fragments held for reassembly, oldest datagram dropped first (default 4096)', parseCount)
     .option('--frag-datagrams <n>', 'IP datagrams in reassembly at once, oldest dropped first (default 4096)', parseCount)
+    .option('--end-grace <duration>', 'a SYN or SYN-ACK unanswered when the capture ends, sent less than this before its end, is undetermined (info), not syn_unanswered or synack_unanswered (default 3s; 0: off)', parseGrace)
     .option('--port-exhaustion-share <share>', 'share of that range used towards one destination within TIME_WAIT that is port_exhaustion_risk (default 0.5)', parseShare)
     .addHelpText(
       'after',

@@ -16,6 +16,11 @@ export function parseDuration(value: string): number {
   return us;
 }
 
+/** A duration that may be 0 (off): "3s", "0". */
+export function parseGrace(value: string): number {
+  return /^\s*0+(\.0*)?\s*(us|µs|ms|s|m|min|h)?\s*$/.test(value) ? 0 : parseDuration(value);
+}
+
 /** A whole number >= 1. */
 export function parseCount(value: string): number {
   if (!/^\s*\d+\s*$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`"${value}" is not a whole number of at least 1`);

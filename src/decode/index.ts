@@ -35,6 +35,23 @@ export function decodeFrame(p: DecodedPacket, linkType: number, buf: Uint8Array,
   return decode(p, buf, off, Math.max(end, off));
 }
 
+/**
+ * Checksums wrong on this share of the TCP packets or more are not damage on the wire (which
+ * is rare, and mostly dropped before any capture point) but the capturing host's own packets,
+ * captured before the NIC filled their checksums in: checksum offload.
+ */
+export const BAD_CHECKSUM_SHARE = 0.25;
+
+/** The warning for TCP packets dropped by --verify-checksums when they are that many, or null. */
+export function badChecksumWarning(bad: number, tcp: number): string | null {
+  if (bad === 0 || bad < BAD_CHECKSUM_SHARE * tcp) return null;
+  const pct = Math.round((100 * bad) / tcp);
+  return (
+    `${bad.toLocaleString('en-US')} of ${tcp.toLocaleString('en-US')} TCP packets (${pct}%) had a wrong IPv4 or TCP checksum and were dropped (--verify-checksums): ` +
+    'usually checksum offload on the capturing host (its own packets are captured before the NIC fills the checksum in), which leaves the analysis without them; rerun without --verify-checksums'
+  );
+}
+
 /** Counts of packets by outcome and by note. */
 export class DecodeCounters {
   readonly byStatus = new Array<number>(STATUS_NAMES.length).fill(0);
@@ -91,6 +108,8 @@ export class DecodeCounters {
       if (n > 0) out.push(`${packets(n)} in an encapsulation not decoded (${code === 0 ? 'unnamed' : ENCAP_NAMES[code]}): any TCP they carry is not analysed`);
     });
     for (const e of ENCRYPTIONS) if (this.encryptedEncaps[e.encap] > 0) out.push(e.warning(this.encryptedEncaps[e.encap]));
+    const bad = badChecksumWarning(this.badChecksums, this.tcp);
+    if (bad !== null) out.push(bad);
     return out;
   }
 

@@ -12,7 +12,8 @@ export interface KindInfo {
 export const KINDS: Record<string, KindInfo> = {
   connection_refused: {
     title: 'Connection refused',
-    meaning: 'A SYN was answered by a RST: the host is up but nothing listens on that port (ECONNREFUSED).',
+    meaning:
+      'A SYN was answered by a RST: the host is up and refused the connection (ECONNREFUSED). Usually nothing listens on that port; when the finding says the port accepted other connections in the capture, something did listen, and its backlog was full, a firewall sent the RST, or the service was restarting.',
     causes: ['the service is down, restarting or listening on another port or address', 'a firewall rejecting with TCP RST', 'a client configured with the wrong port'],
     check: ['`ss -tlnp` on the server: is the port in LISTEN, on the right address?', 'service logs around the time of the RSTs', 'firewall rules with REJECT --reject-with tcp-reset'],
   },
@@ -28,13 +29,15 @@ export const KINDS: Record<string, KindInfo> = {
   },
   syn_unanswered: {
     title: 'SYN never answered',
-    meaning: 'A client sent SYNs (retransmitting with backoff) and got neither a SYN-ACK nor a RST: connect() timed out.',
+    meaning:
+      'A client sent SYNs (retransmitting with backoff) and got neither a SYN-ACK nor a RST: connect() timed out. One begun within the end grace of the end of the capture (`--end-grace`, 3 s) is undetermined (info): its answer may have come after the capture ended.',
     causes: ['the server host is down or unreachable', 'a firewall silently dropping (DROP rather than REJECT)', 'a full listen queue with SYN cookies disabled', 'a routing problem on the way back'],
     check: ['is the server reachable (ping, traceroute)?', 'firewall rules on the path and on the host (DROP)', '`nstat TcpExtListenDrops TcpExtListenOverflows` on the server', '`net.ipv4.tcp_syn_retries` for how long clients try'],
   },
   synack_unanswered: {
     title: 'SYN-ACK never acknowledged',
-    meaning: 'A server answered a SYN with SYN-ACKs and the client never completed the handshake.',
+    meaning:
+      'A server answered a SYN with SYN-ACKs and the client never completed the handshake. One begun within the end grace of the end of the capture (`--end-grace`, 3 s) is undetermined (info): the ACK may have come after the capture ended.',
     causes: ['spoofed SYNs (a SYN flood)', 'the client gave up or vanished', 'the SYN-ACK or the ACK was lost on an asymmetric path'],
     check: ['many at once from many sources: see syn_flood', '`net.ipv4.tcp_synack_retries`', 'the return path from server to client'],
   },

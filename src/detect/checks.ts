@@ -9,6 +9,8 @@ import { KINDS } from './catalogue.js';
 
 const SEVERITIES = ['info', 'note', 'warning', 'error'] as const;
 const PER_PACKET = new Set(TSHARK_FIELDS.map(([k]) => k));
+/** Kinds whose info findings are attempts cut by the end of the capture (undetermined): a check on the kind does not count them. */
+const CUT_AT_END = new Set(['syn_unanswered', 'synack_unanswered']);
 
 export interface Check {
   text: string;
@@ -42,6 +44,8 @@ export function parseChecks(value: string, previous: Check[] = []): Check[] {
 /** What a check looks at in a capture's summary. */
 export interface CheckedCapture {
   findings: Record<string, number>;
+  /** Kind -> severity -> findings: the undetermined half-open attempts (info) are left out of their kind's count. */
+  findingSeverities?: Record<string, Partial<Record<string, number>>>;
   findingsBySeverity: Record<string, number>;
   tcpPackets: number;
   flows: number;
@@ -49,7 +53,10 @@ export interface CheckedCapture {
 
 export function evaluate(check: Check, s: CheckedCapture): CheckResult {
   const sev = (SEVERITIES as readonly string[]).indexOf(check.kind);
-  const count = sev >= 0 ? SEVERITIES.slice(sev).reduce((n, x) => n + (s.findingsBySeverity[x] ?? 0), 0) : (s.findings[check.kind] ?? 0);
+  const count =
+    sev >= 0
+      ? SEVERITIES.slice(sev).reduce((n, x) => n + (s.findingsBySeverity[x] ?? 0), 0)
+      : (s.findings[check.kind] ?? 0) - (CUT_AT_END.has(check.kind) ? (s.findingSeverities?.[check.kind]?.info ?? 0) : 0);
   if (check.percent) {
     const base = PER_PACKET.has(check.kind) ? s.tcpPackets : s.flows;
     const share = base === 0 ? 0 : (100 * count) / base;

@@ -4,60 +4,110 @@
  * ended.
  */
 import { formatEndpoint } from '../flow/address.js';
-import type { EndpointView, FlowView } from '../flow/flow.js';
+import type { EndpointView, FlowView, Side } from '../flow/flow.js';
 import { TcpState } from '../state/tcp-state.js';
 import type { Emit, Finding } from './finding.js';
 
 /**
- * A half-open connection (a SYN or SYN-ACK never answered) as numbers and the two
- * endpoints: under a SYN flood there is one per spoofed SYN, held until the flood
- * detector knows whether a flood covers it, so it is kept this small.
+ * A connection attempt that failed, as numbers and the two endpoints: a SYN or SYN-ACK never
+ * answered (half-open), or a SYN refused by a RST. Under a SYN flood there is one per spoofed
+ * SYN, held until the host-level detectors know whether a flood covers it and what else the
+ * listener did in the capture, so it is kept this small.
  */
 export interface HalfOpen {
-  kind: 'syn_unanswered' | 'synack_unanswered';
+  kind: 'syn_unanswered' | 'synack_unanswered' | 'connection_refused';
   /** When the attempt began (the client's SYN): what a flood must cover. */
   attemptTs: number;
   flow: number;
+  /** Where the finding shows: the first SYN or packet, or the refusing RST. */
   packet: number;
   ts: number;
-  /** SYNs sent (syn_unanswered) or SYN-ACKs sent (synack_unanswered). */
+  /** SYNs sent (syn_unanswered, connection_refused) or SYN-ACKs sent (synack_unanswered). */
   count: number;
   /** From the first packet to the last (µs). */
   spanUs: number;
+  /**
+   * Half-open only: µs from the attempt to the end of the capture when the capture ended within
+   * the end grace of it (the answer may have come after: undetermined), else -1.
+   */
+  cutUs: number;
+  /** Who sent the RST (connection_refused). */
+  side: Side;
   clientAddr: string;
   clientPort: number;
   serverAddr: string;
   serverPort: number;
 }
 
-/** Half-open findings go through here, so a SYN flood can absorb them. */
+/** What the capture shows of the attempt's listener (its server address and port) over the whole capture. */
+export interface ListenerRecord {
+  /** Connections it accepted: handshakes completed, and connections already open when the capture began. */
+  accepted: number;
+  /** Attempts it answered with a SYN-ACK, completed or not. */
+  answered: number;
+}
+
+/** Failed attempts go through here, so a SYN flood can absorb them and a refusal be told against its listener's record. */
 export type DeferHalfOpen = (h: HalfOpen) => void;
 
-/** The finding for a half-open connection. */
-export function halfOpenFinding(h: HalfOpen): Finding {
+const count = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+
+/** The finding for a failed attempt, `listener`: what its listener did in the whole capture. */
+export function halfOpenFinding(h: HalfOpen, listener: ListenerRecord = { accepted: 0, answered: 0 }, endGraceUs = DEFAULT_CONNECTION_THRESHOLDS.endGraceUs): Finding {
   const server = formatEndpoint(h.serverAddr, h.serverPort);
   const client = formatEndpoint(h.clientAddr, h.clientPort);
-  if (h.kind === 'syn_unanswered') {
+  if (h.kind === 'connection_refused') {
+    // A refusal contradicts nothing only when the capture never saw the port take a connection.
+    const why =
+      listener.accepted > 0
+        ? `, although port ${h.serverPort} accepted ${count(listener.accepted, 'connection')} in this capture: a full backlog, a firewall RST, or the service restarting`
+        : listener.answered > 0
+          ? `, although port ${h.serverPort} answered ${count(listener.answered, 'other SYN')} with a SYN-ACK in this capture: a full backlog, a firewall RST, or the service restarting`
+          : `; nothing listens on port ${h.serverPort}`;
     return {
-      kind: 'syn_unanswered',
+      kind: 'connection_refused',
       severity: 'warning',
       flow: h.flow,
       packet: h.packet,
       ts: h.ts,
+      side: h.side,
+      message: `${client} -> ${server} refused: RST answered the SYN${h.count > 1 ? ` (after ${h.count} SYNs)` : ''}${why}`,
+      details: { client: h.clientAddr, server: h.serverAddr, port: h.serverPort, syns: h.count, accepted: listener.accepted, answered: listener.answered },
+      ends: { client, server },
+    };
+  }
+  // Cut by the end of the capture: whether the answer came is not in it.
+  const cut =
+    h.cutUs < 0
+      ? null
+      : `undetermined at end of capture: it began ${secs(h.cutUs)} before the capture ended (within the ${secs(endGraceUs)} end grace), so its answer may have come after`;
+  const undetermined = h.cutUs < 0 ? {} : { undetermined: true, before_end_seconds: h.cutUs / 1e6 };
+  if (h.kind === 'syn_unanswered') {
+    return {
+      kind: 'syn_unanswered',
+      severity: cut === null ? 'warning' : 'info',
+      flow: h.flow,
+      packet: h.packet,
+      ts: h.ts,
       side: 'client',
-      message: `${client} -> ${server}: ${h.count} SYN${h.count === 1 ? '' : 's'} over ${secs(h.spanUs)}, never answered (a connect timeout: the host is down, filtered, or the SYN was dropped)`,
-      details: { syns: h.count, seconds: h.spanUs / 1e6, server: h.serverAddr, port: h.serverPort },
+      message: `${client} -> ${server}: ${h.count} SYN${h.count === 1 ? '' : 's'} over ${secs(h.spanUs)}, ${cut ?? 'never answered (a connect timeout: the host is down, filtered, or the SYN was dropped)'}`,
+      details: { syns: h.count, seconds: h.spanUs / 1e6, server: h.serverAddr, port: h.serverPort, ...undetermined },
+      ends: { client, server },
     };
   }
   return {
     kind: 'synack_unanswered',
-    severity: 'note',
+    severity: cut === null ? 'note' : 'info',
     flow: h.flow,
     packet: h.packet,
     ts: h.ts,
     side: 'server',
-    message: `${server} answered ${client} with ${h.count} SYN-ACK${h.count === 1 ? '' : 's'} and never got the ACK (a spoofed or vanished client, or the SYN-ACK was lost)`,
-    details: { synacks: h.count, client: h.clientAddr, server: h.serverAddr, port: h.serverPort },
+    message:
+      cut === null
+        ? `${server} answered ${client} with ${h.count} SYN-ACK${h.count === 1 ? '' : 's'} and never got the ACK (a spoofed or vanished client, or the SYN-ACK was lost)`
+        : `${server} answered ${client} with ${h.count} SYN-ACK${h.count === 1 ? '' : 's'}, no ACK yet: ${cut}`,
+    details: { synacks: h.count, client: h.clientAddr, server: h.serverAddr, port: h.serverPort, ...undetermined },
+    ends: { client, server },
   };
 }
 
@@ -68,9 +118,14 @@ export interface ConnectionThresholds {
   unresponsiveUs: number;
   /** ...with at least this many retransmissions (a backoff, not one lost segment). */
   unresponsiveRetransmissions: number;
+  /**
+   * A half-open attempt begun less than this (µs) before the end of the capture is undetermined
+   * (info), not a finding: its answer may have come after (a few initial RTOs of 1 s).
+   */
+  endGraceUs: number;
 }
 
-export const DEFAULT_CONNECTION_THRESHOLDS: ConnectionThresholds = { closeWaitUs: 5_000_000, unresponsiveUs: 10_000_000, unresponsiveRetransmissions: 3 };
+export const DEFAULT_CONNECTION_THRESHOLDS: ConnectionThresholds = { closeWaitUs: 5_000_000, unresponsiveUs: 10_000_000, unresponsiveRetransmissions: 3, endGraceUs: 3_000_000 };
 
 const secs = (us: number) => `${(us / 1e6).toFixed(us < 10e6 ? 2 : 0)} s`;
 
@@ -79,25 +134,16 @@ export function connectionFindings(
   endTs: number,
   emit: Emit,
   t: ConnectionThresholds = DEFAULT_CONNECTION_THRESHOLDS,
-  deferHalfOpen: DeferHalfOpen = (h) => emit(halfOpenFinding(h)),
+  deferHalfOpen: DeferHalfOpen = (h) => emit(halfOpenFinding(h, undefined, t.endGraceUs)),
 ): void {
   const c = flow.client;
   const s = flow.server;
   const r = flow.resetInfo;
 
+  const ends = { clientAddr: c.addr, clientPort: c.port, serverAddr: s.addr, serverPort: s.port, flow: flow.id, attemptTs: c.synTs || flow.firstTs };
   if (r !== null && r.receiverState === TcpState.SYN_SENT) {
-    const server = formatEndpoint(s.addr, s.port);
-    const client = formatEndpoint(c.addr, c.port);
-    emit({
-      kind: 'connection_refused',
-      severity: 'warning',
-      flow: flow.id,
-      packet: r.frame,
-      ts: r.ts,
-      side: r.sentBy,
-      message: `${client} -> ${server} refused: RST answered the SYN${c.synsSent > 1 ? ` (after ${c.synsSent} SYNs)` : ''}; nothing listens on port ${s.port}`,
-      details: { client: c.addr, server: s.addr, port: s.port, syns: c.synsSent },
-    });
+    // Worded at the end of the capture, once the listener's record is known.
+    deferHalfOpen({ kind: 'connection_refused', packet: r.frame, ts: r.ts, side: r.sentBy, count: c.synsSent, spanUs: flow.lastTs - flow.firstTs, cutUs: -1, ...ends });
   } else if (r !== null) {
     const by = r.sentBy === 'client' ? c : s;
     const cause = r.afterPeerData
@@ -129,11 +175,14 @@ export function connectionFindings(
   }
 
   if (c.state === TcpState.SYN_SENT && r === null) {
-    const ends = { clientAddr: c.addr, clientPort: c.port, serverAddr: s.addr, serverPort: s.port, flow: flow.id, attemptTs: c.synTs || flow.firstTs };
+    // Still in the handshake when the capture ended, begun within the grace of its end: cut, not failed.
+    const age = flow.endTs - ends.attemptTs;
+    const cutUs = flow.endReason === 'end_of_capture' && age < t.endGraceUs ? age : -1;
+    const span = flow.lastTs - flow.firstTs;
     if (s.synAcks === 0) {
-      deferHalfOpen({ kind: 'syn_unanswered', packet: c.synFrame || flow.firstPacket, ts: c.synTs || flow.firstTs, count: c.synsSent, spanUs: flow.lastTs - flow.firstTs, ...ends });
+      deferHalfOpen({ kind: 'syn_unanswered', packet: c.synFrame || flow.firstPacket, ts: c.synTs || flow.firstTs, count: c.synsSent, spanUs: span, cutUs, side: 'client', ...ends });
     } else {
-      deferHalfOpen({ kind: 'synack_unanswered', packet: flow.firstPacket, ts: flow.firstTs, count: s.synAcks, spanUs: flow.lastTs - flow.firstTs, ...ends });
+      deferHalfOpen({ kind: 'synack_unanswered', packet: flow.firstPacket, ts: flow.firstTs, count: s.synAcks, spanUs: span, cutUs, side: 'server', ...ends });
     }
   }
   closeWait(flow, s, c, endTs, emit, t);

@@ -17,6 +17,8 @@ export interface Finding {
   side: Side | null;
   message: string;
   details: Record<string, unknown>;
+  /** A connection's finding decided after the connection ended (at the end of the capture) names its ends here. */
+  ends?: { client: string; server: string };
 }
 
 export type Emit = (f: Finding) => void;

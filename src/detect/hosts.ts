@@ -10,7 +10,7 @@ import { Cause } from '../state/causes.js';
 import { TcpState } from '../state/tcp-state.js';
 import type { Emit } from './finding.js';
 import { Columns, F64, U16, U32, U8 } from '../util/columns.js';
-import { halfOpenFinding, type HalfOpen } from './connection.js';
+import { DEFAULT_CONNECTION_THRESHOLDS, halfOpenFinding, type HalfOpen } from './connection.js';
 
 export interface HostThresholds {
   /** Half-open attempts per second at one listener that make a SYN flood. */
@@ -23,6 +23,8 @@ export interface HostThresholds {
   ephemeralPorts: number;
   /** Share of that range used towards one destination within the TIME_WAIT time that is a risk. */
   portExhaustionShare: number;
+  /** How close to the end of the capture a half-open attempt is undetermined (µs; see ConnectionThresholds). */
+  endGraceUs?: number;
 }
 
 export const DEFAULT_HOST_THRESHOLDS: HostThresholds = {
@@ -33,7 +35,9 @@ export const DEFAULT_HOST_THRESHOLDS: HostThresholds = {
   portExhaustionShare: 0.5,
 };
 
-const SLOT_US = 100_000; // flood rates over a sliding second of ten 100 ms slots
+const SLOT_US = 100_000;
+/** The kinds of the held findings, by the code stored for them. */
+const HELD_KINDS = ['syn_unanswered', 'synack_unanswered', 'connection_refused'] as const; // flood rates over a sliding second of ten 100 ms slots
 
 const ATTEMPT = 1;
 const HALF_OPEN = 2;
@@ -80,7 +84,10 @@ export class HostDetectors {
   /** One row per ended flow: its listener, client, first packet time, and (with ATTEMPT) how its SYN fared. */
   private readonly flows = new Columns({ listener: U32, client: F64, port: U16, firstTs: F64, attemptTs: F64, flags: U8 });
   /** Half-open findings held until the floods are known: the flow's row above and what the finding adds (ts: the kind's). */
-  private readonly held = new Columns({ row: U32, kind: U8, flow: U32, packet: F64, count: U32, spanUs: F64 });
+  private readonly held = new Columns({ row: U32, kind: U8, side: U8, flow: U32, packet: F64, ts: F64, count: U32, spanUs: F64, cutUs: F64 });
+  /** Per listener id: connections it accepted (handshake completed, or open when the capture began), and SYNs it answered with a SYN-ACK. */
+  private readonly accepted: number[] = [];
+  private readonly answered: number[] = [];
   /** The row flowEnded() will give the flow being ended (defer() comes just before it). */
   private get nextRow(): number {
     return this.flows.length;
@@ -131,8 +138,12 @@ export class HostDetectors {
       // A new connection on the same ports cut this TIME_WAIT short (tshark flags its SYN reused_ports).
       if (left >= 0 && flow.causeAt(left) === Cause.TIME_WAIT_REUSED) h.reused++;
     }
+    const listener = this.listeners.id(s.addr, s.port);
+    if (listener === this.accepted.length) this.accepted.push(0), this.answered.push(0);
+    if (flags & COMPLETED || flow.midstream) this.accepted[listener]++;
+    if (flags & SYN_ACKED) this.answered[listener]++;
     this.flows.push({
-      listener: this.listeners.id(s.addr, s.port),
+      listener,
       client: this.clientId(flow),
       port: c.port,
       firstTs: flow.firstTs,
@@ -142,11 +153,21 @@ export class HostDetectors {
   }
 
   /**
-   * A per-flow half-open finding, held until we know whether a flood covers it.
-   * Called for a flow just before its flowEnded().
+   * A per-flow failed attempt, held until we know whether a flood covers it (half-open) or
+   * whether its listener took other connections (refused). Called for a flow just before its flowEnded().
    */
   defer(h: HalfOpen): void {
-    this.held.push({ row: this.nextRow, kind: h.kind === 'syn_unanswered' ? 0 : 1, flow: h.flow, packet: h.packet, count: h.count, spanUs: h.spanUs });
+    this.held.push({
+      row: this.nextRow,
+      kind: HELD_KINDS.indexOf(h.kind),
+      side: h.side === 'client' ? 0 : 1,
+      flow: h.flow,
+      packet: h.packet,
+      ts: h.ts,
+      count: h.count,
+      spanUs: h.spanUs,
+      cutUs: h.cutUs,
+    });
   }
 
   finish(): void {
@@ -166,24 +187,30 @@ export class HostDetectors {
       const row = h.row(i);
       const listener = f.listener(row);
       const attemptTs = f.attemptTs(row);
+      const kind = HELD_KINDS[h.kind(i)];
       const eps = floods.get(listener);
-      if (eps !== undefined && eps.some(([a, b]) => attemptTs >= a && attemptTs <= b)) continue;
-
-      const kind = h.kind(i) === 0 ? 'syn_unanswered' : 'synack_unanswered';
+      if (kind !== 'connection_refused' && eps !== undefined && eps.some(([a, b]) => attemptTs >= a && attemptTs <= b)) continue;
       this.emit(
-        halfOpenFinding({
-          kind,
-          attemptTs,
-          flow: h.flow(i),
-          packet: h.packet(i),
-          ts: kind === 'syn_unanswered' ? attemptTs : f.firstTs(row),
-          count: h.count(i),
-          spanUs: h.spanUs(i),
-          clientAddr: this.clientName(f.client(row)),
-          clientPort: f.port(row),
-          serverAddr: this.listeners.addr[listener],
-          serverPort: this.listeners.port[listener],
-        }),
+        halfOpenFinding(
+          {
+            kind,
+            attemptTs,
+            flow: h.flow(i),
+            packet: h.packet(i),
+            ts: h.ts(i),
+            count: h.count(i),
+            spanUs: h.spanUs(i),
+            cutUs: h.cutUs(i),
+            side: h.side(i) === 0 ? 'client' : 'server',
+            clientAddr: this.clientName(f.client(row)),
+            clientPort: f.port(row),
+            serverAddr: this.listeners.addr[listener],
+            serverPort: this.listeners.port[listener],
+          },
+          // The other connections of its listener: a refusal counts itself in neither.
+          { accepted: this.accepted[listener], answered: this.answered[listener] },
+          this.t.endGraceUs ?? DEFAULT_CONNECTION_THRESHOLDS.endGraceUs,
+        ),
       );
     }
     this.timeWaitPileups();

@@ -28,11 +28,16 @@ export function renderJunit(captures: CaptureChecks[]): string {
         `</testcase>`,
     );
     for (const r of results) {
-      if (r.failed) failures++;
+      // A capture not read to its end was not checked: its findings are not all there to pass.
+      const unchecked = !r.failed && s.status === 'error';
+      if (r.failed || unchecked) failures++;
       const name = esc(`fail-on ${r.check.text}`);
-      cases.push(
-        `    <testcase classname="${cls}" name="${name}">` + (r.failed ? `<failure message="${esc(r.measured)}" type="fail-on"/>` : `<system-out>${esc(r.measured)}</system-out>`) + `</testcase>`,
-      );
+      const failure = r.failed
+        ? `<failure message="${esc(r.measured)}" type="fail-on"/>`
+        : unchecked
+          ? `<failure message="${esc(`not checked: the capture was not read to its end (${s.error ?? s.status}); of what was read: ${r.measured}`)}" type="unreadable"/>`
+          : `<system-out>${esc(r.measured)}</system-out>`;
+      cases.push(`    <testcase classname="${cls}" name="${name}">${failure}</testcase>`);
     }
   }
   return [

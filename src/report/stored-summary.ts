@@ -1,17 +1,15 @@
 /**
  * `tcpstate summary`: the summary `analyze` printed, rebuilt from what the database holds.
- * Everything it shows is stored or derived from stored rows, except two things (README,
- * "summary"): the `warning:` lines naming a link type or an encapsulation not decoded (only
- * their total count is stored, as decode counters; a generic line stands for them), and the
- * per-host socket counts, which analyze caps at its first 10,000 hosts while the database has
- * every host (so here no socket is "on hosts past the first 10,000").
+ * Everything it shows is stored or derived from stored rows (the `warning:` lines are stored
+ * as analyze made them), except one thing (README, "summary"): the per-host socket counts,
+ * which analyze caps at its first 10,000 hosts while the database has every host (so here no
+ * socket is "on hosts past the first 10,000").
  */
 import type { CaptureStatus, CaptureSummary } from '../analyze/capture.js';
 import type { Severity } from '../detect/finding.js';
 import { formatEndpoint } from '../flow/address.js';
 import type { CaptureRow, TcpstateDb } from '../sink/read.js';
 import type { SummaryInput } from './summary.js';
-import { plural } from './text.js';
 
 /** As analyze ranks its worst connections: errors, then warnings, then the earlier flow; five at most. */
 const WORST_SHOWN = 5;
@@ -49,15 +47,8 @@ export function storedSummary(db: TcpstateDb, capture: CaptureRow): SummaryInput
     .slice(0, WORST_SHOWN);
 
   const counters = db.decodeCounters(capture.id);
-  const undecoded = (reason: string) => counters.find(([r]) => r === reason)?.[1] ?? 0;
-  const warnings: string[] = [];
-  // Which link types and encapsulations these were is not stored: the totals stand for analyze's lines.
-  if (undecoded('unsupported_link_type') > 0) {
-    warnings.push(`${plural(undecoded('unsupported_link_type'), 'packet')} of a link type not decoded were skipped, any TCP they carry is not analysed`);
-  }
-  if (undecoded('unsupported_encapsulation') > 0) {
-    warnings.push(`${plural(undecoded('unsupported_encapsulation'), 'packet')} in an encapsulation not decoded: any TCP they carry is not analysed`);
-  }
+  // analyze's own lines, as it printed them.
+  const warnings = capture.warnings === null ? [] : (JSON.parse(capture.warnings) as string[]);
 
   return {
     name: capture.name,

@@ -45,6 +45,8 @@ export interface CaptureRow {
   tcp_packets: number;
   first_ts: number | null;
   last_ts: number | null;
+  /** JSON array of the summary's warning lines (a link type or encapsulation not decoded...), NULL when none. */
+  warnings: string | null;
 }
 
 export interface FlowRow {
@@ -236,7 +238,7 @@ export class TcpstateDb {
 
   captures(): CaptureRow[] {
     return this.db
-      .prepare(`SELECT id, path, name, format, compression, link_types, bytes, error, error_offset, error_record, status, packets, tcp_packets, first_ts, last_ts
+      .prepare(`SELECT id, path, name, format, compression, link_types, bytes, error, error_offset, error_record, status, packets, tcp_packets, first_ts, last_ts, warnings
          FROM captures ORDER BY id`)
       .all() as CaptureRow[];
   }

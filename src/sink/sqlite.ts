@@ -37,7 +37,7 @@ import {
   textOf,
 } from './codes.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Per-database dictionaries: table, text column. */
 const DICTIONARIES = [
@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS captures (
   status        TEXT NOT NULL CHECK (status IN ('complete', 'truncated', 'error')),
   error         TEXT,                   -- one line naming the byte offset and record
   error_offset  INTEGER,
-  error_record  INTEGER
+  error_record  INTEGER,
+  warnings      TEXT                    -- JSON array of the summary's warning lines; NULL: none
 );
 CREATE TABLE IF NOT EXISTS interfaces (
   capture_id        INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
@@ -556,7 +557,7 @@ export class SqliteSink implements Sink {
     );
     this.updateCapture = this.db.prepare(
       `UPDATE captures SET format = ?, compression = ?, link_types = ?, packets = ?, tcp_packets = ?, bytes = ?,
-         first_ts = ?, last_ts = ?, status = ?, error = ?, error_offset = ?, error_record = ?
+         first_ts = ?, last_ts = ?, status = ?, error = ?, error_offset = ?, error_record = ?, warnings = ?
        WHERE id = ?`,
     );
     this.insertInterface = this.db.prepare(
@@ -986,7 +987,11 @@ export interface CaptureRow {
 
 export function captureRow(s: CaptureSummary): CaptureRow {
   return {
-    values: [s.format, s.compression, s.linkTypes.join(','), s.packets, s.tcpPackets, s.bytes, s.firstTs, s.lastTs, s.status, s.error, s.errorOffset, s.errorRecord],
+    values: [
+      s.format, s.compression, s.linkTypes.join(','), s.packets, s.tcpPackets, s.bytes, s.firstTs, s.lastTs, s.status, s.error, s.errorOffset, s.errorRecord,
+      // (a summary made by hand, in a test, may have no warnings at all)
+      (s.warnings ?? []).length === 0 ? null : JSON.stringify(s.warnings),
+    ],
     interfaces: s.interfaces.map((i) => [i.index, i.section, i.linkType, i.snaplen, i.unitsPerSecond, i.tsOffsetSeconds, i.name]),
     counters: [...s.counters.entries()],
   };

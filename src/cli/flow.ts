@@ -105,6 +105,15 @@ export async function readFlowPackets(path: string, rows: readonly FlowRow[], io
     first = Math.min(first, r.first_packet);
     last = Math.max(last, r.last_packet);
   }
+  // The flows by their ports, either way round: a packet looks at those of its ports only.
+  const byPorts = new Map<number, FlowRow[]>();
+  for (const r of rows) {
+    for (const key of [r.client_port * 65536 + r.server_port, r.server_port * 65536 + r.client_port]) {
+      const list = byPorts.get(key);
+      if (list === undefined) byPorts.set(key, [r]);
+      else if (!list.includes(r)) list.push(r);
+    }
+  }
   const p = new DecodedPacket();
   const fragments = new FragmentReassembler(new ReassemblyCounters());
   let past = false;
@@ -121,9 +130,11 @@ export async function readFlowPackets(path: string, rows: readonly FlowRow[], io
         let status = decodeRecord(p, rec);
         if (status === Status.IP_FRAGMENT || status === Status.LINK_FRAGMENT) status = fragments.packet(p, rec.tsUs, status);
         if (status !== Status.TCP || rec.number < first) return;
+        const candidates = byPorts.get(p.srcPort * 65536 + p.dstPort);
+        if (candidates === undefined) return;
         let src: string | null = null;
         let dst: string | null = null;
-        for (const row of rows) {
+        for (const row of candidates) {
           if (rec.number < row.first_packet || rec.number > row.last_packet || p.ipVersion !== row.ip_version) continue;
           const fromClient = p.srcPort === row.client_port && p.dstPort === row.server_port;
           if (!fromClient && !(p.srcPort === row.server_port && p.dstPort === row.client_port)) continue;

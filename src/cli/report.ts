@@ -28,7 +28,7 @@ export interface ReportCliOptions extends InputOptions {
 }
 
 export const DEFAULT_LADDERS = 20;
-export const DEFAULT_REREAD_MB = 64;
+export const DEFAULT_REREAD_MB = 512;
 
 interface LadderSource {
   row: FlowRow & { client_packets?: number; server_packets?: number };

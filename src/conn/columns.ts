@@ -102,6 +102,18 @@ export class ColumnSet<S extends ColumnSpec> {
     this.byType();
   }
 
+  /** Copy every field of row `from` into row `to` of `into`, a set of the same spec (one loop per element type, as `clear`). */
+  copyRow(into: ColumnSet<S>, to: number, from: number): void {
+    for (let i = 0; i < this.f64.length; i++) into.f64[i][to] = this.f64[i][from];
+    for (let i = 0; i < this.f32.length; i++) into.f32[i][to] = this.f32[i][from];
+    for (let i = 0; i < this.u32.length; i++) into.u32[i][to] = this.u32[i][from];
+    for (let i = 0; i < this.i32.length; i++) into.i32[i][to] = this.i32[i][from];
+    for (let i = 0; i < this.u16.length; i++) into.u16[i][to] = this.u16[i][from];
+    for (let i = 0; i < this.i16.length; i++) into.i16[i][to] = this.i16[i][from];
+    for (let i = 0; i < this.u8.length; i++) into.u8[i][to] = this.u8[i][from];
+    for (let i = 0; i < this.i8.length; i++) into.i8[i][to] = this.i8[i][from];
+  }
+
   /** Set every field of `row` to 0. */
   clear(row: number): void {
     for (let i = 0; i < this.f64.length; i++) this.f64[i][row] = 0;

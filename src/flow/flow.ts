@@ -203,8 +203,6 @@ const ENDPOINT_COLUMNS = {
   ipBytes: Float64Array,
 };
 
-const FLOW_NAMES = Object.keys(FLOW_COLUMNS);
-const ENDPOINT_NAMES = Object.keys(ENDPOINT_COLUMNS);
 
 /** The per-endpoint numbers a snapshot copies (every endpoint column but `pending`, which it counts). */
 const ENDPOINT_FIELDS = Object.keys(ENDPOINT_COLUMNS).filter((k) => k !== 'state' && k !== 'pending') as Array<keyof typeof ENDPOINT_COLUMNS>;
@@ -301,15 +299,9 @@ export class FlowStore {
    */
   moveTo(into: FlowStore, to: number, from: number): void {
     into.fit();
-    const src = this.f.c as unknown as Record<string, Float64Array>;
-    const dst = into.f.c as unknown as Record<string, Float64Array>;
-    for (const k of FLOW_NAMES) dst[k][to] = src[k][from];
-    const es = this.e.c as unknown as Record<string, Float64Array>;
-    const ed = into.e.c as unknown as Record<string, Float64Array>;
-    for (const k of ENDPOINT_NAMES) {
-      ed[k][2 * to] = es[k][2 * from];
-      ed[k][2 * to + 1] = es[k][2 * from + 1];
-    }
+    this.f.copyRow(into.f, to, from);
+    this.e.copyRow(into.e, 2 * to, 2 * from);
+    this.e.copyRow(into.e, 2 * to + 1, 2 * from + 1);
     into.counts.set(this.counts.subarray(ANALYSIS_FIELDS * from, ANALYSIS_FIELDS * from + ANALYSIS_FIELDS), ANALYSIS_FIELDS * to);
     const c = this.f.c;
     c.logHead[from] = c.logTail[from] = c.rttHead0[from] = c.rttHead1[from] = NONE;

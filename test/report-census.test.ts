@@ -185,7 +185,7 @@ test('census of an unreadable file is exit 3 with the reader\'s one-line error; 
   d.exec('CREATE TABLE t (x)');
   d.close();
   const f = await cli(['census', foreign]);
-  assert.equal(f.code, ExitCode.FAILURE);
+  assert.equal(f.code, ExitCode.DATABASE);
   assert.match(f.err, /is an SQLite database but not one written by tcpstate analyze/);
 });
 

@@ -173,6 +173,29 @@ test('disk full on a real 8 MB tmpfs (root only): analysing a capture again stop
   }
 });
 
+test('a disk that fills at the close (root only): the capture is written, and a warning says the database stays in WAL mode with its -wal', async (t) => {
+  const fs = tmpfs(2);
+  if (fs === null) {
+    t.skip('needs root to mount a tmpfs');
+    return;
+  }
+  try {
+    // ~11 MB of capture whose committed rows fill the 2 MB disk's WAL: no room to fold it back.
+    const capture = join(tempDir(), 'mix.pcap');
+    writeMix(capture, { scale: 0.03, floodSyns: 300, seed: 4 });
+    const db = join(fs.dir, 'x.db');
+    const r = await analyze(db, capture);
+    assert.equal(r.code, 0, r.err);
+    oneLine(r.err, db, /warning: .* could not be put back in rollback-journal mode \(the disk is full\): it stays in WAL mode with .*x\.db-wal beside it/);
+    const d = new Database(db, { readonly: true });
+    assert.equal(d.prepare("SELECT status FROM captures").pluck().get(), 'complete');
+    assert.ok((d.prepare('SELECT count(*) FROM flows').pluck().get() as number) > 1000);
+    d.close();
+  } finally {
+    fs.done();
+  }
+});
+
 /** A directory holding a tcpstate database (rollback journal) and one left in WAL mode, made read-only. */
 async function readOnlyPlace(t: { after: (fn: () => void) => void }): Promise<{ dir: string; db: string; wal: string }> {
   const fs = tmpfs(4);

@@ -190,6 +190,13 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     if (!opts.json && !opts.quiet) io.stdout.write(renderSummary(summary, chalk));
     progress(name);
   };
+  // A database that cannot be written (disk full, a lock...) ends the run: one line says why and what to do.
+  let dbFailed = false;
+  const dbFailure = (e: DbError) => {
+    dbFailed = true;
+    io.stderr.write(`tcpstate: error: ${printableLines(e.message)}\n`);
+    return ExitCode.DATABASE;
+  };
   try {
     if (direct !== null && jobs > 1) { // jobs > 1: always the direct sink, which the workers' databases are imported into
       let ok: boolean;
@@ -197,8 +204,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
         ok = await inWorkers(captures, jobs, settings, io, direct, report, () => interrupted);
       } catch (e) {
         if (!(e instanceof DbError)) throw e;
-        io.stderr.write(`tcpstate: error: ${printableLines(e.message)}\n`);
-        return ExitCode.DATABASE;
+        return dbFailure(e);
       }
       if (!ok) {
         io.stderr.write(`tcpstate: interrupted; the captures not finished were not written to ${printable(opts.db)}\n`);
@@ -214,17 +220,16 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
             io.stderr.write(`tcpstate: interrupted; ${printable(name)} was not written to ${printable(opts.db)}\n`);
             return ExitCode.INTERRUPTED;
           }
-          if (e instanceof DbError) {
-            io.stderr.write(`tcpstate: error: ${printableLines(e.message)}\n`);
-            return ExitCode.DATABASE;
-          }
+          if (e instanceof DbError) return dbFailure(e);
           throw e;
         }
       }
     }
   } finally {
     unsubscribe();
-    sink.close();
+    const warning = sink.close();
+    // After a failed write, its line already says to free space or use another file.
+    if (warning !== null && !dbFailed) io.stderr.write(`tcpstate: ${warn.yellow('warning: ')}${printableLines(warning)}\n`);
   }
   const finished = results.filter((r) => r !== undefined);
   const json = finished.map((r) => summaryJson(r.summary));

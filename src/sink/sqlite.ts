@@ -37,7 +37,7 @@ import {
   ipv4Code,
   textOf,
 } from './codes.js';
-import { DbError, cannotOpen, dbError, rebuild } from './errors.js';
+import { DbError, cannotOpen, dbError, dbProblem, rebuild } from './errors.js';
 
 export const SCHEMA_VERSION = 2;
 
@@ -427,7 +427,8 @@ export interface Sink {
   writeZeekConn(captureId: number, z: ZeekConn): void;
   commitCapture(id: number, s: CaptureSummary): void;
   rollbackCapture(): void;
-  close(): void;
+  /** Returns a warning to show, or null (see SqliteSink.close). */
+  close(): string | null;
 }
 
 /** The database named by --db cannot be written: it is another program's file, or of another schema. Nothing was written. */
@@ -1062,17 +1063,29 @@ export class SqliteSink implements Sink {
     this.zeekConns.discard();
   }
 
-  close(): void {
-    this.rollbackCapture();
+  /**
+   * Roll back what is not committed and close. Returns a warning when the file could not be
+   * put back in rollback-journal mode for a reason of its own (a full disk): what was committed
+   * is then in the -wal file beside it, and only the two together hold it.
+   */
+  close(): string | null {
+    let warning: string | null = null;
     try {
+      this.rollbackCapture();
       // Back to a rollback journal: one file, readable on read-only media, nothing left beside it.
       // Another connection still open (a second writer) keeps it in WAL; that one's close switches it.
       this.db.pragma('busy_timeout = 0');
       this.db.pragma('journal_mode = DELETE');
-    } catch {
-      // busy: the other connection finishes the job
+    } catch (e) {
+      const problem = dbProblem(e);
+      if (problem !== 'locked') {
+        const why = problem === 'full' ? 'the disk is full' : (e as Error).message;
+        warning = `${this.file} could not be put back in rollback-journal mode (${why}): it stays in WAL mode with ${this.file}-wal beside it, which may hold what was written; keep the two together until a tcpstate analyze --db ${this.file} with room on the disk puts it back`;
+      }
+    } finally {
+      this.db.close();
     }
-    this.db.close();
+    return warning;
   }
 }
 

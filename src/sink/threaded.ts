@@ -89,11 +89,11 @@ export class ThreadedSink implements Sink {
     this.call({ op: 'rollback' }, false);
   }
 
-  close(): void {
-    if (this.closed) return;
+  close(): string | null {
+    if (this.closed) return null;
     this.discard();
     try {
-      this.call({ op: 'close' }, false);
+      return this.call({ op: 'close' }, false) as string | null;
     } finally {
       this.closed = true;
       this.replies.close();

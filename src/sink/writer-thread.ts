@@ -74,8 +74,7 @@ function control(m: Control): unknown {
       throw failed ?? new Error('no write failed');
     case 'close':
       sink = null;
-      s.close();
-      return null;
+      return s.close();
   }
 }
 

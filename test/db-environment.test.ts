@@ -196,6 +196,28 @@ test('a disk that fills at the close (root only): the capture is written, and a 
   }
 });
 
+test('a full temporary directory with -j 2 (root only): the workers\' databases are named as the place that needs room', async (t) => {
+  const fs = tmpfs(1);
+  if (fs === null) {
+    t.skip('needs root to mount a tmpfs');
+    return;
+  }
+  const tmp = process.env.TMPDIR;
+  try {
+    const db = join(tempDir(), 'x.db');
+    const filler = fill(fs.dir, 64);
+    process.env.TMPDIR = fs.dir;
+    const r = await cli(['analyze', '-q', '-j', '2', '--db', db, SAMPLE, join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap')]);
+    unlinkSync(filler);
+    assert.equal(r.code, ExitCode.DATABASE, r.err);
+    oneLine(r.err, fs.dir, /disk full in the temporary directory .*, where each worker writes its capture first; nothing of it was written to the database: give TMPDIR a directory with room, or run with -j 1/);
+  } finally {
+    if (tmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmp;
+    fs.done();
+  }
+});
+
 /** A directory holding a tcpstate database (rollback journal) and one left in WAL mode, made read-only. */
 async function readOnlyPlace(t: { after: (fn: () => void) => void }): Promise<{ dir: string; db: string; wal: string }> {
   const fs = tmpfs(4);

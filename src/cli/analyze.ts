@@ -309,7 +309,12 @@ async function inWorkers(
             worker.postMessage(message);
           });
           worker.removeAllListeners('error');
-          if (!answer.ok) throw answer.problem === null ? new Error(`${name}: ${answer.error}`) : new DbError(answer.error, answer.problem);
+          if (!answer.ok) {
+            if (answer.problem === null) throw new Error(`${name}: ${answer.error}`);
+            // The worker's own database, in the temporary directory: that is where room is needed.
+            const cause = answer.problem === 'full' ? `disk full in the temporary directory ${tmp}, where each worker writes its capture first` : answer.error;
+            throw new DbError(`${printable(name)}: ${cause}; nothing of it was written to the database: give TMPDIR a directory with room, or run with -j 1`, answer.problem);
+          }
           ready.set(i, { name, db, summary: reviveSummary(answer.summary) });
           flush();
         }

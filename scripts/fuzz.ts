@@ -286,8 +286,9 @@ const MUTATORS: Record<string, Mutator> = {
     const withOptions = list.filter((s) => s.type === 0x0a0d0d0a || s.type === 1 || s.type === 6);
     if (withOptions.length === 0) return MUTATORS.set(r, b, []);
     const s = r.pick(withOptions);
-    const u32 = (o: number) => (s.little ? out.readUInt32LE(o) : out.readUInt32BE(o));
-    let at = s.type === 0x0a0d0d0a ? s.start + 24 : s.type === 1 ? s.start + 16 : s.start + 28 + ((u32(s.start + 20) + 3) & ~3);
+    // An EPB's captured length (at +20) says where its packet ends; a block too short for it has its options nowhere.
+    const caplen = s.start + 24 <= s.end ? (s.little ? out.readUInt32LE(s.start + 20) : out.readUInt32BE(s.start + 20)) : s.end;
+    let at = s.type === 0x0a0d0d0a ? s.start + 24 : s.type === 1 ? s.start + 16 : s.start + 28 + ((caplen + 3) & ~3);
     if (at + 4 > s.end - 4) at = s.start + 8;
     const code = r.pick([0, 1, 2, 3, 4, 9, 10, 14, 0x8000, 0xffff, r.int(65536)]);
     const len = r.pick([0, 1, 4, 8, 9, 255, 0xfff0, 0xffff, r.int(65536)]);

@@ -299,6 +299,26 @@ for (const threaded of [false, true]) {
   });
 }
 
+test('a report on a database another process holds locked waits 5 s, then says "locked by another process" (exit 5)', async () => {
+  const dir = tempDir();
+  const db = join(dir, 'x.db');
+  assert.equal((await analyze(db, SAMPLE)).code, 0);
+  const other = new Database(db);
+  try {
+    // A rollback-journal database (as analyze leaves it) under an exclusive lock: readers wait.
+    other.exec('BEGIN EXCLUSIVE');
+    const t0 = Date.now();
+    const r = await cli(['census', db]);
+    assert.ok(Date.now() - t0 >= 4000, 'waited for the lock first');
+    assert.equal(r.code, ExitCode.DATABASE, r.err);
+    oneLine(r.err, db, /is locked by another process writing it: wait for it to finish/);
+    other.exec('ROLLBACK');
+    assert.equal((await cli(['census', db])).code, 0);
+  } finally {
+    other.close();
+  }
+});
+
 test('a truncated or corrupt tcpstate database: "damaged" with the way to rebuild it, from analyze and the reports (exit 5)', async () => {
   const dir = tempDir();
   const good = join(dir, 'good.db');

@@ -210,6 +210,9 @@ const FLOW_COLUMNS = `f.id, f.capture_id, f.flow_index, f.ip_version, f.client_a
 const stateAt = (side: string) =>
   `(SELECT t.to_state FROM transitions t WHERE t.flow_id = f.id AND t.side = '${side}' AND t.ts <= @at ORDER BY t.seq DESC LIMIT 1)`;
 
+/** How long a report waits for a writer's lock (ms) before it says the file is locked. */
+const READ_BUSY_TIMEOUT_MS = 5000;
+
 export class TcpstateDb {
   private constructor(private readonly db: Database.Database) {}
 
@@ -221,6 +224,8 @@ export class TcpstateDb {
       throw dbError(file, e, false) ?? new DbError(`cannot open database ${file}: ${(e as Error).message}`, 'cannot_open');
     }
     try {
+      // A writer's commit holds the file for a moment: wait for it rather than call the file locked.
+      db.pragma(`busy_timeout = ${READ_BUSY_TIMEOUT_MS}`);
       const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
       if (row === undefined || Number(row.value) !== SCHEMA_VERSION) {
         throw new DbError(

@@ -219,8 +219,10 @@ test('a full temporary directory with -j 2 (root only): the workers\' databases 
 });
 
 /** A directory holding a tcpstate database (rollback journal) and one left in WAL mode, made read-only. */
-async function readOnlyPlace(t: { after: (fn: () => void) => void }): Promise<{ dir: string; db: string; wal: string }> {
+async function readOnlyPlace(t: { after: (fn: () => void) => void }): Promise<{ dir: string; db: string; wal: string } | null> {
   const fs = tmpfs(4);
+  // Root writes through file modes: without a file system to make read-only there is no test.
+  if (fs === null && isRoot) return null;
   const dir = fs?.dir ?? join(tempDir(), 'ro');
   if (fs === null) mkdirSync(dir);
   const db = join(dir, 'ok.db');
@@ -231,7 +233,6 @@ async function readOnlyPlace(t: { after: (fn: () => void) => void }): Promise<{ 
   d.pragma('journal_mode = WAL');
   d.close();
   if (fs !== null) {
-    // Root writes through file modes: the file system itself goes read-only.
     assert.equal(spawnSync('mount', ['-o', 'remount,ro', dir]).status, 0);
     t.after(fs.done);
   } else {
@@ -244,7 +245,12 @@ async function readOnlyPlace(t: { after: (fn: () => void) => void }): Promise<{ 
 }
 
 test('a read-only database, directory or file system: analyze says read-only (exit 5), a report reads it or says why not', async (t) => {
-  const { dir, db, wal } = await readOnlyPlace(t);
+  const place = await readOnlyPlace(t);
+  if (place === null) {
+    t.skip('root without a tmpfs to mount read-only');
+    return;
+  }
+  const { dir, db, wal } = place;
   const before = sha(db);
   for (const thread of [[], ['--no-db-thread']]) {
     const r = await analyze(db, SAMPLE, ...thread);

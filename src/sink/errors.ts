@@ -4,7 +4,7 @@
  * file, the cause and the remedy (a DbError); the command line gives them their own exit code.
  * Anything else a database call throws is left as it is: an error of ours.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Why a database could not be used. `refused`: not a file tcpstate writes (another program's, an older schema). */
@@ -62,12 +62,7 @@ export function dbError(file: string, e: unknown, writing: boolean): DbError | n
         problem,
       );
     case 'read_only':
-      return new DbError(
-        writing
-          ? readOnly(file)
-          : `${file} cannot be read where it is: its directory is read-only and the database needs recovering (an analysis was stopped while writing it): copy it, with any ${file}-journal or -wal beside it, to a writable directory and read the copy`,
-        problem,
-      );
+      return new DbError(writing ? readOnly(file) : unreadableInPlace(file), problem);
     case 'locked':
       return new DbError(
         writing
@@ -100,12 +95,7 @@ export function cannotOpen(file: string, detail: string, writing: boolean): DbEr
   const exists = existsSync(file);
   if (!writing) {
     if (!exists) return fail(`cannot open database ${file}: no such file`);
-    if (!canWrite(dir)) {
-      return fail(
-        `${file} cannot be read where it is: it was left in WAL mode (an analysis did not finish closing it) and its directory is read-only: copy it, with any ${file}-wal beside it, to a writable directory and read the copy`,
-        'read_only',
-      );
-    }
+    if (!canWrite(dir)) return fail(unreadableInPlace(file), 'read_only');
     return fail(`cannot open database ${file} (${detail}): check that it can be read`);
   }
   if (!canWrite(exists ? file : dir) || (exists && !canWrite(dir))) {
@@ -113,6 +103,31 @@ export function cannotOpen(file: string, detail: string, writing: boolean): DbEr
   }
   if (exists && statSync(file).isDirectory()) return fail(`${file} is a directory; give --db a file name`);
   return fail(`cannot open database ${file} (${detail}): check that it and its directory can be written, or give --db another file`);
+}
+
+/**
+ * A database SQLite cannot read without writing beside it, in a directory it cannot write: one
+ * left in WAL mode (its -shm is needed) or with a rollback journal to play back.
+ */
+function unreadableInPlace(file: string): string {
+  const why = walMode(file)
+    ? 'it was left in WAL mode (an analysis did not finish closing it)'
+    : 'it needs recovering (an analysis was stopped while writing it)';
+  return `${file} cannot be read where it is: ${why} and its directory is read-only: copy it, with any ${file}-wal or -journal beside it, to a writable directory and read the copy`;
+}
+
+/** Bytes 18 and 19 of an SQLite header: 2 in WAL mode. */
+function walMode(file: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(20);
+    return readSync(fd, head, 0, 20, 0) === 20 && head[18] === 2;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }
 
 function canWrite(path: string): boolean {

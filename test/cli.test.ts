@@ -445,7 +445,7 @@ test('--end-grace: handshakes cut by the end of a rotated capture are undetermin
 test('--junit: a directory that does not exist fails before the analysis (nothing written); an unreadable capture\'s checks fail', async () => {
   const bulk = join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap');
   const { io, value } = fakeIo();
-  assert.equal(await run(['analyze', '-q', '--junit', 'reports/out.xml', bulk], value), 4);
+  assert.equal(await run(['analyze', '-q', '--junit', 'reports/out.xml', bulk], value), 5);
   assert.equal(io.err, `tcpstate: cannot write reports/out.xml: the directory ${join(value.cwd, 'reports')} does not exist\n`);
   assert.equal(existsSync(join(value.cwd, 'tcpstate.db')), false, 'not analysed');
   // A file that is not a capture: "readable" fails, and so does each check, as not checked.

@@ -93,7 +93,7 @@ test('an empty file and a tcpstate database are written; an older schema is refu
   assert.equal(sha(empty), before);
   // The reports say the same.
   const c = await cli(['census', empty]);
-  assert.equal(c.code, 4);
+  assert.equal(c.code, 5);
   assert.match(c.err, /schema version 0.*rm .*empty\.db and run tcpstate analyze --db/);
   assert.equal(sha(empty), before);
 });

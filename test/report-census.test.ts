@@ -190,7 +190,7 @@ test('census of a missing file is exit 2 (as tshark), of an unreadable one exit 
   d.exec('CREATE TABLE t (x)');
   d.close();
   const f = await cli(['census', foreign]);
-  assert.equal(f.code, ExitCode.FAILURE);
+  assert.equal(f.code, ExitCode.DATABASE);
   assert.match(f.err, /is an SQLite database but not one written by tcpstate analyze/);
 });
 

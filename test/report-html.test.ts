@@ -155,7 +155,7 @@ test('report: a bad option is a usage error; a capture read again only when smal
   assert.equal((await cli(['report', seeds])).code, 2, '-o is required');
   assert.equal((await cli(['report', seeds, '-o', join(dir, 'x.html'), '--ladders', '0'])).code, 2);
   const unwritable = await cli(['report', seeds, '-o', join(dir, 'no-such-dir', 'x.html')]);
-  assert.equal(unwritable.code, 4);
+  assert.equal(unwritable.code, 5);
   assert.match(unwritable.err, /^tcpstate: cannot write .*no-such-dir.*x\.html: ENOENT[^\n]*\n$/);
   // --reread 0: the ladder is what the database names, and says so.
   const file = await report(seeds, 'seeds-db', ['--reread', '0']);

@@ -43,7 +43,11 @@ export async function analyzeInto(
     sink.commitCapture(id, summary);
     return summary;
   } catch (e) {
-    sink.rollbackCapture();
+    try {
+      sink.rollbackCapture();
+    } catch {
+      // the first error is the one to report (a rollback after a full disk may fail too)
+    }
     throw e;
   }
 }

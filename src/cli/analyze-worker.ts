@@ -5,6 +5,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { PassThrough } from 'node:stream';
+import type { CaptureSummary } from '../analyze/capture.js';
+import { DbError, type DbProblem } from '../sink/errors.js';
 import { SqliteSink } from '../sink/sqlite.js';
 import { analyzeInto, type AnalysisSettings } from './analyze-one.js';
 
@@ -14,6 +16,9 @@ export interface WorkerJob {
   db: string;
   settings: AnalysisSettings;
 }
+
+/** The summary, or why the capture failed (problem: a DbError's, the worker's database could not be written). */
+export type WorkerAnswer = { ok: true; summary: CaptureSummary } | { ok: false; error: string; problem: DbProblem | null };
 
 parentPort?.on('message', async (job: WorkerJob) => {
   try {
@@ -25,8 +30,8 @@ parentPort?.on('message', async (job: WorkerJob) => {
       // Closed before the main thread is told: it imports the file, and may end this worker, at once.
       sink.close();
     }
-    parentPort!.postMessage({ ok: true, summary });
+    parentPort!.postMessage({ ok: true, summary } satisfies WorkerAnswer);
   } catch (e) {
-    parentPort!.postMessage({ ok: false, error: (e as Error).message });
+    parentPort!.postMessage({ ok: false, error: (e as Error).message, problem: e instanceof DbError ? e.problem : null } satisfies WorkerAnswer);
   }
 });

@@ -4,7 +4,7 @@ import { DEFAULT_CONNECTION_THRESHOLDS } from '../detect/connection.js';
 import { DEFAULT_HOST_THRESHOLDS } from '../detect/hosts.js';
 import { DEFAULT_REASSEMBLY_OPTIONS } from '../decode/index.js';
 import { toolVersion } from './version.js';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, fstatSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -12,9 +12,10 @@ import { Worker } from 'node:worker_threads';
 import type { CaptureStatus, CaptureSummary } from '../analyze/capture.js';
 import type { CheckResult } from '../detect/checks.js';
 import { ReadInterrupted, analyzeInto, reviveSummary, type AnalysisSettings } from './analyze-one.js';
-import type { WorkerJob } from './analyze-worker.js';
+import type { WorkerAnswer, WorkerJob } from './analyze-worker.js';
 import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
-import { DbRefused, SqliteSink, type Sink } from '../sink/sqlite.js';
+import { SqliteSink, type Sink } from '../sink/sqlite.js';
+import { DbError } from '../sink/errors.js';
 import { ThreadedSink } from '../sink/threaded.js';
 import { writeFileSync } from 'node:fs';
 import { evaluate, type Check } from '../detect/checks.js';
@@ -99,9 +100,23 @@ export function expandCaptures(args: string[], cwd: string): string[] {
   return out;
 }
 
+/** Standard input is a directory (`< /tmp`): reading it would give nothing, as an empty file does. */
+function isDirectory(stdin: NodeJS.ReadableStream): boolean {
+  const fd = (stdin as { fd?: unknown }).fd;
+  if (typeof fd !== 'number') return false;
+  try {
+    return fstatSync(fd).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io: Io): Promise<number> {
   const captures = expandCaptures(args, io.cwd);
   if (captures.filter((c) => c === '-').length > 1) throw new UsageError('standard input ("-") can be read only once');
+  if (captures.includes('-') && isDirectory(io.stdin)) {
+    throw new UsageError('standard input is a directory, not a capture (tcpstate analyze - < DIR?): give the directory as an argument, tcpstate analyze DIR');
+  }
   if (captures.length === 0) throw new UsageError(`no capture files (.pcap, .pcapng, .cap, or .gz of them) in ${args.map(printable).join(', ')}`);
   // As tshark: a capture named that does not exist is a usage error, before anything is read or written.
   const missing = captures.filter((c) => c !== '-' && !existsSync(fsPath(resolve(io.cwd, c))));
@@ -111,7 +126,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     const dir = dirname(resolve(io.cwd, opts.junit));
     if (!existsSync(fsPath(dir)) || !statSync(fsPath(dir)).isDirectory()) {
       io.stderr.write(`tcpstate: cannot write ${printable(opts.junit)}: the directory ${printable(dir)} does not exist\n`);
-      return ExitCode.FAILURE;
+      return ExitCode.DATABASE;
     }
   }
   const chalk = makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false);
@@ -155,9 +170,10 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     // on (unless --no-db-thread). Several at once: workers write their own databases and this thread only imports them.
     sink = opts.dbThread !== false && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db), meta) : (direct = new SqliteSink(resolve(io.cwd, opts.db), meta));
   } catch (e) {
-    // A refusal names the file and the remedy itself.
-    io.stderr.write(e instanceof DbRefused ? `tcpstate: ${printableLines(e.message)}\n` : `tcpstate: cannot open database ${printable(opts.db)}: ${printableLines((e as Error).message)}\n`);
-    return ExitCode.FAILURE;
+    // A refusal, a read-only file, a lock...: the message names the file and the remedy itself.
+    if (!(e instanceof DbError)) throw e;
+    io.stderr.write(`tcpstate: error: ${printableLines(e.message)}\n`);
+    return ExitCode.DATABASE;
   }
 
   let interrupted = false;
@@ -195,9 +211,22 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     if (!opts.json && !opts.quiet) io.stdout.write(renderSummary(summary, chalk));
     progress(name);
   };
+  // A database that cannot be written (disk full, a lock...) ends the run: one line says why and what to do.
+  let dbFailed = false;
+  const dbFailure = (e: DbError) => {
+    dbFailed = true;
+    io.stderr.write(`tcpstate: error: ${printableLines(e.message)}\n`);
+    return ExitCode.DATABASE;
+  };
   try {
     if (direct !== null && jobs > 1) { // jobs > 1: always the direct sink, which the workers' databases are imported into
-      const ok = await inWorkers(captures, jobs, settings, io, direct, report, () => interrupted);
+      let ok: boolean;
+      try {
+        ok = await inWorkers(captures, jobs, settings, io, direct, report, () => interrupted);
+      } catch (e) {
+        if (!(e instanceof DbError)) throw e;
+        return dbFailure(e);
+      }
       if (!ok) {
         io.stderr.write(`tcpstate: interrupted; the captures not finished were not written to ${printable(opts.db)}\n`);
         return ExitCode.INTERRUPTED;
@@ -212,13 +241,16 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
             io.stderr.write(`tcpstate: interrupted; ${printable(name)} was not written to ${printable(opts.db)}\n`);
             return ExitCode.INTERRUPTED;
           }
+          if (e instanceof DbError) return dbFailure(e);
           throw e;
         }
       }
     }
   } finally {
     unsubscribe();
-    sink.close();
+    const warning = sink.close();
+    // After a failed write, its line already says to free space or use another file.
+    if (warning !== null && !dbFailed) io.stderr.write(`tcpstate: ${warn.yellow('warning: ')}${printableLines(warning)}\n`);
   }
   const finished = results.filter((r) => r !== undefined);
   const json = finished.map((r) => summaryJson(r.summary));
@@ -231,8 +263,8 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     try {
       writeFileSync(resolve(io.cwd, opts.junit), renderJunit(checked));
     } catch (e) {
-      io.stderr.write(`tcpstate: cannot write ${printable(opts.junit)}: ${printableLines((e as Error).message)}\n`);
-      return ExitCode.FAILURE;
+      io.stderr.write(`tcpstate: error: cannot write ${printable(opts.junit)}: ${printableLines((e as Error).message)}\n`);
+      return ExitCode.DATABASE;
     }
   }
   return exitCodeFor(statuses, { allowTruncated: opts.allowTruncated, checkFailed });
@@ -293,14 +325,19 @@ async function inWorkers(
           const { name, i } = job;
           const db = join(tmp, `${i}.db`);
           const message: WorkerJob = { path: resolve(io.cwd, name), name, db, settings };
-          const answer = await new Promise<{ ok: boolean; summary?: CaptureSummary; error?: string }>((res, rej) => {
+          const answer = await new Promise<WorkerAnswer>((res, rej) => {
             worker.once('message', res);
             worker.once('error', rej);
             worker.postMessage(message);
           });
           worker.removeAllListeners('error');
-          if (!answer.ok) throw new Error(`${name}: ${answer.error}`);
-          ready.set(i, { name, db, summary: reviveSummary(answer.summary!) });
+          if (!answer.ok) {
+            if (answer.problem === null) throw new Error(`${name}: ${answer.error}`);
+            // The worker's own database, in the temporary directory: that is where room is needed.
+            const cause = answer.problem === 'full' ? `disk full in the temporary directory ${tmp}, where each worker writes its capture first` : answer.error;
+            throw new DbError(`${printable(name)}: ${cause}; nothing of it was written to the database: give TMPDIR a directory with room, or run with -j 1`, answer.problem);
+          }
+          ready.set(i, { name, db, summary: reviveSummary(answer.summary) });
           flush();
         }
       } finally {

@@ -9,8 +9,14 @@ export const ExitCode = {
   USAGE: 2,
   /** A capture was unreadable or damaged (cut short included); what was read before the damage was written. */
   INPUT: 3,
-  /** Internal failure (a bug), or the database could not be opened: reported with a one-line message. */
+  /** Internal failure: a bug of tcpstate's (TCPSTATE_DEBUG=1 prints its stack). */
   FAILURE: 4,
+  /**
+   * The database (or an output file) cannot be used: a full disk, a read-only file or file system, a lock
+   * held by another process, a damaged file, another program's file or an older schema. One line names
+   * the file, the cause and the remedy; the capture being written was not kept, what the database held before is intact.
+   */
+  DATABASE: 5,
   /** Interrupted (SIGINT/SIGTERM); the capture being read was not written. */
   INTERRUPTED: 130,
 } as const;

@@ -3,6 +3,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { csvLine, ndjsonLine, zeekFooter, zeekHeader, zeekLine, type ExportFormat } from '../report/export.js';
 import type { ExportTable } from '../sink/read.js';
+import { printable, printableLines } from '../reader/index.js';
 import { UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
 import { openInput, type InputOptions } from './input.js';
@@ -25,8 +26,8 @@ export async function exportCommand(arg: string, opts: ExportCliOptions, io: Io)
     try {
       fd = openSync(resolve(io.cwd, opts.output), 'w');
     } catch (e) {
-      io.stderr.write(`tcpstate: cannot write ${opts.output}: ${(e as Error).message}\n`);
-      return ExitCode.FAILURE;
+      io.stderr.write(`tcpstate: error: cannot write ${printable(opts.output)}: ${printableLines((e as Error).message)}\n`);
+      return ExitCode.DATABASE;
     }
   }
   const write = (s: string) => (fd === null ? io.stdout.write(s) : writeSync(fd, s));

@@ -37,7 +37,7 @@ export async function openInput(arg: string, opts: InputOptions, io: Io): Promis
   } catch (e) {
     if (!(e instanceof DbError)) throw e;
     io.stderr.write(`tcpstate: error: ${printableLines(e.message)}\n`);
-    return ExitCode.FAILURE;
+    return ExitCode.DATABASE;
   }
 }
 

@@ -57,7 +57,8 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
       `
 Exit codes: 0 ok; 1 a --fail-on check held; 2 usage error;
 3 a capture is unreadable or damaged (what was read before the damage is written);
-4 internal error or database unwritable; 130 interrupted (the capture being read is not written).
+4 internal error (a bug); 5 the database cannot be used (disk full, read-only, locked, damaged:
+the message says which, and what to do); 130 interrupted (the capture being read is not written).
 
 Examples:
   tcpstate analyze trace.pcapng

@@ -100,7 +100,7 @@ export async function reportCommand(arg: string, opts: ReportCliOptions, io: Io)
     }
   } catch (e) {
     io.stderr.write(`tcpstate: cannot write ${printable(target)}: ${printableLines((e as Error).message)}\n`);
-    return ExitCode.FAILURE;
+    return ExitCode.DATABASE;
   }
   io.stdout.write(
     `wrote ${opts.output} (${(Buffer.byteLength(html) / 1e6).toFixed(2)} MB, ${plural(ladders.length, 'ladder')})` +

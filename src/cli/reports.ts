@@ -11,6 +11,10 @@ import { DEFAULT_LADDERS, DEFAULT_REREAD_MB, reportCommand } from './report.js';
 import { flowCommand } from './flow.js';
 import { DEFAULT_DB, inputOrDefault } from './input.js';
 import type { Io } from './io.js';
+import { resolve } from 'node:path';
+import { printableLines } from '../reader/index.js';
+import { dbError } from '../sink/errors.js';
+import { ExitCode } from './exit-codes.js';
 import { parseChoice, parseChoices, parseCount, parseSize, parseHost, parsePort, parseStates, parseTimeText } from './options.js';
 import { summaryCommand } from './summary.js';
 
@@ -48,7 +52,7 @@ Examples:
   tcpstate census tcpstate.db --state close-wait --port 443
   tcpstate census tcpstate.db --count`,
     )
-    .action(async (input: string | undefined, opts) => setCode(await censusCommand(inputOrDefault(input, io), opts, io)));
+    .action(async (input: string | undefined, opts) => setCode(await reading(inputOrDefault(input, io), io, (arg) => censusCommand(arg, opts, io))));
 
   common(program.command('flow'))
     .description('one connection filmed in slow motion: every packet with both endpoints\' states')
@@ -64,7 +68,7 @@ Examples:
   tcpstate flow trace.pcap 1
   tcpstate flow tcpstate.db 192.0.2.1:40001-192.0.2.2:9090`,
     )
-    .action(async (input: string, flow: string, opts) => setCode(await flowCommand(input, flow, opts, io)));
+    .action(async (input: string, flow: string, opts) => setCode(await reading(input, io, (arg) => flowCommand(arg, flow, opts, io))));
 
   common(program.command('anomalies'))
     .description('the findings: counts by kind, then one row each')
@@ -87,7 +91,7 @@ Examples:
   tcpstate anomalies tcpstate.db --host 192.0.2.2 --since +10 --until +20 --limit 50
   tcpstate anomalies tcpstate.db --kind retransmission,duplicate_ack --json`,
     )
-    .action(async (input: string | undefined, opts) => setCode(await anomaliesCommand(inputOrDefault(input, io), opts, io)));
+    .action(async (input: string | undefined, opts) => setCode(await reading(inputOrDefault(input, io), io, (arg) => anomaliesCommand(arg, opts, io))));
 
   common(program.command('conns'))
     .description('the connections, one line each (as tshark -z conv,tcp and Zeek\'s conn.log): both end states, Zeek\'s outcome, findings')
@@ -113,7 +117,7 @@ Examples:
   tcpstate conns tcpstate.db --port 443 --state close-wait
   tcpstate conns tcpstate.db --kind connection_reset --json`,
     )
-    .action(async (input: string | undefined, opts) => setCode(await connsCommand(inputOrDefault(input, io), opts, io)));
+    .action(async (input: string | undefined, opts) => setCode(await reading(inputOrDefault(input, io), io, (arg) => connsCommand(arg, opts, io))));
 
   common(program.command('summary'))
     .description('the summary analyze printed, again, from a database (--json: the same JSON)')
@@ -125,7 +129,7 @@ Examples:
   tcpstate analyze -q capture.pcap && tcpstate summary tcpstate.db
   tcpstate summary tcpstate.db --json`,
     )
-    .action(async (input: string | undefined, opts) => setCode(await summaryCommand(inputOrDefault(input, io), opts, io)));
+    .action(async (input: string | undefined, opts) => setCode(await reading(inputOrDefault(input, io), io, (arg) => summaryCommand(arg, opts, io))));
 
   program
     .command('report')
@@ -144,7 +148,7 @@ Examples:
   tcpstate report tcpstate.db -o report.html
   tcpstate report capture.pcap -o report.html --ladders 50 --svg charts/`,
     )
-    .action(async (input: string | undefined, opts) => setCode(await reportCommand(inputOrDefault(input, io), opts, io)));
+    .action(async (input: string | undefined, opts) => setCode(await reading(inputOrDefault(input, io), io, (arg) => reportCommand(arg, opts, io))));
 
   program
     .command('export')
@@ -162,5 +166,22 @@ Examples:
   tcpstate export tcpstate.db --format zeek -o conn.log && zeek-cut id.orig_h conn_state < conn.log
   tcpstate export tcpstate.db --format csv --table anomalies`,
     )
-    .action(async (input: string | undefined, opts) => setCode(await exportCommand(inputOrDefault(input, io), opts, io)));
+    .action(async (input: string | undefined, opts) => setCode(await reading(inputOrDefault(input, io), io, (arg) => exportCommand(arg, opts, io))));
+}
+
+/**
+ * A report over `arg`: a database that turns out damaged, locked or unreadable part way through
+ * (a query, not the opening, meets the damage) is one line naming it and the remedy, not an internal error.
+ */
+async function reading(arg: string, io: Io, report: (arg: string) => Promise<number>): Promise<number> {
+  try {
+    return await report(arg);
+  } catch (e) {
+    // SQLite's errors only: a file system error here is the capture's or the output's, said where it happens.
+    const sqlite = String((e as { code?: unknown } | null)?.code).startsWith('SQLITE_');
+    const err = sqlite ? dbError(resolve(io.cwd, arg), e, false) : null;
+    if (err === null) throw e;
+    io.stderr.write(`tcpstate: error: ${printableLines(err.message)}\n`);
+    return ExitCode.DATABASE;
+  }
 }

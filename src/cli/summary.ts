@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { storedSummary } from '../report/stored-summary.js';
 import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
 import { DbError, TcpstateDb, isSqliteFile, type CaptureRow } from '../sink/read.js';
+import { printableLines } from '../reader/index.js';
 import { ExitCode } from './exit-codes.js';
 import { openInput, type InputOptions } from './input.js';
 import type { Io } from './io.js';
@@ -27,8 +28,8 @@ export async function summaryCommand(arg: string, opts: SummaryCliOptions, io: I
       db = TcpstateDb.open(path);
     } catch (e) {
       if (!(e instanceof DbError)) throw e;
-      io.stderr.write(`tcpstate: error: ${e.message}\n`);
-      return ExitCode.FAILURE;
+      io.stderr.write(`tcpstate: error: ${printableLines(e.message)}\n`);
+      return ExitCode.DATABASE;
     }
     try {
       print(db, db.captures());

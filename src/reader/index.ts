@@ -39,7 +39,17 @@ export async function readCapture(
   onRecord: (r: PacketRecord) => void,
   opts: { shouldStop?: () => boolean } = {},
 ): Promise<ReadOutcome> {
-  const parser = new CaptureParser(onRecord);
+  // What onRecord throws is the consumer's failure (a database write, a bug of the analysis), not
+  // damage in the capture: it ends the read and goes to the caller as it is.
+  let downstream: { error: unknown } | null = null;
+  const parser = new CaptureParser((r) => {
+    try {
+      onRecord(r);
+    } catch (e) {
+      downstream = { error: e };
+      throw e;
+    }
+  });
   let error: CaptureError | null = null;
   try {
     for await (const chunk of source.chunks) {
@@ -48,6 +58,7 @@ export async function readCapture(
     }
     error = parser.end() ?? warning(source, parser.bytesIn);
   } catch (e) {
+    if (downstream !== null) throw (downstream as { error: unknown }).error;
     if (e instanceof ReadInterrupted) throw e;
     if (e instanceof CaptureError) error = e;
     else error = ioError(e, parser.bytesIn, parser.records);

@@ -1,5 +1,6 @@
 /** What the analysis and the writer thread (threaded.ts, writer-thread.ts) say to each other. */
-import type { CaptureRow } from './sqlite.js';
+import type { DbProblem } from './errors.js';
+import type { CaptureRow, SinkLimits } from './sqlite.js';
 
 /** Values per batch (8 bytes and a tag each: ~288 KB). */
 export const BATCH_VALUES = 32_768;
@@ -40,11 +41,12 @@ export interface Batch {
 }
 
 export type Control =
-  | { op: 'open'; file: string; meta: Record<string, string> }
+  | { op: 'open'; file: string; meta: Record<string, string>; limits: SinkLimits }
   | { op: 'begin'; path: string; name: string }
   | { op: 'commit'; id: number; row: CaptureRow }
   | { op: 'rollback' }
   | { op: 'failure' }
   | { op: 'close' };
 
-export type Reply = { ok: true; value: unknown } | { ok: false; error: string };
+/** A failure's message, and its DbError problem when the environment caused it (a full disk...). */
+export type Reply = { ok: true; value: unknown } | { ok: false; error: string; problem: DbProblem | null };

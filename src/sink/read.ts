@@ -4,7 +4,10 @@
  */
 import Database from 'better-sqlite3';
 import { openSync, readSync, closeSync } from 'node:fs';
+import { DbError, dbError, rebuild } from './errors.js';
 import { SCHEMA_VERSION } from './sqlite.js';
+
+export { DbError };
 
 const SQLITE_HEADER = 'SQLite format 3\0';
 
@@ -26,8 +29,6 @@ export function isSqliteFile(path: string): boolean {
   }
 }
 
-/** The database is missing, unreadable or not one of ours. */
-export class DbError extends Error {}
 
 export interface CaptureRow {
   id: number;
@@ -211,6 +212,9 @@ const FLOW_COLUMNS = `f.id, f.capture_id, f.flow_index, f.ip_version, f.client_a
 const stateAt = (side: string) =>
   `(SELECT t.to_state FROM transitions t WHERE t.flow_id = f.id AND t.side = '${side}' AND t.ts <= @at ORDER BY t.seq DESC LIMIT 1)`;
 
+/** How long a report waits for a writer's lock (ms) before it says the file is locked. */
+const READ_BUSY_TIMEOUT_MS = 5000;
+
 export class TcpstateDb {
   private constructor(private readonly db: Database.Database) {}
 
@@ -219,19 +223,22 @@ export class TcpstateDb {
     try {
       db = new Database(file, { readonly: true, fileMustExist: true });
     } catch (e) {
-      throw new DbError(`cannot open database ${file}: ${(e as Error).message}`);
+      throw dbError(file, e, false) ?? new DbError(`cannot open database ${file}: ${(e as Error).message}`, 'cannot_open');
     }
     try {
+      // A writer's commit holds the file for a moment: wait for it rather than call the file locked.
+      db.pragma(`busy_timeout = ${READ_BUSY_TIMEOUT_MS}`);
       const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
       if (row === undefined || Number(row.value) !== SCHEMA_VERSION) {
         throw new DbError(
-          `${file}: database schema version ${row?.value ?? 'unknown'}, this tcpstate reads version ${SCHEMA_VERSION}. Rebuild it: rm ${file} and run tcpstate analyze --db ${file} on the captures again`,
+          `${file}: database schema version ${row?.value ?? 'unknown'}, this tcpstate reads version ${SCHEMA_VERSION}. Rebuild it: ${rebuild(file)}`,
+          'refused',
         );
       }
     } catch (e) {
       db.close();
-      if (e instanceof DbError) throw e;
-      throw new DbError(`${file} is an SQLite database but not one written by tcpstate analyze (${(e as Error).message})`);
+      // A damaged file, a lock, a database left in WAL mode on read-only media: said as such.
+      throw dbError(file, e, false) ?? new DbError(`${file} is an SQLite database but not one written by tcpstate analyze (${(e as Error).message})`, 'not_tcpstate');
     }
     return new TcpstateDb(db);
   }

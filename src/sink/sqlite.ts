@@ -10,7 +10,8 @@
  * connections take one of a few dozen) plus the flow's own frames and times. The documented
  * names (flows, transitions, anomalies, zeek_conns) are views that show today's text.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
 import type { CaptureSummary } from '../analyze/capture.js';
@@ -36,6 +37,7 @@ import {
   ipv4Code,
   textOf,
 } from './codes.js';
+import { DbError, cannotOpen, dbError, dbProblem, rebuild } from './errors.js';
 
 export const SCHEMA_VERSION = 3;
 
@@ -426,11 +428,27 @@ export interface Sink {
   writeZeekConn(captureId: number, z: ZeekConn): void;
   commitCapture(id: number, s: CaptureSummary): void;
   rollbackCapture(): void;
-  close(): void;
+  /** Returns a warning to show, or null (see SqliteSink.close). */
+  close(): string | null;
 }
 
 /** The database named by --db cannot be written: it is another program's file, or of another schema. Nothing was written. */
-export class DbRefused extends Error {}
+export class DbRefused extends DbError {
+  constructor(message: string) {
+    super(message, 'refused');
+  }
+}
+
+/** Limits of the sink's connection, for tests: a disk that fills after `maxPages` pages, a shorter wait for a lock. */
+export interface SinkLimits {
+  /** PRAGMA max_page_count: past it, a write fails as on a full disk (SQLITE_FULL). */
+  maxPages?: number;
+  /** How long a write waits for another process's lock (ms; default 10 s). */
+  busyTimeoutMs?: number;
+}
+
+/** How long a write waits for another writer (a second tcpstate analyze on the same file) before the file is reported locked. */
+const BUSY_TIMEOUT_MS = 10_000;
 
 /**
  * Refuse, before anything is written, a file that is not an empty file or a tcpstate database
@@ -478,13 +496,20 @@ export function checkWritableTarget(file: string): void {
   }
   if (Number(version) !== SCHEMA_VERSION) {
     throw new DbRefused(
-      `${file} is a tcpstate database of schema version ${version}; this tcpstate writes version ${SCHEMA_VERSION}. Rebuild it: rm ${file} and run tcpstate analyze --db ${file} on the captures again`,
+      `${file} is a tcpstate database of schema version ${version}; this tcpstate writes version ${SCHEMA_VERSION}. Rebuild it: ${rebuild(file)}`,
     );
   }
 }
 
 export class SqliteSink implements Sink {
   private readonly db: Database.Database;
+  /** The database's file, as errors name it. */
+  private readonly file: string;
+  /** What the run was made with (meta rows), recorded with each capture it writes: a run that writes none changes nothing. */
+  private readonly meta: Array<[string, string]>;
+  private readonly setMeta: Database.Statement;
+  /** The first error of the capture being written: every later write of it fails with it, and nothing more reaches the database. */
+  private failure: Error | null = null;
   private readonly captureOf: Database.Statement;
   private readonly deleteCapture: Database.Statement;
   private readonly deleteRows: Database.Statement[];
@@ -521,96 +546,130 @@ export class SqliteSink implements Sink {
   /** The connection's page cache setting, and a small one for loads that only append. */
   private readonly cacheSize: number;
 
-  /** `meta`: entries to record in the meta table (the tool's version, the run's settings). */
-  constructor(file: string, meta: Record<string, string> = {}) {
+  /**
+   * `meta`: entries to record in the meta table (the tool's version, the run's settings).
+   * A file that cannot be used throws a DbError saying why (DbRefused: not one tcpstate writes).
+   */
+  constructor(file: string, meta: Record<string, string> = {}, limits: SinkLimits = {}) {
+    this.file = file;
     checkWritableTarget(file);
-    this.db = new Database(file);
-    // WAL while the analysis runs (readers are not blocked); close() leaves the file in rollback-journal mode.
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.pragma(`threads = ${SORT_HELPERS}`);
-    const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
-    const row = hasMeta ? (this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined) : undefined;
-    if (row !== undefined && Number(row.value) !== SCHEMA_VERSION) {
-      this.db.close();
-      throw new Error(`${file}: database schema version ${row.value}, this tcpstate writes version ${SCHEMA_VERSION}; use a new --db file`);
+    try {
+      this.db = new Database(file);
+    } catch (e) {
+      // better-sqlite3 itself refuses a file in a directory that does not exist (no SQLite code).
+      throw dbError(file, e, true) ?? (existsSync(dirname(file)) ? e : cannotOpen(file, (e as Error).message, true));
     }
-    this.db.exec(SCHEMA);
-    this.db.exec(DOCUMENTED_VIEWS);
-    this.db.exec(VIEWS);
-    this.db.exec(STAGING);
-    this.cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
-    if (row === undefined) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-    const setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
-    for (const [k, v] of Object.entries(meta)) setMeta.run(k, v);
-    this.dict = Object.fromEntries(
-      DICTIONARIES.map(([t, c]) => [t, new Dictionary(this.db, t, c, t === 'addresses' ? ADDRESS_BASE : 1)]),
-    ) as SqliteSink['dict'];
-    this.loadPaths();
-    this.captureOf = this.db.prepare('SELECT id FROM captures WHERE path = ?').pluck();
-    this.deleteCapture = this.db.prepare('DELETE FROM captures WHERE id = ?');
-    this.deleteRows = ['flow_data', 'anomaly_data', 'zeek_conn_data'].map((t) => this.db.prepare(`DELETE FROM ${t} WHERE capture_id = ?`));
-    this.insertCapture = this.db.prepare(
-      "INSERT INTO captures (path, name, link_types, packets, tcp_packets, bytes, status) VALUES (?, ?, '', 0, 0, 0, 'error')",
-    );
-    this.updateCapture = this.db.prepare(
-      `UPDATE captures SET format = ?, compression = ?, link_types = ?, packets = ?, tcp_packets = ?, bytes = ?,
-         first_ts = ?, last_ts = ?, status = ?, error = ?, error_offset = ?, error_record = ?, warnings = ?
-       WHERE id = ?`,
-    );
-    this.insertInterface = this.db.prepare(
-      'INSERT INTO interfaces (capture_id, idx, section, link_type, snaplen, ts_units_per_sec, ts_offset_sec, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.insertCounter = this.db.prepare('INSERT INTO decode_counters (capture_id, reason, packets) VALUES (?, ?, ?)');
-    this.maxFlowId = this.db.prepare('SELECT coalesce(max(id), 0) FROM flow_data').pluck();
-    this.maxAnomalyId = this.db.prepare('SELECT coalesce(max(id), 0) FROM anomaly_data').pluck();
-    // A finding's flow_id is set when it is written; one naming a flow_index no flow has links to none.
-    this.unlinkFindings = this.db.prepare(
-      `UPDATE anomaly_data SET flow_id = NULL
-       WHERE id > ? AND flow_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM flow_data f WHERE f.id = anomaly_data.flow_id)`,
-    );
-    this.flows = new RowBuffer(this.db, `INSERT INTO temp.flow_stage (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length);
-    this.zeekConns = new RowBuffer(this.db, `INSERT INTO temp.zeek_stage (${ZEEK_DATA_COLUMNS.join(', ')})`, ZEEK_DATA_COLUMNS.length);
-    this.anomalies = new RowBuffer(this.db, `INSERT INTO anomaly_data (${ANOMALY_DATA_COLUMNS.join(', ')})`, ANOMALY_DATA_COLUMNS.length);
-    this.insertStep = this.db.prepare(
-      'INSERT INTO path_steps (path_id, seq, side, from_state, to_state, cause, inferred, moment, no_packet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    // At commit, a flow takes Zeek's summary from the conn.log row holding its first packet,
-    // whichever way Zeek oriented it (the client's way first); flows and conns go in, in order.
-    const zeekRow = (orig: string, resp: string) =>
-      `(SELECT z.rowid FROM temp.zeek_stage z
-         WHERE z.orig_h = f.${orig}_addr AND z.orig_p = f.${orig}_port AND z.resp_h = f.${resp}_addr AND z.resp_p = f.${resp}_port
-           AND z.first_frame <= f.first_packet AND z.first_frame + z.frame_span >= f.first_packet
-         ORDER BY z.first_frame LIMIT 1)`;
-    const linked = FLOW_DATA_COLUMNS.map((c) => (c === 'conn_state' || c === 'history' ? `z.${c}` : `l.${c}`));
-    this.appendStaged = [
-      this.db.prepare('CREATE INDEX IF NOT EXISTS temp.zeek_stage_tuple ON zeek_stage (orig_h, orig_p, resp_h, resp_p, first_frame)'),
-      this.db.prepare(
-        `INSERT INTO main.flow_data (${FLOW_DATA_COLUMNS.join(', ')})
-         SELECT ${linked.join(', ')}
-         FROM (SELECT f.*, coalesce(${zeekRow('client', 'server')}, ${zeekRow('server', 'client')}) AS zid FROM temp.flow_stage f) l
-         LEFT JOIN temp.zeek_stage z ON z.rowid = l.zid
-         ORDER BY l.id`,
-      ),
-      // A Zeek row goes in as the differences from the flow that starts at its first frame on its tuple, if one does.
-      this.db.prepare('CREATE INDEX IF NOT EXISTS temp.flow_stage_first ON flow_stage (first_packet)'),
-      this.db.prepare(
-        `INSERT INTO main.zeek_conn_data (capture_id, flow_id, orient, conn_state, missed_bytes, history, ${ZEEK_BASES.map(([c]) => c).join(', ')})
-         SELECT z.capture_id, f.id, ${STAGED_ORIENT}, z.conn_state, z.missed_bytes, z.history,
-                ${zeekBases(STAGED_ORIENT).map(([c, base]) => `z.${c} - coalesce(${base}, 0)`).join(', ')}
-         FROM temp.zeek_stage z LEFT JOIN temp.flow_stage f ON f.first_packet = z.first_frame
-           AND ((f.client_addr = z.orig_h AND f.client_port = z.orig_p AND f.server_addr = z.resp_h AND f.server_port = z.resp_p)
-             OR (f.server_addr = z.orig_h AND f.server_port = z.orig_p AND f.client_addr = z.resp_h AND f.client_port = z.resp_p))
-         ORDER BY z.rowid`,
-      ),
-      this.db.prepare('DROP INDEX IF EXISTS temp.zeek_stage_tuple'),
-      this.db.prepare('DROP INDEX IF EXISTS temp.flow_stage_first'),
+    try {
+      this.db.pragma(`busy_timeout = ${limits.busyTimeoutMs ?? BUSY_TIMEOUT_MS}`);
+      if (limits.maxPages !== undefined) this.db.pragma(`max_page_count = ${limits.maxPages}`);
+      // WAL while the analysis runs (readers are not blocked); close() leaves the file in rollback-journal mode.
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma(`threads = ${SORT_HELPERS}`);
+      const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+      const row = hasMeta ? (this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined) : undefined;
+      if (row !== undefined && Number(row.value) !== SCHEMA_VERSION) {
+        throw new DbRefused(`${file} is a tcpstate database of schema version ${row.value}; this tcpstate writes version ${SCHEMA_VERSION}. Rebuild it: ${rebuild(file)}`);
+      }
+      this.db.exec(SCHEMA);
+      this.db.exec(DOCUMENTED_VIEWS);
+      this.db.exec(VIEWS);
+      this.db.exec(STAGING);
+      this.cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
+      if (row === undefined) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+      this.meta = Object.entries(meta);
+      this.setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+      this.dict = Object.fromEntries(
+        DICTIONARIES.map(([t, c]) => [t, new Dictionary(this.db, t, c, t === 'addresses' ? ADDRESS_BASE : 1)]),
+      ) as SqliteSink['dict'];
+      this.loadPaths();
+      this.captureOf = this.db.prepare('SELECT id FROM captures WHERE path = ?').pluck();
+      this.deleteCapture = this.db.prepare('DELETE FROM captures WHERE id = ?');
+      this.deleteRows = ['flow_data', 'anomaly_data', 'zeek_conn_data'].map((t) => this.db.prepare(`DELETE FROM ${t} WHERE capture_id = ?`));
+      this.insertCapture = this.db.prepare(
+        "INSERT INTO captures (path, name, link_types, packets, tcp_packets, bytes, status) VALUES (?, ?, '', 0, 0, 0, 'error')",
+      );
+      this.updateCapture = this.db.prepare(
+        `UPDATE captures SET format = ?, compression = ?, link_types = ?, packets = ?, tcp_packets = ?, bytes = ?,
+           first_ts = ?, last_ts = ?, status = ?, error = ?, error_offset = ?, error_record = ?, warnings = ?
+         WHERE id = ?`,
+      );
+      this.insertInterface = this.db.prepare(
+        'INSERT INTO interfaces (capture_id, idx, section, link_type, snaplen, ts_units_per_sec, ts_offset_sec, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      this.insertCounter = this.db.prepare('INSERT INTO decode_counters (capture_id, reason, packets) VALUES (?, ?, ?)');
+      this.maxFlowId = this.db.prepare('SELECT coalesce(max(id), 0) FROM flow_data').pluck();
+      this.maxAnomalyId = this.db.prepare('SELECT coalesce(max(id), 0) FROM anomaly_data').pluck();
+      // A finding's flow_id is set when it is written; one naming a flow_index no flow has links to none.
+      this.unlinkFindings = this.db.prepare(
+        `UPDATE anomaly_data SET flow_id = NULL
+         WHERE id > ? AND flow_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM flow_data f WHERE f.id = anomaly_data.flow_id)`,
+      );
+      this.flows = new RowBuffer(this.db, `INSERT INTO temp.flow_stage (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length);
+      this.zeekConns = new RowBuffer(this.db, `INSERT INTO temp.zeek_stage (${ZEEK_DATA_COLUMNS.join(', ')})`, ZEEK_DATA_COLUMNS.length);
+      this.anomalies = new RowBuffer(this.db, `INSERT INTO anomaly_data (${ANOMALY_DATA_COLUMNS.join(', ')})`, ANOMALY_DATA_COLUMNS.length);
+      this.insertStep = this.db.prepare(
+        'INSERT INTO path_steps (path_id, seq, side, from_state, to_state, cause, inferred, moment, no_packet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      // At commit, a flow takes Zeek's summary from the conn.log row holding its first packet,
+      // whichever way Zeek oriented it (the client's way first); flows and conns go in, in order.
+      const zeekRow = (orig: string, resp: string) =>
+        `(SELECT z.rowid FROM temp.zeek_stage z
+           WHERE z.orig_h = f.${orig}_addr AND z.orig_p = f.${orig}_port AND z.resp_h = f.${resp}_addr AND z.resp_p = f.${resp}_port
+             AND z.first_frame <= f.first_packet AND z.first_frame + z.frame_span >= f.first_packet
+           ORDER BY z.first_frame LIMIT 1)`;
+      const linked = FLOW_DATA_COLUMNS.map((c) => (c === 'conn_state' || c === 'history' ? `z.${c}` : `l.${c}`));
+      this.appendStaged = [
+        this.db.prepare('CREATE INDEX IF NOT EXISTS temp.zeek_stage_tuple ON zeek_stage (orig_h, orig_p, resp_h, resp_p, first_frame)'),
+        this.db.prepare(
+          `INSERT INTO main.flow_data (${FLOW_DATA_COLUMNS.join(', ')})
+           SELECT ${linked.join(', ')}
+           FROM (SELECT f.*, coalesce(${zeekRow('client', 'server')}, ${zeekRow('server', 'client')}) AS zid FROM temp.flow_stage f) l
+           LEFT JOIN temp.zeek_stage z ON z.rowid = l.zid
+           ORDER BY l.id`,
+        ),
+        // A Zeek row goes in as the differences from the flow that starts at its first frame on its tuple, if one does.
+        this.db.prepare('CREATE INDEX IF NOT EXISTS temp.flow_stage_first ON flow_stage (first_packet)'),
+        this.db.prepare(
+          `INSERT INTO main.zeek_conn_data (capture_id, flow_id, orient, conn_state, missed_bytes, history, ${ZEEK_BASES.map(([c]) => c).join(', ')})
+           SELECT z.capture_id, f.id, ${STAGED_ORIENT}, z.conn_state, z.missed_bytes, z.history,
+                  ${zeekBases(STAGED_ORIENT).map(([c, base]) => `z.${c} - coalesce(${base}, 0)`).join(', ')}
+           FROM temp.zeek_stage z LEFT JOIN temp.flow_stage f ON f.first_packet = z.first_frame
+             AND ((f.client_addr = z.orig_h AND f.client_port = z.orig_p AND f.server_addr = z.resp_h AND f.server_port = z.resp_p)
+               OR (f.server_addr = z.orig_h AND f.server_port = z.orig_p AND f.client_addr = z.resp_h AND f.client_port = z.resp_p))
+           ORDER BY z.rowid`,
+        ),
+        this.db.prepare('DROP INDEX IF EXISTS temp.zeek_stage_tuple'),
+        this.db.prepare('DROP INDEX IF EXISTS temp.flow_stage_first'),
 
-      this.db.prepare('DELETE FROM temp.flow_stage'),
-      this.db.prepare('DELETE FROM temp.zeek_stage'),
-    ];
+        this.db.prepare('DELETE FROM temp.flow_stage'),
+        this.db.prepare('DELETE FROM temp.zeek_stage'),
+      ];
+    } catch (e) {
+      if (this.db.open) this.db.close();
+      throw dbError(file, e, true) ?? e;
+    }
+  }
+
+  /**
+   * Stop at the first error: the capture's transaction is rolled back at once (SQLite may have
+   * ended it itself, on a full disk: a later write would then be committed on its own), and
+   * this write and every later one of the capture fail with the first error, as a DbError
+   * when the environment caused it. beginCapture or rollbackCapture starts afresh.
+   */
+  private fail(e: unknown): never {
+    if (this.failure === null) {
+      this.failure = dbError(this.file, e, true) ?? (e as Error);
+      this.discardRows();
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.reloadCodes();
+      } catch {
+        // the transaction is gone either way; the next beginCapture reloads the codes
+      }
+    }
+    throw this.failure;
   }
 
   /** Write one row of Zeek's conn.log. */
@@ -627,7 +686,11 @@ export class SqliteSink implements Sink {
   writeFlow(captureId: number, f: FlowView): void {
     this.insertFlowRow(flowValues(captureId, f));
     f.forEachInTimeOrder(this.transitionStep);
-    this.finishFlow();
+    try {
+      this.finishFlow();
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   /** One change of the flow being written, into its path (no closure per flow). */
@@ -641,7 +704,12 @@ export class SqliteSink implements Sink {
    * commit): its path is known then. Returns the flow's id.
    */
   insertFlowRow(values: RowValue[]): number {
-    this.finishFlow();
+    if (this.failure !== null) throw this.failure;
+    try {
+      this.finishFlow();
+    } catch (e) {
+      this.fail(e);
+    }
     this.pending = values;
     this.pendingId = this.flowBase + (values[1] as number);
     return this.pendingId;
@@ -649,6 +717,7 @@ export class SqliteSink implements Sink {
 
   /** `values`: the transition (packet, ts, side, from_state, to_state, cause, inferred) of the flow `flowId`, the seq-th. */
   insertTransitionRow(flowId: number, seq: number, values: RowValue[]): void {
+    if (this.failure !== null) throw this.failure;
     if (flowId !== this.pendingId || this.pending === null || seq !== this.steps.length / TRANSITION_WIDTH + 1) {
       throw new Error(`transition ${seq} of flow ${flowId} does not follow its flow`);
     }
@@ -656,6 +725,15 @@ export class SqliteSink implements Sink {
   }
 
   insertFindingRow(v: RowValue[]): void {
+    if (this.failure !== null) throw this.failure;
+    try {
+      this.findingRow(v);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private findingRow(v: RowValue[]): void {
     const at = this.anomalies.slot();
     const row = this.anomalies.row;
     const kind = v[4] as string;
@@ -674,6 +752,15 @@ export class SqliteSink implements Sink {
   }
 
   insertZeekRow(v: RowValue[]): void {
+    if (this.failure !== null) throw this.failure;
+    try {
+      this.zeekRow(v);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private zeekRow(v: RowValue[]): void {
     const at = this.zeekConns.slot();
     const row = this.zeekConns.row;
     for (let i = 0; i < 17; i++) row[at + i] = v[i];
@@ -810,13 +897,19 @@ export class SqliteSink implements Sink {
    * return the new capture id. Rows written before `commitCapture` land all at once.
    */
   beginCapture(path: string, name: string): number {
-    this.db.exec('BEGIN IMMEDIATE');
-    this.dropCapture(path);
-    this.flowBase = this.maxFlowId.get() as number;
-    this.anomalyBase = this.maxAnomalyId.get() as number;
-    // Appends only: a small page cache will do (memory under a flood).
-    this.db.pragma(`cache_size = ${LOAD_CACHE_SIZE}`);
-    return Number(this.insertCapture.run(path, name).lastInsertRowid);
+    this.failure = null;
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.dropCapture(path);
+      for (const [k, v] of this.meta) this.setMeta.run(k, v);
+      this.flowBase = this.maxFlowId.get() as number;
+      this.anomalyBase = this.maxAnomalyId.get() as number;
+      // Appends only: a small page cache will do (memory under a flood).
+      this.db.pragma(`cache_size = ${LOAD_CACHE_SIZE}`);
+      return Number(this.insertCapture.run(path, name).lastInsertRowid);
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   /** Fill in the capture's row and counters, and commit. */
@@ -826,14 +919,21 @@ export class SqliteSink implements Sink {
 
   /** commitCapture with the capture's row as captureRow makes it (plain data: it crosses to the writer thread). */
   commitCaptureRow(id: number, c: CaptureRow): void {
-    this.flushRows();
-    this.updateCapture.run(c.values, id);
-    for (const itf of c.interfaces) this.insertInterface.run(id, itf);
-    for (const [reason, n] of c.counters) this.insertCounter.run(id, reason, n);
-    for (const st of this.appendStaged) st.run();
-    this.unlinkFindings.run(this.anomalyBase);
-    this.db.pragma(`cache_size = ${this.cacheSize}`);
-    this.db.exec('COMMIT');
+    if (this.failure !== null) throw this.failure;
+    try {
+      // Only inside the capture's own transaction: outside it each statement would commit on its own.
+      if (!this.db.inTransaction) throw new Error(`capture ${id}: its transaction ended before its commit`);
+      this.flushRows();
+      this.updateCapture.run(c.values, id);
+      for (const itf of c.interfaces) this.insertInterface.run(id, itf);
+      for (const [reason, n] of c.counters) this.insertCounter.run(id, reason, n);
+      for (const st of this.appendStaged) st.run();
+      this.unlinkFindings.run(this.anomalyBase);
+      this.db.pragma(`cache_size = ${this.cacheSize}`);
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   /**
@@ -844,12 +944,18 @@ export class SqliteSink implements Sink {
    */
   importCapture(file: string): number {
     const db = this.db;
-    this.flushRows();
-    db.prepare('ATTACH DATABASE ? AS src').run(file);
+    this.failure = null;
+    try {
+      this.flushRows();
+      db.prepare('ATTACH DATABASE ? AS src').run(file);
+    } catch (e) {
+      this.fail(e);
+    }
     try {
       db.exec('BEGIN IMMEDIATE');
       const path = (db.prepare('SELECT path FROM src.captures').get() as { path: string }).path;
       this.dropCapture(path);
+      for (const [k, v] of this.meta) this.setMeta.run(k, v);
       const flowOff = this.maxFlowId.get() as number;
       const copy = (table: string, expr: Record<string, string>, from = `src.${table}`) => {
         const cols = (db.prepare(`PRAGMA main.table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name).filter((c) => !(c === 'id' && !(c in expr)));
@@ -917,11 +1023,14 @@ export class SqliteSink implements Sink {
       db.exec('COMMIT');
       return id;
     } catch (e) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      this.reloadCodes();
-      throw e;
+      return this.fail(e);
     } finally {
-      db.exec('DETACH DATABASE src');
+      this.failure = null;
+      try {
+        db.exec('DETACH DATABASE src');
+      } catch {
+        // it goes with the connection
+      }
     }
   }
 
@@ -933,29 +1042,51 @@ export class SqliteSink implements Sink {
 
   /** Drop everything written since beginCapture. */
   rollbackCapture(): void {
+    this.failure = null;
+    this.discardRows();
+    try {
+      if (this.db.inTransaction) {
+        this.db.exec('ROLLBACK');
+        this.reloadCodes();
+      }
+      this.db.pragma(`cache_size = ${this.cacheSize}`);
+    } catch (e) {
+      throw dbError(this.file, e, true) ?? e;
+    }
+  }
+
+  /** The rows held for a multi-row insert, and the flow held for its transitions, go. */
+  private discardRows(): void {
     this.pending = null;
     this.steps.length = 0;
     this.flows.discard();
     this.anomalies.discard();
     this.zeekConns.discard();
-    if (this.db.inTransaction) {
-      this.db.exec('ROLLBACK');
-      this.reloadCodes();
-    }
-    this.db.pragma(`cache_size = ${this.cacheSize}`);
   }
 
-  close(): void {
-    this.rollbackCapture();
+  /**
+   * Roll back what is not committed and close. Returns a warning when the file could not be
+   * put back in rollback-journal mode for a reason of its own (a full disk): what was committed
+   * is then in the -wal file beside it, and only the two together hold it.
+   */
+  close(): string | null {
+    let warning: string | null = null;
     try {
+      this.rollbackCapture();
       // Back to a rollback journal: one file, readable on read-only media, nothing left beside it.
       // Another connection still open (a second writer) keeps it in WAL; that one's close switches it.
       this.db.pragma('busy_timeout = 0');
       this.db.pragma('journal_mode = DELETE');
-    } catch {
-      // busy: the other connection finishes the job
+    } catch (e) {
+      const problem = dbProblem(e);
+      if (problem !== 'locked') {
+        const why = problem === 'full' ? 'the disk is full' : (e as Error).message;
+        warning = `${this.file} could not be put back in rollback-journal mode (${why}): it stays in WAL mode with ${this.file}-wal beside it, which may hold what was written; keep the two together until a tcpstate analyze --db ${this.file} with room on the disk puts it back`;
+      }
+    } finally {
+      this.db.close();
     }
-    this.db.close();
+    return warning;
   }
 }
 

@@ -14,7 +14,8 @@ import type { CaptureSummary } from '../analyze/capture.js';
 import type { Finding } from '../detect/finding.js';
 import type { FlowView, TransitionVisitor } from '../flow/flow.js';
 import type { ZeekConn } from '../zeek/conn.js';
-import { captureRow, findingValues, flowValues, zeekValues, type RowValue, type Sink } from './sqlite.js';
+import { DbError } from './errors.js';
+import { captureRow, findingValues, flowValues, zeekValues, type RowValue, type Sink, type SinkLimits } from './sqlite.js';
 import { BATCH_VALUES, Op, Signal, Tag, type Batch, type Control, type Reply } from './batch.js';
 
 /**
@@ -42,7 +43,7 @@ export class ThreadedSink implements Sink {
   private stringIndex = new Map<string, number>();
   private closed = false;
 
-  constructor(file: string, meta: Record<string, string> = {}) {
+  constructor(file: string, meta: Record<string, string> = {}, limits: SinkLimits = {}) {
     const { port1, port2 } = new MessageChannel();
     this.signal = new Int32Array(new SharedArrayBuffer(Signal.SIZE * 4));
     this.replies = port1;
@@ -53,7 +54,7 @@ export class ThreadedSink implements Sink {
     });
     this.worker.unref();
     try {
-      this.call({ op: 'open', file, meta });
+      this.call({ op: 'open', file, meta, limits });
     } catch (e) {
       this.closed = true;
       void this.worker.terminate();
@@ -88,11 +89,11 @@ export class ThreadedSink implements Sink {
     this.call({ op: 'rollback' }, false);
   }
 
-  close(): void {
-    if (this.closed) return;
+  close(): string | null {
+    if (this.closed) return null;
     this.discard();
     try {
-      this.call({ op: 'close' }, false);
+      return this.call({ op: 'close' }, false) as string | null;
     } finally {
       this.closed = true;
       this.replies.close();
@@ -198,7 +199,7 @@ export class ThreadedSink implements Sink {
     }
     const reply = receiveMessageOnPort(this.replies)?.message as Reply | undefined;
     if (reply === undefined) throw new Error('the database writer thread did not answer');
-    if (!reply.ok) throw new Error(reply.error);
+    if (!reply.ok) throw reply.problem === null ? new Error(reply.error) : new DbError(reply.error, reply.problem);
     return reply.value;
   }
 }

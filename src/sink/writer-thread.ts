@@ -4,13 +4,14 @@
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { Op, Signal, Tag, type Batch, type Control, type Reply } from './batch.js';
+import { DbError } from './errors.js';
 import { SqliteSink, type RowValue } from './sqlite.js';
 
 const { signal, replies } = workerData as { signal: SharedArrayBuffer; replies: MessagePort };
 const sig = new Int32Array(signal);
 let sink: SqliteSink | null = null;
-/** The first write of the capture that failed: its commit fails with it. */
-let failed: string | null = null;
+/** The first write of the capture that failed (the sink has rolled the capture back): its commit fails with it. */
+let failed: Error | null = null;
 /** The flow that TRANSITION rows belong to, and their order within it. */
 let flowId = 0;
 let seq = 0;
@@ -27,7 +28,7 @@ parentPort!.on('message', (m: Batch | Control) => {
       try {
         write(m);
       } catch (e) {
-        failed = (e as Error).message;
+        failed = e as Error;
         Atomics.store(sig, Signal.FAILED, 1);
       }
     }
@@ -39,7 +40,7 @@ parentPort!.on('message', (m: Batch | Control) => {
   try {
     reply = { ok: true, value: control(m) };
   } catch (e) {
-    reply = { ok: false, error: (e as Error).message };
+    reply = { ok: false, error: (e as Error).message, problem: e instanceof DbError ? e.problem : null };
   }
   replies.postMessage(reply);
   Atomics.add(sig, Signal.REPLIES, 1);
@@ -52,7 +53,7 @@ parentPort!.on('message', (m: Batch | Control) => {
 
 function control(m: Control): unknown {
   if (m.op === 'open') {
-    sink = new SqliteSink(m.file, m.meta);
+    sink = new SqliteSink(m.file, m.meta, m.limits);
     return null;
   }
   const s = sink;
@@ -62,7 +63,7 @@ function control(m: Control): unknown {
       clearFailure();
       return s.beginCapture(m.path, m.name);
     case 'commit':
-      if (failed !== null) throw new Error(failed);
+      if (failed !== null) throw failed;
       s.commitCaptureRow(m.id, m.row);
       return null;
     case 'rollback':
@@ -70,11 +71,10 @@ function control(m: Control): unknown {
       s.rollbackCapture();
       return null;
     case 'failure':
-      throw new Error(failed ?? 'no write failed');
+      throw failed ?? new Error('no write failed');
     case 'close':
       sink = null;
-      s.close();
-      return null;
+      return s.close();
   }
 }
 

@@ -6,15 +6,19 @@ import { Command, CommanderError } from 'commander';
 import { explain, KINDS } from '../detect/catalogue.js';
 import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
-import { didYouMean, parseCount, parseStack, parseDuration, parseFailOn, parseShare } from './options.js';
+import { completionScript, SHELLS } from './completion.js';
+import { didYouMean, parseChoice, parseCount, parseStack, parseDuration, parseFailOn, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
 export { processArgv } from './io.js';
 import { printableLines } from '../reader/index.js';
 import { registerReports } from './reports.js';
 import { toolVersion } from './version.js';
 
-export async function run(argv: string[], io: Io = processIo()): Promise<number> {
-  let code: number = ExitCode.OK;
+/**
+ * The whole command line as commander sees it; actions set the exit code through `setCode`.
+ * The help, the man page (man.ts) and the shell completions (completion.ts) are all read from it.
+ */
+export function makeProgram(io: Io, setCode: (code: number) => void): Command {
   const program = new Command('tcpstate')
     .description("Reconstruct both endpoints' TCP state from packet captures, and explain what went wrong.")
     .version(toolVersion(), '-V, --version')
@@ -64,7 +68,7 @@ Examples:
   tcpstate analyze --fail-on "syn_flood,connection_reset,retransmission>1%" --junit report.xml captures/`,
     )
     .action(async (captures: string[], opts) => {
-      code = await analyzeCommand(captures, opts, io);
+      setCode(await analyzeCommand(captures, opts, io));
     });
 
   program
@@ -82,8 +86,28 @@ Examples:
       io.stdout.write(text);
     });
 
-  registerReports(program, io, (c) => (code = c));
+  registerReports(program, io, setCode);
 
+  program
+    .command('completion')
+    .description('print a completion script for bash or zsh')
+    .argument('<shell>', 'bash or zsh', parseChoice(SHELLS))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  source <(tcpstate completion bash)                       # in ~/.bashrc
+  tcpstate completion zsh > "\${fpath[1]}/_tcpstate"       # then start a new zsh`,
+    )
+    .action((shell: (typeof SHELLS)[number]) => {
+      io.stdout.write(completionScript(shell, program));
+    });
+  return program;
+}
+
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+  let code: number = ExitCode.OK;
+  const program = makeProgram(io, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
     if (argv.length === 0) {

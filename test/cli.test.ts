@@ -167,7 +167,7 @@ test('colour only for a terminal, and never with NO_COLOR', async () => {
   assert.doesNotMatch(noColor.io.out, /\x1b\[/);
 });
 
-test('Ctrl-C during a capture: exit 130, that capture not written, earlier rows intact', async () => {
+test('Ctrl-C during a capture: exit 130, what was read is kept as interrupted, earlier rows intact', async () => {
   const { io, value } = fakeIo();
   assert.equal(await run(['analyze', join(formats, 'one_tcp_stream.pcap')], value), 0);
   // A stdin that delivers half a capture, then an interrupt, then waits forever.
@@ -178,12 +178,31 @@ test('Ctrl-C during a capture: exit 130, that capture not written, earlier rows 
   stdin.write(bytes.subarray(0, 2000));
   await new Promise((r) => setTimeout(r, 50));
   for (const fn of second.io.interrupts) fn();
-  stdin.write(bytes.subarray(2000, 2100));
   assert.equal(await done, 130);
-  assert.match(second.io.err, /interrupted; - was not written/);
-  const caps = rows(join(value.cwd, 'tcpstate.db'), 'SELECT name, packets FROM captures');
-  assert.deepEqual(caps, [{ name: join(formats, 'one_tcp_stream.pcap'), packets: 36 }]);
+  assert.match(second.io.err, /<stdin>: byte offset \d+: interrupted/);
+  assert.match(second.io.err, /interrupted by SIGINT; what was read is in tcpstate.db/);
+  assert.match(second.io.out, /<stdin>  pcap, ETHERNET  interrupted/);
+  const caps = rows(join(value.cwd, 'tcpstate.db'), 'SELECT name, status, packets FROM captures ORDER BY id');
+  assert.equal(caps.length, 2);
+  assert.deepEqual(caps[0], { name: join(formats, 'one_tcp_stream.pcap'), status: 'complete', packets: 36 });
+  assert.equal(caps[1].status, 'interrupted');
+  assert.ok((caps[1].packets as number) > 0 && (caps[1].packets as number) < 28, `packets kept: ${caps[1].packets}`);
+  // The flows read so far are there, ended by the end of what was read.
+  const flows = rows(join(value.cwd, 'tcpstate.db'), "SELECT count(*) n FROM flows f JOIN captures c ON c.id = f.capture_id WHERE c.status = 'interrupted' AND f.end_reason = 'end_of_capture'");
+  assert.ok((flows[0].n as number) > 0);
   assert.equal(io.err, '');
+});
+
+test('SIGTERM during a batch: 143, the capture being read kept, the rest not started', async () => {
+  const stdin = new PassThrough();
+  const { io, value } = fakeIo({ stdin });
+  const done = run(['analyze', '-', join(formats, 'one_tcp_stream.pcap'), '-j', '1'], value);
+  stdin.write(readFileSync(join(formats, 'three_http_streams.pcap')).subarray(0, 3000));
+  await new Promise((r) => setTimeout(r, 50));
+  for (const fn of io.interrupts) (fn as (s: string) => void)('SIGTERM');
+  assert.equal(await done, 143);
+  assert.match(io.err, /interrupted by SIGTERM; what was read is in tcpstate.db; 1 capture not analysed/);
+  assert.deepEqual(rows(join(value.cwd, 'tcpstate.db'), 'SELECT name, status FROM captures'), [{ name: '-', status: 'interrupted' }]);
 });
 
 test('the real bin: stdin ("-") with gzip, exit code and summary', () => {

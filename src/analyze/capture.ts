@@ -17,7 +17,8 @@ import { recordAnalysis } from '../detect/packet-flags.js';
 import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
 import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
 
-export type CaptureStatus = 'complete' | 'truncated' | 'error';
+/** `interrupted`: stopped by Ctrl-C or SIGTERM; what was read is analysed as a capture cut short there. */
+export type CaptureStatus = 'complete' | 'truncated' | 'error' | 'interrupted';
 
 export interface CaptureSummary {
   /** As given by the user ("-" for standard input). */
@@ -111,6 +112,8 @@ class WorstFlows {
 export interface AnalyzeOptions {
   /** Polled between chunks; true stops the read with ReadInterrupted. */
   shouldStop?: () => boolean;
+  /** Aborting it ends the read at once (even while waiting for input): the capture is analysed up to there, status `interrupted`. */
+  signal?: AbortSignal;
   /** Sees every record with its decoded packet (status and fields) before the next one is read. */
   onPacket?: (rec: PacketRecord, status: number, p: DecodedPacket) => void;
   /**
@@ -257,7 +260,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);
     },
-    { shouldStop: opts.shouldStop },
+    { shouldStop: opts.shouldStop, signal: opts.signal },
   );
 
   fragments.finish();
@@ -279,7 +282,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     bytes: outcome.bytes,
     firstTs,
     lastTs,
-    status: err === null ? 'complete' : err.kind === 'truncated' ? 'truncated' : 'error',
+    status: err === null ? 'complete' : err.kind === 'truncated' || err.kind === 'interrupted' ? err.kind : 'error',
     error: err === null ? null : err.describe(label, outcome.compression !== null),
     errorOffset: err?.offset ?? null,
     errorRecord: err?.record ?? null,

@@ -17,7 +17,8 @@ export interface AnalysisSettings {
 }
 
 /**
- * Analyse `path` into `sink` in one transaction; throws ReadInterrupted (nothing written) when stopped.
+ * Analyse `path` into `sink` in one transaction; throws ReadInterrupted (nothing written) when `shouldStop`
+ * says so. Aborting `signal` instead ends the read where it is: what was read is analysed and written, status `interrupted`.
  * The file is opened by its bytes; the database gets its name as UTF-8 text (U+FFFD for a byte that is not).
  */
 export async function analyzeInto(
@@ -27,11 +28,13 @@ export async function analyzeInto(
   settings: AnalysisSettings,
   stdin: NodeJS.ReadableStream,
   shouldStop: () => boolean,
+  signal?: AbortSignal,
 ): Promise<CaptureSummary> {
   const id = sink.beginCapture(wellFormed(path), wellFormed(name));
   try {
     const summary = await analyzeCapture(name, openSource(path, stdin), {
       shouldStop,
+      signal,
       onFlowEnd: (flow) => sink.writeFlow(id, flow),
       onFinding: (f) => sink.writeFinding(id, f),
       onZeekConn: (z) => sink.writeZeekConn(id, z),
@@ -49,6 +52,9 @@ export async function analyzeInto(
 }
 
 export { ReadInterrupted };
+
+/** The message a worker gets on Ctrl-C or SIGTERM: the capture it is reading ends there (kept, `interrupted`). */
+export const STOP = 'stop';
 
 /** A summary after a trip through postMessage (class instances arrive as plain objects). */
 export function reviveSummary(s: CaptureSummary): CaptureSummary {

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { PassThrough } from 'node:stream';
 import { SqliteSink } from '../sink/sqlite.js';
-import { analyzeInto, type AnalysisSettings } from './analyze-one.js';
+import { STOP, analyzeInto, type AnalysisSettings } from './analyze-one.js';
 
 export interface WorkerJob {
   path: string;
@@ -15,12 +15,18 @@ export interface WorkerJob {
   settings: AnalysisSettings;
 }
 
-parentPort?.on('message', async (job: WorkerJob) => {
+const stop = new AbortController();
+
+parentPort?.on('message', async (job: WorkerJob | typeof STOP) => {
+  if (job === STOP) {
+    stop.abort();
+    return;
+  }
   try {
     const sink = new SqliteSink(job.db);
     let summary;
     try {
-      summary = await analyzeInto(sink, job.path, job.name, job.settings, new PassThrough(), () => false);
+      summary = await analyzeInto(sink, job.path, job.name, job.settings, new PassThrough(), () => false, stop.signal);
     } finally {
       // Closed before the main thread is told: it imports the file, and may end this worker, at once.
       sink.close();

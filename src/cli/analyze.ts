@@ -11,7 +11,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CaptureStatus, CaptureSummary } from '../analyze/capture.js';
 import type { CheckResult } from '../detect/checks.js';
-import { ReadInterrupted, analyzeInto, reviveSummary, type AnalysisSettings } from './analyze-one.js';
+import { STOP, analyzeInto, reviveSummary, type AnalysisSettings } from './analyze-one.js';
 import type { WorkerJob } from './analyze-worker.js';
 import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
 import { DbRefused, SqliteSink, type Sink } from '../sink/sqlite.js';
@@ -19,7 +19,7 @@ import { ThreadedSink } from '../sink/threaded.js';
 import { writeFileSync } from 'node:fs';
 import { evaluate, type Check } from '../detect/checks.js';
 import { renderJunit, type CaptureChecks } from '../report/junit.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { ExitCode, exitCodeFor, type StopSignal } from './exit-codes.js';
 import type { Io } from './io.js';
 import { boundHeapGrowth } from './heap.js';
 import { decodeName, fsPath, printable, printableLines } from '../reader/index.js';
@@ -141,11 +141,23 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     return ExitCode.FAILURE;
   }
 
-  let interrupted = false;
-  const unsubscribe = io.onInterrupt(() => {
-    if (interrupted) process.exit(ExitCode.INTERRUPTED); // second Ctrl-C: leave now; SQLite rolls back
-    interrupted = true;
+  // The first Ctrl-C or SIGTERM ends the read where it is: the capture is analysed and written up to
+  // there (status `interrupted`), its summary printed, and no further capture started. Its handler is
+  // then removed, so a second signal finds the default action and ends the process at once, even in
+  // the middle of a long synchronous step (JS handlers run only between them): the transaction in
+  // progress is never committed, and SQLite rolls it back when the file is next opened.
+  const stop = new AbortController();
+  let stoppedBy: StopSignal | null = null;
+  const unsubscribe = io.onInterrupt((signal) => {
+    // A second one already queued when the handler went: the same, leave now.
+    if (stoppedBy !== null) process.exit(exitCodeFor([], { stoppedBy: signal ?? 'SIGINT' }));
+    stoppedBy = signal ?? 'SIGINT';
+    stop.abort();
+    unsubscribe();
+    // A read waiting on an idle pipe has let go of it; closing it lets the process end.
+    if (captures.includes('-')) (io.stdin as { destroy?: () => void }).destroy?.();
   });
+  const interrupted = () => stoppedBy !== null;
   // Results in input order, whatever order the captures finish in.
   const results: Array<{ summary: CaptureSummary; checks: CheckResult[] } | undefined> = new Array(captures.length);
   let done = 0;
@@ -165,7 +177,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     const checks = (opts.failOn ?? []).map((c) => evaluate(c, summary));
     results[i] = { summary, checks };
     if (summary.error !== null) {
-      const tag = summary.status === 'truncated' ? warn.yellow('warning: ') : warn.red('error: ');
+      const tag = summary.status === 'truncated' || summary.status === 'interrupted' ? warn.yellow('warning: ') : warn.red('error: ');
       io.stderr.write(`tcpstate: ${tag}${summary.error}\n`);
     }
     for (const r of checks.filter((x) => x.failed)) {
@@ -176,24 +188,17 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   };
   try {
     if (direct !== null && jobs > 1) { // jobs > 1: always the direct sink, which the workers' databases are imported into
-      const ok = await inWorkers(captures, jobs, settings, io, direct, report, () => interrupted);
-      if (!ok) {
-        io.stderr.write(`tcpstate: interrupted; the captures not finished were not written to ${printable(opts.db)}\n`);
-        return ExitCode.INTERRUPTED;
-      }
+      await inWorkers(captures, jobs, settings, io, direct, report, stop.signal);
     } else {
       for (const [i, name] of captures.entries()) {
+        if (interrupted()) break;
         const path = name === '-' ? '-' : resolve(io.cwd, name);
-        try {
-          report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, () => interrupted));
-        } catch (e) {
-          if (e instanceof ReadInterrupted) {
-            io.stderr.write(`tcpstate: interrupted; ${printable(name)} was not written to ${printable(opts.db)}\n`);
-            return ExitCode.INTERRUPTED;
-          }
-          throw e;
-        }
+        report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, () => false, stop.signal));
       }
+    }
+    if (interrupted()) {
+      const left = captures.length - results.filter((r) => r !== undefined).length;
+      io.stderr.write(`tcpstate: interrupted by ${stoppedBy}; what was read is in ${printable(opts.db)}${left > 0 ? `; ${left} capture${left === 1 ? '' : 's'} not analysed` : ''}\n`);
     }
   } finally {
     unsubscribe();
@@ -213,14 +218,15 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
       return ExitCode.FAILURE;
     }
   }
-  return exitCodeFor(statuses, { allowTruncated: opts.allowTruncated, checkFailed });
+  return exitCodeFor(statuses, { allowTruncated: opts.allowTruncated, checkFailed, stoppedBy });
 }
 
 /**
  * Several captures at once: each worker analyses a capture into its own temporary
  * database, and the main thread imports it into the user's database when it is done
  * (one short transaction each). Standard input, if given, is read here first.
- * Returns false when interrupted (finished captures stay written).
+ * When `signal` aborts, each worker ends the capture it is reading there (written, `interrupted`) and
+ * no other capture is started.
  */
 async function inWorkers(
   captures: string[],
@@ -229,17 +235,11 @@ async function inWorkers(
   io: Io,
   sink: SqliteSink,
   report: (i: number, name: string, s: CaptureSummary) => void,
-  stopped: () => boolean,
-): Promise<boolean> {
+  signal: AbortSignal,
+): Promise<void> {
   const stdinAt = captures.indexOf('-');
-  if (stdinAt >= 0) {
-    try {
-      report(stdinAt, '-', await analyzeInto(sink, '-', '-', settings, io.stdin, stopped));
-    } catch (e) {
-      if (e instanceof ReadInterrupted) return false;
-      throw e;
-    }
-  }
+  if (stdinAt >= 0) report(stdinAt, '-', await analyzeInto(sink, '-', '-', settings, io.stdin, () => false, signal));
+  if (signal.aborted) return;
   const queue = captures.map((name, i) => ({ name, i })).filter((c) => c.name !== '-');
   const tmp = mkdtempSync(join(tmpdir(), 'tcpstate-'));
   const workers: Worker[] = [];
@@ -266,8 +266,10 @@ async function inWorkers(
     const runWorker = async (): Promise<void> => {
       const worker = new Worker(new URL('./analyze-worker.js', import.meta.url));
       workers.push(worker);
+      const onStop = () => worker.postMessage(STOP);
+      signal.addEventListener('abort', onStop, { once: true });
       try {
-        for (let job = queue.shift(); job !== undefined && !stopped(); job = queue.shift()) {
+        for (let job = queue.shift(); job !== undefined && !signal.aborted; job = queue.shift()) {
           const { name, i } = job;
           const db = join(tmp, `${i}.db`);
           const message: WorkerJob = { path: resolve(io.cwd, name), name, db, settings };
@@ -282,6 +284,7 @@ async function inWorkers(
           flush();
         }
       } finally {
+        signal.removeEventListener('abort', onStop);
         await worker.terminate();
       }
     };
@@ -290,5 +293,4 @@ async function inWorkers(
     await Promise.all(workers.map((w) => w.terminate()));
     rmSync(tmp, { recursive: true, force: true });
   }
-  return !stopped();
 }

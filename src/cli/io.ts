@@ -9,8 +9,8 @@ export interface Io {
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Subscribe to Ctrl-C / SIGTERM; returns the unsubscribe function. */
-  onInterrupt(fn: () => void): () => void;
+  /** Subscribe to Ctrl-C / SIGTERM (the signal's name is passed; absent: SIGINT); returns the unsubscribe function. */
+  onInterrupt(fn: (signal?: 'SIGINT' | 'SIGTERM') => void): () => void;
 }
 
 /**

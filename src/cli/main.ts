@@ -60,7 +60,8 @@ export function makeProgram(io: Io, setCode: (code: number) => void): Command {
       `
 Exit codes: 0 ok; 1 a --fail-on check held; 2 usage error;
 3 a capture is unreadable or damaged (what was read before the damage is written);
-4 internal error or database unwritable; 130 interrupted (the capture being read is not written).
+4 internal error or database unwritable; 130 Ctrl-C, 143 SIGTERM (what was read is written,
+status interrupted; a second one stops at once, writing nothing).
 
 Examples:
   tcpstate analyze trace.pcapng

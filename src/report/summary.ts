@@ -86,7 +86,7 @@ function hostsBySockets(hosts: Record<string, Record<string, number>>): Array<[s
 export function renderSummary(s: SummaryInput, c: ChalkInstance): string {
   const label = s.name === '-' ? '<stdin>' : printable(s.name);
   const statusText =
-    s.status === 'complete' ? c.green('complete') : s.status === 'truncated' ? c.yellow('truncated') : c.red('error');
+    s.status === 'complete' ? c.green('complete') : s.status === 'truncated' || s.status === 'interrupted' ? c.yellow(s.status) : c.red('error');
   const kind = [s.format ?? 'unreadable', s.compression, s.linkTypes.map(linkTypeName).join('+') || null].filter(Boolean).join(', ');
   const lines = [`${c.bold(label)}  ${c.dim(kind)}  ${statusText}`];
   if (s.format !== null) {

@@ -37,7 +37,7 @@ import {
   textOf,
 } from './codes.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Per-database dictionaries: table, text column. */
 const DICTIONARIES = [
@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS captures (
   bytes         INTEGER NOT NULL,       -- bytes of the (decompressed) capture read
   first_ts      INTEGER,                -- microseconds since the epoch
   last_ts       INTEGER,
-  status        TEXT NOT NULL CHECK (status IN ('complete', 'truncated', 'error')),
+  status        TEXT NOT NULL CHECK (status IN ('complete', 'truncated', 'error', 'interrupted')),
   error         TEXT,                   -- one line naming the byte offset and record
   error_offset  INTEGER,
   error_record  INTEGER

@@ -112,6 +112,11 @@ class WorstFlows {
 export interface AnalyzeOptions {
   /** Polled between chunks; true stops the read with ReadInterrupted. */
   shouldStop?: () => boolean;
+  /**
+   * Called once, before the first record, with a function that reads the analysis's counts as they
+   * stand (for a progress line, polled a few times a second; nothing is done per packet for it).
+   */
+  probe?: (read: () => LiveCounts) => void;
   /** Aborting it ends the read at once (even while waiting for input): the capture is analysed up to there, status `interrupted`. */
   signal?: AbortSignal;
   /** Sees every record with its decoded packet (status and fields) before the next one is read. */
@@ -133,6 +138,14 @@ export interface AnalyzeOptions {
   reassembly?: Partial<ReassemblyOptions>;
 }
 
+/** The analysis so far, as a progress line shows it. */
+export interface LiveCounts {
+  packets: number;
+  flows: number;
+  liveFlows: number;
+  findings: number;
+}
+
 export async function analyzeCapture(name: string, source: ByteSource, opts: AnalyzeOptions = {}): Promise<CaptureSummary> {
   const counters = new DecodeCounters();
   const p = new DecodedPacket();
@@ -151,7 +164,9 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const worst = new WorstFlows();
   const flowOptions = { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions };
   const thresholds = { ...DEFAULT_CONNECTION_THRESHOLDS, ...DEFAULT_HOST_THRESHOLDS, timeWaitUs: flowOptions.timeWaitUs, ...opts.thresholds };
+  let findingCount = 0;
   const emit = (f: Finding) => {
+    findingCount++;
     findings[f.kind] = (findings[f.kind] ?? 0) + 1;
     findingsBySeverity[f.severity] = (findingsBySeverity[f.severity] ?? 0) + 1;
     const k = (findingSeverities[f.kind] ??= {});
@@ -204,6 +219,11 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     flowOptions,
   );
 
+  opts.probe?.(() => {
+    let packets = counters.internalErrors;
+    for (const n of counters.byStatus) packets += n;
+    return { packets, flows: table.created, liveFlows: table.live, findings: findingCount };
+  });
   // What Zeek needs of the packet beyond its headers: one object, refilled for each packet.
   const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
   const outcome = await readCapture(

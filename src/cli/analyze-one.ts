@@ -2,7 +2,9 @@
  * One capture into one database: the work the analyze command does per capture,
  * in the main thread or in a worker (which writes to its own database first).
  */
-import { analyzeCapture, type CaptureSummary } from '../analyze/capture.js';
+import { analyzeCapture, type CaptureSummary, type LiveCounts } from '../analyze/capture.js';
+import type { Finding } from '../detect/finding.js';
+import type { ByteSource } from '../reader/index.js';
 import { DecodeCounters } from '../decode/index.js';
 import { ReadInterrupted, openSource, wellFormed } from '../reader/index.js';
 import type { Sink } from '../sink/sqlite.js';
@@ -16,9 +18,22 @@ export interface AnalysisSettings {
   thresholds: Record<string, number>;
 }
 
+/** What the command watches of one analysis (all optional). */
+export interface AnalyzeHooks {
+  /** Polled between chunks: true throws ReadInterrupted, nothing written. */
+  shouldStop?: () => boolean;
+  /** Aborting it ends the read where it is: what was read is analysed and written, status `interrupted`. */
+  signal?: AbortSignal;
+  /** The byte source, once opened (its raw byte count and size, for a progress line). */
+  onSource?: (source: ByteSource) => void;
+  /** The analysis's counts as they stand (see AnalyzeOptions.probe). */
+  probe?: (read: () => LiveCounts) => void;
+  /** Each finding as it is made, after it was handed to the database. */
+  onFinding?: (f: Finding) => void;
+}
+
 /**
- * Analyse `path` into `sink` in one transaction; throws ReadInterrupted (nothing written) when `shouldStop`
- * says so. Aborting `signal` instead ends the read where it is: what was read is analysed and written, status `interrupted`.
+ * Analyse `path` into `sink` in one transaction; see AnalyzeHooks for stopping it and watching it.
  * The file is opened by its bytes; the database gets its name as UTF-8 text (U+FFFD for a byte that is not).
  */
 export async function analyzeInto(
@@ -27,16 +42,19 @@ export async function analyzeInto(
   name: string,
   settings: AnalysisSettings,
   stdin: NodeJS.ReadableStream,
-  shouldStop: () => boolean,
-  signal?: AbortSignal,
+  hooks: AnalyzeHooks = {},
 ): Promise<CaptureSummary> {
   const id = sink.beginCapture(wellFormed(path), wellFormed(name));
   try {
-    const summary = await analyzeCapture(name, openSource(path, stdin), {
-      shouldStop,
-      signal,
+    const source = openSource(path, stdin);
+    hooks.onSource?.(source);
+    const watch = hooks.onFinding;
+    const summary = await analyzeCapture(name, source, {
+      shouldStop: hooks.shouldStop,
+      signal: hooks.signal,
+      probe: hooks.probe,
       onFlowEnd: (flow) => sink.writeFlow(id, flow),
-      onFinding: (f) => sink.writeFinding(id, f),
+      onFinding: watch === undefined ? (f) => sink.writeFinding(id, f) : (f) => (sink.writeFinding(id, f), watch(f)),
       onZeekConn: (z) => sink.writeZeekConn(id, z),
       verifyChecksums: settings.verifyChecksums,
       flowOptions: settings.flowOptions,

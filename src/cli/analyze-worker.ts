@@ -7,12 +7,20 @@ import { parentPort } from 'node:worker_threads';
 import { PassThrough } from 'node:stream';
 import { SqliteSink } from '../sink/sqlite.js';
 import { STOP, analyzeInto, type AnalysisSettings } from './analyze-one.js';
+import { snapshotOf } from './progress.js';
+import type { ByteSource } from '../reader/index.js';
+import type { LiveCounts } from '../analyze/capture.js';
+
+/** How often a worker tells the main thread where it stands (the terminal line is redrawn every 250 ms). */
+const PROGRESS_MS = 200;
 
 export interface WorkerJob {
   path: string;
   name: string;
   db: string;
   settings: AnalysisSettings;
+  /** Post `{ progress: Snapshot }` a few times a second while reading. */
+  progress?: boolean;
 }
 
 const stop = new AbortController();
@@ -25,9 +33,18 @@ parentPort?.on('message', async (job: WorkerJob | typeof STOP) => {
   try {
     const sink = new SqliteSink(job.db);
     let summary;
+    let source: ByteSource | null = null;
+    let read: (() => LiveCounts) | null = null;
+    const snapshot = snapshotOf(() => source, () => read);
+    const timer = job.progress ? setInterval(() => parentPort!.postMessage({ progress: snapshot() }), PROGRESS_MS) : null;
     try {
-      summary = await analyzeInto(sink, job.path, job.name, job.settings, new PassThrough(), () => false, stop.signal);
+      summary = await analyzeInto(sink, job.path, job.name, job.settings, new PassThrough(), {
+        signal: stop.signal,
+        onSource: (s) => (source = s),
+        probe: (r) => (read = r),
+      });
     } finally {
+      if (timer !== null) clearInterval(timer);
       // Closed before the main thread is told: it imports the file, and may end this worker, at once.
       sink.close();
     }

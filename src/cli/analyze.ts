@@ -11,7 +11,10 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CaptureStatus, CaptureSummary } from '../analyze/capture.js';
 import type { CheckResult } from '../detect/checks.js';
-import { STOP, analyzeInto, reviveSummary, type AnalysisSettings } from './analyze-one.js';
+import { STOP, analyzeInto, reviveSummary, type AnalysisSettings, type AnalyzeHooks } from './analyze-one.js';
+import { Progress, progressWanted, snapshotOf, type Snapshot } from './progress.js';
+import type { ByteSource } from '../reader/index.js';
+import type { LiveCounts } from '../analyze/capture.js';
 import type { WorkerJob } from './analyze-worker.js';
 import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
 import { DbRefused, SqliteSink, type Sink } from '../sink/sqlite.js';
@@ -35,6 +38,7 @@ export interface AnalyzeCliOptions {
   junit?: string;
   jobs?: number;
   dbThread?: boolean;
+  progress?: boolean;
   stack?: 'linux' | 'rfc793';
   timeWait?: number;
   finTimeout?: number;
@@ -58,6 +62,17 @@ function given<T extends object>(o: T): Partial<T> {
 }
 
 export class UsageError extends Error {}
+
+/** A capture's size as stored, for the batch's share; null for standard input or what cannot be read (reported when it is read). */
+function fileSize(name: string, cwd: string): number | null {
+  if (name === '-') return null;
+  try {
+    const st = statSync(fsPath(resolve(cwd, name)));
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Capture files in a directory tree, by name: .pcap, .pcapng, .cap, and those gzipped. */
 const CAPTURE_NAME = /\.(pcap|pcapng|cap)(\.gz)?$/i;
@@ -158,13 +173,18 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     if (captures.includes('-')) (io.stdin as { destroy?: () => void }).destroy?.();
   });
   const interrupted = () => stoppedBy !== null;
+  // The live progress line: the capture being read, or each worker's.
+  const live =
+    progressWanted(opts.progress, opts.quiet, io.stderr.isTTY, io.env)
+      ? new Progress(io.stderr, captures.map((c) => fileSize(c, io.cwd)), io.stderr.isTTY === true)
+      : null;
   // Results in input order, whatever order the captures finish in.
   const results: Array<{ summary: CaptureSummary; checks: CheckResult[] } | undefined> = new Array(captures.length);
   let done = 0;
   const progress = (given: string) => {
     const name = printable(given);
     done++;
-    if (opts.quiet || captures.length < 2) return;
+    if (opts.quiet || captures.length < 2 || live !== null) return;
     if (io.stderr.isTTY) {
       const width = 20;
       const filled = Math.round((width * done) / captures.length);
@@ -174,6 +194,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     else io.stderr.write(`tcpstate: [${done}/${captures.length}] ${name}\n`);
   };
   const report = (i: number, name: string, summary: CaptureSummary) => {
+    live?.end(i);
     const checks = (opts.failOn ?? []).map((c) => evaluate(c, summary));
     results[i] = { summary, checks };
     if (summary.error !== null) {
@@ -188,12 +209,20 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   };
   try {
     if (direct !== null && jobs > 1) { // jobs > 1: always the direct sink, which the workers' databases are imported into
-      await inWorkers(captures, jobs, settings, io, direct, report, stop.signal);
+      await inWorkers(captures, jobs, settings, io, direct, report, stop.signal, live);
     } else {
       for (const [i, name] of captures.entries()) {
         if (interrupted()) break;
         const path = name === '-' ? '-' : resolve(io.cwd, name);
-        report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, () => false, stop.signal));
+        const hooks: AnalyzeHooks = { signal: stop.signal };
+        if (live !== null) {
+          let source: ByteSource | null = null;
+          let read: (() => LiveCounts) | null = null;
+          live.begin(i, name, snapshotOf(() => source, () => read));
+          hooks.onSource = (s) => (source = s);
+          hooks.probe = (r) => (read = r);
+        }
+        report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, hooks));
       }
     }
     if (interrupted()) {
@@ -201,6 +230,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
       io.stderr.write(`tcpstate: interrupted by ${stoppedBy}; what was read is in ${printable(opts.db)}${left > 0 ? `; ${left} capture${left === 1 ? '' : 's'} not analysed` : ''}\n`);
     }
   } finally {
+    live?.stop();
     unsubscribe();
     sink.close();
   }
@@ -236,9 +266,20 @@ async function inWorkers(
   sink: SqliteSink,
   report: (i: number, name: string, s: CaptureSummary) => void,
   signal: AbortSignal,
+  live: Progress | null,
 ): Promise<void> {
   const stdinAt = captures.indexOf('-');
-  if (stdinAt >= 0) report(stdinAt, '-', await analyzeInto(sink, '-', '-', settings, io.stdin, () => false, signal));
+  if (stdinAt >= 0) {
+    const hooks: AnalyzeHooks = { signal };
+    if (live !== null) {
+      let source: ByteSource | null = null;
+      let read: (() => LiveCounts) | null = null;
+      live.begin(stdinAt, '-', snapshotOf(() => source, () => read));
+      hooks.onSource = (s) => (source = s);
+      hooks.probe = (r) => (read = r);
+    }
+    report(stdinAt, '-', await analyzeInto(sink, '-', '-', settings, io.stdin, hooks));
+  }
   if (signal.aborted) return;
   const queue = captures.map((name, i) => ({ name, i })).filter((c) => c.name !== '-');
   const tmp = mkdtempSync(join(tmpdir(), 'tcpstate-'));
@@ -272,12 +313,23 @@ async function inWorkers(
         for (let job = queue.shift(); job !== undefined && !signal.aborted; job = queue.shift()) {
           const { name, i } = job;
           const db = join(tmp, `${i}.db`);
-          const message: WorkerJob = { path: resolve(io.cwd, name), name, db, settings };
+          const message: WorkerJob = { path: resolve(io.cwd, name), name, db, settings, progress: live !== null };
+          let last: Snapshot | null = null;
+          live?.begin(i, name, () => last);
           const answer = await new Promise<{ ok: boolean; summary?: CaptureSummary; error?: string }>((res, rej) => {
-            worker.once('message', res);
+            const onMessage = (m: { progress?: Snapshot; ok?: boolean }) => {
+              if (m.progress !== undefined) {
+                last = m.progress;
+                return;
+              }
+              worker.off('message', onMessage);
+              res(m as { ok: boolean });
+            };
+            worker.on('message', onMessage);
             worker.once('error', rej);
             worker.postMessage(message);
           });
+          live?.end(i);
           worker.removeAllListeners('error');
           if (!answer.ok) throw new Error(`${name}: ${answer.error}`);
           ready.set(i, { name, db, summary: reviveSummary(answer.summary!) });

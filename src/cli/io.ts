@@ -5,7 +5,7 @@ import { decodeName } from '../reader/index.js';
 export interface Io {
   /** `columns`: the terminal's width, when it is one; `closed`: its reader went away (`| head`). */
   stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number; readonly closed?: boolean };
-  stderr: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;

@@ -34,6 +34,8 @@ export function makeProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--json', 'print the capture summaries as JSON instead of text')
     .option('-q, --quiet', 'print nothing but warnings and errors')
     .option('--no-color', 'plain text even on a terminal')
+    .option('--progress', 'a progress line on stderr even when it is not a terminal, or in CI (one line a second there)')
+    .option('--no-progress', 'no progress line, even on a terminal')
     .option('--allow-truncated', 'exit 0 when a capture is only cut short at its end')
     .option('--verify-checksums', 'drop packets with a wrong IPv4 or TCP checksum, as Zeek does (off: offloading makes a host\'s own packets look bad)')
     .option('--fail-on <checks>', 'exit 1 when a check holds: kinds, kind>N, kind>N% or a severity (e.g. syn_flood,connection_reset or "retransmission>1%")', parseFailOn)

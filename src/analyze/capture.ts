@@ -15,7 +15,7 @@ import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
 import { ConnTable, PACKET_HOLDER } from '../conn/table.js';
 import { recordAnalysis } from '../detect/packet-flags.js';
 import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
-import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
+import { readCapture, type ByteSource, type CaptureFormat, type CapturePart, type InterfaceInfo, type PacketRecord, type ReadOutcome, type RotatedOutcome, type RotatedReader } from '../reader/index.js';
 
 /** `interrupted`: stopped by Ctrl-C or SIGTERM; what was read is analysed as a capture cut short there. */
 export type CaptureStatus = 'complete' | 'truncated' | 'error' | 'interrupted';
@@ -43,6 +43,8 @@ export interface CaptureSummary {
   counters: DecodeCounters;
   /** One line per thing that kept packets from being decoded (a link type, an encapsulation); status stays about reading the file. */
   warnings: string[];
+  /** Rotated files read as this one capture (--continuous): where each file's frames are; null for one file. */
+  parts: CapturePart[] | null;
   /** TCP connections found, and the most alive at one moment. */
   flows: number;
   peakLiveFlows: number;
@@ -146,7 +148,8 @@ export interface LiveCounts {
   findings: number;
 }
 
-export async function analyzeCapture(name: string, source: ByteSource, opts: AnalyzeOptions = {}): Promise<CaptureSummary> {
+/** `source`: one file or stream, or rotated files read as one capture (frames and timers running on across them). */
+export async function analyzeCapture(name: string, source: ByteSource | RotatedReader, opts: AnalyzeOptions = {}): Promise<CaptureSummary> {
   const counters = new DecodeCounters();
   const p = new DecodedPacket();
   // IP fragments are held here; a datagram is decoded at the frame of the fragment that completes it.
@@ -226,9 +229,7 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   });
   // What Zeek needs of the packet beyond its headers: one object, refilled for each packet.
   const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
-  const outcome = await readCapture(
-    source,
-    (rec) => {
+  const onRecord = (rec: PacketRecord) => {
       if (rec.tsKnown) {
         if (firstTs === null || rec.tsUs < firstTs) firstTs = rec.tsUs;
         if (lastTs === null || rec.tsUs > lastTs) lastTs = rec.tsUs;
@@ -279,9 +280,10 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         conn.release(row, PACKET_HOLDER);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);
-    },
-    { shouldStop: opts.shouldStop, signal: opts.signal },
-  );
+  };
+  const readOpts = { shouldStop: opts.shouldStop, signal: opts.signal };
+  const outcome: ReadOutcome & Partial<Pick<RotatedOutcome, 'notes' | 'parts'>> =
+    'read' in source ? await source.read(onRecord, readOpts) : await readCapture(source, onRecord, readOpts);
 
   fragments.finish();
   table.finish(lastTs ?? 0);
@@ -307,7 +309,8 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     errorOffset: err?.offset ?? null,
     errorRecord: err?.record ?? null,
     counters,
-    warnings: counters.warnings(),
+    warnings: [...(outcome.notes ?? []), ...counters.warnings()],
+    parts: outcome.parts ?? null,
     flows: table.created,
     peakLiveFlows: table.peakLive,
     endStates,

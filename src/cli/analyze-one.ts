@@ -4,7 +4,8 @@
  */
 import { analyzeCapture, type CaptureSummary, type LiveCounts } from '../analyze/capture.js';
 import type { Finding } from '../detect/finding.js';
-import type { ByteSource } from '../reader/index.js';
+import type { RotatedReader } from '../reader/index.js';
+import type { ProgressSource } from './progress.js';
 import { DecodeCounters } from '../decode/index.js';
 import { ReadInterrupted, openSource, wellFormed } from '../reader/index.js';
 import type { Sink } from '../sink/sqlite.js';
@@ -24,8 +25,10 @@ export interface AnalyzeHooks {
   shouldStop?: () => boolean;
   /** Aborting it ends the read where it is: what was read is analysed and written, status `interrupted`. */
   signal?: AbortSignal;
+  /** Rotated files to read as this one capture instead of `path` (--continuous). */
+  reader?: RotatedReader;
   /** The byte source, once opened (its raw byte count and size, for a progress line). */
-  onSource?: (source: ByteSource) => void;
+  onSource?: (source: ProgressSource) => void;
   /** The analysis's counts as they stand (see AnalyzeOptions.probe). */
   probe?: (read: () => LiveCounts) => void;
   /** Each finding as it is made, after it was handed to the database. */
@@ -46,7 +49,7 @@ export async function analyzeInto(
 ): Promise<CaptureSummary> {
   const id = sink.beginCapture(wellFormed(path), wellFormed(name));
   try {
-    const source = openSource(path, stdin);
+    const source = hooks.reader ?? openSource(path, stdin);
     hooks.onSource?.(source);
     const watch = hooks.onFinding;
     const summary = await analyzeCapture(name, source, {

@@ -7,8 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { PassThrough } from 'node:stream';
 import { SqliteSink } from '../sink/sqlite.js';
 import { STOP, analyzeInto, type AnalysisSettings } from './analyze-one.js';
-import { snapshotOf } from './progress.js';
-import type { ByteSource } from '../reader/index.js';
+import { snapshotOf, type ProgressSource } from './progress.js';
 import type { LiveCounts } from '../analyze/capture.js';
 
 /** How often a worker tells the main thread where it stands (the terminal line is redrawn every 250 ms). */
@@ -33,7 +32,7 @@ parentPort?.on('message', async (job: WorkerJob | typeof STOP) => {
   try {
     const sink = new SqliteSink(job.db);
     let summary;
-    let source: ByteSource | null = null;
+    let source: ProgressSource | null = null;
     let read: (() => LiveCounts) | null = null;
     const snapshot = snapshotOf(() => source, () => read);
     const timer = job.progress ? setInterval(() => parentPort!.postMessage({ progress: snapshot() }), PROGRESS_MS) : null;

@@ -12,8 +12,8 @@ import { Worker } from 'node:worker_threads';
 import type { CaptureStatus, CaptureSummary } from '../analyze/capture.js';
 import type { CheckResult } from '../detect/checks.js';
 import { STOP, analyzeInto, reviveSummary, type AnalysisSettings, type AnalyzeHooks } from './analyze-one.js';
-import { Progress, progressWanted, snapshotOf, type Snapshot } from './progress.js';
-import type { ByteSource } from '../reader/index.js';
+import { Progress, progressWanted, snapshotOf, type ProgressSource, type Snapshot } from './progress.js';
+import { RotatedReader, firstTimestamp, openSource } from '../reader/index.js';
 import type { LiveCounts } from '../analyze/capture.js';
 import type { WorkerJob } from './analyze-worker.js';
 import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
@@ -39,6 +39,8 @@ export interface AnalyzeCliOptions {
   jobs?: number;
   dbThread?: boolean;
   progress?: boolean;
+  continuous?: boolean;
+  rotated?: boolean;
   stack?: 'linux' | 'rfc793';
   timeWait?: number;
   finTimeout?: number;
@@ -63,6 +65,40 @@ function given<T extends object>(o: T): Partial<T> {
 
 export class UsageError extends Error {}
 
+/** The hooks, with the progress line (if any) watching capture `i`. */
+function watched(live: Progress | null, i: number, name: string, hooks: AnalyzeHooks): AnalyzeHooks {
+  if (live === null) return hooks;
+  let source: ProgressSource | null = null;
+  let read: (() => LiveCounts) | null = null;
+  live.begin(i, name, snapshotOf(() => source, () => read));
+  return { ...hooks, onSource: (s) => (source = s), probe: (r) => (read = r) };
+}
+
+/**
+ * The files of a --continuous run as one capture: in order of their first packet (files without one
+ * last, by name). Its identity in the database is the directory when one was given, else the first
+ * file; its name is the arguments as given.
+ */
+async function rotatedCapture(args: string[], files: string[], io: Io): Promise<{ name: string; path: string; reader: RotatedReader }> {
+  if (files.includes('-')) throw new UsageError('--continuous reads files; standard input ("-") cannot be one of them');
+  const timed: Array<{ name: string; path: string; first: number | null }> = [];
+  for (const name of files) {
+    const path = resolve(io.cwd, name);
+    let first: number | null = null;
+    try {
+      first = await firstTimestamp(openSource(path));
+    } catch {
+      first = null; // unreadable: its error comes when it is read
+    }
+    timed.push({ name, path, first });
+  }
+  timed.sort((a, b) => (a.first ?? Infinity) - (b.first ?? Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sizes = timed.map((f) => fileSize(f.name, io.cwd));
+  const size = sizes.every((s) => s !== null) ? sizes.reduce<number>((a, s) => a + (s ?? 0), 0) : null;
+  const dir = args.length === 1 && files.length > 0 && files[0] !== args[0] ? resolve(io.cwd, args[0]) : null;
+  return { name: args.join(' '), path: dir ?? timed[0]?.path ?? resolve(io.cwd, args[0]), reader: new RotatedReader(timed, undefined, size) };
+}
+
 /** A capture's size as stored, for the batch's share; null for standard input or what cannot be read (reported when it is read). */
 function fileSize(name: string, cwd: string): number | null {
   if (name === '-') return null;
@@ -74,8 +110,8 @@ function fileSize(name: string, cwd: string): number | null {
   }
 }
 
-/** Capture files in a directory tree, by name: .pcap, .pcapng, .cap, and those gzipped. */
-const CAPTURE_NAME = /\.(pcap|pcapng|cap)(\.gz)?$/i;
+/** Capture files in a directory tree, by name: .pcap, .pcapng, .cap, and those gzipped; tcpdump -C's pieces too (dump.pcap1, dump.pcap2...). */
+const CAPTURE_NAME = /\.(pcap|pcapng|cap)\d*(\.gz)?$/i;
 
 /**
  * Directories given on the command line stand for the captures below them, in name order.
@@ -108,12 +144,15 @@ export function expandCaptures(args: string[], cwd: string): string[] {
 }
 
 export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io: Io): Promise<number> {
-  const captures = expandCaptures(args, io.cwd);
-  if (captures.filter((c) => c === '-').length > 1) throw new UsageError('standard input ("-") can be read only once');
+  const files = expandCaptures(args, io.cwd);
+  if (files.filter((c) => c === '-').length > 1) throw new UsageError('standard input ("-") can be read only once');
+  // --continuous: every file one capture, read in order of first packet.
+  const rotated = opts.continuous || opts.rotated ? await rotatedCapture(args, files, io) : null;
+  const captures = rotated === null ? files : [rotated.name];
   if (captures.length === 0) throw new UsageError(`no capture files (.pcap, .pcapng, .cap, or .gz of them) in ${args.map(printable).join(', ')}`);
   const chalk = makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false);
   const warn = makeChalk(Boolean(io.stderr.isTTY), io.env, opts.color !== false);
-  const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
+  const jobs = rotated !== null ? 1 : Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
   // One capture at a time: memory stays near what is live. Several: the workers' collections would
   // compete for the cores they analyse on (4 captures at -j 2 took 44 s bounded, 35 s not).
   if (jobs === 1) boundHeapGrowth();
@@ -176,7 +215,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   // The live progress line: the capture being read, or each worker's.
   const live =
     progressWanted(opts.progress, opts.quiet, io.stderr.isTTY, io.env)
-      ? new Progress(io.stderr, captures.map((c) => fileSize(c, io.cwd)), io.stderr.isTTY === true)
+      ? new Progress(io.stderr, rotated !== null ? [rotated.reader.size] : captures.map((c) => fileSize(c, io.cwd)), io.stderr.isTTY === true)
       : null;
   // Results in input order, whatever order the captures finish in.
   const results: Array<{ summary: CaptureSummary; checks: CheckResult[] } | undefined> = new Array(captures.length);
@@ -213,15 +252,8 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     } else {
       for (const [i, name] of captures.entries()) {
         if (interrupted()) break;
-        const path = name === '-' ? '-' : resolve(io.cwd, name);
-        const hooks: AnalyzeHooks = { signal: stop.signal };
-        if (live !== null) {
-          let source: ByteSource | null = null;
-          let read: (() => LiveCounts) | null = null;
-          live.begin(i, name, snapshotOf(() => source, () => read));
-          hooks.onSource = (s) => (source = s);
-          hooks.probe = (r) => (read = r);
-        }
+        const path = rotated !== null ? rotated.path : name === '-' ? '-' : resolve(io.cwd, name);
+        const hooks = watched(live, i, name, { signal: stop.signal, reader: rotated?.reader });
         report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, hooks));
       }
     }
@@ -270,14 +302,7 @@ async function inWorkers(
 ): Promise<void> {
   const stdinAt = captures.indexOf('-');
   if (stdinAt >= 0) {
-    const hooks: AnalyzeHooks = { signal };
-    if (live !== null) {
-      let source: ByteSource | null = null;
-      let read: (() => LiveCounts) | null = null;
-      live.begin(stdinAt, '-', snapshotOf(() => source, () => read));
-      hooks.onSource = (s) => (source = s);
-      hooks.probe = (r) => (read = r);
-    }
+    const hooks = watched(live, stdinAt, '-', { signal });
     report(stdinAt, '-', await analyzeInto(sink, '-', '-', settings, io.stdin, hooks));
   }
   if (signal.aborted) return;

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { analyzeCapture } from '../analyze/capture.js';
 import { Status } from '../decode/index.js';
 import { formatAddress } from '../flow/address.js';
-import { fsPath, openSource, printable } from '../reader/index.js';
+import { RotatedReader, fsPath, openSource, printable } from '../reader/index.js';
 import { buildLadder, ladderJson, renderLadder, type LadderFinding, type LadderPacket, type LadderTransition } from '../report/ladder.js';
 import { makeChalk } from '../report/summary.js';
 import type { CaptureRow, FlowRow, TcpstateDb } from '../sink/read.js';
@@ -60,8 +60,10 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
   let capture: CaptureRow;
   let transitions: LadderTransition[];
   let findings: LadderFinding[];
+  let files: Array<{ path: string; name: string }>;
   try {
     capture = input.capture;
+    files = input.db.captureFiles(capture.id);
     row = findFlow(input.db, capture, selector);
     transitions = input.db.transitions(row.id).map((t) => ({ ...t, from: t.from_state, to: t.to_state, inferred: t.inferred === 1 }));
     findings = input.db.anomalies(capture.id, { flowIndex: row.flow_index }).map((a) => ({ ...a, side: a.side as LadderFinding['side'] }));
@@ -71,14 +73,17 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
   if (capture.path === '-') {
     throw new UsageError(`${capture.name} in ${arg} was read from standard input and cannot be read again; save the capture to a file and analyse that`);
   }
-  if (!existsSync(fsPath(capture.path))) {
-    io.stderr.write(`tcpstate: error: ${printable(capture.path)}: no such file; the ladder reads the capture again (moved since it was analysed?)\n`);
-    return ExitCode.INPUT;
+  // Rotated files analysed as one capture are read again as one, in the same order.
+  for (const path of files.length > 0 ? files.map((f) => f.path) : [capture.path]) {
+    if (!existsSync(fsPath(path))) {
+      io.stderr.write(`tcpstate: error: ${printable(path)}: no such file; the ladder reads the capture again (moved since it was analysed?)\n`);
+      return ExitCode.INPUT;
+    }
   }
 
   const packets: LadderPacket[] = [];
   const version = row.ip_version as 4 | 6;
-  await analyzeCapture(capture.name, openSource(capture.path, io.stdin), {
+  await analyzeCapture(capture.name, files.length > 0 ? new RotatedReader(files) : openSource(capture.path, io.stdin), {
     onPacket: (rec, status, p) => {
       if (status !== Status.TCP || rec.number < row.first_packet || rec.number > row.last_packet || p.ipVersion !== version) return;
       const fromClient = p.srcPort === row.client_port && p.dstPort === row.server_port;

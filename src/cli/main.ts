@@ -36,6 +36,8 @@ export function makeProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--no-color', 'plain text even on a terminal')
     .option('--progress', 'a progress line on stderr even when it is not a terminal, or in CI (one line a second there)')
     .option('--no-progress', 'no progress line, even on a terminal')
+    .option('--continuous', 'the captures given (files, or a directory\'s) are rotated pieces of ONE capture (tcpdump -C/-G): read in order of first packet, frames, connections and timers running on across them')
+    .option('--rotated', 'the same as --continuous')
     .option('--allow-truncated', 'exit 0 when a capture is only cut short at its end')
     .option('--verify-checksums', 'drop packets with a wrong IPv4 or TCP checksum, as Zeek does (off: offloading makes a host\'s own packets look bad)')
     .option('--fail-on <checks>', 'exit 1 when a check holds: kinds, kind>N, kind>N% or a severity (e.g. syn_flood,connection_reset or "retransmission>1%")', parseFailOn)
@@ -68,7 +70,8 @@ status interrupted; a second one stops at once, writing nothing).
 Examples:
   tcpstate analyze trace.pcapng
   tcpdump -i eth0 -w - | tcpstate analyze - --db incident.db
-  tcpstate analyze --fail-on "syn_flood,connection_reset,retransmission>1%" --junit report.xml captures/`,
+  tcpstate analyze --fail-on "syn_flood,connection_reset,retransmission>1%" --junit report.xml captures/
+  tcpstate analyze --continuous dumps/          # dump0.pcap dump1.pcap ... as one capture`,
     )
     .action(async (captures: string[], opts) => {
       setCode(await analyzeCommand(captures, opts, io));

@@ -6,7 +6,6 @@
  * the analysis's counts are read when the line is drawn.
  */
 import type { LiveCounts } from '../analyze/capture.js';
-import type { ByteSource } from '../reader/index.js';
 import { printable } from '../reader/index.js';
 
 export interface ProgressOut {
@@ -46,8 +45,15 @@ export interface Snapshot {
   counts: LiveCounts | null;
 }
 
+/** What a progress line reads of a byte source (or of rotated files read as one). */
+export interface ProgressSource {
+  readonly rawBytes: number;
+  readonly size: number | null;
+  readonly compression: string | null;
+}
+
 /** A snapshot reader over an open source and the analysis's probe (either may come later). */
-export function snapshotOf(source: () => ByteSource | null, read: () => (() => LiveCounts) | null): () => Snapshot | null {
+export function snapshotOf(source: () => ProgressSource | null, read: () => (() => LiveCounts) | null): () => Snapshot | null {
   return () => {
     const s = source();
     if (s === null) return null;

@@ -13,6 +13,7 @@ export { CaptureParser } from './capture.js';
 export { openSource, sourceFromChunks, type ByteSource } from './source.js';
 export { decodeName, fsPath, printable, printableLines, wellFormed } from './names.js';
 export type { CaptureFormat, InterfaceInfo, PacketRecord } from './record.js';
+export { RotatedReader, firstTimestamp, type CapturePart, type RotatedOutcome } from './rotated.js';
 
 export interface ReadOutcome {
   format: CaptureFormat | null;

@@ -18,6 +18,7 @@ import type { Finding } from '../detect/finding.js';
 import { COUNT_COLUMNS, rttSummary } from '../detect/packet-flags.js';
 import type { FlowView, TransitionVisitor } from '../flow/flow.js';
 import type { ZeekConn } from '../zeek/conn.js';
+import { wellFormed } from '../reader/names.js';
 import {
   ADDRESS_BASE,
   CODE_TABLES,
@@ -86,6 +87,21 @@ CREATE TABLE IF NOT EXISTS captures (
   error_offset  INTEGER,
   error_record  INTEGER
 );
+-- Rotated files analysed as one capture (analyze --continuous): which file each frame came from.
+CREATE TABLE IF NOT EXISTS capture_files (
+  capture_id   INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  idx          INTEGER NOT NULL,        -- 1, 2, 3... in the order read (by first packet time)
+  path         TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  first_frame  INTEGER,                 -- frames of the whole capture from this file; NULL when it held none
+  last_frame   INTEGER,
+  packets      INTEGER NOT NULL,
+  bytes        INTEGER NOT NULL,
+  first_ts     INTEGER,
+  last_ts      INTEGER,
+  error        TEXT,                    -- its damage or cut-short end, if any (the next file is still read)
+  PRIMARY KEY (capture_id, idx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS interfaces (
   capture_id        INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
   idx               INTEGER NOT NULL,   -- across the file (pcapng: every IDB of every section)
@@ -491,6 +507,7 @@ export class SqliteSink implements Sink {
   private readonly updateCapture: Database.Statement;
   private readonly insertInterface: Database.Statement;
   private readonly insertCounter: Database.Statement;
+  private readonly insertFile: Database.Statement;
   private readonly maxFlowId: Database.Statement;
   private readonly flows: RowBuffer;
   private readonly anomalies: RowBuffer;
@@ -563,6 +580,9 @@ export class SqliteSink implements Sink {
       'INSERT INTO interfaces (capture_id, idx, section, link_type, snaplen, ts_units_per_sec, ts_offset_sec, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.insertCounter = this.db.prepare('INSERT INTO decode_counters (capture_id, reason, packets) VALUES (?, ?, ?)');
+    this.insertFile = this.db.prepare(
+      'INSERT INTO capture_files (capture_id, idx, path, name, first_frame, last_frame, packets, bytes, first_ts, last_ts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     this.maxFlowId = this.db.prepare('SELECT coalesce(max(id), 0) FROM flow_data').pluck();
     this.maxAnomalyId = this.db.prepare('SELECT coalesce(max(id), 0) FROM anomaly_data').pluck();
     // A finding's flow_id is set when it is written; one naming a flow_index no flow has links to none.
@@ -829,6 +849,7 @@ export class SqliteSink implements Sink {
     this.updateCapture.run(c.values, id);
     for (const itf of c.interfaces) this.insertInterface.run(id, itf);
     for (const [reason, n] of c.counters) this.insertCounter.run(id, reason, n);
+    for (const f of c.files ?? []) this.insertFile.run(id, f);
     for (const st of this.appendStaged) st.run();
     this.unlinkFindings.run(this.anomalyBase);
     this.db.pragma(`cache_size = ${this.cacheSize}`);
@@ -890,6 +911,7 @@ export class SqliteSink implements Sink {
       const id = Number((db.prepare('SELECT last_insert_rowid() id').get() as { id: number }).id);
       copy('interfaces', { capture_id: String(id) });
       copy('decode_counters', { capture_id: String(id) });
+      copy('capture_files', { capture_id: String(id) });
       copy('flow_data', {
         id: `id + ${flowOff}`,
         capture_id: String(id),
@@ -982,6 +1004,8 @@ export interface CaptureRow {
   /** interfaces rows without the capture id. */
   interfaces: RowValue[][];
   counters: Array<[string, number]>;
+  /** capture_files rows without the capture id (rotated files read as one capture). */
+  files?: RowValue[][];
 }
 
 export function captureRow(s: CaptureSummary): CaptureRow {
@@ -989,6 +1013,18 @@ export function captureRow(s: CaptureSummary): CaptureRow {
     values: [s.format, s.compression, s.linkTypes.join(','), s.packets, s.tcpPackets, s.bytes, s.firstTs, s.lastTs, s.status, s.error, s.errorOffset, s.errorRecord],
     interfaces: s.interfaces.map((i) => [i.index, i.section, i.linkType, i.snaplen, i.unitsPerSecond, i.tsOffsetSeconds, i.name]),
     counters: [...s.counters.entries()],
+    files: (s.parts ?? []).map((p, i) => [
+      i + 1,
+      wellFormed(p.path),
+      wellFormed(p.name),
+      p.packets > 0 ? p.firstFrame : null,
+      p.packets > 0 ? p.lastFrame : null,
+      p.packets,
+      p.bytes,
+      p.firstTs,
+      p.lastTs,
+      p.error === null ? null : wellFormed(p.error),
+    ]),
   };
 }
 

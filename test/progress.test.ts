@@ -50,10 +50,10 @@ test('the line: share of the file as stored, packets, bytes, rate, elapsed, ETA,
   let now = 0;
   let written = '';
   const p = new Progress({ write: (s: string) => (written += s), columns: 300 }, [100e6, 50e6], true, () => now, 1e9);
-  const snap: Snapshot = { rawBytes: 0, size: 100e6, compression: 'gzip', counts: { packets: 0, flows: 0, liveFlows: 0, findings: 0 } };
+  const snap: Snapshot = { rawBytes: 0, size: 100e6, compression: 'gzip', counts: { packets: 0, flows: 0, liveFlows: 0, findings: 0, lastTs: null } };
   p.begin(0, 'a.pcap.gz', () => snap);
   now = 10_000;
-  Object.assign(snap, { rawBytes: 25e6, counts: { packets: 1_234_567, flows: 9000, liveFlows: 2871, findings: 1204 } });
+  Object.assign(snap, { rawBytes: 25e6, counts: { packets: 1_234_567, flows: 9000, liveFlows: 2871, findings: 1204, lastTs: null } });
   assert.equal(
     p.line(),
     '[1/2] a.pcap.gz  25%  1,234,567 packets  25.0/100 MB gzip  2.50 MB/s  0:10  ETA 0:30  2,871 live  1,204 findings  | batch 16% ETA 0:50',

@@ -5,7 +5,7 @@
 import { DecodeCounters, DecodedPacket, FragmentReassembler, Status, decodeRecord, type ReassemblyOptions } from '../decode/index.js';
 import type { EndpointView, FlowView } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
-import { isGone } from '../state/tcp-state.js';
+import { STATE_NAMES, isGone } from '../state/tcp-state.js';
 import { formatEndpoint } from '../flow/address.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds, type HalfOpen } from '../detect/connection.js';
 import type { Finding, Severity } from '../detect/finding.js';
@@ -118,7 +118,7 @@ export interface AnalyzeOptions {
    * Called once, before the first record, with a function that reads the analysis's counts as they
    * stand (for a progress line, polled a few times a second; nothing is done per packet for it).
    */
-  probe?: (read: () => LiveCounts) => void;
+  probe?: (read: () => LiveCounts, census: () => Record<string, number>) => void;
   /** Aborting it ends the read at once (even while waiting for input): the capture is analysed up to there, status `interrupted`. */
   signal?: AbortSignal;
   /** Sees every record with its decoded packet (status and fields) before the next one is read. */
@@ -146,6 +146,8 @@ export interface LiveCounts {
   flows: number;
   liveFlows: number;
   findings: number;
+  /** The latest packet time (µs), or null before the first. */
+  lastTs: number | null;
 }
 
 /** `source`: one file or stream, or rotated files read as one capture (frames and timers running on across them). */
@@ -222,11 +224,21 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     flowOptions,
   );
 
-  opts.probe?.(() => {
-    let packets = counters.internalErrors;
-    for (const n of counters.byStatus) packets += n;
-    return { packets, flows: table.created, liveFlows: table.live, findings: findingCount };
-  });
+  opts.probe?.(
+    () => {
+      let packets = counters.internalErrors;
+      for (const n of counters.byStatus) packets += n;
+      return { packets, flows: table.created, liveFlows: table.live, findings: findingCount, lastTs };
+    },
+    () => {
+      // The live connections' endpoints by state, sockets only (as the summary counts them at the end).
+      const counts = new Int32Array(STATE_NAMES.length);
+      table.census(counts);
+      const out: Record<string, number> = {};
+      counts.forEach((n, st) => n > 0 && !isGone(STATE_NAMES[st]) && (out[STATE_NAMES[st]] = n));
+      return out;
+    },
+  );
   // What Zeek needs of the packet beyond its headers: one object, refilled for each packet.
   const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
   const onRecord = (rec: PacketRecord) => {

@@ -29,8 +29,10 @@ export interface AnalyzeHooks {
   reader?: RotatedReader;
   /** The byte source, once opened (its raw byte count and size, for a progress line). */
   onSource?: (source: ProgressSource) => void;
-  /** The analysis's counts as they stand (see AnalyzeOptions.probe). */
-  probe?: (read: () => LiveCounts) => void;
+  /** The analysis's counts and its census of live sockets as they stand (see AnalyzeOptions.probe). */
+  probe?: (read: () => LiveCounts, census: () => Record<string, number>) => void;
+  /** Once the capture's transaction is open: a function committing what is written so far (--follow). */
+  onBegin?: (checkpoint: (packets: number) => void) => void;
   /** Each finding as it is made, after it was handed to the database. */
   onFinding?: (f: Finding) => void;
 }
@@ -48,6 +50,7 @@ export async function analyzeInto(
   hooks: AnalyzeHooks = {},
 ): Promise<CaptureSummary> {
   const id = sink.beginCapture(wellFormed(path), wellFormed(name));
+  hooks.onBegin?.((packets) => sink.checkpointCapture(id, packets));
   try {
     const source = hooks.reader ?? openSource(path, stdin);
     hooks.onSource?.(source);

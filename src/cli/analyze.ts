@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { CaptureStatus, CaptureSummary } from '../analyze/capture.js';
 import type { CheckResult } from '../detect/checks.js';
 import { STOP, analyzeInto, reviveSummary, type AnalysisSettings, type AnalyzeHooks } from './analyze-one.js';
+import { Follow, followMode } from './follow.js';
 import { Progress, progressWanted, snapshotOf, type ProgressSource, type Snapshot } from './progress.js';
 import { RotatedReader, firstTimestamp, openSource } from '../reader/index.js';
 import type { LiveCounts } from '../analyze/capture.js';
@@ -39,6 +40,8 @@ export interface AnalyzeCliOptions {
   jobs?: number;
   dbThread?: boolean;
   progress?: boolean;
+  follow?: boolean;
+  every?: number;
   continuous?: boolean;
   rotated?: boolean;
   stack?: 'linux' | 'rfc793';
@@ -152,7 +155,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   if (captures.length === 0) throw new UsageError(`no capture files (.pcap, .pcapng, .cap, or .gz of them) in ${args.map(printable).join(', ')}`);
   const chalk = makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false);
   const warn = makeChalk(Boolean(io.stderr.isTTY), io.env, opts.color !== false);
-  const jobs = rotated !== null ? 1 : Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
+  const jobs = rotated !== null || opts.follow === true ? 1 : Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
   // One capture at a time: memory stays near what is live. Several: the workers' collections would
   // compete for the cores they analyse on (4 captures at -j 2 took 44 s bounded, 35 s not).
   if (jobs === 1) boundHeapGrowth();
@@ -217,6 +220,9 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     progressWanted(opts.progress, opts.quiet, io.stderr.isTTY, io.env)
       ? new Progress(io.stderr, rotated !== null ? [rotated.reader.size] : captures.map((c) => fileSize(c, io.cwd)), io.stderr.isTTY === true)
       : null;
+  // --follow (or a live capture on a pipe): findings as they are made, a census and a commit every --every.
+  const mode = followMode(opts.follow, captures, io.stdin);
+  const follow = mode === null ? null : new Follow(opts.json ? io.stderr : io.stdout, (opts.every ?? 10_000_000) / 1000, mode, () => live?.clear());
   // Results in input order, whatever order the captures finish in.
   const results: Array<{ summary: CaptureSummary; checks: CheckResult[] } | undefined> = new Array(captures.length);
   let done = 0;
@@ -254,7 +260,11 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
         if (interrupted()) break;
         const path = rotated !== null ? rotated.path : name === '-' ? '-' : resolve(io.cwd, name);
         const hooks = watched(live, i, name, { signal: stop.signal, reader: rotated?.reader });
-        report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, hooks));
+        try {
+          report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, follow?.hooks(hooks) ?? hooks));
+        } finally {
+          follow?.stop();
+        }
       }
     }
     if (interrupted()) {

@@ -36,6 +36,9 @@ export function makeProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--no-color', 'plain text even on a terminal')
     .option('--progress', 'a progress line on stderr even when it is not a terminal, or in CI (one line a second there)')
     .option('--no-progress', 'no progress line, even on a terminal')
+    .option('--follow', 'print each finding as it is made, a census of the sockets and a commit of the database every --every (default on a pipe carrying a live capture)')
+    .option('--no-follow', 'not even on a live pipe: the summary at the end only')
+    .option('--every <duration>', 'with --follow: how often the census is printed and the database committed (default 10s)', parseDuration)
     .option('--continuous', 'the captures given (files, or a directory\'s) are rotated pieces of ONE capture (tcpdump -C/-G): read in order of first packet, frames, connections and timers running on across them')
     .option('--rotated', 'the same as --continuous')
     .option('--allow-truncated', 'exit 0 when a capture is only cut short at its end')
@@ -69,7 +72,7 @@ status interrupted; a second one stops at once, writing nothing).
 
 Examples:
   tcpstate analyze trace.pcapng
-  tcpdump -i eth0 -w - | tcpstate analyze - --db incident.db
+  tcpdump -i eth0 -U -w - | tcpstate analyze - --db incident.db   # live: follows (--follow)
   tcpstate analyze --fail-on "syn_flood,connection_reset,retransmission>1%" --junit report.xml captures/
   tcpstate analyze --continuous dumps/          # dump0.pcap dump1.pcap ... as one capture`,
     )

@@ -43,6 +43,7 @@ export type Control =
   | { op: 'open'; file: string; meta: Record<string, string> }
   | { op: 'begin'; path: string; name: string }
   | { op: 'commit'; id: number; row: CaptureRow }
+  | { op: 'checkpoint'; id: number; packets: number }
   | { op: 'rollback' }
   | { op: 'failure' }
   | { op: 'close' };

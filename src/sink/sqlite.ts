@@ -82,7 +82,7 @@ CREATE TABLE IF NOT EXISTS captures (
   bytes         INTEGER NOT NULL,       -- bytes of the (decompressed) capture read
   first_ts      INTEGER,                -- microseconds since the epoch
   last_ts       INTEGER,
-  status        TEXT NOT NULL CHECK (status IN ('complete', 'truncated', 'error', 'interrupted')),
+  status        TEXT NOT NULL CHECK (status IN ('complete', 'truncated', 'error', 'interrupted', 'running')),
   error         TEXT,                   -- one line naming the byte offset and record
   error_offset  INTEGER,
   error_record  INTEGER
@@ -440,6 +440,12 @@ export interface Sink {
   writeFinding(captureId: number, f: Finding): void;
   writeZeekConn(captureId: number, z: ZeekConn): void;
   commitCapture(id: number, s: CaptureSummary): void;
+  /**
+   * analyze --follow: commit what can be read so far (the findings, and the capture's row as
+   * `running` with its packets so far) and go on in a new transaction. Flows and Zeek rows stay
+   * staged until commitCapture: each flow takes its Zeek summary there.
+   */
+  checkpointCapture(id: number, packets: number): void;
   rollbackCapture(): void;
   close(): void;
 }
@@ -508,6 +514,7 @@ export class SqliteSink implements Sink {
   private readonly insertInterface: Database.Statement;
   private readonly insertCounter: Database.Statement;
   private readonly insertFile: Database.Statement;
+  private readonly markRunning: Database.Statement;
   private readonly maxFlowId: Database.Statement;
   private readonly flows: RowBuffer;
   private readonly anomalies: RowBuffer;
@@ -580,6 +587,7 @@ export class SqliteSink implements Sink {
       'INSERT INTO interfaces (capture_id, idx, section, link_type, snaplen, ts_units_per_sec, ts_offset_sec, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.insertCounter = this.db.prepare('INSERT INTO decode_counters (capture_id, reason, packets) VALUES (?, ?, ?)');
+    this.markRunning = this.db.prepare("UPDATE captures SET status = 'running', packets = ? WHERE id = ?");
     this.insertFile = this.db.prepare(
       'INSERT INTO capture_files (capture_id, idx, path, name, first_frame, last_frame, packets, bytes, first_ts, last_ts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -953,6 +961,13 @@ export class SqliteSink implements Sink {
   }
 
   /** Drop everything written since beginCapture. */
+  checkpointCapture(id: number, packets: number): void {
+    this.flushRows();
+    this.markRunning.run(packets, id);
+    this.db.exec('COMMIT');
+    this.db.exec('BEGIN IMMEDIATE');
+  }
+
   rollbackCapture(): void {
     this.pending = null;
     this.steps.length = 0;

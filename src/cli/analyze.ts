@@ -226,17 +226,11 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   // Results in input order, whatever order the captures finish in.
   const results: Array<{ summary: CaptureSummary; checks: CheckResult[] } | undefined> = new Array(captures.length);
   let done = 0;
+  // Into a pipe or a file, a line per capture of a batch as it is written (the live line stands for it on a terminal).
   const progress = (given: string) => {
-    const name = printable(given);
     done++;
-    if (opts.quiet || captures.length < 2 || live !== null) return;
-    if (io.stderr.isTTY) {
-      const width = 20;
-      const filled = Math.round((width * done) / captures.length);
-      const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-      io.stderr.write(`\r\x1b[K[${bar}] ${done}/${captures.length} ${name}${done === captures.length ? '\n' : ''}`);
-    }
-    else io.stderr.write(`tcpstate: [${done}/${captures.length}] ${name}\n`);
+    if (opts.quiet || captures.length < 2 || live !== null || io.stderr.isTTY) return;
+    io.stderr.write(`tcpstate: [${done}/${captures.length}] ${printable(given)}\n`);
   };
   const report = (i: number, name: string, summary: CaptureSummary) => {
     live?.end(i);

@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { censusLine, findingLine } from '../src/report/follow.js';
 import { repoRoot } from './helpers.js';
+import { cli } from './report-io.js';
 
 const bin = join(repoRoot, 'bin', 'tcpstate.js');
 const bulkLoss = readFileSync(join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap'));
@@ -63,9 +64,10 @@ test('the lines: a finding with its time, kind, connection and message; the cens
   );
 });
 
-test('--follow prints findings while its input pipe is still open; the database is read meanwhile', async () => {
+test('--follow prints findings while its input pipe is still open; the database is read meanwhile', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-follow-'));
   const run = analyzePipe(['--follow', '--every', '500ms', '--db', 'f.db'], cwd);
+  t.after(() => run.child.kill()); // a failed assertion must not leave it waiting on its pipe
   run.child.stdin.write(bulkLoss);
   await run.until(/^2026-11-21 05:55:51\.\d{6}Z {2}retransmission {2}flow 1 (client|server) {2}\[TCP Retransmission\]$/m);
   await run.until(/census: 1 connection live: TIME-WAIT 1; 882 packets, 148 findings/);
@@ -79,6 +81,13 @@ test('--follow prints findings while its input pipe is still open; the database 
   assert.deepEqual(query(db, 'SELECT status, packets FROM captures'), { status: 'running', packets: 882 });
   assert.equal(query<{ n: number }>(db, 'SELECT count(*) n FROM anomalies').n, 148);
   assert.equal(query<{ journal_mode: string }>(db, 'PRAGMA journal_mode').journal_mode, 'wal');
+  // The reports read it meanwhile.
+  const summary = await cli(['summary', 'f.db'], { cwd });
+  assert.equal(summary.code, 0, summary.err);
+  assert.match(summary.out, /^<stdin> {2}\S+ {2}running\n/);
+  assert.match(summary.out, /retransmission +28 +note/);
+  const anomalies = await cli(['anomalies', 'f.db', '--kind', 'retransmission', '--json'], { cwd });
+  assert.equal((JSON.parse(anomalies.out) as { kept: number }).kept, 28);
   run.child.stdin.end();
   assert.equal(await run.exit, 0, run.err());
   assert.match(run.out(), /<stdin> {2}pcap, ETHERNET {2}complete/);
@@ -87,10 +96,11 @@ test('--follow prints findings while its input pipe is still open; the database 
   assert.equal(query<{ journal_mode: string }>(db, 'PRAGMA journal_mode').journal_mode, 'delete');
 });
 
-test('a live capture on a pipe is followed without --follow; an old one is not', async () => {
+test('a live capture on a pipe is followed without --follow; an old one is not', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-follow-'));
   const now = Math.floor(Date.now() / 1000);
   const live = analyzePipe(['--db', 'live.db'], cwd);
+  t.after(() => live.child.kill());
   live.child.stdin.write(restamped(bulkLoss, now));
   await live.until(/ {2}retransmission {2}flow 1 /);
   live.child.stdin.end();

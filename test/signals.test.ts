@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { writeFlood, writeMix } from '../scripts/bench-capture.js';
 import { repoRoot, sharedDir } from './helpers.js';
@@ -16,14 +16,20 @@ import { repoRoot, sharedDir } from './helpers.js';
 const bin = join(repoRoot, 'bin', 'tcpstate.js');
 const formats = join(sharedDir(), 'corpus', 'formats');
 
+/** Every run started, ended at the end whatever happened (a failed assertion must not leave one waiting on its pipe). */
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 function start(args: string[], cwd: string): { child: ChildProcess; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; err: string; out: string }> } {
   const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  children.push(child);
   let err = '';
   let out = '';
   child.stderr!.on('data', (d) => (err += d));
   child.stdout!.on('data', (d) => (out += d));
   let signalled = 0;
-  child.on('spawn', () => undefined);
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; err: string; out: string }>((res) => {
     child.on('exit', (code, signal) => res({ code, signal, ms: signalled === 0 ? 0 : Date.now() - signalled, err, out }));
   });

@@ -94,7 +94,23 @@ test('--follow prints findings while its input pipe is still open; the database 
   assert.deepEqual(query(db, 'SELECT status, packets FROM captures'), { status: 'complete', packets: 882 });
   assert.equal(query<{ n: number }>(db, 'SELECT count(*) n FROM flows').n, 1);
   assert.equal(query<{ journal_mode: string }>(db, 'PRAGMA journal_mode').journal_mode, 'delete');
+  // The commits along the way change nothing of the result: the same rows as without --follow.
+  const plain = analyzePipe(['--no-follow', '--db', 'plain.db'], cwd);
+  plain.child.stdin.end(bulkLoss);
+  assert.equal(await plain.exit, 0, plain.err());
+  for (const sql of ['SELECT * FROM flows', 'SELECT * FROM transitions ORDER BY flow_id, seq', 'SELECT * FROM anomalies ORDER BY id', 'SELECT * FROM zeek_conns', 'SELECT * FROM captures']) {
+    assert.deepEqual(all(join(cwd, 'plain.db'), sql), all(db, sql), sql);
+  }
 });
+
+function all(db: string, sql: string): unknown[] {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare(sql).all();
+  } finally {
+    d.close();
+  }
+}
 
 test('a live capture on a pipe is followed without --follow; an old one is not', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-follow-'));

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Thin shim: all behaviour lives in src/cli (compiled to dist/ by `npm install`).
+// Thin shim: all behaviour lives in src/cli (compiled to dist/ by `npm install` in a clone; the package ships it built).
 let cli;
 try {
   cli = await import('../dist/src/cli/main.js');
 } catch (e) {
   if (e && e.code === 'ERR_MODULE_NOT_FOUND') {
-    process.stderr.write('tcpstate: not built yet; run `npm install` (or `npm run build`) in the tcpstate folder\n');
+    process.stderr.write('tcpstate: not built: dist/ is missing; run `npm install` (or `npm run build`) in the tcpstate folder, or install the packed package (npm pack)\n');
     process.exit(1);
   }
   throw e;

@@ -151,8 +151,11 @@ const TABLES: Record<string, TableSpec> = {
   anomalies: { omit: ['id', 'capture_id'], replace: { flow_id: FLOW_INDEX_OF('flow_id') }, order: ['packet', 'ts', 'kind', 'flow_index', 'side'] },
   zeek_conns: { omit: ['capture_id'], order: ['ts', 'first_frame', 'orig_h', 'orig_p', 'resp_h', 'resp_p'] },
 };
-/** Tables that are not per capture. */
-const NOT_DIGESTED = new Set(['meta']);
+/**
+ * Tables that are not per capture, and capture_files: filled only for rotated files read as one
+ * capture (analyze --continuous), which a digest (one capture per file) never does; test/rotated.test.ts checks it.
+ */
+const NOT_DIGESTED = new Set(['meta', 'capture_files']);
 
 /**
  * One value, canonically: its SQLite type and its value. Integers come as BigInt (exact at any

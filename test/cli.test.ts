@@ -184,7 +184,7 @@ test('colour only for a terminal, and never with NO_COLOR', async () => {
   assert.doesNotMatch(noColor.io.out, /\x1b\[/);
 });
 
-test('Ctrl-C during a capture: exit 130, that capture not written, earlier rows intact', async () => {
+test('Ctrl-C during a capture: exit 130, what was read is kept as interrupted, earlier rows intact', async () => {
   const { io, value } = fakeIo();
   assert.equal(await run(['analyze', join(formats, 'one_tcp_stream.pcap')], value), 0);
   // A stdin that delivers half a capture, then an interrupt, then waits forever.
@@ -195,12 +195,31 @@ test('Ctrl-C during a capture: exit 130, that capture not written, earlier rows 
   stdin.write(bytes.subarray(0, 2000));
   await new Promise((r) => setTimeout(r, 50));
   for (const fn of second.io.interrupts) fn();
-  stdin.write(bytes.subarray(2000, 2100));
   assert.equal(await done, 130);
-  assert.match(second.io.err, /interrupted; - was not written/);
-  const caps = rows(join(value.cwd, 'tcpstate.db'), 'SELECT name, packets FROM captures');
-  assert.deepEqual(caps, [{ name: join(formats, 'one_tcp_stream.pcap'), packets: 36 }]);
+  assert.match(second.io.err, /<stdin>: byte offset \d+: interrupted/);
+  assert.match(second.io.err, /interrupted by SIGINT; what was read is in tcpstate.db/);
+  assert.match(second.io.out, /<stdin>  pcap, ETHERNET  interrupted/);
+  const caps = rows(join(value.cwd, 'tcpstate.db'), 'SELECT name, status, packets FROM captures ORDER BY id');
+  assert.equal(caps.length, 2);
+  assert.deepEqual(caps[0], { name: join(formats, 'one_tcp_stream.pcap'), status: 'complete', packets: 36 });
+  assert.equal(caps[1].status, 'interrupted');
+  assert.ok((caps[1].packets as number) > 0 && (caps[1].packets as number) < 28, `packets kept: ${caps[1].packets}`);
+  // The flows read so far are there, ended by the end of what was read.
+  const flows = rows(join(value.cwd, 'tcpstate.db'), "SELECT count(*) n FROM flows f JOIN captures c ON c.id = f.capture_id WHERE c.status = 'interrupted' AND f.end_reason = 'end_of_capture'");
+  assert.ok((flows[0].n as number) > 0);
   assert.equal(io.err, '');
+});
+
+test('SIGTERM during a batch: 143, the capture being read kept, the rest not started', async () => {
+  const stdin = new PassThrough();
+  const { io, value } = fakeIo({ stdin });
+  const done = run(['analyze', '-', join(formats, 'one_tcp_stream.pcap'), '-j', '1'], value);
+  stdin.write(readFileSync(join(formats, 'three_http_streams.pcap')).subarray(0, 3000));
+  await new Promise((r) => setTimeout(r, 50));
+  for (const fn of io.interrupts) (fn as (s: string) => void)('SIGTERM');
+  assert.equal(await done, 143);
+  assert.match(io.err, /interrupted by SIGTERM; what was read is in tcpstate.db; 1 capture not analysed/);
+  assert.deepEqual(rows(join(value.cwd, 'tcpstate.db'), 'SELECT name, status FROM captures'), [{ name: '-', status: 'interrupted' }]);
 });
 
 test('the real bin: stdin ("-") with gzip, exit code and summary', () => {
@@ -488,7 +507,7 @@ test('several captures in worker threads give the same database, ids included, a
   assert.equal(rows(join(dir, '2.db'), 'SELECT count(*) n FROM flows')[0].n, 809);
 });
 
-test('progress: a bar on a terminal, a line per capture otherwise, nothing with --quiet', async () => {
+test('progress: a line per capture into a pipe, the live line on a terminal (test/progress.test.ts), nothing with --quiet', async () => {
   const args = ['analyze', '-j', '1', '--db', join(mkdtempSync(join(tmpdir(), 'tcpstate-p-')), 'p.db'), 'samples/kernel/refused', 'samples/kernel/keepalive'];
   const lines = fakeIo({ cwd: repoRoot });
   assert.equal(await run(args, lines.value), 0);
@@ -499,8 +518,9 @@ test('progress: a bar on a terminal, a line per capture otherwise, nothing with 
   const tty = fakeIo({ cwd: repoRoot });
   (tty.value.stderr as { isTTY?: boolean }).isTTY = true;
   assert.equal(await run(args, tty.value), 0);
-  assert.match(tty.io.err, /\r\x1b\[K\[#{10}-{10}\] 1\/2 samples\/kernel\/refused\/refused\.pcap/);
-  assert.match(tty.io.err, /\[#{20}\] 2\/2 samples\/kernel\/keepalive\/keepalive\.pcap\n$/);
+  // No more bar moving only when a capture ends: the live line (redrawn while a capture is read) takes its place.
+  assert.doesNotMatch(tty.io.err, /\[#+-*\]/);
+  assert.doesNotMatch(tty.io.err, /tcpstate: \[1\/2\]/);
   const quiet = fakeIo({ cwd: repoRoot });
   assert.equal(await run([...args, '-q'], quiet.value), 0);
   assert.equal(quiet.io.err, '');

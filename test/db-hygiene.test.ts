@@ -41,7 +41,7 @@ test('meta records the tool version and every setting of the run', async () => {
   d.close();
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
   assert.equal(meta.tool_version, pkg.version);
-  assert.equal(meta.schema_version, '3');
+  assert.equal(meta.schema_version, '4');
   assert.equal(meta.stack, 'rfc793');
   assert.equal(JSON.parse(meta.thresholds).closeWaitUs, 7_000_000);
   // Defaults are written out too, not only what was given.

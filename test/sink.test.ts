@@ -57,15 +57,15 @@ test('two captures in either order: the same rows per capture, and no secondary 
   sink.beginCapture(a, 'a');
   sink.rollbackCapture();
   assert.deepEqual(indexes(first), []);
-  await analyzeInto(sink, a, 'a', settings, process.stdin, never);
-  await analyzeInto(sink, b, 'b', settings, process.stdin, never);
+  await analyzeInto(sink, a, 'a', settings, process.stdin, { shouldStop: never });
+  await analyzeInto(sink, b, 'b', settings, process.stdin, { shouldStop: never });
   sink.close();
   assert.deepEqual(indexes(first), [], 'no secondary index: the views are read whole or by flow id');
 
   const second = join(dir, 'second.db');
   const other = new SqliteSink(second);
-  await analyzeInto(other, b, 'b', settings, process.stdin, never);
-  await analyzeInto(other, a, 'a', settings, process.stdin, never);
+  await analyzeInto(other, b, 'b', settings, process.stdin, { shouldStop: never });
+  await analyzeInto(other, a, 'a', settings, process.stdin, { shouldStop: never });
   other.close();
   const one = dump(first);
   const two = dump(second);

@@ -42,7 +42,7 @@ function everything(file: string): Record<string, unknown[]> {
 
 async function load(sink: Sink, captures: string[]): Promise<void> {
   try {
-    for (const c of captures) await analyzeInto(sink, c, c, settings, process.stdin, never);
+    for (const c of captures) await analyzeInto(sink, c, c, settings, process.stdin, { shouldStop: never });
   } finally {
     sink.close();
   }
@@ -79,8 +79,8 @@ test('threaded sink: a write that fails fails the capture, leaves nothing of it,
   );
   const sink = new ThreadedSink(file);
   try {
-    await assert.rejects(analyzeInto(sink, kernel('refused'), 'refused', settings, process.stdin, never), /refusals not welcome/);
-    await analyzeInto(sink, kernel('client-closes'), 'client-closes', settings, process.stdin, never);
+    await assert.rejects(analyzeInto(sink, kernel('refused'), 'refused', settings, process.stdin, { shouldStop: never }), /refusals not welcome/);
+    await analyzeInto(sink, kernel('client-closes'), 'client-closes', settings, process.stdin, { shouldStop: never });
   } finally {
     sink.close();
   }

@@ -5,7 +5,7 @@
 import { DecodeCounters, DecodedPacket, FragmentReassembler, Status, decodeRecord, type ReassemblyOptions } from '../decode/index.js';
 import type { EndpointView, FlowView } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
-import { isGone } from '../state/tcp-state.js';
+import { STATE_NAMES, isGone } from '../state/tcp-state.js';
 import { formatEndpoint } from '../flow/address.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds, type HalfOpen } from '../detect/connection.js';
 import type { Finding, Severity } from '../detect/finding.js';
@@ -15,9 +15,10 @@ import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
 import { ConnTable, PACKET_HOLDER } from '../conn/table.js';
 import { hasFigures, recordAnalysis } from '../detect/packet-flags.js';
 import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
-import { readCapture, type ByteSource, type CaptureFormat, type InterfaceInfo, type PacketRecord } from '../reader/index.js';
+import { readCapture, type ByteSource, type CaptureFormat, type CapturePart, type InterfaceInfo, type PacketRecord, type ReadOutcome, type RotatedOutcome, type RotatedReader } from '../reader/index.js';
 
-export type CaptureStatus = 'complete' | 'truncated' | 'error';
+/** `interrupted`: stopped by Ctrl-C or SIGTERM; what was read is analysed as a capture cut short there. */
+export type CaptureStatus = 'complete' | 'truncated' | 'error' | 'interrupted';
 
 export interface CaptureSummary {
   /** As given by the user ("-" for standard input). */
@@ -42,6 +43,8 @@ export interface CaptureSummary {
   counters: DecodeCounters;
   /** One line per thing that kept packets from being decoded (a link type, an encapsulation); status stays about reading the file. */
   warnings: string[];
+  /** Rotated files read as this one capture (--continuous): where each file's frames are; null for one file. */
+  parts: CapturePart[] | null;
   /** TCP connections found, and the most alive at one moment. */
   flows: number;
   peakLiveFlows: number;
@@ -123,6 +126,13 @@ class WorstFlows {
 export interface AnalyzeOptions {
   /** Polled between chunks; true stops the read with ReadInterrupted. */
   shouldStop?: () => boolean;
+  /**
+   * Called once, before the first record, with a function that reads the analysis's counts as they
+   * stand (for a progress line, polled a few times a second; nothing is done per packet for it).
+   */
+  probe?: (read: () => LiveCounts, census: () => Record<string, number>) => void;
+  /** Aborting it ends the read at once (even while waiting for input): the capture is analysed up to there, status `interrupted`. */
+  signal?: AbortSignal;
   /** Sees every record with its decoded packet (status and fields) before the next one is read. */
   onPacket?: (rec: PacketRecord, status: number, p: DecodedPacket) => void;
   /**
@@ -142,7 +152,18 @@ export interface AnalyzeOptions {
   reassembly?: Partial<ReassemblyOptions>;
 }
 
-export async function analyzeCapture(name: string, source: ByteSource, opts: AnalyzeOptions = {}): Promise<CaptureSummary> {
+/** The analysis so far, as a progress line shows it. */
+export interface LiveCounts {
+  packets: number;
+  flows: number;
+  liveFlows: number;
+  findings: number;
+  /** The latest packet time (µs), or null before the first. */
+  lastTs: number | null;
+}
+
+/** `source`: one file or stream, or rotated files read as one capture (frames and timers running on across them). */
+export async function analyzeCapture(name: string, source: ByteSource | RotatedReader, opts: AnalyzeOptions = {}): Promise<CaptureSummary> {
   const counters = new DecodeCounters();
   const p = new DecodedPacket();
   // IP fragments are held here; a datagram is decoded at the frame of the fragment that completes it.
@@ -160,7 +181,9 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
   const worst = new WorstFlows();
   const flowOptions = { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions };
   const thresholds = { ...DEFAULT_CONNECTION_THRESHOLDS, ...DEFAULT_HOST_THRESHOLDS, timeWaitUs: flowOptions.timeWaitUs, ...opts.thresholds };
+  let findingCount = 0;
   const emit = (f: Finding) => {
+    findingCount++;
     findings[f.kind] = (findings[f.kind] ?? 0) + 1;
     findingsBySeverity[f.severity] = (findingsBySeverity[f.severity] ?? 0) + 1;
     const k = (findingSeverities[f.kind] ??= {});
@@ -213,11 +236,24 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     flowOptions,
   );
 
+  opts.probe?.(
+    () => {
+      let packets = counters.internalErrors;
+      for (const n of counters.byStatus) packets += n;
+      return { packets, flows: table.created, liveFlows: table.live, findings: findingCount, lastTs };
+    },
+    () => {
+      // The live connections' endpoints by state, sockets only (as the summary counts them at the end).
+      const counts = new Int32Array(STATE_NAMES.length);
+      table.census(counts);
+      const out: Record<string, number> = {};
+      counts.forEach((n, st) => n > 0 && !isGone(STATE_NAMES[st]) && (out[STATE_NAMES[st]] = n));
+      return out;
+    },
+  );
   // What Zeek needs of the packet beyond its headers: one object, refilled for each packet.
   const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
-  const outcome = await readCapture(
-    source,
-    (rec) => {
+  const onRecord = (rec: PacketRecord) => {
       if (rec.tsKnown) {
         if (firstTs === null || rec.tsUs < firstTs) firstTs = rec.tsUs;
         if (lastTs === null || rec.tsUs > lastTs) lastTs = rec.tsUs;
@@ -268,9 +304,10 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
         conn.release(row, PACKET_HOLDER);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);
-    },
-    { shouldStop: opts.shouldStop },
-  );
+  };
+  const readOpts = { shouldStop: opts.shouldStop, signal: opts.signal };
+  const outcome: ReadOutcome & Partial<Pick<RotatedOutcome, 'notes' | 'parts'>> =
+    'read' in source ? await source.read(onRecord, readOpts) : await readCapture(source, onRecord, readOpts);
 
   fragments.finish();
   table.finish(lastTs ?? 0);
@@ -291,12 +328,13 @@ export async function analyzeCapture(name: string, source: ByteSource, opts: Ana
     bytes: outcome.bytes,
     firstTs,
     lastTs,
-    status: err === null ? 'complete' : err.kind === 'truncated' ? 'truncated' : 'error',
+    status: err === null ? 'complete' : err.kind === 'truncated' || err.kind === 'interrupted' ? err.kind : 'error',
     error: err === null ? null : err.describe(label, outcome.compression !== null),
     errorOffset: err?.offset ?? null,
     errorRecord: err?.record ?? null,
     counters,
-    warnings: counters.warnings(),
+    warnings: [...(outcome.notes ?? []), ...counters.warnings()],
+    parts: outcome.parts ?? null,
     flows: table.created,
     peakLiveFlows: table.peakLive,
     endStates,

@@ -8,25 +8,47 @@ import { PassThrough } from 'node:stream';
 import type { CaptureSummary } from '../analyze/capture.js';
 import { DbError, type DbProblem } from '../sink/errors.js';
 import { SqliteSink } from '../sink/sqlite.js';
-import { analyzeInto, type AnalysisSettings } from './analyze-one.js';
+import { STOP, analyzeInto, type AnalysisSettings } from './analyze-one.js';
+import { snapshotOf, type ProgressSource } from './progress.js';
+import type { LiveCounts } from '../analyze/capture.js';
+
+/** How often a worker tells the main thread where it stands (the terminal line is redrawn every 250 ms). */
+const PROGRESS_MS = 200;
 
 export interface WorkerJob {
   path: string;
   name: string;
   db: string;
   settings: AnalysisSettings;
+  /** Post `{ progress: Snapshot }` a few times a second while reading. */
+  progress?: boolean;
 }
 
 /** The summary, or why the capture failed (problem: a DbError's, the worker's database could not be written). */
 export type WorkerAnswer = { ok: true; summary: CaptureSummary } | { ok: false; error: string; problem: DbProblem | null };
 
-parentPort?.on('message', async (job: WorkerJob) => {
+const stop = new AbortController();
+
+parentPort?.on('message', async (job: WorkerJob | typeof STOP) => {
+  if (job === STOP) {
+    stop.abort();
+    return;
+  }
   try {
     const sink = new SqliteSink(job.db);
     let summary;
+    let source: ProgressSource | null = null;
+    let read: (() => LiveCounts) | null = null;
+    const snapshot = snapshotOf(() => source, () => read);
+    const timer = job.progress ? setInterval(() => parentPort!.postMessage({ progress: snapshot() }), PROGRESS_MS) : null;
     try {
-      summary = await analyzeInto(sink, job.path, job.name, job.settings, new PassThrough(), () => false);
+      summary = await analyzeInto(sink, job.path, job.name, job.settings, new PassThrough(), {
+        signal: stop.signal,
+        onSource: (s) => (source = s),
+        probe: (r) => (read = r),
+      });
     } finally {
+      if (timer !== null) clearInterval(timer);
       // Closed before the main thread is told: it imports the file, and may end this worker, at once.
       sink.close();
     }

@@ -11,7 +11,11 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CaptureStatus, CaptureSummary } from '../analyze/capture.js';
 import type { CheckResult } from '../detect/checks.js';
-import { ReadInterrupted, analyzeInto, reviveSummary, type AnalysisSettings } from './analyze-one.js';
+import { analyzeInto, reviveSummary, type AnalysisSettings, type AnalyzeHooks, STOP } from './analyze-one.js';
+import { Follow, followMode } from './follow.js';
+import { Progress, progressWanted, snapshotOf, type ProgressSource, type Snapshot } from './progress.js';
+import { RotatedReader, firstTimestamp, openSource } from '../reader/index.js';
+import type { LiveCounts } from '../analyze/capture.js';
 import type { WorkerAnswer, WorkerJob } from './analyze-worker.js';
 import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
 import { SqliteSink, type Sink } from '../sink/sqlite.js';
@@ -20,7 +24,7 @@ import { ThreadedSink } from '../sink/threaded.js';
 import { writeFileSync } from 'node:fs';
 import { evaluate, type Check } from '../detect/checks.js';
 import { renderJunit, type CaptureChecks } from '../report/junit.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { ExitCode, exitCodeFor, type StopSignal } from './exit-codes.js';
 import type { Io } from './io.js';
 import { boundHeapGrowth } from './heap.js';
 import { decodeName, fsPath, printable, printableLines } from '../reader/index.js';
@@ -36,6 +40,11 @@ export interface AnalyzeCliOptions {
   junit?: string;
   jobs?: number;
   dbThread?: boolean;
+  progress?: boolean;
+  follow?: boolean;
+  every?: number;
+  continuous?: boolean;
+  rotated?: boolean;
   stack?: 'linux' | 'rfc793';
   timeWait?: number;
   finTimeout?: number;
@@ -67,8 +76,53 @@ export function written(db: string): string {
   return `written to ${printable(db)} (read it again with: tcpstate summary${arg}, or conns, census, anomalies, flow)`;
 }
 
-/** Capture files in a directory tree, by name: .pcap, .pcapng, .cap, and those gzipped. */
-const CAPTURE_NAME = /\.(pcap|pcapng|cap)(\.gz)?$/i;
+/** The hooks, with the progress line (if any) watching capture `i`. */
+function watched(live: Progress | null, i: number, name: string, hooks: AnalyzeHooks): AnalyzeHooks {
+  if (live === null) return hooks;
+  let source: ProgressSource | null = null;
+  let read: (() => LiveCounts) | null = null;
+  live.begin(i, name, snapshotOf(() => source, () => read));
+  return { ...hooks, onSource: (s) => (source = s), probe: (r) => (read = r) };
+}
+
+/**
+ * The files of a --continuous run as one capture: in order of their first packet (files without one
+ * last, by name). Its identity in the database is the directory when one was given, else the first
+ * file; its name is the arguments as given.
+ */
+async function rotatedCapture(args: string[], files: string[], io: Io): Promise<{ name: string; path: string; reader: RotatedReader }> {
+  if (files.includes('-')) throw new UsageError('--continuous reads files; standard input ("-") cannot be one of them');
+  const timed: Array<{ name: string; path: string; first: number | null }> = [];
+  for (const name of files) {
+    const path = resolve(io.cwd, name);
+    let first: number | null = null;
+    try {
+      first = await firstTimestamp(openSource(path));
+    } catch {
+      first = null; // unreadable: its error comes when it is read
+    }
+    timed.push({ name, path, first });
+  }
+  timed.sort((a, b) => (a.first ?? Infinity) - (b.first ?? Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sizes = timed.map((f) => fileSize(f.name, io.cwd));
+  const size = sizes.every((s) => s !== null) ? sizes.reduce<number>((a, s) => a + (s ?? 0), 0) : null;
+  const dir = args.length === 1 && files.length > 0 && files[0] !== args[0] ? resolve(io.cwd, args[0]) : null;
+  return { name: args.join(' '), path: dir ?? timed[0]?.path ?? resolve(io.cwd, args[0]), reader: new RotatedReader(timed, undefined, size) };
+}
+
+/** A capture's size as stored, for the batch's share; null for standard input or what cannot be read (reported when it is read). */
+function fileSize(name: string, cwd: string): number | null {
+  if (name === '-') return null;
+  try {
+    const st = statSync(fsPath(resolve(cwd, name)));
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Capture files in a directory tree, by name: .pcap, .pcapng, .cap, and those gzipped; tcpdump -C's pieces too (dump.pcap1, dump.pcap2...). */
+const CAPTURE_NAME = /\.(pcap|pcapng|cap)\d*(\.gz)?$/i;
 
 /**
  * Directories given on the command line stand for the captures below them, in name order.
@@ -112,14 +166,17 @@ function isDirectory(stdin: NodeJS.ReadableStream): boolean {
 }
 
 export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io: Io): Promise<number> {
-  const captures = expandCaptures(args, io.cwd);
-  if (captures.filter((c) => c === '-').length > 1) throw new UsageError('standard input ("-") can be read only once');
-  if (captures.includes('-') && isDirectory(io.stdin)) {
+  const files = expandCaptures(args, io.cwd);
+  if (files.filter((c) => c === '-').length > 1) throw new UsageError('standard input ("-") can be read only once');
+  if (files.includes('-') && isDirectory(io.stdin)) {
     throw new UsageError('standard input is a directory, not a capture (tcpstate analyze - < DIR?): give the directory as an argument, tcpstate analyze DIR');
   }
+  // --continuous: every file one capture, read in order of first packet.
+  const rotated = opts.continuous || opts.rotated ? await rotatedCapture(args, files, io) : null;
+  const captures = rotated === null ? files : [rotated.name];
   if (captures.length === 0) throw new UsageError(`no capture files (.pcap, .pcapng, .cap, or .gz of them) in ${args.map(printable).join(', ')}`);
   // As tshark: a capture named that does not exist is a usage error, before anything is read or written.
-  const missing = captures.filter((c) => c !== '-' && !existsSync(fsPath(resolve(io.cwd, c))));
+  const missing = files.filter((c) => c !== '-' && !existsSync(fsPath(resolve(io.cwd, c))));
   if (missing.length > 0) throw new UsageError(`${missing.map((c) => `the file "${printable(c)}"`).join(', ')} ${missing.length === 1 ? "doesn't" : "don't"} exist`);
   // The JUnit report's directory must be there before an analysis that may take minutes.
   if (opts.junit !== undefined) {
@@ -131,7 +188,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   }
   const chalk = makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false);
   const warn = makeChalk(Boolean(io.stderr.isTTY), io.env, opts.color !== false);
-  const jobs = Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
+  const jobs = rotated !== null || opts.follow === true ? 1 : Math.max(1, Math.min(opts.jobs ?? availableParallelism(), captures.filter((c) => c !== '-').length));
   // One capture at a time: memory stays near what is live. Several: the workers' collections would
   // compete for the cores they analyse on (4 captures at -j 2 took 44 s bounded, 35 s not).
   if (jobs === 1) boundHeapGrowth();
@@ -176,31 +233,46 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     return ExitCode.DATABASE;
   }
 
-  let interrupted = false;
-  const unsubscribe = io.onInterrupt(() => {
-    if (interrupted) process.exit(ExitCode.INTERRUPTED); // second Ctrl-C: leave now; SQLite rolls back
-    interrupted = true;
+  // The first Ctrl-C or SIGTERM ends the read where it is: the capture is analysed and written up to
+  // there (status `interrupted`), its summary printed, and no further capture started. Its handler is
+  // then removed, so a second signal finds the default action and ends the process at once, even in
+  // the middle of a long synchronous step (JS handlers run only between them): the transaction in
+  // progress is never committed, and SQLite rolls it back when the file is next opened.
+  const stop = new AbortController();
+  let stoppedBy: StopSignal | null = null;
+  const unsubscribe = io.onInterrupt((signal) => {
+    // A second one already queued when the handler went: the same, leave now.
+    if (stoppedBy !== null) process.exit(exitCodeFor([], { stoppedBy: signal ?? 'SIGINT' }));
+    stoppedBy = signal ?? 'SIGINT';
+    stop.abort();
+    unsubscribe();
+    // A read waiting on an idle pipe has let go of it; closing it lets the process end.
+    if (captures.includes('-')) (io.stdin as { destroy?: () => void }).destroy?.();
   });
+  const interrupted = () => stoppedBy !== null;
+  // The live progress line: the capture being read, or each worker's.
+  const live =
+    progressWanted(opts.progress, opts.quiet, io.stderr.isTTY, io.env)
+      ? new Progress(io.stderr, rotated !== null ? [rotated.reader.size] : captures.map((c) => fileSize(c, io.cwd)), io.stderr.isTTY === true)
+      : null;
+  // --follow (or a live capture on a pipe): findings as they are made, a census and a commit every --every.
+  const mode = followMode(opts.follow, captures, io.stdin);
+  const follow = mode === null ? null : new Follow(opts.json ? io.stderr : io.stdout, (opts.every ?? 10_000_000) / 1000, mode, () => live?.clear());
   // Results in input order, whatever order the captures finish in.
   const results: Array<{ summary: CaptureSummary; checks: CheckResult[] } | undefined> = new Array(captures.length);
   let done = 0;
+  // Into a pipe or a file, a line per capture of a batch as it is written (the live line stands for it on a terminal).
   const progress = (given: string) => {
-    const name = printable(given);
     done++;
-    if (opts.quiet || captures.length < 2) return;
-    if (io.stderr.isTTY) {
-      const width = 20;
-      const filled = Math.round((width * done) / captures.length);
-      const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-      io.stderr.write(`\r\x1b[K[${bar}] ${done}/${captures.length} ${name}${done === captures.length ? '\n' : ''}`);
-    }
-    else io.stderr.write(`tcpstate: [${done}/${captures.length}] ${name}\n`);
+    if (opts.quiet || captures.length < 2 || live !== null || io.stderr.isTTY) return;
+    io.stderr.write(`tcpstate: [${done}/${captures.length}] ${printable(given)}\n`);
   };
   const report = (i: number, name: string, summary: CaptureSummary) => {
+    live?.end(i);
     const checks = (opts.failOn ?? []).map((c) => evaluate(c, summary));
     results[i] = { summary, checks };
     if (summary.error !== null) {
-      const tag = summary.status === 'truncated' ? warn.yellow('warning: ') : warn.red('error: ');
+      const tag = summary.status === 'truncated' || summary.status === 'interrupted' ? warn.yellow('warning: ') : warn.red('error: ');
       // Cut short at its end: every whole packet is kept, and the exit code need not fail the job.
       const hint = summary.status === 'truncated' && !opts.allowTruncated ? ' (exit 3; --allow-truncated accepts a capture cut short at its end)' : '';
       io.stderr.write(`tcpstate: ${tag}${summary.error}${hint}\n`);
@@ -220,33 +292,33 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   };
   try {
     if (direct !== null && jobs > 1) { // jobs > 1: always the direct sink, which the workers' databases are imported into
-      let ok: boolean;
       try {
-        ok = await inWorkers(captures, jobs, settings, io, direct, report, () => interrupted);
+        await inWorkers(captures, jobs, settings, io, direct, report, stop.signal, live);
       } catch (e) {
         if (!(e instanceof DbError)) throw e;
         return dbFailure(e);
       }
-      if (!ok) {
-        io.stderr.write(`tcpstate: interrupted; the captures not finished were not written to ${printable(opts.db)}\n`);
-        return ExitCode.INTERRUPTED;
-      }
     } else {
       for (const [i, name] of captures.entries()) {
-        const path = name === '-' ? '-' : resolve(io.cwd, name);
+        if (interrupted()) break;
+        const path = rotated !== null ? rotated.path : name === '-' ? '-' : resolve(io.cwd, name);
+        const hooks = watched(live, i, name, { signal: stop.signal, reader: rotated?.reader });
         try {
-          report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, () => interrupted));
+          report(i, name, await analyzeInto(sink, path, name, settings, io.stdin, follow?.hooks(hooks) ?? hooks));
         } catch (e) {
-          if (e instanceof ReadInterrupted) {
-            io.stderr.write(`tcpstate: interrupted; ${printable(name)} was not written to ${printable(opts.db)}\n`);
-            return ExitCode.INTERRUPTED;
-          }
           if (e instanceof DbError) return dbFailure(e);
           throw e;
+        } finally {
+          follow?.stop();
         }
       }
     }
+    if (interrupted()) {
+      const left = captures.length - results.filter((r) => r !== undefined).length;
+      io.stderr.write(`tcpstate: interrupted by ${stoppedBy}; what was read is in ${printable(opts.db)}${left > 0 ? `; ${left} capture${left === 1 ? '' : 's'} not analysed` : ''}\n`);
+    }
   } finally {
+    live?.stop();
     unsubscribe();
     const warning = sink.close();
     // After a failed write, its line already says to free space or use another file.
@@ -267,14 +339,15 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
       return ExitCode.DATABASE;
     }
   }
-  return exitCodeFor(statuses, { allowTruncated: opts.allowTruncated, checkFailed });
+  return exitCodeFor(statuses, { allowTruncated: opts.allowTruncated, checkFailed, stoppedBy });
 }
 
 /**
  * Several captures at once: each worker analyses a capture into its own temporary
  * database, and the main thread imports it into the user's database when it is done
  * (one short transaction each). Standard input, if given, is read here first.
- * Returns false when interrupted (finished captures stay written).
+ * When `signal` aborts, each worker ends the capture it is reading there (written, `interrupted`) and
+ * no other capture is started.
  */
 async function inWorkers(
   captures: string[],
@@ -283,17 +356,15 @@ async function inWorkers(
   io: Io,
   sink: SqliteSink,
   report: (i: number, name: string, s: CaptureSummary) => void,
-  stopped: () => boolean,
-): Promise<boolean> {
+  signal: AbortSignal,
+  live: Progress | null,
+): Promise<void> {
   const stdinAt = captures.indexOf('-');
   if (stdinAt >= 0) {
-    try {
-      report(stdinAt, '-', await analyzeInto(sink, '-', '-', settings, io.stdin, stopped));
-    } catch (e) {
-      if (e instanceof ReadInterrupted) return false;
-      throw e;
-    }
+    const hooks = watched(live, stdinAt, '-', { signal });
+    report(stdinAt, '-', await analyzeInto(sink, '-', '-', settings, io.stdin, hooks));
   }
+  if (signal.aborted) return;
   const queue = captures.map((name, i) => ({ name, i })).filter((c) => c.name !== '-');
   const tmp = mkdtempSync(join(tmpdir(), 'tcpstate-'));
   const workers: Worker[] = [];
@@ -320,16 +391,29 @@ async function inWorkers(
     const runWorker = async (): Promise<void> => {
       const worker = new Worker(new URL('./analyze-worker.js', import.meta.url));
       workers.push(worker);
+      const onStop = () => worker.postMessage(STOP);
+      signal.addEventListener('abort', onStop, { once: true });
       try {
-        for (let job = queue.shift(); job !== undefined && !stopped(); job = queue.shift()) {
+        for (let job = queue.shift(); job !== undefined && !signal.aborted; job = queue.shift()) {
           const { name, i } = job;
           const db = join(tmp, `${i}.db`);
-          const message: WorkerJob = { path: resolve(io.cwd, name), name, db, settings };
+          const message: WorkerJob = { path: resolve(io.cwd, name), name, db, settings, progress: live !== null };
+          let last: Snapshot | null = null;
+          live?.begin(i, name, () => last);
           const answer = await new Promise<WorkerAnswer>((res, rej) => {
-            worker.once('message', res);
+            const onMessage = (m: { progress?: Snapshot } | WorkerAnswer) => {
+              if ('progress' in m && m.progress !== undefined) {
+                last = m.progress;
+                return;
+              }
+              worker.off('message', onMessage);
+              res(m as WorkerAnswer);
+            };
+            worker.on('message', onMessage);
             worker.once('error', rej);
             worker.postMessage(message);
           });
+          live?.end(i);
           worker.removeAllListeners('error');
           if (!answer.ok) {
             if (answer.problem === null) throw new Error(`${name}: ${answer.error}`);
@@ -341,6 +425,7 @@ async function inWorkers(
           flush();
         }
       } finally {
+        signal.removeEventListener('abort', onStop);
         await worker.terminate();
       }
     };
@@ -349,5 +434,4 @@ async function inWorkers(
     await Promise.all(workers.map((w) => w.terminate()));
     rmSync(tmp, { recursive: true, force: true });
   }
-  return !stopped();
 }

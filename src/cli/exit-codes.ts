@@ -17,12 +17,18 @@ export const ExitCode = {
    * the file, the cause and the remedy; the capture being written was not kept, what the database held before is intact.
    */
   DATABASE: 5,
-  /** Interrupted (SIGINT/SIGTERM); the capture being read was not written. */
+  /** Interrupted by Ctrl-C (SIGINT): what was read is written (status `interrupted`). 128 + the signal's number, as shells report it. */
   INTERRUPTED: 130,
+  /** The same, by SIGTERM. */
+  TERMINATED: 143,
 } as const;
 
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
 /** Damaged input outranks a failed check: its findings may be incomplete. */
-export function exitCodeFor(statuses: readonly CaptureStatus[], opts: { allowTruncated?: boolean; checkFailed?: boolean } = {}): number {
+export function exitCodeFor(statuses: readonly CaptureStatus[], opts: { allowTruncated?: boolean; checkFailed?: boolean; stoppedBy?: StopSignal | null } = {}): number {
+  // An interrupted run says so first, whatever it read: the user stopped it.
+  if (opts.stoppedBy) return opts.stoppedBy === 'SIGTERM' ? ExitCode.TERMINATED : ExitCode.INTERRUPTED;
   for (const s of statuses) {
     if (s === 'error') return ExitCode.INPUT;
     if (s === 'truncated' && !opts.allowTruncated) return ExitCode.INPUT;

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { DecodedPacket, FragmentReassembler, ReassemblyCounters, Status, decodeRecord } from '../decode/index.js';
 import { formatAddress } from '../flow/address.js';
-import { ReadInterrupted, fsPath, openSource, printable, readCapture } from '../reader/index.js';
+import { ReadInterrupted, RotatedReader, fsPath, openSource, printable, readCapture, type ByteSource, type PacketRecord } from '../reader/index.js';
 import { buildLadder, ladderJson, renderLadder, type LadderFinding, type LadderPacket, type LadderTransition } from '../report/ladder.js';
 import { makeChalk } from '../report/summary.js';
 import type { CaptureRow, FlowRow, TcpstateDb } from '../sink/read.js';
@@ -59,8 +59,10 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
   let capture: CaptureRow;
   let transitions: LadderTransition[];
   let findings: LadderFinding[];
+  let files: Array<{ path: string; name: string }>;
   try {
     capture = input.capture;
+    files = input.db.captureFiles(capture.id);
     row = findFlow(input.db, capture, selector);
     transitions = input.db.transitions(row.id).map((t) => ({ ...t, from: t.from_state, to: t.to_state, inferred: t.inferred === 1 }));
     findings = input.db.anomalies(capture.id, { flowIndex: row.flow_index }).map((a) => ({ ...a, side: a.side as LadderFinding['side'] }));
@@ -70,12 +72,16 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
   if (capture.path === '-') {
     throw new UsageError(`${capture.name} in ${arg} was read from standard input and cannot be read again; save the capture to a file and analyse that`);
   }
-  if (!existsSync(fsPath(capture.path))) {
-    io.stderr.write(`tcpstate: error: ${printable(capture.path)}: no such file; the ladder reads the capture again (moved since it was analysed?)\n`);
-    return ExitCode.INPUT;
+  // Rotated files analysed as one capture are read again as one, in the same order.
+  for (const path of files.length > 0 ? files.map((f) => f.path) : [capture.path]) {
+    if (!existsSync(fsPath(path))) {
+      io.stderr.write(`tcpstate: error: ${printable(path)}: no such file; the ladder reads the capture again (moved since it was analysed?)\n`);
+      return ExitCode.INPUT;
+    }
   }
 
-  const packets = (await readFlowPackets(capture.path, [row], io)).get(row.flow_index) ?? [];
+  const open = () => (files.length > 0 ? new RotatedReader(files) : openSource(capture.path, io.stdin));
+  const packets = (await readFlowPackets(open, [row])).get(row.flow_index) ?? [];
   if (packets.length === 0 || packets[0].frame !== row.first_packet || packets[packets.length - 1].frame !== row.last_packet) {
     io.stderr.write(`tcpstate: error: ${printable(capture.path)} no longer holds flow ${row.flow_index} as analysed (frames ${row.first_packet}..${row.last_packet}); analyse it again\n`);
     return ExitCode.INPUT;
@@ -96,7 +102,7 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
  * came before its first frame is put together only so); taken by itself when a flow's first
  * packet is missing otherwise.
  */
-export async function readFlowPackets(path: string, rows: readonly FlowRow[], io: Io, fromStart = false): Promise<Map<number, LadderPacket[]>> {
+export async function readFlowPackets(open: () => ByteSource | RotatedReader, rows: readonly FlowRow[], fromStart = false): Promise<Map<number, LadderPacket[]>> {
   const out = new Map<number, LadderPacket[]>(rows.map((r) => [r.flow_index, []]));
   if (rows.length === 0) return out;
   let first = Infinity;
@@ -118,9 +124,8 @@ export async function readFlowPackets(path: string, rows: readonly FlowRow[], io
   const fragments = new FragmentReassembler(new ReassemblyCounters());
   let past = false;
   try {
-    await readCapture(
-      openSource(path, io.stdin),
-      (rec) => {
+    const source = open();
+    const onRecord = (rec: PacketRecord) => {
         if (past || (!fromStart && rec.number < first)) return;
         if (rec.number > last) {
           past = true;
@@ -143,13 +148,14 @@ export async function readFlowPackets(path: string, rows: readonly FlowRow[], io
           if (fromClient ? src !== row.client_addr || dst !== row.server_addr : src !== row.server_addr || dst !== row.client_addr) continue;
           out.get(row.flow_index)!.push({ frame: rec.number, ts: rec.tsUs, fromClient, flags: p.flags, seq: p.seq, ack: p.ack, len: p.payloadLen, window: p.window, windowScale: p.windowScale });
         }
-      },
-      // Past the last flow's last frame nothing more is needed: stop at the next chunk.
-      { shouldStop: () => past },
-    );
+      };
+    // Past the last flow's last frame nothing more is needed: stop at the next chunk.
+    const opts = { shouldStop: () => past };
+    if (source instanceof RotatedReader) await source.read(onRecord, opts);
+    else await readCapture(source, onRecord, opts);
   } catch (e) {
     if (!(e instanceof ReadInterrupted)) throw e;
   }
-  if (!fromStart && rows.some((r) => (out.get(r.flow_index)![0]?.frame ?? -1) !== r.first_packet)) return readFlowPackets(path, rows, io, true);
+  if (!fromStart && rows.some((r) => (out.get(r.flow_index)![0]?.frame ?? -1) !== r.first_packet)) return readFlowPackets(open, rows, true);
   return out;
 }

@@ -5,12 +5,12 @@ import { decodeName } from '../reader/index.js';
 export interface Io {
   /** `columns`: the terminal's width, when it is one; `closed`: its reader went away (`| head`). */
   stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number; readonly closed?: boolean };
-  stderr: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Subscribe to Ctrl-C / SIGTERM; returns the unsubscribe function. */
-  onInterrupt(fn: () => void): () => void;
+  /** Subscribe to Ctrl-C / SIGTERM (the signal's name is passed; absent: SIGINT); returns the unsubscribe function. */
+  onInterrupt(fn: (signal?: 'SIGINT' | 'SIGTERM') => void): () => void;
 }
 
 /**

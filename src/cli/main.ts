@@ -6,15 +6,19 @@ import { Command, CommanderError } from 'commander';
 import { explain, KINDS } from '../detect/catalogue.js';
 import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
-import { didYouMean, parseCount, parseStack, parseDuration, parseFailOn, parseGrace, parseShare } from './options.js';
+import { completionScript, SHELLS } from './completion.js';
+import { didYouMean, parseChoice, parseCount, parseStack, parseDuration, parseFailOn, parseGrace, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
 export { processArgv } from './io.js';
 import { printableLines } from '../reader/index.js';
 import { registerReports } from './reports.js';
 import { toolVersion } from './version.js';
 
-export async function run(argv: string[], io: Io = processIo()): Promise<number> {
-  let code: number = ExitCode.OK;
+/**
+ * The whole command line as commander sees it; actions set the exit code through `setCode`.
+ * The help, the man page (man.ts) and the shell completions (completion.ts) are all read from it.
+ */
+export function makeProgram(io: Io, setCode: (code: number) => void): Command {
   const program = new Command('tcpstate')
     .description("Reconstruct both endpoints' TCP state from packet captures, and explain what went wrong.")
     .version(toolVersion(), '-V, --version')
@@ -30,6 +34,13 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     .option('--json', 'print the capture summaries as JSON instead of text')
     .option('-q, --quiet', 'print nothing but warnings and errors')
     .option('--no-color', 'plain text even on a terminal')
+    .option('--progress', 'a progress line on stderr even when it is not a terminal, or in CI (one line a second there)')
+    .option('--no-progress', 'no progress line, even on a terminal')
+    .option('--follow', 'print each finding as it is made, a census of the sockets and a commit of the database every --every (default on a pipe carrying a live capture)')
+    .option('--no-follow', 'not even on a live pipe: the summary at the end only')
+    .option('--every <duration>', 'with --follow: how often the census is printed and the database committed (default 10s)', parseDuration)
+    .option('--continuous', 'the captures given (files, or a directory\'s) are rotated pieces of ONE capture (tcpdump -C/-G): read in order of first packet, frames, connections and timers running on across them')
+    .option('--rotated', 'the same as --continuous')
     .option('--allow-truncated', 'exit 0 when a capture is only cut short at its end')
     .option('--verify-checksums', 'drop packets with a wrong IPv4 or TCP checksum, as Zeek does (off: offloading makes a host\'s own packets look bad)')
     .option('--fail-on <checks>', 'exit 1 when a check holds: kinds, kind>N, kind>N% or a severity (e.g. syn_flood,connection_reset or "retransmission>1%")', parseFailOn)
@@ -58,15 +69,17 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
 Exit codes: 0 ok; 1 a --fail-on check held; 2 usage error;
 3 a capture is unreadable or damaged (what was read before the damage is written);
 4 internal error (a bug); 5 the database cannot be used (disk full, read-only, locked, damaged:
-the message says which, and what to do); 130 interrupted (the capture being read is not written).
+the message says which, and what to do); 130 Ctrl-C, 143 SIGTERM (what was read is written,
+status interrupted; a second one stops at once, writing nothing).
 
 Examples:
   tcpstate analyze trace.pcapng
-  tcpdump -i eth0 -w - | tcpstate analyze - --db incident.db
-  tcpstate analyze --fail-on "syn_flood,connection_reset,retransmission>1%" --junit report.xml captures/`,
+  tcpdump -i eth0 -U -w - | tcpstate analyze - --db incident.db   # live: follows (--follow)
+  tcpstate analyze --fail-on "syn_flood,connection_reset,retransmission>1%" --junit report.xml captures/
+  tcpstate analyze --continuous dumps/          # dump0.pcap dump1.pcap ... as one capture`,
     )
     .action(async (captures: string[], opts) => {
-      code = await analyzeCommand(captures, opts, io);
+      setCode(await analyzeCommand(captures, opts, io));
     });
 
   program
@@ -84,8 +97,28 @@ Examples:
       io.stdout.write(text);
     });
 
-  registerReports(program, io, (c) => (code = c));
+  registerReports(program, io, setCode);
 
+  program
+    .command('completion')
+    .description('print a completion script for bash or zsh')
+    .argument('<shell>', 'bash or zsh', parseChoice(SHELLS))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  source <(tcpstate completion bash)                       # in ~/.bashrc
+  tcpstate completion zsh > "\${fpath[1]}/_tcpstate"       # then start a new zsh`,
+    )
+    .action((shell: (typeof SHELLS)[number]) => {
+      io.stdout.write(completionScript(shell, program));
+    });
+  return program;
+}
+
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+  let code: number = ExitCode.OK;
+  const program = makeProgram(io, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
     if (argv.length === 0) {

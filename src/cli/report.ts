@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fsPath, printable, printableLines } from '../reader/index.js';
+import { fsPath, openSource, printable, printableLines } from '../reader/index.js';
 import { ExitCode } from './exit-codes.js';
 import { buildLadder, type LadderFinding, type LadderTransition } from '../report/ladder.js';
 import { svgFiles } from '../report/html/charts-svg.js';
@@ -75,7 +75,7 @@ export async function reportCommand(arg: string, opts: ReportCliOptions, io: Io)
       if (c !== undefined) Object.assign(s.row, { client_packets: c.client_packets, server_packets: c.server_packets });
     }
     const why = sources.length === 0 ? null : noReread(capture, opts.reread ?? DEFAULT_REREAD_MB);
-    const packets = why === null && sources.length > 0 ? await readFlowPackets(capture.path, sources.map((s) => s.row), io) : null;
+    const packets = why === null && sources.length > 0 ? await readFlowPackets(() => openSource(capture.path, io.stdin), sources.map((s) => s.row)) : null;
     ladders = sources.map((s) => {
       const p = packets?.get(s.row.flow_index);
       if (p !== undefined && p.length > 0 && p[0].frame === s.row.first_packet && p[p.length - 1].frame === s.row.last_packet) {

@@ -158,6 +158,21 @@ export class FlowTable {
     this.parkedView = new FlowView(this.parked);
   }
 
+  /**
+   * The endpoints of the live flows by state (St number), into `counts` (analyze --follow's census;
+   * reads the columns, changes nothing; flows set aside beside a new one are left out).
+   */
+  census(counts: Int32Array): void {
+    counts.fill(0);
+    const live = this.store.f.c.live;
+    const state = this.store.e.c.state;
+    for (let row = 0, rows = this.store.f.capacity; row < rows; row++) {
+      if (live[row] === 0) continue;
+      counts[state[2 * row]]++;
+      counts[state[2 * row + 1]]++;
+    }
+  }
+
   /** Packet time moves on: sweeps run once per SWEEP_EVERY_US of it (before the packet's lookup). */
   tick(ts: number): void {
     if (this.nextSweep < 0) this.nextSweep = ts + SWEEP_EVERY_US;

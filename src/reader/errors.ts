@@ -10,7 +10,7 @@ export class CaptureError extends Error {
     readonly reason: string,
     readonly offset: number,
     readonly record: number | null = null,
-    readonly kind: 'format' | 'unsupported' | 'truncated' | 'io' = 'format',
+    readonly kind: 'format' | 'unsupported' | 'truncated' | 'io' | 'interrupted' = 'format',
   ) {
     super(reason);
     this.name = 'CaptureError';

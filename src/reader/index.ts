@@ -13,6 +13,7 @@ export { CaptureParser } from './capture.js';
 export { openSource, sourceFromChunks, type ByteSource } from './source.js';
 export { decodeName, fsPath, printable, printableLines, wellFormed } from './names.js';
 export type { CaptureFormat, InterfaceInfo, PacketRecord } from './record.js';
+export { RotatedReader, firstTimestamp, type CapturePart, type RotatedOutcome } from './rotated.js';
 
 export interface ReadOutcome {
   format: CaptureFormat | null;
@@ -34,11 +35,19 @@ export class ReadInterrupted extends Error {
   }
 }
 
-export async function readCapture(
-  source: ByteSource,
-  onRecord: (r: PacketRecord) => void,
-  opts: { shouldStop?: () => boolean } = {},
-): Promise<ReadOutcome> {
+export interface ReadOptions {
+  /** Polled between chunks; true throws ReadInterrupted (nothing read is kept). */
+  shouldStop?: () => boolean;
+  /**
+   * Stops the read as soon as it is aborted, even while waiting for a chunk (an idle pipe): the
+   * records read so far stand, and the outcome's error is of kind 'interrupted', as a cut-short capture.
+   */
+  signal?: AbortSignal;
+}
+
+const INTERRUPTED = 'interrupted (Ctrl-C or SIGTERM); every record read before it is kept';
+
+export async function readCapture(source: ByteSource, onRecord: (r: PacketRecord) => void, opts: ReadOptions = {}): Promise<ReadOutcome> {
   // What onRecord throws is the consumer's failure (a database write, a bug of the analysis), not
   // damage in the capture: it ends the read and goes to the caller as it is.
   let downstream: { error: unknown } | null = null;
@@ -51,17 +60,43 @@ export async function readCapture(
     }
   });
   let error: CaptureError | null = null;
+  const signal = opts.signal;
+  // Resolves to null when the signal aborts: raced against each pending chunk (one promise per chunk, none per record).
+  const aborted =
+    signal === undefined ? null : new Promise<null>((res) => (signal.aborted ? res(null) : signal.addEventListener('abort', () => res(null), { once: true })));
+  const it = source.chunks[Symbol.asyncIterator]();
+  // The source is closed (a file's handle) when the loop leaves early, as for-await would; not while a chunk is still pending.
+  let open = true;
   try {
-    for await (const chunk of source.chunks) {
-      parser.push(chunk, source.borrowed);
+    for (;;) {
+      if (signal?.aborted) {
+        error = new CaptureError(INTERRUPTED, parser.bytesParsed, null, 'interrupted');
+        break;
+      }
+      const pending = it.next();
+      const r = aborted === null ? await pending : await Promise.race([pending, aborted]);
+      if (r === null) {
+        // The chunk may never come (stdin idle): let go of it; the source finishes when it does.
+        pending.then(() => it.return?.(), () => undefined).catch(() => undefined);
+        open = false;
+        error = new CaptureError(INTERRUPTED, parser.bytesParsed, null, 'interrupted');
+        break;
+      }
+      if (r.done) {
+        open = false;
+        break;
+      }
+      parser.push(r.value, source.borrowed);
       if (opts.shouldStop?.()) throw new ReadInterrupted();
     }
-    error = parser.end() ?? warning(source, parser.bytesIn);
+    if (error === null) error = parser.end() ?? warning(source, parser.bytesIn);
   } catch (e) {
     if (downstream !== null) throw (downstream as { error: unknown }).error;
     if (e instanceof ReadInterrupted) throw e;
     if (e instanceof CaptureError) error = e;
     else error = ioError(e, parser.bytesIn, parser.records);
+  } finally {
+    if (open) await it.return?.()?.catch(() => undefined);
   }
   return {
     format: parser.format,

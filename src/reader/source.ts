@@ -21,6 +21,10 @@ export interface ByteSource {
   borrowed: boolean;
   /** Set when the chunks have ended: what was found after the compressed data and ignored (trailing garbage). */
   warning: DecompressError | null;
+  /** Bytes taken from the file or pipe so far, before decompression (for a progress line). */
+  readonly rawBytes: number;
+  /** The file's size when it is a regular file (known once the first chunk is asked for), else null. */
+  readonly size: number | null;
 }
 
 /** A source whose chunks learn, as they are read, what it holds. */
@@ -28,6 +32,8 @@ class Source implements ByteSource {
   compression: Compression | null = null;
   borrowed = false;
   warning: DecompressError | null = null;
+  rawBytes = 0;
+  size: number | null = null;
   readonly chunks: AsyncIterable<Uint8Array>;
 
   constructor(chunks: (source: Source) => AsyncIterable<Uint8Array>) {
@@ -59,7 +65,9 @@ async function* fileChunks(path: string, stdin: NodeJS.ReadableStream, source: S
   if (path === '-') return yield* decompressed(stdin as AsyncIterable<Uint8Array>, false, source);
   const file = await open(fsPath(path), 'r');
   try {
-    if ((await file.stat()).isFile()) yield* decompressed(readAhead(file), true, source);
+    const stat = await file.stat();
+    if (stat.isFile()) source.size = stat.size;
+    if (stat.isFile()) yield* decompressed(readAhead(file), true, source);
     else yield* decompressed(file.createReadStream({ highWaterMark: STREAM_CHUNK, autoClose: false }), false, source);
   } finally {
     await file.close();
@@ -86,8 +94,16 @@ async function* readAhead(file: FileHandle): AsyncGenerator<Uint8Array> {
   }
 }
 
+/** The pieces as they come, counted (one addition per piece). */
+async function* counted(raw: AsyncIterable<Uint8Array>, source: Source): AsyncGenerator<Uint8Array> {
+  for await (const piece of raw) {
+    source.rawBytes += piece.length;
+    yield piece;
+  }
+}
+
 async function* decompressed(raw: AsyncIterable<Uint8Array>, borrowed: boolean, source: Source): AsyncGenerator<Uint8Array> {
-  const it = raw[Symbol.asyncIterator]();
+  const it = counted(raw, source)[Symbol.asyncIterator]();
   // Borrowed pieces are copied wherever they are kept past the next one, or given to a decompressor.
   const own = (c: Uint8Array): Uint8Array => (borrowed ? new Uint8Array(c) : c);
   // Gather enough bytes to look for the gzip and the zstd magic.

@@ -20,7 +20,7 @@ export function renderJunit(captures: CaptureChecks[]): string {
   let failures = 0;
   for (const { summary: s, results, allowTruncated } of captures) {
     const cls = esc(s.name === '-' ? '<stdin>' : s.name);
-    const unreadable = s.status === 'error' || (s.status === 'truncated' && !allowTruncated);
+    const unreadable = s.status === 'error' || s.status === 'interrupted' || (s.status === 'truncated' && !allowTruncated);
     if (unreadable) failures++;
     cases.push(
       `    <testcase classname="${cls}" name="readable">` +

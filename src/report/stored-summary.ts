@@ -64,6 +64,7 @@ export function storedSummary(db: TcpstateDb, capture: CaptureRow): SummaryInput
     error: capture.error,
     errorOffset: capture.error_offset,
     errorRecord: capture.error_record,
+    parts: null,
     counters: { entries: () => counters },
     warnings,
     flows: db.flowCount(capture.id),

@@ -85,8 +85,9 @@ function hostsBySockets(hosts: Record<string, Record<string, number>>): Array<[s
 
 export function renderSummary(s: SummaryInput, c: ChalkInstance): string {
   const label = s.name === '-' ? '<stdin>' : printable(s.name);
-  const statusText =
-    s.status === 'complete' ? c.green('complete') : s.status === 'truncated' ? c.yellow('truncated') : c.red('error');
+  // A database read while analyze --follow writes it holds `running` (no CaptureStatus: never a finished capture's).
+  const status: string = s.status;
+  const statusText = status === 'complete' ? c.green(status) : status === 'error' ? c.red(status) : c.yellow(status);
   const kind = [s.format ?? 'unreadable', s.compression, s.linkTypes.map(linkTypeName).join('+') || null].filter(Boolean).join(', ');
   const lines = [`${c.bold(label)}  ${c.dim(kind)}  ${statusText}`];
   if (s.format !== null) {

@@ -44,6 +44,7 @@ export type Control =
   | { op: 'open'; file: string; meta: Record<string, string>; limits: SinkLimits }
   | { op: 'begin'; path: string; name: string }
   | { op: 'commit'; id: number; row: CaptureRow }
+  | { op: 'checkpoint'; id: number; packets: number }
   | { op: 'rollback' }
   | { op: 'failure' }
   | { op: 'close' };

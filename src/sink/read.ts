@@ -243,6 +243,11 @@ export class TcpstateDb {
     return new TcpstateDb(db);
   }
 
+  /** The files of a capture analysed --continuous, in the order read (none for one file). */
+  captureFiles(captureId: number): Array<{ path: string; name: string }> {
+    return this.db.prepare('SELECT path, name FROM capture_files WHERE capture_id = ? ORDER BY idx').all(captureId) as Array<{ path: string; name: string }>;
+  }
+
   captures(): CaptureRow[] {
     return this.db
       .prepare(`SELECT id, path, name, format, compression, link_types, bytes, error, error_offset, error_record, status, packets, tcp_packets, first_ts, last_ts, warnings

@@ -19,6 +19,7 @@ import type { Finding } from '../detect/finding.js';
 import { COUNT_COLUMNS, rttSummary } from '../detect/packet-flags.js';
 import type { FlowView, TransitionVisitor } from '../flow/flow.js';
 import type { ZeekConn } from '../zeek/conn.js';
+import { wellFormed } from '../reader/names.js';
 import {
   ADDRESS_BASE,
   CODE_TABLES,
@@ -39,7 +40,7 @@ import {
 } from './codes.js';
 import { DbError, cannotOpen, dbError, dbProblem, rebuild } from './errors.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Per-database dictionaries: table, text column. */
 const DICTIONARIES = [
@@ -83,12 +84,27 @@ CREATE TABLE IF NOT EXISTS captures (
   bytes         INTEGER NOT NULL,       -- bytes of the (decompressed) capture read
   first_ts      INTEGER,                -- microseconds since the epoch
   last_ts       INTEGER,
-  status        TEXT NOT NULL CHECK (status IN ('complete', 'truncated', 'error')),
+  status        TEXT NOT NULL CHECK (status IN ('complete', 'truncated', 'error', 'interrupted', 'running')),
   error         TEXT,                   -- one line naming the byte offset and record
   error_offset  INTEGER,
   error_record  INTEGER,
   warnings      TEXT                    -- JSON array of the summary's warning lines; NULL: none
 );
+-- Rotated files analysed as one capture (analyze --continuous): which file each frame came from.
+CREATE TABLE IF NOT EXISTS capture_files (
+  capture_id   INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  idx          INTEGER NOT NULL,        -- 1, 2, 3... in the order read (by first packet time)
+  path         TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  first_frame  INTEGER,                 -- frames of the whole capture from this file; NULL when it held none
+  last_frame   INTEGER,
+  packets      INTEGER NOT NULL,
+  bytes        INTEGER NOT NULL,
+  first_ts     INTEGER,
+  last_ts      INTEGER,
+  error        TEXT,                    -- its damage or cut-short end, if any (the next file is still read)
+  PRIMARY KEY (capture_id, idx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS interfaces (
   capture_id        INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
   idx               INTEGER NOT NULL,   -- across the file (pcapng: every IDB of every section)
@@ -427,6 +443,12 @@ export interface Sink {
   writeFinding(captureId: number, f: Finding): void;
   writeZeekConn(captureId: number, z: ZeekConn): void;
   commitCapture(id: number, s: CaptureSummary): void;
+  /**
+   * analyze --follow: commit what can be read so far (the findings, and the capture's row as
+   * `running` with its packets so far) and go on in a new transaction. Flows and Zeek rows stay
+   * staged until commitCapture: each flow takes its Zeek summary there.
+   */
+  checkpointCapture(id: number, packets: number): void;
   rollbackCapture(): void;
   /** Returns a warning to show, or null (see SqliteSink.close). */
   close(): string | null;
@@ -517,6 +539,8 @@ export class SqliteSink implements Sink {
   private readonly updateCapture: Database.Statement;
   private readonly insertInterface: Database.Statement;
   private readonly insertCounter: Database.Statement;
+  private readonly insertFile: Database.Statement;
+  private readonly markRunning: Database.Statement;
   private readonly maxFlowId: Database.Statement;
   private readonly flows: RowBuffer;
   private readonly anomalies: RowBuffer;
@@ -599,6 +623,10 @@ export class SqliteSink implements Sink {
         'INSERT INTO interfaces (capture_id, idx, section, link_type, snaplen, ts_units_per_sec, ts_offset_sec, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       );
       this.insertCounter = this.db.prepare('INSERT INTO decode_counters (capture_id, reason, packets) VALUES (?, ?, ?)');
+      this.markRunning = this.db.prepare("UPDATE captures SET status = 'running', packets = ? WHERE id = ?");
+      this.insertFile = this.db.prepare(
+        'INSERT INTO capture_files (capture_id, idx, path, name, first_frame, last_frame, packets, bytes, first_ts, last_ts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
       this.maxFlowId = this.db.prepare('SELECT coalesce(max(id), 0) FROM flow_data').pluck();
       this.maxAnomalyId = this.db.prepare('SELECT coalesce(max(id), 0) FROM anomaly_data').pluck();
       // A finding's flow_id is set when it is written; one naming a flow_index no flow has links to none.
@@ -927,6 +955,7 @@ export class SqliteSink implements Sink {
       this.updateCapture.run(c.values, id);
       for (const itf of c.interfaces) this.insertInterface.run(id, itf);
       for (const [reason, n] of c.counters) this.insertCounter.run(id, reason, n);
+      for (const f of c.files ?? []) this.insertFile.run(id, f);
       for (const st of this.appendStaged) st.run();
       this.unlinkFindings.run(this.anomalyBase);
       this.db.pragma(`cache_size = ${this.cacheSize}`);
@@ -997,6 +1026,7 @@ export class SqliteSink implements Sink {
       const id = Number((db.prepare('SELECT last_insert_rowid() id').get() as { id: number }).id);
       copy('interfaces', { capture_id: String(id) });
       copy('decode_counters', { capture_id: String(id) });
+      copy('capture_files', { capture_id: String(id) });
       copy('flow_data', {
         id: `id + ${flowOff}`,
         capture_id: String(id),
@@ -1041,6 +1071,13 @@ export class SqliteSink implements Sink {
   }
 
   /** Drop everything written since beginCapture. */
+  checkpointCapture(id: number, packets: number): void {
+    this.flushRows();
+    this.markRunning.run(packets, id);
+    this.db.exec('COMMIT');
+    this.db.exec('BEGIN IMMEDIATE');
+  }
+
   rollbackCapture(): void {
     this.failure = null;
     this.discardRows();
@@ -1114,6 +1151,8 @@ export interface CaptureRow {
   /** interfaces rows without the capture id. */
   interfaces: RowValue[][];
   counters: Array<[string, number]>;
+  /** capture_files rows without the capture id (rotated files read as one capture). */
+  files?: RowValue[][];
 }
 
 export function captureRow(s: CaptureSummary): CaptureRow {
@@ -1125,6 +1164,18 @@ export function captureRow(s: CaptureSummary): CaptureRow {
     ],
     interfaces: s.interfaces.map((i) => [i.index, i.section, i.linkType, i.snaplen, i.unitsPerSecond, i.tsOffsetSeconds, i.name]),
     counters: [...s.counters.entries()],
+    files: (s.parts ?? []).map((p, i) => [
+      i + 1,
+      wellFormed(p.path),
+      wellFormed(p.name),
+      p.packets > 0 ? p.firstFrame : null,
+      p.packets > 0 ? p.lastFrame : null,
+      p.packets,
+      p.bytes,
+      p.firstTs,
+      p.lastTs,
+      p.error === null ? null : wellFormed(p.error),
+    ]),
   };
 }
 

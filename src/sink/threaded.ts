@@ -84,6 +84,10 @@ export class ThreadedSink implements Sink {
     this.call({ op: 'commit', id, row: captureRow(s) });
   }
 
+  checkpointCapture(id: number, packets: number): void {
+    this.call({ op: 'checkpoint', id, packets });
+  }
+
   rollbackCapture(): void {
     this.discard();
     this.call({ op: 'rollback' }, false);

@@ -66,6 +66,10 @@ function control(m: Control): unknown {
       if (failed !== null) throw failed;
       s.commitCaptureRow(m.id, m.row);
       return null;
+    case 'checkpoint':
+      if (failed !== null) throw failed;
+      s.checkpointCapture(m.id, m.packets);
+      return null;
     case 'rollback':
       clearFailure();
       s.rollbackCapture();

@@ -1,0 +1,22 @@
+/** What analyze --follow prints as it goes: a finding per line, and a one-line census of the sockets. */
+import type { LiveCounts } from '../analyze/capture.js';
+import type { Finding } from '../detect/finding.js';
+import { printableLines } from '../reader/index.js';
+import { formatTime } from './summary.js';
+import { ssName, thousands } from './text.js';
+
+/** `2026-11-21 05:55:38.348269Z  retransmission  flow 3 client  [TCP Retransmission]` */
+export function findingLine(f: Finding): string {
+  const where = f.flow === null ? 'host' : `flow ${f.flow}${f.side === null ? '' : ` ${f.side}`}`;
+  return `${formatTime(f.ts)}  ${f.kind}  ${where}  ${printableLines(f.message).replace(/\n/g, ' ')}\n`;
+}
+
+/** `2026-11-21 05:55:40.000000Z  census: 12 connections live: ESTAB 20, TIME-WAIT 3; 1,234 packets, 35 findings` */
+export function censusLine(counts: LiveCounts, states: Record<string, number>): string {
+  const byState = Object.entries(states)
+    .sort((a, b) => b[1] - a[1])
+    .map(([s, n]) => `${ssName(s)} ${thousands(n)}`)
+    .join(', ');
+  const live = `${thousands(counts.liveFlows)} connection${counts.liveFlows === 1 ? '' : 's'} live${byState === '' ? '' : `: ${byState}`}`;
+  return `${formatTime(counts.lastTs)}  census: ${live}; ${thousands(counts.packets)} packets, ${thousands(counts.findings)} findings\n`;
+}

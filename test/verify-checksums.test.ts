@@ -69,6 +69,9 @@ test('--verify-checksums on a capture with checksum offload: one warning line wi
     on.out.split('\n').filter((l) => /checksum/.test(l)),
     ['  decode: non_ip 2, bad_checksum_dropped 5', `  ${warning}`],
   );
+  // With -q the summary goes, its warning stays: on stderr, naming the capture.
+  const quiet = await cli(['analyze', '-q', '--verify-checksums', '--db', 'q.db', 'offload.pcap'], { cwd: dir });
+  assert.deepEqual([quiet.code, quiet.out, quiet.err], [0, '', `tcpstate: ${warning.replace(/^warning: /, 'warning: offload.pcap: ')}\n`]);
   const json = await cli(['analyze', '--verify-checksums', '--json', '--db', 'j.db', 'offload.pcap'], { cwd: dir });
   assert.deepEqual(JSON.parse(json.out)[0].warnings, [warning.replace(/^warning: /, '')]);
   // Without --verify-checksums the same capture is whole: the refusals are refusals, and nothing is said.

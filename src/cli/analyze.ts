@@ -281,6 +281,8 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
       io.stderr.write(`tcpstate: ${warn.red('check failed:')} ${r.check.text} in ${name === '-' ? '<stdin>' : printable(name)}: ${r.measured}\n`);
     }
     if (!opts.json && !opts.quiet) io.stdout.write(renderSummary(summary, chalk));
+    // Quiet keeps what the analysis could not see (a link type, protected frames, checksums) on stderr.
+    else if (opts.quiet && !opts.json) for (const w of summary.warnings ?? []) io.stderr.write(`tcpstate: ${warn.yellow('warning: ')}${printable(name)}: ${printableLines(w)}\n`);
     progress(name);
   };
   // A database that cannot be written (disk full, a lock...) ends the run: one line says why and what to do.

@@ -56,8 +56,15 @@ test('a SYN flood: one row per lone SYN, given back at the handshake timeout; th
       assert.equal(flows.store.log.size, 0);
       assert.equal(flows.store.receipts.size, 0);
       assert.ok(conn.isHeld(row, FLOW_HOLDER));
+      // The census of live sockets (--follow) counts it as its flow will be.
+      const before = new Int32Array(16);
+      flows.census(before);
       // Its flow, made when asked for, is what the SYN would have made: one transition, one SYN awaiting an answer.
       const slot = flows.slotFor(row);
+      const after = new Int32Array(16);
+      flows.census(after);
+      assert.deepEqual([...before], [...after]);
+      assert.equal(after[2], 1, 'one SYN_SENT');
       assert.ok(slot >= 0);
       assert.equal(flows.store.log.size, 1);
       assert.equal(flows.store.receipts.size, 1);

@@ -166,10 +166,17 @@ export class FlowTable {
     counts.fill(0);
     const live = this.store.f.c.live;
     const state = this.store.e.c.state;
-    for (let row = 0, rows = this.store.f.capacity; row < rows; row++) {
-      if (live[row] === 0) continue;
-      counts[state[2 * row]]++;
-      counts[state[2 * row + 1]]++;
+    for (let i = 0, slots = this.store.f.capacity; i < slots; i++) {
+      if (live[i] === 0) continue;
+      counts[state[2 * i]]++;
+      counts[state[2 * i + 1]]++;
+    }
+    // A lone SYN's flow, not made yet, is its client in SYN_SENT and its server CLOSED (as `whole` makes it).
+    const lone = this.lone.c.id;
+    for (let row = 0, rows = this.conn.capacity; row < rows; row++) {
+      if (lone[row] === 0) continue;
+      counts[St.SYN_SENT]++;
+      counts[St.CLOSED]++;
     }
   }
 

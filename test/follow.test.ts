@@ -59,6 +59,10 @@ test('the lines: a finding with its time, kind, connection and message; the cens
     '2026-11-21 05:55:38.348269Z  retransmission  flow 3 client  [TCP Retransmission]\n',
   );
   assert.equal(
+    findingLine({ kind: 'retransmission', severity: 'note', flow: 3, packet: 12, ts: 1795240538348269, side: 'client', message: '[TCP Retransmission]', details: {} }, '198.51.100.7:40000 -> 192.0.2.80:443'),
+    '2026-11-21 05:55:38.348269Z  retransmission  flow 3 client (198.51.100.7:40000 -> 192.0.2.80:443)  [TCP Retransmission]\n',
+  );
+  assert.equal(
     censusLine({ packets: 12345, flows: 40, liveFlows: 12, findings: 35, lastTs: 1795240540000000 }, { ESTABLISHED: 20, TIME_WAIT: 3, CLOSE_WAIT: 1 }),
     '2026-11-21 05:55:40.000000Z  census: 12 connections live: ESTAB 20, TIME-WAIT 3, CLOSE-WAIT 1; 12,345 packets, 35 findings\n',
   );
@@ -69,7 +73,8 @@ test('--follow prints findings while its input pipe is still open; the database 
   const run = analyzePipe(['--follow', '--every', '500ms', '--db', 'f.db'], cwd);
   t.after(() => run.child.kill()); // a failed assertion must not leave it waiting on its pipe
   run.child.stdin.write(bulkLoss);
-  await run.until(/^2026-11-21 05:55:51\.\d{6}Z {2}retransmission {2}flow 1 (client|server) {2}\[TCP Retransmission\]$/m);
+  // Each line names the connection's two ends.
+  await run.until(/^2026-11-21 05:55:51\.\d{6}Z {2}retransmission {2}flow 1 (client|server) \(\d+\.\d+\.\d+\.\d+:\d+ -> \d+\.\d+\.\d+\.\d+:\d+\) {2}\[TCP Retransmission\]$/m);
   await run.until(/census: 1 connection live: TIME-WAIT 1; 882 packets, 148 findings/);
   // The pipe is still open: no summary yet; what was committed reads.
   assert.doesNotMatch(run.out(), /pcap, ETHERNET/);

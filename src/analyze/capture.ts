@@ -140,8 +140,11 @@ export interface AnalyzeOptions {
    * the table's one view, valid during the call (`snapshot()` copies it out).
    */
   onFlowEnd?: (flow: FlowView) => void;
-  /** Receives each finding of the detectors. */
-  onFinding?: (f: Finding) => void;
+  /**
+   * Receives each finding of the detectors; `ends()` names its connection's two ends
+   * ("client -> server") when it has one, for a line printed at once (valid during the call only).
+   */
+  onFinding?: (f: Finding, ends: () => string | null) => void;
   thresholds?: Partial<ConnectionThresholds & HostThresholds>;
   /** Drop packets whose IPv4 header or TCP checksum is wrong (and count them), as Zeek does without -C. */
   verifyChecksums?: boolean;
@@ -182,6 +185,15 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   const flowOptions = { ...DEFAULT_FLOW_OPTIONS, ...opts.flowOptions };
   const thresholds = { ...DEFAULT_CONNECTION_THRESHOLDS, ...DEFAULT_HOST_THRESHOLDS, timeWaitUs: flowOptions.timeWaitUs, ...opts.thresholds };
   let findingCount = 0;
+  // The connection a finding being made is about, while it is made (its packet's, or the one ending).
+  let about: FlowView | null = null;
+  let aboutFinding: Finding | null = null;
+  const ends = (): string | null => {
+    const f = aboutFinding;
+    if (f === null || f.flow === null) return null;
+    if (about !== null && about.id === f.flow) return `${formatEndpoint(about.client.addr, about.client.port)} -> ${formatEndpoint(about.server.addr, about.server.port)}`;
+    return f.ends === undefined ? null : `${f.ends.client} -> ${f.ends.server}`;
+  };
   const emit = (f: Finding) => {
     findingCount++;
     findings[f.kind] = (findings[f.kind] ?? 0) + 1;
@@ -189,7 +201,11 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     const k = (findingSeverities[f.kind] ??= {});
     k[f.severity] = (k[f.severity] ?? 0) + 1;
     worst.finding(f);
-    opts.onFinding?.(f);
+    if (opts.onFinding !== undefined) {
+      aboutFinding = f;
+      opts.onFinding(f, ends);
+      aboutFinding = null;
+    }
   };
   const hosts = new HostDetectors(emit, thresholds);
   const zeekConnStates: Record<string, number> = {};
@@ -229,7 +245,9 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
       countEnd(flow.client);
       countEnd(flow.server);
       opts.onFlowEnd?.(flow);
+      about = flow;
       connectionFindings(flow, flow.endTs, emit, thresholds, deferHalfOpen);
+      about = null;
       hosts.flowEnded(flow);
       worst.ended(flow);
     },
@@ -300,7 +318,12 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
         const side = table.packet(row, dir, rec.number, rec.tsUs, p) === 0 ? 'client' : 'server';
         zeek.packet(rec.tsUs, p, info, row, dir);
         const analysis = sequence.packetAt(row, dir, rec.number, rec.tsUs, p);
-        if (hasFigures(analysis)) recordAnalysis(table.store, table.slotFor(row), side, rec.number, rec.tsUs, analysis, emit);
+        if (hasFigures(analysis)) {
+          const slot = table.slotFor(row);
+          if (opts.onFinding !== undefined) about = table.view.at(slot);
+          recordAnalysis(table.store, slot, side, rec.number, rec.tsUs, analysis, emit);
+          about = null;
+        }
         conn.release(row, PACKET_HOLDER);
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);

@@ -34,7 +34,7 @@ export interface AnalyzeHooks {
   /** Once the capture's transaction is open: a function committing what is written so far (--follow). */
   onBegin?: (checkpoint: (packets: number) => void) => void;
   /** Each finding as it is made, after it was handed to the database. */
-  onFinding?: (f: Finding) => void;
+  onFinding?: (f: Finding, ends: () => string | null) => void;
 }
 
 /**
@@ -60,7 +60,7 @@ export async function analyzeInto(
       signal: hooks.signal,
       probe: hooks.probe,
       onFlowEnd: (flow) => sink.writeFlow(id, flow),
-      onFinding: watch === undefined ? (f) => sink.writeFinding(id, f) : (f) => (sink.writeFinding(id, f), watch(f)),
+      onFinding: watch === undefined ? (f) => sink.writeFinding(id, f) : (f, ends) => (sink.writeFinding(id, f), watch(f, ends)),
       onZeekConn: (z) => sink.writeZeekConn(id, z),
       verifyChecksums: settings.verifyChecksums,
       flowOptions: settings.flowOptions,

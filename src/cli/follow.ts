@@ -49,11 +49,11 @@ export class Follow {
   hooks(h: AnalyzeHooks): AnalyzeHooks {
     return {
       ...h,
-      onFinding: (f) => {
-        h.onFinding?.(f);
+      onFinding: (f, ends) => {
+        h.onFinding?.(f, ends);
         if (this.following()) {
           this.before();
-          this.out.write(findingLine(f));
+          this.out.write(findingLine(f, ends()));
         }
       },
       probe: (read, census) => {

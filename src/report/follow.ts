@@ -5,9 +5,13 @@ import { printableLines } from '../reader/index.js';
 import { formatTime } from './summary.js';
 import { ssName, thousands } from './text.js';
 
-/** `2026-11-21 05:55:38.348269Z  retransmission  flow 3 client  [TCP Retransmission]` */
-export function findingLine(f: Finding): string {
-  const where = f.flow === null ? 'host' : `flow ${f.flow}${f.side === null ? '' : ` ${f.side}`}`;
+/**
+ * `2026-11-21 05:55:38.348269Z  retransmission  flow 3 client (198.51.100.7:40000 -> 192.0.2.80:443)  [TCP Retransmission]`;
+ * `ends`: the connection's two ends, when known.
+ */
+export function findingLine(f: Finding, ends: string | null = null): string {
+  const flow = f.flow === null ? 'host' : `flow ${f.flow}${f.side === null ? '' : ` ${f.side}`}`;
+  const where = ends === null ? flow : `${flow} (${printableLines(ends)})`;
   return `${formatTime(f.ts)}  ${f.kind}  ${where}  ${printableLines(f.message).replace(/\n/g, ' ')}\n`;
 }
 

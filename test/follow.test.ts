@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -102,6 +102,39 @@ test('--follow prints findings while its input pipe is still open; the database 
   // The commits along the way change nothing of the result: the same rows as without --follow.
   const plain = analyzePipe(['--no-follow', '--db', 'plain.db'], cwd);
   plain.child.stdin.end(bulkLoss);
+  assert.equal(await plain.exit, 0, plain.err());
+  for (const sql of ['SELECT * FROM flows', 'SELECT * FROM transitions ORDER BY flow_id, seq', 'SELECT * FROM anomalies ORDER BY id', 'SELECT * FROM zeek_conns', 'SELECT * FROM captures']) {
+    assert.deepEqual(all(join(cwd, 'plain.db'), sql), all(db, sql), sql);
+  }
+});
+
+test('--follow: a connection that ended, with its Zeek row, is in the database before the end; the result is a plain run\'s', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-follow-'));
+  // Five refused connections, then the same again 30 s later: by then the first five have ended
+  // (reset, then 5 s of linger) and Zeek has let go of them; the second five are still open.
+  const refused = readFileSync(join(repoRoot, 'samples', 'kernel', 'refused', 'refused.pcap'));
+  const capture = Buffer.concat([refused, restamped(refused, refused.readUInt32LE(24) + 30).subarray(24)]);
+  const run = analyzePipe(['--follow', '--every', '200ms', '--db', 'f.db'], cwd);
+  t.after(() => run.child.kill());
+  run.child.stdin.write(capture);
+  const db = join(cwd, 'f.db');
+  const flows = () => query<{ n: number; status: string }>(db, 'SELECT (SELECT count(*) FROM flows) n, (SELECT status FROM captures) status');
+  for (let waited = 0; ; waited += 50) {
+    const now = existsSync(db) ? flows() : null;
+    if (now !== null && now.status === 'running' && now.n > 0) break;
+    assert.ok(waited < 10_000, `no flow while running: ${JSON.stringify(now)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // The pipe is still open: the first five, each with Zeek's summary; census reads them.
+  assert.doesNotMatch(run.out(), /pcap, ETHERNET/);
+  assert.deepEqual(all(db, 'SELECT flow_index, end_reason, conn_state, history FROM flows ORDER BY flow_index'), [1, 2, 3, 4, 5].map((i) => ({ flow_index: i, end_reason: 'reset', conn_state: 'REJ', history: 'Sr' })));
+  const conns = await cli(['conns', 'f.db', '--json'], { cwd });
+  assert.equal(conns.code, 0, conns.err);
+  run.child.stdin.end();
+  assert.equal(await run.exit, 0, run.err());
+  assert.equal(flows().n, 10);
+  const plain = analyzePipe(['--no-follow', '--db', 'plain.db'], cwd);
+  plain.child.stdin.end(capture);
   assert.equal(await plain.exit, 0, plain.err());
   for (const sql of ['SELECT * FROM flows', 'SELECT * FROM transitions ORDER BY flow_id, seq', 'SELECT * FROM anomalies ORDER BY id', 'SELECT * FROM zeek_conns', 'SELECT * FROM captures']) {
     assert.deepEqual(all(join(cwd, 'plain.db'), sql), all(db, sql), sql);

@@ -218,6 +218,9 @@ ${DICTIONARIES.map(([t, c]) => dictionarySql(t, c)).join('\n')}
 /** The rows of one capture's flows and Zeek conns wait here until its commit links and appends them in order. */
 const STAGING = `
 CREATE TEMP TABLE IF NOT EXISTS flow_stage AS SELECT * FROM main.flow_data WHERE 0;
+-- analyze --follow: the staged flows a checkpoint already wrote (they stay staged for Zeek's rows), and those it is writing.
+CREATE TEMP TABLE IF NOT EXISTS flow_written (id INTEGER PRIMARY KEY);
+CREATE TEMP TABLE IF NOT EXISTS flow_writing (id INTEGER PRIMARY KEY, zid INTEGER NOT NULL);
 CREATE TEMP TABLE IF NOT EXISTS zeek_stage (capture_id INTEGER, ts INTEGER, orig_h INTEGER, orig_p INTEGER, resp_h INTEGER,
   resp_p INTEGER, duration INTEGER, orig_bytes INTEGER, resp_bytes INTEGER, conn_state INTEGER, missed_bytes INTEGER,
   history INTEGER, orig_pkts INTEGER, orig_ip_bytes INTEGER, resp_pkts INTEGER, resp_ip_bytes INTEGER, first_frame INTEGER,
@@ -444,9 +447,10 @@ export interface Sink {
   writeZeekConn(captureId: number, z: ZeekConn): void;
   commitCapture(id: number, s: CaptureSummary): void;
   /**
-   * analyze --follow: commit what can be read so far (the findings, and the capture's row as
-   * `running` with its packets so far) and go on in a new transaction. Flows and Zeek rows stay
-   * staged until commitCapture: each flow takes its Zeek summary there.
+   * analyze --follow: commit what can be read so far (the findings, the connections that ended
+   * and whose Zeek row is written, and the capture's row as `running` with its packets so far) and
+   * go on in a new transaction. Zeek's rows, and the flows whose Zeek row is not there yet, stay
+   * staged until commitCapture.
    */
   checkpointCapture(id: number, packets: number): void;
   rollbackCapture(): void;
@@ -547,6 +551,8 @@ export class SqliteSink implements Sink {
   private readonly zeekConns: RowBuffer;
   private readonly insertStep: Database.Statement;
   private readonly appendStaged: Database.Statement[];
+  /** analyze --follow's checkpoint: the staged flows whose Zeek row is staged too go in (see checkpointCapture). */
+  private readonly appendLinked: Database.Statement[];
   private readonly dict: Record<(typeof DICTIONARIES)[number][0], Dictionary>;
   private readonly stateCode = codeOf(STATES);
   private readonly sideCode = codeOf(SIDES);
@@ -653,7 +659,8 @@ export class SqliteSink implements Sink {
         this.db.prepare(
           `INSERT INTO main.flow_data (${FLOW_DATA_COLUMNS.join(', ')})
            SELECT ${linked.join(', ')}
-           FROM (SELECT f.*, coalesce(${zeekRow('client', 'server')}, ${zeekRow('server', 'client')}) AS zid FROM temp.flow_stage f) l
+           FROM (SELECT f.*, coalesce(${zeekRow('client', 'server')}, ${zeekRow('server', 'client')}) AS zid FROM temp.flow_stage f
+                 WHERE NOT EXISTS (SELECT 1 FROM temp.flow_written w WHERE w.id = f.id)) l
            LEFT JOIN temp.zeek_stage z ON z.rowid = l.zid
            ORDER BY l.id`,
         ),
@@ -673,6 +680,28 @@ export class SqliteSink implements Sink {
 
         this.db.prepare('DELETE FROM temp.flow_stage'),
         this.db.prepare('DELETE FROM temp.zeek_stage'),
+        this.db.prepare('DELETE FROM temp.flow_written'),
+      ];
+      // A flow whose Zeek row is staged takes the summary it will take at the end (a frame is in one
+      // Zeek connection only); the others wait. The flows stay staged for Zeek's rows, which go in at the end.
+      this.appendLinked = [
+        this.db.prepare('CREATE INDEX IF NOT EXISTS temp.zeek_stage_tuple ON zeek_stage (orig_h, orig_p, resp_h, resp_p, first_frame)'),
+        this.db.prepare('DELETE FROM temp.flow_writing'),
+        this.db.prepare(
+          `INSERT INTO temp.flow_writing (id, zid)
+           SELECT id, zid FROM (SELECT f.id, coalesce(${zeekRow('client', 'server')}, ${zeekRow('server', 'client')}) AS zid FROM temp.flow_stage f
+                                WHERE NOT EXISTS (SELECT 1 FROM temp.flow_written w WHERE w.id = f.id))
+           WHERE zid IS NOT NULL`,
+        ),
+        this.db.prepare(
+          `INSERT INTO main.flow_data (${FLOW_DATA_COLUMNS.join(', ')})
+           SELECT ${linked.join(', ')}
+           FROM temp.flow_writing m JOIN temp.flow_stage l ON l.id = m.id JOIN temp.zeek_stage z ON z.rowid = m.zid
+           ORDER BY l.id`,
+        ),
+        this.db.prepare('INSERT INTO temp.flow_written (id) SELECT id FROM temp.flow_writing'),
+        this.db.prepare('DELETE FROM temp.flow_writing'),
+        this.db.prepare('DROP INDEX IF EXISTS temp.zeek_stage_tuple'),
       ];
     } catch (e) {
       if (this.db.open) this.db.close();
@@ -928,6 +957,8 @@ export class SqliteSink implements Sink {
     this.failure = null;
     try {
       this.db.exec('BEGIN IMMEDIATE');
+      // What a run that failed after a checkpoint left staged.
+      this.db.exec('DELETE FROM temp.flow_stage; DELETE FROM temp.zeek_stage; DELETE FROM temp.flow_written');
       this.dropCapture(path);
       for (const [k, v] of this.meta) this.setMeta.run(k, v);
       this.flowBase = this.maxFlowId.get() as number;
@@ -1073,6 +1104,7 @@ export class SqliteSink implements Sink {
   /** Drop everything written since beginCapture. */
   checkpointCapture(id: number, packets: number): void {
     this.flushRows();
+    for (const st of this.appendLinked) st.run();
     this.markRunning.run(packets, id);
     this.db.exec('COMMIT');
     this.db.exec('BEGIN IMMEDIATE');

@@ -268,12 +268,21 @@ export class TcpstateDb {
     const terms = ['f.capture_id = @cap', 'f.first_ts <= @at'];
     if (only.host !== undefined) terms.push('(f.client_addr = @host OR f.server_addr = @host)');
     if (only.port !== undefined) terms.push('(f.client_port = @port OR f.server_port = @port)');
-    return this.db
+    // Rows as arrays, made into objects here: better-sqlite3's objects cost twice the time, and the
+    // collector more, on the 300,000 connections of the bench mix.
+    const rows = this.db
       .prepare(
         `SELECT f.flow_index, f.client_addr, f.client_port, f.server_addr, f.server_port, f.first_ts, ${states}
          FROM flows f WHERE ${terms.join(' AND ')} ORDER BY f.flow_index`,
       )
-      .all({ cap: captureId, at, host: only.host, port: only.port }) as CensusFlow[];
+      .raw()
+      .all({ cap: captureId, at, host: only.host, port: only.port }) as Array<[number, string, number, string, number, number, string | null, string | null]>;
+    const out: CensusFlow[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      out[i] = { flow_index: r[0], client_addr: r[1], client_port: r[2], server_addr: r[3], server_port: r[4], first_ts: r[5], client_at: r[6], server_at: r[7] };
+    }
+    return out;
   }
 
   /** Listeners known by the end of `at`: servers that answered a SYN (their LISTEN transitions). */

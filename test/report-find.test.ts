@@ -243,6 +243,11 @@ test('census --count: per host its sockets by state and the total, no socket row
   assert.match(r.out, new RegExp(`^${total.replace(/[().]/g, '\\$&')}$`, 'm'));
   const js = JSON.parse((await cli(['census', db, '-s', '--json'])).out) as CensusJson;
   assert.equal(js.hosts.find((h) => h.host === '192.0.2.2')!.sockets, 132);
+  // Counted without listing, host by host, as the full census lists them.
+  const all = JSON.parse((await cli(['census', db, '--json'])).out) as { counts: unknown; hosts: Array<{ host: string; counts: unknown; sockets: unknown[] }> };
+  const counted = JSON.parse((await cli(['census', db, '--count', '--json'])).out) as { counts: unknown; hosts: Array<{ host: string; counts: unknown; sockets: number }> };
+  assert.deepEqual(counted.counts, all.counts);
+  assert.deepEqual(counted.hosts.map((h) => [h.host, h.counts, h.sockets]), all.hosts.map((h) => [h.host, h.counts, h.sockets.length]));
 });
 
 test('census: a spoofed flood\'s sources are grouped, not counted as hosts with sockets', async () => {

@@ -26,7 +26,7 @@ export async function censusCommand(arg: string, opts: CensusCliOptions, io: Io)
     const at = opts.at === undefined ? capture.last_ts! : parseAt(opts.at, capture.first_ts);
     const flows = db.flowsAt(capture.id, at, { host: opts.host, port: opts.port, atEnd: at === capture.last_ts });
     const filter = { host: opts.host, port: opts.port, states: opts.state };
-    const census = buildCensus(capture, at, flows, db.listenersAt(capture.id, at), filter, db.synFloods(capture.id));
+    const census = buildCensus(capture, at, flows, db.listenersAt(capture.id, at), filter, db.synFloods(capture.id), opts.count === true);
     if (opts.json) io.stdout.write(JSON.stringify(censusJson(census, opts.count === true), null, 2) + '\n');
     else io.stdout.write(renderCensus(census, makeChalk(Boolean(io.stdout.isTTY), io.env, opts.color !== false), opts.count === true));
     return input.code;

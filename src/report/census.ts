@@ -24,7 +24,9 @@ export interface HostCensus {
   host: string;
   /** Listening sockets inferred from a server that answered a SYN ("addr:port"). */
   listeners: string[];
+  /** Its sockets, sorted by state then address (empty when only counts were asked for: `total` says how many). */
   sockets: Socket[];
+  total: number;
   counts: Record<string, number>;
 }
 
@@ -85,7 +87,19 @@ function endpointKey(addr: string, port: number): string {
   return `${addressKey(addr)}|${String(port).padStart(5, '0')}`;
 }
 
-function countStates(sockets: Socket[]): Record<string, number> {
+/** The hosts' counts summed, in state order. */
+function sumCounts(hosts: HostCensus[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const st of STATE_ORDER) {
+    const name = SS_NAMES[st];
+    let n = 0;
+    for (const h of hosts) n += h.counts[name] ?? 0;
+    if (n > 0) out[name] = n;
+  }
+  return out;
+}
+
+function countStates(sockets: ReadonlyArray<{ tcpState: TcpStateName }>): Record<string, number> {
   const n = new Map<TcpStateName, number>();
   for (const s of sockets) n.set(s.tcpState, (n.get(s.tcpState) ?? 0) + 1);
   const counts: Record<string, number> = {};
@@ -102,6 +116,8 @@ export function buildCensus(
   listeners: Array<{ addr: string; port: number }>,
   filter: CensusFilter = {},
   floods: FloodEpisode[] = [],
+  /** Only counts per host and state (census --count): no socket is formatted or sorted. */
+  countsOnly = false,
 ): Census {
   // One socket per (host, local, peer): on a reused tuple the later connection is the one alive.
   // Strings to show and sort by are made at the end, only for the sockets listed.
@@ -116,6 +132,8 @@ export function buildCensus(
     flood: string | null;
   }
   const byTuple = new Map<string, Held>();
+  /** The (local, peer) ports of every socket put in byTuple. */
+  const heldPorts = new Set<number>();
   const seen = new Set<string>();
   const states = filter.states !== undefined && filter.states.length > 0 ? new Set(filter.states) : null;
   // A host asked for by name is shown whatever it looks like; otherwise a flood's sources are grouped.
@@ -140,12 +158,15 @@ export function buildCensus(
         continue;
       }
       const state = at as TcpStateName;
-      const tuple = `${addr} ${port} ${peerAddr} ${peerPort}`;
+      const ports = port * 65536 + peerPort;
       if (isGone(state) || (states !== null && !states.has(state))) {
-        byTuple.delete(tuple);
+        // An earlier connection's socket on the tuple is gone too (its text made only if one may be there).
+        if (heldPorts.has(ports)) byTuple.delete(`${addr} ${port} ${peerAddr} ${peerPort}`);
         seen.add(addr); // (a host with a socket is known anyway)
         continue;
       }
+      const tuple = `${addr} ${port} ${peerAddr} ${peerPort}`;
+      heldPorts.add(ports);
       let flood: string | null = null;
       if (i === 0 && state === TcpState.SYN_SENT && episodes.length > 0 && isGone((f.server_at ?? TcpState.CLOSED) as TcpStateName)) {
         flood = episodes.find((e) => e.port === peerPort && e.addr === peerAddr && f.first_ts >= e.start_ts && f.first_ts <= e.end_ts)?.listener ?? null;
@@ -184,6 +205,10 @@ export function buildCensus(
       g.sockets += h.held.length;
       continue;
     }
+    if (countsOnly) {
+      list.push({ host: h.host, listeners: h.listeners, sockets: [], total: h.held.length, counts: countStates(h.held) });
+      continue;
+    }
     const keyed = h.held.map((s) => ({ s, key: `${String(STATE_RANK.get(s.tcpState)!).padStart(2, '0')} ${endpointKey(s.addr, s.port)} ${endpointKey(s.peerAddr, s.peerPort)}` }));
     keyed.sort((a, b) => cmp(a.key, b.key));
     const sockets = keyed.map(({ s }) => ({
@@ -194,7 +219,7 @@ export function buildCensus(
       flowIndex: s.flowIndex,
       side: s.side,
     }));
-    list.push({ host: h.host, listeners: h.listeners, sockets, counts: countStates(sockets) });
+    list.push({ host: h.host, listeners: h.listeners, sockets, total: sockets.length, counts: countStates(sockets) });
   }
   const keys = new Map(list.map((h) => [h.host, addressKey(h.host)]));
   list.sort((a, b) => cmp(keys.get(a.host)!, keys.get(b.host)!));
@@ -211,7 +236,7 @@ export function buildCensus(
     at,
     position: at < first ? 'before' : at > last ? 'after' : at === last ? 'end' : 'within',
     hosts: list,
-    counts: countStates(list.flatMap((h) => h.sockets)),
+    counts: sumCounts(list),
     noSocket,
     floods: [...floodGroups.values()],
     filters,
@@ -244,15 +269,15 @@ export function renderCensus(census: Census, c: ChalkInstance, countsOnly = fals
     const width = Math.max(...census.hosts.map((h) => h.host.length + 1));
     for (const h of census.hosts) {
       const listeners = h.listeners.length > 0 ? `, ${plural(h.listeners.length, 'listener')} inferred` : '';
-      const counts = h.sockets.length > 0 ? ` (${countText(h.counts)})` : '';
-      out.push(`${`${h.host}:`.padEnd(width)}  ${plural(h.sockets.length, 'socket')}${counts}${listeners}`);
+      const counts = h.total > 0 ? ` (${countText(h.counts)})` : '';
+      out.push(`${`${h.host}:`.padEnd(width)}  ${plural(h.total, 'socket')}${counts}${listeners}`);
     }
     out.push('');
   }
   for (const h of countsOnly ? [] : census.hosts) {
     const listeners = h.listeners.length > 0 ? `, ${plural(h.listeners.length, 'listener')} inferred` : '';
-    const counts = h.sockets.length > 0 ? ` (${countText(h.counts)})` : '';
-    out.push(`${c.bold(h.host)}: ${plural(h.sockets.length, 'socket')}${counts}${listeners}`);
+    const counts = h.total > 0 ? ` (${countText(h.counts)})` : '';
+    out.push(`${c.bold(h.host)}: ${plural(h.total, 'socket')}${counts}${listeners}`);
     const rows = [['State', 'Local Address:Port', 'Peer Address:Port', '']];
     for (const l of h.listeners) rows.push(['LISTEN', l, '*:*', '(inferred: it answered a SYN)']);
     for (const s of h.sockets) rows.push([s.state, s.local, s.peer, '']);
@@ -270,7 +295,7 @@ export function renderCensus(census: Census, c: ChalkInstance, countsOnly = fals
       '',
     );
   }
-  const total = census.hosts.reduce((n, h) => n + h.sockets.length, 0);
+  const total = census.hosts.reduce((n, h) => n + h.total, 0);
   out.push(`Total: ${plural(total, 'socket')}${total > 0 ? ` (${countText(census.counts)})` : ''} on ${plural(census.hosts.length, 'host')}`);
   return out.join('\n') + '\n';
 }
@@ -293,7 +318,7 @@ export function censusJson(census: Census, countsOnly = false): Record<string, u
       counts: h.counts,
       listeners: h.listeners.map((l) => ({ local: l, peer: '*:*', inferred: true })),
       ...(countsOnly
-        ? { sockets: h.sockets.length }
+        ? { sockets: h.total }
         : { sockets: h.sockets.map((s) => ({ state: s.state, tcp_state: s.tcpState, local: s.local, peer: s.peer, flow_index: s.flowIndex, side: s.side })) }),
     })),
   };

@@ -84,3 +84,28 @@ test('retransmission_rates, top_talkers, resets and close_wait_durations add up 
   // A CLOSE_WAIT still open at the end is exactly what stuck_close_wait reports.
   assert.equal(one('SELECT count(*) FROM close_wait_durations WHERE still_at_end'), one("SELECT count(*) FROM anomalies WHERE kind = 'stuck_close_wait' AND json_extract(details, '$.still_at_end')"));
 });
+
+test("the report's socket intervals are the state_intervals view's, capture by capture (kernel samples)", () => {
+  const reader = TcpstateDb.open(file);
+  try {
+    const ids = db.prepare('SELECT id FROM captures ORDER BY id').pluck().all() as number[];
+    let n = 0;
+    const key = (r: unknown[]) => JSON.stringify(r);
+    for (const id of ids) {
+      const view = (
+        db
+          .prepare(`SELECT addr, state, from_ts, to_ts FROM state_intervals WHERE capture_id = ? AND state NOT IN ('CLOSED', 'LISTEN') AND to_ts >= from_ts`)
+          .raw()
+          .all(id) as unknown[][]
+      )
+        .map(key)
+        .sort();
+      const mine = [...reader.socketIntervals(id)].map(key).sort();
+      assert.deepEqual(mine, view, `capture ${id}`);
+      n += mine.length;
+    }
+    assert.ok(n > 1000, `${n} intervals`);
+  } finally {
+    reader.close();
+  }
+});

@@ -7,14 +7,15 @@ import type { EndpointView, FlowView } from '../flow/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
 import { STATE_NAMES, isGone } from '../state/tcp-state.js';
 import { formatEndpoint } from '../flow/address.js';
-import { DEFAULT_CONNECTION_THRESHOLDS, connectionFindings, type ConnectionThresholds, type HalfOpen } from '../detect/connection.js';
+import { DEFAULT_CONNECTION_THRESHOLDS, type ConnectionThresholds } from '../detect/connection.js';
 import type { Finding, Severity } from '../detect/finding.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
 import { ZeekConnTracker, type ZeekConn, type ZeekPacketInfo } from '../zeek/conn.js';
 import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
 import { ConnTable, PACKET_HOLDER } from '../conn/table.js';
-import { hasFigures, recordAnalysis } from '../detect/packet-flags.js';
-import { DEFAULT_HOST_THRESHOLDS, HostDetectors, type HostThresholds } from '../detect/hosts.js';
+import { hasFigures } from '../detect/packet-flags.js';
+import { DEFAULT_HOST_THRESHOLDS, type HostThresholds } from '../detect/hosts.js';
+import { standardDetectors } from '../detect/registry.js';
 import { readCapture, type ByteSource, type CaptureFormat, type CapturePart, type InterfaceInfo, type PacketRecord, type ReadOutcome, type RotatedOutcome, type RotatedReader } from '../reader/index.js';
 
 /** `interrupted`: stopped by Ctrl-C or SIGTERM; what was read is analysed as a capture cut short there. */
@@ -207,7 +208,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
       aboutFinding = null;
     }
   };
-  const hosts = new HostDetectors(emit, thresholds);
+  const detectors = standardDetectors(emit, thresholds);
   const zeekConnStates: Record<string, number> = {};
   const verify = opts.verifyChecksums === true;
   // A closed conversation keeps its unacknowledged segments as long as the flow table keeps its connection
@@ -223,7 +224,6 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
       opts.onZeekConn?.(c);
     },
   });
-  const deferHalfOpen = (h: HalfOpen) => hosts.defer(h);
   const countEnd = (e: EndpointView) => {
     if (isGone(e.state)) return;
     endStates[e.state] = (endStates[e.state] ?? 0) + 1;
@@ -246,9 +246,8 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
       countEnd(flow.server);
       opts.onFlowEnd?.(flow);
       about = flow;
-      connectionFindings(flow, flow.endTs, emit, thresholds, deferHalfOpen);
+      detectors.connEnd(flow);
       about = null;
-      hosts.flowEnded(flow);
       worst.ended(flow);
     },
     flowOptions,
@@ -321,7 +320,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
         if (hasFigures(analysis)) {
           const slot = table.slotFor(row);
           if (opts.onFinding !== undefined) about = table.view.at(slot);
-          recordAnalysis(table.store, slot, side, rec.number, rec.tsUs, analysis, emit);
+          detectors.packet(table.store, slot, side, rec.number, rec.tsUs, analysis);
           about = null;
         }
         conn.release(row, PACKET_HOLDER);
@@ -334,7 +333,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
 
   fragments.finish();
   table.finish(lastTs ?? 0);
-  hosts.finish();
+  detectors.finish();
   zeek.finish();
   const linkTypes: number[] = [];
   for (const itf of outcome.interfaces) if (!linkTypes.includes(itf.linkType)) linkTypes.push(itf.linkType);

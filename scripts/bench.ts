@@ -135,7 +135,7 @@ async function analyze(file: string, db: string): Promise<ChildReport> {
 
 /** analyzeCapture with every tracker and detector on and nothing written: the analysis's share of `analyze`. */
 async function analysisAlone(file: string): Promise<ChildReport> {
-  const { analyzeCapture } = await import('../src/analyze/capture.js');
+  const { analyzeCapture } = await import('../src/pipeline.js');
   const { openSource } = await import('../src/reader/index.js');
   const { boundHeapGrowth } = await import('../src/cli/heap.js');
   boundHeapGrowth(); // as analyze does

@@ -14,9 +14,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { analyzeCapture } from '../src/analyze/capture.js';
-import { SequenceAnalyzer, type SequenceAnalyzerOptions } from '../src/analysis/seq-analysis.js';
-import { TSHARK_FIELDS } from '../src/analysis/flags.js';
+import { analyzeCapture } from '../src/pipeline.js';
+import { SequenceAnalyzer, type SequenceAnalyzerOptions } from '../src/tcp/wireshark/seq-analysis.js';
+import { TSHARK_FIELDS } from '../src/tcp/wireshark/flags.js';
 import { openSource } from '../src/reader/index.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -208,7 +208,7 @@ function bitNames(bits: number): string {
 
 /**
  * Frames where we knowingly differ from tshark, each explained in
- * src/analysis/DIFFERENCES.md. Left out of the "documented differences excluded"
+ * src/tcp/wireshark/DIFFERENCES.md. Left out of the "documented differences excluded"
  * figures (and the test thresholds); the test checks that they still differ.
  */
 export const KNOWN_DIFFERENCES: ReadonlyArray<{ capture: string; frames: number[]; reason: string }> = [
@@ -328,7 +328,7 @@ async function main(argv: string[]): Promise<number> {
   for (const [g, t] of groups) console.log(formatTally(`${g} (${captures.filter((c) => c.group === g).length} captures)`, t));
   console.log(formatTally(`overall (${captures.length} captures)`, total));
   if (documented.excluded > 0) {
-    console.log(formatTally(`overall without the documented differences (src/analysis/DIFFERENCES.md)`, documented));
+    console.log(formatTally(`overall without the documented differences (src/tcp/wireshark/DIFFERENCES.md)`, documented));
     for (const k of KNOWN_DIFFERENCES) console.log(`   ${k.capture} #${k.frames.join(', #')}: ${k.reason}`);
   }
   return 0;

@@ -7,11 +7,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { analyzeCapture } from '../src/analyze/capture.js';
+import { analyzeCapture } from '../src/pipeline.js';
 import { Status } from '../src/decode/index.js';
 import { openSource } from '../src/reader/index.js';
-import { type ZeekConn, ZeekConnTracker, type ZeekTuning } from '../src/zeek/conn.js';
-import { ZEEK_DEFAULT_LIKELY_SERVER_PORTS, zeekLikelyServerPorts } from '../src/zeek/ports.js';
+import { type ZeekConn, ZeekConnTracker, type ZeekTuning } from '../src/tcp/zeek/conn.js';
+import { ZEEK_DEFAULT_LIKELY_SERVER_PORTS, zeekLikelyServerPorts } from '../src/tcp/zeek/ports.js';
 
 export interface OracleEntry {
   traceFile: string;

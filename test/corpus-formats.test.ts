@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
+import { analyzeCapture } from '../src/pipeline.js';
 import { Note } from '../src/decode/index.js';
 import { openSource, records } from '../src/reader/index.js';
 import { readTsv, sharedDir } from './helpers.js';

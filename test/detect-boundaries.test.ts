@@ -19,14 +19,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TSHARK_FIELDS } from '../src/analysis/flags.js';
-import { analyzeCapture, type CaptureSummary } from '../src/analyze/capture.js';
+import { TSHARK_FIELDS } from '../src/tcp/wireshark/flags.js';
+import { analyzeCapture, type CaptureSummary } from '../src/pipeline.js';
 import type { ConnectionThresholds } from '../src/detect/connection.js';
 import type { Finding } from '../src/detect/finding.js';
 import type { HostThresholds } from '../src/detect/hosts.js';
 import { KINDS } from '../src/detect/catalogue.js';
 import { evaluate, parseChecks } from '../src/detect/checks.js';
-import type { FlowRecord as Flow } from '../src/flow/flow.js';
+import type { FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
 import { sourceFromChunks } from '../src/reader/index.js';
 import { hash32, runConversation, type Conversation, type Step } from './scenario/describe.js';
 import { frameOf } from './scenario/scenarios.js';

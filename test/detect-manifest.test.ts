@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
+import { analyzeCapture } from '../src/pipeline.js';
 import type { Finding } from '../src/detect/finding.js';
 import { openSource } from '../src/reader/index.js';
 import { repoRoot } from './helpers.js';

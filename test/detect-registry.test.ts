@@ -1,8 +1,8 @@
 /** The detectors' one interface: called in their order, each only for what it declares. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AnalysisResult } from '../src/analysis/seq-analysis.js';
-import type { FlowStore, FlowView } from '../src/flow/flow.js';
+import type { AnalysisResult } from '../src/tcp/wireshark/seq-analysis.js';
+import type { FlowStore, FlowView } from '../src/tcp/rfc793/flow.js';
 import { Detectors, standardDetectors } from '../src/detect/registry.js';
 import { DEFAULT_CONNECTION_THRESHOLDS } from '../src/detect/connection.js';
 import { DEFAULT_HOST_THRESHOLDS } from '../src/detect/hosts.js';

@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Chalk } from 'chalk';
-import { HOSTS_TRACKED, analyzeCapture } from '../src/analyze/capture.js';
+import { HOSTS_TRACKED, analyzeCapture } from '../src/pipeline.js';
 import { ConnTable } from '../src/conn/table.js';
 import { DecodedPacket, TcpFlag } from '../src/decode/packet.js';
-import { DEFAULT_FLOW_OPTIONS, FLOW_HOLDER, FlowTable } from '../src/flow/table.js';
+import { DEFAULT_FLOW_OPTIONS, FLOW_HOLDER, FlowTable } from '../src/tcp/rfc793/table.js';
 import { renderSummary } from '../src/report/summary.js';
 import { sourceFromChunks } from '../src/reader/index.js';
 import { pieces } from './helpers.js';

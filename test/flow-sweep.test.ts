@@ -10,10 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
-import type { FlowRecord as Flow } from '../src/flow/flow.js';
+import { analyzeCapture } from '../src/pipeline.js';
+import type { FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
 import { openSource } from '../src/reader/index.js';
-import { TcpState } from '../src/state/tcp-state.js';
+import { TcpState } from '../src/tcp/rfc793/tcp-state.js';
 import { writeMix } from '../scripts/bench-capture.js';
 
 const TIME_WAIT = 2_000_000;

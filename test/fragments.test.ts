@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
+import { analyzeCapture } from '../src/pipeline.js';
 import { DecodedPacket, FragmentReassembler, LinkType, Note, Status, decodeFrame } from '../src/decode/index.js';
 import { openSource } from '../src/reader/index.js';
 import { FIELD_BITS, analyseCapture, readGolden } from '../scripts/seq-compare.js';

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
-import type { FlowRecord as Flow } from '../src/flow/flow.js';
+import { analyzeCapture } from '../src/pipeline.js';
+import type { FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { writeMix } from '../scripts/bench-capture.js';
 

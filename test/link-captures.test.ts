@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
+import { analyzeCapture } from '../src/pipeline.js';
 import { openSource } from '../src/reader/index.js';
 import { makeChalk, renderSummary, summaryJson } from '../src/report/summary.js';
 import { buildLinkCapture, buildUnsupported, linkCaptures, lossyCaptures, protectedCapture, readme, unsupportedCapture } from '../scripts/make-link-captures.js';

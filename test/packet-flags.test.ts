@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { TSHARK_FIELDS } from '../src/analysis/flags.js';
-import { analyzeCapture } from '../src/analyze/capture.js';
+import { TSHARK_FIELDS } from '../src/tcp/wireshark/flags.js';
+import { analyzeCapture } from '../src/pipeline.js';
 import type { Finding } from '../src/detect/finding.js';
 import { COUNT_COLUMNS } from '../src/detect/packet-flags.js';
-import { ANALYSIS_FIELDS, type FlowRecord as Flow } from '../src/flow/flow.js';
+import { ANALYSIS_FIELDS, type FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { readTsv, repoRoot } from './helpers.js';
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { SS_NAMES, type TcpStateName } from '../src/state/tcp-state.js';
+import { SS_NAMES, type TcpStateName } from '../src/tcp/rfc793/tcp-state.js';
 import { repoRoot } from './helpers.js';
 import { cli, seeds, tempDir } from './report-io.js';
 

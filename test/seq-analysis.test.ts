@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AnalysisFlag as A, SequenceAnalyzer, flagNames, type SequenceAnalyzerOptions } from '../src/analysis/index.js';
-import { gtSeq, leSeq, ltSeq } from '../src/analysis/seq.js';
+import { AnalysisFlag as A, SequenceAnalyzer, flagNames, type SequenceAnalyzerOptions } from '../src/tcp/wireshark/index.js';
+import { gtSeq, leSeq, ltSeq } from '../src/tcp/wireshark/seq.js';
 import { DecodedPacket, decodeFrame } from '../src/decode/index.js';
 import { FIELD_BITS, KNOWN_DIFFERENCES, Tally, compareCapture, goldenCaptures } from '../scripts/seq-compare.js';
 import { frameOf } from './scenario/scenarios.js';

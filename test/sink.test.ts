@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { analyzeInto } from '../src/cli/analyze-one.js';
-import type { CaptureSummary } from '../src/analyze/capture.js';
+import type { CaptureSummary } from '../src/pipeline.js';
 import { COUNT_COLUMNS } from '../src/detect/packet-flags.js';
 import { SqliteSink } from '../src/sink/sqlite.js';
 import { repoRoot } from './helpers.js';

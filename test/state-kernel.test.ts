@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { stackFlowOptions, type Sysctls } from '../scripts/kernel/timeline.js';
-import { analyzeCapture } from '../src/analyze/capture.js';
-import { formatEndpoint } from '../src/flow/address.js';
-import type { FlowRecord as Flow } from '../src/flow/flow.js';
+import { analyzeCapture } from '../src/pipeline.js';
+import { formatEndpoint } from '../src/util/address.js';
+import type { FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
 import { openSource } from '../src/reader/index.js';
-import { SS_NAMES, isGone } from '../src/state/tcp-state.js';
+import { SS_NAMES, isGone } from '../src/tcp/rfc793/tcp-state.js';
 import { repoRoot } from './helpers.js';
 
 interface Sample {

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
+import { analyzeCapture } from '../src/pipeline.js';
 import { ConnTable } from '../src/conn/table.js';
 import { DecodedPacket } from '../src/decode/packet.js';
-import { FlowStore, FlowView } from '../src/flow/flow.js';
+import { FlowStore, FlowView } from '../src/tcp/rfc793/flow.js';
 import { openSource } from '../src/reader/index.js';
-import { Cause, causeTexts } from '../src/state/causes.js';
-import { segment, type Segment } from '../src/state/machine.js';
-import { St } from '../src/state/tcp-state.js';
+import { Cause, causeTexts } from '../src/tcp/rfc793/causes.js';
+import { segment, type Segment } from '../src/tcp/rfc793/machine.js';
+import { St } from '../src/tcp/rfc793/tcp-state.js';
 import { repoRoot } from './helpers.js';
 
 const ARCS = [

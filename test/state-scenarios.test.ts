@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
-import type { FlowRecord as Flow } from '../src/flow/flow.js';
+import { analyzeCapture } from '../src/pipeline.js';
+import type { FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { repoRoot } from './helpers.js';
 

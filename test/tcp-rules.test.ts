@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
-import type { FlowRecord as Flow } from '../src/flow/flow.js';
-import { STACK_PROFILES, type FlowTableOptions } from '../src/flow/table.js';
+import { analyzeCapture } from '../src/pipeline.js';
+import type { FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
+import { STACK_PROFILES, type FlowTableOptions } from '../src/tcp/rfc793/table.js';
 import { sourceFromChunks } from '../src/reader/source.js';
 import { LINKTYPE, ethernet, ipv4, parseFlags, parseIPv4, parseMac, tcp, tcpOptions, writePcap } from './scenario/writer.js';
 

@@ -5,9 +5,9 @@
  * flags, payload length and window.
  */
 import assert from 'node:assert/strict';
-import { analyzeCapture } from '../src/analyze/capture.js';
+import { analyzeCapture } from '../src/pipeline.js';
 import type { DecodedPacket } from '../src/decode/index.js';
-import { formatAddress } from '../src/flow/address.js';
+import { formatAddress } from '../src/util/address.js';
 import { openSource } from '../src/reader/index.js';
 import { readTsv } from './helpers.js';
 

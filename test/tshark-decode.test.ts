@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
+import { analyzeCapture } from '../src/pipeline.js';
 import { openSource } from '../src/reader/index.js';
 import { repoRoot, sharedDir } from './helpers.js';
 import { compare } from './tshark-compare.js';

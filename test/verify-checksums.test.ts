@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyzeCapture } from '../src/analyze/capture.js';
+import { analyzeCapture } from '../src/pipeline.js';
 import { openSource } from '../src/reader/index.js';
 import { readTsv, repoRoot, sharedDir } from './helpers.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

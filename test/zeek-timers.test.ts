@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DecodedPacket, LinkType, decodeFrame } from '../src/decode/index.js';
-import { ZeekConnTracker, type ZeekConn } from '../src/zeek/conn.js';
-import { ZeekTimerHeap } from '../src/zeek/timers.js';
+import { ZeekConnTracker, type ZeekConn } from '../src/tcp/zeek/conn.js';
+import { ZeekTimerHeap } from '../src/tcp/zeek/timers.js';
 import { runConversation } from './scenario/describe.js';
 
 /** Pops every entry; returns their rows (the tests use the row as a name). */

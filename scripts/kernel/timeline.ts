@@ -12,7 +12,7 @@
  * agreed/total and every disagreement (ss vs tcpstate), then "N of M moments agree, E of F endpoints
  * agree". Exit 1 when anything disagrees (or an `unseen` entry matches nothing).
  */
-import type { FlowTableOptions } from '../../src/flow/table.js';
+import type { FlowTableOptions } from '../../src/tcp/rfc793/table.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';

@@ -2,7 +2,7 @@
  * One capture into one database: the work the analyze command does per capture,
  * in the main thread or in a worker (which writes to its own database first).
  */
-import { analyzeCapture, type CaptureSummary, type LiveCounts } from '../analyze/capture.js';
+import { analyzeCapture, type CaptureSummary, type LiveCounts } from '../pipeline.js';
 import type { Finding } from '../detect/finding.js';
 import type { RotatedReader } from '../reader/index.js';
 import type { ProgressSource } from './progress.js';

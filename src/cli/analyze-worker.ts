@@ -5,12 +5,12 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { PassThrough } from 'node:stream';
-import type { CaptureSummary } from '../analyze/capture.js';
+import type { CaptureSummary } from '../pipeline.js';
 import { DbError, type DbProblem } from '../sink/errors.js';
 import { SqliteSink } from '../sink/sqlite.js';
 import { STOP, analyzeInto, type AnalysisSettings } from './analyze-one.js';
 import { snapshotOf, type ProgressSource } from './progress.js';
-import type { LiveCounts } from '../analyze/capture.js';
+import type { LiveCounts } from '../pipeline.js';
 
 /** How often a worker tells the main thread where it stands (the terminal line is redrawn every 250 ms). */
 const PROGRESS_MS = 200;

@@ -1,5 +1,5 @@
 /** `tcpstate analyze <capture...>`: read captures and record what they hold in SQLite. */
-import { DEFAULT_FLOW_OPTIONS, STACK_PROFILES } from '../flow/table.js';
+import { DEFAULT_FLOW_OPTIONS, STACK_PROFILES } from '../tcp/rfc793/table.js';
 import { DEFAULT_CONNECTION_THRESHOLDS } from '../detect/connection.js';
 import { DEFAULT_HOST_THRESHOLDS } from '../detect/hosts.js';
 import { DEFAULT_REASSEMBLY_OPTIONS } from '../decode/index.js';
@@ -9,13 +9,13 @@ import { dirname, join, resolve } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { CaptureStatus, CaptureSummary } from '../analyze/capture.js';
+import type { CaptureStatus, CaptureSummary } from '../pipeline.js';
 import type { CheckResult } from '../detect/checks.js';
 import { analyzeInto, reviveSummary, type AnalysisSettings, type AnalyzeHooks, STOP } from './analyze-one.js';
 import { Follow, followMode } from './follow.js';
 import { Progress, progressWanted, snapshotOf, type ProgressSource, type Snapshot } from './progress.js';
 import { RotatedReader, firstTimestamp, openSource } from '../reader/index.js';
-import type { LiveCounts } from '../analyze/capture.js';
+import type { LiveCounts } from '../pipeline.js';
 import type { WorkerAnswer, WorkerJob } from './analyze-worker.js';
 import { makeChalk, renderSummary, summaryJson } from '../report/summary.js';
 import { SqliteSink, type Sink } from '../sink/sqlite.js';

@@ -1,7 +1,7 @@
 /** `tcpstate census <capture|db>`: what `ss -tan` would have printed on each host at one moment. */
 import { buildCensus, censusJson, renderCensus } from '../report/census.js';
 import { makeChalk } from '../report/summary.js';
-import type { TcpStateName } from '../state/tcp-state.js';
+import type { TcpStateName } from '../tcp/rfc793/tcp-state.js';
 import { UsageError } from './analyze.js';
 import { openInput, parseAt, type InputOptions } from './input.js';
 import type { Io } from './io.js';

@@ -3,7 +3,7 @@ import { ConnTable, connCells, connJson, connsTitle } from '../report/conns.js';
 import { makeChalk } from '../report/summary.js';
 import { plural, thousands } from '../report/text.js';
 import type { ConnFilter, ConnRow, ConnSort } from '../sink/read.js';
-import type { TcpStateName } from '../state/tcp-state.js';
+import type { TcpStateName } from '../tcp/rfc793/tcp-state.js';
 import { parseKinds } from './anomalies.js';
 import { openInput, parseAt, type InputOptions } from './input.js';
 import type { Io } from './io.js';

@@ -1,5 +1,5 @@
 /** Exit codes, documented in the README. One pure function decides them. */
-import type { CaptureStatus } from '../analyze/capture.js';
+import type { CaptureStatus } from '../pipeline.js';
 
 export const ExitCode = {
   OK: 0,

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { DecodedPacket, FragmentReassembler, ReassemblyCounters, Status, decodeRecord } from '../decode/index.js';
-import { formatAddress } from '../flow/address.js';
+import { formatAddress } from '../util/address.js';
 import { ReadInterrupted, RotatedReader, fsPath, openSource, printable, readCapture, type ByteSource, type PacketRecord } from '../reader/index.js';
 import { buildLadder, ladderJson, renderLadder, type LadderFinding, type LadderPacket, type LadderTransition } from '../report/ladder.js';
 import { makeChalk } from '../report/summary.js';

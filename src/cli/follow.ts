@@ -5,7 +5,7 @@
  * input is a pipe or a socket and its first packet is within LIVE_SKEW_US of the wall clock.
  */
 import { fstatSync } from 'node:fs';
-import type { LiveCounts } from '../analyze/capture.js';
+import type { LiveCounts } from '../pipeline.js';
 import { censusLine, findingLine } from '../report/follow.js';
 import type { AnalyzeHooks } from './analyze-one.js';
 

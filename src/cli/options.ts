@@ -2,7 +2,7 @@
 import { InvalidArgumentError } from 'commander';
 import { isIP } from 'node:net';
 import { parseChecks, type Check } from '../detect/checks.js';
-import { SS_NAMES, TcpState, type TcpStateName } from '../state/tcp-state.js';
+import { SS_NAMES, TcpState, type TcpStateName } from '../tcp/rfc793/tcp-state.js';
 import { parseAt } from './input.js';
 
 const UNITS: Record<string, number> = { us: 1, µs: 1, ms: 1e3, s: 1e6, m: 60e6, min: 60e6, h: 3600e6 };

@@ -5,7 +5,7 @@
  * second on a terminal; with --progress into a pipe, one line a second. Nothing is done per packet:
  * the analysis's counts are read when the line is drawn.
  */
-import type { LiveCounts } from '../analyze/capture.js';
+import type { LiveCounts } from '../pipeline.js';
 import { printable } from '../reader/index.js';
 
 export interface ProgressOut {

@@ -18,7 +18,7 @@
  * and the ports. `dir` is 0 when the packet's source is the lower endpoint, 1 otherwise.
  */
 import type { DecodedPacket } from '../decode/packet.js';
-import { formatAddress } from '../flow/address.js';
+import { formatAddress } from '../util/address.js';
 import { ColumnSet, type ColumnSpec } from './columns.js';
 
 const EMPTY = 0;

@@ -4,7 +4,7 @@
  * the capture's TCP packets for per-packet kinds, of its connections otherwise),
  * or a severity (`warning`, `error`: any finding that severe or more).
  */
-import { TSHARK_FIELDS } from '../analysis/flags.js';
+import { TSHARK_FIELDS } from '../tcp/wireshark/flags.js';
 import { KINDS } from './catalogue.js';
 
 const SEVERITIES = ['info', 'note', 'warning', 'error'] as const;

@@ -3,9 +3,9 @@
  * resets, unanswered SYNs and SYN-ACKs, and CLOSE_WAIT that the application never
  * ended.
  */
-import { formatEndpoint } from '../flow/address.js';
-import type { EndpointView, FlowView, Side } from '../flow/flow.js';
-import { TcpState } from '../state/tcp-state.js';
+import { formatEndpoint } from '../util/address.js';
+import type { EndpointView, FlowView, Side } from '../tcp/rfc793/flow.js';
+import { TcpState } from '../tcp/rfc793/tcp-state.js';
 import type { Emit, Finding } from './finding.js';
 
 /**

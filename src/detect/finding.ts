@@ -2,7 +2,7 @@
  * Findings: what the detectors report, one per anomaly, with a stable snake_case
  * kind. Detectors know nothing of SQLite or the terminal.
  */
-import type { Side } from '../flow/flow.js';
+import type { Side } from '../tcp/rfc793/flow.js';
 
 export type Severity = 'info' | 'note' | 'warning' | 'error';
 

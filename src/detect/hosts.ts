@@ -4,10 +4,10 @@
  * to running out of ephemeral ports towards one destination. Half-open attempts
  * inside a flood are counted in it, not reported one by one.
  */
-import { formatEndpoint } from '../flow/address.js';
-import type { FlowView } from '../flow/flow.js';
-import { Cause } from '../state/causes.js';
-import { TcpState } from '../state/tcp-state.js';
+import { formatEndpoint } from '../util/address.js';
+import type { FlowView } from '../tcp/rfc793/flow.js';
+import { Cause } from '../tcp/rfc793/causes.js';
+import { TcpState } from '../tcp/rfc793/tcp-state.js';
 import type { Emit } from './finding.js';
 import { Columns, F64, U16, U32, U8 } from '../util/columns.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, halfOpenFinding, type HalfOpen } from './connection.js';

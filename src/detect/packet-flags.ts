@@ -3,9 +3,9 @@
  * figures: each tcp.analysis flag becomes an anomaly row, the flow counts them,
  * and keeps the handshake RTT and RTT samples per direction.
  */
-import { AnalysisFlag, FLAG_TAGS, TSHARK_FIELDS } from '../analysis/flags.js';
-import type { AnalysisResult } from '../analysis/seq-analysis.js';
-import { ANALYSIS_FIELDS, type FlowStore, type Side } from '../flow/flow.js';
+import { AnalysisFlag, FLAG_TAGS, TSHARK_FIELDS } from '../tcp/wireshark/flags.js';
+import type { AnalysisResult } from '../tcp/wireshark/seq-analysis.js';
+import { ANALYSIS_FIELDS, type FlowStore, type Side } from '../tcp/rfc793/flow.js';
 import type { Emit, Severity } from './finding.js';
 
 const F = AnalysisFlag;

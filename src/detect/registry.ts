@@ -9,8 +9,8 @@
  *   connection    what a connection's end shows (resets, stuck CLOSE_WAIT, unanswered SYNs...)
  *   hosts         what many connections of one host show (SYN floods, TIME_WAIT pile-ups...)
  */
-import type { AnalysisResult } from '../analysis/seq-analysis.js';
-import type { FlowStore, FlowView, Side } from '../flow/flow.js';
+import type { AnalysisResult } from '../tcp/wireshark/seq-analysis.js';
+import type { FlowStore, FlowView, Side } from '../tcp/rfc793/flow.js';
 import { connectionFindings, type ConnectionThresholds } from './connection.js';
 import type { Emit } from './finding.js';
 import { HostDetectors, type HostThresholds } from './hosts.js';

@@ -2,7 +2,7 @@
 import type { ChalkInstance } from 'chalk';
 import { KINDS } from '../detect/catalogue.js';
 import type { Severity } from '../detect/finding.js';
-import { formatEndpoint } from '../flow/address.js';
+import { formatEndpoint } from '../util/address.js';
 import { printable } from '../reader/index.js';
 import type { AnomalyRow } from '../sink/read.js';
 import { formatTime } from './summary.js';

@@ -3,10 +3,10 @@
  * built from each endpoint's state then, with counts per state as `ss -s` gives them.
  */
 import type { ChalkInstance } from 'chalk';
-import { formatEndpoint } from '../flow/address.js';
+import { formatEndpoint } from '../util/address.js';
 import { printable } from '../reader/index.js';
 import type { CensusFlow } from '../sink/read.js';
-import { SS_NAMES, TcpState, isGone, type TcpStateName } from '../state/tcp-state.js';
+import { SS_NAMES, TcpState, isGone, type TcpStateName } from '../tcp/rfc793/tcp-state.js';
 import { formatTime } from './summary.js';
 import { plural, thousands } from './text.js';
 

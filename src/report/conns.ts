@@ -5,7 +5,7 @@
  * column widths come from the first rows and the rest are padded to them.
  */
 import type { ChalkInstance } from 'chalk';
-import { formatEndpoint } from '../flow/address.js';
+import { formatEndpoint } from '../util/address.js';
 import type { ConnRow } from '../sink/read.js';
 import { formatTime } from './summary.js';
 import { ssName, thousands } from './text.js';

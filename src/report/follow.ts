@@ -1,5 +1,5 @@
 /** What analyze --follow prints as it goes: a finding per line, and a one-line census of the sockets. */
-import type { LiveCounts } from '../analyze/capture.js';
+import type { LiveCounts } from '../pipeline.js';
 import type { Finding } from '../detect/finding.js';
 import { printableLines } from '../reader/index.js';
 import { formatTime } from './summary.js';

@@ -1,5 +1,5 @@
 /** JUnit XML for CI dashboards: one test case per capture and check. */
-import type { CaptureSummary } from '../analyze/capture.js';
+import type { CaptureSummary } from '../pipeline.js';
 import type { CheckResult } from '../detect/checks.js';
 import { printable } from '../reader/index.js';
 

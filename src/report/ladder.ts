@@ -4,12 +4,12 @@
  * it; the state changes each packet caused are spelled out under it.
  */
 import type { ChalkInstance } from 'chalk';
-import { TSHARK_FIELDS } from '../analysis/flags.js';
+import { TSHARK_FIELDS } from '../tcp/wireshark/flags.js';
 import { TcpFlag } from '../decode/packet.js';
-import { formatEndpoint } from '../flow/address.js';
-import type { Side } from '../flow/flow.js';
+import { formatEndpoint } from '../util/address.js';
+import type { Side } from '../tcp/rfc793/flow.js';
 import { printable } from '../reader/index.js';
-import type { Segment } from '../state/machine.js';
+import type { Segment } from '../tcp/rfc793/machine.js';
 import type { FlowRow } from '../sink/read.js';
 import { formatTime } from './summary.js';
 import { ssName } from './text.js';

@@ -5,9 +5,9 @@
  * which analyze caps at its first 10,000 hosts while the database has every host (so here no
  * socket is "on hosts past the first 10,000").
  */
-import type { CaptureStatus, CaptureSummary } from '../analyze/capture.js';
+import type { CaptureStatus, CaptureSummary } from '../pipeline.js';
 import type { Severity } from '../detect/finding.js';
-import { formatEndpoint } from '../flow/address.js';
+import { formatEndpoint } from '../util/address.js';
 import type { CaptureRow, TcpstateDb } from '../sink/read.js';
 import type { SummaryInput } from './summary.js';
 

@@ -1,6 +1,6 @@
 /** The short terminal summary printed after each capture. Only report rendering imports chalk. */
 import { Chalk, supportsColor, type ChalkInstance } from 'chalk';
-import type { CaptureSummary } from '../analyze/capture.js';
+import type { CaptureSummary } from '../pipeline.js';
 import { linkTypeName } from '../decode/link-names.js';
 import { KINDS } from '../detect/catalogue.js';
 import type { Severity } from '../detect/finding.js';

@@ -1,5 +1,5 @@
 /** What every human report shares: counts with thousands separators, ss's state names, lines fitted to a terminal. */
-import { SS_NAMES, type TcpStateName } from '../state/tcp-state.js';
+import { SS_NAMES, type TcpStateName } from '../tcp/rfc793/tcp-state.js';
 
 /** 1234567 -> "1,234,567" (en-US grouping whatever the locale: outputs stay comparable). */
 export function thousands(n: number): string {

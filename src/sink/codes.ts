@@ -5,7 +5,7 @@
  * into today's text in the documented views. Plain SQL only: the views work in the sqlite3 CLI.
  */
 import type Database from 'better-sqlite3';
-import { TcpState } from '../state/tcp-state.js';
+import { TcpState } from '../tcp/rfc793/tcp-state.js';
 
 /** A static code table: its name, its text column, and the texts by code (0, 1, 2...). */
 export interface CodeTable {

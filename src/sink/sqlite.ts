@@ -14,11 +14,11 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
-import type { CaptureSummary } from '../analyze/capture.js';
+import type { CaptureSummary } from '../pipeline.js';
 import type { Finding } from '../detect/finding.js';
 import { COUNT_COLUMNS, rttSummary } from '../detect/packet-flags.js';
-import type { FlowView, TransitionVisitor } from '../flow/flow.js';
-import type { ZeekConn } from '../zeek/conn.js';
+import type { FlowView, TransitionVisitor } from '../tcp/rfc793/flow.js';
+import type { ZeekConn } from '../tcp/zeek/conn.js';
 import { wellFormed } from '../reader/names.js';
 import {
   ADDRESS_BASE,

@@ -10,10 +10,10 @@
  * analysis waits for it instead of queueing rows in memory.
  */
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import type { CaptureSummary } from '../analyze/capture.js';
+import type { CaptureSummary } from '../pipeline.js';
 import type { Finding } from '../detect/finding.js';
-import type { FlowView, TransitionVisitor } from '../flow/flow.js';
-import type { ZeekConn } from '../zeek/conn.js';
+import type { FlowView, TransitionVisitor } from '../tcp/rfc793/flow.js';
+import type { ZeekConn } from '../tcp/zeek/conn.js';
 import { DbError } from './errors.js';
 import { captureRow, findingValues, flowValues, zeekValues, type RowValue, type Sink, type SinkLimits } from './sqlite.js';
 import { BATCH_VALUES, Op, Signal, Tag, type Batch, type Control, type Reply } from './batch.js';

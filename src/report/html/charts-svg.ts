@@ -3,7 +3,7 @@
  * sockets by state as stacked areas, the events per second with the findings marked, and the
  * ladders. The same numbers as the page's charts, drawn without a script.
  */
-import { SS_NAMES } from '../../state/tcp-state.js';
+import { SS_NAMES } from '../../tcp/rfc793/tcp-state.js';
 import { esc } from './escape.js';
 import { ladderSvg, type LadderView } from './ladder-svg.js';
 import { SOCKET_STATES, type HostSeries, type ReportModel } from './model.js';

@@ -4,9 +4,9 @@
  * its line where it changes, findings marked on their packet. The same SVG goes into the HTML
  * report and, with `--svg DIR`, into a file of its own.
  */
-import { formatEndpoint } from '../../flow/address.js';
+import { formatEndpoint } from '../../util/address.js';
 import type { FlowRow } from '../../sink/read.js';
-import { Cause, causeTexts } from '../../state/causes.js';
+import { Cause, causeTexts } from '../../tcp/rfc793/causes.js';
 import type { Ladder, LadderFinding, LadderTransition } from '../ladder.js';
 import { ssName } from '../text.js';
 import { esc } from './escape.js';

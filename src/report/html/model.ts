@@ -4,9 +4,9 @@
  * it), events per time bucket, the findings to mark, the worst connections and the host-level
  * episodes. Numbers only: the page and the SVG files are drawn from this.
  */
-import { TSHARK_FIELDS } from '../../analysis/flags.js';
+import { TSHARK_FIELDS } from '../../tcp/wireshark/flags.js';
 import type { CaptureRow, ConnRow, TcpstateDb } from '../../sink/read.js';
-import { SS_NAMES, TcpState, type TcpStateName } from '../../state/tcp-state.js';
+import { SS_NAMES, TcpState, type TcpStateName } from '../../tcp/rfc793/tcp-state.js';
 
 /** Sample points over the capture: about this many (the step is a round figure, 1 ms at least). */
 export const SAMPLES = 600;

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { formatEndpoint } from '../../flow/address.js';
-import { SS_NAMES } from '../../state/tcp-state.js';
+import { formatEndpoint } from '../../util/address.js';
+import { SS_NAMES } from '../../tcp/rfc793/tcp-state.js';
 import { formatTime } from '../summary.js';
 import { ssName, thousands } from '../text.js';
 import { CLIENT_JS } from './client.js';

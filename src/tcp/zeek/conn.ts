@@ -14,11 +14,11 @@
  *
  * Streaming: memory follows the connections alive in Zeek's sense.
  */
-import { type ChecksumVerdict, ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
-import { type DecodedPacket, TcpFlag, u16 } from '../decode/packet.js';
-import { Note } from '../decode/status.js';
-import { NO_SLOT } from '../conn/slots.js';
-import { ConnTable } from '../conn/table.js';
+import { type ChecksumVerdict, ipv4HeaderChecksum, tcpChecksum } from '../../decode/checksum.js';
+import { type DecodedPacket, TcpFlag, u16 } from '../../decode/packet.js';
+import { Note } from '../../decode/status.js';
+import { NO_SLOT } from '../../conn/slots.js';
+import { ConnTable } from '../../conn/table.js';
 import { ZEEK_DEFAULT_LIKELY_SERVER_PORTS } from './ports.js';
 import { type SessionHost, TcpSessions, type ZeekConn, type ZeekSegment } from './session.js';
 import { ZeekTimerHeap } from './timers.js';

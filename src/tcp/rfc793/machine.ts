@@ -10,10 +10,10 @@
  * or after the receiver's crossing segment, once that evidence comes (or at the end
  * of the capture). ACKs and RSTs are applied as they pass.
  */
-import { TcpFlag } from '../decode/packet.js';
-import { ACKS_OWN_FIN, BEHIND_HOLE, Receipt, type FlowStore } from '../flow/flow.js';
-import { NONE } from '../conn/pool.js';
-import { seqAdd, seqDiff, seqGe, seqLt } from '../flow/seq.js';
+import { TcpFlag } from '../../decode/packet.js';
+import { ACKS_OWN_FIN, BEHIND_HOLE, Receipt, type FlowStore } from './flow.js';
+import { NONE } from '../../conn/pool.js';
+import { seqAdd, seqDiff, seqGe, seqLt } from './seq.js';
 import { Cause, type CauseCode } from './causes.js';
 import { St, goneState } from './tcp-state.js';
 

@@ -9,7 +9,7 @@
  * 2 * slot + end, slot the connection's slot in session.ts); its seen ranges are
  * records of one pool, a sorted list chained from the endpoint's `blocks` column.
  */
-import { NONE, Pool } from '../conn/pool.js';
+import { NONE, Pool } from '../../conn/pool.js';
 import { type Endpoints, EndpointState, endpointSize, noDataAcked, toFullSeqSpace } from './endpoint.js';
 
 export interface ReassemblerHost {

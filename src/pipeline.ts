@@ -2,21 +2,21 @@
  * Analysing one capture: reader -> decoders -> (flow table, state machines and
  * detectors as they arrive). Knows nothing of SQLite, the terminal or the CLI.
  */
-import { DecodeCounters, DecodedPacket, FragmentReassembler, Status, decodeRecord, type ReassemblyOptions } from '../decode/index.js';
-import type { EndpointView, FlowView } from '../flow/flow.js';
-import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from '../flow/table.js';
-import { STATE_NAMES, isGone } from '../state/tcp-state.js';
-import { formatEndpoint } from '../flow/address.js';
-import { DEFAULT_CONNECTION_THRESHOLDS, type ConnectionThresholds } from '../detect/connection.js';
-import type { Finding, Severity } from '../detect/finding.js';
-import { ipv4HeaderChecksum, tcpChecksum } from '../decode/checksum.js';
-import { ZeekConnTracker, type ZeekConn, type ZeekPacketInfo } from '../zeek/conn.js';
-import { SequenceAnalyzer } from '../analysis/seq-analysis.js';
-import { ConnTable, PACKET_HOLDER } from '../conn/table.js';
-import { hasFigures } from '../detect/packet-flags.js';
-import { DEFAULT_HOST_THRESHOLDS, type HostThresholds } from '../detect/hosts.js';
-import { standardDetectors } from '../detect/registry.js';
-import { readCapture, type ByteSource, type CaptureFormat, type CapturePart, type InterfaceInfo, type PacketRecord, type ReadOutcome, type RotatedOutcome, type RotatedReader } from '../reader/index.js';
+import { DecodeCounters, DecodedPacket, FragmentReassembler, Status, decodeRecord, type ReassemblyOptions } from './decode/index.js';
+import type { EndpointView, FlowView } from './tcp/rfc793/flow.js';
+import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from './tcp/rfc793/table.js';
+import { STATE_NAMES, isGone } from './tcp/rfc793/tcp-state.js';
+import { formatEndpoint } from './util/address.js';
+import { DEFAULT_CONNECTION_THRESHOLDS, type ConnectionThresholds } from './detect/connection.js';
+import type { Finding, Severity } from './detect/finding.js';
+import { ipv4HeaderChecksum, tcpChecksum } from './decode/checksum.js';
+import { ZeekConnTracker, type ZeekConn, type ZeekPacketInfo } from './tcp/zeek/conn.js';
+import { SequenceAnalyzer } from './tcp/wireshark/seq-analysis.js';
+import { ConnTable, PACKET_HOLDER } from './conn/table.js';
+import { hasFigures } from './detect/packet-flags.js';
+import { DEFAULT_HOST_THRESHOLDS, type HostThresholds } from './detect/hosts.js';
+import { standardDetectors } from './detect/registry.js';
+import { readCapture, type ByteSource, type CaptureFormat, type CapturePart, type InterfaceInfo, type PacketRecord, type ReadOutcome, type RotatedOutcome, type RotatedReader } from './reader/index.js';
 
 /** `interrupted`: stopped by Ctrl-C or SIGTERM; what was read is analysed as a capture cut short there. */
 export type CaptureStatus = 'complete' | 'truncated' | 'error' | 'interrupted';

@@ -9,8 +9,8 @@
  * The endpoints do not move when Zeek flips the roles; the session's `origEnd`
  * says which one is the originator.
  */
-import { ColumnSet, type ColumnArrays } from '../conn/columns.js';
-import { NONE, Pool } from '../conn/pool.js';
+import { ColumnSet, type ColumnArrays } from '../../conn/columns.js';
+import { NONE, Pool } from '../../conn/pool.js';
 
 export const EndpointState = {
   INACTIVE: 0,

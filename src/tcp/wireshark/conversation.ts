@@ -25,11 +25,11 @@
  * by packet time, on a clock of our own (`advance`); see DIFFERENCES.md for what that
  * changes.
  */
-import { ColumnSet, type ColumnSpec } from '../conn/columns.js';
-import { NONE, Pool } from '../conn/pool.js';
-import { Slots } from '../conn/slots.js';
-import type { ConnTable } from '../conn/table.js';
-import { TimerHeap } from '../conn/timers.js';
+import { ColumnSet, type ColumnSpec } from '../../conn/columns.js';
+import { NONE, Pool } from '../../conn/pool.js';
+import { Slots } from '../../conn/slots.js';
+import type { ConnTable } from '../../conn/table.js';
+import { TimerHeap } from '../../conn/timers.js';
 import { gtSeq, leSeq } from './seq.js';
 
 /** Wireshark's TCP_MAX_UNACKED_SEGMENTS: a direction stops recording segments beyond this many unacked ones. */

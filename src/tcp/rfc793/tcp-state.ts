@@ -35,7 +35,7 @@ export function isGone(s: TcpStateName): boolean {
   return s === TcpState.CLOSED || s === TcpState.LISTEN;
 }
 
-/** The states as the columns hold them (src/flow/flow.ts), numbered in TcpState's order. */
+/** The states as the columns hold them (src/tcp/rfc793/flow.ts), numbered in TcpState's order. */
 export const St = {
   CLOSED: 0,
   LISTEN: 1,

@@ -13,14 +13,14 @@
  * packet comes, a sweep could change it, or the capture ends (`whole`). Its id is taken at the
  * SYN, so flows keep their creation order.
  */
-import { type DecodedPacket, TcpFlag, u32 } from '../decode/packet.js';
-import type { ConnTable } from '../conn/table.js';
-import { TimerHeap } from '../conn/timers.js';
-import { Slots } from '../conn/slots.js';
-import { ColumnSet } from '../conn/columns.js';
-import { enter, segment, settle, type Segment, type StackRules } from '../state/machine.js';
-import { Cause, causeTexts } from '../state/causes.js';
-import { St, goneState } from '../state/tcp-state.js';
+import { type DecodedPacket, TcpFlag, u32 } from '../../decode/packet.js';
+import type { ConnTable } from '../../conn/table.js';
+import { TimerHeap } from '../../conn/timers.js';
+import { Slots } from '../../conn/slots.js';
+import { ColumnSet } from '../../conn/columns.js';
+import { enter, segment, settle, type Segment, type StackRules } from './machine.js';
+import { Cause, causeTexts } from './causes.js';
+import { St, goneState } from './tcp-state.js';
 import { seqGt } from './seq.js';
 import { End, FlowStore, FlowView } from './flow.js';
 

@@ -1,2 +1,2 @@
 /** Zeek logs addresses as inet_ntop writes them: the same text as our flows. */
-export { formatAddress, formatIPv4, formatIPv6 } from '../flow/address.js';
+export { formatAddress, formatIPv4, formatIPv6 } from '../../util/address.js';

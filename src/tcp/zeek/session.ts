@@ -12,11 +12,11 @@
  * side by side; comments say what each rule does, not how Zeek spells it. An
  * endpoint is (slot, end): `me` the packet's sender, `peer` the other end.
  */
-import type { ChecksumVerdict } from '../decode/checksum.js';
-import { TcpFlag } from '../decode/packet.js';
-import type { ColumnSet } from '../conn/columns.js';
-import { NO_SLOT, Slots } from '../conn/slots.js';
-import type { ConnTable } from '../conn/table.js';
+import type { ChecksumVerdict } from '../../decode/checksum.js';
+import { TcpFlag } from '../../decode/packet.js';
+import type { ColumnSet } from '../../conn/columns.js';
+import { NO_SLOT, Slots } from '../../conn/slots.js';
+import type { ConnTable } from '../../conn/table.js';
 import { zeekConnState, type ZeekConnState } from './conn-state.js';
 import {
   ENDPOINT_STATE_NAMES,

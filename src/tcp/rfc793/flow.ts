@@ -9,11 +9,11 @@
  * `FlowView` per table, positioned on a slot for the length of a callback; `snapshot()` copies
  * one out for whoever keeps it (tests, tools).
  */
-import { ColumnSet } from '../conn/columns.js';
-import { NONE, Pool } from '../conn/pool.js';
-import type { ConnTable } from '../conn/table.js';
-import { STATE_NAMES, St, type TcpStateName } from '../state/tcp-state.js';
-import type { CauseCode } from '../state/causes.js';
+import { ColumnSet } from '../../conn/columns.js';
+import { NONE, Pool } from '../../conn/pool.js';
+import type { ConnTable } from '../../conn/table.js';
+import { STATE_NAMES, St, type TcpStateName } from './tcp-state.js';
+import type { CauseCode } from './causes.js';
 
 export type Side = 'client' | 'server';
 /** Sides by number: 0 the client, 1 the server (an endpoint's index is 2 * row + side). */
@@ -80,7 +80,7 @@ export const Receipt = { SYN: 0, SYNACK: 1, FIN: 2 } as const;
 export const ACKS_OWN_FIN = 1;
 export const BEHIND_HOLE = 2;
 
-/** How many tcp.analysis fields there are (TSHARK_FIELDS in src/analysis/flags.ts). */
+/** How many tcp.analysis fields there are (TSHARK_FIELDS in src/tcp/wireshark/flags.ts). */
 export const ANALYSIS_FIELDS = 15;
 /** RTT samples kept per direction before every other one is dropped. */
 const RTT_SAMPLES_MAX = 4096;

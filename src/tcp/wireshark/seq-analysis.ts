@@ -13,8 +13,8 @@
  * slot of the analysis's own, bound to the table's row while it holds a conversation
  * there (conversation.ts): a packet allocates nothing.
  */
-import type { DecodedPacket } from '../decode/packet.js';
-import { ConnTable } from '../conn/table.js';
+import type { DecodedPacket } from '../../decode/packet.js';
+import { ConnTable } from '../../conn/table.js';
 import {
   BASE_SEQ_SET,
   Conversations,
@@ -34,7 +34,7 @@ import {
   WSCALE_NOT_USED,
   WSCALE_UNKNOWN,
 } from './conversation.js';
-import { NONE } from '../conn/pool.js';
+import { NONE } from '../../conn/pool.js';
 import { AnalysisFlag as A } from './flags.js';
 import { gtSeq, leSeq, ltSeq } from './seq.js';
 

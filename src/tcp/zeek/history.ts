@@ -8,8 +8,8 @@
  * rest (rare: a letter repeats only at a new sequence number, or log-scaled) in
  * 16-letter records of a pool, chained from the slot. The text is made only when the connection is logged.
  */
-import { ColumnSet } from '../conn/columns.js';
-import { NONE, Pool } from '../conn/pool.js';
+import { ColumnSet } from '../../conn/columns.js';
+import { NONE, Pool } from '../../conn/pool.js';
 
 /** Bits of the seen-mask, per letter; a responder's bits are shifted left by 16. */
 export const HistBit = {

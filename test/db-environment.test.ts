@@ -120,6 +120,41 @@ for (const threaded of [false, true]) {
   });
 }
 
+for (const threaded of [false, true]) {
+  test(`disk full at a --follow checkpoint, simulated, ${sinkName(threaded)}: "disk full" naming the database, not an internal error`, async () => {
+    const dir = tempDir();
+    const capture = join(dir, 'mix.pcap');
+    const db = join(dir, 'x.db');
+    writeMix(capture, { scale: 0.01, floodSyns: 300, seed: 3 });
+    // An empty database, then room for 10 more pages (the capture's rows need hundreds).
+    openSink(threaded, db, {}, { stack: 'linux' }).close();
+    const d = new Database(db, { readonly: true });
+    const pages = d.pragma('page_count', { simple: true }) as number;
+    d.close();
+    const sink = openSink(threaded, db, { maxPages: pages + 10 }, { stack: 'linux' });
+    let checkpoint: ((packets: number) => void) | null = null;
+    let findings = 0;
+    const hooks = {
+      onBegin: (cp: (packets: number) => void) => (checkpoint = cp),
+      // A commit every 20 findings, as --follow's timer would make them.
+      onFinding: () => {
+        if (++findings % 20 === 0) checkpoint!(findings);
+      },
+    };
+    try {
+      await assert.rejects(analyzeInto(sink, capture, 'mix.pcap', settings, process.stdin, hooks), (e: Error) => {
+        assert.ok(e instanceof DbError, `${e.name}: ${e.message}`);
+        assert.equal(e.problem, 'full');
+        assert.ok(e.message.includes(db), e.message);
+        return true;
+      });
+    } finally {
+      sink.close();
+    }
+    assert.ok(findings >= 20, `${findings} findings`);
+  });
+}
+
 /** A tmpfs of `mb` MB at a new directory (root only); null when it cannot be mounted. */
 function tmpfs(mb: number): { dir: string; done: () => void } | null {
   if (!isRoot) return null;

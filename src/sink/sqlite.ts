@@ -1103,11 +1103,16 @@ export class SqliteSink implements Sink {
 
   /** Drop everything written since beginCapture. */
   checkpointCapture(id: number, packets: number): void {
-    this.flushRows();
-    for (const st of this.appendLinked) st.run();
-    this.markRunning.run(packets, id);
-    this.db.exec('COMMIT');
-    this.db.exec('BEGIN IMMEDIATE');
+    if (this.failure !== null) throw this.failure;
+    try {
+      this.flushRows();
+      for (const st of this.appendLinked) st.run();
+      this.markRunning.run(packets, id);
+      this.db.exec('COMMIT');
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   rollbackCapture(): void {

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import { run } from '../src/cli/main.js';
 import type { Io } from '../src/cli/io.js';
 import { repoRoot, sharedDir } from './helpers.js';
+import { rows } from './db-rows.js';
 
 const formats = join(sharedDir(), 'corpus', 'formats');
 const bin = join(repoRoot, 'bin', 'tcpstate.js');
@@ -37,14 +37,6 @@ function fakeIo(opts: { stdin?: NodeJS.ReadableStream; env?: NodeJS.ProcessEnv; 
   return { io, value };
 }
 
-function rows(db: string, sql: string): Array<Record<string, unknown>> {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare(sql).all() as Array<Record<string, unknown>>;
-  } finally {
-    d.close();
-  }
-}
 
 test('analyze writes one captures row with counts, times, link types and decode counters', async () => {
   const { io, value } = fakeIo();

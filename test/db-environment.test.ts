@@ -19,6 +19,7 @@ import { DbError } from '../src/sink/errors.js';
 import { SqliteSink, type Sink, type SinkLimits } from '../src/sink/sqlite.js';
 import { ThreadedSink } from '../src/sink/threaded.js';
 import { repoRoot } from './helpers.js';
+import { everything } from './db-rows.js';
 import { cli, tempDir } from './report-io.js';
 
 const SAMPLE = join(repoRoot, 'samples', 'kernel', 'refused', 'refused.pcap');
@@ -27,28 +28,6 @@ const never = {};
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 const isRoot = process.getuid?.() === 0;
 
-/** Every row of every documented table and view, in a stable order. */
-function everything(file: string): Record<string, unknown[]> {
-  const db = new Database(file, { readonly: true });
-  try {
-    const out: Record<string, unknown[]> = {};
-    for (const [t, order] of [
-      ['captures', 'id'],
-      ['interfaces', 'capture_id, idx'],
-      ['decode_counters', 'capture_id, reason'],
-      ['flows', 'id'],
-      ['transitions', 'flow_id, seq'],
-      ['anomalies', 'id'],
-      ['zeek_conns', 'capture_id, ts, first_frame, orig_h, orig_p, resp_h, resp_p'],
-    ]) {
-      out[t] = db.prepare(`SELECT * FROM ${t} ORDER BY ${order}`).all();
-    }
-    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
-    return out;
-  } finally {
-    db.close();
-  }
-}
 
 const openSink = (threaded: boolean, file: string, limits: SinkLimits = {}, meta: Record<string, string> = {}): Sink =>
   threaded ? new ThreadedSink(file, meta, limits) : new SqliteSink(file, meta, limits);

@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { censusLine, findingLine } from '../src/report/follow.js';
 import { repoRoot } from './helpers.js';
+import { rows } from './db-rows.js';
 import { cli } from './report-io.js';
 
 const bin = join(repoRoot, 'bin', 'tcpstate.js');
@@ -104,7 +105,7 @@ test('--follow prints findings while its input pipe is still open; the database 
   plain.child.stdin.end(bulkLoss);
   assert.equal(await plain.exit, 0, plain.err());
   for (const sql of ['SELECT * FROM flows', 'SELECT * FROM transitions ORDER BY flow_id, seq', 'SELECT * FROM anomalies ORDER BY id', 'SELECT * FROM zeek_conns', 'SELECT * FROM captures']) {
-    assert.deepEqual(all(join(cwd, 'plain.db'), sql), all(db, sql), sql);
+    assert.deepEqual(rows(join(cwd, 'plain.db'), sql), rows(db, sql), sql);
   }
 });
 
@@ -127,7 +128,7 @@ test('--follow: a connection that ended, with its Zeek row, is in the database b
   }
   // The pipe is still open: the first five, each with Zeek's summary; census reads them.
   assert.doesNotMatch(run.out(), /pcap, ETHERNET/);
-  assert.deepEqual(all(db, 'SELECT flow_index, end_reason, conn_state, history FROM flows ORDER BY flow_index'), [1, 2, 3, 4, 5].map((i) => ({ flow_index: i, end_reason: 'reset', conn_state: 'REJ', history: 'Sr' })));
+  assert.deepEqual(rows(db, 'SELECT flow_index, end_reason, conn_state, history FROM flows ORDER BY flow_index'), [1, 2, 3, 4, 5].map((i) => ({ flow_index: i, end_reason: 'reset', conn_state: 'REJ', history: 'Sr' })));
   const conns = await cli(['conns', 'f.db', '--json'], { cwd });
   assert.equal(conns.code, 0, conns.err);
   run.child.stdin.end();
@@ -137,18 +138,10 @@ test('--follow: a connection that ended, with its Zeek row, is in the database b
   plain.child.stdin.end(capture);
   assert.equal(await plain.exit, 0, plain.err());
   for (const sql of ['SELECT * FROM flows', 'SELECT * FROM transitions ORDER BY flow_id, seq', 'SELECT * FROM anomalies ORDER BY id', 'SELECT * FROM zeek_conns', 'SELECT * FROM captures']) {
-    assert.deepEqual(all(join(cwd, 'plain.db'), sql), all(db, sql), sql);
+    assert.deepEqual(rows(join(cwd, 'plain.db'), sql), rows(db, sql), sql);
   }
 });
 
-function all(db: string, sql: string): unknown[] {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare(sql).all();
-  } finally {
-    d.close();
-  }
-}
 
 test('a live capture on a pipe is followed without --follow; an old one is not', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-follow-'));

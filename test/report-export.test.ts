@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { parseCsv } from '../src/report/export.js';
 import { sharedDir } from './helpers.js';
+import { rows } from './db-rows.js';
 import { cli, tempDir } from './report-io.js';
 
 const samples = [
@@ -22,14 +22,6 @@ const samples = [
 let dir = '';
 let db = '';
 
-function rows(file: string, query: string): Array<Record<string, unknown>> {
-  const d = new Database(file, { readonly: true });
-  try {
-    return d.prepare(query).all() as Array<Record<string, unknown>>;
-  } finally {
-    d.close();
-  }
-}
 
 /** analyze's output without its last line, which says where it wrote (summary reads that database). */
 const withoutWhere = (out: string) => out.replace(/written to [^\n]*\n$/, '');

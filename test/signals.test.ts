@@ -9,9 +9,9 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { writeFlood, writeMix } from '../scripts/bench-capture.js';
 import { repoRoot, sharedDir } from './helpers.js';
+import { rows } from './db-rows.js';
 
 const bin = join(repoRoot, 'bin', 'tcpstate.js');
 const formats = join(sharedDir(), 'corpus', 'formats');
@@ -50,14 +50,6 @@ async function opened(db: string): Promise<void> {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-function rows(db: string, sql: string): Array<Record<string, unknown>> {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare(sql).all() as Array<Record<string, unknown>>;
-  } finally {
-    d.close();
-  }
-}
 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   test(`${signal} on an idle stdin (sleep | tcpstate analyze -) stops at once: exit ${code}`, async () => {

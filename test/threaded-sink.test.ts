@@ -13,32 +13,12 @@ import { analyzeInto } from '../src/cli/analyze-one.js';
 import { SqliteSink, type Sink } from '../src/sink/sqlite.js';
 import { ThreadedSink } from '../src/sink/threaded.js';
 import { repoRoot } from './helpers.js';
+import { everything } from './db-rows.js';
 
 const kernel = (name: string) => join(repoRoot, 'samples', 'kernel', name, `${name}.pcap`);
 const settings = { flowOptions: {}, thresholds: {} };
 const never = () => false;
 
-/** Every row of every documented table and view, in a stable order, with the row ids left out only where the two sinks may differ (none do). */
-function everything(file: string): Record<string, unknown[]> {
-  const db = new Database(file, { readonly: true });
-  try {
-    const out: Record<string, unknown[]> = {};
-    for (const [t, order] of [
-      ['captures', 'id'],
-      ['interfaces', 'capture_id, idx'],
-      ['decode_counters', 'capture_id, reason'],
-      ['flows', 'id'],
-      ['transitions', 'flow_id, seq'],
-      ['anomalies', 'id'],
-      ['zeek_conns', 'capture_id, ts, first_frame, orig_h, orig_p, resp_h, resp_p'],
-    ]) {
-      out[t] = db.prepare(`SELECT * FROM ${t} ORDER BY ${order}`).all();
-    }
-    return out;
-  } finally {
-    db.close();
-  }
-}
 
 async function load(sink: Sink, captures: string[]): Promise<void> {
   try {

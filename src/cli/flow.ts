@@ -95,9 +95,8 @@ export async function flowCommand(arg: string, selector: string, opts: FlowCliOp
 /**
 /**
  * The packets of these flows (each its tuple, between its first and last frame), by flow_index,
- * read again from the capture at `path` without analysing anything: records are only framed
- * (the reader alone walks the 376 MB bench capture in about 0.1 s) up to the last flow's last
- * frame, and only those from the first flow's first frame on are decoded and kept when they are
+ * read again from the capture `open` gives without analysing anything: records are only framed
+ * (the reader alone is cheap) up to the last flow's last frame, and only those from the first flow's first frame on are decoded and kept when they are
  * a flow's tuple's. `fromStart`: decode every record (an IP datagram of a flow whose fragments
  * came before its first frame is put together only so); taken by itself when a flow's first
  * packet is missing otherwise.

@@ -269,8 +269,8 @@ export class TcpstateDb {
     const terms = ['f.capture_id = @cap', 'f.first_ts <= @at'];
     if (only.host !== undefined) terms.push('(f.client_addr = @host OR f.server_addr = @host)');
     if (only.port !== undefined) terms.push('(f.client_port = @port OR f.server_port = @port)');
-    // Rows as arrays, made into objects here: better-sqlite3's objects cost twice the time, and the
-    // collector more, on the 300,000 connections of the bench mix.
+    // Rows as arrays, made into objects here: better-sqlite3's row objects cost more, in time and
+    // in collection, for every connection of a large capture.
     const rows = this.db
       .prepare(
         `SELECT f.flow_index, f.client_addr, f.client_port, f.server_addr, f.server_port, f.first_ts, ${states}
@@ -454,8 +454,8 @@ export class TcpstateDb {
    */
   *socketIntervals(captureId: number): IterableIterator<[string, string, number, number]> {
     // What the state_intervals view gives (WHERE state NOT IN ('CLOSED', 'LISTEN') AND to_ts >=
-    // from_ts), worked out here from the stored paths: the view's window over every transition
-    // took 5 s on the bench mix's 300,000 connections, this a fraction of it.
+    // from_ts), worked out here from the stored paths, each step list read once per path: the
+    // view's window runs over every connection's expanded transitions.
     const last = this.db.prepare('SELECT last_ts FROM captures WHERE id = ?').pluck().get(captureId) as number | null;
     const paths = new Map<number, number[]>(); // path_id -> side, to_state, moment per step, in seq order
     for (const [path, side, to, moment] of this.db.prepare('SELECT path_id, side, to_state, moment FROM path_steps ORDER BY path_id, seq').raw().iterate() as IterableIterator<number[]>) {
@@ -557,8 +557,7 @@ export class TcpstateDb {
 
   /** The first connection with this server end that began within [from, to] (µs), or undefined. */
   firstFlowTo(captureId: number, addr: string, port: number | null, from: number, to: number): number | undefined {
-    // On the stored table with the address's code: the view made every row's address text (3.7 s
-    // for the 33 episodes of the bench mix).
+    // On the stored table with the address's code: through the view, every row's address text is made.
     const code = ipv4Code(addr) ?? (this.db.prepare('SELECT id FROM addresses WHERE addr = ?').pluck().get(addr) as number | undefined);
     if (code === undefined) return undefined;
     return this.db

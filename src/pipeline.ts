@@ -154,7 +154,17 @@ export interface AnalyzeOptions {
   flowOptions?: Partial<FlowTableOptions>;
   /** Caps and timeouts of IP reassembly (decode/fragments.ts: DEFAULT_REASSEMBLY_OPTIONS). */
   reassembly?: Partial<ReassemblyOptions>;
+  /**
+   * The memory budget: connections followed at once (default DEFAULT_MAX_CONNECTIONS). At it, the
+   * least recently seen are evicted (end reason `evicted`, one `connections_evicted` finding).
+   */
+  maxConnections?: number;
 }
+
+/** Connections followed at once by default: about 2 KB each at most (an established one), so the analysis stays near 2 GB. */
+export const DEFAULT_MAX_CONNECTIONS = 1_000_000;
+/** At the budget, this share of it is evicted at once (the least recently seen), so eviction runs rarely. */
+const EVICT_SHARE = 1 / 16;
 
 /** The analysis so far, as a progress line shows it. */
 export interface LiveCounts {
@@ -242,8 +252,11 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   const table = new FlowTable(
     conn,
     (flow) => {
-      countEnd(flow.client);
-      countEnd(flow.server);
+      // An evicted connection's sockets at the end are unknown.
+      if (flow.endReason !== 'evicted') {
+        countEnd(flow.client);
+        countEnd(flow.server);
+      }
       opts.onFlowEnd?.(flow);
       about = flow;
       detectors.connEnd(flow);
@@ -252,6 +265,23 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     },
     flowOptions,
   );
+
+  // The memory budget: past maxConnections rows, the least recently seen go, each analyzer letting go of them.
+  const maxConnections = Math.max(1, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const victims = new Int32Array(Math.max(1, Math.ceil(maxConnections * EVICT_SHARE)));
+  let evicted = 0;
+  let firstEviction = { ts: 0, frame: 0 };
+  const evict = (ts: number, frame: number) => {
+    const n = conn.oldest(victims.length, victims);
+    if (evicted === 0) firstEviction = { ts, frame };
+    evicted += n;
+    for (let k = 0; k < n; k++) {
+      const row = victims[k];
+      table.evict(row, ts);
+      sequence.evict(row);
+      zeek.evict(row);
+    }
+  };
 
   opts.probe?.(
     () => {
@@ -300,7 +330,9 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
           if (info.ipChecksum === 'bad' || info.tcpChecksum === 'bad') {
             // Zeek sees it (and drops it); nothing else does.
             const row = conn.lookup(p);
+            conn.touch(row, rec.tsUs);
             conn.hold(row, PACKET_HOLDER);
+            if (conn.isNew && conn.live > maxConnections) evict(rec.tsUs, rec.number);
             zeek.packet(rec.tsUs, p, info, row, conn.dir);
             conn.release(row, PACKET_HOLDER);
             counters.badChecksums++;
@@ -313,7 +345,10 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
         table.tick(rec.tsUs);
         const row = conn.lookup(p);
         const dir = conn.dir;
+        conn.touch(row, rec.tsUs);
         conn.hold(row, PACKET_HOLDER);
+        // A new connection past the budget: room is made (never from the packet's own row, pinned).
+        if (conn.isNew && conn.live > maxConnections) evict(rec.tsUs, rec.number);
         const side = table.packet(row, dir, rec.number, rec.tsUs, p) === 0 ? 'client' : 'server';
         zeek.packet(rec.tsUs, p, info, row, dir);
         const analysis = sequence.packetAt(row, dir, rec.number, rec.tsUs, p);
@@ -335,6 +370,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   table.finish(lastTs ?? 0);
   detectors.finish();
   zeek.finish();
+  if (evicted > 0) emit(evictionFinding(evicted, table.evicted, maxConnections, firstEviction.ts, firstEviction.frame));
   const linkTypes: number[] = [];
   for (const itf of outcome.interfaces) if (!linkTypes.includes(itf.linkType)) linkTypes.push(itf.linkType);
   const err = outcome.error;
@@ -367,5 +403,27 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     findingSeverities,
     worstFlows: worst.list(),
     zeekConnStates,
+  };
+}
+
+/**
+ * The one finding of a capture whose connections did not all fit the memory budget: `rows`
+ * connections evicted, `open` of them still open (their flows ended `evicted`; the others were
+ * over and only kept for late packets).
+ */
+function evictionFinding(rows: number, open: number, maxConnections: number, ts: number, frame: number): Finding {
+  const n = (v: number) => v.toLocaleString('en-US');
+  return {
+    kind: 'connections_evicted',
+    severity: 'warning',
+    flow: null,
+    packet: frame,
+    ts,
+    side: null,
+    message:
+      `${n(rows)} connection${rows === 1 ? ' was' : 's were'} evicted to stay within the memory budget of ${n(maxConnections)} connections at once ` +
+      `(--max-connections), the least recently seen first, from frame ${frame} on; ${n(open)} of them still open ended there with end_reason evicted: ` +
+      `their endpoints' states after it are unknown, and a later packet of one starts a new connection picked up mid-stream`,
+    details: { evicted: rows, open, max_connections: maxConnections, first_ts: ts, first_frame: frame },
   };
 }

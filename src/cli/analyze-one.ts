@@ -17,6 +17,8 @@ export interface AnalysisSettings {
   /** Caps of IP reassembly (decode/fragments.ts); absent ones keep their defaults. */
   reassembly?: Record<string, number>;
   thresholds: Record<string, number>;
+  /** The memory budget: connections followed at once (absent: DEFAULT_MAX_CONNECTIONS). */
+  maxConnections?: number;
 }
 
 /** What the command watches of one analysis (all optional). */
@@ -66,6 +68,7 @@ export async function analyzeInto(
       flowOptions: settings.flowOptions,
       reassembly: settings.reassembly,
       thresholds: settings.thresholds,
+      maxConnections: settings.maxConnections,
     });
     sink.commitCapture(id, summary);
     return summary;

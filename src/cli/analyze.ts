@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CaptureStatus, CaptureSummary } from '../pipeline.js';
+import { DEFAULT_MAX_CONNECTIONS } from '../pipeline.js';
 import type { CheckResult } from '../detect/checks.js';
 import { analyzeInto, reviveSummary, type AnalysisSettings, type AnalyzeHooks, STOP } from './analyze-one.js';
 import { Follow, followMode } from './follow.js';
@@ -60,6 +61,7 @@ export interface AnalyzeCliOptions {
   ephemeralPorts?: number;
   portExhaustionShare?: number;
   fragMemory?: number;
+  maxConnections?: number;
   fragDatagrams?: number;
 }
 
@@ -200,6 +202,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
       ...given({ timeWaitUs: opts.timeWait, finTimeoutUs: opts.finTimeout, synRetries: opts.synRetries, retries2: opts.retries2, idleTimeoutUs: opts.idleTimeout }),
     } as Record<string, number>,
     reassembly: given({ maxBytes: opts.fragMemory === undefined ? undefined : opts.fragMemory * 1024, maxDatagrams: opts.fragDatagrams }) as Record<string, number>,
+    maxConnections: opts.maxConnections,
     thresholds: given({
       closeWaitUs: opts.closeWait,
       unresponsiveUs: opts.unresponsiveAfter,
@@ -219,6 +222,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     thresholds: JSON.stringify({ ...DEFAULT_CONNECTION_THRESHOLDS, ...DEFAULT_HOST_THRESHOLDS, ...settings.thresholds }),
     reassembly: JSON.stringify({ ...DEFAULT_REASSEMBLY_OPTIONS, ...settings.reassembly }),
     verify_checksums: settings.verifyChecksums === true ? '1' : '0',
+    max_connections: String(settings.maxConnections ?? DEFAULT_MAX_CONNECTIONS),
   };
   let sink: Sink;
   let direct: SqliteSink | null = null;

@@ -61,6 +61,7 @@ export function makeProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--ephemeral-ports <n>', 'size of a client\'s ephemeral port range (default 28232, Linux 32768-60999)', parseCount)
     .option('--frag-memory <kb>', 'KiB of IP fragments held for reassembly, oldest datagram dropped first (default 4096)', parseCount)
     .option('--frag-datagrams <n>', 'IP datagrams in reassembly at once, oldest dropped first (default 4096)', parseCount)
+    .option('--max-connections <n>', 'the memory budget: connections followed at once, about 2 KB each at most; past it the least recently seen are evicted (end reason evicted, a connections_evicted finding) (default 1000000)', parseCount)
     .option('--end-grace <duration>', 'a SYN or SYN-ACK unanswered when the capture ends, sent less than this before its end, is undetermined (info), not syn_unanswered or synack_unanswered (default 3s; 0: off)', parseGrace)
     .option('--port-exhaustion-share <share>', 'share of that range used towards one destination within TIME_WAIT that is port_exhaustion_risk (default 0.5)', parseShare)
     .addHelpText(

@@ -47,6 +47,8 @@ export class ConnTable {
     hash: Uint32Array,
     holders: Uint16Array,
     gen: Uint32Array,
+    /** The packet time of the row's latest packet (µs): which rows are the least recently seen (`oldest`). */
+    seen: Float64Array,
     /** The next free row (free rows only). */
     nextFree: Int32Array,
   });
@@ -59,6 +61,8 @@ export class ConnTable {
   private top = 0;
   private free = -1;
   private readonly scratch = new Uint8Array(16);
+  /** `oldest`'s working copy of the live rows' times (grown to the table, kept). */
+  private seenCopy = new Float64Array(0);
 
   /** Hash replaceable so that tests can force collisions. */
   constructor(private readonly mix: (h: number) => number = (h) => h) {}
@@ -136,6 +140,43 @@ export class ConnTable {
     this.place(r, h);
     this.isNew = true;
     return r;
+  }
+
+  /** The row's packet at time `ts` (µs): `oldest` takes the rows whose latest packet is earliest. */
+  touch(row: number, ts: number): void {
+    this.key.c.seen[row] = ts;
+  }
+
+  /**
+   * The `count` live rows (at most) whose latest packet is the earliest, into `out` from the
+   * least recently seen on (rows seen at the same time in row order), never a row pinned for
+   * the packet in flight (PACKET_HOLDER); returns how many. The
+   * time that splits them off is found by selection over a copy of the live rows' times, so a
+   * call costs time in proportion to the live rows, never a sort of them all.
+   */
+  oldest(count: number, out: Int32Array): number {
+    const k = this.key.c;
+    const rows = this.top;
+    if (this.seenCopy.length < rows) this.seenCopy = new Float64Array(this.key.capacity);
+    const t = this.seenCopy;
+    let n = 0;
+    const pinned = 1 << PACKET_HOLDER;
+    for (let r = 0; r < rows; r++) if (k.family[r] !== 0 && (k.holders[r] & pinned) === 0) t[n++] = k.seen[r];
+    count = Math.min(count, n, out.length);
+    if (count <= 0) return 0;
+    // The count-th earliest time: every row seen before it goes, and rows seen at it in row order.
+    const cut = select(t, n, count - 1);
+    let before = 0;
+    for (let i = 0; i < n; i++) if (t[i] < cut) before++;
+    let atCut = count - before;
+    let m = 0;
+    for (let r = 0; r < rows && m < count; r++) {
+      if (k.family[r] === 0 || (k.holders[r] & pinned) !== 0) continue;
+      const s = k.seen[r];
+      if (s < cut || (s === cut && atCut-- > 0)) out[m++] = r;
+    }
+    out.subarray(0, m).sort((a, b) => k.seen[a] - k.seen[b] || a - b);
+    return m;
   }
 
   /** The row's current generation: changes each time the row is freed. */
@@ -280,6 +321,40 @@ export class ConnTable {
       i = j;
     }
   }
+}
+
+/**
+ * The value that would be at index `nth` if the first `n` values of `a` were sorted (they are
+ * reordered): quickselect, median of three pivots.
+ */
+function select(a: Float64Array, n: number, nth: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // The median of a[lo], a[mid], a[hi] as the pivot.
+    if (a[mid] < a[lo]) swap(a, mid, lo);
+    if (a[hi] < a[lo]) swap(a, hi, lo);
+    if (a[hi] < a[mid]) swap(a, hi, mid);
+    const pivot = a[mid];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) swap(a, i++, j--);
+    }
+    if (nth <= j) hi = j;
+    else if (nth >= i) lo = i;
+    else return a[nth];
+  }
+  return a[nth];
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
 }
 
 function u32(b: Uint8Array, off: number): number {

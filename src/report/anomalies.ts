@@ -6,7 +6,7 @@ import { formatEndpoint } from '../util/address.js';
 import { printable } from '../reader/index.js';
 import type { AnomalyRow } from '../sink/read.js';
 import { formatTime } from './summary.js';
-import { fitRow, plural, thousands, wrap } from './text.js';
+import { append, fitRow, plural, thousands, widest, wrap } from './text.js';
 
 export const SEVERITIES: readonly Severity[] = ['info', 'note', 'warning', 'error'];
 
@@ -79,7 +79,7 @@ function paint(c: ChalkInstance, severity: string, text: string): string {
 }
 
 function columns(rows: string[][], rightAligned: Set<number>): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const widths = rows[0].map((_, i) => widest(rows, i));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : rightAligned.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
 }
 
@@ -104,11 +104,11 @@ export function renderAnomalies(r: AnomalyReport, c: ChalkInstance, width: numbe
     ...r.rows.map((a) => [((a.ts - t0) / 1e6).toFixed(6), a.packet === null ? '-' : String(a.packet), a.flow_index === null ? '-' : String(a.flow_index), tuple(a), a.side ?? '-', a.kind, a.message]),
   ];
   // The message column is free text: on a terminal it wraps under itself (or below the row when narrow).
-  const widths = rows[0].slice(0, -1).map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const widths = rows[0].slice(0, -1).map((_, i) => widest(rows, i));
   const prefixes = rows.map((row) => row.slice(0, -1).map((cell, i) => (i <= 2 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ') + '  ');
   rows.forEach((row, i) => {
     const lines = width === null ? [(prefixes[i] + row[6]).trimEnd()] : fitRow(prefixes[i], row[6], width).map((l) => l.trimEnd());
-    out.push(...lines.map((l) => (i === 0 ? c.dim(l) : paint(c, r.rows[i - 1].severity, l))));
+    append(out, lines.map((l) => (i === 0 ? c.dim(l) : paint(c, r.rows[i - 1].severity, l))));
   });
   if (r.rows.length < r.kept) out.push('', `${thousands(r.rows.length)} of ${thousands(r.kept)} shown (--limit ${r.filter.limit})`);
   return out.join('\n') + '\n';

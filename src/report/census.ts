@@ -8,7 +8,7 @@ import { printable } from '../reader/index.js';
 import type { CensusFlow } from '../sink/read.js';
 import { SS_NAMES, TcpState, isGone, type TcpStateName } from '../tcp/rfc793/tcp-state.js';
 import { formatTime } from './summary.js';
-import { plural, thousands } from './text.js';
+import { append, plural, thousands, widest } from './text.js';
 
 export interface Socket {
   /** As ss prints it: ESTAB, SYN-SENT, TIME-WAIT... */
@@ -250,7 +250,7 @@ const countText = (counts: Record<string, number>) =>
     .join(', ');
 
 function table(rows: string[][], c: ChalkInstance): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const widths = rows[0].map((_, i) => widest(rows, i));
   return rows.map((r, j) => {
     const line = r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd();
     return j === 0 ? c.dim(line) : line;
@@ -266,7 +266,8 @@ export function renderCensus(census: Census, c: ChalkInstance, countsOnly = fals
   const filters = census.filters.length > 0 ? `  ${census.filters.join('; ')}` : '';
   const out = [`${c.bold('Sockets at')} ${formatTime(census.at)}${when[census.position]}  ${c.dim(printable(census.capture.name))}${filters}`, ''];
   if (countsOnly && census.hosts.length > 0) {
-    const width = Math.max(...census.hosts.map((h) => h.host.length + 1));
+    let width = 0;
+    for (const h of census.hosts) width = Math.max(width, h.host.length + 1);
     for (const h of census.hosts) {
       const listeners = h.listeners.length > 0 ? `, ${plural(h.listeners.length, 'listener')} inferred` : '';
       const counts = h.total > 0 ? ` (${countText(h.counts)})` : '';
@@ -281,7 +282,8 @@ export function renderCensus(census: Census, c: ChalkInstance, countsOnly = fals
     const rows = [['State', 'Local Address:Port', 'Peer Address:Port', '']];
     for (const l of h.listeners) rows.push(['LISTEN', l, '*:*', '(inferred: it answered a SYN)']);
     for (const s of h.sockets) rows.push([s.state, s.local, s.peer, '']);
-    out.push(...table(rows, c).map((line, i) => (i > 0 && i <= h.listeners.length ? c.dim(line) : line)), '');
+    append(out, table(rows, c).map((line, i) => (i > 0 && i <= h.listeners.length ? c.dim(line) : line)));
+    out.push('');
   }
   if (census.unknownHost !== null) out.push(`${c.dim('No socket:')} ${census.unknownHost} (no connection of this capture has it)`, '');
   else if (census.noSocket.length > 0) {

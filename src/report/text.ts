@@ -11,6 +11,18 @@ export function plural(n: number, word: string): string {
   return `${thousands(n)} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** The widest cell of column `i` (a loop: a spread of a million rows overflows the stack). */
+export function widest(rows: readonly string[][], i: number): number {
+  let w = 0;
+  for (const r of rows) if (r[i].length > w) w = r[i].length;
+  return w;
+}
+
+/** Append `lines` to `out` one by one (a spread of a million lines overflows the stack). */
+export function append(out: string[], lines: readonly string[]): void {
+  for (const l of lines) out.push(l);
+}
+
 /** A state as ss prints it (ESTAB, TIME-WAIT...); the database keeps RFC 793's names. */
 export function ssName(state: string): string {
   // ss prints a closed socket UNCONN (it lists none for TCP); a connection's end state reads better as CLOSED.

@@ -17,7 +17,7 @@ export interface CodeTable {
 export const STATES: CodeTable = { table: 'states', column: 'state', names: Object.values(TcpState) };
 export const SIDES: CodeTable = { table: 'sides', column: 'side', names: ['client', 'server'] };
 export const ROLES: CodeTable = { table: 'roles', column: 'roles_by', names: ['syn', 'syn_ack', 'port', 'first_packet'] };
-export const END_REASONS: CodeTable = { table: 'end_reasons', column: 'end_reason', names: ['closed', 'reset', 'timeout', 'reuse', 'end_of_capture'] };
+export const END_REASONS: CodeTable = { table: 'end_reasons', column: 'end_reason', names: ['closed', 'reset', 'timeout', 'reuse', 'end_of_capture', 'evicted'] };
 export const SEVERITIES: CodeTable = { table: 'severities', column: 'severity', names: ['info', 'note', 'warning', 'error'] };
 export const CONN_STATES: CodeTable = {
   table: 'conn_states',

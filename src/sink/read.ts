@@ -377,13 +377,13 @@ export class TcpstateDb {
     );
   }
 
-  /** Sockets at the end per host and state (RFC names; CLOSED and LISTEN are no socket), all hosts. */
+  /** Sockets at the end per host and state (RFC names; CLOSED and LISTEN are no socket; an evicted connection's are unknown), all hosts. */
   endStatesByHost(captureId: number): Array<{ addr: string; state: string; n: number }> {
     return this.db
       .prepare(
         `SELECT addr, state, count(*) AS n FROM (
-           SELECT client_addr AS addr, client_state AS state FROM flows WHERE capture_id = @cap
-           UNION ALL SELECT server_addr, server_state FROM flows WHERE capture_id = @cap)
+           SELECT client_addr AS addr, client_state AS state FROM flows WHERE capture_id = @cap AND end_reason <> 'evicted'
+           UNION ALL SELECT server_addr, server_state FROM flows WHERE capture_id = @cap AND end_reason <> 'evicted')
          WHERE state NOT IN ('CLOSED', 'LISTEN') GROUP BY addr, state`,
       )
       .all({ cap: captureId }) as Array<{ addr: string; state: string; n: number }>;

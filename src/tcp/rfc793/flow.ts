@@ -27,10 +27,11 @@ export type RolesBy =
   | 'first_packet'; // mid-connection with equal ports: the first packet's sender is the client
 export const ROLES_BY: readonly RolesBy[] = ['syn', 'syn_ack', 'port', 'first_packet'];
 
-export type EndReason = 'closed' | 'reset' | 'timeout' | 'reuse' | 'end_of_capture';
+/** `evicted`: no longer followed, to stay within the memory budget (`maxConnections`), before it ended. */
+export type EndReason = 'closed' | 'reset' | 'timeout' | 'reuse' | 'end_of_capture' | 'evicted';
 /** End reasons by number; 0 is "not ended". */
-export const END_REASONS: ReadonlyArray<EndReason | null> = [null, 'closed', 'reset', 'timeout', 'reuse', 'end_of_capture'];
-export const End = { CLOSED: 1, RESET: 2, TIMEOUT: 3, REUSE: 4, END_OF_CAPTURE: 5 } as const;
+export const END_REASONS: ReadonlyArray<EndReason | null> = [null, 'closed', 'reset', 'timeout', 'reuse', 'end_of_capture', 'evicted'];
+export const End = { CLOSED: 1, RESET: 2, TIMEOUT: 3, REUSE: 4, END_OF_CAPTURE: 5, EVICTED: 6 } as const;
 
 /** The RST that an endpoint accepted first, and what surrounded it. */
 export interface ResetInfo {

@@ -135,6 +135,8 @@ export class FlowTable {
   private readonly rules: StackRules;
   /** Linux's time budget for SYN_SENT under opts.synRetries (see synBudgetUs). */
   private readonly synBudget: number;
+  /** Flows ended `evicted` (the memory budget). */
+  evicted = 0;
   /** Flows ever created, live now, and the most alive at once. */
   created = 0;
   live = 0;
@@ -384,9 +386,10 @@ export class FlowTable {
 
   /**
    * End a flow set aside: at `endTs` after its TIME_WAIT was ended by the new connection's SYN
-   * at that time, or at the sweep or capture end `now` (>= 0) by its timer or as it stands.
+   * at that time, or at the sweep or capture end `now` (>= 0) by its timer or as it stands
+   * (`unfinished`: the reason when its endpoints are not both gone).
    */
-  private endParked(slot: number, endTs: number, now: number): void {
+  private endParked(slot: number, endTs: number, now: number, unfinished: number = End.END_OF_CAPTURE): void {
     const st = this.parked;
     const p = st.f.c;
     const e = st.e.c.state[2 * slot] === St.TIME_WAIT || st.e.c.state[2 * slot + 1] !== St.TIME_WAIT ? 2 * slot : 2 * slot + 1;
@@ -396,9 +399,10 @@ export class FlowTable {
       reason = End.REUSE;
     } else {
       if (st.e.c.state[e] === St.TIME_WAIT && now - st.e.c.since[e] >= this.opts.timeWaitUs) enter(st, e, St.CLOSED, 0, st.e.c.since[e] + this.opts.timeWaitUs, Cause.TIME_WAIT_EXPIRED);
-      reason = goneState(st.e.c.state[2 * slot]) && goneState(st.e.c.state[2 * slot + 1]) ? (p.reset[slot] ? End.RESET : End.CLOSED) : End.END_OF_CAPTURE;
+      reason = goneState(st.e.c.state[2 * slot]) && goneState(st.e.c.state[2 * slot + 1]) ? (p.reset[slot] ? End.RESET : End.CLOSED) : unfinished;
     }
     p.endReason[slot] = reason;
+    if (reason === End.EVICTED) this.evicted++;
     p.endTs[slot] = now < 0 ? endTs : now;
     p.due[slot] = -1;
     p.live[slot] = 0;
@@ -416,13 +420,28 @@ export class FlowTable {
     if (this.store.f.c.live[i] === 0) this.unbind(row);
   }
 
-  /** End one flow now as the end of the capture does. */
-  private finishFlow(i: number, endTs: number): void {
+  /** End one flow now as the end of the capture does (`unfinished`: the reason when its endpoints are not both gone). */
+  private finishFlow(i: number, endTs: number, unfinished: number = End.END_OF_CAPTURE): void {
     const x = this.store.e.c;
     settle(this.store, i);
     this.expireTimers(i, endTs);
     this.expireSynCookies(i, endTs);
-    this.end(i, goneState(x.state[2 * i]) && goneState(x.state[2 * i + 1]) ? (this.store.f.c.reset[i] ? End.RESET : End.CLOSED) : End.END_OF_CAPTURE, endTs);
+    this.end(i, goneState(x.state[2 * i]) && goneState(x.state[2 * i + 1]) ? (this.store.f.c.reset[i] ? End.RESET : End.CLOSED) : unfinished, endTs);
+  }
+
+  /**
+   * Stop following the row's connection at packet time `now` to make room (the memory budget):
+   * its flow (a lone SYN's made first) and a flow set aside beside it end as the end of the
+   * capture would end them, `evicted` where their endpoints are not both gone, and the row is
+   * let go. A later packet of the pair starts a new flow, picked up mid-connection.
+   */
+  evict(row: number, now: number): void {
+    const i = this.lone.c.id[row] !== 0 ? this.whole(row) : this.slots.slotOf(row);
+    if (i < 0) return;
+    const c = this.store.f.c;
+    const parked = c.parked[i] - 1;
+    if (c.live[i] !== 0) this.finishFlow(i, now, End.EVICTED);
+    if (parked >= 0) this.endParked(parked, now, now, End.EVICTED);
   }
 
   /** End one flow in its handshake as a sweep at `now` does when it has been idle too long. */
@@ -660,6 +679,7 @@ export class FlowTable {
     }
     const c = st.f.c;
     c.endReason[i] = reason;
+    if (reason === End.EVICTED) this.evicted++;
     c.endTs[i] = now;
     c.due[i] = -1;
     c.live[i] = 0;

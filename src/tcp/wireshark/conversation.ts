@@ -511,6 +511,11 @@ export class Conversations {
     this.compacted++;
   }
 
+  /** The memory budget takes the row: its conversation, if it has one, is forgotten (a later packet starts a new stream). */
+  evict(row: number): void {
+    if (this.has(row)) this.forget(row);
+  }
+
   /** Forget the conversation on `row` at `slot` (NONE: look it up): the slot and the row go back. */
   private forget(row: number, slot = NONE): void {
     if (slot === NONE) slot = this.flowSlots.slotOf(row);

@@ -182,6 +182,11 @@ export class SequenceAnalyzer {
     return this.conversations.swept;
   }
 
+  /** The connection on `row` is evicted (the memory budget): its conversation is forgotten, as if it had timed out. */
+  evict(row: number): void {
+    this.conversations.evict(row);
+  }
+
   /** Quiet conversations forgotten past maxQuietConversations so far, and quiet ones compacted. */
   get evicted(): number {
     return this.conversations.evicted;

@@ -144,6 +144,12 @@ export class ZeekConnTracker implements SessionHost {
     return this.rows;
   }
 
+  /** The connection on `row` is evicted (the memory budget): logged as it stands, and forgotten, as Zeek's removal does. */
+  evict(row: number): void {
+    const slot = this.sessions.slotOf(row);
+    if (slot !== NO_SLOT) this.end(slot, false);
+  }
+
   // ---------------------------------------------------------------- SessionHost
 
   networkTime(): number {

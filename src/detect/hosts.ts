@@ -92,7 +92,12 @@ export class HostDetectors {
   private get nextRow(): number {
     return this.flows.length;
   }
-  private readonly timeWait = new Map<string, { events: number[]; asServer: number; asClient: number; reused: number }>();
+  /**
+   * Per host, its TIME_WAIT sockets as events in one growing typed array: 2 * time + 1 where one
+   * begins, 2 * time where one ends (sorted as numbers, an end comes before a beginning at the same
+   * time); one never left (at the end of the capture) has no end.
+   */
+  private readonly timeWait = new Map<string, { events: Float64Array; n: number; sockets: number; asServer: number; asClient: number; reused: number }>();
 
   constructor(
     private readonly emit: Emit,
@@ -131,8 +136,15 @@ export class HostDetectors {
       const left = flow.findTransition(e.side, TcpState.TIME_WAIT, null);
       const addr = e.addr;
       let h = this.timeWait.get(addr);
-      if (h === undefined) this.timeWait.set(addr, (h = { events: [], asServer: 0, asClient: 0, reused: 0 }));
-      h.events.push(flow.tsAt(tw), 1, left >= 0 ? flow.tsAt(left) : Number.MAX_SAFE_INTEGER, -1);
+      if (h === undefined) this.timeWait.set(addr, (h = { events: new Float64Array(8), n: 0, sockets: 0, asServer: 0, asClient: 0, reused: 0 }));
+      if (h.n + 2 > h.events.length) {
+        const grown = new Float64Array(2 * h.events.length);
+        grown.set(h.events);
+        h.events = grown;
+      }
+      h.sockets++;
+      h.events[h.n++] = 2 * flow.tsAt(tw) + 1;
+      if (left >= 0) h.events[h.n++] = 2 * flow.tsAt(left);
       if (e.side === 'server') h.asServer++;
       else h.asClient++;
       // A new connection on the same ports cut this TIME_WAIT short (tshark flags its SYN reused_ports).
@@ -311,18 +323,17 @@ export class HostDetectors {
 
   private timeWaitPileups(): void {
     for (const [host, h] of this.timeWait) {
-      if (h.events.length / 4 < this.t.timeWaitPileup) continue;
-      const ev: Array<[number, number]> = [];
-      for (let i = 0; i < h.events.length; i += 2) ev.push([h.events[i], h.events[i + 1]]);
-      ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      if (h.sockets < this.t.timeWaitPileup) continue;
+      const ev = h.events.subarray(0, h.n).sort();
       let n = 0;
       let peak = 0;
       let peakTs = 0;
-      for (const [ts, d] of ev) {
-        n += d;
+      for (let i = 0; i < ev.length; i++) {
+        const begins = Math.abs(ev[i] % 2) === 1;
+        n += begins ? 1 : -1;
         if (n > peak) {
           peak = n;
-          peakTs = ts;
+          peakTs = (ev[i] - 1) / 2;
         }
       }
       if (peak < this.t.timeWaitPileup) continue;

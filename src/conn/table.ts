@@ -47,8 +47,11 @@ export class ConnTable {
     hash: Uint32Array,
     holders: Uint16Array,
     gen: Uint32Array,
-    /** The packet time of the row's latest packet (µs): which rows are the least recently seen (`oldest`). */
-    seen: Float64Array,
+    /**
+     * The time of the row's latest packet, in seconds after the table's first (4 bytes: `oldest`
+     * needs the order, a few ms apart a year into a capture, not the microsecond).
+     */
+    seen: Float32Array,
     /** The next free row (free rows only). */
     nextFree: Int32Array,
   });
@@ -61,6 +64,8 @@ export class ConnTable {
   private top = 0;
   private free = -1;
   private readonly scratch = new Uint8Array(16);
+  /** The packet time (µs) `seen` counts from: the first touched. */
+  private epoch = -1;
   /** `oldest`'s working copy of the live rows' times (grown to the table, kept). */
   private seenCopy = new Float64Array(0);
 
@@ -144,7 +149,8 @@ export class ConnTable {
 
   /** The row's packet at time `ts` (µs): `oldest` takes the rows whose latest packet is earliest. */
   touch(row: number, ts: number): void {
-    this.key.c.seen[row] = ts;
+    if (this.epoch < 0) this.epoch = ts;
+    this.key.c.seen[row] = (ts - this.epoch) / 1e6;
   }
 
   /**

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ConnTable } from '../src/conn/table.js';
+import { TcpstateDb } from '../src/sink/read.js';
 import { DecodedPacket } from '../src/decode/packet.js';
 import type { Finding } from '../src/detect/finding.js';
 import { KINDS } from '../src/detect/catalogue.js';
@@ -231,6 +232,52 @@ test('analyze --max-connections: the budget in meta, evicted flows and the findi
       assert.equal(db2.prepare("SELECT count(*) FROM flows WHERE end_reason = 'evicted'").pluck().get(), 0);
     } finally {
       db2.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an evicted connection counts in the census up to its last packet only: census, summary, the view and the report agree', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-budget-'));
+  try {
+    const file = join(dir, 'flood.db');
+    const flood = join(process.cwd(), 'samples', 'kernel', 'syn-flood', 'syn-flood.pcap');
+    const r = spawnSync(process.execPath, [CLI, 'analyze', flood, '--db', file, '--max-connections', '100', '-q'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const db = new Database(file, { readonly: true });
+    try {
+      const evicted = db.prepare("SELECT count(*) FROM flows WHERE end_reason = 'evicted'").pluck().get() as number;
+      assert.ok(evicted > 100, String(evicted));
+      const end = db.prepare('SELECT last_ts FROM captures').pluck().get() as number;
+      // At the end: the view's sockets, the census's and the summary's are the same, evicted ones left out.
+      const viewAtEnd = db.prepare("SELECT count(*) FROM state_intervals WHERE ? BETWEEN from_ts AND to_ts AND state NOT IN ('CLOSED', 'LISTEN')").pluck().get(end) as number;
+      const stillOpen = db.prepare("SELECT count(*) FROM flows WHERE end_reason <> 'evicted' AND client_state NOT IN ('CLOSED', 'LISTEN')").pluck().get() as number;
+      const serverOpen = db.prepare("SELECT count(*) FROM flows WHERE end_reason <> 'evicted' AND server_state NOT IN ('CLOSED', 'LISTEN')").pluck().get() as number;
+      assert.equal(viewAtEnd, stillOpen + serverOpen);
+      const census = spawnSync(process.execPath, [CLI, 'census', file, '--count'], { encoding: 'utf8' });
+      assert.equal(census.status, 0, census.stderr);
+      assert.match(census.stdout, new RegExp(`^Total: ${viewAtEnd.toLocaleString('en-US')} sockets`, 'm'));
+      const summary = spawnSync(process.execPath, [CLI, 'summary', file], { encoding: 'utf8' });
+      const counts = /sockets at the end: (.*)$/m.exec(summary.stdout)![1].split(', ').map((x) => Number(x.split(' ').pop()!.replace(/,/g, '')));
+      assert.equal(counts.reduce((a, b) => a + b, 0), viewAtEnd);
+      // Before its last packet an evicted connection counts: at its last packet, its states are the view's.
+      const one = db.prepare("SELECT flow_index, last_ts FROM flows WHERE end_reason = 'evicted' ORDER BY flow_index LIMIT 1").get() as { flow_index: number; last_ts: number };
+      const at = db.prepare('SELECT count(*) FROM state_intervals WHERE flow_index = ? AND ? BETWEEN from_ts AND to_ts').pluck().get(one.flow_index, one.last_ts) as number;
+      assert.equal(at, 2);
+      const after = db.prepare('SELECT count(*) FROM state_intervals WHERE flow_index = ? AND ? BETWEEN from_ts AND to_ts').pluck().get(one.flow_index, one.last_ts + 1) as number;
+      assert.equal(after, 0);
+      // The HTML report's intervals are worked out apart from the view: the same.
+      const reader = TcpstateDb.open(file);
+      try {
+        const key = (x: unknown[]) => JSON.stringify(x);
+        const view = (db.prepare("SELECT addr, state, from_ts, to_ts FROM state_intervals WHERE state NOT IN ('CLOSED', 'LISTEN') AND to_ts >= from_ts").raw().all() as unknown[][]).map(key).sort();
+        assert.deepEqual([...reader.socketIntervals(1)].map(key).sort(), view);
+      } finally {
+        reader.close();
+      }
+    } finally {
+      db.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

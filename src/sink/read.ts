@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { openSync, readSync, closeSync } from 'node:fs';
 import { DbError, dbError, rebuild } from './errors.js';
 import { SCHEMA_VERSION } from './sqlite.js';
-import { ADDRESS_BASE, STATES, ipv4Code } from './codes.js';
+import { ADDRESS_BASE, END_REASONS, STATES, ipv4Code } from './codes.js';
 
 export { DbError };
 
@@ -266,7 +266,8 @@ export class TcpstateDb {
     const states = only.atEnd
       ? 'f.client_state AS client_at, f.server_state AS server_at'
       : `${stateAt('client')} AS client_at, ${stateAt('server')} AS server_at`;
-    const terms = ['f.capture_id = @cap', 'f.first_ts <= @at'];
+    // A connection evicted at the memory budget: its states are known up to its last packet only.
+    const terms = ['f.capture_id = @cap', 'f.first_ts <= @at', "(f.end_reason <> 'evicted' OR f.last_ts >= @at)"];
     if (only.host !== undefined) terms.push('(f.client_addr = @host OR f.server_addr = @host)');
     if (only.port !== undefined) terms.push('(f.client_port = @port OR f.server_port = @port)');
     // Rows as arrays, made into objects here: better-sqlite3's row objects cost more, in time and
@@ -466,8 +467,9 @@ export class TcpstateDb {
     const v6 = new Map(this.db.prepare('SELECT id, addr FROM addresses').raw().all() as Array<[number, string]>);
     const text = (code: number): string => (code >= ADDRESS_BASE ? (v6.get(code) ?? '') : `${(code >> 24) & 255}.${(code >> 16) & 255}.${(code >> 8) & 255}.${code & 255}`);
     const names = STATES.names;
-    const flows = this.db.prepare('SELECT path_id, first_ts, moments, client_addr, server_addr FROM flow_data WHERE capture_id = ? AND path_id IS NOT NULL').raw();
-    for (const [path, first, momentsJson, client, server] of flows.iterate(captureId) as IterableIterator<[number, number, string | null, number, number]>) {
+    const evicted = END_REASONS.names.indexOf('evicted');
+    const flows = this.db.prepare('SELECT path_id, first_ts, moments, client_addr, server_addr, end_reason, duration FROM flow_data WHERE capture_id = ? AND path_id IS NOT NULL').raw();
+    for (const [path, first, momentsJson, client, server, endReason, duration] of flows.iterate(captureId) as IterableIterator<[number, number, string | null, number, number, number, number]>) {
       const steps = paths.get(path);
       if (steps === undefined) continue;
       let moments: number[] | null = null;
@@ -481,7 +483,7 @@ export class TcpstateDb {
           const from = at(steps[i + 2]);
           let j = i + 3;
           while (j < steps.length && steps[j] !== side) j += 3;
-          const to = j < steps.length ? at(steps[j + 2]) - 1 : last;
+          const to = j < steps.length ? at(steps[j + 2]) - 1 : endReason === evicted ? first + duration : last;
           if (to === null || to < from) continue;
           addr ??= text(side === 0 ? client : server);
           yield [addr, state, from, to];

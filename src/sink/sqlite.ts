@@ -314,7 +314,8 @@ FROM (SELECT z.capture_id, z.conn_state, z.missed_bytes, z.history,
  */
 const VIEWS = `
 -- Each endpoint's states as intervals: in \`state\` from \`from_ts\` to \`to_ts\` (microseconds, both
--- included; the last one runs to the end of the capture). "What ss -tan showed at T" is
+-- included; the last one runs to the end of the capture, or to the last packet of a connection
+-- evicted at the memory budget: its states after are unknown). "What ss -tan showed at T" is
 -- T BETWEEN from_ts AND to_ts, as census --at T. A state entered and left within one microsecond
 -- has to_ts < from_ts.
 CREATE VIEW IF NOT EXISTS state_intervals AS
@@ -324,7 +325,7 @@ SELECT f.capture_id, f.id AS flow_id, f.flow_index, t.seq, t.side,
        CASE t.side WHEN 'client' THEN f.server_addr ELSE f.client_addr END AS peer_addr,
        CASE t.side WHEN 'client' THEN f.server_port ELSE f.client_port END AS peer_port,
        t.to_state AS state, t.ts AS from_ts,
-       coalesce(lead(t.ts) OVER (PARTITION BY t.flow_id, t.side ORDER BY t.seq) - 1, c.last_ts) AS to_ts,
+       coalesce(lead(t.ts) OVER (PARTITION BY t.flow_id, t.side ORDER BY t.seq) - 1, CASE f.end_reason WHEN 'evicted' THEN f.last_ts ELSE c.last_ts END) AS to_ts,
        t.packet, t.cause, t.inferred
 FROM transitions t JOIN flows f ON f.id = t.flow_id JOIN captures c ON c.id = f.capture_id;
 

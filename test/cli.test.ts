@@ -4,14 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
 import { run } from '../src/cli/main.js';
 import type { Io } from '../src/cli/io.js';
-import { repoRoot, sharedDir } from './helpers.js';
+import { repoRoot, scratchDir, sharedDir } from './helpers.js';
 import { rows } from './db-rows.js';
 
 const formats = join(sharedDir(), 'corpus', 'formats');
@@ -28,7 +27,7 @@ function fakeIo(opts: { stdin?: NodeJS.ReadableStream; env?: NodeJS.ProcessEnv; 
     stderr: { write: (s: string) => (io.err += s), isTTY: false },
     stdin: opts.stdin ?? new PassThrough(),
     env: opts.env ?? {},
-    cwd: opts.cwd ?? mkdtempSync(join(tmpdir(), 'tcpstate-cli-')),
+    cwd: opts.cwd ?? scratchDir('tcpstate-cli-'),
     onInterrupt(fn) {
       io.interrupts.push(fn);
       return () => undefined;
@@ -215,7 +214,7 @@ test('SIGTERM during a batch: 143, the capture being read kept, the rest not sta
 });
 
 test('the real bin: stdin ("-") with gzip, exit code and summary', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-bin-'));
+  const cwd = scratchDir('tcpstate-bin-');
   const r = spawnSync(process.execPath, [bin, 'analyze', '-', '--db', 'in.db'], {
     cwd,
     input: readFileSync(join(formats, 'one_tcp_stream.pcap.gz')),
@@ -228,7 +227,7 @@ test('the real bin: stdin ("-") with gzip, exit code and summary', () => {
 });
 
 test('a process killed in the middle of a capture leaves no half-written capture', async () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-kill-'));
+  const cwd = scratchDir('tcpstate-kill-');
   const child = spawn(process.execPath, [bin, 'analyze', '-', '--db', 'k.db'], { cwd, stdio: ['pipe', 'ignore', 'pipe'] });
   const bytes = readFileSync(join(formats, 'three_http_streams.pcap'));
   child.stdin.write(bytes.subarray(0, 3000));
@@ -474,7 +473,7 @@ test('--junit: a directory that does not exist fails before the analysis (nothin
 
 test('directories stand for the captures below them; an empty one is a usage error', async () => {
   const { io, value } = fakeIo({ cwd: repoRoot });
-  assert.equal(await run(['analyze', '--json', '--db', join(mkdtempSync(join(tmpdir(), 'tcpstate-dir-')), 'd.db'), 'samples/kernel'], value), 0, io.err);
+  assert.equal(await run(['analyze', '--json', '--db', join(scratchDir('tcpstate-dir-'), 'd.db'), 'samples/kernel'], value), 0, io.err);
   const names = (JSON.parse(io.out) as Array<{ name: string }>).map((s) => s.name);
   assert.equal(names.length, 23);
   assert.equal(names[0], join('samples/kernel', 'abortive-close', 'abortive-close.pcap'));
@@ -491,7 +490,7 @@ test('several captures in worker threads give the same database, ids included, a
     );
   const one = fakeIo({ cwd: repoRoot });
   const two = fakeIo({ cwd: repoRoot });
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-jobs-'));
+  const dir = scratchDir('tcpstate-jobs-');
   assert.equal(await run(['analyze', '--json', '-j', '1', '--db', join(dir, '1.db'), 'samples/kernel'], one.value), 0, one.io.err);
   assert.equal(await run(['analyze', '--json', '-j', '2', '--db', join(dir, '2.db'), 'samples/kernel'], two.value), 0, two.io.err);
   assert.deepEqual(dump(join(dir, '2.db')), dump(join(dir, '1.db')));
@@ -500,7 +499,7 @@ test('several captures in worker threads give the same database, ids included, a
 });
 
 test('progress: a line per capture into a pipe, the live line on a terminal (test/progress.test.ts), nothing with --quiet', async () => {
-  const args = ['analyze', '-j', '1', '--db', join(mkdtempSync(join(tmpdir(), 'tcpstate-p-')), 'p.db'), 'samples/kernel/refused', 'samples/kernel/keepalive'];
+  const args = ['analyze', '-j', '1', '--db', join(scratchDir('tcpstate-p-'), 'p.db'), 'samples/kernel/refused', 'samples/kernel/keepalive'];
   const lines = fakeIo({ cwd: repoRoot });
   assert.equal(await run(args, lines.value), 0);
   assert.deepEqual(

@@ -7,12 +7,11 @@
  * record is deliberate: docs/digests.md.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { compareDigests, digestCapture, expandInputs, parseDigests, type DigestLine } from '../scripts/digest.js';
-import { repoRoot, sharedDir } from './helpers.js';
+import { repoRoot, scratchDir, sharedDir } from './helpers.js';
 
 const record = join(repoRoot, 'test', 'digests', 'samples.tsv');
 /** What this test digests, and the labels those captures have in the record. */
@@ -28,7 +27,7 @@ test('digests: samples, Zeek traces and the valid corpus give the recorded table
   assert.deepEqual(missing, [], 'captures in the record that were not found');
   assert.ok(captures.length >= 130, `${captures.length} captures found`);
 
-  const tmp = mkdtempSync(join(tmpdir(), 'tcpstate-digest-test-'));
+  const tmp = scratchDir('tcpstate-digest-test-');
   const now: DigestLine[] = [];
   try {
     for (const c of captures) now.push(...(await digestCapture(c, tmp)));

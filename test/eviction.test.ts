@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -20,7 +19,7 @@ import { analyzeCapture, type LiveCounts } from '../src/pipeline.js';
 import { sourceFromChunks } from '../src/reader/index.js';
 import type { ZeekConn } from '../src/tcp/zeek/conn.js';
 import { writeIdle } from '../scripts/bench-capture.js';
-import { pieces } from './helpers.js';
+import { pieces, scratchDir } from './helpers.js';
 import { ETHERTYPE, IPPROTO_TCP, LINKTYPE, TCP_FLAG, ethernet, ipv4, parseIPv4, parseMac, tcp, writePcap, type Frame } from './scenario/writer.js';
 
 const CLI = join(process.cwd(), 'bin', 'tcpstate.js');
@@ -156,7 +155,7 @@ test('at the budget the least recently seen connection is evicted: its flow ends
 });
 
 test('a budget far below the live connections: never more followed at once, every flow still ended once', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-budget-'));
+  const dir = scratchDir('tcpstate-budget-');
   try {
     const file = join(dir, 'idle.pcap');
     writeIdle(file, 3000, 1);
@@ -190,7 +189,7 @@ function peakMb(file: string, maxConnections: number | undefined): number {
 }
 
 test('memory follows the budget, not the connections open at once', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-budget-'));
+  const dir = scratchDir('tcpstate-budget-');
   try {
     const file = join(dir, 'idle.pcap');
     // 120,000 connections that open and never close: about 1.8 KB each when all are followed.
@@ -204,7 +203,7 @@ test('memory follows the budget, not the connections open at once', () => {
 });
 
 test('analyze --max-connections: the budget in meta, evicted flows and the finding in the database', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-budget-'));
+  const dir = scratchDir('tcpstate-budget-');
   try {
     const file = join(dir, 'idle.pcap');
     writeIdle(file, 5000, 1);
@@ -239,7 +238,7 @@ test('analyze --max-connections: the budget in meta, evicted flows and the findi
 });
 
 test('an evicted connection counts in the census up to its last packet only: census, summary, the view and the report agree', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-budget-'));
+  const dir = scratchDir('tcpstate-budget-');
   try {
     const file = join(dir, 'flood.db');
     const flood = join(process.cwd(), 'samples', 'kernel', 'syn-flood', 'syn-flood.pcap');

@@ -6,8 +6,7 @@
  * next packet) of their timeout, and none is still live at the end that was due long before.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeCapture } from '../src/pipeline.js';
@@ -15,6 +14,7 @@ import type { FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { TcpState } from '../src/tcp/rfc793/tcp-state.js';
 import { writeMix } from '../scripts/bench-capture.js';
+import { scratchDir } from './helpers.js';
 
 const TIME_WAIT = 2_000_000;
 const LINGER = 500_000;
@@ -24,7 +24,7 @@ const IDLE = 4_000_000;
 const SWEEP_SLACK = 1_100_000;
 
 test('the sweep ends connections mid-capture: TIME_WAIT runs out, closed ones linger, idle ones time out', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-sweep-'));
+  const dir = scratchDir('tcpstate-sweep-');
   try {
     const file = join(dir, 'mix.pcap');
     writeMix(file, { scale: 0.1, floodSyns: 3000, seed: 5 });

@@ -6,13 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { censusLine, findingLine } from '../src/report/follow.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, scratchDir } from './helpers.js';
 import { rows } from './db-rows.js';
 import { cli } from './report-io.js';
 
@@ -70,7 +69,7 @@ test('the lines: a finding with its time, kind, connection and message; the cens
 });
 
 test('--follow prints findings while its input pipe is still open; the database is read meanwhile', async (t) => {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-follow-'));
+  const cwd = scratchDir('tcpstate-follow-');
   const run = analyzePipe(['--follow', '--every', '500ms', '--db', 'f.db'], cwd);
   t.after(() => run.child.kill()); // a failed assertion must not leave it waiting on its pipe
   run.child.stdin.write(bulkLoss);
@@ -110,7 +109,7 @@ test('--follow prints findings while its input pipe is still open; the database 
 });
 
 test('--follow: a connection that ended, with its Zeek row, is in the database before the end; the result is a plain run\'s', async (t) => {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-follow-'));
+  const cwd = scratchDir('tcpstate-follow-');
   // Five refused connections, then the same again 30 s later: by then the first five have ended
   // (reset, then 5 s of linger) and Zeek has let go of them; the second five are still open.
   const refused = readFileSync(join(repoRoot, 'samples', 'kernel', 'refused', 'refused.pcap'));
@@ -153,7 +152,7 @@ test('--follow: a connection that ended, with its Zeek row, is in the database b
 
 
 test('a live capture on a pipe is followed without --follow; an old one is not', async (t) => {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-follow-'));
+  const cwd = scratchDir('tcpstate-follow-');
   const now = Math.floor(Date.now() / 1000);
   const live = analyzePipe(['--db', 'live.db'], cwd);
   t.after(() => live.child.kill());

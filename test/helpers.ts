@@ -1,12 +1,26 @@
 /** Shared test helpers: where things are, TSV indexes, feeding bytes in pieces. */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CaptureError, CaptureParser, records, sourceFromChunks, type PacketRecord, type ReadOutcome } from '../src/reader/index.js';
 
 /** The repository root (tests run from dist/test). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const scratch: string[] = [];
+
+/** A new empty directory under the system's temporary one, removed with what is in it when the test process exits. */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (scratch.push(dir) === 1) {
+    process.on('exit', () => {
+      for (const d of scratch) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return dir;
+}
 
 /** ../shared beside the repository (CI puts it there); TCPSTATE_SHARED overrides. */
 export function sharedDir(): string {

@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
@@ -14,7 +13,7 @@ import type { Io } from '../src/cli/io.js';
 import { run } from '../src/cli/main.js';
 import { decodeName, fsPath, printable } from '../src/reader/index.js';
 import { bytes, ethernet, ipv4, le32, tcp } from './frames.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, scratchDir } from './helpers.js';
 
 const bin = join(repoRoot, 'bin', 'tcpstate.js');
 
@@ -62,7 +61,7 @@ test('decodeName and fsPath: a name that is not UTF-8 keeps its bytes; one that 
 });
 
 test('a directory of hostile names: analysed, printed escaped, JUnit well-formed', async () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-names-'));
+  const cwd = scratchDir('tcpstate-names-');
   mkdirSync(join(cwd, 'incident'));
   writeFileSync(join(cwd, 'incident', CONTROL), PCAP);
   writeFileSync(join(cwd, 'incident', NONCHAR), PCAP);
@@ -85,7 +84,7 @@ test('a directory of hostile names: analysed, printed escaped, JUnit well-formed
 });
 
 test('the real bin: a name that is not UTF-8 is read, a missing name is escaped in the error', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-names-'));
+  const cwd = scratchDir('tcpstate-names-');
   writeFileSync(Buffer.concat([Buffer.from(cwd + '/'), NOT_UTF8]), PCAP);
   // Arguments with bytes that are not UTF-8 can only be given through a shell.
   const sh = (args: string) => spawnSync('/bin/sh', ['-c', `exec "${process.execPath}" "${bin}" ${args}`], { cwd });

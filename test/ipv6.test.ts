@@ -5,14 +5,14 @@
  * a view into a packet's bytes instead of a copy sees them overwritten.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeCapture } from '../src/pipeline.js';
 import type { FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { writeMix } from '../scripts/bench-capture.js';
+import { scratchDir } from './helpers.js';
 
 interface Seen {
   flows: string[];
@@ -29,7 +29,7 @@ async function analyse(file: string): Promise<Seen> {
 }
 
 test('an IPv6 capture gives the same connections, states and findings as the same traffic over IPv4', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-v6-'));
+  const dir = scratchDir('tcpstate-v6-');
   try {
     const v4 = join(dir, 'mix4.pcap');
     const v6 = join(dir, 'mix6.pcap');

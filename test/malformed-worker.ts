@@ -3,12 +3,11 @@
  * reports exit code, stderr, the JSON summary, time and heap growth. Run in a worker
  * so the parent can stop a hang (worker.terminate interrupts even a busy loop).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { run } from '../src/cli/main.js';
+import { scratchDir } from './helpers.js';
 
 export interface WorkerReport {
   file: string;
@@ -19,7 +18,7 @@ export interface WorkerReport {
   heapGrowthMb: number;
 }
 
-const db = join(mkdtempSync(join(tmpdir(), 'tcpstate-malformed-')), 'm.db');
+const db = join(scratchDir('tcpstate-malformed-'), 'm.db');
 
 parentPort?.on('message', async (file: string) => {
   let out = '';

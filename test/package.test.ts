@@ -10,12 +10,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tcpstateManPage } from '../scripts/man.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, scratchDir } from './helpers.js';
 import { cli } from './report-io.js';
 
 const sample = join(repoRoot, 'samples', 'kernel', 'seeds-server-closes', 'seeds-server-closes.pcap');
@@ -69,7 +68,7 @@ test('tcpstate completion zsh is a completion function zsh loads', { skip: !has(
   const r = await cli(['completion', 'zsh']);
   assert.equal(r.code, 0);
   assert.match(r.out, /^#compdef tcpstate\n/);
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-zsh-'));
+  const dir = scratchDir('tcpstate-zsh-');
   writeFileSync(join(dir, '_tcpstate'), r.out);
   assert.equal(spawnSync('zsh', ['-n', join(dir, '_tcpstate')]).status, 0);
   const z = spawnSync('zsh', ['-fc', `fpath=(${dir} $fpath); autoload -U compinit; compinit -u -D; print -r -- $_comps[tcpstate]`]);
@@ -77,7 +76,7 @@ test('tcpstate completion zsh is a completion function zsh loads', { skip: !has(
 });
 
 test('prepare keeps an existing build when TypeScript is left out, and says what to do without either', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-prepare-'));
+  const dir = scratchDir('tcpstate-prepare-');
   mkdirSync(join(dir, 'scripts'));
   copyFileSync(join(repoRoot, 'scripts', 'prepare.mjs'), join(dir, 'scripts', 'prepare.mjs'));
   writeFileSync(join(dir, 'package.json'), '{"name":"tcpstate","type":"module"}');
@@ -93,7 +92,7 @@ test('prepare keeps an existing build when TypeScript is left out, and says what
 });
 
 test('npm pack ships the build; installed from the tarball into a prefix, tcpstate runs, with its man page', { timeout: 600_000 }, async () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'tcpstate-pack-'));
+  const tmp = scratchDir('tcpstate-pack-');
   // What prepack's build writes beside the compiled code (the test runs on a build that did not).
   mkdirSync(join(repoRoot, 'dist', 'man'), { recursive: true });
   writeFileSync(join(repoRoot, 'dist', 'man', 'tcpstate.1'), tcpstateManPage());
@@ -128,7 +127,7 @@ test('npm pack ships the build; installed from the tarball into a prefix, tcpsta
   const took = Date.now() - t0;
   assert.ok(existsSync(join(prefix, 'share', 'man', 'man1', 'tcpstate.1')), 'man page linked');
   const bin = join(prefix, 'bin', 'tcpstate');
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-installed-'));
+  const cwd = scratchDir('tcpstate-installed-');
   const r = spawnSync(bin, ['analyze', sample, '--db', 'x.db'], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /13 packets, 11 TCP/);

@@ -4,13 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeMix } from '../scripts/bench-capture.js';
 import { Progress, clock, progressWanted, type Snapshot } from '../src/cli/progress.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, scratchDir } from './helpers.js';
 
 const bin = join(repoRoot, 'bin', 'tcpstate.js');
 const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
@@ -18,7 +16,7 @@ let mix: string | null = null;
 /** A capture that takes a few seconds to analyse: long enough for several redraws. */
 function capture(): string {
   if (mix === null) {
-    mix = join(mkdtempSync(join(tmpdir(), 'tcpstate-progress-')), 'mix.pcap');
+    mix = join(scratchDir('tcpstate-progress-'), 'mix.pcap');
     writeMix(mix, { scale: 0.1, floodSyns: 0, seed: 11 });
   }
   return mix;
@@ -28,7 +26,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs analyze on a pseudo-terminal; returns what the terminal received. */
 function onTerminal(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; text: string } {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-pty-'));
+  const cwd = scratchDir('tcpstate-pty-');
   const command = [process.execPath, bin, ...args].map(quote).join(' ');
   const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd, encoding: 'utf8', env: { ...process.env, CI: '', ...env, TERM: 'xterm' } });
   return { status: r.status, text: r.stdout };
@@ -80,7 +78,7 @@ test('on a terminal the line is redrawn in place while the capture is read', { s
 });
 
 test('never into a pipe, nor on a terminal in CI; --progress into a pipe writes a line a second', { skip: !hasScript && 'script (util-linux) not installed' }, () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-pipe-'));
+  const cwd = scratchDir('tcpstate-pipe-');
   const piped = spawnSync(process.execPath, [bin, 'analyze', capture(), '--db', 'p.db'], { cwd, encoding: 'utf8', env: { ...process.env, CI: '' } });
   assert.equal(piped.status, 0, piped.stderr);
   assert.equal(piped.stderr, '');

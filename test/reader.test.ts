@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { CaptureError, CaptureParser, openSource, readCapture, records, type PacketRecord } from '../src/reader/index.js';
 import { writeMix } from '../scripts/bench-capture.js';
-import { digestLine, digestRecords } from './helpers.js';
+import { digestLine, digestRecords, scratchDir } from './helpers.js';
 import { scaleFor, unitsToMicros } from '../src/reader/timestamp.js';
 
 type Endian = 'le' | 'be';
@@ -201,7 +200,7 @@ test('what is not a capture is named, at offset 0', () => {
 });
 
 test('a file read in pieces of its own reused buffers gives every record intact, plain and gzip', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-reader-'));
+  const dir = scratchDir('tcpstate-reader-');
   try {
     const file = join(dir, 'mix.pcap');
     writeMix(file, { scale: 0.01, floodSyns: 2000, seed: 3 });
@@ -224,7 +223,7 @@ test('a file read in pieces of its own reused buffers gives every record intact,
 });
 
 test('a named pipe is read as a stream (pieces of its own, never reused) and gives the same records', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-fifo-'));
+  const dir = scratchDir('tcpstate-fifo-');
   try {
     const file = join(dir, 'mix.pcap');
     writeMix(file, { scale: 0.005, floodSyns: 500, seed: 4 });
@@ -246,7 +245,7 @@ test('a named pipe is read as a stream (pieces of its own, never reused) and giv
 });
 
 test('records() hands out owned copies: a record read first keeps its bytes after megabytes more are read', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-own-'));
+  const dir = scratchDir('tcpstate-own-');
   try {
     const file = join(dir, 'mix.pcap');
     writeMix(file, { scale: 0.01, floodSyns: 0, seed: 3 });

@@ -7,13 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { SS_NAMES, type TcpStateName } from '../src/tcp/rfc793/tcp-state.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, scratchDir } from './helpers.js';
 import { cli, seeds, tempDir } from './report-io.js';
 
 const dir = tempDir();
@@ -35,7 +34,7 @@ function chromium(): string {
  * Returns what it printed and its stderr, where console messages show as ":CONSOLE" lines.
  */
 function browse(url: string, action: string[], windowSize = '1200,1600'): { out: string; err: string } {
-  const profile = mkdtempSync(join(tmpdir(), 'tcpstate-chromium-'));
+  const profile = scratchDir('tcpstate-chromium-');
   try {
     const r = spawnSync(
       chromium(),

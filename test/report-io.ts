@@ -1,11 +1,10 @@
 /** For the report tests: run the CLI in-process with a fake io, and the kernel samples' manifest. */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { run } from '../src/cli/main.js';
 import type { Io } from '../src/cli/io.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, scratchDir } from './helpers.js';
 
 export interface CliResult {
   code: number;
@@ -14,7 +13,7 @@ export interface CliResult {
 }
 
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'tcpstate-report-'));
+  return scratchDir('tcpstate-report-');
 }
 
 /** `tcpstate ARGV` in `cwd` (default: the repository, where samples/ is). */

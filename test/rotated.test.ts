@@ -4,12 +4,11 @@
  * pieces' names; the database says which file each frame came from; overlaps and gaps are reported.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { repoRoot } from './helpers.js';
+import { repoRoot, scratchDir } from './helpers.js';
 import { cli } from './report-io.js';
 
 /** A classic pcap cut into pieces of `per` records each, every piece with the file's header (as tcpdump -C writes them). */
@@ -52,7 +51,7 @@ for (const sample of ['time-wait-pileup', 'bulk-loss', 'syn-flood']) {
   test(`${sample}: three rotated pieces read --continuous give the whole file's connections, states and findings`, async () => {
     const whole = join(repoRoot, 'samples', 'kernel', sample, `${sample}.pcap`);
     const bytes = readFileSync(whole);
-    const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-rotated-'));
+    const cwd = scratchDir('tcpstate-rotated-');
     const records = countRecords(bytes);
     const pieces = split(bytes, Math.ceil(records / 3));
     assert.equal(pieces.length, 3);
@@ -103,7 +102,7 @@ function countRecords(pcap: Buffer): number {
 test('overlap and gap between rotated files are reported; a damaged piece names itself and the next is still read', async () => {
   const whole = readFileSync(join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap'));
   const [p1, p2, p3] = split(whole, Math.ceil(countRecords(whole) / 3));
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-rotated-'));
+  const cwd = scratchDir('tcpstate-rotated-');
   // A gap: the third piece moved 5 s later; an overlap: the second piece also holds the first's last two records.
   const later = Buffer.from(p3);
   for (let at = 24; at < later.length; at += 16 + later.readUInt32LE(at + 8)) later.writeUInt32LE(later.readUInt32LE(at) + 5, at);

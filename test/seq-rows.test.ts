@@ -10,8 +10,7 @@
  *   passed, the rows and the pooled segment and SACK records are given back.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AnalysisResult, SequenceAnalyzer } from '../src/tcp/wireshark/index.js';
@@ -22,6 +21,7 @@ import { DecodedPacket } from '../src/decode/index.js';
 import { openSource } from '../src/reader/index.js';
 import { writeMix } from '../scripts/bench-capture.js';
 import { goldenCaptures } from '../scripts/seq-compare.js';
+import { scratchDir } from './helpers.js';
 
 type Fields = Omit<AnalysisResult, 'clear'>;
 const FIELDS = Object.keys(new AnalysisResult()) as Array<keyof Fields>;
@@ -80,7 +80,7 @@ describe('the analysis on a shared table is the analysis on a table of its own',
   }
 
   test("the benchmark's mix: the same; conversations were forgotten and started again on rows held by another", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tcpstate-rows-'));
+    const dir = scratchDir('tcpstate-rows-');
     try {
       const file = join(dir, 'mix.pcap');
       writeMix(file, { scale: 0.01, floodSyns: 500, seed: 11 });
@@ -97,7 +97,7 @@ describe('the analysis on a shared table is the analysis on a table of its own',
 });
 
 test('memory follows what is live: pooled records go back once idle; quiet conversations are kept up to their budget', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-rows-'));
+  const dir = scratchDir('tcpstate-rows-');
   try {
     const file = join(dir, 'mix.pcap');
     writeMix(file, { scale: 0.01, floodSyns: 500, seed: 11 });

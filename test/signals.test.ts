@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { writeFlood, writeMix } from '../scripts/bench-capture.js';
-import { repoRoot, sharedDir } from './helpers.js';
+import { repoRoot, scratchDir, sharedDir } from './helpers.js';
 import { rows } from './db-rows.js';
 
 const bin = join(repoRoot, 'bin', 'tcpstate.js');
@@ -53,7 +52,7 @@ async function opened(db: string): Promise<void> {
 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   test(`${signal} on an idle stdin (sleep | tcpstate analyze -) stops at once: exit ${code}`, async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-sig-'));
+    const cwd = scratchDir('tcpstate-sig-');
     const { child, exit } = start(['analyze', '-', '--db', 's.db'], cwd);
     await opened(join(cwd, 's.db'));
     child.kill(signal);
@@ -66,7 +65,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
 }
 
 test('SIGTERM after a whole capture came down a pipe still open: every packet kept, the summary printed, exit 143', async () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-sig-'));
+  const cwd = scratchDir('tcpstate-sig-');
   const { child, exit } = start(['analyze', '-', '--db', 's.db'], cwd);
   child.stdin!.write(readFileSync(join(formats, 'three_http_streams.pcap')));
   await opened(join(cwd, 's.db'));
@@ -79,7 +78,7 @@ test('SIGTERM after a whole capture came down a pipe still open: every packet ke
 });
 
 test('Ctrl-C in a long file keeps the packets read so far; a second Ctrl-C leaves at once without writing', async () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'tcpstate-sig-'));
+  const cwd = scratchDir('tcpstate-sig-');
   const file = join(cwd, 'mix.pcap');
   writeMix(file, { scale: 0.3, floodSyns: 0, seed: 7 });
   // One Ctrl-C: stopped mid-file, what was read is written.

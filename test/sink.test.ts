@@ -4,8 +4,6 @@
  * shared).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -13,7 +11,7 @@ import { analyzeInto } from '../src/cli/analyze-one.js';
 import type { CaptureSummary } from '../src/pipeline.js';
 import { COUNT_COLUMNS } from '../src/detect/packet-flags.js';
 import { SqliteSink } from '../src/sink/sqlite.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, scratchDir } from './helpers.js';
 
 const sample = (name: string) => join(repoRoot, 'samples', 'kernel', name, `${name}.pcap`);
 const settings = { flowOptions: {}, thresholds: {} };
@@ -48,7 +46,7 @@ function dump(file: string): Record<string, unknown[]> {
 }
 
 test('two captures in either order: the same rows per capture, and no secondary index', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-sink-'));
+  const dir = scratchDir('tcpstate-sink-');
   const a = sample('bulk-loss');
   const b = sample('refused');
 
@@ -74,7 +72,7 @@ test('two captures in either order: the same rows per capture, and no secondary 
 });
 
 test('rows held for multi-row inserts: written in order at commit (not a multiple of a batch), dropped by a rollback', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-sink-'));
+  const dir = scratchDir('tcpstate-sink-');
   const file = join(dir, 'rows.db');
   const sink = new SqliteSink(file);
   const flowRow = (capture: number, index: number) => [

@@ -4,15 +4,13 @@
  * database it cannot use at once, as the direct sink does.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { analyzeInto } from '../src/cli/analyze-one.js';
 import { SqliteSink, type Sink } from '../src/sink/sqlite.js';
 import { ThreadedSink } from '../src/sink/threaded.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, scratchDir } from './helpers.js';
 import { everything } from './db-rows.js';
 
 const kernel = (name: string) => join(repoRoot, 'samples', 'kernel', name, `${name}.pcap`);
@@ -29,7 +27,7 @@ async function load(sink: Sink, captures: string[]): Promise<void> {
 }
 
 test('threaded sink: the same rows as the direct sink, capture after capture', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-threaded-'));
+  const dir = scratchDir('tcpstate-threaded-');
   // syn-flood and bulk-loss have the most rows: several batches, thousands of findings.
   const captures = ['bulk-loss', 'syn-flood', 'time-wait-pileup', 'refused', 'bulk-loss'].map(kernel);
   await load(new SqliteSink(join(dir, 'direct.db')), captures);
@@ -43,7 +41,7 @@ test('threaded sink: the same rows as the direct sink, capture after capture', a
 
 /** A new tcpstate database, then `sql` run on it from outside. */
 function databaseWith(name: string, sql: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-threaded-')), name);
+  const file = join(scratchDir('tcpstate-threaded-'), name);
   new SqliteSink(file).close();
   const db = new Database(file);
   db.exec(sql);

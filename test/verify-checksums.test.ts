@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeCapture } from '../src/pipeline.js';
 import { openSource } from '../src/reader/index.js';
-import { readTsv, repoRoot, sharedDir } from './helpers.js';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readTsv, repoRoot, scratchDir, sharedDir } from './helpers.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { badChecksumWarning } from '../src/decode/index.js';
 import { cli } from './report-io.js';
 
@@ -58,7 +57,7 @@ function offloaded(path: string, from: string, only = Infinity): Buffer {
 }
 
 test('--verify-checksums on a capture with checksum offload: one warning line with the count, the share and the usual cause; none when few are bad', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-offload-'));
+  const dir = scratchDir('tcpstate-offload-');
   // The refused sample captured on its client: its five SYNs fail the check, the server's RSTs pass.
   writeFileSync(join(dir, 'offload.pcap'), offloaded(join(repoRoot, 'samples', 'kernel', 'refused', 'refused.pcap'), '192.0.2.1'));
   const on = await cli(['analyze', '--verify-checksums', '--db', 'o.db', 'offload.pcap'], { cwd: dir });

@@ -189,7 +189,6 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   const findings: Record<string, number> = {};
   const findingsBySeverity: Record<string, number> = {};
   const hostEndStates: Record<string, Record<string, number>> = {};
-  let hostsTracked = 0;
   let hostEndStatesOmitted = 0;
   const findingSeverities: Record<string, Partial<Record<Severity, number>>> = {};
   const worst = new WorstFlows();
@@ -234,20 +233,24 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
       opts.onZeekConn?.(c);
     },
   });
+  // Hosts keyed by IPv4 address as a number (a flood's spoofed sources make no text), IPv6 as text;
+  // hostEndStates is filled from it at the end, in the same order.
+  const hosts = new Map<number | string, Record<string, number>>();
   const countEnd = (e: EndpointView) => {
-    if (isGone(e.state)) return;
-    endStates[e.state] = (endStates[e.state] ?? 0) + 1;
-    const addr = e.addr;
-    let h = hostEndStates[addr];
+    const state = e.state;
+    if (isGone(state)) return;
+    endStates[state] = (endStates[state] ?? 0) + 1;
+    const v4 = e.addrV4;
+    const key = v4 >= 0 ? v4 : e.addr;
+    let h = hosts.get(key);
     if (h === undefined) {
-      if (hostsTracked >= HOSTS_TRACKED) {
+      if (hosts.size >= HOSTS_TRACKED) {
         hostEndStatesOmitted++;
         return;
       }
-      hostEndStates[addr] = h = {};
-      hostsTracked++;
+      hosts.set(key, (h = {}));
     }
-    h[e.state] = (h[e.state] ?? 0) + 1;
+    h[state] = (h[state] ?? 0) + 1;
   };
   const table = new FlowTable(
     conn,
@@ -371,6 +374,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   detectors.finish();
   zeek.finish();
   if (evicted > 0) emit(evictionFinding(evicted, table.evicted, maxConnections, firstEviction.ts, firstEviction.frame));
+  for (const [k, h] of hosts) hostEndStates[typeof k === 'number' ? `${k >>> 24}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}` : k] = h;
   const linkTypes: number[] = [];
   for (const itf of outcome.interfaces) if (!linkTypes.includes(itf.linkType)) linkTypes.push(itf.linkType);
   const err = outcome.error;

@@ -40,6 +40,43 @@ test('timers fire by due time, ties in the order they were set; compaction drops
   );
 });
 
+test('timers of many delays set as the clock runs, with pops and compactions between: always the earliest (due, order) first', () => {
+  // More delays than the queue keeps in order by themselves, ties among them, and out-of-order
+  // stragglers (a connection's last packet time + a delay): every entry comes out as a sorted list says.
+  const h = new ZeekTimerHeap();
+  const queued: Array<{ due: number; order: number; row: number }> = [];
+  let seed = 7;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const delays = [5, 6, 60, 300, 3600, 5, 5, 6, 1, 2, 3, 4, 7];
+  let now = 0;
+  let popped = 0;
+  for (let i = 0; i < 20000; i++) {
+    now += rand(3);
+    const due = now - rand(2) * rand(20) + delays[rand(delays.length)];
+    const order = h.push(due, i, 1, 0, 0);
+    queued.push({ due, order, row: i });
+    if (rand(3) === 0) {
+      queued.sort((a, b) => a.due - b.due || a.order - b.order);
+      while (queued.length > 0 && queued[0].due <= now) {
+        assert.equal(h.peek(), queued[0].due);
+        assert.equal(h.topRow(), queued[0].row);
+        h.pop();
+        queued.shift();
+        popped++;
+      }
+    }
+    if (i % 5000 === 4999) {
+      // Cancel every third entry queued.
+      h.compact((row) => row % 3 !== 0);
+      for (let k = queued.length - 1; k >= 0; k--) if (queued[k].row % 3 === 0) queued.splice(k, 1);
+      assert.equal(h.size, queued.length);
+    }
+  }
+  queued.sort((a, b) => a.due - b.due || a.order - b.order);
+  assert.deepEqual(drain(h), queued.map((q) => q.row));
+  assert.ok(popped > 1000);
+});
+
 /** Lone SYNs from `n` clients at time 0, each its own connection. */
 function loneSyns(n: number, gapSec = 0): Array<{ ts: number; ip: Uint8Array }> {
   const out: Array<{ ts: number; ip: Uint8Array }> = [];

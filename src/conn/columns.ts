@@ -48,9 +48,9 @@ export class ColumnSet<S extends ColumnSpec> {
   ) {
     this.names = Object.keys(spec);
     this.cap = Math.max(1, capacity);
-    const c = {} as ColumnArrays<S>;
-    for (const k of this.names) c[k] = new spec[k](this.cap) as ColumnArrays<S>[typeof k];
-    this.c = c;
+    // Made in one go: an object given more than a dozen or so properties one by one under computed
+    // names turns into a hash table, and every `cols.c.field` read then becomes a dictionary lookup.
+    this.c = Object.fromEntries(this.names.map((k) => [k, new spec[k](this.cap)])) as ColumnArrays<S>;
     this.byType();
   }
 

@@ -475,6 +475,11 @@ export class EndpointView {
   get port(): number {
     return this.st.table.port(this.st.f.c.keyRow[this.e >> 1], this.end);
   }
+  /** The IPv4 address as a number, -1 for IPv6 (a key that makes no text). */
+  get addrV4(): number {
+    const row = this.st.f.c.keyRow[this.e >> 1];
+    return this.st.table.family(row) === 4 ? this.st.table.addressV4(row, this.end) : -1;
+  }
   get state(): TcpStateName {
     return STATE_NAMES[this.st.e.c.state[this.e]];
   }

@@ -676,7 +676,8 @@ export class ZstdBlocks {
       // Execute: literals, then the match.
       if (litPos + ll > litEnd) corrupt('a sequence takes more literals than the block has');
       if (op + ll + ml > blockEnd) corrupt('it decodes to more than the block maximum');
-      if (ll <= 16) {
+      // Short runs byte by byte; a view (an allocation) only for a long one.
+      if (ll <= 64) {
         for (let j = 0; j < ll; j++) buf[op + j] = lits[litPos + j];
       } else buf.set(lits.subarray(litPos, litPos + ll), op);
       op += ll;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { deflateRawSync, gzipSync } from 'node:zlib';
-import { CaptureError, CaptureParser, readCapture, sourceFromChunks, type PacketRecord, type ReadOutcome } from '../src/reader/index.js';
+import { CaptureError, CaptureParser, RotatedReader, readCapture, sourceFromChunks, type PacketRecord, type ReadOutcome } from '../src/reader/index.js';
 import { MAX_INTERFACES } from '../src/reader/limits.js';
 import { rows } from './db-rows.js';
 import { Xxh64 } from '../src/reader/xxh64.js';
@@ -94,7 +94,7 @@ test('pcapng: 2,000,000 interface description blocks are refused past the limit,
     const at = 28 + MAX_INTERFACES * 20;
     assert.equal(
       r.stderr.trim(),
-      `tcpstate: error: ${file}: byte offset ${at}, record 1: interface description block ${MAX_INTERFACES + 1} is one too many: a file may describe at most ${MAX_INTERFACES} interfaces`,
+      `tcpstate: error: ${file}: byte offset ${at}, record 1: interface description block ${MAX_INTERFACES + 1} is one too many: a capture may describe at most ${MAX_INTERFACES} interfaces`,
     );
     assert.deepEqual(rows(db, 'SELECT status, error_offset, link_types FROM captures'), [{ status: 'error', error_offset: at, link_types: '1' }]);
     assert.deepEqual(rows(db, 'SELECT count(*) AS n, max(idx) AS last FROM interfaces'), [{ n: MAX_INTERFACES, last: MAX_INTERFACES - 1 }]);
@@ -128,7 +128,27 @@ test('pcapng: at the interface limit, packets on the first, a middle and the las
   assert.ok(error);
   assert.equal(error.offset, 28 + MAX_INTERFACES * 20 + packets.length);
   assert.equal(error.record, 4);
-  assert.match(error.reason, /interface description block 65537 is one too many: a file may describe at most 65536 interfaces/);
+  assert.match(error.reason, /^interface description block 65537 is one too many: a capture may describe at most 65536 interfaces$/);
+});
+
+test('pcapng: files read as one capture share the interface limit; the packets before the one too many are kept', async () => {
+  const first = manyInterfaces(60_000, [1], epb(59_999, 1, [1, 2]));
+  const second = manyInterfaces(6_000, [101], epb(5_999, 2, [3]));
+  const reader = new RotatedReader(
+    [
+      { name: 'a.pcapng', path: 'a' },
+      { name: 'b.pcapng', path: 'b' },
+    ],
+    (p) => sourceFromChunks(pieces(p === 'a' ? first : second, 100_000)),
+  );
+  const got: Array<[number, number, number]> = [];
+  const o = await reader.read((r) => got.push([r.number, r.interfaceIndex, r.linkType]));
+  // b.pcapng's 5,537th IDB would be the capture's 65,537th; its packet after them is not read.
+  assert.deepEqual(got, [[1, 59_999, 1]]);
+  assert.equal(o.interfaces.length, MAX_INTERFACES);
+  assert.deepEqual(o.interfaces.at(-1), { index: MAX_INTERFACES - 1, section: 0, linkType: 101, snaplen: 65535, unitsPerSecond: 1e6, tsOffsetSeconds: 0, name: null });
+  assert.equal(o.error?.offset, 28 + 5_536 * 20);
+  assert.equal(o.error?.reason, 'in b.pcapng: interface description block 5537 is one too many: a capture may describe at most 65536 interfaces (60000 of them in the files before this one)');
 });
 
 test('XXH64 gives the reference values, whatever the pieces', () => {

@@ -46,6 +46,8 @@ export class PcapngParser {
   constructor(
     private readonly record: PacketRecord,
     private readonly onInterface: (info: InterfaceInfo) => void,
+    /** Interfaces described by the files before this one, read as the same capture: they count towards the limit. */
+    private readonly interfacesBefore = 0,
   ) {}
 
   private view(buf: Uint8Array): DataView {
@@ -144,9 +146,10 @@ export class PcapngParser {
 
   private readInterface(dv: DataView, o: number, len: number, pos: number): void {
     if (len < 20) throw new CaptureError(`interface description block too short (${len} bytes)`, pos, this.recordNumber + 1);
-    if (this.interfaceCount >= MAX_INTERFACES) {
+    if (this.interfacesBefore + this.interfaceCount >= MAX_INTERFACES) {
+      const before = this.interfacesBefore > 0 ? ` (${this.interfacesBefore} of them in the files before this one)` : '';
       throw new CaptureError(
-        `interface description block ${this.interfaceCount + 1} is one too many: a file may describe at most ${MAX_INTERFACES} interfaces`,
+        `interface description block ${this.interfaceCount + 1} is one too many: a capture may describe at most ${MAX_INTERFACES} interfaces${before}`,
         pos,
         this.recordNumber + 1,
       );

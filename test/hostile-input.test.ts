@@ -1,16 +1,23 @@
 /**
- * Hostile compressed input (issue #21, items 2 and 3), on captures made here: a zstd RLE bomb,
+ * Hostile input (issue #21), on captures made here: a pcapng of 2,000,000 interface description
+ * blocks; and compressed input (items 2 and 3): a zstd RLE bomb,
  * zstd windows over the limit in a single-segment frame and in a second frame, a flipped zstd
  * checksum, gzip with a bad CRC, a bad length, trailing garbage and a damaged deflate stream.
  * What was decompressed before the damage is kept, and the damage is named at its offset.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { deflateRawSync, gzipSync } from 'node:zlib';
-import { readCapture, sourceFromChunks, type ReadOutcome } from '../src/reader/index.js';
+import { CaptureError, CaptureParser, RotatedReader, readCapture, sourceFromChunks, type PacketRecord, type ReadOutcome } from '../src/reader/index.js';
+import { MAX_INTERFACES } from '../src/reader/limits.js';
+import { rows } from './db-rows.js';
 import { Xxh64 } from '../src/reader/xxh64.js';
 import { bytes, ethernet, ipv4, le32, tcp } from './frames.js';
-import { pieces } from './helpers.js';
+import { pieces, repoRoot } from './helpers.js';
 import { rawBlocks, skippableFrame, zstdFrame, type Block } from './zstd-frames.js';
 
 const PCAP_HEADER = bytes(le32(0xa1b2c3d4), [2, 0, 4, 0], le32(0), le32(0), le32(65535), le32(1));
@@ -32,6 +39,117 @@ async function read(file: Uint8Array, piece = 0): Promise<ReadOutcome> {
 
 const CAPTURE = pcap(300);
 const FULL = { records: 300, bytes: CAPTURE.length };
+
+/**
+ * A little-endian pcapng: a section header, `n` interface description blocks (20 bytes each; link
+ * type i % 3 for IDB i: Ethernet, raw IP 101... so each packet shows which one it was read by),
+ * then `tail` (whole blocks).
+ */
+function manyInterfaces(n: number, linkTypes: number[], tail: Uint8Array = new Uint8Array(0)): Buffer {
+  const buf = Buffer.alloc(28 + n * 20 + tail.length);
+  buf.writeUInt32LE(0x0a0d0d0a, 0);
+  buf.writeUInt32LE(28, 4);
+  buf.writeUInt32LE(0x1a2b3c4d, 8);
+  buf.writeUInt16LE(1, 12);
+  buf.writeInt32LE(-1, 16);
+  buf.writeInt32LE(-1, 20);
+  buf.writeUInt32LE(28, 24);
+  for (let i = 0, o = 28; i < n; i++, o += 20) {
+    buf.writeUInt32LE(1, o);
+    buf.writeUInt32LE(20, o + 4);
+    buf.writeUInt16LE(linkTypes[i % linkTypes.length], o + 8);
+    buf.writeUInt32LE(65535, o + 12);
+    buf.writeUInt32LE(20, o + 16);
+  }
+  buf.set(tail, 28 + n * 20);
+  return buf;
+}
+
+/** An enhanced packet block on interface `itf` at `sec` seconds (µs units), holding `data`. */
+function epb(itf: number, sec: number, data: number[]): Uint8Array {
+  const len = 32 + ((data.length + 3) & ~3);
+  const b = Buffer.alloc(len);
+  b.writeUInt32LE(6, 0);
+  b.writeUInt32LE(len, 4);
+  b.writeUInt32LE(itf, 8);
+  const us = BigInt(sec) * 1_000_000n;
+  b.writeUInt32LE(Number(us >> 32n), 12);
+  b.writeUInt32LE(Number(us & 0xffffffffn), 16);
+  b.writeUInt32LE(data.length, 20);
+  b.writeUInt32LE(data.length, 24);
+  b.set(data, 28);
+  b.writeUInt32LE(len, len - 4);
+  return b;
+}
+
+test('pcapng: 2,000,000 interface description blocks are refused past the limit, in bounded memory', () => {
+  // Issue #21: 40 MB of IDBs took 857 MB. A heap of 64 MB is far less than they took, and enough for the limit's worth.
+  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-idbs-'));
+  try {
+    const file = join(dir, 'idbs.pcapng');
+    writeFileSync(file, manyInterfaces(2_000_000, [1]));
+    const db = join(dir, 'x.db');
+    const r = spawnSync(process.execPath, ['--max-old-space-size=64', join(repoRoot, 'bin', 'tcpstate.js'), 'analyze', file, '--db', db, '-q'], { encoding: 'utf8' });
+    assert.equal(r.status, 3, r.stderr);
+    const at = 28 + MAX_INTERFACES * 20;
+    assert.equal(
+      r.stderr.trim(),
+      `tcpstate: error: ${file}: byte offset ${at}, record 1: interface description block ${MAX_INTERFACES + 1} is one too many: a capture may describe at most ${MAX_INTERFACES} interfaces`,
+    );
+    assert.deepEqual(rows(db, 'SELECT status, error_offset, link_types FROM captures'), [{ status: 'error', error_offset: at, link_types: '1' }]);
+    assert.deepEqual(rows(db, 'SELECT count(*) AS n, max(idx) AS last FROM interfaces'), [{ n: MAX_INTERFACES, last: MAX_INTERFACES - 1 }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pcapng: at the interface limit, packets on the first, a middle and the last interface read by their own', () => {
+  const linkTypes = [1, 101, 113];
+  const last = MAX_INTERFACES - 1;
+  const packets = Buffer.concat([epb(last, 1, [0x45, 1]), epb(0, 2, [3]), epb(40_000, 3, [4, 5, 6, 7, 8])]);
+  const extra = manyInterfaces(1, [1]).subarray(28); // one more IDB, after the packets
+  const file = manyInterfaces(MAX_INTERFACES, linkTypes, Buffer.concat([packets, extra]));
+  const got: Array<[number, number, number, number, number]> = [];
+  const parser = new CaptureParser((r: PacketRecord) => got.push([r.number, r.interfaceIndex, r.linkType, r.caplen, r.tsUs]));
+  let error: CaptureError | null = null;
+  try {
+    for (let i = 0; i < file.length; i += 65_521) parser.push(file.subarray(i, i + 65_521));
+  } catch (e) {
+    if (!(e instanceof CaptureError)) throw e;
+    error = e;
+  }
+  assert.deepEqual(got, [
+    [1, last, linkTypes[last % 3], 2, 1_000_000],
+    [2, 0, 1, 1, 2_000_000],
+    [3, 40_000, linkTypes[40_000 % 3], 5, 3_000_000],
+  ]);
+  assert.equal(parser.interfaces.length, MAX_INTERFACES);
+  assert.deepEqual(parser.interfaces[last], { index: last, section: 0, linkType: linkTypes[last % 3], snaplen: 65535, unitsPerSecond: 1e6, tsOffsetSeconds: 0, name: null });
+  assert.ok(error);
+  assert.equal(error.offset, 28 + MAX_INTERFACES * 20 + packets.length);
+  assert.equal(error.record, 4);
+  assert.match(error.reason, /^interface description block 65537 is one too many: a capture may describe at most 65536 interfaces$/);
+});
+
+test('pcapng: files read as one capture share the interface limit; the packets before the one too many are kept', async () => {
+  const first = manyInterfaces(60_000, [1], epb(59_999, 1, [1, 2]));
+  const second = manyInterfaces(6_000, [101], epb(5_999, 2, [3]));
+  const reader = new RotatedReader(
+    [
+      { name: 'a.pcapng', path: 'a' },
+      { name: 'b.pcapng', path: 'b' },
+    ],
+    (p) => sourceFromChunks(pieces(p === 'a' ? first : second, 100_000)),
+  );
+  const got: Array<[number, number, number]> = [];
+  const o = await reader.read((r) => got.push([r.number, r.interfaceIndex, r.linkType]));
+  // b.pcapng's 5,537th IDB would be the capture's 65,537th; its packet after them is not read.
+  assert.deepEqual(got, [[1, 59_999, 1]]);
+  assert.equal(o.interfaces.length, MAX_INTERFACES);
+  assert.deepEqual(o.interfaces.at(-1), { index: MAX_INTERFACES - 1, section: 0, linkType: 101, snaplen: 65535, unitsPerSecond: 1e6, tsOffsetSeconds: 0, name: null });
+  assert.equal(o.error?.offset, 28 + 5_536 * 20);
+  assert.equal(o.error?.reason, 'in b.pcapng: interface description block 5537 is one too many: a capture may describe at most 65536 interfaces (60000 of them in the files before this one)');
+});
 
 test('XXH64 gives the reference values, whatever the pieces', () => {
   const h = new Xxh64();

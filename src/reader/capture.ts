@@ -26,7 +26,11 @@ export class CaptureParser {
   private readonly record = newRecord();
   private failed: CaptureError | null = null;
 
-  constructor(private readonly onRecord: (r: PacketRecord) => void) {}
+  /** `interfacesBefore`: interfaces described by files read before this one as the same capture. */
+  constructor(
+    private readonly onRecord: (r: PacketRecord) => void,
+    private readonly interfacesBefore = 0,
+  ) {}
 
   /** Bytes of the stream taken in so far. */
   get bytesIn(): number {
@@ -92,7 +96,7 @@ export class CaptureParser {
     const word = ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
     if (word === BLOCK_SHB) {
       this.format = 'pcapng';
-      this.impl = new PcapngParser(this.record, onInterface);
+      this.impl = new PcapngParser(this.record, onInterface, this.interfacesBefore);
       return true;
     }
     if (pcapMagic(b, o) !== null) {

@@ -43,6 +43,8 @@ export interface ReadOptions {
    * records read so far stand, and the outcome's error is of kind 'interrupted', as a cut-short capture.
    */
   signal?: AbortSignal;
+  /** Interfaces the files before this one described, when several are read as one capture (they count towards the limit). */
+  interfacesBefore?: number;
 }
 
 const INTERRUPTED = 'interrupted (Ctrl-C or SIGTERM); every record read before it is kept';
@@ -58,7 +60,7 @@ export async function readCapture(source: ByteSource, onRecord: (r: PacketRecord
       downstream = { error: e };
       throw e;
     }
-  });
+  }, opts.interfacesBefore);
   let error: CaptureError | null = null;
   const signal = opts.signal;
   // Resolves to null when the signal aborts: raced against each pending chunk (one promise per chunk, none per record).

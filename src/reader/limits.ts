@@ -10,6 +10,13 @@ export const MAX_PACKET_STANDARD = 262_144;
 export const MAX_PACKET_HARD = 16 * 1024 * 1024;
 /** Largest pcapng block of any type. */
 export const MAX_BLOCK = MAX_PACKET_HARD + 4096;
+/**
+ * Most pcapng interface description blocks in one capture (all sections, and all files read as
+ * one with --continuous): what the obsolete Packet Block's 16-bit interface id can name. Each IDB
+ * is 20 bytes on disk but an object here (and a database row), so without a cap 2,000,000 of
+ * them in 40 MB took over 1 GB.
+ */
+export const MAX_INTERFACES = 65_536;
 
 export function packetLimit(snaplen: number): number {
   if (snaplen > MAX_PACKET_STANDARD) return Math.min(snaplen, MAX_PACKET_HARD);

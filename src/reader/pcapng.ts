@@ -5,7 +5,7 @@
  */
 import type { ByteQueue } from './byte-queue.js';
 import { CaptureError } from './errors.js';
-import { MAX_BLOCK, packetLimit } from './limits.js';
+import { MAX_BLOCK, MAX_INTERFACES, packetLimit } from './limits.js';
 import type { InterfaceInfo, PacketRecord } from './record.js';
 import { scaleFor, unitsPerSecondFromTsresol, unitsToMicros, type TsScale } from './timestamp.js';
 
@@ -21,6 +21,8 @@ const IF_NAME = 2;
 const IF_TSRESOL = 9;
 const IF_FCSLEN = 13;
 const IF_TSOFFSET = 14;
+
+const utf8 = new TextDecoder();
 
 interface Interface {
   info: InterfaceInfo;
@@ -44,6 +46,8 @@ export class PcapngParser {
   constructor(
     private readonly record: PacketRecord,
     private readonly onInterface: (info: InterfaceInfo) => void,
+    /** Interfaces described by the files before this one, read as the same capture: they count towards the limit. */
+    private readonly interfacesBefore = 0,
   ) {}
 
   private view(buf: Uint8Array): DataView {
@@ -142,6 +146,14 @@ export class PcapngParser {
 
   private readInterface(dv: DataView, o: number, len: number, pos: number): void {
     if (len < 20) throw new CaptureError(`interface description block too short (${len} bytes)`, pos, this.recordNumber + 1);
+    if (this.interfacesBefore + this.interfaceCount >= MAX_INTERFACES) {
+      const before = this.interfacesBefore > 0 ? ` (${this.interfacesBefore} of them in the files before this one)` : '';
+      throw new CaptureError(
+        `interface description block ${this.interfaceCount + 1} is one too many: a capture may describe at most ${MAX_INTERFACES} interfaces${before}`,
+        pos,
+        this.recordNumber + 1,
+      );
+    }
     const le = this.littleEndian;
     const linkType = dv.getUint16(o + 8, le);
     const snaplen = dv.getUint32(o + 12, le);
@@ -153,7 +165,7 @@ export class PcapngParser {
       if (code === IF_TSRESOL && vlen >= 1) unitsPerSecond = unitsPerSecondFromTsresol(dv.getUint8(vo));
       else if (code === IF_TSOFFSET && vlen >= 8) tsOffsetSeconds = Number(dv.getBigInt64(vo, le));
       else if (code === IF_FCSLEN && vlen >= 1) fcsLen = dv.getUint8(vo);
-      else if (code === IF_NAME) name = new TextDecoder().decode(new Uint8Array(dv.buffer, dv.byteOffset + vo, vlen)).replace(/\0+$/, '');
+      else if (code === IF_NAME) name = utf8.decode(new Uint8Array(dv.buffer, dv.byteOffset + vo, vlen)).replace(/\0+$/, '');
     });
     const info: InterfaceInfo = {
       index: this.interfaceCount++,

@@ -90,7 +90,7 @@ export class RotatedReader {
           }
           onRecord(r);
         },
-        opts,
+        { ...opts, interfacesBefore: ifOffset },
       );
       part.packets = o.records;
       part.bytes = o.bytes;

@@ -134,6 +134,8 @@ async function* decompressed(raw: AsyncIterable<Uint8Array>, borrowed: boolean, 
     }
   }
   source.compression = gzip ? 'gzip' : 'zstd';
+  // zstd hands out views of its window, which later blocks overwrite.
+  source.borrowed = !gzip;
   const input = new Pull(done ? null : it, first, own);
   const warn = (e: DecompressError) => (source.warning = e);
   yield* gzip ? gunzip(input, warn) : unzstd(input, warn);

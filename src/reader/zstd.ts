@@ -1,28 +1,21 @@
 /**
  * zstd, one block at a time. The frame and block headers are read here (RFC 8878 3.1):
  * every frame's window (a single-segment frame's content size stands for it) is checked
- * against the limit before fzstd allocates it, every block's size against the block maximum,
- * and fzstd (pure JavaScript; Node 20 has no zstd) is given one whole block per push. Its
- * output, at most 128 KiB, goes to the consumer before the next block is read, so memory stays
- * bounded whatever the ratio (an RLE block of 4 bytes makes 128 KiB). The content checksum
- * (XXH64, low 32 bits) and the declared content size are verified at each frame's end.
+ * against the limit before anything is allocated for it, every block's size against the block
+ * maximum, and each whole block is decoded into the window (zstd-blocks.ts; Node 20 has no
+ * zstd). Its output, at most 128 KiB and a view of the window, goes to the consumer before the
+ * next block is read, so memory stays bounded whatever the ratio (an RLE block of 4 bytes makes
+ * 128 KiB). The content checksum (XXH64, low 32 bits) and the declared content size are
+ * verified at each frame's end.
  */
-import { Decompress } from 'fzstd';
 import { DecompressError } from './errors.js';
 import type { Pull } from './pull.js';
 import { Xxh64 } from './xxh64.js';
+import { BLOCK_MAX, ZstdBlocks, ZstdCorrupt } from './zstd-blocks.js';
 
 export const ZSTD_MAGIC = 0xfd2fb528;
 /** A zstd window (or single-segment content size) larger than this is refused before anything is allocated for it. */
 export const ZSTD_MAX_WINDOW = 128 * 1024 * 1024;
-/**
- * fzstd 0.1.1 decodes a match more than 2^26 + 2^25 - 3 bytes back (about 96 MiB) wrongly, without
- * an error (101arrowz/fzstd pull request 22): only a frame whose window is larger can hold one (zstd
- * --long). A checksum that fails in such a frame says so, with what to do.
- */
-const FZSTD_FAR_MATCH = 2 ** 26 + 2 ** 25 - 3;
-/** Block_Maximum_Size's ceiling (RFC 8878 3.1.1.2.3). */
-const BLOCK_MAX = 128 * 1024;
 /**
  * Decompressed bytes after which the event loop gets a turn: blocks from buffered input are
  * decoded without any I/O to wait for, and a signal's handler (Ctrl-C) must still run.
@@ -35,7 +28,8 @@ const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 
 /**
  * The frames of `input`, decompressed. Throws DecompressError at damage (after handing out
- * everything before it); bytes after the last frame that are not a frame go to `warn`.
+ * everything before it); bytes after the last frame that are not a frame go to `warn`. Each
+ * piece is a view of the window, good until the next is asked for.
  */
 export async function* unzstd(input: Pull, warn: (e: DecompressError) => void): AsyncGenerator<Uint8Array> {
   /** Decompressed bytes handed out. */
@@ -43,6 +37,7 @@ export async function* unzstd(input: Pull, warn: (e: DecompressError) => void): 
   let breathed = 0;
   let frame = 0;
   const hash = new Xxh64();
+  const blocks = new ZstdBlocks();
   const cutShort = (what: string) => new DecompressError(`zstd data is cut short ${what}`, out, 'truncated');
   for (;;) {
     const have = await input.fill(4);
@@ -98,17 +93,14 @@ export async function* unzstd(input: Pull, warn: (e: DecompressError) => void): 
       throw new DecompressError(`zstd data is too large: zstd window of ${window} bytes is larger than the limit of ${ZSTD_MAX_WINDOW} (${which})`, out);
     }
     if (dict !== 0) throw new DecompressError(`zstd frame ${frame} needs dictionary ${dict}, which is not in the file`, out);
-    let pending: Uint8Array | null = input.take(headerLen);
+    input.take(headerLen);
 
-    // Blocks, each given whole to fzstd and its output handed on before the next is read.
+    // Blocks, each decoded whole and its output handed on before the next is read.
     const blockMax = Math.min(window, BLOCK_MAX);
     let frameOut = 0;
     hash.reset();
-    const produced: Uint8Array[] = [];
-    const z = new Decompress((data) => {
-      produced.push(data);
-    });
-    for (let last = false; !last; ) {
+    blocks.beginFrame(window);
+    for (let last = false, n = 1; !last; n++) {
       if ((await input.fill(3)) < 3) throw cutShort(`inside frame ${frame}`);
       const h = input.at(0) | (input.at(1) << 8) | (input.at(2) << 16);
       last = (h & 1) === 1;
@@ -118,31 +110,19 @@ export async function* unzstd(input: Pull, warn: (e: DecompressError) => void): 
       if (size > blockMax) throw corrupt(`has a block of ${size} bytes, over its maximum of ${blockMax}`);
       const len = 3 + (type === 1 ? 1 : size);
       if ((await input.fill(len)) < len) throw cutShort(`inside frame ${frame}`);
-      let block = input.take(len);
-      if (pending !== null) {
-        // fzstd reads the frame header together with the first block; the checksum is ours
-        // to check (fzstd skips it), so its flag is cleared in fzstd's copy of the header.
-        const joined = new Uint8Array(pending.length + block.length);
-        joined.set(pending);
-        joined[4] &= ~0x04;
-        joined.set(block, pending.length);
-        block = joined;
-        pending = null;
-      }
+      const block = input.take(len);
+      let data: Uint8Array;
       try {
-        // `last` makes fzstd decode a frame shorter than the 18 bytes it otherwise waits for.
-        z.push(block, last);
+        data = type === 0 ? blocks.raw(block, 3, size) : type === 1 ? blocks.rle(block[3], size) : blocks.compressed(block, 3, size);
       } catch (e) {
-        throw corrupt(`cannot be decoded (${(e as Error).message})`);
+        if (e instanceof ZstdCorrupt) throw new DecompressError(`zstd data is corrupt: frame ${frame}, block ${n}: ${e.message}`, out);
+        throw e;
       }
-      for (const data of produced) {
-        frameOut += data.length;
-        if (contentSize >= 0 && frameOut > contentSize) throw corrupt(`holds more than the ${contentSize} bytes its header declares`);
-        hash.update(data);
-        out += data.length;
-        yield data;
-      }
-      produced.length = 0;
+      frameOut += data.length;
+      if (contentSize >= 0 && frameOut > contentSize) throw corrupt(`holds more than the ${contentSize} bytes its header declares`);
+      hash.update(data);
+      out += data.length;
+      yield data;
       if (out - breathed >= BREATHE) {
         breathed = out;
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -155,12 +135,8 @@ export async function* unzstd(input: Pull, warn: (e: DecompressError) => void): 
       input.take(4);
       const computed = hash.digest()[1] >>> 0;
       if (stored !== computed) {
-        const hint =
-          window > FZSTD_FAR_MATCH
-            ? `; its window of ${window} bytes allows matches our zstd decoder (fzstd) gets wrong: if \`zstd -t\` finds the file good, decompress it first (zstd -d FILE)`
-            : '';
         throw new DecompressError(
-          `zstd data is damaged: frame ${frame} (decompressed bytes ${frameStart} to ${out}) does not match its checksum (stored ${hex(stored)}, computed ${hex(computed)})${hint}`,
+          `zstd data is damaged: frame ${frame} (decompressed bytes ${frameStart} to ${out}) does not match its checksum (stored ${hex(stored)}, computed ${hex(computed)})`,
           out,
         );
       }

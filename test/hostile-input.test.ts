@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { deflateRawSync, gzipSync } from 'node:zlib';
@@ -17,7 +16,7 @@ import { MAX_INTERFACES } from '../src/reader/limits.js';
 import { rows } from './db-rows.js';
 import { Xxh64 } from '../src/reader/xxh64.js';
 import { bytes, ethernet, ipv4, le32, tcp } from './frames.js';
-import { pieces, repoRoot } from './helpers.js';
+import { pieces, repoRoot, scratchDir } from './helpers.js';
 import { rawBlocks, skippableFrame, zstdFrame, type Block } from './zstd-frames.js';
 
 const PCAP_HEADER = bytes(le32(0xa1b2c3d4), [2, 0, 4, 0], le32(0), le32(0), le32(65535), le32(1));
@@ -84,7 +83,7 @@ function epb(itf: number, sec: number, data: number[]): Uint8Array {
 
 test('pcapng: 2,000,000 interface description blocks are refused past the limit, in bounded memory', () => {
   // Issue #21: 40 MB of IDBs took 857 MB. A heap of 64 MB is far less than they took, and enough for the limit's worth.
-  const dir = mkdtempSync(join(tmpdir(), 'tcpstate-idbs-'));
+  const dir = scratchDir('tcpstate-idbs-');
   try {
     const file = join(dir, 'idbs.pcapng');
     writeFileSync(file, manyInterfaces(2_000_000, [1]));

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeMix } from '../scripts/bench-capture.js';
@@ -17,7 +18,7 @@ let mix: string | null = null;
 function capture(): string {
   if (mix === null) {
     mix = join(scratchDir('tcpstate-progress-'), 'mix.pcap');
-    writeMix(mix, { scale: 0.1, floodSyns: 0, seed: 11 });
+    writeMix(mix, { scale: 0.25, floodSyns: 0, seed: 11 });
   }
   return mix;
 }
@@ -85,8 +86,11 @@ test('never into a pipe, nor on a terminal in CI; --progress into a pipe writes 
   assert.doesNotMatch(piped.stdout, /\r/);
   const ci = onTerminal(['analyze', capture(), '--db', 'p.db'], { CI: 'true' });
   assert.doesNotMatch(ci.text, /packets {2}[\d.]+\/[\d.]+ MB/);
-  const forced = spawnSync(process.execPath, [bin, 'analyze', capture(), '--db', 'f.db', '--progress'], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  // Half the capture, a pause longer than the line's second, the rest: a line is due however fast the analysis.
+  const half = Math.floor(statSync(capture()).size / 2);
+  const feed = `(head -c ${half} ${quote(capture())}; sleep 1.5; tail -c +${half + 1} ${quote(capture())})`;
+  const forced = spawnSync('/bin/sh', ['-c', `${feed} | ${quote(process.execPath)} ${quote(bin)} analyze - --db f.db --progress`], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
   assert.equal(forced.status, 0, forced.stderr);
-  assert.match(forced.stderr, /^tcpstate: \S*mix\.pcap {2}\d+% {2}[\d,]+ packets/m);
+  assert.match(forced.stderr, /^tcpstate: <stdin> {2}[\d,]+ packets/m);
   assert.doesNotMatch(forced.stderr, /\r/);
 });

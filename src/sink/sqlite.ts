@@ -822,16 +822,17 @@ export class SqliteSink implements Sink {
     const at = this.zeekConns.slot();
     const row = this.zeekConns.row;
     for (let i = 0; i < 17; i++) row[at + i] = v[i];
-    row[at + 2] = this.address(v[2] as string);
-    row[at + 4] = this.address(v[4] as string);
+    row[at + 2] = this.address(v[2]);
+    row[at + 4] = this.address(v[4]);
     row[at + 9] = code(this.connStateCode, CONN_STATES, v[9]);
     row[at + 11] = this.dict.histories.id(v[11] as string);
     row[at + 17] = (v[17] as number) - (v[16] as number);
   }
 
   /** An address's code (see codes.ts). */
-  private address(s: string): number {
-    return ipv4Code(s) ?? this.dict.addresses.id(s);
+  private address(v: RowValue): number {
+    // An IPv4 address comes as its code (flowValues), another as text.
+    return typeof v === 'number' ? v : (ipv4Code(v as string) ?? this.dict.addresses.id(v as string));
   }
 
   /** Write the flow held for its transitions: its path's id (a new path's steps with it) and its moments. */
@@ -872,9 +873,9 @@ export class SqliteSink implements Sink {
     row[at + 2] = v[1];
     row[at + 3] = path;
     row[at + 4] = v[2];
-    row[at + 5] = this.address(v[3] as string);
+    row[at + 5] = this.address(v[3]);
     row[at + 6] = v[4];
-    row[at + 7] = this.address(v[5] as string);
+    row[at + 7] = this.address(v[5]);
     row[at + 8] = v[6];
     row[at + 9] = t0;
     row[at + 10] = (v[8] as number) - t0;
@@ -1228,9 +1229,10 @@ export function flowValues(captureId: number, f: FlowView): RowValue[] {
     captureId,
     f.id,
     f.ipVersion,
-    c.addr,
+    // An IPv4 address as its code (the 32 bits as a signed integer, see codes.ts): no text made and parsed again.
+    c.addrV4 >= 0 ? c.addrV4 | 0 : c.addr,
     c.port,
-    s.addr,
+    s.addrV4 >= 0 ? s.addrV4 | 0 : s.addr,
     s.port,
     f.firstTs,
     f.lastTs,

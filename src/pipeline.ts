@@ -174,6 +174,8 @@ export interface LiveCounts {
   findings: number;
   /** The latest packet time (µs), or null before the first. */
   lastTs: number | null;
+  /** Connections evicted at the memory budget so far (absent: none). */
+  evicted?: number;
 }
 
 /** `source`: one file or stream, or rotated files read as one capture (frames and timers running on across them). */
@@ -290,7 +292,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     () => {
       let packets = counters.internalErrors;
       for (const n of counters.byStatus) packets += n;
-      return { packets, flows: table.created, liveFlows: table.live, findings: findingCount, lastTs };
+      return { packets, flows: table.created, liveFlows: table.live, findings: findingCount, lastTs, evicted };
     },
     () => {
       // The live connections' endpoints by state, sockets only (as the summary counts them at the end).

@@ -118,7 +118,7 @@ async function run(bytes: Uint8Array, maxConnections?: number) {
     probe: (r) => (read = r),
     onPacket: () => (mostLive = Math.max(mostLive, read!().liveFlows)),
   });
-  return { summary, ended, findings, zeek, mostLive };
+  return { summary, ended, findings, zeek, mostLive, evictedSoFar: read!().evicted };
 }
 
 test('at the budget the least recently seen connection is evicted: its flow ends evicted, a later packet starts a new one', async () => {
@@ -134,6 +134,9 @@ test('at the budget the least recently seen connection is evicted: its flow ends
   assert.ok(r.mostLive <= 16, String(r.mostLive));
   const evicted = r.ended.filter((e) => e.endReason === 'evicted');
   assert.deepEqual(evicted.map((e) => e.client), ['10.0.0.9:40009', '10.0.0.10:40010']);
+  // What --follow's census line says as it goes.
+  assert.equal(r.evictedSoFar, 2);
+  assert.equal(free.evictedSoFar, 0);
   // 9's data after it: a flow picked up mid-stream; every other connection as without a budget.
   const nine = r.ended.filter((e) => e.client === '10.0.0.9:40009');
   assert.equal(nine.length, 2);

@@ -66,6 +66,10 @@ test('the lines: a finding with its time, kind, connection and message; the cens
     censusLine({ packets: 12345, flows: 40, liveFlows: 12, findings: 35, lastTs: 1795240540000000 }, { ESTABLISHED: 20, TIME_WAIT: 3, CLOSE_WAIT: 1 }),
     '2026-11-21 05:55:40.000000Z  census: 12 connections live: ESTAB 20, TIME-WAIT 3, CLOSE-WAIT 1; 12,345 packets, 35 findings\n',
   );
+  assert.equal(
+    censusLine({ packets: 12345, flows: 40, liveFlows: 12, findings: 35, lastTs: 1795240540000000, evicted: 1500 }, { ESTABLISHED: 20 }),
+    '2026-11-21 05:55:40.000000Z  census: 12 connections live: ESTAB 20; 12,345 packets, 35 findings; 1,500 evicted at the memory budget (--max-connections)\n',
+  );
 });
 
 test('--follow prints findings while its input pipe is still open; the database is read meanwhile', async (t) => {

@@ -22,5 +22,7 @@ export function censusLine(counts: LiveCounts, states: Record<string, number>): 
     .map(([s, n]) => `${ssName(s)} ${thousands(n)}`)
     .join(', ');
   const live = `${thousands(counts.liveFlows)} connection${counts.liveFlows === 1 ? '' : 's'} live${byState === '' ? '' : `: ${byState}`}`;
-  return `${formatTime(counts.lastTs)}  census: ${live}; ${thousands(counts.packets)} packets, ${thousands(counts.findings)} findings\n`;
+  // A live capture past its memory budget says so at each census, not only in the finding at its end.
+  const evicted = (counts.evicted ?? 0) > 0 ? `; ${thousands(counts.evicted!)} evicted at the memory budget (--max-connections)` : '';
+  return `${formatTime(counts.lastTs)}  census: ${live}; ${thousands(counts.packets)} packets, ${thousands(counts.findings)} findings${evicted}\n`;
 }

@@ -285,3 +285,36 @@ test('an evicted connection counts in the census up to its last packet only: cen
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('evicting a tuple whose old connection was set aside in TIME_WAIT beside a new SYN ends both, and frees the row', async () => {
+  const mac = parseMac('02:00:00:00:00:01');
+  const server = parseIPv4('192.0.2.80');
+  const frames: Frame[] = [];
+  let t = 1_700_000_000_000_000n;
+  const send = (client: number, fromClient: boolean, flags: number, seq: number, ack: number) => {
+    t += 1000n;
+    const c = parseIPv4(`10.0.1.${client}`);
+    const [src, dst, sport, dport] = fromClient ? [c, server, 50000, 80] : [server, c, 80, 50000];
+    frames.push({ tsNs: t * 1000n, bytes: ethernet(mac, mac, ETHERTYPE.IPV4, ipv4(src, dst, IPPROTO_TCP, tcp({ srcPort: sport, dstPort: dport, seq, ack, flags, window: 1000 }, src, dst), { ttl: 64, id: 1, df: true })) });
+  };
+  // Connection 1: the server closes first, so it holds TIME_WAIT; the client's new SYN on the same ports sets the old flow aside.
+  send(1, true, SYN, 100, 0);
+  send(1, false, SYN | ACK, 500, 101);
+  send(1, true, ACK, 101, 501);
+  send(1, false, FIN | ACK, 501, 101);
+  send(1, true, FIN | ACK, 101, 502);
+  send(1, false, ACK, 502, 102);
+  send(1, true, SYN, 9000, 0);
+  // Then four other connections' SYNs with a budget of 3: the first tuple, least recently seen, goes.
+  for (let c = 2; c <= 5; c++) send(c, true, SYN, 100, 0);
+  const bytes = writePcap({ endian: 'le', precision: 'us', linkType: LINKTYPE.ETHERNET, snaplen: 65535 }, frames);
+  const free = await run(bytes);
+  const one = (r: Awaited<ReturnType<typeof run>>) => r.ended.filter((e) => e.client === '10.0.1.1:50000').map((e) => e.endReason);
+  // Without a budget: the set-aside flow ends when the capture does (TIME_WAIT still running; a flow
+  // not set aside would have ended `reuse` at the SYN), the new one too.
+  assert.deepEqual(one(free), ['end_of_capture', 'end_of_capture']);
+  const r = await run(bytes, 3);
+  assert.deepEqual(one(r), ['evicted', 'evicted']);
+  assert.ok(r.mostLive <= 3, String(r.mostLive));
+  assert.equal(r.ended.length, r.summary.flows);
+});

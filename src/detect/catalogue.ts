@@ -160,7 +160,7 @@ export const KINDS: Record<string, KindInfo> = {
   connections_evicted: {
     title: 'Connections evicted at the memory budget',
     meaning:
-      'More connections were open at once than the memory budget allows (`--max-connections`, 1,000,000 by default, about 2 KB each at most), so the least recently seen were no longer followed: each such connection ends at that moment with end_reason `evicted` (in flows, and in Zeek\'s conn.log as Zeek logs a removed connection), its endpoints\' states after it are unknown to the timeline, and a later packet of it starts a new connection picked up mid-stream. The rest of the analysis is unaffected.',
+      'More connections were open at once than the memory budget allows (`--max-connections`, 1,000,000 by default, about 2 KB each at most), so the least recently seen were no longer followed: each such connection ends at that moment with end_reason `evicted` (in flows, and in Zeek\'s conn.log as Zeek logs a removed connection), its endpoints\' states are known up to its last packet only (the census and the state timeline leave it out after), and a later packet of it starts a new connection picked up mid-stream. A connection never evicted is analysed as without a budget.',
     causes: ['a capture of a very busy host (many connections open, or in TIME_WAIT, at once)', 'a flood of connection attempts from many sources', 'a budget set low on purpose to bound memory'],
     check: ['the finding\'s first frame: where the budget was reached', 'rerun with a larger `--max-connections` (about 2 KB of memory per connection) when the evicted connections matter', '`SELECT count(*) FROM flows WHERE end_reason = \'evicted\'`'],
   },

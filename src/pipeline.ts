@@ -230,8 +230,10 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   const zeek = new ZeekConnTracker({
     table: conn,
     verifyChecksums: verify,
-    onConn: (c) => {
+    onConn: (c, row, serial) => {
       zeekConnStates[c.conn_state] = (zeekConnStates[c.conn_state] ?? 0) + 1;
+      // The flow whose first packet this connection holds takes its summary now (the row knows both).
+      table.zeekLogged(row, serial, c.first_frame, c.last_frame, c.conn_state, c.history);
       opts.onZeekConn?.(c);
     },
   });
@@ -356,6 +358,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
         if (conn.isNew && conn.live > maxConnections) evict(rec.tsUs, rec.number);
         const side = table.packet(row, dir, rec.number, rec.tsUs, p) === 0 ? 'client' : 'server';
         zeek.packet(rec.tsUs, p, info, row, dir);
+        if (table.started) table.linkZeek(row, zeek.serialOn(row));
         const analysis = sequence.packetAt(row, dir, rec.number, rec.tsUs, p);
         if (hasFigures(analysis)) {
           const slot = table.slotFor(row);
@@ -372,9 +375,10 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     'read' in source ? await source.read(onRecord, readOpts) : await readCapture(source, onRecord, readOpts);
 
   fragments.finish();
+  // Zeek's connections are logged first: every flow then ends with its Zeek summary known.
+  zeek.finish();
   table.finish(lastTs ?? 0);
   detectors.finish();
-  zeek.finish();
   if (evicted > 0) emit(evictionFinding(evicted, table.evicted, maxConnections, firstEviction.ts, firstEviction.frame));
   for (const [k, h] of hosts) hostEndStates[typeof k === 'number' ? `${k >>> 24}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}` : k] = h;
   const linkTypes: number[] = [];

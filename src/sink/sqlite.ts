@@ -387,6 +387,8 @@ const LOAD_CACHE_SIZE = -2048;
  * costs about as much as the insert (1.77M transitions: 6.1 s one by one, 3.9 s 32 at a time).
  */
 const ROWS_PER_INSERT = 32;
+/** Flows left for the commit to link up to which a scan of the staged Zeek rows each is cheaper than indexing them. */
+const FEW_UNLINKED = 64;
 /** Values of a transition as handed over (packet, ts, side, from, to, cause, inferred). */
 const TRANSITION_WIDTH = 7;
 /** Index of the first count in flowValues' row. */
@@ -548,6 +550,10 @@ export class SqliteSink implements Sink {
   private readonly markRunning: Database.Statement;
   private readonly maxFlowId: Database.Statement;
   private readonly flows: RowBuffer;
+  /** Flows that come with their Zeek summary go straight into flow_data too (the commit has only the others to link). */
+  private readonly linkedFlows: RowBuffer;
+  /** Staged flows without their Zeek summary (the commit links them). */
+  private readonly unlinkedFlows: Database.Statement;
   private readonly anomalies: RowBuffer;
   private readonly zeekConns: RowBuffer;
   private readonly insertStep: Database.Statement;
@@ -642,6 +648,8 @@ export class SqliteSink implements Sink {
          WHERE id > ? AND flow_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM flow_data f WHERE f.id = anomaly_data.flow_id)`,
       );
       this.flows = new RowBuffer(this.db, `INSERT INTO temp.flow_stage (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length);
+      this.unlinkedFlows = this.db.prepare('SELECT count(*) FROM temp.flow_stage WHERE conn_state IS NULL').pluck();
+      this.linkedFlows = new RowBuffer(this.db, `INSERT INTO main.flow_data (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length);
       this.zeekConns = new RowBuffer(this.db, `INSERT INTO temp.zeek_stage (${ZEEK_DATA_COLUMNS.join(', ')})`, ZEEK_DATA_COLUMNS.length);
       this.anomalies = new RowBuffer(this.db, `INSERT INTO anomaly_data (${ANOMALY_DATA_COLUMNS.join(', ')})`, ANOMALY_DATA_COLUMNS.length);
       this.insertStep = this.db.prepare(
@@ -654,14 +662,17 @@ export class SqliteSink implements Sink {
            WHERE z.orig_h = f.${orig}_addr AND z.orig_p = f.${orig}_port AND z.resp_h = f.${resp}_addr AND z.resp_p = f.${resp}_port
              AND z.first_frame <= f.first_packet AND z.first_frame + z.frame_span >= f.first_packet
            ORDER BY z.first_frame LIMIT 1)`;
-      const linked = FLOW_DATA_COLUMNS.map((c) => (c === 'conn_state' || c === 'history' ? `z.${c}` : `l.${c}`));
+      // A flow the analysis linked already (Zeek logged its connection before the flow ended) comes with
+      // its conn_state and history; the others take them from the staged Zeek row found here.
+      const linked = FLOW_DATA_COLUMNS.map((c) => (c === 'conn_state' || c === 'history' ? `coalesce(l.${c}, z.${c})` : `l.${c}`));
+      const zid = `CASE WHEN f.conn_state IS NULL THEN coalesce(${zeekRow('client', 'server')}, ${zeekRow('server', 'client')}) END`;
       this.appendStaged = [
         this.db.prepare('CREATE INDEX IF NOT EXISTS temp.zeek_stage_tuple ON zeek_stage (orig_h, orig_p, resp_h, resp_p, first_frame)'),
         this.db.prepare(
           `INSERT INTO main.flow_data (${FLOW_DATA_COLUMNS.join(', ')})
            SELECT ${linked.join(', ')}
-           FROM (SELECT f.*, coalesce(${zeekRow('client', 'server')}, ${zeekRow('server', 'client')}) AS zid FROM temp.flow_stage f
-                 WHERE NOT EXISTS (SELECT 1 FROM temp.flow_written w WHERE w.id = f.id)) l
+           FROM (SELECT f.*, ${zid} AS zid FROM temp.flow_stage f
+                 WHERE f.conn_state IS NULL AND NOT EXISTS (SELECT 1 FROM temp.flow_written w WHERE w.id = f.id)) l
            LEFT JOIN temp.zeek_stage z ON z.rowid = l.zid
            ORDER BY l.id`,
         ),
@@ -690,8 +701,8 @@ export class SqliteSink implements Sink {
         this.db.prepare('DELETE FROM temp.flow_writing'),
         this.db.prepare(
           `INSERT INTO temp.flow_writing (id, zid)
-           SELECT id, zid FROM (SELECT f.id, coalesce(${zeekRow('client', 'server')}, ${zeekRow('server', 'client')}) AS zid FROM temp.flow_stage f
-                                WHERE NOT EXISTS (SELECT 1 FROM temp.flow_written w WHERE w.id = f.id))
+           SELECT id, zid FROM (SELECT f.id, ${zid} AS zid FROM temp.flow_stage f
+                                WHERE f.conn_state IS NULL AND NOT EXISTS (SELECT 1 FROM temp.flow_written w WHERE w.id = f.id))
            WHERE zid IS NOT NULL`,
         ),
         this.db.prepare(
@@ -887,8 +898,9 @@ export class SqliteSink implements Sink {
     row[at + 16] = code(this.roleCode, ROLES, v[13]);
     row[at + 17] = v[14];
     row[at + 18] = code(this.endCode, END_REASONS, v[15]);
-    row[at + 19] = null; // conn_state and history: from Zeek's row, at commit
-    row[at + 20] = null;
+    // conn_state and history: the analysis's link to Zeek's row, or (null) found at commit.
+    row[at + 19] = code(this.connStateCode, CONN_STATES, v[16]);
+    row[at + 20] = v[17] === null ? null : this.dict.histories.id(v[17] as string);
     for (let i = 18; i < FIRST_COUNT; i++) row[at + 21 + i - 18] = v[i];
     let counts: string | null = null;
     for (let i = FIRST_COUNT; i < v.length; i++) {
@@ -898,6 +910,12 @@ export class SqliteSink implements Sink {
       }
     }
     row[at + 32] = counts;
+    // Linked by the analysis: in now (it stays staged for Zeek's rows, whose values are the differences from it).
+    if (row[at + 19] !== null) {
+      const to = this.linkedFlows.slot();
+      const out = this.linkedFlows.row;
+      for (let k = 0; k < FLOW_DATA_COLUMNS.length; k++) out[to + k] = row[at + k];
+    }
   }
 
   /** The steps of a new path (its key as finishFlow makes it). */
@@ -939,6 +957,7 @@ export class SqliteSink implements Sink {
   private flushRows(): void {
     this.finishFlow();
     this.flows.flush();
+    this.linkedFlows.flush();
     this.anomalies.flush();
     this.zeekConns.flush();
   }
@@ -989,7 +1008,9 @@ export class SqliteSink implements Sink {
       for (const itf of c.interfaces) this.insertInterface.run(id, itf);
       for (const [reason, n] of c.counters) this.insertCounter.run(id, reason, n);
       for (const f of c.files ?? []) this.insertFile.run(id, f);
-      for (const st of this.appendStaged) st.run();
+      // The staged Zeek rows are indexed for the flows left to link, unless they are a handful.
+      const few = (this.unlinkedFlows.get() as number) <= FEW_UNLINKED;
+      for (const st of this.appendStaged) if (!(few && st === this.appendStaged[0])) st.run();
       this.unlinkFindings.run(this.anomalyBase);
       this.db.pragma(`cache_size = ${this.cacheSize}`);
       this.db.exec('COMMIT');
@@ -1136,6 +1157,7 @@ export class SqliteSink implements Sink {
     this.pending = null;
     this.steps.length = 0;
     this.flows.discard();
+    this.linkedFlows.discard();
     this.anomalies.discard();
     this.zeekConns.discard();
   }
@@ -1243,8 +1265,8 @@ export function flowValues(captureId: number, f: FlowView): RowValue[] {
     f.rolesBy,
     f.midstream ? 1 : 0,
     f.endReason ?? 'end_of_capture',
-    null,
-    null,
+    f.zeekConnState,
+    f.zeekHistory,
     c.packets,
     c.payloadBytes,
     c.ipBytes,

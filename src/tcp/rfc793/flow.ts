@@ -145,6 +145,13 @@ const FLOW_COLUMNS = {
   rttHead1: Int32Array,
   rttTail1: Int32Array,
   rttCount1: Int32Array,
+  /**
+   * Zeek's connection holding the flow's first packet (its serial, 0: none), and once Zeek has
+   * logged it, its conn_state and history (indexes + 1 into FlowStore.zeekTexts; 0: not yet).
+   */
+  zeekSerial: Uint32Array,
+  zeekState: Int32Array,
+  zeekHistory: Int32Array,
 };
 
 const ENDPOINT_COLUMNS = {
@@ -227,6 +234,8 @@ export class FlowStore {
   readonly rtt: Pool<{ us: Float64ArrayConstructor }>;
   /** Counts per tcp.analysis field, ANALYSIS_FIELDS per row. */
   counts = new Uint32Array(ANALYSIS_FIELDS * 1024);
+  /** Zeek's conn_state and history texts the flows name (few distinct ones), shared with a sharing store. */
+  readonly zeekTexts: string[];
   /** A time-ordered walk over a log (forEachInTimeOrder), and RTT samples being summarized. */
   private order = new Int32Array(64);
   private samples = new Float64Array(64);
@@ -242,6 +251,7 @@ export class FlowStore {
     this.receipts = sharing?.receipts ?? new Pool({ kind: Uint8Array, frame: Float64Array, ts: Float64Array, ackedBy: Uint32Array, bits: Uint8Array }, 256);
     this.log = sharing?.log ?? new Pool({ frame: Float64Array, ts: Float64Array, code: Uint32Array });
     this.rtt = sharing?.rtt ?? new Pool({ us: Float64Array });
+    this.zeekTexts = sharing?.zeekTexts ?? [];
     this.fit();
   }
 
@@ -645,6 +655,15 @@ export class FlowView {
   }
   get endTs(): number {
     return this.st.f.c.endTs[this.row];
+  }
+  /** Zeek's conn_state and history of the connection holding the flow's first packet, when Zeek logged it before the flow ended (else null). */
+  get zeekConnState(): string | null {
+    const k = this.st.f.c.zeekState[this.row];
+    return k === 0 ? null : this.st.zeekTexts[k - 1];
+  }
+  get zeekHistory(): string | null {
+    const k = this.st.f.c.zeekHistory[this.row];
+    return k === 0 ? null : this.st.zeekTexts[k - 1];
   }
   /** The client's IPv4 address as a number (0 for IPv6). */
   get clientAddrV4(): number {

@@ -48,6 +48,10 @@ const LONE_COLUMNS = {
   windowScale: Int8Array,
   /** The SYN's direction: its sender (the client) is this end of the row's pair. */
   dir: Uint8Array,
+  /** As the flow's zeekSerial, zeekState and zeekHistory (flow.ts), until the flow is made. */
+  zeekSerial: Uint32Array,
+  zeekState: Int32Array,
+  zeekHistory: Int32Array,
 };
 
 export interface FlowTableOptions {
@@ -137,6 +141,10 @@ export class FlowTable {
   private readonly synBudget: number;
   /** Flows ended `evicted` (the memory budget). */
   evicted = 0;
+  /** The last packet given to `packet` started a flow (or a lone SYN's): Zeek's connection holding it is linked next (linkZeek). */
+  started = false;
+  /** zeekTexts' indexes by text. */
+  private readonly zeekTextIds = new Map<string, number>();
   /** Flows ever created, live now, and the most alive at once. */
   created = 0;
   live = 0;
@@ -197,12 +205,14 @@ export class FlowTable {
    */
   packet(row: number, dir: number, frame: number, ts: number, p: DecodedPacket): number {
     const f = p.flags;
+    this.started = false;
     if (this.lone.c.id[row] !== 0) this.whole(row);
     let i = this.slots.slotOf(row);
     if (i < 0) {
       // A new connection: while it is one SYN, its flow waits unmade.
       if ((f & (SYN | ACK | RST | FIN)) === SYN && p.sackCount === 0 && !(p.srcPort === p.dstPort && sameAddress(p))) {
         this.loneSyn(row, dir, frame, ts, p);
+        this.started = true;
         return 0;
       }
       i = this.bind(row);
@@ -215,8 +225,60 @@ export class FlowTable {
       if (!this.park(i, dir, ts)) this.end(i, End.REUSE, ts, true);
       live = false;
     }
-    if (!live) this.create(i, row, dir, frame, ts, p);
+    if (!live) {
+      this.create(i, row, dir, frame, ts, p);
+      this.started = true;
+    }
     return this.deliver(i, dir, frame, ts, f, p.seq, p.ack, p.payloadLen, p.ipEnd - p.ipOff, p.window, p.windowScale, highestSackEdge(p));
+  }
+
+  /**
+   * After a packet that started a flow (`started`): Zeek's connection on the row once Zeek has
+   * seen that packet, by its serial (0: none), is the one that may hold the flow's first packet.
+   */
+  linkZeek(row: number, serial: number): void {
+    if (this.lone.c.id[row] !== 0) {
+      this.lone.c.zeekSerial[row] = serial;
+      return;
+    }
+    const i = this.slots.slotOf(row);
+    if (i >= 0) this.store.f.c.zeekSerial[i] = serial;
+  }
+
+  /**
+   * Zeek logged its connection `serial` on the row, frames `first` to `last`: a flow of the row
+   * linked to it whose first packet it holds takes its conn_state and history now, so that the
+   * database need not look them up (a flow that ended before is looked up there, as before).
+   */
+  zeekLogged(row: number, serial: number, first: number, last: number, connState: string, history: string): void {
+    const L = this.lone.c;
+    if (L.id[row] !== 0 && L.zeekSerial[row] === serial && L.frame[row] >= first && L.frame[row] <= last) {
+      L.zeekState[row] = this.zeekText(connState);
+      L.zeekHistory[row] = this.zeekText(history);
+    }
+    const i = this.slots.slotOf(row);
+    if (i < 0) return;
+    const c = this.store.f.c;
+    if (c.live[i] !== 0 && c.zeekSerial[i] === serial && c.firstPacket[i] >= first && c.firstPacket[i] <= last) {
+      c.zeekState[i] = this.zeekText(connState);
+      c.zeekHistory[i] = this.zeekText(history);
+    }
+    const p = c.parked[i] - 1;
+    const q = this.parked.f.c;
+    if (p >= 0 && q.live[p] !== 0 && q.zeekSerial[p] === serial && q.firstPacket[p] >= first && q.firstPacket[p] <= last) {
+      q.zeekState[p] = this.zeekText(connState);
+      q.zeekHistory[p] = this.zeekText(history);
+    }
+  }
+
+  /** A text's index + 1 in the stores' zeekTexts. */
+  private zeekText(text: string): number {
+    let k = this.zeekTextIds.get(text);
+    if (k === undefined) {
+      k = this.store.zeekTexts.push(text);
+      this.zeekTextIds.set(text, k);
+    }
+    return k;
   }
 
   /** The store slot of the row's flow (a lone SYN's flow made first), or -1 when the row has none. */
@@ -287,6 +349,9 @@ export class FlowTable {
     L.flags[row] = p.flags;
     L.windowScale[row] = p.windowScale;
     L.dir[row] = dir;
+    L.zeekSerial[row] = 0;
+    L.zeekState[row] = 0;
+    L.zeekHistory[row] = 0;
     this.conn.hold(row, FLOW_HOLDER);
     if (this.loneWait !== Infinity) this.timers.push(ts + this.loneWait, row, id, LONE_TAG);
     this.created++;
@@ -303,6 +368,13 @@ export class FlowTable {
     const ts = L.ts[row];
     const frame = L.frame[row];
     this.start(i, row, id, dir, 0, this.conn.addressV4(row, dir), 0, frame, ts, false);
+    const c = this.store.f.c;
+    c.zeekSerial[i] = L.zeekSerial[row];
+    c.zeekState[i] = L.zeekState[row];
+    c.zeekHistory[i] = L.zeekHistory[row];
+    L.zeekSerial[row] = 0;
+    L.zeekState[row] = 0;
+    L.zeekHistory[row] = 0;
     this.deliver(i, dir, frame, ts, L.flags[row], L.seq[row], L.ack[row], L.len[row], L.ipBytes[row], L.window[row], L.windowScale[row], -1);
     return i;
   }

@@ -37,8 +37,8 @@ export interface ZeekConnTrackerOptions {
   likelyServerPorts?: ReadonlySet<number>;
   /** Script constants that differ from init-bare.zeek. */
   tuning?: Partial<ZeekTuning>;
-  /** Receives each row when Zeek would log it; without it finish() returns them all. */
-  onConn?: (c: ZeekConn) => void;
+  /** Receives each row when Zeek would log it, with its connection-table row and serial; without it finish() returns them all. */
+  onConn?: (c: ZeekConn, row: number, serial: number) => void;
   /** The connection table shared with the other analyzers; without it the tracker keeps its own. */
   table?: ConnTable;
 }
@@ -66,7 +66,7 @@ export class ZeekConnTracker implements SessionHost {
   private readonly timers = new ZeekTimerHeap();
   private readonly sessions: TcpSessions;
   private readonly rows: ZeekConn[] = [];
-  private readonly onConn: ((c: ZeekConn) => void) | undefined;
+  private readonly onConn: ((c: ZeekConn, row: number, serial: number) => void) | undefined;
   private now = -Infinity;
   private finished = false;
   private live = 0;
@@ -144,6 +144,12 @@ export class ZeekConnTracker implements SessionHost {
     return this.rows;
   }
 
+  /** The serial of the connection on `row` (0: none): which one a flow starting now is in. */
+  serialOn(row: number): number {
+    const slot = this.sessions.slotOf(row);
+    return slot === NO_SLOT ? 0 : this.sessions.serialOf(slot);
+  }
+
   /** The connection on `row` is evicted (the memory budget): logged as it stands, and forgotten, as Zeek's removal does. */
   evict(row: number): void {
     const slot = this.sessions.slotOf(row);
@@ -169,12 +175,13 @@ export class ZeekConnTracker implements SessionHost {
    */
   private end(slot: number, keep: boolean): void {
     const row = this.sessions.rowOf(slot);
+    const serial = this.sessions.serialOf(slot);
     const conn = this.sessions.toConn(slot);
     this.sessions.end(slot);
     this.live--;
-    if (!keep) this.table.release(row, ZEEK_HOLDER);
-    if (this.onConn) this.onConn(conn);
+    if (this.onConn) this.onConn(conn, row, serial);
     else this.rows.push(conn);
+    if (!keep) this.table.release(row, ZEEK_HOLDER);
   }
 
   /** Network time never goes back; timers due by then fire before the packet. */

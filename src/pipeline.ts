@@ -267,6 +267,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
       worst.ended(flow);
     },
     flowOptions,
+    (row, clientEnd, ts) => detectors.connStart(conn, row, clientEnd, ts),
   );
 
   // The memory budget: past maxConnections rows, the least recently seen go, each analyzer letting go of them.

@@ -11,6 +11,8 @@ import { TcpState } from '../tcp/rfc793/tcp-state.js';
 import type { Emit } from './finding.js';
 import { Columns, F64, U16, U32, U8 } from '../util/columns.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, halfOpenFinding, type HalfOpen } from './connection.js';
+import type { ConnTable } from '../conn/table.js';
+import { PortWindows } from './port-windows.js';
 
 export interface HostThresholds {
   /** Half-open attempts per second at one listener that make a SYN flood. */
@@ -82,7 +84,7 @@ export class HostDetectors {
   private readonly listeners = new Listeners();
   private readonly v6Clients = new Interned();
   /** One row per ended flow: its listener, client, first packet time, and (with ATTEMPT) how its SYN fared. */
-  private readonly flows = new Columns({ listener: U32, client: F64, port: U16, firstTs: F64, attemptTs: F64, flags: U8 });
+  private readonly flows = new Columns({ listener: U32, client: F64, port: U16, attemptTs: F64, flags: U8 });
   /** Half-open findings held until the floods are known: the flow's row above and what the finding adds (ts: the kind's). */
   private readonly held = new Columns({ row: U32, kind: U8, side: U8, flow: U32, packet: F64, ts: F64, count: U32, spanUs: F64, cutUs: F64 });
   /** Per listener id: connections it accepted (handshake completed, or open when the capture began), and SYNs it answered with a SYN-ACK. */
@@ -99,10 +101,25 @@ export class HostDetectors {
    */
   private readonly timeWait = new Map<string, { events: Float64Array; n: number; sockets: number; asServer: number; asClient: number; reused: number }>();
 
+  /** Port exhaustion, judged as connections start (see PortWindows). */
+  private readonly ports: PortWindows;
+
   constructor(
     private readonly emit: Emit,
     private readonly t: HostThresholds = DEFAULT_HOST_THRESHOLDS,
-  ) {}
+  ) {
+    this.ports = new PortWindows(t.timeWaitUs, t.ephemeralPorts * t.portExhaustionShare);
+  }
+
+  /** A connection starts (its first packet): what port exhaustion needs of it is known now. */
+  flowStarted(conn: ConnTable, row: number, clientEnd: number, ts: number): void {
+    this.ports.start(conn, row, clientEnd, ts);
+  }
+
+  /** What the port-exhaustion windows hold now, in bytes (approximately). */
+  get retainedPortBytes(): number {
+    return this.ports.retainedBytes;
+  }
 
   /** The flow's client address as a number: the IPv4 address itself, or 2^32 + an index for IPv6. */
   private clientId(flow: FlowView): number {
@@ -158,7 +175,6 @@ export class HostDetectors {
       listener,
       client: this.clientId(flow),
       port: c.port,
-      firstTs: flow.firstTs,
       attemptTs: c.synTs || flow.firstTs,
       flags,
     });
@@ -355,54 +371,26 @@ export class HostDetectors {
   }
 
   private portExhaustion(): void {
-    const limit = this.t.ephemeralPorts * this.t.portExhaustionShare;
-    const f = this.flows.columns();
-    // Flows by (client, listener), then first packet time: a client's connections to one destination.
-    const pairKey = new Float64Array(this.flows.length);
-    for (let r = 0; r < this.flows.length; r++) pairKey[r] = f.client(r) * 2 ** 20 + f.listener(r);
-    const order = sortedRows(pairKey, column(this.flows.length, f.firstTs));
-    for (let i = 0; i < order.length; ) {
-      let j = i;
-      while (j < order.length && pairKey[order[j]] === pairKey[order[i]]) j++;
-      if (j - i >= limit) this.portWindow(order.subarray(i, j), limit);
-      i = j;
+    // In the order of (client, destination) as numbered when their connections ended.
+    const found = this.ports.finish().map((p) => ({
+      p,
+      order: (p.clientV6 === null ? p.clientV4 : 2 ** 32 + this.v6Clients.id(p.clientV6)) * 2 ** 20 + this.listeners.id(p.serverAddr, p.serverPort),
+    }));
+    found.sort((a, b) => a.order - b.order);
+    for (const { p } of found) {
+      const client = p.clientV6 ?? this.clientName(p.clientV4);
+      const dest = formatEndpoint(p.serverAddr, p.serverPort);
+      this.emit({
+        kind: 'port_exhaustion_risk',
+        severity: 'warning',
+        flow: null,
+        packet: null,
+        ts: p.peakTs,
+        side: 'client',
+        message: `${client} used ${p.peak} source ports towards ${dest} within ${this.t.timeWaitUs / 1e6} s: ${Math.round((100 * p.peak) / this.t.ephemeralPorts)}% of its ephemeral range; new connections will fail with EADDRNOTAVAIL`,
+        details: { client, destination: dest, ports: p.peak, share: p.peak / this.t.ephemeralPorts, window_seconds: this.t.timeWaitUs / 1e6 },
+      });
     }
-  }
-
-  /** Distinct client ports in any window of one TIME_WAIT length, over one pair's flows in time order. */
-  private portWindow(rows: Uint32Array, limit: number): void {
-    const f = this.flows.columns();
-    const inWindow = new Map<number, number>();
-    let peak = 0;
-    let peakTs = 0;
-    let lo = 0;
-    for (let hi = 0; hi < rows.length; hi++) {
-      const port = f.port(rows[hi]);
-      inWindow.set(port, (inWindow.get(port) ?? 0) + 1);
-      while (f.firstTs(rows[hi]) - f.firstTs(rows[lo]) > this.t.timeWaitUs) {
-        const p = f.port(rows[lo++]);
-        const n = inWindow.get(p)! - 1;
-        if (n === 0) inWindow.delete(p);
-        else inWindow.set(p, n);
-      }
-      if (inWindow.size > peak) {
-        peak = inWindow.size;
-        peakTs = f.firstTs(rows[hi]);
-      }
-    }
-    if (peak < limit) return;
-    const client = this.clientName(f.client(rows[0]));
-    const dest = this.listeners.name(f.listener(rows[0]));
-    this.emit({
-      kind: 'port_exhaustion_risk',
-      severity: 'warning',
-      flow: null,
-      packet: null,
-      ts: peakTs,
-      side: 'client',
-      message: `${client} used ${peak} source ports towards ${dest} within ${this.t.timeWaitUs / 1e6} s: ${Math.round((100 * peak) / this.t.ephemeralPorts)}% of its ephemeral range; new connections will fail with EADDRNOTAVAIL`,
-      details: { client, destination: dest, ports: peak, share: peak / this.t.ephemeralPorts, window_seconds: this.t.timeWaitUs / 1e6 },
-    });
   }
 }
 

@@ -9,6 +9,7 @@
  *   connection    what a connection's end shows (resets, stuck CLOSE_WAIT, unanswered SYNs...)
  *   hosts         what many connections of one host show (SYN floods, TIME_WAIT pile-ups...)
  */
+import type { ConnTable } from '../conn/table.js';
 import type { AnalysisResult } from '../tcp/wireshark/seq-analysis.js';
 import type { FlowStore, FlowView, Side } from '../tcp/rfc793/flow.js';
 import { connectionFindings, type ConnectionThresholds } from './connection.js';
@@ -20,6 +21,8 @@ export interface Detector {
   readonly name: string;
   /** A packet's sequence analysis, on the flow in `slot` of `store`, sent by `side`. */
   onPacket?(store: FlowStore, slot: number, side: Side, frame: number, ts: number, r: AnalysisResult): void;
+  /** A connection starts: its row of `conn`, the end of the pair that is its client, its first packet's time. */
+  onConnStart?(conn: ConnTable, row: number, clientEnd: number, ts: number): void;
   /** A connection ends: the flow table's view, valid during the call. */
   onConnEnd?(flow: FlowView): void;
   /** The capture ended: what was held back is reported. */
@@ -29,17 +32,23 @@ export interface Detector {
 /** The detectors of a run, called in their order. */
 export class Detectors {
   private readonly packets: Detector[];
+  private readonly starts: Detector[];
   private readonly ends: Detector[];
   private readonly finishing: Detector[];
 
   constructor(readonly list: readonly Detector[]) {
     this.packets = list.filter((d) => d.onPacket !== undefined);
+    this.starts = list.filter((d) => d.onConnStart !== undefined);
     this.ends = list.filter((d) => d.onConnEnd !== undefined);
     this.finishing = list.filter((d) => d.finish !== undefined);
   }
 
   packet(store: FlowStore, slot: number, side: Side, frame: number, ts: number, r: AnalysisResult): void {
     for (let i = 0; i < this.packets.length; i++) this.packets[i].onPacket!(store, slot, side, frame, ts, r);
+  }
+
+  connStart(conn: ConnTable, row: number, clientEnd: number, ts: number): void {
+    for (let i = 0; i < this.starts.length; i++) this.starts[i].onConnStart!(conn, row, clientEnd, ts);
   }
 
   connEnd(flow: FlowView): void {
@@ -58,6 +67,11 @@ export function standardDetectors(emit: Emit, thresholds: ConnectionThresholds &
     { name: 'packet flags', onPacket: (st, slot, side, frame, ts, r) => recordAnalysis(st, slot, side, frame, ts, r, emit) },
     // A half-open connection's finding waits for the host detectors (they know whether its listener took others).
     { name: 'connection', onConnEnd: (flow) => connectionFindings(flow, flow.endTs, emit, thresholds, (h) => hosts.defer(h)) },
-    { name: 'hosts', onConnEnd: (flow) => hosts.flowEnded(flow), finish: () => hosts.finish() },
+    {
+      name: 'hosts',
+      onConnStart: (conn, row, clientEnd, ts) => hosts.flowStarted(conn, row, clientEnd, ts),
+      onConnEnd: (flow) => hosts.flowEnded(flow),
+      finish: () => hosts.finish(),
+    },
   ]);
 }

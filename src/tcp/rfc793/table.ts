@@ -146,6 +146,8 @@ export class FlowTable {
     private readonly conn: ConnTable,
     private readonly onEnd: (flow: FlowView) => void,
     private readonly opts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
+    /** A connection's first packet: its row, the end of the pair that is its client, the packet's time. */
+    private readonly onStart?: (row: number, clientEnd: number, ts: number) => void,
   ) {
     this.rules = { exactReset: opts.exactReset !== 0, synCookieUs: opts.synCookieUs };
     this.synBudget = opts.synRetries === Infinity ? Infinity : synBudgetUs(opts.synRetries);
@@ -291,6 +293,7 @@ export class FlowTable {
     if (this.loneWait !== Infinity) this.timers.push(ts + this.loneWait, row, id, LONE_TAG);
     this.created++;
     if (++this.live > this.peakLive) this.peakLive = this.live;
+    this.onStart?.(row, dir, ts);
   }
 
   /** Make a lone SYN's flow, as its SYN would have made it; returns its slot. */
@@ -481,6 +484,7 @@ export class FlowTable {
     this.start(i, row, this.nextId++, srcIsClient ? dir : 1 - dir, sameEnds, clientV4, rolesBy, frame, ts, !(f & SYN));
     this.created++;
     if (++this.live > this.peakLive) this.peakLive = this.live;
+    this.onStart?.(row, srcIsClient ? dir : 1 - dir, ts);
   }
 
   /** Flow `id` starts in slot i of `row`, its client on end `clientEnd` of the pair. */

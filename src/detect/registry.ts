@@ -25,6 +25,12 @@ export interface Detector {
   onConnStart?(conn: ConnTable, row: number, clientEnd: number, ts: number): void;
   /** A connection ends: the flow table's view, valid during the call. */
   onConnEnd?(flow: FlowView): void;
+  /**
+   * Packet time has reached `now`, and no live connection that could still end in SYN_SENT began
+   * before `synSentSince` (Infinity: none): what only those could change may be settled. Called
+   * every so many ended connections, not per packet.
+   */
+  onProgress?(synSentSince: number, now: number): void;
   /** The capture ended: what was held back is reported. */
   finish?(): void;
 }
@@ -34,12 +40,14 @@ export class Detectors {
   private readonly packets: Detector[];
   private readonly starts: Detector[];
   private readonly ends: Detector[];
+  private readonly progressing: Detector[];
   private readonly finishing: Detector[];
 
   constructor(readonly list: readonly Detector[]) {
     this.packets = list.filter((d) => d.onPacket !== undefined);
     this.starts = list.filter((d) => d.onConnStart !== undefined);
     this.ends = list.filter((d) => d.onConnEnd !== undefined);
+    this.progressing = list.filter((d) => d.onProgress !== undefined);
     this.finishing = list.filter((d) => d.finish !== undefined);
   }
 
@@ -53,6 +61,10 @@ export class Detectors {
 
   connEnd(flow: FlowView): void {
     for (let i = 0; i < this.ends.length; i++) this.ends[i].onConnEnd!(flow);
+  }
+
+  progress(synSentSince: number, now: number): void {
+    for (let i = 0; i < this.progressing.length; i++) this.progressing[i].onProgress!(synSentSince, now);
   }
 
   finish(): void {
@@ -71,6 +83,7 @@ export function standardDetectors(emit: Emit, thresholds: ConnectionThresholds &
       name: 'hosts',
       onConnStart: (conn, row, clientEnd, ts) => hosts.flowStarted(conn, row, clientEnd, ts),
       onConnEnd: (flow) => hosts.flowEnded(flow),
+      onProgress: (synSentSince, now) => hosts.progress(synSentSince, now),
       finish: () => hosts.finish(),
     },
   ]);

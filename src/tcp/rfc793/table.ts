@@ -163,6 +163,26 @@ export class FlowTable {
   }
 
   /**
+   * The earliest first-packet or SYN time of the live flows whose client may still end in SYN_SENT
+   * (in it now, or having sent nothing yet: a SYN-ACK could put it there), lone SYNs included;
+   * Infinity when there is none. Reads the columns (a scan of the live flows), changes nothing.
+   * Flows set aside are left out: their ends are TIME_WAIT and gone.
+   */
+  oldestSynSent(): number {
+    let min = Infinity;
+    const c = this.store.f.c;
+    const x = this.store.e.c;
+    for (let i = 0, slots = this.store.f.capacity; i < slots; i++) {
+      if (c.live[i] === 0 || (x.state[2 * i] !== St.SYN_SENT && x.hasSent[2 * i] !== 0)) continue;
+      if (c.firstTs[i] < min) min = c.firstTs[i];
+      if (x.synTs[2 * i] !== 0 && x.synTs[2 * i] < min) min = x.synTs[2 * i];
+    }
+    const lone = this.lone.c;
+    for (let row = 0, rows = this.conn.capacity; row < rows; row++) if (lone.id[row] !== 0 && lone.ts[row] < min) min = lone.ts[row];
+    return min;
+  }
+
+  /**
    * The endpoints of the live flows by state (St number), into `counts` (analyze --follow's census;
    * reads the columns, changes nothing; flows set aside beside a new one are left out).
    */

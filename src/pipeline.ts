@@ -162,6 +162,11 @@ export interface AnalyzeOptions {
    * least recently seen are evicted (end reason `evicted`, one `connections_evicted` finding).
    */
   maxConnections?: number;
+  /**
+   * Ended connections between two calls of the detectors' progress, at least (default
+   * PROGRESS_EVERY; tests settle often, or never with Infinity, to show it changes nothing).
+   */
+  progressEvery?: number;
 }
 
 /** Connections followed at once by default: about 2 KB each at most (an established one), so the analysis stays near 2 GB. */
@@ -305,7 +310,8 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
       return out;
     },
   );
-  let nextProgress = PROGRESS_EVERY;
+  const progressEvery = opts.progressEvery ?? PROGRESS_EVERY;
+  let nextProgress = progressEvery;
   // What Zeek needs of the packet beyond its headers: one object, refilled for each packet.
   const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
   const onRecord = (rec: PacketRecord) => {
@@ -370,8 +376,8 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
         // The host detectors settle what no live handshake can change any more, every so many ended
         // connections and no fewer than are live (the scan of the live ones costs O(1) a connection).
         if (table.created - table.live >= nextProgress) {
-          nextProgress = table.created - table.live + Math.max(PROGRESS_EVERY, table.live);
-          detectors.progress(table.oldestSynSent(), rec.tsUs);
+          nextProgress = table.created - table.live + Math.max(progressEvery, table.live);
+          detectors.progress(table.oldestSynSent(), table.oldestTimeWait(), rec.tsUs);
         }
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);

@@ -77,6 +77,23 @@ class Listeners {
 /** A held finding: its flow's listener, client and attempt, and what the finding adds (ts: the kind's). */
 const HELD_COLUMNS = { listener: U32, client: F64, port: U16, attemptTs: F64, kind: U8, side: U8, flow: U32, packet: F64, ts: F64, count: U32, spanUs: F64, cutUs: F64 };
 
+/**
+ * A host's TIME_WAIT sockets: events not yet folded (2 * time + 1 where one begins, 2 * time where
+ * one ends, so that sorted as numbers an end comes before a beginning at the same time; one never
+ * left has no end), and the count, peak and its time of those folded.
+ */
+interface TimeWaitHost {
+  events: Float64Array;
+  n: number;
+  sockets: number;
+  asServer: number;
+  asClient: number;
+  reused: number;
+  open: number;
+  peak: number;
+  peakTs: number;
+}
+
 export class HostDetectors {
   /** Listeners and IPv6 client addresses as small integers. */
   private readonly listeners = new Listeners();
@@ -96,12 +113,12 @@ export class HostDetectors {
   /** Per listener id: connections it accepted (handshake completed, or open when the capture began), and SYNs it answered with a SYN-ACK. */
   private readonly accepted: number[] = [];
   private readonly answered: number[] = [];
-  /**
-   * Per host, its TIME_WAIT sockets as events in one growing typed array: 2 * time + 1 where one
-   * begins, 2 * time where one ends (sorted as numbers, an end comes before a beginning at the same
-   * time); one never left (at the end of the capture) has no end.
-   */
-  private readonly timeWait = new Map<string, { events: Float64Array; n: number; sockets: number; asServer: number; asClient: number; reused: number }>();
+  /** Per host, its TIME_WAIT sockets: the events of the last minute or so, and the count and peak of those before. */
+  private readonly timeWait = new Map<string, TimeWaitHost>();
+  /** TIME_WAIT events before this (µs) are all known and folded into each host's count and peak. */
+  private timeWaitSettled = -Infinity;
+  /** TIME_WAIT events that came from before that time (a clock that went back further than LATE_US): folded as they come. */
+  timeWaitLate = 0;
 
   /** Port exhaustion, judged as connections start (see PortWindows). */
   private readonly ports: PortWindows;
@@ -115,9 +132,34 @@ export class HostDetectors {
   }
 
   /** Packet time is `now` and no connection still live that could end in SYN_SENT began before `synSentSince`: settle floods and held findings. */
-  progress(synSentSince: number, now: number): void {
+  progress(synSentSince: number, timeWaitSince: number, now: number): void {
     this.floods.settle(synSentSince, now);
     this.decideHeld();
+    const w = Math.min(timeWaitSince, now - LATE_US);
+    if (w > this.timeWaitSettled) this.foldTimeWait(w);
+  }
+
+  /**
+   * Fold each host's TIME_WAIT events before `w` into its running count and peak, in time order
+   * (an end before a beginning at the same time): no event still to come is earlier.
+   */
+  private foldTimeWait(w: number): void {
+    this.timeWaitSettled = w;
+    for (const h of this.timeWait.values()) {
+      if (h.n === 0) continue;
+      const ev = h.events.subarray(0, h.n).sort();
+      let i = 0;
+      for (; i < ev.length && ev[i] < 2 * w; i++) {
+        h.open += Math.abs(ev[i] % 2) === 1 ? 1 : -1;
+        if (h.open > h.peak) {
+          h.peak = h.open;
+          h.peakTs = (ev[i] - 1) / 2;
+        }
+      }
+      if (i === 0) continue;
+      h.n -= i;
+      h.events = h.events.length > 64 && 4 * h.n < h.events.length ? h.events.slice(i, i + Math.max(8, 2 * h.n)) : h.events.copyWithin(0, i, i + h.n);
+    }
   }
 
   /** Bytes the host detectors hold now (approximately): attempts and findings waiting, port windows, TIME_WAIT events. */
@@ -200,7 +242,7 @@ export class HostDetectors {
       const left = flow.findTransition(e.side, TcpState.TIME_WAIT, null);
       const addr = e.addr;
       let h = this.timeWait.get(addr);
-      if (h === undefined) this.timeWait.set(addr, (h = { events: new Float64Array(8), n: 0, sockets: 0, asServer: 0, asClient: 0, reused: 0 }));
+      if (h === undefined) this.timeWait.set(addr, (h = { events: new Float64Array(8), n: 0, sockets: 0, asServer: 0, asClient: 0, reused: 0, open: 0, peak: 0, peakTs: 0 }));
       if (h.n + 2 > h.events.length) {
         const grown = new Float64Array(2 * h.events.length);
         grown.set(h.events);
@@ -209,6 +251,7 @@ export class HostDetectors {
       h.sockets++;
       h.events[h.n++] = 2 * flow.tsAt(tw) + 1;
       if (left >= 0) h.events[h.n++] = 2 * flow.tsAt(left);
+      if (flow.tsAt(tw) < this.timeWaitSettled) this.timeWaitLate++;
       if (e.side === 'server') h.asServer++;
       else h.asClient++;
       // A new connection on the same ports cut this TIME_WAIT short (tshark flags its SYN reused_ports).
@@ -315,21 +358,10 @@ export class HostDetectors {
   }
 
   private timeWaitPileups(): void {
+    this.foldTimeWait(Infinity);
     for (const [host, h] of this.timeWait) {
-      if (h.sockets < this.t.timeWaitPileup) continue;
-      const ev = h.events.subarray(0, h.n).sort();
-      let n = 0;
-      let peak = 0;
-      let peakTs = 0;
-      for (let i = 0; i < ev.length; i++) {
-        const begins = Math.abs(ev[i] % 2) === 1;
-        n += begins ? 1 : -1;
-        if (n > peak) {
-          peak = n;
-          peakTs = (ev[i] - 1) / 2;
-        }
-      }
-      if (peak < this.t.timeWaitPileup) continue;
+      const { peak, peakTs } = h;
+      if (h.sockets < this.t.timeWaitPileup || peak < this.t.timeWaitPileup) continue;
       const closer = h.asServer >= h.asClient ? 'server' : 'client';
       this.emit({
         kind: 'time_wait_pileup',

@@ -26,11 +26,11 @@ export interface Detector {
   /** A connection ends: the flow table's view, valid during the call. */
   onConnEnd?(flow: FlowView): void;
   /**
-   * Packet time has reached `now`, and no live connection that could still end in SYN_SENT began
-   * before `synSentSince` (Infinity: none): what only those could change may be settled. Called
-   * every so many ended connections, not per packet.
+   * Packet time has reached `now`; no live connection that could still end in SYN_SENT began
+   * before `synSentSince`, none entered TIME_WAIT before `timeWaitSince` (Infinity: none): what
+   * only those could change may be settled. Called every so many ended connections, not per packet.
    */
-  onProgress?(synSentSince: number, now: number): void;
+  onProgress?(synSentSince: number, timeWaitSince: number, now: number): void;
   /** The capture ended: what was held back is reported. */
   finish?(): void;
 }
@@ -63,8 +63,8 @@ export class Detectors {
     for (let i = 0; i < this.ends.length; i++) this.ends[i].onConnEnd!(flow);
   }
 
-  progress(synSentSince: number, now: number): void {
-    for (let i = 0; i < this.progressing.length; i++) this.progressing[i].onProgress!(synSentSince, now);
+  progress(synSentSince: number, timeWaitSince: number, now: number): void {
+    for (let i = 0; i < this.progressing.length; i++) this.progressing[i].onProgress!(synSentSince, timeWaitSince, now);
   }
 
   finish(): void {
@@ -83,7 +83,7 @@ export function standardDetectors(emit: Emit, thresholds: ConnectionThresholds &
       name: 'hosts',
       onConnStart: (conn, row, clientEnd, ts) => hosts.flowStarted(conn, row, clientEnd, ts),
       onConnEnd: (flow) => hosts.flowEnded(flow),
-      onProgress: (synSentSince, now) => hosts.progress(synSentSince, now),
+      onProgress: (synSentSince, timeWaitSince, now) => hosts.progress(synSentSince, timeWaitSince, now),
       finish: () => hosts.finish(),
     },
   ]);

@@ -183,6 +183,34 @@ export class FlowTable {
   }
 
   /**
+   * The earliest time a live flow (flows set aside included) entered TIME_WAIT, by its log, on
+   * either side (Infinity: none). A flow whose log has none can enter it only at a packet from now
+   * on. Reads the columns, changes nothing.
+   */
+  oldestTimeWait(): number {
+    let min = Infinity;
+    for (const [st, slots] of [
+      [this.store, this.store.f.capacity],
+      [this.parked, this.parkedTop],
+    ] as const) {
+      const live = st.f.c.live;
+      const state = st.e.c.state;
+      const ts = st.log.c.ts;
+      for (let i = 0; i < slots; i++) {
+        if (live[i] === 0) continue;
+        for (let side = 0; side < 2; side++) {
+          // TIME_WAIT is left only for CLOSED (one taken back leaves no entry).
+          const s = state[2 * i + side];
+          if (s !== St.TIME_WAIT && s !== St.CLOSED) continue;
+          const k = st.findTransition(i, side, -1, St.TIME_WAIT);
+          if (k >= 0 && ts[k] < min) min = ts[k];
+        }
+      }
+    }
+    return min;
+  }
+
+  /**
    * The endpoints of the live flows by state (St number), into `counts` (analyze --follow's census;
    * reads the columns, changes nothing; flows set aside beside a new one are left out).
    */

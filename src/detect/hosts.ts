@@ -1,8 +1,10 @@
 /**
- * Host-level detectors, decided at the end of the capture from compact per-flow
- * records: SYN floods per listener, TIME_WAIT pile-ups per host, and clients close
- * to running out of ephemeral ports towards one destination. Half-open attempts
- * inside a flood are counted in it, not reported one by one.
+ * Host-level detectors: SYN floods per listener, TIME_WAIT pile-ups per host, and clients
+ * close to running out of ephemeral ports towards one destination. Half-open attempts inside
+ * a flood are counted in it, not reported one by one. Each judges the whole capture, but
+ * settles what packet time has passed (progress(): floods, held findings, TIME_WAIT counts)
+ * or what a connection's start tells (port exhaustion), so what is kept is what is recent;
+ * the findings are emitted at the end, in the order a judgement at the end gives them.
  */
 import { formatEndpoint } from '../util/address.js';
 import type { FlowView } from '../tcp/rfc793/flow.js';

@@ -79,6 +79,9 @@ export interface WorstFlow {
 const WORST_SHOWN = 5;
 /** How much longer than the flow table the sequence analysis keeps a closed conversation's unacknowledged segments (s). */
 const QUIET_MARGIN_SEC = 10;
+/** Ended connections between two calls of the detectors' progress (at least; see there). */
+const PROGRESS_EVERY = 4096;
+
 /** Hosts whose sockets the summary counts one by one (a spoofed flood has a "host" per SYN). */
 export const HOSTS_TRACKED = 10_000;
 
@@ -159,6 +162,11 @@ export interface AnalyzeOptions {
    * least recently seen are evicted (end reason `evicted`, one `connections_evicted` finding).
    */
   maxConnections?: number;
+  /**
+   * Ended connections between two calls of the detectors' progress, at least (default
+   * PROGRESS_EVERY; tests settle often, or never with Infinity, to show it changes nothing).
+   */
+  progressEvery?: number;
 }
 
 /** Connections followed at once by default: about 2 KB each at most (an established one), so the analysis stays near 2 GB. */
@@ -271,6 +279,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
       worst.ended(flow);
     },
     flowOptions,
+    (row, clientEnd, ts) => detectors.connStart(conn, row, clientEnd, ts),
   );
 
   // The memory budget: past maxConnections rows, the least recently seen go, each analyzer letting go of them.
@@ -305,6 +314,8 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
       return out;
     },
   );
+  const progressEvery = opts.progressEvery ?? PROGRESS_EVERY;
+  let nextProgress = progressEvery;
   // What Zeek needs of the packet beyond its headers: one object, refilled for each packet.
   const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
   const onRecord = (rec: PacketRecord) => {
@@ -367,6 +378,12 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
           about = null;
         }
         conn.release(row, PACKET_HOLDER);
+        // The host detectors settle what no live handshake can change any more, every so many ended
+        // connections and no fewer than are live (the scan of the live ones costs O(1) a connection).
+        if (table.created - table.live >= nextProgress) {
+          nextProgress = table.created - table.live + Math.max(progressEvery, table.live);
+          detectors.progress(table.oldestSynSent(), table.oldestTimeWait(), rec.tsUs);
+        }
       } else if (rec.tsKnown) zeek.tick(rec.tsUs);
       onPacket?.(rec, status, p);
   };

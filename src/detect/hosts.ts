@@ -1,8 +1,10 @@
 /**
- * Host-level detectors, decided at the end of the capture from compact per-flow
- * records: SYN floods per listener, TIME_WAIT pile-ups per host, and clients close
- * to running out of ephemeral ports towards one destination. Half-open attempts
- * inside a flood are counted in it, not reported one by one.
+ * Host-level detectors: SYN floods per listener, TIME_WAIT pile-ups per host, and clients
+ * close to running out of ephemeral ports towards one destination. Half-open attempts inside
+ * a flood are counted in it, not reported one by one. Each judges the whole capture, but
+ * settles what packet time has passed (progress(): floods, held findings, TIME_WAIT counts)
+ * or what a connection's start tells (port exhaustion), so what is kept is what is recent;
+ * the findings are emitted at the end, in the order a judgement at the end gives them.
  */
 import { formatEndpoint } from '../util/address.js';
 import type { FlowView } from '../tcp/rfc793/flow.js';
@@ -10,7 +12,10 @@ import { Cause } from '../tcp/rfc793/causes.js';
 import { TcpState } from '../tcp/rfc793/tcp-state.js';
 import type { Emit } from './finding.js';
 import { Columns, F64, U16, U32, U8 } from '../util/columns.js';
+import { ATTEMPT, COMPLETED, COOKIE, HALF_OPEN, REFUSED, SYN_ACKED, SynFloods } from './floods.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, halfOpenFinding, type HalfOpen } from './connection.js';
+import type { ConnTable } from '../conn/table.js';
+import { PortWindows } from './port-windows.js';
 
 export interface HostThresholds {
   /** Half-open attempts per second at one listener that make a SYN flood. */
@@ -35,16 +40,10 @@ export const DEFAULT_HOST_THRESHOLDS: HostThresholds = {
   portExhaustionShare: 0.5,
 };
 
-const SLOT_US = 100_000;
 /** The kinds of the held findings, by the code stored for them. */
-const HELD_KINDS = ['syn_unanswered', 'synack_unanswered', 'connection_refused'] as const; // flood rates over a sliding second of ten 100 ms slots
-
-const ATTEMPT = 1;
-const HALF_OPEN = 2;
-const SYN_ACKED = 4;
-const REFUSED = 8;
-const COOKIE = 16;
-const COMPLETED = 32;
+const HELD_KINDS = ['syn_unanswered', 'synack_unanswered', 'connection_refused'] as const;
+/** First packets this much earlier than the packet time are still put in order (see SynFloods, PortWindows). */
+const LATE_US = 60_000_000;
 
 /** Small integers for IPv6 client addresses, and back. */
 class Interned {
@@ -77,32 +76,141 @@ class Listeners {
   }
 }
 
+/** A held finding: its flow's listener, client and attempt, and what the finding adds (ts: the kind's). */
+const HELD_COLUMNS = { listener: U32, client: F64, port: U16, attemptTs: F64, kind: U8, side: U8, flow: U32, packet: F64, ts: F64, count: U32, spanUs: F64, cutUs: F64 };
+
+/**
+ * A host's TIME_WAIT sockets: events not yet folded (2 * time + 1 where one begins, 2 * time where
+ * one ends, so that sorted as numbers an end comes before a beginning at the same time; one never
+ * left has no end), and the count, peak and its time of those folded.
+ */
+interface TimeWaitHost {
+  events: Float64Array;
+  n: number;
+  sockets: number;
+  asServer: number;
+  asClient: number;
+  reused: number;
+  open: number;
+  peak: number;
+  peakTs: number;
+}
+
 export class HostDetectors {
   /** Listeners and IPv6 client addresses as small integers. */
   private readonly listeners = new Listeners();
   private readonly v6Clients = new Interned();
-  /** One row per ended flow: its listener, client, first packet time, and (with ATTEMPT) how its SYN fared. */
-  private readonly flows = new Columns({ listener: U32, client: F64, port: U16, firstTs: F64, attemptTs: F64, flags: U8 });
-  /** Half-open findings held until the floods are known: the flow's row above and what the finding adds (ts: the kind's). */
-  private readonly held = new Columns({ row: U32, kind: U8, side: U8, flow: U32, packet: F64, ts: F64, count: U32, spanUs: F64, cutUs: F64 });
+  /** SYN floods, settled as packet time passes them. */
+  private readonly floods: SynFloods;
+  /**
+   * Failed attempts' findings, held until no flood to come can cover them (half-open) and then
+   * kept, in the order their connections ended, for the end of the capture, when their listener's
+   * record is known: `held` from `heldFrom` on wait, `kept` are decided.
+   */
+  private readonly held = new Columns(HELD_COLUMNS);
+  private heldFrom = 0;
+  private readonly kept = new Columns(HELD_COLUMNS);
+  /** The failed attempt of the flow about to end (defer() comes just before its flowEnded()). */
+  private deferred: HalfOpen | null = null;
   /** Per listener id: connections it accepted (handshake completed, or open when the capture began), and SYNs it answered with a SYN-ACK. */
   private readonly accepted: number[] = [];
   private readonly answered: number[] = [];
-  /** The row flowEnded() will give the flow being ended (defer() comes just before it). */
-  private get nextRow(): number {
-    return this.flows.length;
-  }
-  /**
-   * Per host, its TIME_WAIT sockets as events in one growing typed array: 2 * time + 1 where one
-   * begins, 2 * time where one ends (sorted as numbers, an end comes before a beginning at the same
-   * time); one never left (at the end of the capture) has no end.
-   */
-  private readonly timeWait = new Map<string, { events: Float64Array; n: number; sockets: number; asServer: number; asClient: number; reused: number }>();
+  /** Per host, its TIME_WAIT sockets: the events of the last minute or so, and the count and peak of those before. */
+  private readonly timeWait = new Map<string, TimeWaitHost>();
+  /** TIME_WAIT events before this (µs) are all known and folded into each host's count and peak. */
+  private timeWaitSettled = -Infinity;
+  /** TIME_WAIT events that came from before that time (a clock that went back further than LATE_US): folded as they come. */
+  timeWaitLate = 0;
+
+  /** Port exhaustion, judged as connections start (see PortWindows). */
+  private readonly ports: PortWindows;
 
   constructor(
     private readonly emit: Emit,
     private readonly t: HostThresholds = DEFAULT_HOST_THRESHOLDS,
-  ) {}
+  ) {
+    this.ports = new PortWindows(t.timeWaitUs, t.ephemeralPorts * t.portExhaustionShare, LATE_US);
+    this.floods = new SynFloods(t.synFloodRate, LATE_US);
+  }
+
+  /** Packet time is `now` and no connection still live that could end in SYN_SENT began before `synSentSince`: settle floods and held findings. */
+  progress(synSentSince: number, timeWaitSince: number, now: number): void {
+    this.floods.settle(synSentSince, now);
+    this.decideHeld();
+    const w = Math.min(timeWaitSince, now - LATE_US);
+    if (w > this.timeWaitSettled) this.foldTimeWait(w);
+  }
+
+  /**
+   * Fold each host's TIME_WAIT events before `w` into its running count and peak, in time order
+   * (an end before a beginning at the same time): no event still to come is earlier.
+   */
+  private foldTimeWait(w: number): void {
+    this.timeWaitSettled = w;
+    for (const h of this.timeWait.values()) {
+      if (h.n === 0) continue;
+      const ev = h.events.subarray(0, h.n).sort();
+      let i = 0;
+      for (; i < ev.length && ev[i] < 2 * w; i++) {
+        h.open += Math.abs(ev[i] % 2) === 1 ? 1 : -1;
+        if (h.open > h.peak) {
+          h.peak = h.open;
+          h.peakTs = (ev[i] - 1) / 2;
+        }
+      }
+      if (i === 0) continue;
+      h.n -= i;
+      h.events = h.events.length > 64 && 4 * h.n < h.events.length ? h.events.slice(i, i + Math.max(8, 2 * h.n)) : h.events.copyWithin(0, i, i + h.n);
+    }
+  }
+
+  /** Bytes the host detectors hold now (approximately): attempts and findings waiting, port windows, TIME_WAIT events. */
+  get retainedBytes(): number {
+    let tw = 0;
+    for (const h of this.timeWait.values()) tw += 64 + h.events.byteLength;
+    return this.floods.retainedBytes + this.held.bytes + this.kept.bytes + this.ports.retainedBytes + tw;
+  }
+
+  /** Held findings in order, from the first, while each can be decided: covered by a flood (let go) or kept. */
+  private decideHeld(): void {
+    const h = this.held.columns();
+    let i = this.heldFrom;
+    for (; i < this.held.length; i++) {
+      const listener = h.listener(i);
+      const attemptTs = h.attemptTs(i);
+      const kind = h.kind(i);
+      if (HELD_KINDS[kind] !== 'connection_refused') {
+        if (!this.floods.isSettled(listener, attemptTs)) break;
+        if (this.floods.episodes(listener).some((e) => attemptTs >= e.firstTs && attemptTs <= e.lastTs)) continue;
+      }
+      this.kept.push({
+        listener,
+        client: h.client(i),
+        port: h.port(i),
+        attemptTs,
+        kind,
+        side: h.side(i),
+        flow: h.flow(i),
+        packet: h.packet(i),
+        ts: h.ts(i),
+        count: h.count(i),
+        spanUs: h.spanUs(i),
+        cutUs: h.cutUs(i),
+      });
+    }
+    this.heldFrom = i;
+    this.held.dropFront(i);
+  }
+
+  /** A connection starts (its first packet): what port exhaustion needs of it is known now. */
+  flowStarted(conn: ConnTable, row: number, clientEnd: number, ts: number): void {
+    this.ports.start(conn, row, clientEnd, ts);
+  }
+
+  /** What the port-exhaustion windows hold now, in bytes (approximately). */
+  get retainedPortBytes(): number {
+    return this.ports.retainedBytes;
+  }
 
   /** The flow's client address as a number: the IPv4 address itself, or 2^32 + an index for IPv6. */
   private clientId(flow: FlowView): number {
@@ -136,7 +244,7 @@ export class HostDetectors {
       const left = flow.findTransition(e.side, TcpState.TIME_WAIT, null);
       const addr = e.addr;
       let h = this.timeWait.get(addr);
-      if (h === undefined) this.timeWait.set(addr, (h = { events: new Float64Array(8), n: 0, sockets: 0, asServer: 0, asClient: 0, reused: 0 }));
+      if (h === undefined) this.timeWait.set(addr, (h = { events: new Float64Array(8), n: 0, sockets: 0, asServer: 0, asClient: 0, reused: 0, open: 0, peak: 0, peakTs: 0 }));
       if (h.n + 2 > h.events.length) {
         const grown = new Float64Array(2 * h.events.length);
         grown.set(h.events);
@@ -145,6 +253,7 @@ export class HostDetectors {
       h.sockets++;
       h.events[h.n++] = 2 * flow.tsAt(tw) + 1;
       if (left >= 0) h.events[h.n++] = 2 * flow.tsAt(left);
+      if (flow.tsAt(tw) < this.timeWaitSettled) this.timeWaitLate++;
       if (e.side === 'server') h.asServer++;
       else h.asClient++;
       // A new connection on the same ports cut this TIME_WAIT short (tshark flags its SYN reused_ports).
@@ -154,13 +263,25 @@ export class HostDetectors {
     if (listener === this.accepted.length) this.accepted.push(0), this.answered.push(0);
     if (flags & COMPLETED || flow.midstream) this.accepted[listener]++;
     if (flags & SYN_ACKED) this.answered[listener]++;
-    this.flows.push({
+    const client = this.clientId(flow);
+    const attemptTs = c.synTs || flow.firstTs;
+    if (flags & ATTEMPT) this.floods.attempt(listener, attemptTs, client, flags);
+    const d = this.deferred;
+    if (d === null) return;
+    this.deferred = null;
+    this.held.push({
       listener,
-      client: this.clientId(flow),
+      client,
       port: c.port,
-      firstTs: flow.firstTs,
-      attemptTs: c.synTs || flow.firstTs,
-      flags,
+      attemptTs,
+      kind: HELD_KINDS.indexOf(d.kind),
+      side: d.side === 'client' ? 0 : 1,
+      flow: d.flow,
+      packet: d.packet,
+      ts: d.ts,
+      count: d.count,
+      spanUs: d.spanUs,
+      cutUs: d.cutUs,
     });
   }
 
@@ -169,44 +290,53 @@ export class HostDetectors {
    * whether its listener took other connections (refused). Called for a flow just before its flowEnded().
    */
   defer(h: HalfOpen): void {
-    this.held.push({
-      row: this.nextRow,
-      kind: HELD_KINDS.indexOf(h.kind),
-      side: h.side === 'client' ? 0 : 1,
-      flow: h.flow,
-      packet: h.packet,
-      ts: h.ts,
-      count: h.count,
-      spanUs: h.spanUs,
-      cutUs: h.cutUs,
-    });
+    this.deferred = h;
   }
 
   finish(): void {
-    // Flows by listener, then time.
-    const f = this.flows.columns();
-    const order = sortedRows(column(this.flows.length, f.listener), column(this.flows.length, f.attemptTs));
-    const floods = new Map<number, Array<[number, number]>>();
-    for (let i = 0; i < order.length; ) {
-      let j = i;
-      while (j < order.length && f.listener(order[j]) === f.listener(order[i])) j++;
-      const episodes = this.synFloods(f.listener(order[i]), order.subarray(i, j));
-      if (episodes.length > 0) floods.set(f.listener(order[i]), episodes);
-      i = j;
+    this.floods.finish();
+    this.decideHeld();
+    // Floods by listener (numbered as their connections ended), each listener's episodes in time order.
+    for (let id = 0; id < this.accepted.length; id++) {
+      const listener = this.listeners.name(id);
+      for (const [i, e] of this.floods.episodes(id).entries()) {
+        const pct = (n: number) => `${Math.round((100 * n) / Math.max(1, e.halfOpen))}%`;
+        this.emit({
+          kind: 'syn_flood',
+          severity: 'error',
+          flow: null,
+          packet: null,
+          ts: e.firstTs,
+          side: 'server',
+          message:
+            `SYN flood on ${listener}: ${e.halfOpen} half-open attempts from ${e.sources} source${e.sources === 1 ? '' : 's'} over ${((e.lastTs - e.firstTs) / 1e6).toFixed(2)} s, peak ${e.peak}/s; ` +
+            `${pct(e.synAcked)} answered by SYN-ACK, ${pct(e.refused)} refused by RST` +
+            (e.cookies > 0 ? `, ${e.cookies} SYN cookies seen (the listen queue was full)` : '') +
+            (e.completed > 0 ? `; ${e.completed} legitimate connection${e.completed === 1 ? '' : 's'} completed meanwhile` : ''),
+          details: {
+            listener,
+            start_ts: e.firstTs,
+            end_ts: e.lastTs,
+            half_open: e.halfOpen,
+            peak_per_second: e.peak,
+            sources: e.sources,
+            answered_synack: e.synAcked,
+            answered_rst: e.refused,
+            syn_cookies: e.cookies,
+            completed: e.completed,
+            episode: i + 1,
+          },
+        });
+      }
     }
-    const h = this.held.columns();
-    for (let i = 0; i < this.held.length; i++) {
-      const row = h.row(i);
-      const listener = f.listener(row);
-      const attemptTs = f.attemptTs(row);
-      const kind = HELD_KINDS[h.kind(i)];
-      const eps = floods.get(listener);
-      if (kind !== 'connection_refused' && eps !== undefined && eps.some(([a, b]) => attemptTs >= a && attemptTs <= b)) continue;
+    const h = this.kept.columns();
+    for (let i = 0; i < this.kept.length; i++) {
+      const listener = h.listener(i);
       this.emit(
         halfOpenFinding(
           {
-            kind,
-            attemptTs,
+            kind: HELD_KINDS[h.kind(i)],
+            attemptTs: h.attemptTs(i),
             flow: h.flow(i),
             packet: h.packet(i),
             ts: h.ts(i),
@@ -214,8 +344,8 @@ export class HostDetectors {
             spanUs: h.spanUs(i),
             cutUs: h.cutUs(i),
             side: h.side(i) === 0 ? 'client' : 'server',
-            clientAddr: this.clientName(f.client(row)),
-            clientPort: f.port(row),
+            clientAddr: this.clientName(h.client(i)),
+            clientPort: h.port(i),
             serverAddr: this.listeners.addr[listener],
             serverPort: this.listeners.port[listener],
           },
@@ -229,114 +359,11 @@ export class HostDetectors {
     this.portExhaustion();
   }
 
-  /** `rows`: this listener's flows in time order. */
-  private synFloods(listenerId: number, rows: Uint32Array): Array<[number, number]> {
-    const f = this.flows.columns();
-    const listener = this.listeners.name(listenerId);
-    // Half-open attempts per 100 ms slot; a flood is where a sliding second holds at least the rate.
-    let halfOpen = 0;
-    const slots = new Map<number, number>();
-    for (const r of rows) {
-      if (!(f.flags(r) & HALF_OPEN)) continue;
-      halfOpen++;
-      const k = Math.floor(f.attemptTs(r) / SLOT_US);
-      slots.set(k, (slots.get(k) ?? 0) + 1);
-    }
-    if (halfOpen < this.t.synFloodRate) return [];
-    const second = (k: number) => {
-      let sum = 0;
-      for (let i = k - 9; i <= k; i++) sum += slots.get(i) ?? 0;
-      return sum;
-    };
-    // A window's count only rises at a slot with attempts, so those are the ones to look at.
-    const hot: Array<{ first: number; last: number; peak: number }> = [];
-    for (const k of [...slots.keys()].sort((x, y) => x - y)) {
-      const n = second(k);
-      if (n < this.t.synFloodRate) continue;
-      const cur = hot[hot.length - 1];
-      if (cur !== undefined && k - cur.last <= 10) {
-        cur.last = k;
-        cur.peak = Math.max(cur.peak, n);
-      } else hot.push({ first: k, last: k, peak: n });
-    }
-    const episodes: Array<[number, number]> = [];
-    for (const [i, { first, last, peak }] of hot.entries()) {
-      const start = (first - 9) * SLOT_US;
-      const end = (last + 1) * SLOT_US;
-      let halfIn = 0;
-      let synAcked = 0;
-      let refused = 0;
-      let cookies = 0;
-      let completed = 0;
-      let firstTs = -1;
-      let lastTs = -1;
-      const sources = new Float64Array(halfOpen);
-      for (const r of rows) {
-        const ts = f.attemptTs(r);
-        if (ts < start || ts >= end || !(f.flags(r) & ATTEMPT)) continue;
-        const fl = f.flags(r);
-        if (fl & REFUSED) refused++;
-        if (fl & COOKIE) cookies++;
-        if (fl & COMPLETED) completed++;
-        if (!(fl & HALF_OPEN)) continue;
-        halfIn++;
-        if (fl & SYN_ACKED) synAcked++;
-        if (firstTs < 0) firstTs = ts;
-        lastTs = ts;
-        sources[halfIn - 1] = f.client(r);
-      }
-      if (firstTs < 0) [firstTs, lastTs] = [start, end];
-      const seen = sources.subarray(0, halfIn).sort();
-      let distinct = 0;
-      for (let k = 0; k < seen.length; k++) if (k === 0 || seen[k - 1] !== seen[k]) distinct++;
-      episodes.push([firstTs, lastTs]);
-      const pct = (n: number) => `${Math.round((100 * n) / Math.max(1, halfIn))}%`;
-      this.emit({
-        kind: 'syn_flood',
-        severity: 'error',
-        flow: null,
-        packet: null,
-        ts: firstTs,
-        side: 'server',
-        message:
-          `SYN flood on ${listener}: ${halfIn} half-open attempts from ${distinct} source${distinct === 1 ? '' : 's'} over ${((lastTs - firstTs) / 1e6).toFixed(2)} s, peak ${peak}/s; ` +
-          `${pct(synAcked)} answered by SYN-ACK, ${pct(refused)} refused by RST` +
-          (cookies > 0 ? `, ${cookies} SYN cookies seen (the listen queue was full)` : '') +
-          (completed > 0 ? `; ${completed} legitimate connection${completed === 1 ? '' : 's'} completed meanwhile` : ''),
-        details: {
-          listener,
-          start_ts: firstTs,
-          end_ts: lastTs,
-          half_open: halfIn,
-          peak_per_second: peak,
-          sources: distinct,
-          answered_synack: synAcked,
-          answered_rst: refused,
-          syn_cookies: cookies,
-          completed,
-          episode: i + 1,
-        },
-      });
-    }
-    return episodes;
-  }
-
   private timeWaitPileups(): void {
+    this.foldTimeWait(Infinity);
     for (const [host, h] of this.timeWait) {
-      if (h.sockets < this.t.timeWaitPileup) continue;
-      const ev = h.events.subarray(0, h.n).sort();
-      let n = 0;
-      let peak = 0;
-      let peakTs = 0;
-      for (let i = 0; i < ev.length; i++) {
-        const begins = Math.abs(ev[i] % 2) === 1;
-        n += begins ? 1 : -1;
-        if (n > peak) {
-          peak = n;
-          peakTs = (ev[i] - 1) / 2;
-        }
-      }
-      if (peak < this.t.timeWaitPileup) continue;
+      const { peak, peakTs } = h;
+      if (h.sockets < this.t.timeWaitPileup || peak < this.t.timeWaitPileup) continue;
       const closer = h.asServer >= h.asClient ? 'server' : 'client';
       this.emit({
         kind: 'time_wait_pileup',
@@ -355,96 +382,25 @@ export class HostDetectors {
   }
 
   private portExhaustion(): void {
-    const limit = this.t.ephemeralPorts * this.t.portExhaustionShare;
-    const f = this.flows.columns();
-    // Flows by (client, listener), then first packet time: a client's connections to one destination.
-    const pairKey = new Float64Array(this.flows.length);
-    for (let r = 0; r < this.flows.length; r++) pairKey[r] = f.client(r) * 2 ** 20 + f.listener(r);
-    const order = sortedRows(pairKey, column(this.flows.length, f.firstTs));
-    for (let i = 0; i < order.length; ) {
-      let j = i;
-      while (j < order.length && pairKey[order[j]] === pairKey[order[i]]) j++;
-      if (j - i >= limit) this.portWindow(order.subarray(i, j), limit);
-      i = j;
+    // In the order of (client, destination) as numbered when their connections ended.
+    const found = this.ports.finish().map((p) => ({
+      p,
+      order: (p.clientV6 === null ? p.clientV4 : 2 ** 32 + this.v6Clients.id(p.clientV6)) * 2 ** 20 + this.listeners.id(p.serverAddr, p.serverPort),
+    }));
+    found.sort((a, b) => a.order - b.order);
+    for (const { p } of found) {
+      const client = p.clientV6 ?? this.clientName(p.clientV4);
+      const dest = formatEndpoint(p.serverAddr, p.serverPort);
+      this.emit({
+        kind: 'port_exhaustion_risk',
+        severity: 'warning',
+        flow: null,
+        packet: null,
+        ts: p.peakTs,
+        side: 'client',
+        message: `${client} used ${p.peak} source ports towards ${dest} within ${this.t.timeWaitUs / 1e6} s: ${Math.round((100 * p.peak) / this.t.ephemeralPorts)}% of its ephemeral range; new connections will fail with EADDRNOTAVAIL`,
+        details: { client, destination: dest, ports: p.peak, share: p.peak / this.t.ephemeralPorts, window_seconds: this.t.timeWaitUs / 1e6 },
+      });
     }
   }
-
-  /** Distinct client ports in any window of one TIME_WAIT length, over one pair's flows in time order. */
-  private portWindow(rows: Uint32Array, limit: number): void {
-    const f = this.flows.columns();
-    const inWindow = new Map<number, number>();
-    let peak = 0;
-    let peakTs = 0;
-    let lo = 0;
-    for (let hi = 0; hi < rows.length; hi++) {
-      const port = f.port(rows[hi]);
-      inWindow.set(port, (inWindow.get(port) ?? 0) + 1);
-      while (f.firstTs(rows[hi]) - f.firstTs(rows[lo]) > this.t.timeWaitUs) {
-        const p = f.port(rows[lo++]);
-        const n = inWindow.get(p)! - 1;
-        if (n === 0) inWindow.delete(p);
-        else inWindow.set(p, n);
-      }
-      if (inWindow.size > peak) {
-        peak = inWindow.size;
-        peakTs = f.firstTs(rows[hi]);
-      }
-    }
-    if (peak < limit) return;
-    const client = this.clientName(f.client(rows[0]));
-    const dest = this.listeners.name(f.listener(rows[0]));
-    this.emit({
-      kind: 'port_exhaustion_risk',
-      severity: 'warning',
-      flow: null,
-      packet: null,
-      ts: peakTs,
-      side: 'client',
-      message: `${client} used ${peak} source ports towards ${dest} within ${this.t.timeWaitUs / 1e6} s: ${Math.round((100 * peak) / this.t.ephemeralPorts)}% of its ephemeral range; new connections will fail with EADDRNOTAVAIL`,
-      details: { client, destination: dest, ports: peak, share: peak / this.t.ephemeralPorts, window_seconds: this.t.timeWaitUs / 1e6 },
-    });
-  }
-}
-
-/** A column's values for rows 0..n-1 in one array: the sorts read each a few million times. */
-function column(n: number, get: (row: number) => number): Float64Array {
-  const out = new Float64Array(n);
-  for (let r = 0; r < n; r++) out[r] = get(r);
-  return out;
-}
-
-/**
- * Row numbers 0..n-1 sorted by (a[row], b[row]), stable: a merge sort on typed arrays, so a
- * flood's million rows cost 8 bytes each here, not a boxed array of them.
- */
-function sortedRows(a: Float64Array, b: Float64Array): Uint32Array {
-  const n = a.length;
-  let rows = new Uint32Array(n);
-  for (let i = 0; i < n; i++) rows[i] = i;
-  let tmp = new Uint32Array(n);
-  for (let width = 1; width < n; width *= 2) {
-    for (let lo = 0; lo < n; lo += 2 * width) {
-      const mid = Math.min(lo + width, n);
-      const hi = Math.min(lo + 2 * width, n);
-      let i = lo;
-      let j = mid;
-      let k = lo;
-      // Take from the right run only when strictly before: equal keys keep their order.
-      while (i < mid && j < hi) {
-        const x = rows[j];
-        const y = rows[i];
-        if (a[x] < a[y] || (a[x] === a[y] && b[x] < b[y])) {
-          tmp[k++] = x;
-          j++;
-        } else {
-          tmp[k++] = y;
-          i++;
-        }
-      }
-      while (i < mid) tmp[k++] = rows[i++];
-      while (j < hi) tmp[k++] = rows[j++];
-    }
-    [rows, tmp] = [tmp, rows];
-  }
-  return rows;
 }

@@ -36,11 +36,14 @@ export class Columns<K extends string> {
     this.rowBytes = this.order.reduce((n, k) => n + types[k].BYTES_PER_ELEMENT, 0);
   }
 
+  /** Chunks let go from the front (dropFront): rows below dropped * chunkRows are gone. */
+  private dropped = 0;
+
   /** Append a row; returns its index. */
   push(values: Record<K, number>): number {
     const row = this.length;
-    if (row >>> this.shift === this.chunks.length) this.chunks.push(this.chunk());
-    const c = this.chunks[row >>> this.shift];
+    if ((row >>> this.shift) - this.dropped === this.chunks.length) this.chunks.push(this.chunk());
+    const c = this.chunks[(row >>> this.shift) - this.dropped];
     const i = row & this.mask;
     for (const k of this.order) c[k][i] = values[k];
     return this.length++;
@@ -50,8 +53,21 @@ export class Columns<K extends string> {
   columns(): Record<K, (row: number) => number> {
     const { chunks, shift, mask } = this;
     const out = {} as Record<K, (row: number) => number>;
-    for (const k of this.order) out[k] = (row) => chunks[row >>> shift][k][row & mask];
+    for (const k of this.order) out[k] = (row) => chunks[(row >>> shift) - this.dropped][k][row & mask];
     return out;
+  }
+
+  /** Let go of the chunks whose rows are all below `row` (a queue read from the front); rows keep their indexes. */
+  dropFront(row: number): void {
+    const n = Math.min(row >>> this.shift, this.length >>> this.shift) - this.dropped;
+    if (n <= 0) return;
+    this.chunks.splice(0, n);
+    this.dropped += n;
+  }
+
+  /** Bytes of the chunks held. */
+  get bytes(): number {
+    return this.chunks.length * this.chunkRows * this.rowBytes;
   }
 
   private chunk(): Record<K, Column> {

@@ -154,6 +154,8 @@ export class FlowTable {
     private readonly conn: ConnTable,
     private readonly onEnd: (flow: FlowView) => void,
     private readonly opts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
+    /** A connection's first packet: its row, the end of the pair that is its client, the packet's time. */
+    private readonly onStart?: (row: number, clientEnd: number, ts: number) => void,
   ) {
     this.rules = { exactReset: opts.exactReset !== 0, synCookieUs: opts.synCookieUs };
     this.synBudget = opts.synRetries === Infinity ? Infinity : synBudgetUs(opts.synRetries);
@@ -166,6 +168,54 @@ export class FlowTable {
     this.view = new FlowView(this.store);
     this.parked = new FlowStore(conn, this.store.causes, this.store);
     this.parkedView = new FlowView(this.parked);
+  }
+
+  /**
+   * The earliest first-packet or SYN time of the live flows whose client may still end in SYN_SENT
+   * (in it now, or having sent nothing yet: a SYN-ACK could put it there), lone SYNs included;
+   * Infinity when there is none. Reads the columns (a scan of the live flows), changes nothing.
+   * Flows set aside are left out: their ends are TIME_WAIT and gone.
+   */
+  oldestSynSent(): number {
+    let min = Infinity;
+    const c = this.store.f.c;
+    const x = this.store.e.c;
+    for (let i = 0, slots = this.store.f.capacity; i < slots; i++) {
+      if (c.live[i] === 0 || (x.state[2 * i] !== St.SYN_SENT && x.hasSent[2 * i] !== 0)) continue;
+      if (c.firstTs[i] < min) min = c.firstTs[i];
+      if (x.synTs[2 * i] !== 0 && x.synTs[2 * i] < min) min = x.synTs[2 * i];
+    }
+    const lone = this.lone.c;
+    for (let row = 0, rows = this.conn.capacity; row < rows; row++) if (lone.id[row] !== 0 && lone.ts[row] < min) min = lone.ts[row];
+    return min;
+  }
+
+  /**
+   * The earliest time a live flow (flows set aside included) entered TIME_WAIT, by its log, on
+   * either side (Infinity: none). A flow whose log has none can enter it only at a packet from now
+   * on. Reads the columns, changes nothing.
+   */
+  oldestTimeWait(): number {
+    let min = Infinity;
+    for (const [st, slots] of [
+      [this.store, this.store.f.capacity],
+      [this.parked, this.parkedTop],
+    ] as const) {
+      const live = st.f.c.live;
+      const state = st.e.c.state;
+      const ts = st.log.c.ts;
+      for (let i = 0; i < slots; i++) {
+        if (live[i] === 0) continue;
+        for (let side = 0; side < 2; side++) {
+          // TIME_WAIT is left only for CLOSED (one taken back leaves no entry).
+          const s = state[2 * i + side];
+          if (s !== St.TIME_WAIT && s !== St.CLOSED) continue;
+          const k = st.findTransition(i, side, -1, St.TIME_WAIT);
+          if (k >= 0 && ts[k] < min) min = ts[k];
+        }
+      }
+    }
+    return min;
   }
 
   /**
@@ -356,6 +406,7 @@ export class FlowTable {
     if (this.loneWait !== Infinity) this.timers.push(ts + this.loneWait, row, id, LONE_TAG);
     this.created++;
     if (++this.live > this.peakLive) this.peakLive = this.live;
+    this.onStart?.(row, dir, ts);
   }
 
   /** Make a lone SYN's flow, as its SYN would have made it; returns its slot. */
@@ -553,6 +604,7 @@ export class FlowTable {
     this.start(i, row, this.nextId++, srcIsClient ? dir : 1 - dir, sameEnds, clientV4, rolesBy, frame, ts, !(f & SYN));
     this.created++;
     if (++this.live > this.peakLive) this.peakLive = this.live;
+    this.onStart?.(row, srcIsClient ? dir : 1 - dir, ts);
   }
 
   /** Flow `id` starts in slot i of `row`, its client on end `clientEnd` of the pair. */

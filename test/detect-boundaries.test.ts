@@ -28,23 +28,10 @@ import { KINDS } from '../src/detect/catalogue.js';
 import { evaluate, parseChecks } from '../src/detect/checks.js';
 import type { FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
 import { sourceFromChunks } from '../src/reader/index.js';
-import { hash32, runConversation, type Conversation, type Step } from './scenario/describe.js';
+import { runConversation, type Conversation, type Step } from './scenario/describe.js';
 import { frameOf } from './scenario/scenarios.js';
-import {
-  ETHERTYPE,
-  IPPROTO_TCP,
-  LINKTYPE,
-  TCP_FLAG,
-  ethernet,
-  ipv4,
-  parseFlags,
-  parseIPv4,
-  parseMac,
-  patternBytes,
-  tcp,
-  writePcap,
-  type PcapOptions,
-} from './scenario/writer.js';
+import { LINKTYPE, writePcap, type PcapOptions } from './scenario/writer.js';
+import { Capture, shortConnection, type Addr, type Side } from './scenario/conns.js';
 
 // ---------------------------------------------------------------- running the analysis
 
@@ -116,87 +103,11 @@ const RESPONSE = 1448;
 
 // ---------------------------------------------------------------- many connections (writer.ts)
 
-type Side = 'client' | 'server';
-type Addr = [ip: string, port: number];
-const MAC: Record<Side, Uint8Array> = { client: parseMac('02:42:c0:00:02:0a'), server: parseMac('02:42:c0:00:02:14') };
-
-/** Packets of any number of connections, written in time order. */
-class Capture {
-  private readonly packets: Array<{ tsUs: number; n: number; bytes: Uint8Array }> = [];
-
-  add(tsUs: number, bytes: Uint8Array): void {
-    this.packets.push({ tsUs, n: this.packets.length, bytes });
-  }
-
-  /** A connection; `key` fixes its ISNs (a new key on the same ports is a new connection). */
-  conn(client: Addr, server: Addr, key = `${client.join(':')}>${server.join(':')}#${this.packets.length}`): Conn {
-    return new Conn(this, client, server, key);
-  }
-
-  bytes(): Uint8Array {
-    const frames = [...this.packets].sort((a, b) => a.tsUs - b.tsUs || a.n - b.n).map((p) => ({ tsNs: BigInt(p.tsUs) * 1000n, bytes: p.bytes }));
-    return writePcap(PCAP, frames);
-  }
-}
-
-/** One TCP connection: seq and ack follow from what each side sent, as if all of it arrived. */
-class Conn {
-  readonly isn: Record<Side, number>;
-  private readonly nxt: Record<Side, number> = { client: 0, server: 0 };
-  private readonly ends: Record<Side, Addr>;
-  private ipId = 1;
-
-  constructor(
-    private readonly cap: Capture,
-    client: Addr,
-    server: Addr,
-    key: string,
-  ) {
-    this.ends = { client, server };
-    this.isn = { client: hash32(key + '/client') || 1, server: hash32(key + '/server') || 1 };
-  }
-
-  /** A segment at `tsUs` (µs since the epoch); `seq` overrides the wire sequence number. */
-  send(from: Side, flags: string, tsUs: number, o: { len?: number; rseq?: number; seq?: number } = {}): this {
-    const f = parseFlags(flags);
-    const len = o.len ?? 0;
-    const peer: Side = from === 'client' ? 'server' : 'client';
-    const rel = o.rseq ?? (f & TCP_FLAG.SYN ? 0 : this.nxt[from]);
-    this.nxt[from] = Math.max(this.nxt[from], rel + (f & TCP_FLAG.SYN ? 1 : 0) + len + (f & TCP_FLAG.FIN ? 1 : 0));
-    const seq = o.seq ?? (this.isn[from] + rel) >>> 0;
-    const ack = f & TCP_FLAG.ACK ? (this.isn[peer] + this.nxt[peer]) >>> 0 : 0;
-    const [src, srcPort] = this.ends[from];
-    const [dst, dstPort] = this.ends[peer];
-    const s = parseIPv4(src);
-    const d = parseIPv4(dst);
-    const window = f & TCP_FLAG.RST && !(f & TCP_FLAG.ACK) ? 0 : 64240;
-    const segment = tcp({ srcPort, dstPort, seq, ack, flags: f, window, payload: patternBytes(len, rel) }, s, d);
-    this.cap.add(tsUs, ethernet(MAC[peer], MAC[from], ETHERTYPE.IPV4, ipv4(s, d, IPPROTO_TCP, segment, { id: this.ipId++, ttl: 64, df: true })));
-    return this;
-  }
-}
-
 /** µs since the epoch of a whole second (slot-aligned for the SYN-flood windows). */
 const T0 = Date.UTC(2025, 0, 6, 12) * 1000;
 const CLIENT_IP = '192.0.2.10';
 const SERVER_IP = '192.0.2.20';
 const LISTENER: Addr = [SERVER_IP, 80];
-
-/** Handshake, request and response, then `closer` closes first; its TIME_WAIT starts at t + 1200 µs. */
-function shortConnection(cap: Capture, client: Addr, server: Addr, t: number, closer: Side, key?: string): void {
-  const other: Side = closer === 'client' ? 'server' : 'client';
-  cap
-    .conn(client, server, key)
-    .send('client', 'S', t)
-    .send('server', 'SA', t + 200)
-    .send('client', 'A', t + 300)
-    .send('client', 'PA', t + 400, { len: 100 })
-    .send('server', 'PA', t + 600, { len: 300 })
-    .send('client', 'A', t + 700)
-    .send(closer, 'FA', t + 1000)
-    .send(other, 'FA', t + 1200) // acknowledges the first FIN: the closer goes to TIME_WAIT here
-    .send(closer, 'A', t + 1300);
-}
 
 // ---------------------------------------------------------------- stuck_close_wait (default 5 s, "longer than")
 

@@ -16,79 +16,12 @@ import type { ConnectionThresholds } from '../src/detect/connection.js';
 import type { HostThresholds } from '../src/detect/hosts.js';
 import { sourceFromChunks } from '../src/reader/index.js';
 import type { FlowTableOptions } from '../src/tcp/rfc793/table.js';
-import { hash32 } from './scenario/describe.js';
-import { ETHERTYPE, IPPROTO_TCP, LINKTYPE, TCP_FLAG, ethernet, ipv4, parseFlags, parseIPv4, parseMac, tcp, writePcap, type PcapOptions } from './scenario/writer.js';
+import { Capture, shortConnection, type Addr, type Side } from './scenario/conns.js';
 
-const PCAP: PcapOptions = { endian: 'le', precision: 'us', linkType: LINKTYPE.ETHERNET, snaplen: 262144 };
-type Side = 'client' | 'server';
-type Addr = [ip: string, port: number];
-const MAC: Record<Side, Uint8Array> = { client: parseMac('02:42:c0:00:02:0a'), server: parseMac('02:42:c0:00:02:14') };
 const T0 = Date.UTC(2025, 0, 6, 12) * 1000;
 
-/** Packets of many connections: in time order, or (`order: 'written'`) as added, to make clocks go back. */
-class Capture {
-  private readonly packets: Array<{ tsUs: number; at: number; n: number; bytes: Uint8Array }> = [];
-  /** Packets added now are written this much later than their time says (a clock behind the others). */
-  writeLate = 0;
-  add(tsUs: number, bytes: Uint8Array): void {
-    this.packets.push({ tsUs, at: tsUs + this.writeLate, n: this.packets.length, bytes });
-  }
-  conn(client: Addr, server: Addr): Conn {
-    return new Conn(this, client, server, `${client.join(':')}>${server.join(':')}#${this.packets.length}`);
-  }
-  bytes(): Uint8Array {
-    const p = [...this.packets].sort((a, b) => a.at - b.at || a.n - b.n);
-    return writePcap(
-      PCAP,
-      p.map((x) => ({ tsNs: BigInt(x.tsUs) * 1000n, bytes: x.bytes })),
-    );
-  }
-}
-
-class Conn {
-  private readonly isn: Record<Side, number>;
-  private readonly nxt: Record<Side, number> = { client: 0, server: 0 };
-  private readonly ends: Record<Side, Addr>;
-  constructor(
-    private readonly cap: Capture,
-    client: Addr,
-    server: Addr,
-    key: string,
-  ) {
-    this.ends = { client, server };
-    this.isn = { client: hash32(key + '/c') || 1, server: hash32(key + '/s') || 1 };
-  }
-  send(from: Side, flags: string, tsUs: number, len = 0): this {
-    const f = parseFlags(flags);
-    const peer: Side = from === 'client' ? 'server' : 'client';
-    const rel = f & TCP_FLAG.SYN ? 0 : this.nxt[from];
-    this.nxt[from] = Math.max(this.nxt[from], rel + (f & TCP_FLAG.SYN ? 1 : 0) + len + (f & TCP_FLAG.FIN ? 1 : 0));
-    const ack = f & TCP_FLAG.ACK ? (this.isn[peer] + this.nxt[peer]) >>> 0 : 0;
-    const [src, srcPort] = this.ends[from];
-    const [dst, dstPort] = this.ends[peer];
-    const s = parseIPv4(src);
-    const d = parseIPv4(dst);
-    const segment = tcp({ srcPort, dstPort, seq: (this.isn[from] + rel) >>> 0, ack, flags: f, window: 64240, payload: new Uint8Array(len) }, s, d);
-    this.cap.add(tsUs, ethernet(MAC[peer], MAC[from], ETHERTYPE.IPV4, ipv4(s, d, IPPROTO_TCP, segment, { id: 1, ttl: 64, df: true })));
-    return this;
-  }
-}
-
 /** A short connection that `closer` closes first (its TIME_WAIT from t + 1200 µs). */
-function short(cap: Capture, client: Addr, server: Addr, t: number, closer: Side = 'server'): void {
-  const other: Side = closer === 'client' ? 'server' : 'client';
-  cap
-    .conn(client, server)
-    .send('client', 'S', t)
-    .send('server', 'SA', t + 200)
-    .send('client', 'A', t + 300)
-    .send('client', 'PA', t + 400, 100)
-    .send('server', 'PA', t + 600, 300)
-    .send('client', 'A', t + 700)
-    .send(closer, 'FA', t + 1000)
-    .send(other, 'FA', t + 1200)
-    .send(closer, 'A', t + 1300);
-}
+const short = (cap: Capture, client: Addr, server: Addr, t: number, closer: Side = 'server') => shortConnection(cap, client, server, t, closer);
 
 /** `n` half-open SYNs at `listener` from `sources` spoofed hosts, `gapUs` apart from `t`; one in three answered by a SYN-ACK. */
 function flood(cap: Capture, listener: Addr, t: number, n: number, gapUs: number, firstPort: number, sources = 500): void {
@@ -131,7 +64,7 @@ const API: Addr = ['192.0.2.21', 443];
 test('settling: floods spanning many progress calls, close episodes, half-open SYNs covered by a later part, a long-lived connection from before, and background traffic', async () => {
   const cap = new Capture();
   // A long-lived connection opened before everything and closed at the very end.
-  cap.conn(['192.0.2.99', 50000], WEB).send('client', 'S', T0).send('server', 'SA', T0 + 100).send('client', 'A', T0 + 200).send('client', 'PA', T0 + 900e6, 10).send('server', 'A', T0 + 900e6 + 100);
+  cap.conn(['192.0.2.99', 50000], WEB).send('client', 'S', T0).send('server', 'SA', T0 + 100).send('client', 'A', T0 + 200).send('client', 'PA', T0 + 900e6, { len: 10 }).send('server', 'A', T0 + 900e6 + 100);
   // Background: connections to both listeners every 50 ms for 15 minutes, some refused, some unanswered.
   for (let i = 0; i < 18_000; i++) {
     const t = T0 + 1e6 + i * 50_000;

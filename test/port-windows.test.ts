@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PortWindows } from '../src/detect/port-windows.js';
+import { Rng } from '../scripts/bench-capture.js';
 
 type Conn = { key: number; port: number; ts: number };
 
@@ -49,15 +50,10 @@ function judged(conns: Conn[], windowUs: number, limit: number, lagUs?: number):
   return { peaks: w.peaks().sort((a, b) => a.key - b.key), late: w.late };
 }
 
-/** A seeded generator (xorshift32), so a failure can be replayed. */
+/** The bench's seeded generator (mulberry32), so a failure can be replayed: an integer in [0, n). */
 function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
+  const g = new Rng(seed);
+  return (n) => g.int(0, n);
 }
 
 const W = 60_000_000;

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ATTEMPT, COMPLETED, COOKIE, HALF_OPEN, REFUSED, SLOT_US, SYN_ACKED, SynFloods, type Episode } from '../src/detect/floods.js';
+import { Rng } from '../scripts/bench-capture.js';
 
 interface Flow {
   listener: number;
@@ -67,14 +68,10 @@ function reference(flows: Flow[], rate: number): Episode[] {
   });
 }
 
+/** The bench's seeded generator (mulberry32), so a failure can be replayed: an integer in [0, n). */
 function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
+  const g = new Rng(seed);
+  return (n) => g.int(0, n);
 }
 
 const T0 = 1_700_000_000_000_000;

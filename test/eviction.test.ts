@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -20,10 +20,11 @@ import { sourceFromChunks } from '../src/reader/index.js';
 import type { ZeekConn } from '../src/tcp/zeek/conn.js';
 import { writeIdle } from '../scripts/bench-capture.js';
 import { pieces, scratchDir } from './helpers.js';
-import { ETHERTYPE, IPPROTO_TCP, LINKTYPE, TCP_FLAG, ethernet, ipv4, parseIPv4, parseMac, tcp, writePcap, type Frame } from './scenario/writer.js';
+import { Capture, type Addr, type Conn } from './scenario/conns.js';
 
 const CLI = join(process.cwd(), 'bin', 'tcpstate.js');
-const { SYN, ACK, FIN, PSH } = TCP_FLAG;
+const SERVER: Addr = ['192.0.2.80', 80];
+const T0 = 1_700_000_000_000_000;
 
 /** A packet 10.0.a.b:port -> 192.0.2.80:80 as the table's lookup reads it. */
 function packetOf(p: DecodedPacket, client: number, port: number): DecodedPacket {
@@ -69,32 +70,21 @@ test('oldest(): the least recently seen live rows, ties in row order, as a full 
 
 /** Connections to 192.0.2.80:80, each opened, then some refreshed by data, then more opened. */
 function budgetCapture(): Uint8Array {
-  const mac = parseMac('02:00:00:00:00:01');
-  const server = parseIPv4('192.0.2.80');
-  const frames: Frame[] = [];
-  let t = 1_700_000_000_000_000n;
-  const send = (client: number, fromClient: boolean, flags: number, seq: number, ack: number, len = 0) => {
-    t += 1000n;
-    const c = parseIPv4(`10.0.0.${client}`);
-    const [src, dst, sport, dport] = fromClient ? [c, server, 40000 + client, 80] : [server, c, 80, 40000 + client];
-    frames.push({ tsNs: t * 1000n, bytes: ethernet(mac, mac, ETHERTYPE.IPV4, ipv4(src, dst, IPPROTO_TCP, tcp({ srcPort: sport, dstPort: dport, seq, ack, flags, window: 1000, payload: new Uint8Array(len) }, src, dst), { ttl: 64, id: 1, df: true })) });
-  };
-  const open = (c: number) => {
-    send(c, true, SYN, 100, 0);
-    send(c, false, SYN | ACK, 500, 101);
-    send(c, true, ACK, 101, 501);
-  };
+  const cap = new Capture();
+  let t = T0;
+  const next = () => (t += 1000);
+  const conns: Conn[] = [];
+  for (let c = 1; c <= 17; c++) conns[c] = cap.conn([`10.0.0.${c}`, 40000 + c], SERVER);
+  const open = (c: number) => conns[c].send('client', 'S', next()).send('server', 'SA', next()).send('client', 'A', next());
   // Connections 1-16 open in turn; 1-8 then exchange data (seen again); 17 opens: the budget of 16 is full.
   for (let c = 1; c <= 16; c++) open(c);
-  for (let c = 1; c <= 8; c++) send(c, true, PSH | ACK, 101, 501, 10);
+  for (let c = 1; c <= 8; c++) conns[c].send('client', 'PA', next(), { len: 10 });
   open(17);
   // Connection 9, the least recently seen, was evicted at 17's SYN; its next packet starts a new flow.
-  send(9, true, PSH | ACK, 101, 501, 10);
+  conns[9].send('client', 'PA', next(), { len: 10 });
   // Connection 1 closes normally.
-  send(1, true, FIN | ACK, 111, 501);
-  send(1, false, FIN | ACK, 501, 112);
-  send(1, true, ACK, 112, 502);
-  return writePcap({ endian: 'le', precision: 'us', linkType: LINKTYPE.ETHERNET, snaplen: 65535 }, frames);
+  conns[1].send('client', 'FA', next()).send('server', 'FA', next()).send('client', 'A', next());
+  return cap.bytes();
 }
 
 interface Ended {
@@ -159,22 +149,18 @@ test('at the budget the least recently seen connection is evicted: its flow ends
 
 test('a budget far below the live connections: never more followed at once, every flow still ended once', async () => {
   const dir = scratchDir('tcpstate-budget-');
-  try {
-    const file = join(dir, 'idle.pcap');
-    writeIdle(file, 3000, 1);
-    const bytes = new Uint8Array(readFileSync(file));
-    const r = await run(bytes, 200);
-    assert.ok(r.mostLive <= 200, String(r.mostLive));
-    const evicted = r.ended.filter((e) => e.endReason === 'evicted').length;
-    const f = r.findings.find((x) => x.kind === 'connections_evicted')!;
-    assert.equal(f.details.open, evicted);
-    assert.ok(evicted >= 3000 - 200, String(evicted));
-    assert.equal(r.ended.length, r.summary.flows);
-    // Every Zeek connection is logged once per flow (none lost at eviction).
-    assert.equal(r.zeek.length, r.summary.flows);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const file = join(dir, 'idle.pcap');
+  writeIdle(file, 3000, 1);
+  const bytes = new Uint8Array(readFileSync(file));
+  const r = await run(bytes, 200);
+  assert.ok(r.mostLive <= 200, String(r.mostLive));
+  const evicted = r.ended.filter((e) => e.endReason === 'evicted').length;
+  const f = r.findings.find((x) => x.kind === 'connections_evicted')!;
+  assert.equal(f.details.open, evicted);
+  assert.ok(evicted >= 3000 - 200, String(evicted));
+  assert.equal(r.ended.length, r.summary.flows);
+  // Every Zeek connection is logged once per flow (none lost at eviction).
+  assert.equal(r.zeek.length, r.summary.flows);
 });
 
 /** Peak RSS (MB) of a process analysing `file` alone with the budget, nothing written. */
@@ -193,121 +179,99 @@ function peakMb(file: string, maxConnections: number | undefined): number {
 
 test('memory follows the budget, not the connections open at once', () => {
   const dir = scratchDir('tcpstate-budget-');
-  try {
-    const file = join(dir, 'idle.pcap');
-    // 120,000 connections that open and never close: about 1.8 KB each when all are followed.
-    writeIdle(file, 120_000, 1);
-    const all = peakMb(file, undefined);
-    const capped = peakMb(file, 10_000);
-    assert.ok(capped < all - 100, `${capped.toFixed(0)} MB with a budget of 10,000 connections, ${all.toFixed(0)} MB without`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const file = join(dir, 'idle.pcap');
+  // 120,000 connections that open and never close: about 1.8 KB each when all are followed.
+  writeIdle(file, 120_000, 1);
+  const all = peakMb(file, undefined);
+  const capped = peakMb(file, 10_000);
+  assert.ok(capped < all - 100, `${capped.toFixed(0)} MB with a budget of 10,000 connections, ${all.toFixed(0)} MB without`);
 });
 
 test('analyze --max-connections: the budget in meta, evicted flows and the finding in the database', () => {
   const dir = scratchDir('tcpstate-budget-');
+  const file = join(dir, 'idle.pcap');
+  writeIdle(file, 5000, 1);
+  const capped = join(dir, 'capped.db');
+  const r = spawnSync(process.execPath, [CLI, 'analyze', file, '--db', capped, '--max-connections', '1000'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /connections_evicted +1 +warning/);
+  const db = new Database(capped, { readonly: true });
   try {
-    const file = join(dir, 'idle.pcap');
-    writeIdle(file, 5000, 1);
-    const capped = join(dir, 'capped.db');
-    const r = spawnSync(process.execPath, [CLI, 'analyze', file, '--db', capped, '--max-connections', '1000'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /connections_evicted +1 +warning/);
-    const db = new Database(capped, { readonly: true });
-    try {
-      assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'max_connections'").pluck().get(), '1000');
-      const evicted = db.prepare("SELECT count(*) FROM flows WHERE end_reason = 'evicted'").pluck().get() as number;
-      assert.ok(evicted >= 4000, String(evicted));
-      const finding = db.prepare("SELECT message FROM anomalies WHERE kind = 'connections_evicted'").pluck().all() as string[];
-      assert.equal(finding.length, 1);
-      assert.match(finding[0], new RegExp(`^${evicted.toLocaleString('en-US')} connections were evicted to stay within the memory budget of 1,000 connections at once`));
-    } finally {
-      db.close();
-    }
-    // Without a budget given, the default is recorded.
-    const free = join(dir, 'free.db');
-    assert.equal(spawnSync(process.execPath, [CLI, 'analyze', file, '--db', free, '-q']).status, 0);
-    const db2 = new Database(free, { readonly: true });
-    try {
-      assert.equal(db2.prepare("SELECT value FROM meta WHERE key = 'max_connections'").pluck().get(), '1000000');
-      assert.equal(db2.prepare("SELECT count(*) FROM flows WHERE end_reason = 'evicted'").pluck().get(), 0);
-    } finally {
-      db2.close();
-    }
+    assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'max_connections'").pluck().get(), '1000');
+    const evicted = db.prepare("SELECT count(*) FROM flows WHERE end_reason = 'evicted'").pluck().get() as number;
+    assert.ok(evicted >= 4000, String(evicted));
+    const finding = db.prepare("SELECT message FROM anomalies WHERE kind = 'connections_evicted'").pluck().all() as string[];
+    assert.equal(finding.length, 1);
+    assert.match(finding[0], new RegExp(`^${evicted.toLocaleString('en-US')} connections were evicted to stay within the memory budget of 1,000 connections at once`));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    db.close();
+  }
+  // Without a budget given, the default is recorded.
+  const free = join(dir, 'free.db');
+  assert.equal(spawnSync(process.execPath, [CLI, 'analyze', file, '--db', free, '-q']).status, 0);
+  const db2 = new Database(free, { readonly: true });
+  try {
+    assert.equal(db2.prepare("SELECT value FROM meta WHERE key = 'max_connections'").pluck().get(), '1000000');
+    assert.equal(db2.prepare("SELECT count(*) FROM flows WHERE end_reason = 'evicted'").pluck().get(), 0);
+  } finally {
+    db2.close();
   }
 });
 
 test('an evicted connection counts in the census up to its last packet only: census, summary, the view and the report agree', () => {
   const dir = scratchDir('tcpstate-budget-');
+  const file = join(dir, 'flood.db');
+  const flood = join(process.cwd(), 'samples', 'kernel', 'syn-flood', 'syn-flood.pcap');
+  const r = spawnSync(process.execPath, [CLI, 'analyze', flood, '--db', file, '--max-connections', '100', '-q'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const db = new Database(file, { readonly: true });
   try {
-    const file = join(dir, 'flood.db');
-    const flood = join(process.cwd(), 'samples', 'kernel', 'syn-flood', 'syn-flood.pcap');
-    const r = spawnSync(process.execPath, [CLI, 'analyze', flood, '--db', file, '--max-connections', '100', '-q'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const db = new Database(file, { readonly: true });
+    const evicted = db.prepare("SELECT count(*) FROM flows WHERE end_reason = 'evicted'").pluck().get() as number;
+    assert.ok(evicted > 100, String(evicted));
+    const end = db.prepare('SELECT last_ts FROM captures').pluck().get() as number;
+    // At the end: the view's sockets, the census's and the summary's are the same, evicted ones left out.
+    const viewAtEnd = db.prepare("SELECT count(*) FROM state_intervals WHERE ? BETWEEN from_ts AND to_ts AND state NOT IN ('CLOSED', 'LISTEN')").pluck().get(end) as number;
+    const stillOpen = db.prepare("SELECT count(*) FROM flows WHERE end_reason <> 'evicted' AND client_state NOT IN ('CLOSED', 'LISTEN')").pluck().get() as number;
+    const serverOpen = db.prepare("SELECT count(*) FROM flows WHERE end_reason <> 'evicted' AND server_state NOT IN ('CLOSED', 'LISTEN')").pluck().get() as number;
+    assert.equal(viewAtEnd, stillOpen + serverOpen);
+    const census = spawnSync(process.execPath, [CLI, 'census', file, '--count'], { encoding: 'utf8' });
+    assert.equal(census.status, 0, census.stderr);
+    assert.match(census.stdout, new RegExp(`^Total: ${viewAtEnd.toLocaleString('en-US')} sockets`, 'm'));
+    const summary = spawnSync(process.execPath, [CLI, 'summary', file], { encoding: 'utf8' });
+    const counts = /sockets at the end: (.*)$/m.exec(summary.stdout)![1].split(', ').map((x) => Number(x.split(' ').pop()!.replace(/,/g, '')));
+    assert.equal(counts.reduce((a, b) => a + b, 0), viewAtEnd);
+    // Before its last packet an evicted connection counts: at its last packet, its states are the view's.
+    const one = db.prepare("SELECT flow_index, last_ts FROM flows WHERE end_reason = 'evicted' ORDER BY flow_index LIMIT 1").get() as { flow_index: number; last_ts: number };
+    const at = db.prepare('SELECT count(*) FROM state_intervals WHERE flow_index = ? AND ? BETWEEN from_ts AND to_ts').pluck().get(one.flow_index, one.last_ts) as number;
+    assert.equal(at, 2);
+    const after = db.prepare('SELECT count(*) FROM state_intervals WHERE flow_index = ? AND ? BETWEEN from_ts AND to_ts').pluck().get(one.flow_index, one.last_ts + 1) as number;
+    assert.equal(after, 0);
+    // The HTML report's intervals are worked out apart from the view: the same.
+    const reader = TcpstateDb.open(file);
     try {
-      const evicted = db.prepare("SELECT count(*) FROM flows WHERE end_reason = 'evicted'").pluck().get() as number;
-      assert.ok(evicted > 100, String(evicted));
-      const end = db.prepare('SELECT last_ts FROM captures').pluck().get() as number;
-      // At the end: the view's sockets, the census's and the summary's are the same, evicted ones left out.
-      const viewAtEnd = db.prepare("SELECT count(*) FROM state_intervals WHERE ? BETWEEN from_ts AND to_ts AND state NOT IN ('CLOSED', 'LISTEN')").pluck().get(end) as number;
-      const stillOpen = db.prepare("SELECT count(*) FROM flows WHERE end_reason <> 'evicted' AND client_state NOT IN ('CLOSED', 'LISTEN')").pluck().get() as number;
-      const serverOpen = db.prepare("SELECT count(*) FROM flows WHERE end_reason <> 'evicted' AND server_state NOT IN ('CLOSED', 'LISTEN')").pluck().get() as number;
-      assert.equal(viewAtEnd, stillOpen + serverOpen);
-      const census = spawnSync(process.execPath, [CLI, 'census', file, '--count'], { encoding: 'utf8' });
-      assert.equal(census.status, 0, census.stderr);
-      assert.match(census.stdout, new RegExp(`^Total: ${viewAtEnd.toLocaleString('en-US')} sockets`, 'm'));
-      const summary = spawnSync(process.execPath, [CLI, 'summary', file], { encoding: 'utf8' });
-      const counts = /sockets at the end: (.*)$/m.exec(summary.stdout)![1].split(', ').map((x) => Number(x.split(' ').pop()!.replace(/,/g, '')));
-      assert.equal(counts.reduce((a, b) => a + b, 0), viewAtEnd);
-      // Before its last packet an evicted connection counts: at its last packet, its states are the view's.
-      const one = db.prepare("SELECT flow_index, last_ts FROM flows WHERE end_reason = 'evicted' ORDER BY flow_index LIMIT 1").get() as { flow_index: number; last_ts: number };
-      const at = db.prepare('SELECT count(*) FROM state_intervals WHERE flow_index = ? AND ? BETWEEN from_ts AND to_ts').pluck().get(one.flow_index, one.last_ts) as number;
-      assert.equal(at, 2);
-      const after = db.prepare('SELECT count(*) FROM state_intervals WHERE flow_index = ? AND ? BETWEEN from_ts AND to_ts').pluck().get(one.flow_index, one.last_ts + 1) as number;
-      assert.equal(after, 0);
-      // The HTML report's intervals are worked out apart from the view: the same.
-      const reader = TcpstateDb.open(file);
-      try {
-        const key = (x: unknown[]) => JSON.stringify(x);
-        const view = (db.prepare("SELECT addr, state, from_ts, to_ts FROM state_intervals WHERE state NOT IN ('CLOSED', 'LISTEN') AND to_ts >= from_ts").raw().all() as unknown[][]).map(key).sort();
-        assert.deepEqual([...reader.socketIntervals(1)].map(key).sort(), view);
-      } finally {
-        reader.close();
-      }
+      const key = (x: unknown[]) => JSON.stringify(x);
+      const view = (db.prepare("SELECT addr, state, from_ts, to_ts FROM state_intervals WHERE state NOT IN ('CLOSED', 'LISTEN') AND to_ts >= from_ts").raw().all() as unknown[][]).map(key).sort();
+      assert.deepEqual([...reader.socketIntervals(1)].map(key).sort(), view);
     } finally {
-      db.close();
+      reader.close();
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    db.close();
   }
 });
 
 test('evicting a tuple whose old connection was set aside in TIME_WAIT beside a new SYN ends both, and frees the row', async () => {
-  const mac = parseMac('02:00:00:00:00:01');
-  const server = parseIPv4('192.0.2.80');
-  const frames: Frame[] = [];
-  let t = 1_700_000_000_000_000n;
-  const send = (client: number, fromClient: boolean, flags: number, seq: number, ack: number) => {
-    t += 1000n;
-    const c = parseIPv4(`10.0.1.${client}`);
-    const [src, dst, sport, dport] = fromClient ? [c, server, 50000, 80] : [server, c, 80, 50000];
-    frames.push({ tsNs: t * 1000n, bytes: ethernet(mac, mac, ETHERTYPE.IPV4, ipv4(src, dst, IPPROTO_TCP, tcp({ srcPort: sport, dstPort: dport, seq, ack, flags, window: 1000 }, src, dst), { ttl: 64, id: 1, df: true })) });
-  };
+  const cap = new Capture();
+  let t = T0;
+  const next = () => (t += 1000);
+  const tuple: Addr = ['10.0.1.1', 50000];
   // Connection 1: the server closes first, so it holds TIME_WAIT; the client's new SYN on the same ports sets the old flow aside.
-  send(1, true, SYN, 100, 0);
-  send(1, false, SYN | ACK, 500, 101);
-  send(1, true, ACK, 101, 501);
-  send(1, false, FIN | ACK, 501, 101);
-  send(1, true, FIN | ACK, 101, 502);
-  send(1, false, ACK, 502, 102);
-  send(1, true, SYN, 9000, 0);
+  cap.conn(tuple, SERVER).send('client', 'S', next()).send('server', 'SA', next()).send('client', 'A', next())
+    .send('server', 'FA', next()).send('client', 'FA', next()).send('server', 'A', next());
+  cap.conn(tuple, SERVER, 'a new connect()').send('client', 'S', next());
   // Then four other connections' SYNs with a budget of 3: the first tuple, least recently seen, goes.
-  for (let c = 2; c <= 5; c++) send(c, true, SYN, 100, 0);
-  const bytes = writePcap({ endian: 'le', precision: 'us', linkType: LINKTYPE.ETHERNET, snaplen: 65535 }, frames);
+  for (let c = 2; c <= 5; c++) cap.conn([`10.0.1.${c}`, 50000], SERVER).send('client', 'S', next());
+  const bytes = cap.bytes();
   const free = await run(bytes);
   const one = (r: Awaited<ReturnType<typeof run>>) => r.ended.filter((e) => e.client === '10.0.1.1:50000').map((e) => e.endReason);
   // Without a budget: the set-aside flow ends when the capture does (TIME_WAIT still running; a flow

@@ -4,7 +4,7 @@
  */
 import { DecodeCounters, DecodedPacket, FragmentReassembler, Status, decodeRecord, type ReassemblyOptions } from './decode/index.js';
 import type { EndpointView, FlowView } from './tcp/rfc793/flow.js';
-import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from './tcp/rfc793/table.js';
+import { DEFAULT_FLOW_OPTIONS, FlowTable, newZeekLink, type FlowTableOptions, type ZeekLink } from './tcp/rfc793/table.js';
 import { STATE_NAMES, isGone } from './tcp/rfc793/tcp-state.js';
 import { formatEndpoint } from './util/address.js';
 import { DEFAULT_CONNECTION_THRESHOLDS, type ConnectionThresholds } from './detect/connection.js';
@@ -152,8 +152,11 @@ export interface AnalyzeOptions {
   thresholds?: Partial<ConnectionThresholds & HostThresholds>;
   /** Drop packets whose IPv4 header or TCP checksum is wrong (and count them), as Zeek does without -C. */
   verifyChecksums?: boolean;
-  /** Receives each connection as Zeek would log it in conn.log. */
-  onZeekConn?: (c: ZeekConn) => void;
+  /**
+   * Receives each connection as Zeek would log it in conn.log, and the live flow that starts at
+   * its first frame as it stands (`link`, refilled: valid during the call).
+   */
+  onZeekConn?: (c: ZeekConn, link: ZeekLink) => void;
   flowOptions?: Partial<FlowTableOptions>;
   /** Caps and timeouts of IP reassembly (decode/fragments.ts: DEFAULT_REASSEMBLY_OPTIONS). */
   reassembly?: Partial<ReassemblyOptions>;
@@ -229,6 +232,8 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   };
   const detectors = standardDetectors(emit, thresholds);
   const zeekConnStates: Record<string, number> = {};
+  /** The conn.log row being logged against the flows (its place counts the capture's rows). */
+  const zeekLink = newZeekLink();
   const verify = opts.verifyChecksums === true;
   // A closed conversation keeps its unacknowledged segments as long as the flow table keeps its connection
   // (TIME_WAIT, then the linger for late packets), and a little longer; then only its numbers (see analysis/DIFFERENCES.md).
@@ -240,9 +245,11 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     verifyChecksums: verify,
     onConn: (c, row, serial) => {
       zeekConnStates[c.conn_state] = (zeekConnStates[c.conn_state] ?? 0) + 1;
-      // The flow whose first packet this connection holds takes its summary now (the row knows both).
-      table.zeekLogged(row, serial, c.first_frame, c.last_frame, c.conn_state, c.history);
-      opts.onZeekConn?.(c);
+      // The flow whose first packet this connection holds takes its summary now, and the one
+      // starting where it starts is what its row is stored against (the row knows both).
+      zeekLink.seq++;
+      table.zeekLogged(row, serial, c.first_frame, c.last_frame, c.conn_state, c.history, zeekLink);
+      opts.onZeekConn?.(c, zeekLink);
     },
   });
   // Hosts keyed by IPv4 address as a number (a flood's spoofed sources make no text), IPv6 as text;

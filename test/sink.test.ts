@@ -77,7 +77,7 @@ test('rows held for multi-row inserts: written in order at commit (not a multipl
   const sink = new SqliteSink(file);
   const flowRow = (capture: number, index: number) => [
     capture, index, 4, '192.0.2.1', 40000 + index, '192.0.2.2', 80, 1, 2, 1, 2, 'TIME_WAIT', 'CLOSED', 'syn', 0, 'closed',
-    null, null, 1, 0, 40, 1, 0, 40, null, null, null, null, null, ...COUNT_COLUMNS.map(() => 0),
+    null, null, 1, 0, 40, 1, 0, 40, null, null, null, null, null, 0, 0, 0, ...COUNT_COLUMNS.map(() => 0),
   ];
   const transition = (i: number) => [i % 5 === 0 ? null : i, 1000 + i, i % 2 ? 'client' : 'server', i === 0 ? null : 'SYN_SENT', 'ESTABLISHED', `cause ${i}`, i % 3 === 0 ? 1 : 0];
   const zeek = (capture: number, i: number) => [capture, 2000 + i, '192.0.2.1', 40000 + i, '192.0.2.2', 80, i, 0, 0, 'S0', 0, 'S', 1, 40, 0, 0, i + 1, i + 1];

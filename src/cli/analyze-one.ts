@@ -63,7 +63,7 @@ export async function analyzeInto(
       probe: hooks.probe,
       onFlowEnd: (flow) => sink.writeFlow(id, flow),
       onFinding: watch === undefined ? (f) => sink.writeFinding(id, f) : (f, ends) => (sink.writeFinding(id, f), watch(f, ends)),
-      onZeekConn: (z) => sink.writeZeekConn(id, z),
+      onZeekConn: (z, link) => sink.writeZeekConn(id, z, link),
       verifyChecksums: settings.verifyChecksums,
       flowOptions: settings.flowOptions,
       reassembly: settings.reassembly,

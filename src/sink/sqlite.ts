@@ -19,6 +19,7 @@ import type { Finding } from '../detect/finding.js';
 import { COUNT_COLUMNS, rttSummary } from '../detect/packet-flags.js';
 import type { FlowView, TransitionVisitor } from '../tcp/rfc793/flow.js';
 import type { ZeekConn } from '../tcp/zeek/conn.js';
+import type { ZeekLink } from '../tcp/rfc793/table.js';
 import { wellFormed } from '../reader/names.js';
 import {
   ADDRESS_BASE,
@@ -215,7 +216,10 @@ ${CODE_TABLES.map(codeTableSql).join('\n')}
 ${DICTIONARIES.map(([t, c]) => dictionarySql(t, c)).join('\n')}
 `;
 
-/** The rows of one capture's flows and Zeek conns wait here until its commit links and appends them in order. */
+/**
+ * A capture's flows that came without Zeek's summary wait here for its commit to look it up, among
+ * Zeek's rows as they are (rowid: the place in conn.log), which also serve a row to be made again.
+ */
 const STAGING = `
 CREATE TEMP TABLE IF NOT EXISTS flow_stage AS SELECT * FROM main.flow_data WHERE 0;
 -- analyze --follow: the staged flows a checkpoint already wrote (they stay staged for Zeek's rows), and those it is writing.
@@ -238,28 +242,54 @@ const ZEEK_DATA_COLUMNS = [
 ];
 const ANOMALY_DATA_COLUMNS = ['capture_id', 'flow_id', 'flow_index', 'packet', 'ts', 'kind', 'severity', 'side', 'message', 'details'];
 
-/** What a Zeek row linked to a flow is stored as the difference from: its column, the flow's (f) value (`o`: the row's orient). */
-const zeekBases = (o: string): ReadonlyArray<readonly [string, string]> => {
-  const orient = (orig: string, resp: string) => `CASE ${o} WHEN 1 THEN f.${resp} ELSE f.${orig} END`;
-  const pair = (zeekOrig: string, zeekResp: string, client: string, server: string): Array<[string, string]> => [
-    [zeekOrig, orient(client, server)],
-    [zeekResp, orient(server, client)],
-  ];
-  return [
-    ['ts', 'f.first_ts'],
-    ...pair('orig_h', 'resp_h', 'client_addr', 'server_addr'),
-    ...pair('orig_p', 'resp_p', 'client_port', 'server_port'),
-    ['duration', 'f.duration'],
-    ...pair('orig_bytes', 'resp_bytes', 'client_bytes', 'server_bytes'),
-    ...pair('orig_pkts', 'resp_pkts', 'client_packets', 'server_packets'),
-    ...pair('orig_ip_bytes', 'resp_ip_bytes', 'client_ip_bytes', 'server_ip_bytes'),
-    ['first_frame', 'f.first_packet'],
-    ['frame_span', 'f.packet_span'],
-  ];
-};
-const ZEEK_BASES = zeekBases('z.orient');
-/** A staged Zeek row's orient towards the flow f it is linked to (0 when none). */
-const STAGED_ORIENT = 'coalesce(z.orig_h <> f.client_addr OR z.orig_p <> f.client_port, 0)';
+/**
+ * What a Zeek row linked to a flow is stored as the difference from: its column, the flow's
+ * column when Zeek's originator is the flow's client (orient 0), and when it is the server (1).
+ */
+const ZEEK_DIFFS: ReadonlyArray<readonly [string, string, string]> = [
+  ['ts', 'first_ts', 'first_ts'],
+  ['orig_h', 'client_addr', 'server_addr'],
+  ['resp_h', 'server_addr', 'client_addr'],
+  ['orig_p', 'client_port', 'server_port'],
+  ['resp_p', 'server_port', 'client_port'],
+  ['duration', 'duration', 'duration'],
+  ['orig_bytes', 'client_bytes', 'server_bytes'],
+  ['resp_bytes', 'server_bytes', 'client_bytes'],
+  ['orig_pkts', 'client_packets', 'server_packets'],
+  ['resp_pkts', 'server_packets', 'client_packets'],
+  ['orig_ip_bytes', 'client_ip_bytes', 'server_ip_bytes'],
+  ['resp_ip_bytes', 'server_ip_bytes', 'client_ip_bytes'],
+  ['first_frame', 'first_packet', 'first_packet'],
+  ['frame_span', 'packet_span', 'packet_span'],
+];
+/** The same as SQL over the flow f (`o`: the row's orient). */
+const ZEEK_BASES: ReadonlyArray<readonly [string, string]> = ZEEK_DIFFS.map(([c, a, b]) => [c, a === b ? `f.${a}` : `CASE z.orient WHEN 1 THEN f.${b} ELSE f.${a} END`]);
+/**
+ * A flow's values a Zeek row is stored against, as the writer keeps them (after its id), in the
+ * order ZeekLink's values come in (zeekValues).
+ */
+const FLOW_BASE = ['id', 'client_addr', 'client_port', 'server_addr', 'server_port', 'first_ts', 'duration', 'first_packet', 'packet_span',
+  'client_packets', 'client_bytes', 'client_ip_bytes', 'server_packets', 'server_bytes', 'server_ip_bytes'];
+/** Each of FLOW_BASE in flow_data's row, each Zeek difference's column in zeek_stage's row and in FLOW_BASE either way. */
+const FLOW_BASE_AT = FLOW_BASE.map((c) => FLOW_DATA_COLUMNS.indexOf(c));
+const DIFF_ZEEK_AT = ZEEK_DIFFS.map(([c]) => ZEEK_DATA_COLUMNS.indexOf(c));
+const DIFF_BASE_AT = [0, 1].map((o) => ZEEK_DIFFS.map((d) => FLOW_BASE.indexOf(d[1 + o])));
+/** Zeek's originator is a flow's server: the row is stored that way round (as SQL's `orig_h <> client_addr OR orig_p <> client_port`). */
+const ORIG_H = ZEEK_DATA_COLUMNS.indexOf('orig_h');
+const ORIG_P = ZEEK_DATA_COLUMNS.indexOf('orig_p');
+const RESP_H = ZEEK_DATA_COLUMNS.indexOf('resp_h');
+const RESP_P = ZEEK_DATA_COLUMNS.indexOf('resp_p');
+const FIRST_FRAME = ZEEK_DATA_COLUMNS.indexOf('first_frame');
+/** Zeek's row (zeek_stage's values at z of `staged`) and the flow `base` have the same two ends. */
+function sameEnds(staged: RowValue[], z: number, base: number[]): boolean {
+  const oh = staged[z + ORIG_H];
+  const op = staged[z + ORIG_P];
+  const rh = staged[z + RESP_H];
+  const rp = staged[z + RESP_P];
+  return (oh === base[1] && op === base[2] && rh === base[3] && rp === base[4]) || (oh === base[3] && op === base[4] && rh === base[1] && rp === base[2]);
+}
+/** Zeek rows made again (their flow had packets after Zeek logged them) held for one statement each at the next flush. */
+const RESTORES_HELD = 1024;
 
 /** A step's packet and time: moment 0 is the flow's first packet, moment k the k-th pair of its moments. */
 const momentAt = (k: 0 | 1) =>
@@ -305,7 +335,8 @@ SELECT z.capture_id, z.ts, ${addressText('z.orig_h')} AS orig_h, z.orig_p, ${add
        z.orig_pkts, z.orig_ip_bytes, z.resp_pkts, z.resp_ip_bytes, z.first_frame, z.first_frame + z.frame_span AS last_frame
 FROM (SELECT z.capture_id, z.conn_state, z.missed_bytes, z.history,
              ${ZEEK_BASES.map(([c, base]) => `coalesce(${base}, 0) + z.${c} AS ${c}`).join(',\n             ')}
-      FROM zeek_conn_data z LEFT JOIN flow_data f ON f.id = z.flow_id) z;
+      FROM zeek_conn_data z LEFT JOIN flow_data f ON f.id = z.flow_id
+      WHERE z.flow_id IS NULL OR f.id IS NOT NULL) z;
 `;
 
 /**
@@ -391,8 +422,12 @@ const ROWS_PER_INSERT = 32;
 const FEW_UNLINKED = 64;
 /** Values of a transition as handed over (packet, ts, side, from, to, cause, inferred). */
 const TRANSITION_WIDTH = 7;
-/** Index of the first count in flowValues' row. */
-const FIRST_COUNT = 29;
+/** In flowValues' row: the end of the figures, the conn.log row stored against the flow (zeekRow, stale, pending), the first count. */
+const FIGURES_END = 29;
+const ZEEK_ROW_AT = 29;
+const FIRST_COUNT = 32;
+/** In zeekValues' row: its own values, then (ZeekLink) its place, the flow it starts with and that flow's values. */
+const ZEEK_WIDTH = 18;
 
 /**
  * Rows for one INSERT, held until ROWS_PER_INSERT of them can go in one statement call;
@@ -447,13 +482,14 @@ export interface Sink {
   beginCapture(path: string, name: string): number;
   writeFlow(captureId: number, f: FlowView): void;
   writeFinding(captureId: number, f: Finding): void;
-  writeZeekConn(captureId: number, z: ZeekConn): void;
+  /** `link`: the flow the row starts with, as it stands (the pipeline's; without it, the row is stored as it is). */
+  writeZeekConn(captureId: number, z: ZeekConn, link?: ZeekLink): void;
   commitCapture(id: number, s: CaptureSummary): void;
   /**
    * analyze --follow: commit what can be read so far (the findings, the connections that ended
-   * and whose Zeek row is written, and the capture's row as `running` with its packets so far) and
-   * go on in a new transaction. Zeek's rows, and the flows whose Zeek row is not there yet, stay
-   * staged until commitCapture.
+   * and whose Zeek row is written, Zeek's rows whose flow is written or that have none, and the
+   * capture's row as `running` with its packets so far) and go on in a new transaction. The flows
+   * whose Zeek row is not there yet stay staged until commitCapture.
    */
   checkpointCapture(id: number, packets: number): void;
   rollbackCapture(): void;
@@ -555,7 +591,25 @@ export class SqliteSink implements Sink {
   /** Staged flows without their Zeek summary (the commit links them). */
   private readonly unlinkedFlows: Database.Statement;
   private readonly anomalies: RowBuffer;
+  /** Zeek's rows as they are, for the flows the commit links (and for a row to be made again). */
   private readonly zeekConns: RowBuffer;
+  /** Zeek's rows as stored: the differences from the flow they start with, in conn.log order (rowid zeekBase + place). */
+  private readonly zeekData: RowBuffer;
+  private readonly stagedZeek: Database.Statement;
+  private readonly restoreZeek: Database.Statement;
+  /** The last zeek_conn_data rowid before the capture's, and the place of its last conn.log row. */
+  private zeekBase = 0;
+  private zeekSeq = 0;
+  private readonly maxZeekRow: Database.Statement;
+  /**
+   * Flows that ended while Zeek's connection holding their first packet was not logged yet
+   * (FlowView.zeekPending), by first packet: their id and values, for a Zeek row that starts there.
+   */
+  private readonly pendingFlows = new Map<number, number[]>();
+  /** The flow a ZeekLink names (refilled). */
+  private readonly linkBase: number[] = new Array(FLOW_BASE.length).fill(0);
+  /** Zeek rows to make again, as the restore statement's values (see restoreZeekRows). */
+  private readonly restores: RowValue[] = [];
   private readonly insertStep: Database.Statement;
   private readonly appendStaged: Database.Statement[];
   /** analyze --follow's checkpoint: the staged flows whose Zeek row is staged too go in (see checkpointCapture). */
@@ -610,6 +664,8 @@ export class SqliteSink implements Sink {
         throw new DbRefused(`${file} is a tcpstate database of schema version ${row.value}; this tcpstate writes version ${SCHEMA_VERSION}. Rebuild it: ${rebuild(file)}`);
       }
       this.db.exec(SCHEMA);
+      // zeek_conns hides a row whose flow is not written yet (a checkpoint's): made again as this version reads.
+      this.db.exec('DROP VIEW IF EXISTS zeek_conns');
       this.db.exec(DOCUMENTED_VIEWS);
       this.db.exec(VIEWS);
       this.db.exec(STAGING);
@@ -650,13 +706,23 @@ export class SqliteSink implements Sink {
       this.flows = new RowBuffer(this.db, `INSERT INTO temp.flow_stage (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length);
       this.unlinkedFlows = this.db.prepare('SELECT count(*) FROM temp.flow_stage WHERE conn_state IS NULL').pluck();
       this.linkedFlows = new RowBuffer(this.db, `INSERT INTO main.flow_data (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length);
-      this.zeekConns = new RowBuffer(this.db, `INSERT INTO temp.zeek_stage (${ZEEK_DATA_COLUMNS.join(', ')})`, ZEEK_DATA_COLUMNS.length);
+      this.zeekConns = new RowBuffer(this.db, `INSERT INTO temp.zeek_stage (rowid, ${ZEEK_DATA_COLUMNS.join(', ')})`, ZEEK_DATA_COLUMNS.length + 1);
+      this.zeekData = new RowBuffer(
+        this.db,
+        `INSERT INTO main.zeek_conn_data (rowid, capture_id, conn_state, missed_bytes, history, flow_id, orient, ${ZEEK_DIFFS.map(([c]) => c).join(', ')})`,
+        7 + ZEEK_BASES.length,
+      );
+      this.stagedZeek = this.db.prepare(`SELECT ${ZEEK_DATA_COLUMNS.join(', ')} FROM temp.zeek_stage WHERE rowid = ?`).raw();
+      this.restoreZeek = this.db.prepare(
+        `UPDATE main.zeek_conn_data SET flow_id = ?, orient = ?, ${ZEEK_DIFFS.map(([c]) => `${c} = ?`).join(', ')} WHERE rowid = ?`,
+      );
+      this.maxZeekRow = this.db.prepare('SELECT coalesce(max(rowid), 0) FROM zeek_conn_data').pluck();
       this.anomalies = new RowBuffer(this.db, `INSERT INTO anomaly_data (${ANOMALY_DATA_COLUMNS.join(', ')})`, ANOMALY_DATA_COLUMNS.length);
       this.insertStep = this.db.prepare(
         'INSERT INTO path_steps (path_id, seq, side, from_state, to_state, cause, inferred, moment, no_packet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
       // At commit, a flow takes Zeek's summary from the conn.log row holding its first packet,
-      // whichever way Zeek oriented it (the client's way first); flows and conns go in, in order.
+      // whichever way Zeek oriented it (the client's way first); the flows go in, in order.
       const zeekRow = (orig: string, resp: string) =>
         `(SELECT z.rowid FROM temp.zeek_stage z
            WHERE z.orig_h = f.${orig}_addr AND z.orig_p = f.${orig}_port AND z.resp_h = f.${resp}_addr AND z.resp_p = f.${resp}_port
@@ -676,26 +742,14 @@ export class SqliteSink implements Sink {
            LEFT JOIN temp.zeek_stage z ON z.rowid = l.zid
            ORDER BY l.id`,
         ),
-        // A Zeek row goes in as the differences from the flow that starts at its first frame on its tuple, if one does.
-        this.db.prepare('CREATE INDEX IF NOT EXISTS temp.flow_stage_first ON flow_stage (first_packet)'),
-        this.db.prepare(
-          `INSERT INTO main.zeek_conn_data (capture_id, flow_id, orient, conn_state, missed_bytes, history, ${ZEEK_BASES.map(([c]) => c).join(', ')})
-           SELECT z.capture_id, f.id, ${STAGED_ORIENT}, z.conn_state, z.missed_bytes, z.history,
-                  ${zeekBases(STAGED_ORIENT).map(([c, base]) => `z.${c} - coalesce(${base}, 0)`).join(', ')}
-           FROM temp.zeek_stage z LEFT JOIN temp.flow_stage f ON f.first_packet = z.first_frame
-             AND ((f.client_addr = z.orig_h AND f.client_port = z.orig_p AND f.server_addr = z.resp_h AND f.server_port = z.resp_p)
-               OR (f.server_addr = z.orig_h AND f.server_port = z.orig_p AND f.client_addr = z.resp_h AND f.client_port = z.resp_p))
-           ORDER BY z.rowid`,
-        ),
         this.db.prepare('DROP INDEX IF EXISTS temp.zeek_stage_tuple'),
-        this.db.prepare('DROP INDEX IF EXISTS temp.flow_stage_first'),
 
         this.db.prepare('DELETE FROM temp.flow_stage'),
         this.db.prepare('DELETE FROM temp.zeek_stage'),
         this.db.prepare('DELETE FROM temp.flow_written'),
       ];
       // A flow whose Zeek row is staged takes the summary it will take at the end (a frame is in one
-      // Zeek connection only); the others wait. The flows stay staged for Zeek's rows, which go in at the end.
+      // Zeek connection only); the others wait.
       this.appendLinked = [
         this.db.prepare('CREATE INDEX IF NOT EXISTS temp.zeek_stage_tuple ON zeek_stage (orig_h, orig_p, resp_h, resp_p, first_frame)'),
         this.db.prepare('DELETE FROM temp.flow_writing'),
@@ -742,8 +796,8 @@ export class SqliteSink implements Sink {
   }
 
   /** Write one row of Zeek's conn.log. */
-  writeZeekConn(captureId: number, z: ZeekConn): void {
-    this.insertZeekRow(zeekValues(captureId, z));
+  writeZeekConn(captureId: number, z: ZeekConn, link?: ZeekLink): void {
+    this.insertZeekRow(zeekValues(captureId, z, link));
   }
 
   /** Write one finding (its flow is linked by flow_index). */
@@ -829,15 +883,68 @@ export class SqliteSink implements Sink {
     }
   }
 
+  /**
+   * A conn.log row: staged as it is (for the flows the commit links), and stored at once as its
+   * differences from the flow it starts with: the live flow ZeekLink named (as it stood then), or
+   * one that ended before (pendingFlows), or none.
+   */
   private zeekRow(v: RowValue[]): void {
+    const linked = v.length > ZEEK_WIDTH;
+    const seq = linked ? (v[ZEEK_WIDTH] as number) : this.zeekSeq + 1;
+    this.zeekSeq = seq;
     const at = this.zeekConns.slot();
     const row = this.zeekConns.row;
-    for (let i = 0; i < 17; i++) row[at + i] = v[i];
-    row[at + 2] = this.address(v[2]);
-    row[at + 4] = this.address(v[4]);
-    row[at + 9] = code(this.connStateCode, CONN_STATES, v[9]);
-    row[at + 11] = this.dict.histories.id(v[11] as string);
-    row[at + 17] = (v[17] as number) - (v[16] as number);
+    row[at] = seq;
+    const z = at + 1;
+    for (let i = 0; i < 17; i++) row[z + i] = v[i];
+    row[z + 2] = this.address(v[2]);
+    row[z + 4] = this.address(v[4]);
+    row[z + 9] = code(this.connStateCode, CONN_STATES, v[9]);
+    row[z + 11] = this.dict.histories.id(v[11] as string);
+    row[z + 17] = (v[17] as number) - (v[16] as number);
+    let base: number[] | undefined;
+    if (linked && v[ZEEK_WIDTH + 1] !== null) {
+      base = this.linkBase;
+      const from = ZEEK_WIDTH + 1;
+      base[0] = this.flowBase + (v[from] as number);
+      for (let k = 1; k < FLOW_BASE.length; k++) base[k] = v[from + k] as number;
+      base[1] = this.address(v[from + 1]);
+      base[3] = this.address(v[from + 3]);
+    } else {
+      const frame = row[z + FIRST_FRAME] as number;
+      base = this.pendingFlows.get(frame);
+      if (base !== undefined) {
+        this.pendingFlows.delete(frame);
+        if (!sameEnds(row, z, base)) base = undefined;
+      }
+    }
+    const out = this.zeekData.slot();
+    this.storedZeek(this.zeekData.row, out, row, z, base);
+  }
+
+  /** Zeek's row (zeek_stage's values at z of `staged`) as zeek_conn_data stores it, at `out` of `to`: the differences from the flow `base`, or itself. */
+  private storedZeek(to: RowValue[], out: number, staged: RowValue[], z: number, base: number[] | undefined): void {
+    to[out] = this.zeekBase + this.zeekSeq;
+    to[out + 1] = staged[z];
+    to[out + 2] = staged[z + 9];
+    to[out + 3] = staged[z + 10];
+    to[out + 4] = staged[z + 11];
+    this.zeekDifferences(to, out + 5, staged, z, base);
+  }
+
+  /** flow_id, orient and the differences of ZEEK_DIFFS, at `out` of `to`. */
+  private zeekDifferences(to: RowValue[], out: number, staged: RowValue[], z: number, base: number[] | undefined): void {
+    if (base === undefined) {
+      to[out] = null;
+      to[out + 1] = 0;
+      for (let k = 0; k < DIFF_ZEEK_AT.length; k++) to[out + 2 + k] = staged[z + DIFF_ZEEK_AT[k]];
+      return;
+    }
+    const orient = staged[z + ORIG_H] !== base[1] || staged[z + ORIG_P] !== base[2] ? 1 : 0;
+    const from = DIFF_BASE_AT[orient];
+    to[out] = base[0];
+    to[out + 1] = orient;
+    for (let k = 0; k < DIFF_ZEEK_AT.length; k++) to[out + 2 + k] = (staged[z + DIFF_ZEEK_AT[k]] as number) - base[from[k]];
   }
 
   /** An address's code (see codes.ts). */
@@ -877,8 +984,10 @@ export class SqliteSink implements Sink {
       this.paths.set(key, path);
       this.writePath(path, key);
     }
-    const at = this.flows.slot();
-    const row = this.flows.row;
+    // Linked by the analysis (it came with Zeek's summary): into flow_data now; the others are staged for the commit to link.
+    const rows = v[16] !== null ? this.linkedFlows : this.flows;
+    const at = rows.slot();
+    const row = rows.row;
     row[at] = this.pendingId;
     row[at + 1] = v[0];
     row[at + 2] = v[1];
@@ -901,7 +1010,7 @@ export class SqliteSink implements Sink {
     // conn_state and history: the analysis's link to Zeek's row, or (null) found at commit.
     row[at + 19] = code(this.connStateCode, CONN_STATES, v[16]);
     row[at + 20] = v[17] === null ? null : this.dict.histories.id(v[17] as string);
-    for (let i = 18; i < FIRST_COUNT; i++) row[at + 21 + i - 18] = v[i];
+    for (let i = 18; i < FIGURES_END; i++) row[at + 21 + i - 18] = v[i];
     let counts: string | null = null;
     for (let i = FIRST_COUNT; i < v.length; i++) {
       if (v[i] !== 0) {
@@ -910,12 +1019,42 @@ export class SqliteSink implements Sink {
       }
     }
     row[at + 32] = counts;
-    // Linked by the analysis: in now (it stays staged for Zeek's rows, whose values are the differences from it).
-    if (row[at + 19] !== null) {
-      const to = this.linkedFlows.slot();
-      const out = this.linkedFlows.row;
-      for (let k = 0; k < FLOW_DATA_COLUMNS.length; k++) out[to + k] = row[at + k];
+    // Zeek's row stored against this flow as it stood then is made again; a Zeek row to come may start where it starts.
+    const zeekRow = v[ZEEK_ROW_AT] as number;
+    if (zeekRow !== 0 && v[ZEEK_ROW_AT + 1] === 1) this.restoreZeekRow(zeekRow, row, at);
+    if (v[ZEEK_ROW_AT + 2] === 1) this.pendingFlows.set(p0, FLOW_BASE_AT.map((k) => row[at + k] as number));
+  }
+
+  /**
+   * Zeek's row `seq` of the capture was stored against the flow (values at `at` of `row`) before
+   * the flow's last packets: its differences are made again from the row as staged, at the next
+   * flush, RESTORES_HELD to a flush at most.
+   */
+  private restoreZeekRow(seq: number, row: RowValue[], at: number): void {
+    const r = this.restores;
+    r.push(seq);
+    for (const k of FLOW_BASE_AT) r.push(row[at + k]);
+    if (r.length >= RESTORES_HELD * (1 + FLOW_BASE.length)) {
+      this.zeekConns.flush();
+      this.zeekData.flush();
+      this.restoreZeekRows();
     }
+  }
+
+  /** The held restores (the rows they name are written: after the buffers' flush). */
+  private restoreZeekRows(): void {
+    const r = this.restores;
+    const width = 1 + FLOW_BASE.length;
+    const values: RowValue[] = new Array(2 + ZEEK_DIFFS.length + 1);
+    for (let i = 0; i < r.length; i += width) {
+      const seq = r[i] as number;
+      const staged = this.stagedZeek.get(seq) as RowValue[] | undefined;
+      if (staged === undefined) throw new Error(`Zeek row ${seq} of the capture is not staged`);
+      this.zeekDifferences(values, 0, staged, 0, r.slice(i + 1, i + width) as number[]);
+      values[values.length - 1] = this.zeekBase + seq;
+      this.restoreZeek.run(values);
+    }
+    r.length = 0;
   }
 
   /** The steps of a new path (its key as finishFlow makes it). */
@@ -960,6 +1099,8 @@ export class SqliteSink implements Sink {
     this.linkedFlows.flush();
     this.anomalies.flush();
     this.zeekConns.flush();
+    this.zeekData.flush();
+    this.restoreZeekRows();
   }
 
   /** Drop any earlier analysis of `path` (its rows go with it). */
@@ -984,6 +1125,8 @@ export class SqliteSink implements Sink {
       for (const [k, v] of this.meta) this.setMeta.run(k, v);
       this.flowBase = this.maxFlowId.get() as number;
       this.anomalyBase = this.maxAnomalyId.get() as number;
+      this.zeekBase = this.maxZeekRow.get() as number;
+      this.zeekSeq = 0;
       // Appends only: a small page cache will do (memory under a flood).
       this.db.pragma(`cache_size = ${LOAD_CACHE_SIZE}`);
       return Number(this.insertCapture.run(path, name).lastInsertRowid);
@@ -1160,6 +1303,9 @@ export class SqliteSink implements Sink {
     this.linkedFlows.discard();
     this.anomalies.discard();
     this.zeekConns.discard();
+    this.zeekData.discard();
+    this.restores.length = 0;
+    this.pendingFlows.clear();
   }
 
   /**
@@ -1278,6 +1424,9 @@ export function flowValues(captureId: number, f: FlowView): RowValue[] {
     crtt ? Math.round(crtt.median) : null,
     srtt ? Math.round(srtt.min) : null,
     srtt ? Math.round(srtt.median) : null,
+    f.zeekRow,
+    f.zeekRowStale ? 1 : 0,
+    f.zeekPending ? 1 : 0,
   ];
   for (let i = 0; i < COUNT_COLUMNS.length; i++) row.push(a ? a.count(i) : 0);
   return row;
@@ -1287,8 +1436,8 @@ export function findingValues(captureId: number, f: Finding): RowValue[] {
   return [captureId, f.flow, f.packet, f.ts, f.kind, f.severity, f.side, f.message, JSON.stringify(f.details)];
 }
 
-export function zeekValues(captureId: number, z: ZeekConn): RowValue[] {
-  return [
+export function zeekValues(captureId: number, z: ZeekConn, link?: ZeekLink): RowValue[] {
+  const row: RowValue[] = [
     captureId,
     z.ts,
     z.orig_h,
@@ -1308,4 +1457,29 @@ export function zeekValues(captureId: number, z: ZeekConn): RowValue[] {
     z.first_frame,
     z.last_frame,
   ];
+  if (link === undefined) return row;
+  // Its place, then the flow it starts with (FLOW_BASE's order, the flow's index for its id), or null.
+  row.push(link.seq);
+  if (link.flow === 0) {
+    row.push(null);
+    return row;
+  }
+  row.push(
+    link.flow,
+    link.clientAddr,
+    link.clientPort,
+    link.serverAddr,
+    link.serverPort,
+    link.firstTs,
+    link.lastTs - link.firstTs,
+    link.firstPacket,
+    link.lastPacket - link.firstPacket,
+    link.clientPackets,
+    link.clientBytes,
+    link.clientIpBytes,
+    link.serverPackets,
+    link.serverBytes,
+    link.serverIpBytes,
+  );
+  return row;
 }

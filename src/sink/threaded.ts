@@ -14,6 +14,7 @@ import type { CaptureSummary } from '../pipeline.js';
 import type { Finding } from '../detect/finding.js';
 import type { FlowView, TransitionVisitor } from '../tcp/rfc793/flow.js';
 import type { ZeekConn } from '../tcp/zeek/conn.js';
+import type { ZeekLink } from '../tcp/rfc793/table.js';
 import { DbError } from './errors.js';
 import { captureRow, findingValues, flowValues, zeekValues, type RowValue, type Sink, type SinkLimits } from './sqlite.js';
 import { BATCH_VALUES, Op, Signal, Tag, type Batch, type Control, type Reply } from './batch.js';
@@ -76,8 +77,8 @@ export class ThreadedSink implements Sink {
     this.row(Op.FINDING, findingValues(captureId, f));
   }
 
-  writeZeekConn(captureId: number, z: ZeekConn): void {
-    this.row(Op.ZEEK, zeekValues(captureId, z));
+  writeZeekConn(captureId: number, z: ZeekConn, link?: ZeekLink): void {
+    this.row(Op.ZEEK, zeekValues(captureId, z, link));
   }
 
   commitCapture(id: number, s: CaptureSummary): void {

@@ -152,6 +152,9 @@ const FLOW_COLUMNS = {
   zeekSerial: Uint32Array,
   zeekState: Int32Array,
   zeekHistory: Int32Array,
+  /** The conn.log row (its place, from 1) the database stores against this flow, 0: none; and the flow's last packet when Zeek logged it. */
+  zeekRow: Int32Array,
+  zeekSnap: Uint32Array,
 };
 
 const ENDPOINT_COLUMNS = {
@@ -664,6 +667,23 @@ export class FlowView {
   get zeekHistory(): string | null {
     const k = this.st.f.c.zeekHistory[this.row];
     return k === 0 ? null : this.st.zeekTexts[k - 1];
+  }
+  /** The conn.log row stored against this flow (its place in the capture's conn.log, from 1), or 0. */
+  get zeekRow(): number {
+    return this.st.f.c.zeekRow[this.row];
+  }
+  /** A packet came after Zeek logged that row: its differences from this flow must be made again. */
+  get zeekRowStale(): boolean {
+    const c = this.st.f.c;
+    return c.zeekRow[this.row] !== 0 && c.zeekSnap[this.row] !== c.lastPacket[this.row];
+  }
+  /**
+   * Zeek had a connection when this flow started and has not logged it yet: its row may still
+   * start at this flow's first packet (the database keeps the flow's values for it).
+   */
+  get zeekPending(): boolean {
+    const c = this.st.f.c;
+    return c.zeekRow[this.row] === 0 && c.zeekState[this.row] === 0 && c.zeekSerial[this.row] !== 0;
   }
   /** The client's IPv4 address as a number (0 for IPv6). */
   get clientAddrV4(): number {

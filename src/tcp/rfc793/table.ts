@@ -48,11 +48,44 @@ const LONE_COLUMNS = {
   windowScale: Int8Array,
   /** The SYN's direction: its sender (the client) is this end of the row's pair. */
   dir: Uint8Array,
-  /** As the flow's zeekSerial, zeekState and zeekHistory (flow.ts), until the flow is made. */
+  /** As the flow's zeekSerial, zeekState, zeekHistory and zeekRow (flow.ts), until the flow is made. */
   zeekSerial: Uint32Array,
   zeekState: Int32Array,
   zeekHistory: Int32Array,
+  zeekRow: Int32Array,
 };
+
+/**
+ * A row of Zeek's conn.log against the flows (FlowTable.zeekLogged fills it): the database
+ * stores the row as its differences from the flow that starts at its first frame, and this is
+ * that flow as it stands when Zeek logs (one object, refilled).
+ */
+export interface ZeekLink {
+  /** The row's place in the capture's conn.log, from 1. */
+  seq: number;
+  /** The live flow starting at the row's first frame: its id, or 0 when there is none. */
+  flow: number;
+  /** Its ends (an IPv4 address as its number, another as text) and what it holds so far. */
+  clientAddr: number | string;
+  clientPort: number;
+  serverAddr: number | string;
+  serverPort: number;
+  firstTs: number;
+  lastTs: number;
+  firstPacket: number;
+  lastPacket: number;
+  clientPackets: number;
+  clientBytes: number;
+  clientIpBytes: number;
+  serverPackets: number;
+  serverBytes: number;
+  serverIpBytes: number;
+}
+
+export const newZeekLink = (): ZeekLink => ({
+  seq: 0, flow: 0, clientAddr: 0, clientPort: 0, serverAddr: 0, serverPort: 0, firstTs: 0, lastTs: 0, firstPacket: 0, lastPacket: 0,
+  clientPackets: 0, clientBytes: 0, clientIpBytes: 0, serverPackets: 0, serverBytes: 0, serverIpBytes: 0,
+});
 
 export interface FlowTableOptions {
   /** How long TIME_WAIT lasts before CLOSED (Linux: 60 s; RFC 793's 2MSL: 240 s). */
@@ -296,15 +329,22 @@ export class FlowTable {
   }
 
   /**
-   * Zeek logged its connection `serial` on the row, frames `first` to `last`: a flow of the row
-   * linked to it whose first packet it holds takes its conn_state and history now, so that the
-   * database need not look them up (a flow that ended before is looked up there, as before).
+   * Zeek logged its connection `serial` on the row, frames `first` to `last`, as row `link.seq`
+   * of its conn.log: a flow of the row linked to it whose first packet it holds takes its
+   * conn_state and history now, so that the database need not look them up (a flow that ended
+   * before is looked up there, as before). The live flow that starts at frame `first`, if any, is
+   * the one the database stores Zeek's row against: `link` gets it as it stands, and the flow
+   * notes the row (a packet after makes the row's differences stale: FlowView.zeekRowStale).
    */
-  zeekLogged(row: number, serial: number, first: number, last: number, connState: string, history: string): void {
+  zeekLogged(row: number, serial: number, first: number, last: number, connState: string, history: string, link: ZeekLink): void {
+    link.flow = 0;
     const L = this.lone.c;
-    if (L.id[row] !== 0 && L.zeekSerial[row] === serial && L.frame[row] >= first && L.frame[row] <= last) {
-      L.zeekState[row] = this.zeekText(connState);
-      L.zeekHistory[row] = this.zeekText(history);
+    if (L.id[row] !== 0) {
+      if (L.zeekSerial[row] === serial && L.frame[row] >= first && L.frame[row] <= last) {
+        L.zeekState[row] = this.zeekText(connState);
+        L.zeekHistory[row] = this.zeekText(history);
+      }
+      if (L.frame[row] === first) this.linkLone(row, link);
     }
     const i = this.slots.slotOf(row);
     if (i < 0) return;
@@ -313,12 +353,64 @@ export class FlowTable {
       c.zeekState[i] = this.zeekText(connState);
       c.zeekHistory[i] = this.zeekText(history);
     }
+    if (c.live[i] !== 0 && c.firstPacket[i] === first) this.linkFlow(this.store, i, link);
     const p = c.parked[i] - 1;
     const q = this.parked.f.c;
     if (p >= 0 && q.live[p] !== 0 && q.zeekSerial[p] === serial && q.firstPacket[p] >= first && q.firstPacket[p] <= last) {
       q.zeekState[p] = this.zeekText(connState);
       q.zeekHistory[p] = this.zeekText(history);
     }
+    if (p >= 0 && q.live[p] !== 0 && q.firstPacket[p] === first) this.linkFlow(this.parked, p, link);
+  }
+
+  /** Zeek's row `link.seq` is stored against the flow in slot i of `st`, as it stands. */
+  private linkFlow(st: FlowStore, i: number, link: ZeekLink): void {
+    const c = st.f.c;
+    const x = st.e.c;
+    c.zeekRow[i] = link.seq;
+    c.zeekSnap[i] = c.lastPacket[i];
+    const row = c.keyRow[i];
+    const client = c.clientEnd[i];
+    this.linkEnds(row, client, c.sameEnds[i] !== 0 ? client : 1 - client, link);
+    link.flow = c.id[i];
+    link.firstTs = c.firstTs[i];
+    link.lastTs = c.lastTs[i];
+    link.firstPacket = c.firstPacket[i];
+    link.lastPacket = c.lastPacket[i];
+    link.clientPackets = x.packets[2 * i];
+    link.clientBytes = x.payloadBytes[2 * i];
+    link.clientIpBytes = x.ipBytes[2 * i];
+    link.serverPackets = x.packets[2 * i + 1];
+    link.serverBytes = x.payloadBytes[2 * i + 1];
+    link.serverIpBytes = x.ipBytes[2 * i + 1];
+  }
+
+  /** Zeek's row `link.seq` is stored against the row's lone SYN: its flow as the SYN makes it (see whole). */
+  private linkLone(row: number, link: ZeekLink): void {
+    const L = this.lone.c;
+    L.zeekRow[row] = link.seq;
+    const client = L.dir[row];
+    this.linkEnds(row, client, 1 - client, link);
+    link.flow = L.id[row];
+    link.firstTs = L.ts[row];
+    link.lastTs = L.ts[row];
+    link.firstPacket = L.frame[row];
+    link.lastPacket = L.frame[row];
+    link.clientPackets = 1;
+    link.clientBytes = L.len[row];
+    link.clientIpBytes = L.ipBytes[row];
+    link.serverPackets = 0;
+    link.serverBytes = 0;
+    link.serverIpBytes = 0;
+  }
+
+  private linkEnds(row: number, client: number, server: number, link: ZeekLink): void {
+    const t = this.conn;
+    const v4 = t.family(row) === 4;
+    link.clientAddr = v4 ? t.addressV4(row, client) | 0 : t.address(row, client);
+    link.clientPort = t.port(row, client);
+    link.serverAddr = v4 ? t.addressV4(row, server) | 0 : t.address(row, server);
+    link.serverPort = t.port(row, server);
   }
 
   /** A text's index + 1 in the stores' zeekTexts. */
@@ -402,6 +494,7 @@ export class FlowTable {
     L.zeekSerial[row] = 0;
     L.zeekState[row] = 0;
     L.zeekHistory[row] = 0;
+    L.zeekRow[row] = 0;
     this.conn.hold(row, FLOW_HOLDER);
     if (this.loneWait !== Infinity) this.timers.push(ts + this.loneWait, row, id, LONE_TAG);
     this.created++;
@@ -423,9 +516,12 @@ export class FlowTable {
     c.zeekSerial[i] = L.zeekSerial[row];
     c.zeekState[i] = L.zeekState[row];
     c.zeekHistory[i] = L.zeekHistory[row];
+    c.zeekRow[i] = L.zeekRow[row];
+    c.zeekSnap[i] = frame;
     L.zeekSerial[row] = 0;
     L.zeekState[row] = 0;
     L.zeekHistory[row] = 0;
+    L.zeekRow[row] = 0;
     this.deliver(i, dir, frame, ts, L.flags[row], L.seq[row], L.ack[row], L.len[row], L.ipBytes[row], L.window[row], L.windowScale[row], -1);
     return i;
   }

@@ -11,6 +11,8 @@ import { analyzeInto } from '../src/cli/analyze-one.js';
 import type { CaptureSummary } from '../src/pipeline.js';
 import { COUNT_COLUMNS } from '../src/detect/packet-flags.js';
 import { SqliteSink } from '../src/sink/sqlite.js';
+import { SIDES, STATES } from '../src/sink/codes.js';
+import { St } from '../src/tcp/rfc793/tcp-state.js';
 import { repoRoot, scratchDir } from './helpers.js';
 
 const sample = (name: string) => join(repoRoot, 'samples', 'kernel', name, `${name}.pcap`);
@@ -116,4 +118,10 @@ test('rows held for multi-row inserts: written in order at commit (not a multipl
   } finally {
     db.close();
   }
+});
+
+test("the writer thread's numbers for sides and states are the database's codes", () => {
+  // StepVisitor hands over St numbers and sides as 0/1; the writer stores them as they are.
+  for (const [name, n] of Object.entries(St)) assert.equal(STATES.names[n], name, `St.${name}`);
+  assert.deepEqual(SIDES.names, ['client', 'server']);
 });

@@ -34,10 +34,16 @@ export const enum Signal {
 }
 
 export interface Batch {
-  nums: Float64Array;
-  tags: Uint8Array;
+  nums: Float64Array<ArrayBuffer>;
+  tags: Uint8Array<ArrayBuffer>;
   n: number;
   strings: string[];
+}
+
+/** A batch's arrays, back from the writer to be filled again. */
+export interface Spare {
+  nums: Float64Array<ArrayBuffer>;
+  tags: Uint8Array<ArrayBuffer>;
 }
 
 export type Control =

@@ -975,7 +975,11 @@ export class SqliteSink implements Sink {
         moments.push(dp, dt);
         m = moments.length / 2;
       }
-      key += `${code(this.sideCode, SIDES, st[i + 2])},${code(this.stateCode, STATES, st[i + 3]) ?? ''},${code(this.stateCode, STATES, st[i + 4])},${this.dict.causes.id(st[i + 5] as string)},${st[i + 6]},${m},${packet === null ? 1 : 0};`;
+      // Side and states come as codes from the writer thread (StepVisitor), as text from writeFlow.
+      const side = typeof st[i + 2] === 'number' ? st[i + 2] : code(this.sideCode, SIDES, st[i + 2]);
+      const from = typeof st[i + 3] === 'number' ? st[i + 3] : code(this.stateCode, STATES, st[i + 3]);
+      const to = typeof st[i + 4] === 'number' ? st[i + 4] : code(this.stateCode, STATES, st[i + 4]);
+      key += `${side},${from ?? ''},${to},${this.dict.causes.id(st[i + 5] as string)},${st[i + 6]},${m},${packet === null ? 1 : 0};`;
     }
     st.length = 0;
     let path = this.paths.get(key);
@@ -1440,9 +1444,9 @@ export function zeekValues(captureId: number, z: ZeekConn, link?: ZeekLink): Row
   const row: RowValue[] = [
     captureId,
     z.ts,
-    z.orig_h,
+    link === undefined ? z.orig_h : link.origAddr,
     z.orig_p,
-    z.resp_h,
+    link === undefined ? z.resp_h : link.respAddr,
     z.resp_p,
     z.duration,
     z.orig_bytes,

@@ -12,12 +12,12 @@
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { CaptureSummary } from '../pipeline.js';
 import type { Finding } from '../detect/finding.js';
-import type { FlowView, TransitionVisitor } from '../tcp/rfc793/flow.js';
+import type { FlowView, StepVisitor } from '../tcp/rfc793/flow.js';
 import type { ZeekConn } from '../tcp/zeek/conn.js';
 import type { ZeekLink } from '../tcp/rfc793/table.js';
 import { DbError } from './errors.js';
 import { captureRow, findingValues, flowValues, zeekValues, type RowValue, type Sink, type SinkLimits } from './sqlite.js';
-import { BATCH_VALUES, Op, Signal, Tag, type Batch, type Control, type Reply } from './batch.js';
+import { BATCH_VALUES, Op, Signal, Tag, type Batch, type Control, type Reply, type Spare } from './batch.js';
 
 /**
  * Batches posted and not yet written (~288 KB each). Rows come in bursts (a wave of TIME_WAIT
@@ -37,20 +37,24 @@ export class ThreadedSink implements Sink {
   private readonly worker: Worker;
   private readonly signal: Int32Array;
   private readonly replies: MessagePort;
+  /** Batches' arrays the writer is done with, sent back to be filled again (no new 300 KB a batch). */
+  private readonly spares: MessagePort;
   private nums = new Float64Array(BATCH_VALUES);
   private tags = new Uint8Array(BATCH_VALUES);
   private n = 0;
   private strings: string[] = [];
-  private stringIndex = new Map<string, number>();
+  private readonly stringIndex = new Map<string, number>();
   private closed = false;
 
   constructor(file: string, meta: Record<string, string> = {}, limits: SinkLimits = {}) {
     const { port1, port2 } = new MessageChannel();
+    const spares = new MessageChannel();
     this.signal = new Int32Array(new SharedArrayBuffer(Signal.SIZE * 4));
     this.replies = port1;
+    this.spares = spares.port1;
     this.worker = new Worker(new URL('./writer-thread.js', import.meta.url), {
-      workerData: { signal: this.signal.buffer, replies: port2 },
-      transferList: [port2],
+      workerData: { signal: this.signal.buffer, replies: port2, spares: spares.port2 },
+      transferList: [port2, spares.port2],
       resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
     });
     this.worker.unref();
@@ -70,7 +74,7 @@ export class ThreadedSink implements Sink {
   writeFlow(captureId: number, f: FlowView): void {
     this.row(Op.FLOW, flowValues(captureId, f));
     // In packet-time order (a change found later may concern an earlier frame), straight into the batch.
-    f.forEachInTimeOrder(this.transitionRow);
+    f.forEachStepInTimeOrder(this.transitionRow);
   }
 
   writeFinding(captureId: number, f: Finding): void {
@@ -102,6 +106,7 @@ export class ThreadedSink implements Sink {
     } finally {
       this.closed = true;
       this.replies.close();
+      this.spares.close();
       void this.worker.terminate();
     }
   }
@@ -114,12 +119,12 @@ export class ThreadedSink implements Sink {
   }
 
   /** A TRANSITION row (the writer adds its flow's id and its order), as FlowView.forEachInTimeOrder hands it over. */
-  private readonly transitionRow: TransitionVisitor = (packet, ts, side, from, to, cause, inferred) => {
+  private readonly transitionRow: StepVisitor = (packet, ts, side, from, to, cause, inferred) => {
     let i = this.start(Op.TRANSITION, 7);
     i = this.value(i, packet);
     i = this.value(i, ts);
     i = this.value(i, side);
-    i = this.value(i, from);
+    i = this.value(i, from < 0 ? null : from);
     i = this.value(i, to);
     i = this.value(i, cause);
     this.n = this.value(i, inferred ? 1 : 0);
@@ -168,18 +173,19 @@ export class ThreadedSink implements Sink {
     const batch: Batch = { nums: this.nums, tags: this.tags, n: this.n, strings: this.strings };
     Atomics.add(s, Signal.INFLIGHT, 1);
     this.worker.postMessage(batch, [this.nums.buffer, this.tags.buffer]);
-    this.nums = new Float64Array(BATCH_VALUES);
-    this.tags = new Uint8Array(BATCH_VALUES);
+    const spare = receiveMessageOnPort(this.spares)?.message as Spare | undefined;
+    this.nums = spare?.nums ?? new Float64Array(BATCH_VALUES);
+    this.tags = spare?.tags ?? new Uint8Array(BATCH_VALUES);
     this.n = 0;
     this.strings = [];
-    this.stringIndex = new Map();
+    this.stringIndex.clear();
   }
 
   /** Rows not handed over yet are dropped (the capture is being rolled back). */
   private discard(): void {
     this.n = 0;
     this.strings = [];
-    this.stringIndex = new Map();
+    this.stringIndex.clear();
   }
 
   /** A write the writer could not do fails the capture at the next batch, not only at its commit. */

@@ -3,11 +3,11 @@
  * in the order they were written, and answers the control calls.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { Op, Signal, Tag, type Batch, type Control, type Reply } from './batch.js';
+import { Op, Signal, Tag, type Batch, type Control, type Reply, type Spare } from './batch.js';
 import { DbError } from './errors.js';
 import { SqliteSink, type RowValue } from './sqlite.js';
 
-const { signal, replies } = workerData as { signal: SharedArrayBuffer; replies: MessagePort };
+const { signal, replies, spares } = workerData as { signal: SharedArrayBuffer; replies: MessagePort; spares: MessagePort };
 const sig = new Int32Array(signal);
 let sink: SqliteSink | null = null;
 /** The first write of the capture that failed (the sink has rolled the capture back): its commit fails with it. */
@@ -32,6 +32,9 @@ parentPort!.on('message', (m: Batch | Control) => {
         Atomics.store(sig, Signal.FAILED, 1);
       }
     }
+    // Its arrays go back to be filled again.
+    const spare: Spare = { nums: m.nums, tags: m.tags };
+    spares.postMessage(spare, [m.nums.buffer, m.tags.buffer]);
     Atomics.sub(sig, Signal.INFLIGHT, 1);
     Atomics.notify(sig, Signal.INFLIGHT);
     return;
@@ -48,6 +51,7 @@ parentPort!.on('message', (m: Batch | Control) => {
   if (m.op === 'close') {
     parentPort!.close();
     replies.close();
+    spares.close();
   }
 });
 

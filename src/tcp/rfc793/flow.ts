@@ -72,6 +72,12 @@ export type TransitionVisitor = (
 ) => void;
 
 /**
+ * The same by numbers, for the database's writer: the side (0 client, 1 server), the states as
+ * St numbers (`from` -1: none), the cause as its text.
+ */
+export type StepVisitor = (packet: number | null, ts: number, side: number, from: number, to: number, cause: string, inferred: boolean) => void;
+
+/**
  * A SYN, SYN-ACK or FIN from the peer, seen at the capture point. Whether and when it reached
  * an endpoint shows in what the endpoint sends next: an ACK covering it, or a segment of its
  * own that does not (the two crossed). Kinds of a receipt record.
@@ -385,6 +391,25 @@ export class FlowStore {
 
   /** The flow's state changes in packet-time order (stable: recording order within one instant). */
   forEachInTimeOrder(row: number, fn: TransitionVisitor): void {
+    const k = this.timeOrder(row);
+    for (let j = 0; j < k; j++) this.visit(this.order[j], fn);
+  }
+
+  /** forEachInTimeOrder by numbers. */
+  forEachStepInTimeOrder(row: number, fn: StepVisitor): void {
+    const k = this.timeOrder(row);
+    const log = this.log;
+    for (let j = 0; j < k; j++) {
+      const i = this.order[j];
+      const code = log.c.code[i];
+      const frame = log.c.frame[i];
+      const from = (code >> 4) & 15;
+      fn(frame === 0 ? null : frame, log.c.ts[i], (code >> 8) & 1, from === NO_STATE ? -1 : from, code & 15, this.causes[code >> 10], (code & (1 << 9)) !== 0);
+    }
+  }
+
+  /** The flow's log records in packet-time order into `order`; returns how many. */
+  private timeOrder(row: number): number {
     const log = this.log;
     const ts = log.c.ts;
     const n = this.f.c.logCount[row];
@@ -400,7 +425,7 @@ export class FlowStore {
       }
       order[j] = i;
     }
-    for (let j = 0; j < k; j++) this.visit(order[j], fn);
+    return k;
   }
 
   /** The flow's state changes in recording order. */
@@ -716,6 +741,9 @@ export class FlowView {
   }
   forEachInTimeOrder(fn: TransitionVisitor): void {
     this.st.forEachInTimeOrder(this.row, fn);
+  }
+  forEachStepInTimeOrder(fn: StepVisitor): void {
+    this.st.forEachStepInTimeOrder(this.row, fn);
   }
   /** `side`'s first change from `from` to `to` (null: any) with cause `cause` (omitted: any), or -1; read it with tsAt and causeAt. */
   findTransition(side: Side, from: TcpStateName | null, to: TcpStateName | null, cause: CauseCode | -1 = -1): number {

@@ -63,6 +63,9 @@ const LONE_COLUMNS = {
 export interface ZeekLink {
   /** The row's place in the capture's conn.log, from 1. */
   seq: number;
+  /** Its orig_h and resp_h as the database codes them: an IPv4 address as its number, another as text. */
+  origAddr: number | string;
+  respAddr: number | string;
   /** The live flow starting at the row's first frame: its id, or 0 when there is none. */
   flow: number;
   /** Its ends (an IPv4 address as its number, another as text) and what it holds so far. */
@@ -83,7 +86,7 @@ export interface ZeekLink {
 }
 
 export const newZeekLink = (): ZeekLink => ({
-  seq: 0, flow: 0, clientAddr: 0, clientPort: 0, serverAddr: 0, serverPort: 0, firstTs: 0, lastTs: 0, firstPacket: 0, lastPacket: 0,
+  seq: 0, origAddr: 0, respAddr: 0, flow: 0, clientAddr: 0, clientPort: 0, serverAddr: 0, serverPort: 0, firstTs: 0, lastTs: 0, firstPacket: 0, lastPacket: 0,
   clientPackets: 0, clientBytes: 0, clientIpBytes: 0, serverPackets: 0, serverBytes: 0, serverIpBytes: 0,
 });
 

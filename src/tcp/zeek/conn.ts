@@ -37,8 +37,11 @@ export interface ZeekConnTrackerOptions {
   likelyServerPorts?: ReadonlySet<number>;
   /** Script constants that differ from init-bare.zeek. */
   tuning?: Partial<ZeekTuning>;
-  /** Receives each row when Zeek would log it, with its connection-table row and serial; without it finish() returns them all. */
-  onConn?: (c: ZeekConn, row: number, serial: number) => void;
+  /**
+   * Receives each row when Zeek would log it, with its connection-table row, serial and which end
+   * of the row's pair is its originator; without it finish() returns them all.
+   */
+  onConn?: (c: ZeekConn, row: number, serial: number, origEnd: number) => void;
   /** The connection table shared with the other analyzers; without it the tracker keeps its own. */
   table?: ConnTable;
 }
@@ -66,7 +69,7 @@ export class ZeekConnTracker implements SessionHost {
   private readonly timers = new ZeekTimerHeap();
   private readonly sessions: TcpSessions;
   private readonly rows: ZeekConn[] = [];
-  private readonly onConn: ((c: ZeekConn, row: number, serial: number) => void) | undefined;
+  private readonly onConn: ((c: ZeekConn, row: number, serial: number, origEnd: number) => void) | undefined;
   private now = -Infinity;
   private finished = false;
   private live = 0;
@@ -176,10 +179,11 @@ export class ZeekConnTracker implements SessionHost {
   private end(slot: number, keep: boolean): void {
     const row = this.sessions.rowOf(slot);
     const serial = this.sessions.serialOf(slot);
+    const origEnd = this.sessions.origEndOf(slot);
     const conn = this.sessions.toConn(slot);
     this.sessions.end(slot);
     this.live--;
-    if (this.onConn) this.onConn(conn, row, serial);
+    if (this.onConn) this.onConn(conn, row, serial, origEnd);
     else this.rows.push(conn);
     if (!keep) this.table.release(row, ZEEK_HOLDER);
   }

@@ -195,6 +195,11 @@ export class TcpSessions implements ReassemblerHost {
     return this.cols.c.serial[slot];
   }
 
+  /** Which end of its row's pair (0: lower, 1: higher) the connection in `slot` takes as its originator. */
+  origEndOf(slot: number): number {
+    return this.cols.c.origEnd[slot];
+  }
+
   /** The connection-table row of the connection in `slot`. */
   rowOf(slot: number): number {
     return this.cols.c.row[slot];

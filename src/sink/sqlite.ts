@@ -1391,13 +1391,16 @@ export function captureRow(s: CaptureSummary): CaptureRow {
 }
 
 /** The flows row of an ended flow (Zeek's columns are filled in at commit). */
-export function flowValues(captureId: number, f: FlowView): RowValue[] {
+/** `into`: the array to fill (a caller handing the values on at once reuses one). */
+export function flowValues(captureId: number, f: FlowView, into: RowValue[] = []): RowValue[] {
   const c = f.client;
   const s = f.server;
   const a = f.hasAnalysis ? f.analysis : null;
   const crtt = a ? rttSummary(a.sortedRtt('client')) : null;
   const srtt = a ? rttSummary(a.sortedRtt('server')) : null;
-  const row: RowValue[] = [
+  const row = into;
+  row.length = 0;
+  row.push(
     captureId,
     f.id,
     f.ipVersion,
@@ -1431,7 +1434,7 @@ export function flowValues(captureId: number, f: FlowView): RowValue[] {
     f.zeekRow,
     f.zeekRowStale ? 1 : 0,
     f.zeekPending ? 1 : 0,
-  ];
+  );
   for (let i = 0; i < COUNT_COLUMNS.length; i++) row.push(a ? a.count(i) : 0);
   return row;
 }

@@ -44,6 +44,8 @@ export class ThreadedSink implements Sink {
   private n = 0;
   private strings: string[] = [];
   private readonly stringIndex = new Map<string, number>();
+  /** A flow's values, refilled for each (they go into the batch at once). */
+  private readonly flowRow: RowValue[] = [];
   private closed = false;
 
   constructor(file: string, meta: Record<string, string> = {}, limits: SinkLimits = {}) {
@@ -72,7 +74,7 @@ export class ThreadedSink implements Sink {
   }
 
   writeFlow(captureId: number, f: FlowView): void {
-    this.row(Op.FLOW, flowValues(captureId, f));
+    this.row(Op.FLOW, flowValues(captureId, f, this.flowRow));
     // In packet-time order (a change found later may concern an earlier frame), straight into the batch.
     f.forEachStepInTimeOrder(this.transitionRow);
   }

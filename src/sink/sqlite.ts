@@ -16,8 +16,8 @@ import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
 import type { CaptureSummary } from '../pipeline.js';
 import type { Finding } from '../detect/finding.js';
-import { COUNT_COLUMNS, rttSummary } from '../detect/packet-flags.js';
-import type { FlowView, TransitionVisitor } from '../tcp/rfc793/flow.js';
+import { COUNT_COLUMNS } from '../detect/packet-flags.js';
+import type { FlowView, Side, TransitionVisitor } from '../tcp/rfc793/flow.js';
 import type { ZeekConn } from '../tcp/zeek/conn.js';
 import type { ZeekLink } from '../tcp/rfc793/table.js';
 import { wellFormed } from '../reader/names.js';
@@ -1390,103 +1390,171 @@ export function captureRow(s: CaptureSummary): CaptureRow {
   };
 }
 
+/**
+ * Where a row's values go, one at a time, in the order of its table's columns: ThreadedSink puts
+ * them straight into its batch (a number stays unboxed), ArrayOut into an array.
+ */
+export interface RowOut {
+  num(v: number): void;
+  text(v: string): void;
+  none(): void;
+  value(v: RowValue): void;
+}
+
+/** A row's values into an array. */
+export class ArrayOut implements RowOut {
+  readonly row: RowValue[] = [];
+  num(v: number): void {
+    this.row.push(v);
+  }
+  text(v: string): void {
+    this.row.push(v);
+  }
+  none(): void {
+    this.row.push(null);
+  }
+  value(v: RowValue): void {
+    this.row.push(v);
+  }
+}
+
+/** The sides whose RTT figures a flow's row holds, in its columns' order. */
+const RTT_SIDES: readonly Side[] = ['client', 'server'];
+
+/** Values in a flow's row as writeFlowValues writes them. */
+export const FLOW_VALUES = FIRST_COUNT + COUNT_COLUMNS.length;
+
 /** The flows row of an ended flow (Zeek's columns are filled in at commit). */
-/** `into`: the array to fill (a caller handing the values on at once reuses one). */
-export function flowValues(captureId: number, f: FlowView, into: RowValue[] = []): RowValue[] {
+export function writeFlowValues(captureId: number, f: FlowView, out: RowOut): void {
   const c = f.client;
   const s = f.server;
   const a = f.hasAnalysis ? f.analysis : null;
-  const crtt = a ? rttSummary(a.sortedRtt('client')) : null;
-  const srtt = a ? rttSummary(a.sortedRtt('server')) : null;
-  const row = into;
-  row.length = 0;
-  row.push(
-    captureId,
-    f.id,
-    f.ipVersion,
-    // An IPv4 address as its code (the 32 bits as a signed integer, see codes.ts): no text made and parsed again.
-    c.addrV4 >= 0 ? c.addrV4 | 0 : c.addr,
-    c.port,
-    s.addrV4 >= 0 ? s.addrV4 | 0 : s.addr,
-    s.port,
-    f.firstTs,
-    f.lastTs,
-    f.firstPacket,
-    f.lastPacket,
-    c.state,
-    s.state,
-    f.rolesBy,
-    f.midstream ? 1 : 0,
-    f.endReason ?? 'end_of_capture',
-    f.zeekConnState,
-    f.zeekHistory,
-    c.packets,
-    c.payloadBytes,
-    c.ipBytes,
-    s.packets,
-    s.payloadBytes,
-    s.ipBytes,
-    a && a.initialRttUs >= 0 ? a.initialRttUs : null,
-    crtt ? Math.round(crtt.min) : null,
-    crtt ? Math.round(crtt.median) : null,
-    srtt ? Math.round(srtt.min) : null,
-    srtt ? Math.round(srtt.median) : null,
-    f.zeekRow,
-    f.zeekRowStale ? 1 : 0,
-    f.zeekPending ? 1 : 0,
-  );
-  for (let i = 0; i < COUNT_COLUMNS.length; i++) row.push(a ? a.count(i) : 0);
-  return row;
+  out.num(captureId);
+  out.num(f.id);
+  out.num(f.ipVersion);
+  // An IPv4 address as its code (the 32 bits as a signed integer, see codes.ts): no text made and parsed again.
+  const cv4 = c.addrV4;
+  if (cv4 >= 0) out.num(cv4 | 0);
+  else out.text(c.addr);
+  out.num(c.port);
+  const sv4 = s.addrV4;
+  if (sv4 >= 0) out.num(sv4 | 0);
+  else out.text(s.addr);
+  out.num(s.port);
+  out.num(f.firstTs);
+  out.num(f.lastTs);
+  out.num(f.firstPacket);
+  out.num(f.lastPacket);
+  out.text(c.state);
+  out.text(s.state);
+  out.text(f.rolesBy);
+  out.num(f.midstream ? 1 : 0);
+  out.text(f.endReason ?? 'end_of_capture');
+  out.value(f.zeekConnState);
+  out.value(f.zeekHistory);
+  out.num(c.packets);
+  out.num(c.payloadBytes);
+  out.num(c.ipBytes);
+  out.num(s.packets);
+  out.num(s.payloadBytes);
+  out.num(s.ipBytes);
+  if (a !== null && a.initialRttUs >= 0) out.num(a.initialRttUs);
+  else out.none();
+  for (const side of RTT_SIDES) {
+    const sorted = a === null ? null : a.sortedRtt(side);
+    if (sorted === null || sorted.length === 0) {
+      out.none();
+      out.none();
+    } else {
+      // As rttSummary: the smallest and the median.
+      out.num(Math.round(sorted[0]));
+      out.num(Math.round(sorted[(sorted.length - 1) >> 1]));
+    }
+  }
+  out.num(f.zeekRow);
+  out.num(f.zeekRowStale ? 1 : 0);
+  out.num(f.zeekPending ? 1 : 0);
+  for (let i = 0; i < COUNT_COLUMNS.length; i++) out.num(a === null ? 0 : a.count(i));
+}
+
+export function flowValues(captureId: number, f: FlowView): RowValue[] {
+  const out = new ArrayOut();
+  writeFlowValues(captureId, f, out);
+  return out.row;
+}
+
+/** Values in a finding's row. */
+export const FINDING_VALUES = 9;
+
+export function writeFindingValues(captureId: number, f: Finding, out: RowOut): void {
+  out.num(captureId);
+  out.value(f.flow);
+  out.value(f.packet);
+  out.num(f.ts);
+  out.text(f.kind);
+  out.text(f.severity);
+  out.value(f.side);
+  out.text(f.message);
+  out.text(JSON.stringify(f.details));
 }
 
 export function findingValues(captureId: number, f: Finding): RowValue[] {
-  return [captureId, f.flow, f.packet, f.ts, f.kind, f.severity, f.side, f.message, JSON.stringify(f.details)];
+  const out = new ArrayOut();
+  writeFindingValues(captureId, f, out);
+  return out.row;
+}
+
+/** Values in a Zeek row at most (with its ZeekLink). */
+export const ZEEK_VALUES = ZEEK_WIDTH + 2 + FLOW_BASE.length - 1;
+
+/** A conn.log row; with `link`, its place and the flow it starts with, as it stands (see SqliteSink.zeekRow). */
+export function writeZeekValues(captureId: number, z: ZeekConn, link: ZeekLink | undefined, out: RowOut): void {
+  out.num(captureId);
+  out.num(z.ts);
+  if (link === undefined) out.text(z.orig_h);
+  else out.value(link.origAddr);
+  out.num(z.orig_p);
+  if (link === undefined) out.text(z.resp_h);
+  else out.value(link.respAddr);
+  out.num(z.resp_p);
+  out.num(z.duration);
+  out.num(z.orig_bytes);
+  out.num(z.resp_bytes);
+  out.text(z.conn_state);
+  out.num(z.missed_bytes);
+  out.text(z.history);
+  out.num(z.orig_pkts);
+  out.num(z.orig_ip_bytes);
+  out.num(z.resp_pkts);
+  out.num(z.resp_ip_bytes);
+  out.num(z.first_frame);
+  out.num(z.last_frame);
+  if (link === undefined) return;
+  // Its place, then the flow it starts with (FLOW_BASE's order, the flow's index for its id), or null.
+  out.num(link.seq);
+  if (link.flow === 0) {
+    out.none();
+    return;
+  }
+  out.num(link.flow);
+  out.value(link.clientAddr);
+  out.num(link.clientPort);
+  out.value(link.serverAddr);
+  out.num(link.serverPort);
+  out.num(link.firstTs);
+  out.num(link.lastTs - link.firstTs);
+  out.num(link.firstPacket);
+  out.num(link.lastPacket - link.firstPacket);
+  out.num(link.clientPackets);
+  out.num(link.clientBytes);
+  out.num(link.clientIpBytes);
+  out.num(link.serverPackets);
+  out.num(link.serverBytes);
+  out.num(link.serverIpBytes);
 }
 
 export function zeekValues(captureId: number, z: ZeekConn, link?: ZeekLink): RowValue[] {
-  const row: RowValue[] = [
-    captureId,
-    z.ts,
-    link === undefined ? z.orig_h : link.origAddr,
-    z.orig_p,
-    link === undefined ? z.resp_h : link.respAddr,
-    z.resp_p,
-    z.duration,
-    z.orig_bytes,
-    z.resp_bytes,
-    z.conn_state,
-    z.missed_bytes,
-    z.history,
-    z.orig_pkts,
-    z.orig_ip_bytes,
-    z.resp_pkts,
-    z.resp_ip_bytes,
-    z.first_frame,
-    z.last_frame,
-  ];
-  if (link === undefined) return row;
-  // Its place, then the flow it starts with (FLOW_BASE's order, the flow's index for its id), or null.
-  row.push(link.seq);
-  if (link.flow === 0) {
-    row.push(null);
-    return row;
-  }
-  row.push(
-    link.flow,
-    link.clientAddr,
-    link.clientPort,
-    link.serverAddr,
-    link.serverPort,
-    link.firstTs,
-    link.lastTs - link.firstTs,
-    link.firstPacket,
-    link.lastPacket - link.firstPacket,
-    link.clientPackets,
-    link.clientBytes,
-    link.clientIpBytes,
-    link.serverPackets,
-    link.serverBytes,
-    link.serverIpBytes,
-  );
-  return row;
+  const out = new ArrayOut();
+  writeZeekValues(captureId, z, link, out);
+  return out.row;
 }

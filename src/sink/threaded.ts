@@ -16,7 +16,19 @@ import type { FlowView, StepVisitor } from '../tcp/rfc793/flow.js';
 import type { ZeekConn } from '../tcp/zeek/conn.js';
 import type { ZeekLink } from '../tcp/rfc793/table.js';
 import { DbError } from './errors.js';
-import { captureRow, findingValues, flowValues, zeekValues, type RowValue, type Sink, type SinkLimits } from './sqlite.js';
+import {
+  FINDING_VALUES,
+  FLOW_VALUES,
+  ZEEK_VALUES,
+  captureRow,
+  writeFindingValues,
+  writeFlowValues,
+  writeZeekValues,
+  type RowOut,
+  type RowValue,
+  type Sink,
+  type SinkLimits,
+} from './sqlite.js';
 import { BATCH_VALUES, Op, Signal, Tag, type Batch, type Control, type Reply, type Spare } from './batch.js';
 
 /**
@@ -33,7 +45,7 @@ const WRITER_YOUNG_GENERATION_MB = 2;
 /** How long one wait lasts before the writer's liveness is checked again (ms). */
 const WAIT_SLICE_MS = 1000;
 
-export class ThreadedSink implements Sink {
+export class ThreadedSink implements Sink, RowOut {
   private readonly worker: Worker;
   private readonly signal: Int32Array;
   private readonly replies: MessagePort;
@@ -44,8 +56,8 @@ export class ThreadedSink implements Sink {
   private n = 0;
   private strings: string[] = [];
   private readonly stringIndex = new Map<string, number>();
-  /** A flow's values, refilled for each (they go into the batch at once). */
-  private readonly flowRow: RowValue[] = [];
+  /** Where the row being written has its count (see begin). */
+  private countAt = 0;
   private closed = false;
 
   constructor(file: string, meta: Record<string, string> = {}, limits: SinkLimits = {}) {
@@ -73,18 +85,25 @@ export class ThreadedSink implements Sink {
     return this.call({ op: 'begin', path, name }) as number;
   }
 
+  // Each row's values go straight into the batch (RowOut): no array, no number boxed.
   writeFlow(captureId: number, f: FlowView): void {
-    this.row(Op.FLOW, flowValues(captureId, f, this.flowRow));
+    this.begin(Op.FLOW, FLOW_VALUES);
+    writeFlowValues(captureId, f, this);
+    this.end();
     // In packet-time order (a change found later may concern an earlier frame), straight into the batch.
     f.forEachStepInTimeOrder(this.transitionRow);
   }
 
   writeFinding(captureId: number, f: Finding): void {
-    this.row(Op.FINDING, findingValues(captureId, f));
+    this.begin(Op.FINDING, FINDING_VALUES);
+    writeFindingValues(captureId, f, this);
+    this.end();
   }
 
   writeZeekConn(captureId: number, z: ZeekConn, link?: ZeekLink): void {
-    this.row(Op.ZEEK, zeekValues(captureId, z, link));
+    this.begin(Op.ZEEK, ZEEK_VALUES);
+    writeZeekValues(captureId, z, link, this);
+    this.end();
   }
 
   commitCapture(id: number, s: CaptureSummary): void {
@@ -113,54 +132,62 @@ export class ThreadedSink implements Sink {
     }
   }
 
-  /** One row: the op, the number of values, the values. */
-  private row(op: Op, values: RowValue[]): void {
-    let i = this.start(op, values.length);
-    for (const v of values) i = this.value(i, v);
-    this.n = i;
-  }
-
-  /** A TRANSITION row (the writer adds its flow's id and its order), as FlowView.forEachInTimeOrder hands it over. */
+  /** A TRANSITION row (the writer adds its flow's id and its order), as FlowView.forEachStepInTimeOrder hands it over. */
   private readonly transitionRow: StepVisitor = (packet, ts, side, from, to, cause, inferred) => {
-    let i = this.start(Op.TRANSITION, 7);
-    i = this.value(i, packet);
-    i = this.value(i, ts);
-    i = this.value(i, side);
-    i = this.value(i, from < 0 ? null : from);
-    i = this.value(i, to);
-    i = this.value(i, cause);
-    this.n = this.value(i, inferred ? 1 : 0);
+    this.begin(Op.TRANSITION, 7);
+    if (packet === null) this.none();
+    else this.num(packet);
+    this.num(ts);
+    this.num(side);
+    if (from < 0) this.none();
+    else this.num(from);
+    this.num(to);
+    this.text(cause);
+    this.num(inferred ? 1 : 0);
+    this.end();
   };
 
-  /** Room for a row of `count` values (flushing first if the batch is full): its op and count are written; returns where its values go. */
-  private start(op: Op, count: number): number {
-    if (this.n + count + 2 > BATCH_VALUES) this.flush();
-    let i = this.n;
+  /** A row of at most `most` values starts (the batch handed over first if it could not hold them): its op, and room for its count. */
+  private begin(op: Op, most: number): void {
+    if (this.n + most + 2 > BATCH_VALUES) this.flush();
+    const i = this.n;
     this.nums[i] = op;
-    this.tags[i++] = Tag.NUM;
-    this.nums[i] = count;
-    this.tags[i++] = Tag.NUM;
-    return i;
+    this.tags[i] = Tag.NUM;
+    this.tags[i + 1] = Tag.NUM;
+    this.countAt = i + 1;
+    this.n = i + 2;
   }
 
-  /** Put one value at `i` (a string as its index in the batch's strings); returns the next place. */
-  private value(i: number, v: RowValue): number {
-    if (typeof v === 'number') {
-      this.nums[i] = v;
-      this.tags[i] = Tag.NUM;
-    } else if (v === null) {
-      this.tags[i] = Tag.NULL;
-    } else {
-      let k = this.stringIndex.get(v);
-      if (k === undefined) {
-        k = this.strings.length;
-        this.strings.push(v);
-        this.stringIndex.set(v, k);
-      }
-      this.nums[i] = k;
-      this.tags[i] = Tag.STR;
+  /** The row is complete: its count. */
+  private end(): void {
+    this.nums[this.countAt] = this.n - this.countAt - 1;
+  }
+
+  num(v: number): void {
+    this.nums[this.n] = v;
+    this.tags[this.n++] = Tag.NUM;
+  }
+
+  none(): void {
+    this.tags[this.n++] = Tag.NULL;
+  }
+
+  /** A string goes as its index in the batch's strings. */
+  text(v: string): void {
+    let k = this.stringIndex.get(v);
+    if (k === undefined) {
+      k = this.strings.length;
+      this.strings.push(v);
+      this.stringIndex.set(v, k);
     }
-    return i + 1;
+    this.nums[this.n] = k;
+    this.tags[this.n++] = Tag.STR;
+  }
+
+  value(v: RowValue): void {
+    if (typeof v === 'number') this.num(v);
+    else if (v === null) this.none();
+    else this.text(v);
   }
 
   /** Hand the rows so far to the writer (waiting while it is MAX_INFLIGHT batches behind). */

@@ -1,11 +1,13 @@
 /** The database as a user finds it after analyze: its own file only, one file, and what it was made with. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { cli, tempDir } from './report-io.js';
+import { repoRoot } from './helpers.js';
 
 const SAMPLE = 'samples/scenarios/rst-established.pcap';
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
@@ -96,4 +98,66 @@ test('an empty file and a tcpstate database are written; an older schema is refu
   assert.equal(c.code, 5);
   assert.match(c.err, /schema version 0.*rm .*empty\.db and run tcpstate analyze --db/);
   assert.equal(sha(empty), before);
+});
+
+test('a new database is loaded without a -wal file; readers get WAL from its first capture on', async () => {
+  const dir = tempDir();
+  const bulk = readFileSync(join(repoRoot, 'samples', 'kernel', 'bulk-loss', 'bulk-loss.pcap'));
+  /** analyze of `captures` into `db`, '-' being a pipe given half of bulk-loss; `meanwhile` runs then, the pipe open. */
+  const run = async (db: string, captures: string[], meanwhile: () => Promise<void>) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'tcpstate.js'), 'analyze', '-q', '--db', db, ...captures], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    child.stdin.write(bulk.subarray(0, bulk.length >> 1));
+    try {
+      await meanwhile();
+    } catch (e) {
+      child.kill();
+      throw e;
+    }
+    child.stdin.end(bulk.subarray(bulk.length >> 1));
+    assert.equal(await exit, 0, err);
+    assert.equal(existsSync(`${db}-wal`), false);
+    const after = new Database(db, { readonly: true });
+    try {
+      assert.equal(after.pragma('journal_mode', { simple: true }), 'delete');
+      assert.equal(after.prepare("SELECT count(*) FROM captures WHERE status = 'complete'").pluck().get(), 2);
+    } finally {
+      after.close();
+    }
+  };
+  const until = async (what: string, ok: () => boolean) => {
+    for (let waited = 0; !ok(); waited += 50) {
+      assert.ok(waited < 20_000, `${what}: not after 20 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const count = (db: string, sql: string) => {
+    if (!existsSync(db)) return -1;
+    const d = new Database(db, { readonly: true, timeout: 5000 });
+    try {
+      return d.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'captures'").pluck().get() === 1 ? (d.prepare(sql).pluck().get() as number) : -1;
+    } finally {
+      d.close();
+    }
+  };
+  // The first capture (the pipe) goes into the new file with a rollback journal: no -wal beside it.
+  const first = join(dir, 'first.db');
+  await run(first, ['-', join(repoRoot, SAMPLE)], async () => {
+    await until('the database made', () => count(first, 'SELECT count(*) FROM captures') >= 0 && existsSync(`${first}-journal`));
+    assert.equal(existsSync(`${first}-wal`), false, 'no -wal while the first capture goes in');
+  });
+  // Once a capture is in, the next one goes in with WAL: a reader sees it so.
+  const second = join(dir, 'second.db');
+  await run(second, [join(repoRoot, SAMPLE), '-'], async () => {
+    await until('the first capture in', () => count(second, "SELECT count(*) FROM captures WHERE status = 'complete'") === 1);
+    const d = new Database(second, { readonly: true });
+    try {
+      assert.equal(d.pragma('journal_mode', { simple: true }), 'wal', 'WAL once the first capture is in');
+      assert.ok((d.prepare('SELECT count(*) FROM flows').pluck().get() as number) > 0);
+    } finally {
+      d.close();
+    }
+  });
 });

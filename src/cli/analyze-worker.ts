@@ -35,7 +35,8 @@ parentPort?.on('message', async (job: WorkerJob | typeof STOP) => {
     return;
   }
   try {
-    const sink = new SqliteSink(job.db);
+    // A worker's own database: nobody reads it before the import.
+    const sink = new SqliteSink(job.db, {}, { noEarlyReaders: true });
     let summary;
     let source: ProgressSource | null = null;
     let read: (() => LiveCounts) | null = null;

@@ -226,10 +226,17 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
   };
   let sink: Sink;
   let direct: SqliteSink | null = null;
+  // --follow (or a live capture on a pipe): findings as they are made, a census and a commit every --every.
+  const mode = followMode(opts.follow, captures, io.stdin);
+  // Without it nobody reads a new database before its first capture is in.
+  const limits = { noEarlyReaders: mode === null };
   try {
     // One capture at a time: the database is written in a thread of its own while the analysis goes
     // on (unless --no-db-thread). Several at once: workers write their own databases and this thread only imports them.
-    sink = opts.dbThread !== false && jobs === 1 ? new ThreadedSink(resolve(io.cwd, opts.db), meta) : (direct = new SqliteSink(resolve(io.cwd, opts.db), meta));
+    sink =
+      opts.dbThread !== false && jobs === 1
+        ? new ThreadedSink(resolve(io.cwd, opts.db), meta, limits)
+        : (direct = new SqliteSink(resolve(io.cwd, opts.db), meta, limits));
   } catch (e) {
     // A refusal, a read-only file, a lock...: the message names the file and the remedy itself.
     if (!(e instanceof DbError)) throw e;
@@ -259,8 +266,6 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     progressWanted(opts.progress, opts.quiet, io.stderr.isTTY, io.env)
       ? new Progress(io.stderr, rotated !== null ? [rotated.reader.size] : captures.map((c) => fileSize(c, io.cwd)), io.stderr.isTTY === true)
       : null;
-  // --follow (or a live capture on a pipe): findings as they are made, a census and a commit every --every.
-  const mode = followMode(opts.follow, captures, io.stdin);
   const follow = mode === null ? null : new Follow(opts.json ? io.stderr : io.stdout, (opts.every ?? 10_000_000) / 1000, mode, () => live?.clear());
   // Results in input order, whatever order the captures finish in.
   const results: Array<{ summary: CaptureSummary; checks: CheckResult[] } | undefined> = new Array(captures.length);

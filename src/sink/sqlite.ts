@@ -295,6 +295,9 @@ const RESTORES_HELD = 1024;
 const momentAt = (k: 0 | 1) =>
   `CASE WHEN s.moment = 0 THEN f.${k === 0 ? 'first_packet' : 'first_ts'} ELSE f.${k === 0 ? 'first_packet' : 'first_ts'} + json_extract(f.moments, '$[' || (2 * s.moment - ${2 - k}) || ']') END`;
 
+/** zeek_conns shows a row stored against a flow once the flow is written (analyze --follow's checkpoints come between). */
+const ZEEK_VIEW_HIDES = 'z.flow_id IS NULL OR f.id IS NOT NULL';
+
 /** The documented names, as views over the coded tables: today's columns, today's text. */
 const DOCUMENTED_VIEWS = `
 CREATE VIEW IF NOT EXISTS flows AS
@@ -336,7 +339,7 @@ SELECT z.capture_id, z.ts, ${addressText('z.orig_h')} AS orig_h, z.orig_p, ${add
 FROM (SELECT z.capture_id, z.conn_state, z.missed_bytes, z.history,
              ${ZEEK_BASES.map(([c, base]) => `coalesce(${base}, 0) + z.${c} AS ${c}`).join(',\n             ')}
       FROM zeek_conn_data z LEFT JOIN flow_data f ON f.id = z.flow_id
-      WHERE z.flow_id IS NULL OR f.id IS NOT NULL) z;
+      WHERE ${ZEEK_VIEW_HIDES}) z;
 `;
 
 /**
@@ -674,14 +677,18 @@ export class SqliteSink implements Sink {
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma(`threads = ${SORT_HELPERS}`);
+      // The tables and views in one transaction (with a rollback journal, each commit is a sync).
+      this.db.exec('BEGIN');
       this.db.exec(SCHEMA);
-      // zeek_conns hides a row whose flow is not written yet (a checkpoint's): made again as this version reads.
-      this.db.exec('DROP VIEW IF EXISTS zeek_conns');
+      // zeek_conns hides a row whose flow is not written yet (a checkpoint's): an older file's is made again.
+      const zeekView = this.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'zeek_conns'").pluck().get() as string | undefined;
+      if (zeekView !== undefined && !zeekView.includes(ZEEK_VIEW_HIDES)) this.db.exec('DROP VIEW zeek_conns');
       this.db.exec(DOCUMENTED_VIEWS);
       this.db.exec(VIEWS);
       this.db.exec(STAGING);
-      this.cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
       if (row === undefined) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+      this.db.exec('COMMIT');
+      this.cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
       this.meta = Object.entries(meta);
       this.setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
       this.dict = Object.fromEntries(

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { analyzeInto } from '../src/cli/analyze-one.js';
-import { SqliteSink, zeekValues } from '../src/sink/sqlite.js';
+import { SqliteSink, zeekValues, type Sink } from '../src/sink/sqlite.js';
+import { ThreadedSink } from '../src/sink/threaded.js';
+import type { Finding } from '../src/detect/finding.js';
+import type { CaptureSummary } from '../src/pipeline.js';
 import type { FlowView } from '../src/tcp/rfc793/flow.js';
 import type { ZeekLink } from '../src/tcp/rfc793/table.js';
 import type { ZeekConn } from '../src/tcp/zeek/conn.js';
@@ -19,19 +22,38 @@ import { writeMix } from '../scripts/bench-capture.js';
 import { Capture, shortConnection } from './scenario/conns.js';
 import { repoRoot, scratchDir, sharedDir } from './helpers.js';
 
-/** The sink, noting what it was handed: Zeek's rows as logged, and the flows whose Zeek row is made again or awaited. */
-class WatchedSink extends SqliteSink {
+/** A sink (the writer thread's, or one in this thread), noting what it was handed: Zeek's rows as logged, and the flows whose Zeek row is made again or awaited. */
+class WatchedSink implements Sink {
   logged: unknown[][] = [];
   stale = 0;
   awaited = 0;
-  override writeZeekConn(captureId: number, z: ZeekConn, link?: ZeekLink): void {
-    this.logged.push(zeekValues(captureId, z));
-    super.writeZeekConn(captureId, z, link);
+  constructor(private readonly inner: Sink) {}
+  beginCapture(path: string, name: string): number {
+    return this.inner.beginCapture(path, name);
   }
-  override writeFlow(captureId: number, f: FlowView): void {
+  writeZeekConn(captureId: number, z: ZeekConn, link?: ZeekLink): void {
+    this.logged.push(zeekValues(captureId, z));
+    this.inner.writeZeekConn(captureId, z, link);
+  }
+  writeFlow(captureId: number, f: FlowView): void {
     if (f.zeekRowStale) this.stale++;
     if (f.zeekPending) this.awaited++;
-    super.writeFlow(captureId, f);
+    this.inner.writeFlow(captureId, f);
+  }
+  writeFinding(captureId: number, f: Finding): void {
+    this.inner.writeFinding(captureId, f);
+  }
+  commitCapture(id: number, s: CaptureSummary): void {
+    this.inner.commitCapture(id, s);
+  }
+  checkpointCapture(id: number, packets: number): void {
+    this.inner.checkpointCapture(id, packets);
+  }
+  rollbackCapture(): void {
+    this.inner.rollbackCapture();
+  }
+  close(): string | null {
+    return this.inner.close();
   }
 }
 
@@ -63,27 +85,30 @@ test("zeek_conns gives back each row Zeek logged, stored against the flow starti
   writeMix(mix, { scale: 0.01, floodSyns: 1000, seed: 5 });
   const late = join(dir, 'late.pcap');
   lateCapture(late);
-  const runs: Array<[string, number | undefined]> = [
+  const runs: Array<[string, number | undefined, boolean?]> = [
     ...readdirSync(kernel).map((d) => join(kernel, d, `${d}.pcap`)).filter((f) => existsSync(f)).map((f): [string, undefined] => [f, undefined]),
     ...readdirSync(traces).filter((f) => /\.pcap(ng)?$/.test(f)).map((f): [string, undefined] => [join(traces, f), undefined]),
     [mix, undefined],
     // At a budget this small, evicted flows end before Zeek logs their connection.
     [mix, 40],
     [late, undefined],
+    // The writer thread holds a flow until its transitions are in: a Zeek row right after it (an eviction's) must still find it.
+    [mix, 40, true],
+    [late, undefined, true],
   ];
   let stale = 0;
   let pending = 0;
   let rows = 0;
   let againstFlows = 0;
-  for (const [i, [file, budget]] of runs.entries()) {
+  for (const [i, [file, budget, threaded]] of runs.entries()) {
     const db = join(dir, `${i}.db`);
-    const sink = new WatchedSink(db);
+    const sink = new WatchedSink(threaded === true ? new ThreadedSink(db) : new SqliteSink(db));
     const settings = { flowOptions: {}, thresholds: {}, maxConnections: budget };
     await analyzeInto(sink, file, 'capture', settings, process.stdin, { shouldStop: () => false });
     sink.close();
     stale += sink.stale;
     pending += sink.awaited;
-    const what = `${file}${budget === undefined ? '' : ` --max-connections ${budget}`}`;
+    const what = `${file}${budget === undefined ? '' : ` --max-connections ${budget}`}${threaded === true ? ' (writer thread)' : ''}`;
     const r = new Database(db, { readonly: true });
     try {
       const canonical = (v: unknown[][]) => v.map((x) => JSON.stringify(x)).sort();

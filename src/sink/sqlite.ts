@@ -907,6 +907,8 @@ export class SqliteSink implements Sink {
    * one that ended before (pendingFlows), or none.
    */
   private zeekRow(v: RowValue[]): void {
+    // The flow held for its transitions has them all (the writer thread's rows come in order): its values count here.
+    this.finishFlow();
     const linked = v.length > ZEEK_WIDTH;
     const seq = linked ? (v[ZEEK_WIDTH] as number) : this.zeekSeq + 1;
     this.zeekSeq = seq;

@@ -171,6 +171,28 @@ export class ZeekTimerHeap {
     return order;
   }
 
+  /**
+   * Orders for `n` timers not queued (yet): a compact lone SYN's (lone-syns.ts) timers take
+   * their orders when they would have been set, so that every later timer has the order it
+   * would have had. Returns the first.
+   */
+  reserve(n: number): number {
+    const first = this.added;
+    this.added += n;
+    return first;
+  }
+
+  /** Queue a timer whose order was reserved (`reserve`): into the heap, where any order fits. */
+  insert(due: number, order: number, row: number, serial: number, kind: number, epoch: number): void {
+    this.count++;
+    if (this.n === this.heap.capacity) this.growHeap();
+    this.siftUp(this.n++, due, order, row, serial, kind, epoch);
+    // The heap's top is its own again (its arrays may have grown), or the new entry comes first.
+    if (this.topAt === IN_HEAP || this.topAt === NOWHERE || before(due, order, this.top.due[this.topIndex], this.top.order[this.topIndex])) {
+      this.setTop(IN_HEAP, this.heap, 0);
+    }
+  }
+
   /** The earliest due time (Infinity when empty). */
   peek(): number {
     return this.topAt === NOWHERE ? Infinity : this.top.due[this.topIndex];

@@ -129,8 +129,9 @@ export class FlowTable {
   private readonly lone: ColumnSet<typeof LONE_COLUMNS>;
   /** How long a lone SYN's flow can wait unmade: no sweep could change it sooner. */
   private readonly loneWait: number;
-  /** Lone SYNs at the end, as id * ROW_SPAN + row. */
+  /** Lone SYNs whose wait is over at a sweep (`loneDueCount` of them), or every one at the end, as id * ROW_SPAN + row. */
   private loneDue = new Float64Array(256);
+  private loneDueCount = 0;
   private nextId = 1;
   private nextSweep = -1;
   /** Flows due at a sweep (or live at the end), as id * ROW_SPAN + slot. */
@@ -448,17 +449,19 @@ export class FlowTable {
   private collectLone(): number {
     const id = this.lone.c.id;
     let m = 0;
-    for (let row = 0; row < this.conn.capacity; row++) {
-      if (id[row] === 0) continue;
-      if (m === this.loneDue.length) {
-        const grown = new Float64Array(2 * m);
-        grown.set(this.loneDue);
-        this.loneDue = grown;
-      }
-      this.loneDue[m++] = id[row] * ROW_SPAN + row;
-    }
+    for (let row = 0; row < this.conn.capacity; row++) if (id[row] !== 0) m = this.addLone(m, id[row], row);
     this.loneDue.subarray(0, m).sort();
     return m;
+  }
+
+  private addLone(m: number, id: number, row: number): number {
+    if (m === this.loneDue.length) {
+      const grown = new Float64Array(2 * m);
+      grown.set(this.loneDue);
+      this.loneDue = grown;
+    }
+    this.loneDue[m] = id * ROW_SPAN + row;
+    return m + 1;
   }
 
   /**
@@ -630,13 +633,15 @@ export class FlowTable {
   /**
    * The flows whose deadline has come by `now` (every live flow for now < 0, lone SYNs apart), in
    * creation order, into `this.due` as id * ROW_SPAN + slot; returns how many. Taken flows are no
-   * longer queued. A lone SYN whose wait is over is made whole here and taken when it is due.
+   * longer queued. The lone SYNs whose wait is over go, in creation order, into `loneDue` as
+   * id * ROW_SPAN + row (`loneDueCount`): the sweep makes each whole in its turn.
    */
   private collect(now: number): number {
     const c = this.store.f.c;
     const p = this.parked.f.c;
     if (this.conn.capacity > PARKED || this.parkedTop > PARKED) throw new RangeError(`${this.conn.capacity} rows: beyond the sweep's order key`);
     let n = 0;
+    this.loneDueCount = 0;
     if (now < 0) {
       for (let i = 0; i < this.store.f.capacity; i++) if (c.live[i] !== 0) n = this.add(n, c.id[i], i);
       for (let slot = 0; slot < this.parkedTop; slot++) if (p.live[slot] !== 0) n = this.add(n, p.id[slot], PARKED + slot);
@@ -656,8 +661,7 @@ export class FlowTable {
           continue;
         }
         if (tag === LONE_TAG) {
-          // Its flow, made now, queues its own deadline (taken in this loop when it has come).
-          if (this.lone.c.id[at] === id) this.whole(at);
+          if (this.lone.c.id[at] === id) this.loneDueCount = this.addLone(this.loneDueCount, id, at);
           continue;
         }
         if (c.id[at] !== id || c.live[at] === 0 || c.due[at] !== due) continue;
@@ -666,6 +670,7 @@ export class FlowTable {
       }
     }
     this.due.subarray(0, n).sort();
+    this.loneDue.subarray(0, this.loneDueCount).sort();
     return n;
   }
 
@@ -683,14 +688,25 @@ export class FlowTable {
   /**
    * What a sweep does to each flow whose deadline has come, in creation order: TIME_WAIT runs
    * out, a closed flow that lingered long enough ends, an idle one times out. Those that stay
-   * are queued again for their next deadline.
+   * are queued again for their next deadline. A lone SYN whose wait is over is made whole in its
+   * turn (so a flood's SYNs timing out together take one slot after another, not a slot each).
    */
   private sweep(now: number): void {
     const o = this.opts;
     const c = this.store.f.c;
     const n = this.collect(now);
-    for (let k = 0; k < n; k++) {
-      const at = this.due[k] % ROW_SPAN;
+    const m = this.loneDueCount;
+    for (let k = 0, j = 0; k < n || j < m; ) {
+      let at: number;
+      if (j === m || (k < n && this.due[k] < this.loneDue[j])) at = this.due[k++] % ROW_SPAN;
+      else {
+        const row = this.loneDue[j++] % ROW_SPAN;
+        if (this.lone.c.id[row] === 0) continue; // made whole since (then queued as a flow)
+        at = this.whole(row);
+        // Its flow, made now, queued its own deadline: taken now when it has come, as one collected.
+        if (c.due[at] > now) continue;
+        c.due[at] = -1;
+      }
       if (at >= PARKED) {
         // A flow set aside whose TIME_WAIT has run out.
         this.endParked(at - PARKED, now, now);

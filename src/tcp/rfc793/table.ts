@@ -134,6 +134,8 @@ export class FlowTable {
   private loneDueCount = 0;
   private nextId = 1;
   private nextSweep = -1;
+  /** The capture has ended (`finish`): no deadline is queued any more, nothing would sweep it. */
+  private finished = false;
   /** Flows due at a sweep (or live at the end), as id * ROW_SPAN + slot. */
   private due = new Float64Array(256);
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1, sackRight: -1 };
@@ -433,6 +435,7 @@ export class FlowTable {
 
   /** End every flow at the end of the capture, in creation order, with the states the hosts would show then. */
   finish(endTs: number): void {
+    this.finished = true;
     const n = this.collect(-1);
     // Lone SYNs are made whole one at a time, as their turn comes (the keys of both lists are unique).
     const m = this.collectLone();
@@ -449,6 +452,10 @@ export class FlowTable {
   private collectLone(): number {
     const id = this.lone.c.id;
     let m = 0;
+    for (let row = 0; row < this.conn.capacity; row++) if (id[row] !== 0) m++;
+    // Made to measure: a flood's million lone SYNs at the end would otherwise double it up to there.
+    if (m > this.loneDue.length) this.loneDue = new Float64Array(m);
+    m = 0;
     for (let row = 0; row < this.conn.capacity; row++) if (id[row] !== 0) m = this.addLone(m, id[row], row);
     this.loneDue.subarray(0, m).sort();
     return m;
@@ -741,6 +748,7 @@ export class FlowTable {
    * the earlier one: the sweep then finds nothing due and queues it again, once.
    */
   private schedule(i: number): void {
+    if (this.finished) return;
     const c = this.store.f.c;
     const d = this.deadline(i);
     if (c.due[i] >= 0 && c.due[i] <= d) return;

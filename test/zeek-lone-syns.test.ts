@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DecodedPacket, LinkType, Status, decodeFrame } from '../src/decode/index.js';
 import { ZeekConnTracker, type ZeekConn, type ZeekTuning } from '../src/tcp/zeek/conn.js';
+import { LoneSyns } from '../src/tcp/zeek/lone-syns.js';
 import { IPPROTO_TCP, TCP_FLAG, ipv4, tcp } from './scenario/writer.js';
 
 const { SYN, ACK, FIN, RST } = TCP_FLAG;
@@ -230,4 +231,41 @@ test('a capture of many lone SYNs with a gap: timers fire in the same order, eve
   ops.push({ tick: 100 });
   const o = same(ops);
   assert.equal(o.rows.length, 2020);
+});
+
+test('the ring of lone SYNs grows with a flood and shrinks when it drains, each row told where its record went', () => {
+  const marks = new Map<number, number>();
+  const ring = new LoneSyns({ mark: (row, record) => (record < 0 ? marks.delete(row) : marks.set(row, record)) });
+  const check = () => {
+    for (const [row, r] of marks) assert.equal(ring.c.row[r], row, `row ${row}'s record`);
+  };
+  // A first one that stays, so that the ring wraps round as the flood comes and goes.
+  ring.c.serial[ring.add(0)] = 0;
+  for (let row = 1; row <= 20_000; row++) {
+    ring.c.serial[ring.add(row)] = row;
+    if (row % 3 === 0) {
+      const r = marks.get(row - 1)!;
+      ring.drop(r);
+      marks.delete(row - 1);
+    }
+  }
+  check();
+  assert.equal(ring.capacity, 32_768);
+  // The flood drains from the oldest on, all but the first and the last hundred.
+  for (let row = 1; row <= 19_900; row++) {
+    if (!marks.has(row)) continue;
+    ring.drop(marks.get(row)!);
+    marks.delete(row);
+  }
+  ring.drop(marks.get(0)!);
+  marks.delete(0);
+  assert.equal(ring.first(), marks.get(Math.min(...marks.keys())));
+  assert.ok(ring.capacity <= 8_192, `${ring.capacity} places for ${marks.size} records`);
+  check();
+  const serials: number[] = [];
+  ring.forEach((r) => serials.push(ring.c.serial[r]));
+  assert.deepEqual(
+    serials,
+    [...marks.keys()].sort((a, b) => a - b),
+  );
 });

@@ -44,7 +44,7 @@ const LONE_SYN_COLUMNS = {
 const FIRST_CAPACITY = 1024;
 
 export class LoneSyns {
-  readonly set = new ColumnSet(LONE_SYN_COLUMNS, FIRST_CAPACITY);
+  private set = new ColumnSet(LONE_SYN_COLUMNS, FIRST_CAPACITY);
   /** The oldest record's place, and how many places from there are in use (ended ones included). */
   private head = 0;
   private length = 0;
@@ -77,13 +77,22 @@ export class LoneSyns {
     this.set.c.row[r] = -1;
   }
 
-  /** The oldest record still in the store (ended ones at the head are dropped), or NO_SLOT. */
+  /** Places the ring has room for. */
+  get capacity(): number {
+    return this.mask + 1;
+  }
+
+  /**
+   * The oldest record still in the store (ended ones at the head are dropped), or NO_SLOT. When a
+   * flood has drained, the ring is made smaller (its records move: read `c` after the call).
+   */
   first(): number {
     const row = this.set.c.row;
     while (this.length > 0 && row[this.head] < 0) {
       this.head = (this.head + 1) & this.mask;
       this.length--;
     }
+    if (this.mask + 1 >= 4 * FIRST_CAPACITY && this.length < (this.mask + 1) >> 3) this.shrink();
     return this.length > 0 ? this.head : NO_SLOT;
   }
 
@@ -94,6 +103,20 @@ export class LoneSyns {
       const r = (this.head + k) & this.mask;
       if (row[r] >= 0) fn(r);
     }
+  }
+
+  /** A quarter of the room, the places in use moved to the front in order, their rows' marks with them. */
+  private shrink(): void {
+    const into = new ColumnSet(LONE_SYN_COLUMNS, (this.mask + 1) >> 2);
+    const row = this.set.c.row;
+    for (let k = 0; k < this.length; k++) {
+      const r = (this.head + k) & this.mask;
+      this.set.copyRow(into, k, r);
+      if (row[r] >= 0) this.marks.mark(row[r], k);
+    }
+    this.set = into;
+    this.head = 0;
+    this.mask = into.capacity - 1;
   }
 
   /** Twice the room; the places that had wrapped round to the front move behind the old end, their rows' marks with them. */

@@ -40,7 +40,6 @@ const LONE_COLUMNS = {
   ts: Float64Array,
   frame: Uint32Array,
   seq: Uint32Array,
-  ack: Uint32Array,
   len: Uint32Array,
   ipBytes: Uint32Array,
   window: Uint16Array,
@@ -436,7 +435,6 @@ export class FlowTable {
     L.ts[row] = ts;
     L.frame[row] = frame;
     L.seq[row] = p.seq;
-    L.ack[row] = p.ack;
     L.len[row] = p.payloadLen;
     L.ipBytes[row] = p.ipEnd - p.ipOff;
     L.window[row] = p.window;
@@ -473,7 +471,8 @@ export class FlowTable {
     L.zeekSerial[row] = 0;
     L.zeekState[row] = 0;
     L.zeekHistory[row] = 0;
-    this.deliver(i, dir, frame, ts, L.flags[row], L.seq[row], L.ack[row], L.len[row], L.ipBytes[row], L.window[row], L.windowScale[row], -1);
+    // Its acknowledgement number is read by nothing: the SYN has no ACK flag.
+    this.deliver(i, dir, frame, ts, L.flags[row], L.seq[row], 0, L.len[row], L.ipBytes[row], L.window[row], L.windowScale[row], -1);
     return i;
   }
 

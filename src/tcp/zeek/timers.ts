@@ -75,13 +75,15 @@ class Run {
   e = new Entries(256);
   head = 0;
   length = 0;
-  /** The due time of the last entry (valid when length > 0). */
+  /** The due time and order of the last entry (valid when length > 0). */
   last = 0;
+  lastOrder = 0;
 
   append(due: number, order: number, row: number, serial: number, kind: number, epoch: number): void {
     if (this.length === this.e.capacity) this.grow();
     this.e.set((this.head + this.length++) & (this.e.capacity - 1), due, order, row, serial, kind, epoch);
     this.last = due;
+    this.lastOrder = order;
   }
 
   shift(): void {
@@ -98,6 +100,7 @@ class Run {
       if (!this.e.stands(i, stands)) continue;
       this.e.copy((this.head + kept++) & mask, this.e, i);
       this.last = this.e.due[i];
+      this.lastOrder = this.e.order[i];
     }
     this.length = kept;
   }
@@ -143,31 +146,7 @@ export class ZeekTimerHeap {
   /** Set a timer; returns its order (unique: it names the timer). */
   push(due: number, row: number, serial: number, kind: number, epoch: number): number {
     const order = this.added++;
-    this.count++;
-    // The run whose last entry is the latest not after this one (a timer of the same delay, as a
-    // rule), else an empty run; else the heap.
-    let fit = -1;
-    let empty = -1;
-    for (let r = 0; r < RUNS; r++) {
-      const run = this.runs[r];
-      if (run.length === 0) {
-        if (empty < 0) empty = r;
-      } else if (run.last <= due && (fit < 0 || run.last > this.runs[fit].last)) fit = r;
-    }
-    if (fit < 0) fit = empty;
-    const first = this.topAt === NOWHERE || before(due, order, this.top.due[this.topIndex], this.top.order[this.topIndex]);
-    const at = fit >= 0 ? fit : IN_HEAP;
-    if (fit >= 0) this.runs[fit].append(due, order, row, serial, kind, epoch);
-    else {
-      if (this.n === this.heap.capacity) this.growHeap();
-      this.siftUp(this.n++, due, order, row, serial, kind, epoch);
-    }
-    // An entry that comes first is at the head of its run (then an empty one) or the top of the heap.
-    // Otherwise the earliest stays where it was, though its arrays may have grown (a run's then start at 0).
-    if (first || this.topAt === at) {
-      if (at === IN_HEAP) this.setTop(IN_HEAP, this.heap, 0);
-      else this.setTop(at, this.runs[at].e, this.runs[at].head);
-    }
+    this.place(due, order, row, serial, kind, epoch);
     return order;
   }
 
@@ -182,14 +161,36 @@ export class ZeekTimerHeap {
     return first;
   }
 
-  /** Queue a timer whose order was reserved (`reserve`): into the heap, where any order fits. */
+  /** Queue a timer whose order was reserved (`reserve`). */
   insert(due: number, order: number, row: number, serial: number, kind: number, epoch: number): void {
+    this.place(due, order, row, serial, kind, epoch);
+  }
+
+  private place(due: number, order: number, row: number, serial: number, kind: number, epoch: number): void {
     this.count++;
-    if (this.n === this.heap.capacity) this.growHeap();
-    this.siftUp(this.n++, due, order, row, serial, kind, epoch);
-    // The heap's top is its own again (its arrays may have grown), or the new entry comes first.
-    if (this.topAt === IN_HEAP || this.topAt === NOWHERE || before(due, order, this.top.due[this.topIndex], this.top.order[this.topIndex])) {
-      this.setTop(IN_HEAP, this.heap, 0);
+    // The run whose last entry is the latest before this one (a timer of the same delay, as a
+    // rule), else an empty run; else the heap.
+    let fit = -1;
+    let empty = -1;
+    for (let r = 0; r < RUNS; r++) {
+      const run = this.runs[r];
+      if (run.length === 0) {
+        if (empty < 0) empty = r;
+      } else if (before(run.last, run.lastOrder, due, order) && (fit < 0 || run.last > this.runs[fit].last)) fit = r;
+    }
+    if (fit < 0) fit = empty;
+    const first = this.topAt === NOWHERE || before(due, order, this.top.due[this.topIndex], this.top.order[this.topIndex]);
+    const at = fit >= 0 ? fit : IN_HEAP;
+    if (fit >= 0) this.runs[fit].append(due, order, row, serial, kind, epoch);
+    else {
+      if (this.n === this.heap.capacity) this.growHeap();
+      this.siftUp(this.n++, due, order, row, serial, kind, epoch);
+    }
+    // An entry that comes first is at the head of its run (then an empty one) or the top of the heap.
+    // Otherwise the earliest stays where it was, though its arrays may have grown (a run's then start at 0).
+    if (first || this.topAt === at) {
+      if (at === IN_HEAP) this.setTop(IN_HEAP, this.heap, 0);
+      else this.setTop(at, this.runs[at].e, this.runs[at].head);
     }
   }
 

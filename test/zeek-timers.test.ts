@@ -131,3 +131,48 @@ test('memory follows live timers: the timers of removed connections do not pile 
   tracker.finish();
   assert.equal(logged, 6000);
 });
+
+test('timers queued later with orders reserved earlier (lone SYNs taking their slots) come out in (due, order) too', () => {
+  const h = new ZeekTimerHeap();
+  const queued: Array<{ due: number; order: number; row: number }> = [];
+  // Reserved now, queued a few steps later: [due, order, row, queue at step].
+  const waiting: Array<[number, number, number, number]> = [];
+  let seed = 11;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+  let now = 0;
+  let inserted = 0;
+  for (let i = 0; i < 30000; i++) {
+    now += rand(3);
+    if (rand(2) === 0) {
+      const due = now + [5, 6, 60, 300][rand(4)];
+      queued.push({ due, order: h.push(due, i, 1, 0, 0), row: i });
+    } else {
+      // A lone SYN: its three orders now, its timers (5 s, 60 s, 5 s) queued when a packet comes, or never.
+      const order = h.reserve(3);
+      if (rand(3) !== 0) {
+        const at = i + rand(4);
+        waiting.push([now + 5, order, i, at], [now + 60, order + 1, i, at], [now + 5, order + 2, i, at]);
+      }
+    }
+    for (let k = waiting.length - 1; k >= 0; k--) {
+      const [due, order, row, at] = waiting[k];
+      if (at > i || due <= now) continue;
+      h.insert(due, order, row, 1, 0, 0);
+      queued.push({ due, order, row });
+      waiting.splice(k, 1);
+      inserted++;
+    }
+    if (rand(4) === 0) {
+      queued.sort((a, b) => a.due - b.due || a.order - b.order);
+      while (queued.length > 0 && queued[0].due <= now) {
+        assert.equal(h.peek(), queued[0].due);
+        assert.equal(h.topOrder(), queued[0].order);
+        h.pop();
+        queued.shift();
+      }
+    }
+  }
+  queued.sort((a, b) => a.due - b.due || a.order - b.order);
+  assert.deepEqual(drain(h), queued.map((q) => q.row));
+  assert.ok(inserted > 10000, `${inserted} inserted`);
+});

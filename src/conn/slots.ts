@@ -10,6 +10,9 @@
  *   const slot = s.bind(row);     // when the analyzer starts holding the row
  *   s.c.nextSeq[2 * slot + dir]   // its fields
  *   s.unbind(row);                // when it lets go: the slot is reused
+ *
+ * A row may instead name a record of the analyzer's own compact form (Zeek's lone SYNs,
+ * tcp/zeek/lone-syns.ts), in the same column: `mark(row, record)`, `markOf(row)`.
  */
 import { ColumnSet, type ColumnArrays, type ColumnSpec } from './columns.js';
 import type { ConnTable } from './table.js';
@@ -19,7 +22,7 @@ export const NO_SLOT = -1;
 export class Slots<S extends ColumnSpec> {
   /** The columns, `perSlot` records per slot. Re-read after bind(): they grow. */
   readonly set: ColumnSet<S>;
-  /** Per row: its slot + 1 (0: none). A column of the table: as long as the table. */
+  /** Per row: its slot + 1 (0: none), or -(record + 1) for a compact record (`mark`). A column of the table. */
   private readonly rowSlot: ColumnSet<{ slot: Int32ArrayConstructor }>;
   /** Per slot: the next free slot, or NO_SLOT. */
   private nextFree = new Int32Array(64);
@@ -54,10 +57,22 @@ export class Slots<S extends ColumnSpec> {
 
   /** The row's slot, or NO_SLOT. */
   slotOf(row: number): number {
-    return this.rowSlot.c.slot[row] - 1;
+    const v = this.rowSlot.c.slot[row];
+    return v > 0 ? v - 1 : NO_SLOT;
   }
 
-  /** A slot for the row (its own if it has one); a new slot's fields are whatever its last user left: set them. */
+  /** The compact record the row names (`mark`), or NO_SLOT. */
+  markOf(row: number): number {
+    const v = this.rowSlot.c.slot[row];
+    return v < 0 ? -v - 1 : NO_SLOT;
+  }
+
+  /** The row names compact record `record` (>= 0) instead of a slot, or nothing (NO_SLOT). The row must have no slot. */
+  mark(row: number, record: number): void {
+    this.rowSlot.c.slot[row] = -record - 1;
+  }
+
+  /** A slot for the row (its own if it has one; a compact mark is replaced); a new slot's fields are whatever its last user left: set them. */
   bind(row: number): number {
     const have = this.rowSlot.c.slot[row] - 1;
     if (have >= 0) return have;
@@ -80,7 +95,7 @@ export class Slots<S extends ColumnSpec> {
   /** The row lets go of its slot (nothing when it has none). */
   unbind(row: number): void {
     const s = this.rowSlot.c.slot[row] - 1;
-    if (s < 0) return;
+    if (s < 0) return; // none, or a compact mark (left as it is)
     this.rowSlot.c.slot[row] = 0;
     this.nextFree[s] = this.free;
     this.free = s;

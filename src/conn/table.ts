@@ -44,6 +44,7 @@ export class ConnTable {
     /** IPv4: the endpoints as numbers; IPv6: the ports. Lower endpoint first. */
     lo: Float64Array,
     hi: Float64Array,
+    /** The key's hash; for a free row (never looked up) the next free row + 1 (0: none). */
     hash: Uint32Array,
     holders: Uint16Array,
     gen: Uint32Array,
@@ -52,8 +53,6 @@ export class ConnTable {
      * needs the order, a few ms apart a year into a capture, not the microsecond).
      */
     seen: Float32Array,
-    /** The next free row (free rows only). */
-    nextFree: Int32Array,
   });
   /** IPv6 addresses, 8 words a row: the lower endpoint's 4, then the higher's (made at the first IPv6 row). */
   private v6 = new Uint32Array(0);
@@ -266,7 +265,7 @@ export class ConnTable {
 
   private newRow(): number {
     let r = this.free;
-    if (r >= 0) this.free = this.key.c.nextFree[r];
+    if (r >= 0) this.free = this.key.c.hash[r] - 1;
     else {
       r = this.top++;
       if (r >= this.key.capacity) {
@@ -314,7 +313,7 @@ export class ConnTable {
         if (slots[j] === EMPTY) {
           k.family[r] = 0;
           k.gen[r] = (k.gen[r] + 1) >>> 0;
-          k.nextFree[r] = this.free;
+          k.hash[r] = this.free + 1;
           this.free = r;
           this.live--;
           return;

@@ -40,7 +40,6 @@ const LONE_COLUMNS = {
   ts: Float64Array,
   frame: Uint32Array,
   seq: Uint32Array,
-  ack: Uint32Array,
   len: Uint32Array,
   ipBytes: Uint32Array,
   window: Uint16Array,
@@ -144,6 +143,46 @@ const RTO_INIT_US = 1_000_000;
 const ROW_SPAN = 2 ** 25;
 const PARKED = 2 ** 24;
 
+/**
+ * Lone SYNs in the order they came, a ring of (row, flow id): all wait as long, so their waits end
+ * in that order while packet time runs forward (one whose SYN is stamped earlier than the last
+ * one's waits in the timer heap instead). 8 bytes a SYN where a heap entry takes 17, and a push
+ * or a pop moves nothing. An entry whose row no longer holds that lone SYN is stale.
+ */
+class LoneWaits {
+  row = new Int32Array(1024);
+  id = new Uint32Array(1024);
+  head = 0;
+  length = 0;
+  /** The SYN time of the last entry pushed. */
+  lastTs = -Infinity;
+
+  push(row: number, id: number, ts: number): void {
+    const cap = this.row.length;
+    if (this.length === cap) {
+      // Twice the room, the entries unwrapped to the front in order.
+      const rows = new Int32Array(2 * cap);
+      const ids = new Uint32Array(2 * cap);
+      for (let k = 0; k < cap; k++) {
+        rows[k] = this.row[(this.head + k) & (cap - 1)];
+        ids[k] = this.id[(this.head + k) & (cap - 1)];
+      }
+      this.row = rows;
+      this.id = ids;
+      this.head = 0;
+    }
+    const at = (this.head + this.length++) & (this.row.length - 1);
+    this.row[at] = row;
+    this.id[at] = id;
+    this.lastTs = ts;
+  }
+
+  shift(): void {
+    this.head = (this.head + 1) & (this.row.length - 1);
+    this.length--;
+  }
+}
+
 export class FlowTable {
   readonly store: FlowStore;
   /** The one view through which ended flows are handed out (valid during the callback). */
@@ -165,10 +204,14 @@ export class FlowTable {
   private readonly lone: ColumnSet<typeof LONE_COLUMNS>;
   /** How long a lone SYN's flow can wait unmade: no sweep could change it sooner. */
   private readonly loneWait: number;
-  /** Lone SYNs at the end, as id * ROW_SPAN + row. */
+  private readonly loneWaits = new LoneWaits();
+  /** Lone SYNs whose wait is over at a sweep (`loneDueCount` of them), or every one at the end, as id * ROW_SPAN + row. */
   private loneDue = new Float64Array(256);
+  private loneDueCount = 0;
   private nextId = 1;
   private nextSweep = -1;
+  /** The capture has ended (`finish`): no deadline is queued any more, nothing would sweep it. */
+  private finished = false;
   /** Flows due at a sweep (or live at the end), as id * ROW_SPAN + slot. */
   private due = new Float64Array(256);
   private readonly seg: Segment = { frame: 0, ts: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, windowScale: -1, sackRight: -1 };
@@ -487,7 +530,6 @@ export class FlowTable {
     L.ts[row] = ts;
     L.frame[row] = frame;
     L.seq[row] = p.seq;
-    L.ack[row] = p.ack;
     L.len[row] = p.payloadLen;
     L.ipBytes[row] = p.ipEnd - p.ipOff;
     L.window[row] = p.window;
@@ -499,7 +541,10 @@ export class FlowTable {
     L.zeekHistory[row] = 0;
     L.zeekRow[row] = 0;
     this.conn.hold(row, FLOW_HOLDER);
-    if (this.loneWait !== Infinity) this.timers.push(ts + this.loneWait, row, id, LONE_TAG);
+    if (this.loneWait === Infinity) {
+      // nothing to wait for: made whole when its next packet comes or at the end
+    } else if (ts >= this.loneWaits.lastTs) this.loneWaits.push(row, id, ts);
+    else this.timers.push(ts + this.loneWait, row, id, LONE_TAG);
     this.created++;
     if (++this.live > this.peakLive) this.peakLive = this.live;
     this.onStart?.(row, dir, ts);
@@ -525,12 +570,14 @@ export class FlowTable {
     L.zeekState[row] = 0;
     L.zeekHistory[row] = 0;
     L.zeekRow[row] = 0;
-    this.deliver(i, dir, frame, ts, L.flags[row], L.seq[row], L.ack[row], L.len[row], L.ipBytes[row], L.window[row], L.windowScale[row], -1);
+    // Its acknowledgement number is read by nothing: the SYN has no ACK flag.
+    this.deliver(i, dir, frame, ts, L.flags[row], L.seq[row], 0, L.len[row], L.ipBytes[row], L.window[row], L.windowScale[row], -1);
     return i;
   }
 
   /** End every flow at the end of the capture, in creation order, with the states the hosts would show then. */
   finish(endTs: number): void {
+    this.finished = true;
     const n = this.collect(-1);
     // Lone SYNs are made whole one at a time, as their turn comes (the keys of both lists are unique).
     const m = this.collectLone();
@@ -547,17 +594,23 @@ export class FlowTable {
   private collectLone(): number {
     const id = this.lone.c.id;
     let m = 0;
-    for (let row = 0; row < this.conn.capacity; row++) {
-      if (id[row] === 0) continue;
-      if (m === this.loneDue.length) {
-        const grown = new Float64Array(2 * m);
-        grown.set(this.loneDue);
-        this.loneDue = grown;
-      }
-      this.loneDue[m++] = id[row] * ROW_SPAN + row;
-    }
+    for (let row = 0; row < this.conn.capacity; row++) if (id[row] !== 0) m++;
+    // Made to measure: a flood's million lone SYNs at the end would otherwise double it up to there.
+    if (m > this.loneDue.length) this.loneDue = new Float64Array(m);
+    m = 0;
+    for (let row = 0; row < this.conn.capacity; row++) if (id[row] !== 0) m = this.addLone(m, id[row], row);
     this.loneDue.subarray(0, m).sort();
     return m;
+  }
+
+  private addLone(m: number, id: number, row: number): number {
+    if (m === this.loneDue.length) {
+      const grown = new Float64Array(2 * m);
+      grown.set(this.loneDue);
+      this.loneDue = grown;
+    }
+    this.loneDue[m] = id * ROW_SPAN + row;
+    return m + 1;
   }
 
   /**
@@ -729,13 +782,15 @@ export class FlowTable {
   /**
    * The flows whose deadline has come by `now` (every live flow for now < 0, lone SYNs apart), in
    * creation order, into `this.due` as id * ROW_SPAN + slot; returns how many. Taken flows are no
-   * longer queued. A lone SYN whose wait is over is made whole here and taken when it is due.
+   * longer queued. The lone SYNs whose wait is over go, in creation order, into `loneDue` as
+   * id * ROW_SPAN + row (`loneDueCount`): the sweep makes each whole in its turn.
    */
   private collect(now: number): number {
     const c = this.store.f.c;
     const p = this.parked.f.c;
     if (this.conn.capacity > PARKED || this.parkedTop > PARKED) throw new RangeError(`${this.conn.capacity} rows: beyond the sweep's order key`);
     let n = 0;
+    this.loneDueCount = 0;
     if (now < 0) {
       for (let i = 0; i < this.store.f.capacity; i++) if (c.live[i] !== 0) n = this.add(n, c.id[i], i);
       for (let slot = 0; slot < this.parkedTop; slot++) if (p.live[slot] !== 0) n = this.add(n, p.id[slot], PARKED + slot);
@@ -755,16 +810,27 @@ export class FlowTable {
           continue;
         }
         if (tag === LONE_TAG) {
-          // Its flow, made now, queues its own deadline (taken in this loop when it has come).
-          if (this.lone.c.id[at] === id) this.whole(at);
+          if (this.lone.c.id[at] === id) this.loneDueCount = this.addLone(this.loneDueCount, id, at);
           continue;
         }
         if (c.id[at] !== id || c.live[at] === 0 || c.due[at] !== due) continue;
         c.due[at] = -1;
         n = this.add(n, c.id[at], at);
       }
+      const w = this.loneWaits;
+      const L = this.lone.c;
+      while (w.length > 0) {
+        const row = w.row[w.head];
+        const id = w.id[w.head];
+        if (L.id[row] === id) {
+          if (L.ts[row] + this.loneWait > now) break;
+          this.loneDueCount = this.addLone(this.loneDueCount, id, row);
+        }
+        w.shift();
+      }
     }
     this.due.subarray(0, n).sort();
+    this.loneDue.subarray(0, this.loneDueCount).sort();
     return n;
   }
 
@@ -782,14 +848,25 @@ export class FlowTable {
   /**
    * What a sweep does to each flow whose deadline has come, in creation order: TIME_WAIT runs
    * out, a closed flow that lingered long enough ends, an idle one times out. Those that stay
-   * are queued again for their next deadline.
+   * are queued again for their next deadline. A lone SYN whose wait is over is made whole in its
+   * turn (so a flood's SYNs timing out together take one slot after another, not a slot each).
    */
   private sweep(now: number): void {
     const o = this.opts;
     const c = this.store.f.c;
     const n = this.collect(now);
-    for (let k = 0; k < n; k++) {
-      const at = this.due[k] % ROW_SPAN;
+    const m = this.loneDueCount;
+    for (let k = 0, j = 0; k < n || j < m; ) {
+      let at: number;
+      if (j === m || (k < n && this.due[k] < this.loneDue[j])) at = this.due[k++] % ROW_SPAN;
+      else {
+        const row = this.loneDue[j++] % ROW_SPAN;
+        if (this.lone.c.id[row] === 0) continue; // made whole since (then queued as a flow)
+        at = this.whole(row);
+        // Its flow, made now, queued its own deadline: taken now when it has come, as one collected.
+        if (c.due[at] > now) continue;
+        c.due[at] = -1;
+      }
       if (at >= PARKED) {
         // A flow set aside whose TIME_WAIT has run out.
         this.endParked(at - PARKED, now, now);
@@ -824,6 +901,7 @@ export class FlowTable {
    * the earlier one: the sweep then finds nothing due and queues it again, once.
    */
   private schedule(i: number): void {
+    if (this.finished) return;
     const c = this.store.f.c;
     const d = this.deadline(i);
     if (c.due[i] >= 0 && c.due[i] <= d) return;

@@ -44,6 +44,8 @@ export interface ZeekConnTrackerOptions {
   onConn?: (c: ZeekConn, row: number, serial: number, origEnd: number) => void;
   /** The connection table shared with the other analyzers; without it the tracker keeps its own. */
   table?: ConnTable;
+  /** Lone SYNs wait in compact form (default true; false only to show that it changes nothing). */
+  compactLoneSyns?: boolean;
 }
 
 /** The holder bit of Zeek's connections on a connection-table row. */
@@ -65,6 +67,7 @@ export class ZeekConnTracker implements SessionHost {
   readonly tuning: ZeekTuning;
   readonly likelyServerPorts: ReadonlySet<number>;
   readonly verifyChecksums: boolean;
+  readonly compactLoneSyns: boolean;
   private readonly table: ConnTable;
   private readonly timers = new ZeekTimerHeap();
   private readonly sessions: TcpSessions;
@@ -78,6 +81,7 @@ export class ZeekConnTracker implements SessionHost {
     this.likelyServerPorts = opts.likelyServerPorts ?? ZEEK_DEFAULT_LIKELY_SERVER_PORTS;
     this.tuning = { ...ZEEK_DEFAULT_TUNING, ...opts.tuning };
     this.onConn = opts.onConn;
+    this.compactLoneSyns = opts.compactLoneSyns ?? true;
     this.table = opts.table ?? new ConnTable();
     this.sessions = new TcpSessions(this, this.table, this.timers);
   }
@@ -119,11 +123,22 @@ export class ZeekConnTracker implements SessionHost {
     }
     const sessions = this.sessions;
     let slot = sessions.slotOf(row);
+    if (slot === NO_SLOT) {
+      // A lone SYN: its SYN again is counted in its record; anything else needs its slot.
+      const lone = sessions.loneOf(row);
+      if (lone !== NO_SLOT) {
+        if (sessions.repeatLone(lone, dir, seg)) return row;
+        slot = sessions.promote(lone);
+      }
+    }
     if (slot !== NO_SLOT && sessions.isReuse(slot, seg)) {
       this.end(slot, true); // connection_reused
       slot = NO_SLOT;
     }
-    if (slot === NO_SLOT) slot = this.newConnection(row, dir, p, seg);
+    if (slot === NO_SLOT) {
+      slot = this.newConnection(row, dir, p, seg);
+      if (slot === NO_SLOT) return row; // a lone SYN
+    }
     sessions.deliver(slot, sessions.senderEnd(slot, dir), seg);
     return row;
   }
@@ -138,11 +153,19 @@ export class ZeekConnTracker implements SessionHost {
   finish(): ZeekConn[] {
     if (!this.finished) {
       this.finished = true;
+      const sessions = this.sessions;
       const alive: number[] = [];
-      for (let row = 0; row < this.table.capacity; row++) if (this.sessions.has(row)) alive.push(row);
-      for (let i = 0; i < alive.length; i++) alive[i] = this.sessions.slotOf(alive[i]);
-      alive.sort((a, b) => this.sessions.serialOf(a) - this.sessions.serialOf(b));
-      for (const slot of alive) this.end(slot, false);
+      for (let row = 0; row < this.table.capacity; row++) if (sessions.has(row)) alive.push(row);
+      for (let i = 0; i < alive.length; i++) alive[i] = sessions.slotOf(alive[i]);
+      alive.sort((a, b) => sessions.serialOf(a) - sessions.serialOf(b));
+      // Lone SYNs are in the order they came, which is their serials' order: the two lists are merged.
+      const lone: number[] = [];
+      sessions.lone.forEach((r) => lone.push(r));
+      const serials = sessions.lone.c.serial;
+      for (let i = 0, j = 0; i < alive.length || j < lone.length; ) {
+        if (j === lone.length || (i < alive.length && sessions.serialOf(alive[i]) < serials[lone[j]])) this.end(alive[i++], false);
+        else this.endLone(lone[j++]);
+      }
     }
     return this.rows;
   }
@@ -150,13 +173,17 @@ export class ZeekConnTracker implements SessionHost {
   /** The serial of the connection on `row` (0: none): which one a flow starting now is in. */
   serialOn(row: number): number {
     const slot = this.sessions.slotOf(row);
-    return slot === NO_SLOT ? 0 : this.sessions.serialOf(slot);
+    if (slot !== NO_SLOT) return this.sessions.serialOf(slot);
+    const lone = this.sessions.loneOf(row);
+    return lone === NO_SLOT ? 0 : this.sessions.lone.c.serial[lone];
   }
 
   /** The connection on `row` is evicted (the memory budget): logged as it stands, and forgotten, as Zeek's removal does. */
   evict(row: number): void {
     const slot = this.sessions.slotOf(row);
     if (slot !== NO_SLOT) this.end(slot, false);
+    const lone = this.sessions.loneOf(row);
+    if (lone !== NO_SLOT) this.endLone(lone);
   }
 
   // ---------------------------------------------------------------- SessionHost
@@ -188,19 +215,54 @@ export class ZeekConnTracker implements SessionHost {
     if (!keep) this.table.release(row, ZEEK_HOLDER);
   }
 
+  /** The lone SYN in record `r` is logged and leaves its row (its attempt timer, the end, an eviction). */
+  private endLone(r: number): void {
+    const sessions = this.sessions;
+    const row = sessions.lone.c.row[r];
+    const serial = sessions.lone.c.serial[r];
+    const origEnd = sessions.lone.c.origEnd[r];
+    const conn = sessions.loneConn(r);
+    sessions.endLone(r);
+    this.live--;
+    if (this.onConn) this.onConn(conn, row, serial, origEnd);
+    else this.rows.push(conn);
+    this.table.release(row, ZEEK_HOLDER);
+  }
+
   /** Network time never goes back; timers due by then fire before the packet. */
   private advanceClock(tsUs: number): void {
     if (tsUs > this.now) this.now = tsUs;
     this.fireTimers(this.now, this.tuning.maxTimerExpires);
   }
 
-  /** Fires the timers due at `now`, earliest first (canceled ones are dropped without counting), at most `maxPerPacket`. */
+  /**
+   * Fires the timers due at `now`, earliest first (canceled ones are dropped without counting), at
+   * most `maxPerPacket`. The lone SYNs' timers (lone-syns.ts), not queued, take their turn by the
+   * oldest one's due time and order: its expire timer re-arms (a check canceled at once: orders are
+   * only compared, so the one it would take is not needed) and its attempt timer, next in line, logs it. When only the expire timer may still fire, the connection takes
+   * its slot and its timers are queued: they fire from there.
+   */
   private fireTimers(now: number, maxPerPacket: number): void {
     const timers = this.timers;
+    const sessions = this.sessions;
     let fired = 0;
     for (;;) {
-      if (timers.peek() > now) return;
       if (maxPerPacket > 0 && fired >= maxPerPacket) return;
+      const lone = sessions.lone.first();
+      if (lone !== NO_SLOT) {
+        const due = sessions.loneDue(lone);
+        const queued = timers.peek();
+        if (due <= now && (due < queued || (due === queued && sessions.lone.c.order[lone] < timers.topOrder()))) {
+          if (maxPerPacket > 0 && fired + 2 > maxPerPacket) {
+            sessions.promote(lone);
+            continue;
+          }
+          fired += 2;
+          this.endLone(lone);
+          continue;
+        }
+      }
+      if (timers.peek() > now) return;
       const slot = this.sessions.slotOf(timers.topRow());
       const kind = timers.topKind();
       const stands = slot !== NO_SLOT && this.sessions.standsAt(slot, timers.topSerial(), kind, timers.topEpoch(), timers.topOrder());
@@ -241,14 +303,18 @@ export class ZeekConnTracker implements SessionHost {
 
   /**
    * IPBasedAnalyzer::NewConn on `row`: the sender (end `dir`) is the originator unless the port
-   * heuristic flips it. Returns the connection's slot.
+   * heuristic flips it. Returns the connection's slot, or NO_SLOT for a lone SYN (processed then).
    */
   private newConnection(row: number, dir: number, p: DecodedPacket, seg: ZeekSegment): number {
-    const flip = this.likelyServerFlip(seg.flags, p.srcPort, p.dstPort) && !isBroadcast(p);
-    const slot = this.sessions.begin(row, dir, isSelfPair(p), seg.tsUs, seg.frame, flip);
+    const selfPair = isSelfPair(p);
     this.table.hold(row, ZEEK_HOLDER);
     this.live++;
-    return slot;
+    if (this.sessions.startsLone(seg, selfPair)) {
+      this.sessions.beginLone(row, dir, seg);
+      return NO_SLOT;
+    }
+    const flip = this.likelyServerFlip(seg.flags, p.srcPort, p.dstPort) && !isBroadcast(p);
+    return this.sessions.begin(row, dir, selfPair, seg.tsUs, seg.frame, flip);
   }
 
   /** TCPAnalyzer::WantConnection: a first packet that is not a pure SYN, from a likely server port. */

@@ -8,6 +8,10 @@
  * connections Zeek holds, not as the table); `serial` names it (0: none), so
  * that a timer set for an earlier connection on the row is known to be stale.
  *
+ * A connection that is so far one SYN from its originator takes no slot: it waits in compact
+ * form (lone-syns.ts) until a packet other than that SYN again comes (`promote`) or its attempt
+ * timer logs it (`loneConn`).
+ *
  * Functions carry the names of their Zeek counterparts so the two can be read
  * side by side; comments say what each rule does, not how Zeek spells it. An
  * endpoint is (slot, end): `me` the packet's sender, `peer` the other end.
@@ -34,6 +38,7 @@ import {
   updateLastSeq as advanceLastSeq,
 } from './endpoint.js';
 import { CARET, HistBit, HistoryStore, bumpScaled } from './history.js';
+import { LoneSyns } from './lone-syns.js';
 import { type ReassemblerHost, Reassembler } from './reassembler.js';
 import type { ZeekTimerHeap } from './timers.js';
 import type { ZeekTuning } from './tuning.js';
@@ -61,6 +66,8 @@ export interface SessionHost {
   readonly tuning: ZeekTuning;
   readonly likelyServerPorts: ReadonlySet<number>;
   readonly verifyChecksums: boolean;
+  /** Lone SYNs wait in compact form (lone-syns.ts); off only to show that it changes nothing. */
+  readonly compactLoneSyns: boolean;
   networkTime(): number;
   /** session_mgr->Remove: log and forget the connection in `slot`. */
   remove(slot: number): void;
@@ -138,6 +145,7 @@ export const TimerKind = {
 const ORIG_SEEN = 1;
 const RESP_SEEN = 2;
 const TOO_LARGE_SEQ_DELTA = 1048576;
+const MAX_U32 = 0xffffffff;
 const { FIN, SYN, RST, ACK } = TcpFlag;
 const [LETTER_S, LETTER_H, LETTER_A, LETTER_D, LETTER_F, LETTER_R, LETTER_C, LETTER_G, LETTER_T, LETTER_W, LETTER_I, LETTER_Q, LETTER_h] = [...'SHADFRCGTWIQh'].map((c) => c.charCodeAt(0));
 
@@ -154,6 +162,10 @@ export class TcpSessions implements ReassemblerHost {
   readonly ends: Endpoints;
   readonly history: HistoryStore;
   readonly reassembler: Reassembler;
+  /** Connections that are one SYN so far, without a slot. */
+  readonly lone: LoneSyns;
+  /** The tuning lets a lone SYN's timers be told from its record: see `startsLone`. */
+  private readonly loneAllowed: boolean;
   private serials = 0;
 
   /** What the last relativeSeq() said besides the number: it lay before the side's start. */
@@ -177,6 +189,10 @@ export class TcpSessions implements ReassemblerHost {
     this.ends = new Endpoints();
     this.history = new HistoryStore();
     this.reassembler = new Reassembler(this.ends, this, host.tuning);
+    this.lone = new LoneSyns(this.slots);
+    // The expire and attempt timers come due together, before the inactivity timer.
+    const t = host.tuning;
+    this.loneAllowed = host.compactLoneSyns && t.tcpAttemptDelay > 0 && t.tcpAttemptDelay === t.tcpSynTimeout && t.initialInactivityTimeout > t.tcpAttemptDelay;
   }
 
   // ---------------------------------------------------------------- the row's connection
@@ -186,9 +202,14 @@ export class TcpSessions implements ReassemblerHost {
     return this.slots.slotOf(row);
   }
 
-  /** The row holds a Zeek connection. */
+  /** The row holds a Zeek connection in a slot. */
   has(row: number): boolean {
     return this.slots.slotOf(row) !== NO_SLOT;
+  }
+
+  /** The record of the row's lone SYN (lone-syns.ts), or NO_SLOT when the row has none. */
+  loneOf(row: number): number {
+    return this.slots.markOf(row);
   }
 
   serialOf(slot: number): number {
@@ -237,6 +258,157 @@ export class TcpSessions implements ReassemblerHost {
     this.addAnalyzerTimer(slot, this.host.networkTime() + tuning.tcpSynTimeout, TimerKind.EXPIRE);
     this.setInactivityTimeout(slot, tuning.initialInactivityTimeout);
     return slot;
+  }
+
+  // ---------------------------------------------------------------- lone SYNs (lone-syns.ts)
+
+  /**
+   * A connection whose first packet is `seg` waits as a lone SYN: the packet is a SYN that sets no
+   * more than the store keeps (`plainSyn`), not between two ends of one endpoint, at the network
+   * time (so that its timers come due in the store's order).
+   */
+  startsLone(seg: ZeekSegment, selfPair: boolean): boolean {
+    return this.loneAllowed && !selfPair && this.plainSyn(seg) && seg.tsUs === this.host.networkTime();
+  }
+
+  /**
+   * A SYN with nothing else that Zeek would note: no other control flag, no payload (no data to
+   * reassemble), a window (a zero one writes W), a checksum that counts (a bad one writes C).
+   */
+  private plainSyn(seg: ZeekSegment): boolean {
+    if ((seg.flags & (SYN | ACK | FIN | RST)) !== SYN || seg.len !== 0 || seg.window === 0) return false;
+    return !(this.host.verifyChecksums && seg.payloadCaptured && seg.tcpChecksum === 'bad');
+  }
+
+  /**
+   * A new connection on `row` from its SYN `seg`, sent by end `srcEnd`, as a lone SYN: what begin
+   * and the SYN's processing would have set, its timers' orders taken as they would have been
+   * (expire and inactivity by begin, attempt by the SYN).
+   */
+  beginLone(row: number, srcEnd: number, seg: ZeekSegment): void {
+    const r = this.lone.add(row);
+    const L = this.lone.c;
+    this.serials = (this.serials + 1) >>> 0 || 1;
+    L.serial[r] = this.serials;
+    L.origEnd[r] = srcEnd;
+    L.startTime[r] = seg.tsUs;
+    L.firstFrame[r] = seg.frame;
+    L.lastTimeAfter[r] = L.lastFrameAfter[r] = 0;
+    L.order[r] = this.timers.reserve(3);
+    L.seq[r] = seg.seq;
+    L.packets[r] = 1;
+    L.ipBytes[r] = seg.ipBytes;
+  }
+
+  /**
+   * A packet from end `me` of a lone SYN's row: when it is the SYN again (a retransmission, which
+   * only counts and moves the last time), it is taken and true returned; otherwise false, and the
+   * connection needs its slot (`promote`) before the packet is processed.
+   */
+  repeatLone(r: number, me: number, seg: ZeekSegment): boolean {
+    const L = this.lone.c;
+    if (me !== L.origEnd[r] || seg.seq !== L.seq[r] || !this.plainSyn(seg)) return false;
+    const after = seg.tsUs - L.startTime[r];
+    const frames = seg.frame - L.firstFrame[r];
+    if (!(after >= 0 && after <= MAX_U32 && frames >= 0 && frames <= MAX_U32) || L.packets[r] === MAX_U32 || L.ipBytes[r] + seg.ipBytes > MAX_U32) return false;
+    L.lastTimeAfter[r] = after;
+    L.lastFrameAfter[r] = frames;
+    L.packets[r]++;
+    L.ipBytes[r] += seg.ipBytes;
+    return true;
+  }
+
+  /**
+   * The lone SYN in record `r` takes a slot, with every field as begin and its SYN(s) made them
+   * (originator SYN_SENT, history "S"), and its three timers queued with their orders. Returns the slot.
+   */
+  promote(r: number): number {
+    const L = this.lone.c;
+    const row = L.row[r];
+    const o = L.origEnd[r];
+    const start = L.startTime[r];
+    const order = L.order[r];
+    const serial = L.serial[r];
+    const seq = L.seq[r];
+    this.lone.drop(r);
+    const slot = this.slots.bind(row);
+    this.ends.ensure(this.slots.capacity);
+    this.history.ensure(this.slots.capacity);
+    const s = this.cols.c;
+    s.serial[slot] = serial;
+    s.row[slot] = row;
+    s.origEnd[slot] = o;
+    s.selfPair[slot] = 0;
+    s.startTime[slot] = start;
+    s.lastTime[slot] = start + L.lastTimeAfter[r];
+    s.firstFrame[slot] = L.firstFrame[r];
+    s.lastFrame[slot] = L.firstFrame[r] + L.lastFrameAfter[r];
+    s.isActive[slot] = 1;
+    s.partial[slot] = s.closeDeferred[slot] = s.deferredGenEvent[slot] = 0;
+    s.firstPacketSeen[slot] = ORIG_SEEN;
+    const tuning = this.host.tuning;
+    s.inactivityTimeout[slot] = tuning.initialInactivityTimeout;
+    s.inactivityOrder[slot] = order + 1;
+    s.timerEpoch[slot] = 0;
+    s.analyzerTimers[slot] = 2;
+    this.history.reset(slot);
+    this.history.check(slot, HistBit.SYN, LETTER_S, false);
+    this.ends.reset(2 * slot);
+    this.ends.reset(2 * slot + 1);
+    const E = this.ends.c;
+    const iE = 2 * slot + o;
+    E.state[iE] = EndpointState.SYN_SENT;
+    restartSequence(E, iE, seq, seq, seq + 1);
+    E.packets[iE] = L.packets[r];
+    E.ipBytes[iE] = L.ipBytes[r];
+    const due = start + tuning.tcpAttemptDelay;
+    this.timers.insert(due, order, row, serial, TimerKind.EXPIRE, 0);
+    this.timers.insert(start + tuning.initialInactivityTimeout, order + 1, row, serial, TimerKind.INACTIVITY, 0);
+    this.timers.insert(due, order + 2, row, serial, TimerKind.ATTEMPT, 0);
+    return slot;
+  }
+
+  /** When the lone SYN in record `r` is due to be logged: its expire and attempt timers' time. */
+  loneDue(r: number): number {
+    return this.lone.c.startTime[r] + this.host.tuning.tcpAttemptDelay;
+  }
+
+  /** The conn.log row of the lone SYN in record `r`, as toConn would make it: S0, history "S". */
+  loneConn(r: number): ZeekConn {
+    const L = this.lone.c;
+    const row = L.row[r];
+    const o = L.origEnd[r];
+    const history = 'S';
+    const orig = EndpointState.SYN_SENT;
+    const resp = EndpointState.INACTIVE;
+    return {
+      orig_h: this.table.address(row, o),
+      orig_p: this.table.port(row, o),
+      resp_h: this.table.address(row, 1 - o),
+      resp_p: this.table.port(row, 1 - o),
+      ts: L.startTime[r],
+      duration: L.lastTimeAfter[r],
+      // Sizes from sequence numbers: the SYN's octet is not counted, and the responder sent nothing.
+      conn_state: zeekConnState({ orig, resp, origSize: 0, respSize: 0, history }),
+      history,
+      orig_pkts: L.packets[r],
+      orig_ip_bytes: L.ipBytes[r],
+      resp_pkts: 0,
+      resp_ip_bytes: 0,
+      orig_bytes: 0,
+      resp_bytes: 0,
+      missed_bytes: 0,
+      orig_state: ENDPOINT_STATE_NAMES[orig],
+      resp_state: ENDPOINT_STATE_NAMES[resp],
+      first_frame: L.firstFrame[r],
+      last_frame: L.firstFrame[r] + L.lastFrameAfter[r],
+    };
+  }
+
+  /** The lone SYN in record `r` leaves the store and its row. Read `loneConn` first. */
+  endLone(r: number): void {
+    this.slots.mark(this.lone.c.row[r], NO_SLOT);
+    this.lone.drop(r);
   }
 
   /** The connection leaves its row and its slot: its timers are canceled, its lists given back. Read `toConn` first. */

@@ -75,13 +75,15 @@ class Run {
   e = new Entries(256);
   head = 0;
   length = 0;
-  /** The due time of the last entry (valid when length > 0). */
+  /** The due time and order of the last entry (valid when length > 0). */
   last = 0;
+  lastOrder = 0;
 
   append(due: number, order: number, row: number, serial: number, kind: number, epoch: number): void {
     if (this.length === this.e.capacity) this.grow();
     this.e.set((this.head + this.length++) & (this.e.capacity - 1), due, order, row, serial, kind, epoch);
     this.last = due;
+    this.lastOrder = order;
   }
 
   shift(): void {
@@ -98,6 +100,7 @@ class Run {
       if (!this.e.stands(i, stands)) continue;
       this.e.copy((this.head + kept++) & mask, this.e, i);
       this.last = this.e.due[i];
+      this.lastOrder = this.e.order[i];
     }
     this.length = kept;
   }
@@ -143,8 +146,29 @@ export class ZeekTimerHeap {
   /** Set a timer; returns its order (unique: it names the timer). */
   push(due: number, row: number, serial: number, kind: number, epoch: number): number {
     const order = this.added++;
+    this.place(due, order, row, serial, kind, epoch);
+    return order;
+  }
+
+  /**
+   * Orders for `n` timers not queued (yet): a compact lone SYN's (lone-syns.ts) timers take
+   * their orders when they would have been set, so that every later timer has the order it
+   * would have had. Returns the first.
+   */
+  reserve(n: number): number {
+    const first = this.added;
+    this.added += n;
+    return first;
+  }
+
+  /** Queue a timer whose order was reserved (`reserve`). */
+  insert(due: number, order: number, row: number, serial: number, kind: number, epoch: number): void {
+    this.place(due, order, row, serial, kind, epoch);
+  }
+
+  private place(due: number, order: number, row: number, serial: number, kind: number, epoch: number): void {
     this.count++;
-    // The run whose last entry is the latest not after this one (a timer of the same delay, as a
+    // The run whose last entry is the latest before this one (a timer of the same delay, as a
     // rule), else an empty run; else the heap.
     let fit = -1;
     let empty = -1;
@@ -152,7 +176,7 @@ export class ZeekTimerHeap {
       const run = this.runs[r];
       if (run.length === 0) {
         if (empty < 0) empty = r;
-      } else if (run.last <= due && (fit < 0 || run.last > this.runs[fit].last)) fit = r;
+      } else if (before(run.last, run.lastOrder, due, order) && (fit < 0 || run.last > this.runs[fit].last)) fit = r;
     }
     if (fit < 0) fit = empty;
     const first = this.topAt === NOWHERE || before(due, order, this.top.due[this.topIndex], this.top.order[this.topIndex]);
@@ -168,7 +192,6 @@ export class ZeekTimerHeap {
       if (at === IN_HEAP) this.setTop(IN_HEAP, this.heap, 0);
       else this.setTop(at, this.runs[at].e, this.runs[at].head);
     }
-    return order;
   }
 
   /** The earliest due time (Infinity when empty). */

@@ -340,7 +340,7 @@ export class FlowStore {
    */
   record(row: number, frame: number, ts: number, side: number, from: number, to: number, cause: CauseCode, inferred: boolean): void {
     const log = this.log;
-    const r = log.alloc();
+    const r = log.take();
     log.c.frame[r] = frame;
     log.c.ts[r] = ts;
     log.c.code[r] = to | (from << 4) | (side << 8) | (inferred ? 1 << 9 : 0) | (cause << 10);
@@ -431,7 +431,7 @@ export class FlowStore {
   sample(row: number, side: number, us: number): void {
     const c = this.f.c;
     const rtt = this.rtt;
-    const r = rtt.alloc();
+    const r = rtt.take();
     rtt.c.us[r] = us;
     const head = side === 0 ? c.rttHead0 : c.rttHead1;
     const tail = side === 0 ? c.rttTail0 : c.rttTail1;

@@ -195,8 +195,11 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   const p = new DecodedPacket();
   // IP fragments are held here; a datagram is decoded at the frame of the fragment that completes it.
   const fragments = new FragmentReassembler(counters.reassembly, opts.reassembly);
-  let firstTs: number | null = null;
-  let lastTs: number | null = null;
+  // The first and last packet times (µs; NaN before the first): in a typed array, since a time
+  // stored in a closure's variable is a new heap number at every packet.
+  const span = new Float64Array([NaN, NaN]);
+  const firstTs = () => (Number.isNaN(span[0]) ? null : span[0]);
+  const lastTs = () => (Number.isNaN(span[1]) ? null : span[1]);
   const onPacket = opts.onPacket;
   const endStates: Record<string, number> = {};
   const findings: Record<string, number> = {};
@@ -313,7 +316,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     () => {
       let packets = counters.internalErrors;
       for (const n of counters.byStatus) packets += n;
-      return { packets, flows: table.created, liveFlows: table.live, findings: findingCount, lastTs, evicted };
+      return { packets, flows: table.created, liveFlows: table.live, findings: findingCount, lastTs: lastTs(), evicted };
     },
     () => {
       // The live connections' endpoints by state, sockets only (as the summary counts them at the end).
@@ -330,8 +333,9 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
   const onRecord = (rec: PacketRecord) => {
       if (rec.tsKnown) {
-        if (firstTs === null || rec.tsUs < firstTs) firstTs = rec.tsUs;
-        if (lastTs === null || rec.tsUs > lastTs) lastTs = rec.tsUs;
+        // (Comparisons with NaN are false: the first time is taken by both.)
+        if (!(rec.tsUs >= span[0])) span[0] = rec.tsUs;
+        if (!(rec.tsUs <= span[1])) span[1] = rec.tsUs;
       } else counters.untimed++;
       let status: number;
       try {
@@ -404,7 +408,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   fragments.finish();
   // Zeek's connections are logged first: every flow then ends with its Zeek summary known.
   zeek.finish();
-  table.finish(lastTs ?? 0);
+  table.finish(lastTs() ?? 0);
   detectors.finish();
   if (evicted > 0) emit(evictionFinding(evicted, table.evicted, maxConnections, firstEviction.ts, firstEviction.frame));
   for (const [k, h] of hosts) hostEndStates[typeof k === 'number' ? `${k >>> 24}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}` : k] = h;
@@ -421,8 +425,8 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     packets: outcome.records,
     tcpPackets: counters.byStatus[Status.TCP],
     bytes: outcome.bytes,
-    firstTs,
-    lastTs,
+    firstTs: firstTs(),
+    lastTs: lastTs(),
     status: err === null ? 'complete' : err.kind === 'truncated' || err.kind === 'interrupted' ? err.kind : 'error',
     error: err === null ? null : err.describe(label, outcome.compression !== null),
     errorOffset: err?.offset ?? null,

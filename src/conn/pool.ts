@@ -28,6 +28,16 @@ export class Pool<S extends ColumnSpec> extends ColumnSet<S> {
 
   /** A record, its fields 0 and its `next` NONE. */
   alloc(): number {
+    const r = this.take();
+    this.clear(r);
+    return r;
+  }
+
+  /**
+   * A record whose fields are whatever its last user left, its `next` NONE: for a caller that sets
+   * every field at once (a list of records a packet appends to), which then pays no clearing.
+   */
+  take(): number {
     let r = this.free;
     if (r !== NONE) this.free = this.next[r];
     else {
@@ -39,7 +49,6 @@ export class Pool<S extends ColumnSpec> extends ColumnSet<S> {
         this.next = grown;
       }
     }
-    this.clear(r);
     this.next[r] = NONE;
     this.used++;
     return r;

@@ -140,10 +140,9 @@ export function connectionFindings(
   const s = flow.server;
   const r = flow.resetInfo;
 
-  const ends = { clientAddr: c.addr, clientPort: c.port, serverAddr: s.addr, serverPort: s.port, flow: flow.id, attemptTs: c.synTs || flow.firstTs };
   if (r !== null && r.receiverState === TcpState.SYN_SENT) {
     // Worded at the end of the capture, once the listener's record is known.
-    deferHalfOpen({ kind: 'connection_refused', packet: r.frame, ts: r.ts, side: r.sentBy, count: c.synsSent, spanUs: flow.lastTs - flow.firstTs, cutUs: -1, ...ends });
+    deferHalfOpen({ kind: 'connection_refused', packet: r.frame, ts: r.ts, side: r.sentBy, count: c.synsSent, spanUs: flow.lastTs - flow.firstTs, cutUs: -1, ...attemptEnds(flow) });
   } else if (r !== null) {
     const by = r.sentBy === 'client' ? c : s;
     const cause = r.afterPeerData
@@ -176,19 +175,26 @@ export function connectionFindings(
 
   if (c.state === TcpState.SYN_SENT && r === null) {
     // Still in the handshake when the capture ended, begun within the grace of its end: cut, not failed.
-    const age = flow.endTs - ends.attemptTs;
+    const age = flow.endTs - (c.synTs || flow.firstTs);
     const cutUs = flow.endReason === 'end_of_capture' && age < t.endGraceUs ? age : -1;
     const span = flow.lastTs - flow.firstTs;
     if (s.synAcks === 0) {
-      deferHalfOpen({ kind: 'syn_unanswered', packet: c.synFrame || flow.firstPacket, ts: c.synTs || flow.firstTs, count: c.synsSent, spanUs: span, cutUs, side: 'client', ...ends });
+      deferHalfOpen({ kind: 'syn_unanswered', packet: c.synFrame || flow.firstPacket, ts: c.synTs || flow.firstTs, count: c.synsSent, spanUs: span, cutUs, side: 'client', ...attemptEnds(flow) });
     } else {
-      deferHalfOpen({ kind: 'synack_unanswered', packet: flow.firstPacket, ts: flow.firstTs, count: s.synAcks, spanUs: span, cutUs, side: 'server', ...ends });
+      deferHalfOpen({ kind: 'synack_unanswered', packet: flow.firstPacket, ts: flow.firstTs, count: s.synAcks, spanUs: span, cutUs, side: 'server', ...attemptEnds(flow) });
     }
   }
   closeWait(flow, s, c, endTs, emit, t);
   closeWait(flow, c, s, endTs, emit, t);
   unresponsive(flow, c, s, emit, t);
   unresponsive(flow, s, c, emit, t);
+}
+
+/** A failed attempt's two ends, as text: made for those only (most flows have none). */
+function attemptEnds(flow: FlowView): Pick<HalfOpen, 'clientAddr' | 'clientPort' | 'serverAddr' | 'serverPort' | 'flow' | 'attemptTs'> {
+  const c = flow.client;
+  const s = flow.server;
+  return { clientAddr: c.addr, clientPort: c.port, serverAddr: s.addr, serverPort: s.port, flow: flow.id, attemptTs: c.synTs || flow.firstTs };
 }
 
 /** e kept retransmitting data that its peer never acknowledged. */

@@ -59,8 +59,19 @@ class Interned {
 /** Small integers for listeners (address, port), and back. */
 class Listeners {
   private readonly ids = new Map<string, Map<number, number>>();
+  /** IPv4 listeners by address * 65536 + port: an ended flow's listener found without making its address's text. */
+  private readonly v4 = new Map<number, number>();
   readonly addr: string[] = [];
   readonly port: number[] = [];
+  /** The listener of an endpoint, by its IPv4 address as a number (-1 for IPv6: then by text). */
+  of(e: { addrV4: number; addr: string; port: number }): number {
+    const port = e.port;
+    if (e.addrV4 < 0) return this.id(e.addr, port);
+    const key = e.addrV4 * 65536 + port;
+    let id = this.v4.get(key);
+    if (id === undefined) this.v4.set(key, (id = this.id(e.addr, port)));
+    return id;
+  }
   id(addr: string, port: number): number {
     let ports = this.ids.get(addr);
     if (ports === undefined) this.ids.set(addr, (ports = new Map()));
@@ -85,6 +96,8 @@ const HELD_COLUMNS = { listener: U32, client: F64, port: U16, attemptTs: F64, ki
  * left has no end), and the count, peak and its time of those folded.
  */
 interface TimeWaitHost {
+  /** The host's address as text. */
+  host: string;
   events: Float64Array;
   n: number;
   sockets: number;
@@ -116,7 +129,7 @@ export class HostDetectors {
   private readonly accepted: number[] = [];
   private readonly answered: number[] = [];
   /** Per host, its TIME_WAIT sockets: the events of the last minute or so, and the count and peak of those before. */
-  private readonly timeWait = new Map<string, TimeWaitHost>();
+  private readonly timeWait = new Map<number | string, TimeWaitHost>();
   /** TIME_WAIT events before this (µs) are all known and folded into each host's count and peak. */
   private timeWaitSettled = -Infinity;
   /** TIME_WAIT events that came from before that time (a clock that went back further than LATE_US): folded as they come. */
@@ -242,9 +255,11 @@ export class HostDetectors {
       const tw = flow.findTransition(e.side, null, TcpState.TIME_WAIT);
       if (tw < 0) continue;
       const left = flow.findTransition(e.side, TcpState.TIME_WAIT, null);
-      const addr = e.addr;
-      let h = this.timeWait.get(addr);
-      if (h === undefined) this.timeWait.set(addr, (h = { events: new Float64Array(8), n: 0, sockets: 0, asServer: 0, asClient: 0, reused: 0, open: 0, peak: 0, peakTs: 0 }));
+      // Keyed by the IPv4 address as a number (its text made once, for the host's first socket), IPv6 by text.
+      const v4 = e.addrV4;
+      const key = v4 >= 0 ? v4 : e.addr;
+      let h = this.timeWait.get(key);
+      if (h === undefined) this.timeWait.set(key, (h = { host: e.addr, events: new Float64Array(8), n: 0, sockets: 0, asServer: 0, asClient: 0, reused: 0, open: 0, peak: 0, peakTs: 0 }));
       if (h.n + 2 > h.events.length) {
         const grown = new Float64Array(2 * h.events.length);
         grown.set(h.events);
@@ -259,7 +274,7 @@ export class HostDetectors {
       // A new connection on the same ports cut this TIME_WAIT short (tshark flags its SYN reused_ports).
       if (left >= 0 && flow.causeAt(left) === Cause.TIME_WAIT_REUSED) h.reused++;
     }
-    const listener = this.listeners.id(s.addr, s.port);
+    const listener = this.listeners.of(s);
     if (listener === this.accepted.length) this.accepted.push(0), this.answered.push(0);
     if (flags & COMPLETED || flow.midstream) this.accepted[listener]++;
     if (flags & SYN_ACKED) this.answered[listener]++;
@@ -361,8 +376,8 @@ export class HostDetectors {
 
   private timeWaitPileups(): void {
     this.foldTimeWait(Infinity);
-    for (const [host, h] of this.timeWait) {
-      const { peak, peakTs } = h;
+    for (const h of this.timeWait.values()) {
+      const { host, peak, peakTs } = h;
       if (h.sockets < this.t.timeWaitPileup || peak < this.t.timeWaitPileup) continue;
       const closer = h.asServer >= h.asClient ? 'server' : 'client';
       this.emit({

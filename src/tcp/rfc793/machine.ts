@@ -444,7 +444,7 @@ function queue(st: FlowStore, e: number, kind: number, frame: number, ts: number
     }
     last = i;
   }
-  const n = pool.alloc();
+  const n = pool.take();
   const c = pool.c; // the pool may have grown
   c.kind[n] = kind;
   c.frame[n] = frame;

@@ -321,7 +321,7 @@ export class Conversations {
   /** Record a segment sent by flow `f` (the caller keeps the list under MAX_UNACKED_SEGMENTS). */
   pushUnacked(f: number, frame: number, seq: number, nextSeq: number, tsUs: number, tsNs: number): void {
     const pool = this.segments;
-    const r = pool.alloc();
+    const r = pool.take();
     const s = pool.c;
     s.frame[r] = frame;
     s.seq[r] = seq;
@@ -390,7 +390,7 @@ export class Conversations {
     let r = d.sack[f];
     for (let i = 0; i < count; i++) {
       if (r === NONE) {
-        r = pool.alloc();
+        r = pool.take();
         if (prev === NONE) d.sack[f] = r;
         else pool.next[prev] = r;
       }

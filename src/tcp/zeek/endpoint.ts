@@ -32,9 +32,9 @@ export function seqDelta(a: number, b: number): number {
   return (a - b) | 0;
 }
 
-/** A sequence number reduced to 32 bits. */
+/** A sequence number reduced to 32 bits: `n` (an integer, negative too) modulo 2^32, as ToUint32 gives it without a floating-point remainder. */
 export function seq32(n: number): number {
-  return ((n % TWO_32) + TWO_32) % TWO_32;
+  return n >>> 0;
 }
 
 /** Handshake states: the connection still runs on the initial inactivity timeout. */

@@ -35,12 +35,20 @@ const HISTORY_COLUMNS = {
 };
 
 const INLINE = 16;
+/** Texts `text` keeps (a capture made to show every history there is makes the rest each time). */
+const MAX_TEXTS = 4096;
 const LOWER = 0x20;
 export const CARET = 0x5e;
 
 export class HistoryStore {
   private readonly cols: ColumnSet<typeof HISTORY_COLUMNS>;
   private readonly pool = new Pool({ w0: Uint32Array, w1: Uint32Array, w2: Uint32Array, w3: Uint32Array }, 64);
+  /**
+   * Texts of up to 8 letters made so far, by their two words (a few distinct ones in a capture):
+   * a connection's text is then found, not built, and is the same string as its like's.
+   */
+  private readonly texts = new Map<number, Map<number, string>>();
+  private textCount = 0;
 
   /** Indexed by the session's slot (session.ts): room made with `ensure`. */
   constructor() {
@@ -140,6 +148,28 @@ export class HistoryStore {
 
   /** The letters as text: for the edge (the conn.log row), never per packet. */
   text(slot: number): string {
+    const h = this.cols.c;
+    const n = h.length[slot];
+    if (n > 8) return this.build(slot);
+    // Unused letters are 0: the two words name the text.
+    const w0 = h.w0[slot];
+    let byW1 = this.texts.get(w0);
+    if (byW1 === undefined) {
+      if (this.textCount >= MAX_TEXTS) return this.build(slot);
+      this.texts.set(w0, (byW1 = new Map()));
+    }
+    let s = byW1.get(h.w1[slot]);
+    if (s === undefined) {
+      s = this.build(slot);
+      if (this.textCount < MAX_TEXTS) {
+        byW1.set(h.w1[slot], s);
+        this.textCount++;
+      }
+    }
+    return s;
+  }
+
+  private build(slot: number): string {
     const h = this.cols.c;
     const n = h.length[slot];
     let s = '';

@@ -220,7 +220,7 @@ export class Reassembler {
   /** A new block [seq, upper) after `prev` (NONE: first); returns it. */
   private insertAfter(slot: number, end: number, prev: number, seq: number, upper: number): number {
     const R = this.ranges;
-    const r = R.alloc();
+    const r = R.take();
     R.c.seq[r] = seq;
     R.c.upper[r] = upper;
     const e = this.ends.c;

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { cli, tempDir } from './report-io.js';
 import { repoRoot } from './helpers.js';
+import { writeMix } from '../scripts/bench-capture.js';
 
 const SAMPLE = 'samples/scenarios/rst-established.pcap';
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
@@ -160,4 +161,37 @@ test('a new database is loaded without a -wal file; readers get WAL from its fir
       d.close();
     }
   });
+});
+
+test('with -j 2, a new database takes WAL once the first capture is imported', async () => {
+  const dir = tempDir();
+  const db = join(dir, 'jobs.db');
+  // A small capture and a longer one: the first is imported while the second is still read.
+  const long = join(dir, 'mix.pcap');
+  writeMix(long, { scale: 0.2, floodSyns: 0, seed: 9 });
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'tcpstate.js'), 'analyze', '-q', '-j', '2', '--db', db, join(repoRoot, SAMPLE), long], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  let exited = false;
+  const exit = new Promise<number | null>((res) => child.on('exit', (code) => ((exited = true), res(code))));
+  const mode = () => {
+    if (!existsSync(db)) return null;
+    const d = new Database(db, { readonly: true, timeout: 5000 });
+    try {
+      const n = d.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'captures'").pluck().get() === 1 ? (d.prepare("SELECT count(*) FROM captures WHERE status = 'complete'").pluck().get() as number) : 0;
+      return n === 0 ? null : (d.pragma('journal_mode', { simple: true }) as string);
+    } finally {
+      d.close();
+    }
+  };
+  let seen: string | null = null;
+  while (!exited && seen !== 'wal') {
+    seen = mode();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(await exit, 0, err);
+  assert.equal(seen, 'wal', 'a reader saw WAL while the second capture was being read');
+  assert.equal(existsSync(`${db}-wal`), false);
 });

@@ -1151,6 +1151,8 @@ export class SqliteSink implements Sink {
       this.anomalyBase = this.maxAnomalyId.get() as number;
       this.zeekBase = this.maxZeekRow.get() as number;
       this.zeekSeq = 0;
+      // A flow of an earlier capture left waiting for its Zeek row never gets it.
+      this.pendingFlows.clear();
       // Appends only: a small page cache will do (memory under a flood).
       this.db.pragma(`cache_size = ${LOAD_CACHE_SIZE}`);
       return Number(this.insertCapture.run(path, name).lastInsertRowid);
@@ -1181,14 +1183,7 @@ export class SqliteSink implements Sink {
       this.unlinkFindings.run(this.anomalyBase);
       this.db.pragma(`cache_size = ${this.cacheSize}`);
       this.db.exec('COMMIT');
-      if (this.walAfterCommit) {
-        this.walAfterCommit = false;
-        try {
-          this.db.pragma('journal_mode = WAL');
-        } catch {
-          // A reader has it open already: the next captures go in with the rollback journal, as this one did.
-        }
-      }
+      this.walOnceCommitted();
     } catch (e) {
       this.fail(e);
     }
@@ -1280,6 +1275,7 @@ export class SqliteSink implements Sink {
         history: remap('histories', 'history'),
       }, 'src.zeek_conn_data ORDER BY rowid');
       db.exec('COMMIT');
+      this.walOnceCommitted();
       return id;
     } catch (e) {
       return this.fail(e);
@@ -1299,7 +1295,18 @@ export class SqliteSink implements Sink {
     this.loadPaths();
   }
 
-  /** Drop everything written since beginCapture. */
+  /** A new database loaded with a rollback journal takes WAL once a capture is in (SinkLimits.noEarlyReaders). */
+  private walOnceCommitted(): void {
+    if (!this.walAfterCommit) return;
+    this.walAfterCommit = false;
+    try {
+      this.db.pragma('journal_mode = WAL');
+    } catch {
+      // A reader has it open already: the next captures go in with the rollback journal, as this one did.
+    }
+  }
+
+  /** analyze --follow: commit what can be read so far, and go on (see Sink.checkpointCapture). */
   checkpointCapture(id: number, packets: number): void {
     if (this.failure !== null) throw this.failure;
     try {

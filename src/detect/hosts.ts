@@ -196,20 +196,7 @@ export class HostDetectors {
         if (!this.floods.isSettled(listener, attemptTs)) break;
         if (this.floods.episodes(listener).some((e) => attemptTs >= e.firstTs && attemptTs <= e.lastTs)) continue;
       }
-      this.kept.push({
-        listener,
-        client: h.client(i),
-        port: h.port(i),
-        attemptTs,
-        kind,
-        side: h.side(i),
-        flow: h.flow(i),
-        packet: h.packet(i),
-        ts: h.ts(i),
-        count: h.count(i),
-        spanUs: h.spanUs(i),
-        cutUs: h.cutUs(i),
-      });
+      this.kept.pushFrom(this.held, i);
     }
     this.heldFrom = i;
     this.held.dropFront(i);

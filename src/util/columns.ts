@@ -41,12 +41,26 @@ export class Columns<K extends string> {
 
   /** Append a row; returns its index. */
   push(values: Record<K, number>): number {
-    const row = this.length;
-    if ((row >>> this.shift) - this.dropped === this.chunks.length) this.chunks.push(this.chunk());
-    const c = this.chunks[(row >>> this.shift) - this.dropped];
-    const i = row & this.mask;
+    const c = this.lastChunk();
+    const i = this.length & this.mask;
     for (const k of this.order) c[k][i] = values[k];
     return this.length++;
+  }
+
+  /** Append a copy of row `row` of `from` (a store of the same columns); returns its index. */
+  pushFrom(from: Columns<K>, row: number): number {
+    const c = this.lastChunk();
+    const f = from.chunks[(row >>> from.shift) - from.dropped];
+    const i = this.length & this.mask;
+    const j = row & from.mask;
+    for (const k of this.order) c[k][i] = f[k][j];
+    return this.length++;
+  }
+
+  /** The chunk the next row goes into (a new one when the last is full). */
+  private lastChunk(): Record<K, Column> {
+    if ((this.length >>> this.shift) - this.dropped === this.chunks.length) this.chunks.push(this.chunk());
+    return this.chunks[(this.length >>> this.shift) - this.dropped];
   }
 
   /** Every column as a function of the row (for the passes over all rows at the end). */

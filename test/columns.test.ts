@@ -1,0 +1,21 @@
+/** util/columns.ts: rows of typed columns in chunks, copied from one store to another. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Columns, F64, U8, U32 } from '../src/util/columns.js';
+
+test('pushFrom copies a row of another store, across chunks and after its front was dropped', () => {
+  const types = { ts: F64, id: U32, kind: U8 };
+  const from = new Columns(types, 4);
+  const to = new Columns(types, 8);
+  for (let r = 0; r < 19; r++) from.push({ ts: 1.5e15 + r, id: 4e9 + r, kind: r % 7 });
+  // Rows below 8 are gone from `from`; the rest keep their indexes.
+  from.dropFront(8);
+  for (let r = 8; r < 19; r++) assert.equal(to.pushFrom(from, r), r - 8);
+  const f = from.columns();
+  const t = to.columns();
+  for (let r = 8; r < 19; r++) {
+    assert.deepEqual([t.ts(r - 8), t.id(r - 8), t.kind(r - 8)], [f.ts(r), f.id(r), f.kind(r)]);
+    assert.deepEqual([t.ts(r - 8), t.id(r - 8), t.kind(r - 8)], [1.5e15 + r, 4e9 + r, r % 7]);
+  }
+  assert.equal(to.length, 11);
+});

@@ -251,10 +251,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
       // The flow whose first packet this connection holds takes its summary now, and the one
       // starting where it starts is what its row is stored against (the row knows both).
       zeekLink.seq++;
-      const v4 = conn.family(row) === 4;
-      zeekLink.origAddr = v4 ? conn.addressV4(row, origEnd) | 0 : c.orig_h;
-      zeekLink.respAddr = v4 ? conn.addressV4(row, 1 - origEnd) | 0 : c.resp_h;
-      table.zeekLogged(row, serial, c.first_frame, c.last_frame, c.conn_state, c.history, zeekLink);
+      table.zeekLogged(row, serial, origEnd, c.first_frame, c.last_frame, c.conn_state, c.history, zeekLink);
       opts.onZeekConn?.(c, zeekLink);
     },
   });

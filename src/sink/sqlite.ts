@@ -427,10 +427,10 @@ const FEW_UNLINKED = 64;
 const TRANSITION_WIDTH = 7;
 /** In flowValues' row: the end of the figures, the conn.log row stored against the flow (zeekRow, stale, pending), the first count. */
 const FIGURES_END = 29;
-const ZEEK_ROW_AT = 29;
-const FIRST_COUNT = 32;
+const ZEEK_ROW_AT = FIGURES_END;
+const FIRST_COUNT = ZEEK_ROW_AT + 3;
 /** In zeekValues' row: its own values, then (ZeekLink) its place, the flow it starts with and that flow's values. */
-const ZEEK_WIDTH = 18;
+const ZEEK_WIDTH = ZEEK_DATA_COLUMNS.length;
 
 /**
  * Rows for one INSERT, held until ROWS_PER_INSERT of them can go in one statement call;

@@ -375,14 +375,16 @@ export class FlowTable {
   }
 
   /**
-   * Zeek logged its connection `serial` on the row, frames `first` to `last`, as row `link.seq`
-   * of its conn.log: a flow of the row linked to it whose first packet it holds takes its
+   * Zeek logged its connection `serial` on the row (its originator end `origEnd` of the pair: `link`
+   * gets both ends' addresses), frames `first` to `last`, as row `link.seq` of its conn.log: a flow of the row linked to it whose first packet it holds takes its
    * conn_state and history now, so that the database need not look them up (a flow that ended
    * before is looked up there, as before). The live flow that starts at frame `first`, if any, is
    * the one the database stores Zeek's row against: `link` gets it as it stands, and the flow
    * notes the row (a packet after makes the row's differences stale: FlowView.zeekRowStale).
    */
-  zeekLogged(row: number, serial: number, first: number, last: number, connState: string, history: string, link: ZeekLink): void {
+  zeekLogged(row: number, serial: number, origEnd: number, first: number, last: number, connState: string, history: string, link: ZeekLink): void {
+    link.origAddr = this.addressCode(row, origEnd);
+    link.respAddr = this.addressCode(row, 1 - origEnd);
     link.flow = 0;
     const L = this.lone.c;
     if (L.id[row] !== 0) {
@@ -451,12 +453,16 @@ export class FlowTable {
   }
 
   private linkEnds(row: number, client: number, server: number, link: ZeekLink): void {
+    link.clientAddr = this.addressCode(row, client);
+    link.clientPort = this.conn.port(row, client);
+    link.serverAddr = this.addressCode(row, server);
+    link.serverPort = this.conn.port(row, server);
+  }
+
+  /** End `end` of the row's pair as the database codes an address: IPv4 as its 32 bits (signed), another as text. */
+  private addressCode(row: number, end: number): number | string {
     const t = this.conn;
-    const v4 = t.family(row) === 4;
-    link.clientAddr = v4 ? t.addressV4(row, client) | 0 : t.address(row, client);
-    link.clientPort = t.port(row, client);
-    link.serverAddr = v4 ? t.addressV4(row, server) | 0 : t.address(row, server);
-    link.serverPort = t.port(row, server);
+    return t.family(row) === 4 ? t.addressV4(row, end) | 0 : t.address(row, end);
   }
 
   /** A text's index + 1 in the stores' zeekTexts. */

@@ -275,16 +275,15 @@ export class FlowStore {
     }
   }
 
-  /** Start flow `id` in slot `row` for connection-table row `keyRow`: every column to its initial value. */
+  /**
+   * Start flow `id` in slot `row` for connection-table row `keyRow`: the columns that do not start
+   * at 0. The others are 0 already: a slot is blanked when its flow leaves it (close, moveTo),
+   * while its lines are still in the cache from the flow's end, and a new slot is made zeroed.
+   */
   open(row: number, id: number, keyRow: number): void {
     this.f.ensure(row + 1);
     this.fit();
-    const f = this.f;
-    // What was set aside beside the row's flow stays (a flow's start does not change it).
-    const parked = f.c.parked[row];
-    f.clear(row);
-    const c = f.c;
-    c.parked[row] = parked;
+    const c = this.f.c;
     c.id[row] = id;
     c.live[row] = 1;
     c.keyRow[row] = keyRow;
@@ -298,11 +297,8 @@ export class FlowStore {
     c.rttTail0[row] = NONE;
     c.rttHead1[row] = NONE;
     c.rttTail1[row] = NONE;
-    // A loop, not fill(): for 15 numbers the call into the runtime costs more than the stores.
-    for (let k = ANALYSIS_FIELDS * row, end = k + ANALYSIS_FIELDS; k < end; k++) this.counts[k] = 0;
+    const x = this.e.c;
     for (let e = 2 * row; e < 2 * row + 2; e++) {
-      this.e.clear(e);
-      const x = this.e.c;
       x.state[e] = St.CLOSED;
       x.isn[e] = -1;
       x.windowScale[e] = -1;
@@ -314,9 +310,21 @@ export class FlowStore {
     }
   }
 
+  /** Every column of the slot to 0 but `parked` (what was set aside beside the slot's flow stays), for the next flow. */
+  private blank(row: number): void {
+    const f = this.f;
+    const parked = f.c.parked[row];
+    f.clear(row);
+    f.c.parked[row] = parked;
+    this.e.clear(2 * row);
+    this.e.clear(2 * row + 1);
+    // A loop, not fill(): for 15 numbers the call into the runtime costs more than the stores.
+    for (let k = ANALYSIS_FIELDS * row, end = k + ANALYSIS_FIELDS; k < end; k++) this.counts[k] = 0;
+  }
+
   /**
    * Move the flow at `from` into slot `to` of `into` (a store sharing these pools): every column,
-   * and its lists, which `from` no longer has. The parked and live columns are the caller's.
+   * and its lists; `from` is left blank (its `parked` column, the caller's, stays).
    */
   moveTo(into: FlowStore, to: number, from: number): void {
     into.fit();
@@ -324,13 +332,10 @@ export class FlowStore {
     this.e.copyRow(into.e, 2 * to, 2 * from);
     this.e.copyRow(into.e, 2 * to + 1, 2 * from + 1);
     into.counts.set(this.counts.subarray(ANALYSIS_FIELDS * from, ANALYSIS_FIELDS * from + ANALYSIS_FIELDS), ANALYSIS_FIELDS * to);
-    const c = this.f.c;
-    c.logHead[from] = c.logTail[from] = c.rttHead0[from] = c.rttHead1[from] = NONE;
-    c.logCount[from] = 0;
-    this.e.c.pending[2 * from] = this.e.c.pending[2 * from + 1] = NONE;
+    this.blank(from);
   }
 
-  /** The flow on `row` is done: its lists go back to the pools. */
+  /** The flow on `row` is done: its lists go back to the pools, and the slot is left blank. */
   close(row: number): void {
     const c = this.f.c;
     c.logHead[row] = this.log.releaseList(c.logHead[row]);
@@ -341,6 +346,7 @@ export class FlowStore {
     const x = this.e.c;
     x.pending[2 * row] = this.receipts.releaseList(x.pending[2 * row]);
     x.pending[2 * row + 1] = this.receipts.releaseList(x.pending[2 * row + 1]);
+    this.blank(row);
   }
 
   /**

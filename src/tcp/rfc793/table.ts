@@ -636,9 +636,10 @@ export class FlowTable {
     if (x.state[sender ^ 1] !== St.TIME_WAIT || !goneState(x.state[sender])) return false;
     const slot = this.parkedFreeTop > 0 ? this.parkedFree[--this.parkedFreeTop] : this.parkedTop++;
     this.parked.f.ensure(slot + 1);
+    const keyRow = c.keyRow[i];
     this.store.moveTo(this.parked, slot, i);
     const p = this.parked.f.c;
-    p.keyRow[slot] = c.keyRow[i];
+    p.keyRow[slot] = keyRow;
     p.parked[slot] = 0;
     p.parkedSynTs[slot] = ts;
     c.parked[i] = slot + 1;
@@ -990,11 +991,12 @@ export class FlowTable {
     c.endTs[i] = now;
     c.due[i] = -1;
     c.live[i] = 0;
+    const row = c.keyRow[i];
     this.onEnd(this.view.at(i));
     st.close(i);
     this.live--;
     // The row keeps its slot for the new flow of a reuse, and while a flow set aside from it waits.
-    if (!reuse && c.parked[i] === 0) this.unbind(c.keyRow[i]);
+    if (!reuse && c.parked[i] === 0) this.unbind(row);
   }
 
   private inHandshake(i: number): boolean {

@@ -271,20 +271,22 @@ export class HostDetectors {
     const d = this.deferred;
     if (d === null) return;
     this.deferred = null;
-    this.held.push({
-      listener,
-      client,
-      port: c.port,
-      attemptTs,
-      kind: HELD_KINDS.indexOf(d.kind),
-      side: d.side === 'client' ? 0 : 1,
-      flow: d.flow,
-      packet: d.packet,
-      ts: d.ts,
-      count: d.count,
-      spanUs: d.spanUs,
-      cutUs: d.cutUs,
-    });
+    const held = this.held;
+    const r = held.add();
+    const h = held.at(r);
+    const j = held.index(r);
+    h.listener[j] = listener;
+    h.client[j] = client;
+    h.port[j] = c.port;
+    h.attemptTs[j] = attemptTs;
+    h.kind[j] = HELD_KINDS.indexOf(d.kind);
+    h.side[j] = d.side === 'client' ? 0 : 1;
+    h.flow[j] = d.flow;
+    h.packet[j] = d.packet;
+    h.ts[j] = d.ts;
+    h.count[j] = d.count;
+    h.spanUs[j] = d.spanUs;
+    h.cutUs[j] = d.cutUs;
   }
 
   /**

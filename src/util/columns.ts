@@ -23,6 +23,8 @@ export class Columns<K extends string> {
   /** Column names, widest element first (each column starts aligned in the chunk's buffer). */
   private readonly order: K[];
   private readonly rowBytes: number;
+  /** Each chunk's columns by element type (pushFrom), beside `chunks`. */
+  private readonly typed: TypedLists[] = [];
 
   /** `chunkRows`: rows per chunk, a power of two. */
   constructor(
@@ -39,27 +41,44 @@ export class Columns<K extends string> {
   /** Chunks let go from the front (dropFront): rows below dropped * chunkRows are gone. */
   private dropped = 0;
 
-  /** Append a row; returns its index. */
-  push(values: Record<K, number>): number {
-    const c = this.lastChunk();
-    const i = this.length & this.mask;
-    for (const k of this.order) c[k][i] = values[k];
+  /**
+   * Append a row; returns its index. Its values go in through `at` (the row's chunk) at
+   * `index`: `const r = cols.add(); cols.at(r).ts[cols.index(r)] = ts;`. Stores under the
+   * column's own name stay monomorphic, where a loop over the names would not.
+   */
+  add(): number {
+    this.lastChunk();
     return this.length++;
+  }
+
+  /** The columns of the chunk holding row `row`. */
+  at(row: number): Record<K, Column> {
+    return this.chunks[(row >>> this.shift) - this.dropped];
+  }
+
+  /** Row `row`'s index in its chunk's columns. */
+  index(row: number): number {
+    return row & this.mask;
   }
 
   /** Append a copy of row `row` of `from` (a store of the same columns); returns its index. */
   pushFrom(from: Columns<K>, row: number): number {
-    const c = this.lastChunk();
-    const f = from.chunks[(row >>> from.shift) - from.dropped];
+    this.lastChunk();
     const i = this.length & this.mask;
     const j = row & from.mask;
-    for (const k of this.order) c[k][i] = f[k][j];
+    // One loop per element type (the chunk's columns by type, in the same order in both stores).
+    const to = this.typed[(this.length >>> this.shift) - this.dropped];
+    const src = from.typed[(row >>> from.shift) - from.dropped];
+    for (let k = 0; k < to.f64.length; k++) to.f64[k][i] = src.f64[k][j];
+    for (let k = 0; k < to.u32.length; k++) to.u32[k][i] = src.u32[k][j];
+    for (let k = 0; k < to.u16.length; k++) to.u16[k][i] = src.u16[k][j];
+    for (let k = 0; k < to.u8.length; k++) to.u8[k][i] = src.u8[k][j];
     return this.length++;
   }
 
   /** The chunk the next row goes into (a new one when the last is full). */
   private lastChunk(): Record<K, Column> {
-    if ((this.length >>> this.shift) - this.dropped === this.chunks.length) this.chunks.push(this.chunk());
+    if ((this.length >>> this.shift) - this.dropped === this.chunks.length) this.chunk();
     return this.chunks[(this.length >>> this.shift) - this.dropped];
   }
 
@@ -76,6 +95,7 @@ export class Columns<K extends string> {
     const n = Math.min(row >>> this.shift, this.length >>> this.shift) - this.dropped;
     if (n <= 0) return;
     this.chunks.splice(0, n);
+    this.typed.splice(0, n);
     this.dropped += n;
   }
 
@@ -84,15 +104,33 @@ export class Columns<K extends string> {
     return this.chunks.length * this.chunkRows * this.rowBytes;
   }
 
-  private chunk(): Record<K, Column> {
+  /** A new chunk at the end. */
+  private chunk(): void {
     const n = this.chunkRows;
     const buf = new ArrayBuffer(n * this.rowBytes);
-    const c = {} as Record<K, Column>;
+    const lists: TypedLists = { f64: [], u32: [], u16: [], u8: [] };
     let at = 0;
-    for (const k of this.order) {
-      c[k] = new this.types[k](buf, at, n);
-      at += n * this.types[k].BYTES_PER_ELEMENT;
-    }
-    return c;
+    // Made in one go (Object.fromEntries): properties added one by one under computed names may turn the object into a hash table.
+    const c = Object.fromEntries(
+      this.order.map((k) => {
+        const col = new this.types[k](buf, at, n);
+        at += n * this.types[k].BYTES_PER_ELEMENT;
+        if (col instanceof Float64Array) lists.f64.push(col);
+        else if (col instanceof Uint32Array) lists.u32.push(col);
+        else if (col instanceof Uint16Array) lists.u16.push(col);
+        else lists.u8.push(col);
+        return [k, col];
+      }),
+    ) as Record<K, Column>;
+    this.chunks.push(c);
+    this.typed.push(lists);
   }
+}
+
+/** A chunk's columns by element type, for copying a row without a store that sees every type. */
+interface TypedLists {
+  f64: Float64Array[];
+  u32: Uint32Array[];
+  u16: Uint16Array[];
+  u8: Uint8Array[];
 }

@@ -403,6 +403,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     'read' in source ? await source.read(onRecord, readOpts) : await readCapture(source, onRecord, readOpts);
 
   fragments.finish();
+  conn.ending();
   // Zeek's connections are logged first: every flow then ends with its Zeek summary known.
   zeek.finish();
   table.finish(lastTs() ?? 0);

@@ -47,8 +47,14 @@ export interface ListenerRecord {
   answered: number;
 }
 
-/** Failed attempts go through here, so a SYN flood can absorb them and a refusal be told against its listener's record. */
-export type DeferHalfOpen = (h: HalfOpen) => void;
+/** A failed attempt as the detectors hold it: its two ends are its flow's, made into text only for its finding. */
+export type FailedAttempt = Omit<HalfOpen, 'clientAddr' | 'clientPort' | 'serverAddr' | 'serverPort'>;
+
+/**
+ * Failed attempts go through here, so a SYN flood can absorb them and a refusal be told against its
+ * listener's record; `flow`, the attempt's, is valid during the call only.
+ */
+export type DeferHalfOpen = (a: FailedAttempt, flow: FlowView) => void;
 
 const count = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 
@@ -134,7 +140,7 @@ export function connectionFindings(
   endTs: number,
   emit: Emit,
   t: ConnectionThresholds = DEFAULT_CONNECTION_THRESHOLDS,
-  deferHalfOpen: DeferHalfOpen = (h) => emit(halfOpenFinding(h, undefined, t.endGraceUs)),
+  deferHalfOpen: DeferHalfOpen = (a, f) => emit(halfOpenFinding({ ...a, ...attemptEnds(f) }, undefined, t.endGraceUs)),
 ): void {
   const c = flow.client;
   const s = flow.server;
@@ -142,7 +148,7 @@ export function connectionFindings(
 
   if (r !== null && r.receiverState === TcpState.SYN_SENT) {
     // Worded at the end of the capture, once the listener's record is known.
-    deferHalfOpen({ kind: 'connection_refused', packet: r.frame, ts: r.ts, side: r.sentBy, count: c.synsSent, spanUs: flow.lastTs - flow.firstTs, cutUs: -1, ...attemptEnds(flow) });
+    deferHalfOpen({ kind: 'connection_refused', packet: r.frame, ts: r.ts, side: r.sentBy, count: c.synsSent, spanUs: flow.lastTs - flow.firstTs, cutUs: -1, flow: flow.id, attemptTs: c.synTs || flow.firstTs }, flow);
   } else if (r !== null) {
     const by = r.sentBy === 'client' ? c : s;
     const cause = r.afterPeerData
@@ -179,9 +185,9 @@ export function connectionFindings(
     const cutUs = flow.endReason === 'end_of_capture' && age < t.endGraceUs ? age : -1;
     const span = flow.lastTs - flow.firstTs;
     if (s.synAcks === 0) {
-      deferHalfOpen({ kind: 'syn_unanswered', packet: c.synFrame || flow.firstPacket, ts: c.synTs || flow.firstTs, count: c.synsSent, spanUs: span, cutUs, side: 'client', ...attemptEnds(flow) });
+      deferHalfOpen({ kind: 'syn_unanswered', packet: c.synFrame || flow.firstPacket, ts: c.synTs || flow.firstTs, count: c.synsSent, spanUs: span, cutUs, side: 'client', flow: flow.id, attemptTs: c.synTs || flow.firstTs }, flow);
     } else {
-      deferHalfOpen({ kind: 'synack_unanswered', packet: flow.firstPacket, ts: flow.firstTs, count: s.synAcks, spanUs: span, cutUs, side: 'server', ...attemptEnds(flow) });
+      deferHalfOpen({ kind: 'synack_unanswered', packet: flow.firstPacket, ts: flow.firstTs, count: s.synAcks, spanUs: span, cutUs, side: 'server', flow: flow.id, attemptTs: c.synTs || flow.firstTs }, flow);
     }
   }
   closeWait(flow, s, c, endTs, emit, t);
@@ -190,11 +196,11 @@ export function connectionFindings(
   unresponsive(flow, s, c, emit, t);
 }
 
-/** A failed attempt's two ends, as text: made for those only (most flows have none). */
-function attemptEnds(flow: FlowView): Pick<HalfOpen, 'clientAddr' | 'clientPort' | 'serverAddr' | 'serverPort' | 'flow' | 'attemptTs'> {
+/** A failed attempt's two ends, as text: made for its finding only. */
+function attemptEnds(flow: FlowView): Pick<HalfOpen, 'clientAddr' | 'clientPort' | 'serverAddr' | 'serverPort'> {
   const c = flow.client;
   const s = flow.server;
-  return { clientAddr: c.addr, clientPort: c.port, serverAddr: s.addr, serverPort: s.port, flow: flow.id, attemptTs: c.synTs || flow.firstTs };
+  return { clientAddr: c.addr, clientPort: c.port, serverAddr: s.addr, serverPort: s.port };
 }
 
 /** e kept retransmitting data that its peer never acknowledged. */

@@ -13,7 +13,7 @@ import { TcpState } from '../tcp/rfc793/tcp-state.js';
 import type { Emit } from './finding.js';
 import { Columns, F64, U16, U32, U8 } from '../util/columns.js';
 import { ATTEMPT, COMPLETED, COOKIE, HALF_OPEN, REFUSED, SYN_ACKED, SynFloods } from './floods.js';
-import { DEFAULT_CONNECTION_THRESHOLDS, halfOpenFinding, type HalfOpen } from './connection.js';
+import { DEFAULT_CONNECTION_THRESHOLDS, halfOpenFinding, type FailedAttempt } from './connection.js';
 import type { ConnTable } from '../conn/table.js';
 import { PortWindows } from './port-windows.js';
 
@@ -124,7 +124,7 @@ export class HostDetectors {
   private heldFrom = 0;
   private readonly kept = new Columns(HELD_COLUMNS);
   /** The failed attempt of the flow about to end (defer() comes just before its flowEnded()). */
-  private deferred: HalfOpen | null = null;
+  private deferred: FailedAttempt | null = null;
   /** Per listener id: connections it accepted (handshake completed, or open when the capture began), and SYNs it answered with a SYN-ACK. */
   private readonly accepted: number[] = [];
   private readonly answered: number[] = [];
@@ -293,7 +293,7 @@ export class HostDetectors {
    * A per-flow failed attempt, held until we know whether a flood covers it (half-open) or
    * whether its listener took other connections (refused). Called for a flow just before its flowEnded().
    */
-  defer(h: HalfOpen): void {
+  defer(h: FailedAttempt): void {
     this.deferred = h;
   }
 

@@ -51,6 +51,18 @@ test('the same ports on another address family or address are another row', () =
   const r6b = t.lookup(pkt(A6, 1, other6, 2));
   assert.equal(new Set([r4, r6, r6b]).size, 3);
   assert.equal(t.live, 3);
+  // 0.0.0.0 makes an IPv4 endpoint's number its port, as an IPv6 key holds its ports: with every
+  // key on one hash, the families still keep the rows apart, and each row tells its own ends.
+  const one = new ConnTable(() => 7);
+  const Z = [0, 0, 0, 0];
+  const Z6 = new Array(16).fill(0);
+  const z4 = one.lookup(pkt(Z, 80, Z, 443));
+  const z6 = one.lookup(pkt(Z6, 80, Z6, 443));
+  assert.notEqual(z4, z6);
+  assert.equal(one.lookup(pkt(Z, 443, Z, 80)), z4);
+  assert.equal(one.lookup(pkt(Z6, 443, Z6, 80)), z6);
+  for (const r of [z4, z6]) assert.deepEqual([one.port(r, 0), one.port(r, 1)], [80, 443]);
+  assert.deepEqual([one.address(z4, 0), one.address(z6, 1), one.addressV4(z4, 1), one.addressV4(z6, 0)], ['0.0.0.0', '::', 0, 0]);
 });
 
 test('every row is found again after growth, heavy collisions and deletions in between', () => {

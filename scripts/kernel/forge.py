@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Forged segments for scripts/kernel/make-samples.sh (needs scapy).
 
-  forge.py rst --pcap CAP --src A --sport P --dst B --dport Q --where out|in
+  forge.py rst --pcap CAP --src A --sport P --dst B --dport Q --where out|in|at
       An RST from A:P to B:Q. Its sequence number is read from the live connection:
       the last segment B:Q sent (in CAP, which tcpdump is still writing) acknowledges
       B's rcv_nxt and advertises its window. `out`: rcv_nxt + 2^30, outside the window
       (Linux drops it silently); `in`: rcv_nxt + 1000, inside the window but not at
-      rcv_nxt (RFC 5961 3.2: Linux answers with a challenge ACK and keeps the connection).
+      rcv_nxt (RFC 5961 3.2: Linux answers with a challenge ACK and keeps the connection);
+      `at`: exactly rcv_nxt (a TIME-WAIT socket is killed by it when tcp_rfc1337 is 0).
 
   forge.py ack --src A --sport P --dst B --dport Q
       A bare ACK whose acknowledgment number cannot acknowledge anything B sent (B is in
@@ -42,6 +43,9 @@ def last_from(pcap, src, sport, dst, dport):
     return last.ack, last.window << wscale
 
 
+WHERE = {"out": "outside the window", "in": "inside the window, not at rcv_nxt", "at": "at rcv_nxt"}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=["rst", "ack"])
@@ -50,16 +54,16 @@ def main():
     p.add_argument("--sport", type=int, required=True)
     p.add_argument("--dst", required=True)
     p.add_argument("--dport", type=int, required=True)
-    p.add_argument("--where", choices=["out", "in"], default="out")
+    p.add_argument("--where", choices=["out", "in", "at"], default="out")
     a = p.parse_args()
     for addr in (a.src, a.dst):
         if not addr.startswith("192.0.2."):
             raise SystemExit("forge: only 192.0.2.0/24")
     if a.what == "rst":
         rcv_nxt, wnd = last_from(a.pcap, a.src, a.sport, a.dst, a.dport)
-        seq = (rcv_nxt + (1 << 30 if a.where == "out" else 1000)) & 0xFFFFFFFF
+        seq = (rcv_nxt + {"out": 1 << 30, "in": 1000, "at": 0}[a.where]) & 0xFFFFFFFF
         seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="R", seq=seq, window=0)
-        print(f"forge: RST {a.src}:{a.sport} > {a.dst}:{a.dport} seq {seq} (rcv_nxt {rcv_nxt}, window {wnd}, {a.where} of it)")
+        print(f"forge: RST {a.src}:{a.sport} > {a.dst}:{a.dport} seq {seq} (rcv_nxt {rcv_nxt}, window {wnd}, {a.where}: {WHERE[a.where]})")
     else:
         seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="A", seq=1000000, ack=123456789, window=512)
         print(f"forge: ACK {a.src}:{a.sport} > {a.dst}:{a.dport} seq 1000000 ack 123456789")

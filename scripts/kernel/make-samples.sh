@@ -617,6 +617,120 @@ sc_close_wait_at_end() {
   end_scenario
 }
 
+# ---------------------------------------------------------------- close paths
+# Timed by the epoch clock: the peers take `--at EPOCH` (time.time()) for their scripted step,
+# the generator sleeps until fixed offsets from the same instant (the namespaces share the clock).
+
+# epoch_in SECONDS: the epoch time SECONDS from now
+epoch_in() { awk -v now="$(date +%s.%N)" -v d="$1" 'BEGIN { printf "%.6f", now + d }'; }
+# plus EPOCH SECONDS
+plus() { awk -v t="$1" -v d="$2" 'BEGIN { printf "%.6f", t + d }'; }
+# sleep_until EPOCH
+sleep_until() {
+  sleep "$(awk -v t="$1" -v now="$(date +%s.%N)" 'BEGIN { d = t - now; printf "%.6f", (d > 0 ? d : 0) }')"
+}
+
+# delay_out NS TUN IFACE SRC_MAC DST_MAC ADDR PEER SECONDS: NS's packets to PEER go through
+# delay.py (the TUN device TUN, then IFACE SECONDS later): a fixed delay on the way out of NS,
+# for a kernel without sch_netem. Its ARP is gone with it (a TUN route needs none).
+delay_out() {
+  local ns=$1 tun=$2 ifc=$3 smac=$4 dmac=$5 addr=$6 peer=$7 d=$8 i
+  run_bg "$ns" "delay-$tun" "$PY" "$HERE/delay.py" --tun "$tun" --out "$ifc" --src-mac "$smac" --dst-mac "$dmac" --delay "$d"
+  for i in $(seq 1 100); do ip -n "$ns" link show "$tun" >/dev/null 2>&1 && break; sleep 0.05; done
+  ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$tun.disable_ipv6=1" \
+    net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$ifc.rp_filter=0"  # replies come in on IFACE, not TUN
+  ip -n "$ns" link set "$tun" up
+  ip -n "$ns" route add "$peer/32" dev "$tun" src "$addr"
+}
+
+sc_simultaneous_close() {
+  begin simultaneous-close
+  # 200 ms each way (delay.py on both ends' way out), so both FINs leave before either arrives.
+  # The capture on veth-s sees the client's segments as they reach the server and the server's
+  # as they leave its delay, 200 ms after the server sent them.
+  delay_out "$NS_C" tun-c "$IF_C" "$MAC_C" "$MAC_S" "$C4" "$S4" 0.2
+  delay_out "$NS_S" tun-s "$IF_S" "$MAC_S" "$MAC_C" "$S4" "$C4" 0.2
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 2.0)  # both shut down their sending side at t0
+  run_bg "$NS_S" server "$PY" "$PEER" xclose-server --addr "$S4" --port 9120 --at "$t0"
+  wait_listen "$NS_S" 9120
+  run_bg "$NS_C" client "$PY" "$PEER" xclose-client --addr "$S4" --port 9120 --bind "$C4" --bind-port 40038 --at "$t0"
+  sleep_until "$(plus "$t0" -0.4)"
+  take_moment "request answered: both ESTAB"
+  # t0: both FIN-WAIT-1; t0+0.2: each gets the other's FIN (CLOSING) and ACKs it; t0+0.4: TIME-WAIT
+  sleep_until "$(plus "$t0" 0.27)"
+  take_moment "the FINs crossed, their ACKs are on the way: both CLOSING"
+  sleep_until "$(plus "$t0" 0.8)"
+  take_moment "the ACKs arrived: both TIME-WAIT"
+  mark_end
+  end_scenario
+}
+
+sc_last_ack_lost() {
+  begin last-ack-lost
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.5)  # the client closes at t0, the server at t0+0.5
+  run_bg "$NS_S" server "$PY" "$PEER" close-at-server --addr "$S4" --port 9121 --at "$(plus "$t0" 0.5)"
+  wait_listen "$NS_S" 9121
+  run_bg "$NS_C" client "$PY" "$PEER" close-at-client --addr "$S4" --port 9121 --bind "$C4" --bind-port 40039 --at "$t0"
+  sleep_until "$(plus "$t0" 0.3)"
+  # the client's bare ACKs are dropped on its own output (before the capture point); in FIN-WAIT-2
+  # the only one it sends is the ACK of the server's FIN
+  nft_table "$NS_C" lastack <<'RULES'
+  chain output {
+    type filter hook output priority filter; policy accept;
+    tcp sport 40039 tcp flags & (syn | fin | rst | psh) == 0 counter drop
+  }
+RULES
+  take_moment "the client closed first: FIN-WAIT-2 against CLOSE-WAIT"
+  sleep_until "$(plus "$t0" 0.54)"
+  take_moment "the server's FIN got its ACK, dropped before the wire: LAST-ACK against TIME-WAIT"
+  sleep_until "$(plus "$t0" 0.6)"
+  nft_drop_table "$NS_C" lastack client
+  sleep_until "$(plus "$t0" 1.1)"  # the FIN retransmission (RTO, ~0.2 s) is answered from TIME-WAIT
+  take_moment "the FIN retransmission was answered: the server is gone, the client TIME-WAIT"
+  mark_end
+  end_scenario
+}
+
+sc_half_close_data() {
+  begin half-close-data
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)  # the client connects, sends its request and shuts down at t0
+  # the server writes 1000 bytes every 50 ms in CLOSE-WAIT until t0+1.1, then closes
+  run_bg "$NS_S" server "$PY" "$PEER" stream-server --addr "$S4" --port 9122 --bytes 1000 --gap 0.05 --at "$(plus "$t0" 1.1)"
+  wait_listen "$NS_S" 9122
+  run_bg "$NS_C" client "$PY" "$PEER" halfclose-client --addr "$S4" --port 9122 --bind "$C4" --bind-port 40040 --at "$t0"
+  sleep_until "$(plus "$t0" 0.4)"
+  take_moment "the client shut down its side and reads: FIN-WAIT-2 against CLOSE-WAIT (sending)"
+  sleep_until "$(plus "$t0" 0.8)"
+  take_moment "still streaming in CLOSE-WAIT to FIN-WAIT-2"
+  sleep_until "$(plus "$t0" 1.5)"
+  mark_end
+  end_scenario
+}
+
+sc_rst_to_time_wait() {
+  begin rst-to-time-wait
+  local rfc1337; rfc1337=$(ip netns exec "$NS_C" sysctl -n net.ipv4.tcp_rfc1337)
+  [ "$rfc1337" = 0 ] || { echo "net.ipv4.tcp_rfc1337 is $rfc1337 in $NS_C, not the default 0" >&2; return 1; }
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.5)  # the client closes at t0, the server at t0+0.2
+  run_bg "$NS_S" server "$PY" "$PEER" close-at-server --addr "$S4" --port 9123 --at "$(plus "$t0" 0.2)"
+  wait_listen "$NS_S" 9123
+  run_bg "$NS_C" client "$PY" "$PEER" close-at-client --addr "$S4" --port 9123 --bind "$C4" --bind-port 40041 --at "$t0"
+  sleep_until "$(plus "$t0" 0.5)"
+  take_moment "closed: the client in TIME-WAIT, the server gone"
+  # from the server namespace, with the server's tuple, at the client's rcv_nxt (its last ACK's ack)
+  run_fg "$NS_S" forge "$SCAPY_PY" "$FORGE" rst --pcap "$DIR/$SCEN.pcap" --src "$S4" --sport 9123 --dst "$C4" --dport 40041 --where at
+  sleep 0.3
+  take_moment "an RST at rcv_nxt killed the client's TIME-WAIT (tcp_rfc1337=0)"
+  sleep 0.2
+  mark_end
+  end_scenario
+  sed 's/^/    /' "$WORK/$SCEN.forge.log"
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -668,10 +782,21 @@ check_syn_retries()       { at_moment 2 client SYN-SENT 1 1; expect_empty client
 check_retries2_give_up()  { at_moment 1 client ESTAB 1 1; expect_empty client; expect server ESTAB 1 1; }
 check_close_wait_at_end() { at_moment 1 client ESTAB 1 1; expect client FIN-WAIT-2 1 1; expect server CLOSE-WAIT 1 1; }
 
+# nft_dropped ROLE MIN: the nft table kept as nft-ROLE.txt counted at least MIN drops
+nft_dropped() {
+  local n; n=$(sed -n 's/.*counter packets \([0-9]*\) .*/\1/p' "$DIR/nft-$1.txt" | head -1)
+  if [ "${n:-0}" -lt "$2" ]; then echo "    MISSED: nft-$1.txt counted ${n:-0} drops (want >= $2)"; MISSED=1; fi
+}
+check_simultaneous_close() { at_moment 1 client ESTAB 1 1; at_moment 2 client CLOSING 1 1; at_moment 2 server CLOSING 1 1; at_moment 3 client TIME-WAIT 1 1; at_moment 3 server TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect server TIME-WAIT 1 1; expect_frames 'tcp.flags.fin == 1' 2; }
+check_last_ack_lost()     { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 server LAST-ACK 1 1; at_moment 2 client TIME-WAIT 1 1; at_moment 3 server LAST-ACK 0 0; nft_dropped client 1; expect client TIME-WAIT 1 1; expect_empty server; expect_frames 'tcp.flags.fin == 1 && tcp.srcport == 9121 && tcp.analysis.retransmission' 1; }
+check_half_close_data()   { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client FIN-WAIT-2 1 1; at_moment 2 server CLOSE-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; expect_frames 'tcp.srcport == 9122 && tcp.len > 0' 15; }
+check_rst_to_time_wait()  { at_moment 1 client TIME-WAIT 1 1; at_moment 1 server TIME-WAIT 0 0; at_moment 2 client TIME-WAIT 0 0; expect_empty client; expect_empty server; expect_frames 'tcp.flags.reset == 1' 1; }
+
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
 forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
-syn-retries retries2-give-up close-wait-at-end"
+syn-retries retries2-give-up close-wait-at-end simultaneous-close last-ack-lost half-close-data
+rst-to-time-wait"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"
@@ -688,7 +813,14 @@ for s in $WANT; do
     echo "    (timing missed, again)"
   done
 done
-# golden + manifest + README (manifest/README cover every scenario present)
-bash "$HERE/tshark-golden.sh"
+# goldens of the scenarios made (all goldens when none were named), manifest + README (these cover
+# every scenario present)
+if [ $# -gt 0 ]; then
+  caps=()
+  for s in $WANT; do caps+=("$(ls "$OUT/$s"/*.pcap* | head -1)"); done
+  bash "$HERE/tshark-golden.sh" "${caps[@]}"
+else
+  bash "$HERE/tshark-golden.sh"
+fi
 "$PY" "$HERE/manifest.py"
 echo "done in $(( $(date +%s) - start )) s; $(du -sh "$OUT" | cut -f1) in $OUT"

@@ -221,6 +221,47 @@ SCENARIOS = [
         "in CLOSE-WAIT and the client in FIN-WAIT-2. " + CAP + "; a ping marks the end.",
         client=ep(NS_C, C4, 40037), server=ep(NS_S, S4, 9119), extra={"stuck_close_wait": True},
     ),
+    # ---- close paths no earlier sample shows
+    dict(
+        name="simultaneous-close",
+        description="Request/response on port 9120 with 200 ms of delay each way: both namespaces route the "
+        "peer's address through scripts/kernel/delay.py (a TUN device that holds every packet 200 ms, then "
+        "sends it on the veth end; this kernel has no sch_netem), so the capture on veth-s sees the client's "
+        "segments as they reach the server and the server's 200 ms after the server sent them. Both "
+        "applications call shutdown(SHUT_WR) at the same instant: both FINs leave before either arrives "
+        "(FIN-WAIT-1), each end gets the other's FIN with its own unacknowledged (CLOSING) and ACKs it, and "
+        "200 ms later each gets the ACK of its FIN (TIME-WAIT on both ends). No ARP (the TUN route needs "
+        "none). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40038), server=ep(NS_S, S4, 9120), extra={},
+    ),
+    dict(
+        name="last-ack-lost",
+        description="Request/response on port 9121; the client closes first (FIN-WAIT-2, orphaned) and the "
+        "server 0.5 s later (LAST-ACK). nftables on the client's output drops its bare ACKs (before the "
+        "capture point, see nft-client.txt): the ACK of the server's FIN never reaches the wire, the client "
+        "is in TIME-WAIT, the server stays in LAST-ACK. The rule goes 0.1 s later; the server's FIN "
+        "retransmission (RTO, about 0.2 s) is answered from TIME-WAIT and the server's socket is gone. "
+        + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40039), server=ep(NS_S, S4, 9121), extra={},
+    ),
+    dict(
+        name="half-close-data",
+        description="The client connects to port 9122, sends a request and at once shutdown(SHUT_WR): its FIN "
+        "is acknowledged (FIN-WAIT-2 against CLOSE-WAIT) and it keeps reading while the server writes 1000 "
+        "bytes every 50 ms for 1.1 s (22000 bytes) in CLOSE-WAIT, then closes (LAST-ACK, gone; the client "
+        "TIME-WAIT). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40040), server=ep(NS_S, S4, 9122), extra={},
+    ),
+    dict(
+        name="rst-to-time-wait",
+        description="Request/response on port 9123; the client closes first, the server 0.2 s later (the "
+        "client in TIME-WAIT, the server gone). About 0.6 s later an RST with the server's tuple and sequence "
+        "number exactly the client's rcv_nxt (read from the live capture) is forged from the server "
+        "namespace (scapy, so an ARP exchange precedes it): with the default net.ipv4.tcp_rfc1337=0 it kills "
+        "the client's TIME-WAIT socket (RFC 1337's TIME-WAIT assassination). " + CAP + "; a ping marks the "
+        "end.",
+        client=ep(NS_C, C4, 40041), server=ep(NS_S, S4, 9123), extra={"connection_reset": True},
+    ),
 ]
 
 FLAG_COLS = [
@@ -481,6 +522,10 @@ def readme(manifest, versions):
     L.append("* Peers are `scripts/kernel/peer.py` (Python standard library); loss is nftables "
              "`numgen random mod 20 0 drop` in the server's input hook (see `bulk-loss/nft-server.txt` for "
              "the real drop count); the flood is hping3 with `-a` per spoofed source.")
+    L.append("* Delay (simultaneous-close): the kernel these were made on has no sch_netem, so each namespace "
+             "routes the peer's address through `scripts/kernel/delay.py`, a TUN device whose reader holds "
+             "every IPv4 packet for a fixed time and then sends it on the veth end (AF_PACKET); like netem on "
+             "the veth end, the capture sees a packet when it leaves the delay.")
     L.append("")
     L.append("## Files per scenario (`samples/kernel/<name>/`)")
     L.append("")

@@ -427,6 +427,92 @@ def send_and_wait_client(a):
     s.close()
 
 
+# --- close paths: simultaneous close, lost last ACK, half-close with data, RST to TIME-WAIT
+def sleep_until(t):
+    """Sleep until epoch t (time.time(), the clock of the generator and of the capture)."""
+    d = t - time.time()
+    if d > 0:
+        time.sleep(d)
+
+
+def xclose_server(a):
+    """Read a line, answer; at epoch a.at shut down the sending side (FIN) whatever came in,
+    then read to EOF and close. With xclose-client at the same a.at the FINs cross."""
+    c = accept_one(a.addr, a.port)
+    recv_until(c, b"\n")
+    c.sendall(b"200 OK\n")
+    sleep_until(a.at)
+    c.shutdown(socket.SHUT_WR)
+    log("server shut down its sending side")
+    recv_to_eof(c)
+    log("server got EOF")
+    c.close()
+
+
+def xclose_client(a):
+    """Request, reply; at epoch a.at shut down the sending side (FIN), read to EOF, close."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /status\n")
+    log("got", recv_until(s, b"\n"))
+    sleep_until(a.at)
+    s.shutdown(socket.SHUT_WR)
+    log("client shut down its sending side")
+    recv_to_eof(s)
+    log("client got EOF")
+    s.close()
+
+
+def close_at_server(a):
+    """Read a line, answer, read to the client's FIN (CLOSE-WAIT), close at epoch a.at (LAST-ACK)."""
+    c = accept_one(a.addr, a.port)
+    recv_until(c, b"\n")
+    c.sendall(b"200 OK\n")
+    recv_to_eof(c)
+    log("client closed; CLOSE-WAIT until", a.at)
+    sleep_until(a.at)
+    c.close()
+    log("server closed")
+
+
+def close_at_client(a):
+    """Request, reply, close at epoch a.at (the client closes first: FIN-WAIT-1/2, TIME-WAIT)."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /status\n")
+    log("got", recv_until(s, b"\n"))
+    sleep_until(a.at)
+    s.close()
+    log("client closed")
+
+
+def halfclose_client(a):
+    """At epoch a.at: connect, send a request and at once shutdown(SHUT_WR) (FIN), then read
+    what the server sends in FIN-WAIT-2 to its FIN, and close (TIME-WAIT)."""
+    sleep_until(a.at)
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /stream\n")
+    s.shutdown(socket.SHUT_WR)
+    log("client shut down its sending side")
+    n = recv_to_eof(s)
+    log("client got", n, "bytes, then EOF")
+    s.close()
+
+
+def stream_server(a):
+    """Read the request to EOF (the client's FIN: CLOSE-WAIT), then write a.bytes bytes every
+    a.gap seconds until epoch a.at, then close (LAST-ACK)."""
+    c = accept_one(a.addr, a.port)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    recv_to_eof(c)
+    log("client shut down; writing in CLOSE-WAIT until", a.at)
+    n = 0
+    while time.time() < a.at:
+        c.sendall(b"\x44" * a.bytes)
+        n += a.bytes
+        time.sleep(a.gap)
+    c.close()
+    log("server wrote", n, "and closed")
+
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -453,6 +539,12 @@ COMMANDS = {
     "lingering-client": lingering_client,
     "try-connect-client": try_connect_client,
     "send-and-wait-client": send_and_wait_client,
+    "xclose-server": xclose_server,
+    "xclose-client": xclose_client,
+    "close-at-server": close_at_server,
+    "close-at-client": close_at_client,
+    "halfclose-client": halfclose_client,
+    "stream-server": stream_server,
 }
 
 
@@ -475,6 +567,7 @@ def main():
     p.add_argument("--cnt", type=int, default=5)
     p.add_argument("--rcvbuf", type=int, default=2048)
     p.add_argument("--read", type=int, default=0)
+    p.add_argument("--at", type=float, default=0.0, help="epoch time (time.time()) of the scripted step")
     a = p.parse_args()
     COMMANDS[a.cmd](a)
 

@@ -902,18 +902,23 @@ export class SqliteSink implements Sink {
   }
 
   /**
-   * A conn.log row: staged as it is (for the flows the commit links), and stored at once as its
+   * A conn.log row: staged as it is (for the flows the commit links; not a final one), and stored at once as its
    * differences from the flow it starts with: the live flow ZeekLink named (as it stood then), or
    * one that ended before (pendingFlows), or none.
    */
+  /** A final Zeek row's values, as a staged one's would be (zeekRow). */
+  private readonly finalZeek: RowValue[] = new Array<RowValue>(ZEEK_WIDTH + 1);
+
   private zeekRow(v: RowValue[]): void {
     // The flow held for its transitions has them all (the writer thread's rows come in order): its values count here.
     this.finishFlow();
     const linked = v.length > ZEEK_WIDTH;
     const seq = linked ? (v[ZEEK_WIDTH] as number) : this.zeekSeq + 1;
     this.zeekSeq = seq;
-    const at = this.zeekConns.slot();
-    const row = this.zeekConns.row;
+    // A final row (ZeekLink.final) is never looked up again: not staged, only stored.
+    const final = linked && v[ZEEK_WIDTH + 1] === 1;
+    const at = final ? 0 : this.zeekConns.slot();
+    const row = final ? this.finalZeek : this.zeekConns.row;
     row[at] = seq;
     const z = at + 1;
     for (let i = 0; i < 17; i++) row[z + i] = v[i];
@@ -923,9 +928,9 @@ export class SqliteSink implements Sink {
     row[z + 11] = this.dict.histories.id(v[11] as string);
     row[z + 17] = (v[17] as number) - (v[16] as number);
     let base: number[] | undefined;
-    if (linked && v[ZEEK_WIDTH + 1] !== null) {
+    if (linked && v[ZEEK_WIDTH + 2] !== null) {
       base = this.linkBase;
-      const from = ZEEK_WIDTH + 1;
+      const from = ZEEK_WIDTH + 2;
       base[0] = this.flowBase + (v[from] as number);
       for (let k = 1; k < FLOW_BASE.length; k++) base[k] = v[from + k] as number;
       base[1] = this.address(v[from + 1]);
@@ -1540,7 +1545,7 @@ export function findingValues(captureId: number, f: Finding): RowValue[] {
 }
 
 /** Values in a Zeek row at most (with its ZeekLink). */
-export const ZEEK_VALUES = ZEEK_WIDTH + 2 + FLOW_BASE.length - 1;
+export const ZEEK_VALUES = ZEEK_WIDTH + 3 + FLOW_BASE.length - 1;
 
 /** A conn.log row; with `link`, its place and the flow it starts with, as it stands (see SqliteSink.zeekRow). */
 export function writeZeekValues(captureId: number, z: ZeekConn, link: ZeekLink | undefined, out: RowOut): void {
@@ -1565,8 +1570,9 @@ export function writeZeekValues(captureId: number, z: ZeekConn, link: ZeekLink |
   out.num(z.first_frame);
   out.num(z.last_frame);
   if (link === undefined) return;
-  // Its place, then the flow it starts with (FLOW_BASE's order, the flow's index for its id), or null.
+  // Its place, whether it is final (ZeekLink.final), then the flow it starts with (FLOW_BASE's order, the flow's index for its id), or null.
   out.num(link.seq);
+  out.num(link.final ? 1 : 0);
   if (link.flow === 0) {
     out.none();
     return;

@@ -435,33 +435,58 @@ const ZEEK_WIDTH = ZEEK_DATA_COLUMNS.length;
 /**
  * Rows for one INSERT, held until ROWS_PER_INSERT of them can go in one statement call;
  * `flush` writes the rest one by one. Rows are written in the order they were added.
+ *
+ * With `leanFrom`, values from that column on are often all 0 (a Zeek row no different from its
+ * flow): a full set of rows whose values there are all 0 goes through a statement that has those
+ * zeros written in, binding only the values before them (binding is most of an insert's cost).
  */
 export class RowBuffer {
   private readonly many: Database.Statement;
   private readonly one: Database.Statement;
   private readonly values: RowValue[];
   private n = 0;
+  private readonly lean: Database.Statement | null = null;
+  private readonly leanValues: RowValue[] = [];
 
   constructor(
     db: Database.Database,
     insert: string,
     private readonly width: number,
+    private readonly leanFrom = width,
   ) {
     const row = `(${new Array(width).fill('?').join(', ')})`;
     this.one = db.prepare(`${insert} VALUES ${row}`);
     this.many = db.prepare(`${insert} VALUES ${new Array(ROWS_PER_INSERT).fill(row).join(', ')}`);
     this.values = new Array(width * ROWS_PER_INSERT);
+    if (leanFrom < width) {
+      const leanRow = `(${[...new Array<string>(leanFrom).fill('?'), ...new Array<string>(width - leanFrom).fill('0')].join(', ')})`;
+      this.lean = db.prepare(`${insert} VALUES ${new Array(ROWS_PER_INSERT).fill(leanRow).join(', ')}`);
+      this.leanValues = new Array(leanFrom * ROWS_PER_INSERT);
+    }
   }
 
   /** Room for one more row: its values go in at the returned index, `width` of them. */
   slot(): number {
     if (this.n === this.values.length) {
-      this.many.run(this.values);
+      if (!this.runLean()) this.many.run(this.values);
       this.n = 0;
     }
     const at = this.n;
     this.n += this.width;
     return at;
+  }
+
+  /** The full set of rows through the lean statement, when every one of them has only 0 from leanFrom on. */
+  private runLean(): boolean {
+    if (this.lean === null) return false;
+    const v = this.values;
+    const w = this.width;
+    const k = this.leanFrom;
+    for (let at = 0; at < v.length; at += w) for (let i = at + k; i < at + w; i++) if (v[i] !== 0) return false;
+    const out = this.leanValues;
+    for (let r = 0; r < ROWS_PER_INSERT; r++) for (let i = 0; i < k; i++) out[r * k + i] = v[r * w + i];
+    this.lean.run(out);
+    return true;
   }
 
   get row(): RowValue[] {
@@ -729,6 +754,7 @@ export class SqliteSink implements Sink {
         this.db,
         `INSERT INTO main.zeek_conn_data (rowid, capture_id, conn_state, missed_bytes, history, flow_id, orient, ${ZEEK_DIFFS.map(([c]) => c).join(', ')})`,
         7 + ZEEK_BASES.length,
+        7, // the differences: all 0 for a row no different from its flow
       );
       this.stagedZeek = this.db.prepare(`SELECT ${ZEEK_DATA_COLUMNS.join(', ')} FROM temp.zeek_stage WHERE rowid = ?`).raw();
       this.restoreZeek = this.db.prepare(

@@ -236,6 +236,12 @@ const FLOW_DATA_COLUMNS = [
   'end_reason', 'conn_state', 'history', 'client_packets', 'client_bytes', 'client_ip_bytes', 'server_packets', 'server_bytes',
   'server_ip_bytes', 'irtt_us', 'client_rtt_min_us', 'client_rtt_median_us', 'server_rtt_min_us', 'server_rtt_median_us', 'counts',
 ];
+/** Shapes flow rows often have (RowBuffer): a lone SYN's flow (one packet, no answer), then any flow of a SYN's client with no analysis counts. */
+const FLOW_SHAPES = ([
+  { duration: 0, packet_span: 0, moments: null, roles_by: 0, midstream: 0, client_bytes: 0, server_packets: 0, server_bytes: 0, server_ip_bytes: 0,
+    irtt_us: null, client_rtt_min_us: null, client_rtt_median_us: null, server_rtt_min_us: null, server_rtt_median_us: null, counts: null },
+  { roles_by: 0, midstream: 0, counts: null },
+] as Array<Record<string, RowValue>>).map((known) => FLOW_DATA_COLUMNS.map((c) => (c in known ? known[c] : undefined)));
 const ZEEK_DATA_COLUMNS = [
   'capture_id', 'ts', 'orig_h', 'orig_p', 'resp_h', 'resp_p', 'duration', 'orig_bytes', 'resp_bytes', 'conn_state',
   'missed_bytes', 'history', 'orig_pkts', 'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes', 'first_frame', 'frame_span',
@@ -436,33 +442,44 @@ const ZEEK_WIDTH = ZEEK_DATA_COLUMNS.length;
  * Rows for one INSERT, held until ROWS_PER_INSERT of them can go in one statement call;
  * `flush` writes the rest one by one. Rows are written in the order they were added.
  *
- * With `leanFrom`, values from that column on are often all 0 (a Zeek row no different from its
- * flow): a full set of rows whose values there are all 0 goes through a statement that has those
- * zeros written in, binding only the values before them (binding is most of an insert's cost).
+ * `leans`: shapes rows often have, each a value per column (undefined: any). A full set of rows
+ * that all have a shape's values goes through a statement with those values written in, binding
+ * only the others: binding is most of an insert's cost (a Zeek row no different from its flow
+ * has 14 zeros of 21 values; a lone SYN's flow, 15 of 33 known).
  */
 export class RowBuffer {
   private readonly many: Database.Statement;
   private readonly one: Database.Statement;
   private readonly values: RowValue[];
   private n = 0;
-  private readonly lean: Database.Statement | null = null;
-  private readonly leanValues: RowValue[] = [];
+  /** Sets of rows that went in through a shape's statement. */
+  leanSets = 0;
+  private readonly shapes: Array<{ statement: Database.Statement; fixed: number[]; fixedValues: RowValue[]; bound: number[]; values: RowValue[] }>;
 
   constructor(
     db: Database.Database,
     insert: string,
     private readonly width: number,
-    private readonly leanFrom = width,
+    leans: ReadonlyArray<ReadonlyArray<RowValue | undefined>> = [],
   ) {
     const row = `(${new Array(width).fill('?').join(', ')})`;
     this.one = db.prepare(`${insert} VALUES ${row}`);
     this.many = db.prepare(`${insert} VALUES ${new Array(ROWS_PER_INSERT).fill(row).join(', ')}`);
     this.values = new Array(width * ROWS_PER_INSERT);
-    if (leanFrom < width) {
-      const leanRow = `(${[...new Array<string>(leanFrom).fill('?'), ...new Array<string>(width - leanFrom).fill('0')].join(', ')})`;
-      this.lean = db.prepare(`${insert} VALUES ${new Array(ROWS_PER_INSERT).fill(leanRow).join(', ')}`);
-      this.leanValues = new Array(leanFrom * ROWS_PER_INSERT);
-    }
+    this.shapes = leans.map((shape) => {
+      if (shape.length !== width) throw new RangeError(`a row shape of ${shape.length} values for ${width} columns`);
+      const literal = (v: RowValue | undefined) => (v === undefined ? '?' : v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${v.replace(/'/g, "''")}'`);
+      const leanRow = `(${shape.map(literal).join(', ')})`;
+      const fixed = shape.flatMap((v, i) => (v === undefined ? [] : [i]));
+      const bound = shape.flatMap((v, i) => (v === undefined ? [i] : []));
+      return {
+        statement: db.prepare(`${insert} VALUES ${new Array(ROWS_PER_INSERT).fill(leanRow).join(', ')}`),
+        fixed,
+        fixedValues: fixed.map((i) => shape[i] as RowValue),
+        bound,
+        values: new Array<RowValue>(bound.length * ROWS_PER_INSERT),
+      };
+    });
   }
 
   /** Room for one more row: its values go in at the returned index, `width` of them. */
@@ -476,17 +493,25 @@ export class RowBuffer {
     return at;
   }
 
-  /** The full set of rows through the lean statement, when every one of them has only 0 from leanFrom on. */
+  /** The full set of rows through the first shape they all have, if any. */
   private runLean(): boolean {
-    if (this.lean === null) return false;
     const v = this.values;
     const w = this.width;
-    const k = this.leanFrom;
-    for (let at = 0; at < v.length; at += w) for (let i = at + k; i < at + w; i++) if (v[i] !== 0) return false;
-    const out = this.leanValues;
-    for (let r = 0; r < ROWS_PER_INSERT; r++) for (let i = 0; i < k; i++) out[r * k + i] = v[r * w + i];
-    this.lean.run(out);
-    return true;
+    for (const shape of this.shapes) {
+      const { fixed, fixedValues, bound, values } = shape;
+      let all = true;
+      for (let at = 0; all && at < v.length; at += w) for (let k = 0; k < fixed.length; k++) if (v[at + fixed[k]] !== fixedValues[k]) {
+        all = false;
+        break;
+      }
+      if (!all) continue;
+      const b = bound.length;
+      for (let r = 0; r < ROWS_PER_INSERT; r++) for (let k = 0; k < b; k++) values[r * b + k] = v[r * w + bound[k]];
+      shape.statement.run(values);
+      this.leanSets++;
+      return true;
+    }
+    return false;
   }
 
   get row(): RowValue[] {
@@ -746,15 +771,15 @@ export class SqliteSink implements Sink {
         `UPDATE anomaly_data SET flow_id = NULL
          WHERE id > ? AND flow_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM flow_data f WHERE f.id = anomaly_data.flow_id)`,
       );
-      this.flows = new RowBuffer(this.db, `INSERT INTO temp.flow_stage (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length);
+      this.flows = new RowBuffer(this.db, `INSERT INTO temp.flow_stage (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length, FLOW_SHAPES);
       this.unlinkedFlows = this.db.prepare('SELECT count(*) FROM temp.flow_stage WHERE conn_state IS NULL').pluck();
-      this.linkedFlows = new RowBuffer(this.db, `INSERT INTO main.flow_data (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length);
+      this.linkedFlows = new RowBuffer(this.db, `INSERT INTO main.flow_data (${FLOW_DATA_COLUMNS.join(', ')})`, FLOW_DATA_COLUMNS.length, FLOW_SHAPES);
       this.zeekConns = new RowBuffer(this.db, `INSERT INTO temp.zeek_stage (rowid, ${ZEEK_DATA_COLUMNS.join(', ')})`, ZEEK_DATA_COLUMNS.length + 1);
       this.zeekData = new RowBuffer(
         this.db,
         `INSERT INTO main.zeek_conn_data (rowid, capture_id, conn_state, missed_bytes, history, flow_id, orient, ${ZEEK_DIFFS.map(([c]) => c).join(', ')})`,
         7 + ZEEK_BASES.length,
-        7, // the differences: all 0 for a row no different from its flow
+        [[...new Array<undefined>(7).fill(undefined), ...new Array<number>(ZEEK_BASES.length).fill(0)]], // no difference from its flow
       );
       this.stagedZeek = this.db.prepare(`SELECT ${ZEEK_DATA_COLUMNS.join(', ')} FROM temp.zeek_stage WHERE rowid = ?`).raw();
       this.restoreZeek = this.db.prepare(

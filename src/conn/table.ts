@@ -205,6 +205,11 @@ export class ConnTable {
     this.ended = true;
   }
 
+  /** The input is over (`ending`). */
+  get inputOver(): boolean {
+    return this.ended;
+  }
+
   /** Analyzer `bit` is done with the row; the row is freed when nobody holds it (but once `ending`). True when it was freed. */
   release(row: number, bit: number): boolean {
     const k = this.key.c;

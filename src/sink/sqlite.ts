@@ -435,33 +435,58 @@ const ZEEK_WIDTH = ZEEK_DATA_COLUMNS.length;
 /**
  * Rows for one INSERT, held until ROWS_PER_INSERT of them can go in one statement call;
  * `flush` writes the rest one by one. Rows are written in the order they were added.
+ *
+ * With `leanFrom`, values from that column on are often all 0 (a Zeek row no different from its
+ * flow): a full set of rows whose values there are all 0 goes through a statement that has those
+ * zeros written in, binding only the values before them (binding is most of an insert's cost).
  */
 export class RowBuffer {
   private readonly many: Database.Statement;
   private readonly one: Database.Statement;
   private readonly values: RowValue[];
   private n = 0;
+  private readonly lean: Database.Statement | null = null;
+  private readonly leanValues: RowValue[] = [];
 
   constructor(
     db: Database.Database,
     insert: string,
     private readonly width: number,
+    private readonly leanFrom = width,
   ) {
     const row = `(${new Array(width).fill('?').join(', ')})`;
     this.one = db.prepare(`${insert} VALUES ${row}`);
     this.many = db.prepare(`${insert} VALUES ${new Array(ROWS_PER_INSERT).fill(row).join(', ')}`);
     this.values = new Array(width * ROWS_PER_INSERT);
+    if (leanFrom < width) {
+      const leanRow = `(${[...new Array<string>(leanFrom).fill('?'), ...new Array<string>(width - leanFrom).fill('0')].join(', ')})`;
+      this.lean = db.prepare(`${insert} VALUES ${new Array(ROWS_PER_INSERT).fill(leanRow).join(', ')}`);
+      this.leanValues = new Array(leanFrom * ROWS_PER_INSERT);
+    }
   }
 
   /** Room for one more row: its values go in at the returned index, `width` of them. */
   slot(): number {
     if (this.n === this.values.length) {
-      this.many.run(this.values);
+      if (!this.runLean()) this.many.run(this.values);
       this.n = 0;
     }
     const at = this.n;
     this.n += this.width;
     return at;
+  }
+
+  /** The full set of rows through the lean statement, when every one of them has only 0 from leanFrom on. */
+  private runLean(): boolean {
+    if (this.lean === null) return false;
+    const v = this.values;
+    const w = this.width;
+    const k = this.leanFrom;
+    for (let at = 0; at < v.length; at += w) for (let i = at + k; i < at + w; i++) if (v[i] !== 0) return false;
+    const out = this.leanValues;
+    for (let r = 0; r < ROWS_PER_INSERT; r++) for (let i = 0; i < k; i++) out[r * k + i] = v[r * w + i];
+    this.lean.run(out);
+    return true;
   }
 
   get row(): RowValue[] {
@@ -729,6 +754,7 @@ export class SqliteSink implements Sink {
         this.db,
         `INSERT INTO main.zeek_conn_data (rowid, capture_id, conn_state, missed_bytes, history, flow_id, orient, ${ZEEK_DIFFS.map(([c]) => c).join(', ')})`,
         7 + ZEEK_BASES.length,
+        7, // the differences: all 0 for a row no different from its flow
       );
       this.stagedZeek = this.db.prepare(`SELECT ${ZEEK_DATA_COLUMNS.join(', ')} FROM temp.zeek_stage WHERE rowid = ?`).raw();
       this.restoreZeek = this.db.prepare(
@@ -902,18 +928,23 @@ export class SqliteSink implements Sink {
   }
 
   /**
-   * A conn.log row: staged as it is (for the flows the commit links), and stored at once as its
+   * A conn.log row: staged as it is (for the flows the commit links; not a final one), and stored at once as its
    * differences from the flow it starts with: the live flow ZeekLink named (as it stood then), or
    * one that ended before (pendingFlows), or none.
    */
+  /** A final Zeek row's values, as a staged one's would be (zeekRow). */
+  private readonly finalZeek: RowValue[] = new Array<RowValue>(ZEEK_WIDTH + 1);
+
   private zeekRow(v: RowValue[]): void {
     // The flow held for its transitions has them all (the writer thread's rows come in order): its values count here.
     this.finishFlow();
     const linked = v.length > ZEEK_WIDTH;
     const seq = linked ? (v[ZEEK_WIDTH] as number) : this.zeekSeq + 1;
     this.zeekSeq = seq;
-    const at = this.zeekConns.slot();
-    const row = this.zeekConns.row;
+    // A final row (ZeekLink.final) is never looked up again: not staged, only stored.
+    const final = linked && v[ZEEK_WIDTH + 1] === 1;
+    const at = final ? 0 : this.zeekConns.slot();
+    const row = final ? this.finalZeek : this.zeekConns.row;
     row[at] = seq;
     const z = at + 1;
     for (let i = 0; i < 17; i++) row[z + i] = v[i];
@@ -923,9 +954,9 @@ export class SqliteSink implements Sink {
     row[z + 11] = this.dict.histories.id(v[11] as string);
     row[z + 17] = (v[17] as number) - (v[16] as number);
     let base: number[] | undefined;
-    if (linked && v[ZEEK_WIDTH + 1] !== null) {
+    if (linked && v[ZEEK_WIDTH + 2] !== null) {
       base = this.linkBase;
-      const from = ZEEK_WIDTH + 1;
+      const from = ZEEK_WIDTH + 2;
       base[0] = this.flowBase + (v[from] as number);
       for (let k = 1; k < FLOW_BASE.length; k++) base[k] = v[from + k] as number;
       base[1] = this.address(v[from + 1]);
@@ -1540,7 +1571,7 @@ export function findingValues(captureId: number, f: Finding): RowValue[] {
 }
 
 /** Values in a Zeek row at most (with its ZeekLink). */
-export const ZEEK_VALUES = ZEEK_WIDTH + 2 + FLOW_BASE.length - 1;
+export const ZEEK_VALUES = ZEEK_WIDTH + 3 + FLOW_BASE.length - 1;
 
 /** A conn.log row; with `link`, its place and the flow it starts with, as it stands (see SqliteSink.zeekRow). */
 export function writeZeekValues(captureId: number, z: ZeekConn, link: ZeekLink | undefined, out: RowOut): void {
@@ -1565,8 +1596,9 @@ export function writeZeekValues(captureId: number, z: ZeekConn, link: ZeekLink |
   out.num(z.first_frame);
   out.num(z.last_frame);
   if (link === undefined) return;
-  // Its place, then the flow it starts with (FLOW_BASE's order, the flow's index for its id), or null.
+  // Its place, whether it is final (ZeekLink.final), then the flow it starts with (FLOW_BASE's order, the flow's index for its id), or null.
   out.num(link.seq);
+  out.num(link.final ? 1 : 0);
   if (link.flow === 0) {
     out.none();
     return;

@@ -67,6 +67,11 @@ export interface ZeekLink {
   respAddr: number | string;
   /** The live flow starting at the row's first frame: its id, or 0 when there is none. */
   flow: number;
+  /**
+   * Nothing can ever look this row up again: it is logged after the input is over, against a lone
+   * SYN's flow (which can change no more, and no other flow of the pair starts inside the row).
+   */
+  final: boolean;
   /** Its ends (an IPv4 address as its number, another as text) and what it holds so far. */
   clientAddr: number | string;
   clientPort: number;
@@ -85,7 +90,7 @@ export interface ZeekLink {
 }
 
 export const newZeekLink = (): ZeekLink => ({
-  seq: 0, origAddr: 0, respAddr: 0, flow: 0, clientAddr: 0, clientPort: 0, serverAddr: 0, serverPort: 0, firstTs: 0, lastTs: 0, firstPacket: 0, lastPacket: 0,
+  seq: 0, origAddr: 0, respAddr: 0, flow: 0, final: false, clientAddr: 0, clientPort: 0, serverAddr: 0, serverPort: 0, firstTs: 0, lastTs: 0, firstPacket: 0, lastPacket: 0,
   clientPackets: 0, clientBytes: 0, clientIpBytes: 0, serverPackets: 0, serverBytes: 0, serverIpBytes: 0,
 });
 
@@ -386,13 +391,17 @@ export class FlowTable {
     link.origAddr = this.addressCode(row, origEnd);
     link.respAddr = this.addressCode(row, 1 - origEnd);
     link.flow = 0;
+    link.final = false;
     const L = this.lone.c;
     if (L.id[row] !== 0) {
       if (L.zeekSerial[row] === serial && L.frame[row] >= first && L.frame[row] <= last) {
         L.zeekState[row] = this.zeekText(connState);
         L.zeekHistory[row] = this.zeekText(history);
       }
-      if (L.frame[row] === first) this.linkLone(row, link);
+      if (L.frame[row] === first) {
+        this.linkLone(row, link);
+        link.final = this.conn.inputOver;
+      }
     }
     const i = this.slots.slotOf(row);
     if (i < 0) return;
@@ -421,6 +430,7 @@ export class FlowTable {
     const client = c.clientEnd[i];
     this.linkEnds(row, client, c.sameEnds[i] !== 0 ? client : 1 - client, link);
     link.flow = c.id[i];
+    link.final = false;
     link.firstTs = c.firstTs[i];
     link.lastTs = c.lastTs[i];
     link.firstPacket = c.firstPacket[i];

@@ -74,6 +74,8 @@ export class ZeekConnTracker implements SessionHost {
   private readonly rows: ZeekConn[] = [];
   private readonly onConn: ((c: ZeekConn, row: number, serial: number, origEnd: number) => void) | undefined;
   private now = -Infinity;
+  /** No timer nor lone SYN was due before this at the last full look (fireTimers). */
+  private nextDue = -Infinity;
   private finished = false;
   private live = 0;
   constructor(opts: ZeekConnTrackerOptions) {
@@ -244,13 +246,22 @@ export class ZeekConnTracker implements SessionHost {
    */
   private fireTimers(now: number, maxPerPacket: number): void {
     const timers = this.timers;
+    // Nothing can be due before the earliest time known at the last full look, or any timer or
+    // lone SYN queued since: most packets end here (no calls, no number boxed for them).
+    if (now < this.nextDue && now < timers.queuedLow[0]) return;
     const sessions = this.sessions;
     let fired = 0;
+    let loneDue = Infinity;
     for (;;) {
-      if (maxPerPacket > 0 && fired >= maxPerPacket) return;
+      if (maxPerPacket > 0 && fired >= maxPerPacket) {
+        this.nextDue = -Infinity; // more may be due: the next packet looks again
+        return;
+      }
       const lone = sessions.lone.first();
+      loneDue = Infinity;
       if (lone !== NO_SLOT) {
         const due = sessions.loneDue(lone);
+        loneDue = due;
         const queued = timers.peek();
         if (due <= now && (due < queued || (due === queued && sessions.lone.c.order[lone] < timers.topOrder()))) {
           if (maxPerPacket > 0 && fired + 2 > maxPerPacket) {
@@ -262,7 +273,12 @@ export class ZeekConnTracker implements SessionHost {
           continue;
         }
       }
-      if (timers.peek() > now) return;
+      if (timers.peek() > now) {
+        // Removals only make the earliest later: this stays a lower bound until something is queued.
+        this.nextDue = Math.min(loneDue, timers.peek());
+        timers.queuedLow[0] = Infinity;
+        return;
+      }
       const slot = this.sessions.slotOf(timers.topRow());
       const kind = timers.topKind();
       const stands = slot !== NO_SLOT && this.sessions.standsAt(slot, timers.topSerial(), kind, timers.topEpoch(), timers.topOrder());

@@ -292,6 +292,9 @@ export class TcpSessions implements ReassemblerHost {
     L.serial[r] = this.serials;
     L.origEnd[r] = srcEnd;
     L.startTime[r] = seg.tsUs;
+    // Its attempt timer is due then (loneDue): the queue's lower bound covers it as if queued.
+    const due = seg.tsUs + this.host.tuning.tcpAttemptDelay;
+    if (due < this.timers.queuedLow[0]) this.timers.queuedLow[0] = due;
     L.firstFrame[r] = seg.frame;
     L.lastTimeAfter[r] = L.lastFrameAfter[r] = 0;
     L.order[r] = this.timers.reserve(3);

@@ -129,6 +129,11 @@ export class ZeekTimerHeap {
 
   /** Canceled entries still queued (kept by the caller, see `compact`). */
   stale = 0;
+  /**
+   * The earliest due time queued since the caller last set it to Infinity (a lower bound the
+   * caller keeps with its own; see ZeekConnTracker.fireTimers). An element, so read unboxed.
+   */
+  readonly queuedLow = new Float64Array([Infinity]);
 
   constructor() {
     for (let r = 0; r < RUNS; r++) this.runs.push(new Run());
@@ -168,6 +173,7 @@ export class ZeekTimerHeap {
 
   private place(due: number, order: number, row: number, serial: number, kind: number, epoch: number): void {
     this.count++;
+    if (due < this.queuedLow[0]) this.queuedLow[0] = due;
     // The run whose last entry is the latest before this one (a timer of the same delay, as a
     // rule), else an empty run; else the heap.
     let fit = -1;

@@ -95,6 +95,10 @@ export function segment(st: FlowStore, s: number, r: number, seg: Segment, rules
   // Segments from s arrive in order: whatever s sent earlier reached r first.
   applyReceipts(st, r);
   received(st, r, s, seg, senderState, reset, rules);
+  if (reset === Reset.ACCEPTED && !rules.exactReset && st.f.c.resetFrame[r >> 1] === seg.frame && judgeReset(st, r, s, seg, { ...rules, exactReset: true }) !== Reset.ACCEPTED) {
+    // Taken only by the profile's window rule (not at rcv_nxt): a later segment of r's does not undo it.
+    st.f.c.resetBits[r >> 1] |= IN_WINDOW_ONLY;
+  }
   if (seg.flags & ACK && !(seg.flags & RST) && (!x.hasAcked[s] || seqGe(seg.ack, x.ackedUpTo[s]))) {
     // r's data is acknowledged further: it is making progress again.
     if (x.hasAcked[s] && seqDiff(seg.ack, x.ackedUpTo[s]) > 0) {
@@ -435,13 +439,14 @@ function resendsBeforeFin(st: FlowStore, s: number, seg: Segment): boolean {
  * s, taken as reset by a RST from its peer, sends a segment of that connection (no SYN, no RST, at
  * or below what it sent next), too long after the RST passed for the two to have crossed: a reset
  * socket is gone and answers only with RSTs, so that RST never reached s (dropped after the
- * capture point). Hindsight takes back s's change to CLOSED; the flow is not reset (yet).
+ * capture point). Hindsight takes back s's change to CLOSED; the flow is not reset (yet). Not for
+ * a RST taken only because a lenient profile (rfc793) takes any in the window: that is its premise.
  */
 function resetNeverArrived(st: FlowStore, s: number, seg: Segment): void {
   const x = st.e.c;
   const row = s >> 1;
   const c = st.f.c;
-  if (c.reset[row] === 0 || c.resetSentBy[row] === (s & 1) || !x.hasSent[s]) return;
+  if (c.reset[row] === 0 || c.resetSentBy[row] === (s & 1) || !x.hasSent[s] || c.resetBits[row] & IN_WINDOW_ONLY) return;
   const d = seqDiff(seg.seq, x.sndNxt[s]);
   if (d > 0 || d < -MAX_IN_FLIGHT || seg.ts - c.resetTs[row] < crossingUs(st, row)) return;
   const back = c.resetReceiverState[row];
@@ -591,6 +596,9 @@ export function judgeReset(st: FlowStore, r: number, s: number, seg: Segment, ru
   if (!inWindow) return Reset.IGNORED;
   return rules.exactReset ? Reset.IGNORED : Reset.ACCEPTED;
 }
+
+/** resetBits: the RST was taken by the window rule alone (--stack rfc793), not at rcv_nxt. */
+const IN_WINDOW_ONLY = 8;
 
 /** More than this between r's last ACK and s's highest sequence is not data in flight but a lost view. */
 const MAX_IN_FLIGHT = 1 << 30;

@@ -220,6 +220,8 @@ const ENDPOINT_COLUMNS = {
   unackedFrame: Uint32Array,
   retransmissionsUnacked: Uint32Array,
   lastRetransmissionTs: Float64Array,
+  /** The first of those retransmissions (Linux's retrans_stamp, from which tcp_orphan_retries' budget runs). */
+  firstRetransmissionTs: Float64Array,
   /** Time from the previous (re)transmission of its unacknowledged data to the last retransmission. */
   retransmitGapUs: Float64Array,
   packets: Uint32Array,

@@ -295,6 +295,7 @@ function sent(st: FlowStore, s: number, r: number, seg: Segment, reset: number):
       const head = !x.hasAcked[r] || seg.seq === x.ackedUpTo[r];
       if (head && gap >= RTO_MIN_US && (x.retransmissionsUnacked[s] === 0 || gap >= x.retransmitGapUs[s] * BACKOFF_SLACK)) {
         x.retransmitGapUs[s] = gap;
+        if (x.retransmissionsUnacked[s] === 0) x.firstRetransmissionTs[s] = seg.ts;
         x.retransmissionsUnacked[s]++;
         x.lastRetransmissionTs[s] = seg.ts;
       }

@@ -13,7 +13,7 @@ import { DecodedPacket } from '../src/decode/packet.js';
 import { FlowStore, FlowView } from '../src/tcp/rfc793/flow.js';
 import { openSource } from '../src/reader/index.js';
 import { Cause, causeTexts } from '../src/tcp/rfc793/causes.js';
-import { segment, type Segment } from '../src/tcp/rfc793/machine.js';
+import { segment, settle, type Segment } from '../src/tcp/rfc793/machine.js';
 import { St } from '../src/tcp/rfc793/tcp-state.js';
 import { repoRoot } from './helpers.js';
 
@@ -157,4 +157,91 @@ test('every cause has its text, and the timers are in the timer causes', () => {
   assert.equal(new Set(text).size, text.length);
   assert.equal(text[Cause.TIME_WAIT_EXPIRED], 'TIME_WAIT expired (240 s)');
   assert.equal(text[Cause.FIN_WAIT_2_TIMED_OUT], 'FIN_WAIT_2 timed out (tcp_fin_timeout Infinity s)');
+});
+
+/** seg() at time `ts` (µs) instead of 1 ms per frame. */
+function segAt(ts: number, frame: number, flags: string, seq: number, ack: number, len = 0): Segment {
+  return { ...seg(frame, flags, seq, ack, len), ts };
+}
+
+function handshake(st: FlowStore, c: number, s: number): void {
+  segment(st, c, s, segAt(0, 1, 'S', 1000, 0));
+  segment(st, s, c, segAt(1_000, 2, 'SA', 5000, 1001));
+  segment(st, c, s, segAt(2_000, 3, 'A', 1001, 5001));
+}
+
+test('a SYN-ACK sent again after the ACK of it passed: that ACK was dropped (full accept queue), and so is the same ACK after', () => {
+  const { st, c, s, view } = newFlow();
+  handshake(st, c, s);
+  assert.equal(view.server.state, 'ESTABLISHED');
+  segment(st, s, c, segAt(1_030_000, 4, 'SA', 5000, 1001)); // retransmitted a second after: the server never took frame 3
+  assert.equal(view.server.state, 'SYN_RECEIVED');
+  segment(st, c, s, segAt(1_031_000, 5, 'A', 1001, 5001)); // the same ACK again proves nothing
+  assert.equal(view.server.state, 'SYN_RECEIVED');
+  assert.equal(view.client.state, 'ESTABLISHED');
+  const server = () => view.snapshot().transitions.filter((t) => t.side === 'server').map((t) => `${t.from}>${t.to}@${t.packet}`);
+  assert.deepEqual(server(), ['CLOSED>LISTEN@null', 'LISTEN>SYN_RECEIVED@1']);
+  segment(st, s, c, segAt(1_500_000, 6, 'PA', 5001, 1001, 10)); // its own data: an ACK of its SYN was taken
+  assert.equal(view.server.state, 'ESTABLISHED');
+  assert.deepEqual(server(), ['CLOSED>LISTEN@null', 'LISTEN>SYN_RECEIVED@1', 'SYN_RECEIVED>ESTABLISHED@6']);
+});
+
+test('a SYN-ACK crossing the ACK of it (sent before it arrived) takes nothing back', () => {
+  const { st, c, s, view } = newFlow();
+  handshake(st, c, s);
+  segment(st, s, c, segAt(3_000, 4, 'SA', 5000, 1001));
+  assert.equal(view.server.state, 'ESTABLISHED');
+});
+
+test('a FIN sent again a timeout later, its receiver silent since: not taken as arrived, even at the end', () => {
+  const { st, c, s, row, view } = newFlow();
+  handshake(st, c, s);
+  segment(st, s, c, segAt(10_000, 4, 'FA', 5001, 1001)); // server closes
+  segment(st, s, c, segAt(15_000, 5, 'FA', 5001, 1001)); // a tail loss probe: says nothing
+  assert.equal(view.client.state, 'CLOSE_WAIT');
+  segment(st, s, c, segAt(1_300_000, 6, 'FA', 5001, 1001)); // its retransmission timeout: the client never acknowledged it
+  assert.equal(view.client.state, 'ESTABLISHED');
+  assert.equal(view.server.state, 'FIN_WAIT_1');
+  settle(st, row);
+  assert.equal(view.client.state, 'ESTABLISHED');
+  assert.deepEqual(view.snapshot().transitions.filter((t) => t.side === 'client').map((t) => `${t.from}>${t.to}`), ['CLOSED>SYN_SENT', 'SYN_SENT>ESTABLISHED']);
+});
+
+test('an unanswered FIN the receiver acknowledges at last takes effect at its own frame', () => {
+  const { st, c, s, view } = newFlow();
+  handshake(st, c, s);
+  segment(st, s, c, segAt(10_000, 4, 'FA', 5001, 1001));
+  segment(st, s, c, segAt(1_300_000, 5, 'FA', 5001, 1001));
+  assert.equal(view.client.state, 'ESTABLISHED');
+  segment(st, c, s, segAt(1_301_000, 6, 'A', 1001, 5002)); // its ACK was lost before the capture point, or the first copy
+  assert.equal(view.client.state, 'CLOSE_WAIT');
+  assert.equal(view.server.state, 'FIN_WAIT_2');
+  const t = view.snapshot().transitions.find((x) => x.side === 'client' && x.to === 'CLOSE_WAIT');
+  assert.equal(t?.packet, 4);
+});
+
+test('a segment from an endpoint a RST closed, long after it: that RST never arrived', () => {
+  const { st, c, s, view } = newFlow();
+  handshake(st, c, s);
+  segment(st, c, s, segAt(4_000_000, 4, 'RA', 1001, 5001)); // the client gives up (keep-alive)
+  assert.equal(view.server.state, 'CLOSED');
+  segment(st, s, c, segAt(5_000_000, 5, 'FA', 5001, 1001)); // the server closes a connection it still has
+  assert.equal(view.server.state, 'FIN_WAIT_1');
+  assert.equal(view.reset, false);
+  segment(st, c, s, segAt(5_000_100, 6, 'R', 1001, 0)); // no socket on the client
+  assert.equal(view.server.state, 'CLOSED');
+  assert.equal(view.resetInfo?.receiverState, 'FIN_WAIT_1');
+  assert.deepEqual(
+    view.snapshot().transitions.filter((t) => t.side === 'server').map((t) => `${t.from}>${t.to}@${t.packet}`),
+    ['CLOSED>LISTEN@null', 'LISTEN>SYN_RECEIVED@1', 'SYN_RECEIVED>ESTABLISHED@3', 'ESTABLISHED>FIN_WAIT_1@5', 'FIN_WAIT_1>CLOSED@6'],
+  );
+});
+
+test('a segment crossing the RST that closed its sender takes nothing back', () => {
+  const { st, c, s, view } = newFlow();
+  handshake(st, c, s);
+  segment(st, c, s, segAt(4_000_000, 4, 'RA', 1001, 5001));
+  segment(st, s, c, segAt(4_000_500, 5, 'PA', 5001, 1001, 10)); // sent before the RST arrived
+  assert.equal(view.server.state, 'CLOSED');
+  assert.equal(view.reset, true);
 });

@@ -193,6 +193,29 @@ test('a connection gives up after tcp_retries2 retransmissions of unacknowledged
   assert.equal(stateAt(linux, 'client', 29), 'ESTABLISHED', 'fewer retransmissions than tcp_retries2 prove nothing');
 });
 
+test('an orphan gives up on unacknowledged data after tcp_orphan_retries, as Linux models its time', async () => {
+  // The client writes 50 bytes and closes (FIN_WAIT_1); nothing is acknowledged. Its RTO
+  // retransmissions at 1.2, 1.6 and 2.4 s: the next timer, at 4.0 s, is 2.8 s after the first
+  // retransmission, past tcp_orphan_retries 2's budget (0.2 + 0.4 + 0.8 = 1.4 s): it gives up then.
+  const packets: P[] = [
+    ...exchange,
+    [1, 'c', 'PA', CISN + 101, SISN + 1, 50],
+    [1.001, 'c', 'FA', CISN + 151, SISN + 1],
+    [1.2, 'c', 'PA', CISN + 101, SISN + 1, 50],
+    [1.6, 'c', 'PA', CISN + 101, SISN + 1, 50],
+    [2.4, 'c', 'PA', CISN + 101, SISN + 1, 50],
+    [30, 's', 'A', SISN + 1, CISN + 101],
+  ];
+  const [flow] = await flows(packets, { orphanRetries: 2 });
+  assert.equal(stateAt(flow, 'client', 3.9), 'FIN_WAIT_1');
+  assert.equal(stateAt(flow, 'client', 4.01), 'CLOSED', path(flow).join(', '));
+  const [linux] = await flows(packets);
+  assert.equal(stateAt(linux, 'client', 29), 'FIN_WAIT_1', 'tcp_orphan_retries 0 means 8: 102.2 s');
+  // A half-close that reads on (it acknowledges new data after its FIN) is no orphan: tcp_retries2 rules it.
+  const [reads] = await flows([...packets.slice(0, -4), [1.1, 's', 'PA', SISN + 1, CISN + 101, 10], [1.101, 'c', 'A', CISN + 152, SISN + 11], ...packets.slice(-4)], { orphanRetries: 2 });
+  assert.equal(stateAt(reads, 'client', 29), 'FIN_WAIT_1', path(reads).join(', '));
+});
+
 test('fast retransmissions and SACK recovery are not retransmission timeouts (tcp_retries2)', async () => {
   // A bulk sender resends 20 different lost segments within 40 ms, its peer's cumulative ACK
   // stuck below them (SACK blocks above): Linux's recovery, not 20 timeouts of one segment.

@@ -731,6 +731,149 @@ sc_rst_to_time_wait() {
   sed 's/^/    /' "$WORK/$SCEN.forge.log"
 }
 
+# ---------------------------------------------------------------- more state paths
+# keep-alive to a dead peer, a full accept queue, an RST to SYN-RECV, an orphan's FIN
+# retransmissions, a simultaneous open. Timed from one epoch instant, as the close paths.
+
+sc_keepalive_dead_peer() {
+  begin keepalive-dead-peer
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)  # the client connects at t0 with keep-alive 1 s idle, 1 s apart, 3 probes
+  run_bg "$NS_S" server "$PY" "$PEER" answer-close-at-server --addr "$S4" --port 9124 --at "$(plus "$t0" 5.0)"
+  wait_listen "$NS_S" 9124
+  run_bg "$NS_C" client "$PY" "$PEER" ka-dead-client --addr "$S4" --port 9124 --bind "$C4" --bind-port 40042 \
+    --idle 1 --intvl 1 --cnt 3 --hold 30 --at "$t0"
+  sleep_until "$(plus "$t0" 0.4)"
+  # the server stops answering: all the client sends is dropped in its input, after the capture point
+  nft_table "$NS_S" dead <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip saddr 192.0.2.1 tcp sport 40042 counter drop
+  }
+RULES
+  # probes about 1, 2 and 3 s after the answer; at about 4 s the third is unanswered: RST, ETIMEDOUT
+  sleep_until "$(plus "$t0" 2.5)"
+  take_moment "the client probes, the server does not answer: both ESTAB"
+  sleep_until "$(plus "$t0" 4.6)"
+  take_moment "the client gave up and sent an RST, dropped before the server: client gone, server ESTAB"
+  nft_drop_table "$NS_S" dead server
+  # the server closes at t0+5: its FIN finds no socket on the client and gets an RST
+  sleep_until "$(plus "$t0" 5.6)"
+  take_moment "the server's FIN was answered with an RST: both gone"
+  mark_end
+  end_scenario
+}
+
+sc_accept_queue_overflow() {
+  begin accept-queue-overflow
+  local aoo; aoo=$(ip netns exec "$NS_S" sysctl -n net.ipv4.tcp_abort_on_overflow)
+  [ "$aoo" = 0 ] || { echo "net.ipv4.tcp_abort_on_overflow is $aoo in $NS_S, not the default 0" >&2; return 1; }
+  # 200 ms on the server's way out (delay.py), so that two SYNs sent at once both reach the
+  # listener before either handshake's ACK does; the capture sees the server's segments 200 ms late
+  delay_out "$NS_S" tun-s "$IF_S" "$MAC_S" "$MAC_C" "$S4" "$C4" 0.2
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)
+  # listen(1): the accept queue holds two (full when more than the backlog); never accept()ed
+  run_bg "$NS_S" server "$PY" "$PEER" noaccept-server --addr "$S4" --port 9125 --backlog 1 --hold 30
+  wait_listen "$NS_S" 9125
+  # t0: one client, queued. t0+0.6: two at once; both SYNs make requests, the first ACK fills the
+  # queue, the second is dropped (tcp_abort_on_overflow=0): that client is ESTAB, the server keeps
+  # the request in SYN-RECV and retransmits its SYN-ACK (1 s, 3 s). t0+2: a fourth client's SYNs are
+  # dropped while the queue is full (SYN-SENT).
+  run_bg "$NS_C" client1 "$PY" "$PEER" burst-client --addr "$S4" --port 9125 --bind "$C4" --bind-port 40043 --count 1 --hold 30 --at "$t0"
+  run_bg "$NS_C" client2 "$PY" "$PEER" burst-client --addr "$S4" --port 9125 --bind "$C4" --bind-port 40044 --count 2 --hold 30 --at "$(plus "$t0" 0.6)"
+  run_bg "$NS_C" client3 "$PY" "$PEER" burst-client --addr "$S4" --port 9125 --bind "$C4" --bind-port 40046 --count 1 --hold 30 --at "$(plus "$t0" 2.0)"
+  sleep_until "$(plus "$t0" 2.6)"
+  take_moment "queue full: 2 queued ESTAB, one ACK dropped (client ESTAB, server SYN-RECV), a SYN dropped (SYN-SENT)"
+  sleep_until "$(plus "$t0" 4.2)"
+  take_moment "after the second SYN-ACK retransmission and the dropped SYN's retransmissions"
+  sleep_until "$(plus "$t0" 4.5)"
+  ip netns exec "$NS_S" nstat -asz TcpExtListenOverflows TcpExtListenDrops TcpExtSyncookiesSent TcpPassiveOpens >"$DIR/nstat-server.txt" 2>/dev/null || true
+  mark_end
+  end_scenario
+  cat "$WORK/$SCEN".client?.log 2>/dev/null | sed "s/^/    /" || true
+}
+
+sc_syn_recv_client_rst() {
+  begin syn-recv-client-rst
+  ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_syn_retries=2
+  # the server's SYN-ACKs are dropped in the client's input (after the capture point) until the
+  # client has given up: then the next one finds no socket there and is answered with an RST
+  nft_table "$NS_C" synackloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp sport 9126 tcp flags & (syn | ack) == syn | ack counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" noaccept-server --addr "$S4" --port 9126 --backlog 16 --hold 30
+  wait_listen "$NS_S" 9126
+  local t0; t0=$(epoch_in 0.3)
+  run_bg "$NS_C" client "$PY" "$PEER" try-connect-client --addr "$S4" --port 9126 --bind "$C4" --bind-port 40048 --at "$t0"
+  sleep_until "$(plus "$t0" 1.5)"
+  take_moment "the SYN-ACKs are lost: client SYN-SENT, server SYN-RECV"
+  # tcp_syn_retries=2: SYNs every second to about 5 s, connect() fails at about 7 s (no packet)
+  sleep_until "$(plus "$t0" 7.4)"
+  take_moment "the client gave up: no socket; the server still SYN-RECV"
+  nft_drop_table "$NS_C" synackloss client
+  # each SYN retransmission was answered at once and put the server's SYN-ACK timer back (2 s after
+  # its first expiry); it fires about 2 s after the last SYN (dropped too), then 4 s later, about
+  # 11.1 s: that SYN-ACK is answered with an RST, and the server drops its request
+  sleep_until "$(plus "$t0" 11.8)"
+  take_moment "the client's RST to the SYN-ACK ended the server's SYN-RECV"
+  mark_end
+  end_scenario
+}
+
+sc_orphan_fin_retries() {
+  begin orphan-fin-retries
+  ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_orphan_retries=2
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)  # the server writes 2000 bytes and closes at t0
+  run_bg "$NS_S" server "$PY" "$PEER" answer-close-at-server --addr "$S4" --port 9127 --tail 2000 --at "$t0"
+  wait_listen "$NS_S" 9127
+  run_bg "$NS_C" client "$PY" "$PEER" talk-client --addr "$S4" --port 9127 --bind "$C4" --bind-port 40049 --hold 30
+  wait_estab "$NS_S" 9127
+  sleep_until "$(plus "$t0" -0.3)"
+  # the client stops answering: all the server sends is dropped in the client's input, after the
+  # capture point (the client's kernel gets nothing, so sends nothing)
+  nft_table "$NS_C" deaf <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip saddr 192.0.2.2 tcp sport 9127 counter drop
+  }
+RULES
+  sleep_until "$(plus "$t0" 0.5)"
+  take_moment "the orphaned server retransmits its data and FIN: FIN-WAIT-1, the client ESTAB"
+  # tcp_orphan_retries=2: gone (no packet) once (2^3 - 1) x 200 ms = 1.4 s have passed since the
+  # first unacknowledged transmission, at the next retransmission timer
+  sleep_until "$(plus "$t0" 3.5)"
+  take_moment "the orphan gave up silently: the server's socket is gone, the client ESTAB"
+  nft_drop_table "$NS_C" deaf client
+  mark_end
+  end_scenario
+}
+
+sc_simultaneous_open() {
+  begin simultaneous-open
+  # 200 ms each way (delay.py on both ends' way out), so both SYNs leave before either arrives
+  delay_out "$NS_C" tun-c "$IF_C" "$MAC_C" "$MAC_S" "$C4" "$S4" 0.2
+  delay_out "$NS_S" tun-s "$IF_S" "$MAC_S" "$MAC_C" "$S4" "$C4" 0.2
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)  # both connect() at t0
+  run_bg "$NS_S" server "$PY" "$PEER" xopen --addr "$C4" --port 40050 --bind "$S4" --bind-port 9128 --hold 30 --at "$t0"
+  run_bg "$NS_C" client "$PY" "$PEER" xopen --addr "$S4" --port 9128 --bind "$C4" --bind-port 40050 --hold 30 --at "$t0"
+  # t0: both SYN-SENT (their SYNs in the delays, not yet on the wire); t0+0.2: each gets the
+  # other's SYN (SYN-RECV) and answers with a SYN-ACK; t0+0.4: each gets the SYN-ACK (ESTAB)
+  sleep_until "$(plus "$t0" 0.3)"
+  take_moment "the SYNs crossed, the SYN-ACKs are on the way: both SYN-RECV"
+  sleep_until "$(plus "$t0" 0.8)"
+  take_moment "the SYN-ACKs arrived: both ESTAB"
+  sleep_until "$(plus "$t0" 1.1)"
+  mark_end
+  end_scenario
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -764,6 +907,10 @@ check_time_wait_pileup()         { expect server TIME-WAIT 300 300; expect_empty
 check_ipv6_seeds_server_closes() { expect server TIME-WAIT 1 1; expect_empty client; }
 check_sll2_any()                 { expect client TIME-WAIT 1 1; expect_empty server; }
 check_pcapng_nanosecond()        { expect server TIME-WAIT 1 1; expect_empty client; }
+expect_no_frames() { # DISPLAYFILTER
+  local n; n=$(tshark -r "$(ls "$DIR"/*.pcap* | head -1)" -n -Y "$1" 2>/dev/null | wc -l)
+  if [ "$n" != 0 ]; then echo "    MISSED: $n frames match '$1' (want none)"; MISSED=1; fi
+}
 # moment N HOST STATE MIN [MAX]: sockets in STATE in moment N's ss of HOST
 at_moment() {
   local n; n=$(awk -v st="$3" '!/^#/ && $1 == st { n++ } END { print n + 0 }' "$DIR/moments/$1-$2.txt")
@@ -791,12 +938,18 @@ check_simultaneous_close() { at_moment 1 client ESTAB 1 1; at_moment 2 client CL
 check_last_ack_lost()     { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 server LAST-ACK 1 1; at_moment 2 client TIME-WAIT 1 1; at_moment 3 server LAST-ACK 0 0; nft_dropped client 1; expect client TIME-WAIT 1 1; expect_empty server; expect_frames 'tcp.flags.fin == 1 && tcp.srcport == 9121 && tcp.analysis.retransmission' 1; }
 check_half_close_data()   { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client FIN-WAIT-2 1 1; at_moment 2 server CLOSE-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; expect_frames 'tcp.srcport == 9122 && tcp.len > 0' 15; }
 check_rst_to_time_wait()  { at_moment 1 client TIME-WAIT 1 1; at_moment 1 server TIME-WAIT 0 0; at_moment 2 client TIME-WAIT 0 0; expect_empty client; expect_empty server; expect_frames 'tcp.flags.reset == 1' 1; }
+check_keepalive_dead_peer()  { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 1 1; at_moment 3 server ESTAB 0 0; expect_empty client; expect_empty server; nft_dropped server 3; expect_frames 'tcp.analysis.keep_alive && tcp.srcport == 40042' 3; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 40042' 2; }
+check_accept_queue_overflow() { at_moment 1 client ESTAB 3 3; at_moment 1 client SYN-SENT 1 1; at_moment 1 server ESTAB 2 2; at_moment 1 server SYN-RECV 1 1; at_moment 2 server SYN-RECV 1 1; at_moment 2 client ESTAB 3 3; expect_frames 'tcp.flags == 0x012 && tcp.dstport == 40045' 3; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40046' 2; }
+check_syn_recv_client_rst()  { at_moment 1 client SYN-SENT 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 client SYN-SENT 0 0; at_moment 2 server SYN-RECV 1 1; at_moment 3 server SYN-RECV 0 0; expect_empty client; nft_dropped client 3; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 40048' 1; }
+check_orphan_fin_retries()   { at_moment 1 server FIN-WAIT-1 1 1; at_moment 1 client ESTAB 1 1; at_moment 2 server FIN-WAIT-1 0 0; at_moment 2 client ESTAB 1 1; expect client ESTAB 1 1; nft_dropped client 3; expect_frames 'tcp.srcport == 9127 && tcp.analysis.retransmission' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_simultaneous_open()    { at_moment 1 client SYN-RECV 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; expect client ESTAB 1 1; expect server ESTAB 1 1; expect_frames 'tcp.flags == 0x002' 2; expect_frames 'tcp.flags == 0x012' 2; }
 
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
 forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
 syn-retries retries2-give-up close-wait-at-end simultaneous-close last-ack-lost half-close-data
-rst-to-time-wait"
+rst-to-time-wait keepalive-dead-peer accept-queue-overflow syn-recv-client-rst orphan-fin-retries
+simultaneous-open"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

@@ -262,6 +262,67 @@ SCENARIOS = [
         "end.",
         client=ep(NS_C, C4, 40041), server=ep(NS_S, S4, 9123), extra={"connection_reset": True},
     ),
+    # ---- state paths no earlier sample shows
+    dict(
+        name="keepalive-dead-peer",
+        description="A connection on port 9124 goes idle after one exchange; the client has SO_KEEPALIVE with "
+        "TCP_KEEPIDLE=1, TCP_KEEPINTVL=1, TCP_KEEPCNT=3. 0.4 s after it connects, nftables in the server's "
+        "input drops all the client sends (after the capture point, see nft-server.txt): the three probes "
+        "(zero-length at snd_una-1, about 1, 2 and 3 s after the answer) go unanswered, and 1 s after the "
+        "third the client's kernel gives up: an RST/ACK at snd_nxt and ETIMEDOUT (client gone). That RST is "
+        "dropped too, so the server stays ESTAB. The rule goes; at 5 s the server closes: its FIN finds no "
+        "socket on the client and gets an RST (both gone). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40042), server=ep(NS_S, S4, 9124), extra={"connection_reset": True},
+    ),
+    dict(
+        name="accept-queue-overflow",
+        description="The server listens on port 9125 with backlog 1 and never calls accept(); its way out goes "
+        "through scripts/kernel/delay.py (200 ms, as in simultaneous-close), so the capture sees its segments "
+        "200 ms after it sent them. One client connects (40043: queued); 0.6 s later two at once (40044, "
+        "40045): both SYNs make requests before either ACK arrives, the first ACK fills the accept queue (two "
+        "connections: full once more than the backlog), the second is dropped (ListenOverflows; "
+        "net.ipv4.tcp_abort_on_overflow=0, the default): that client is ESTAB while the server keeps the "
+        "request in SYN-RECV and retransmits its SYN-ACK (1 s, 3 s), each answered with the same ACK and "
+        "dropped again. At 2 s a fourth client's SYN (40046) and its retransmissions are dropped while the "
+        "queue is full (SYN-SENT). ss on the server shows the listener (Recv-Q 2), the two queued connections "
+        "ESTAB and the request SYN-RECV; nstat-server.txt has the counters. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, [40043, 40044, 40045, 40046]), server=ep(NS_S, S4, 9125), extra={},
+    ),
+    dict(
+        name="syn-recv-client-rst",
+        description="The client namespace has net.ipv4.tcp_syn_retries=2, and nftables in its input drops the "
+        "server's SYN-ACKs (after the capture point, see nft-client.txt). The client connects to port 9126 (a "
+        "listener that never accepts): the server answers every SYN with a SYN-ACK, none arrives, the client "
+        "retransmits its SYN every second (to about 5.1 s) and gives up at about 7 s without a packet "
+        "(ETIMEDOUT), while the server keeps its request in SYN-RECV. The rule goes at 7.4 s; the server's "
+        "SYN-ACK timer sends one more at about 11.1 s, which finds no socket on the client and is answered "
+        "with an RST at its acknowledgment number: the server drops the request (its listener stays). "
+        + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40048), server=ep(NS_S, S4, 9126), extra={"connection_reset": True},
+        more={"sysctls": {"client": {"net.ipv4.tcp_syn_retries": 2}}},
+    ),
+    dict(
+        name="orphan-fin-retries",
+        description="The server namespace has net.ipv4.tcp_orphan_retries=2. Request/response on port 9127; "
+        "0.3 s before the server writes 2000 bytes and closes, nftables in the client's input starts dropping "
+        "all the server sends (after the capture point, see nft-client.txt): the client gets nothing and "
+        "sends nothing. The server's orphan in FIN-WAIT-1 sends a tail loss probe of its FIN, retransmits "
+        "the first segment at its RTO (0.2, 0.6, 1.5 s after close) and then gives up without a packet once "
+        "its retries are spent (ss shows it gone 3.5 s after close), while the client, which never got the "
+        "data or the FIN, stays ESTAB. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40049), server=ep(NS_S, S4, 9127), extra={},
+        more={"sysctls": {"server": {"net.ipv4.tcp_orphan_retries": 2}}},
+    ),
+    dict(
+        name="simultaneous-open",
+        description="Both namespaces route the peer's address through scripts/kernel/delay.py (200 ms each "
+        "way, as in simultaneous-close). A socket bound to 192.0.2.1:40050 and one bound to 192.0.2.2:9128 "
+        "connect() to each other at the same instant: both SYNs leave before either arrives (SYN-SENT, while "
+        "they are in the delays: never on the wire), each end gets the other's SYN (SYN-RECV) and answers "
+        "with a SYN-ACK, and 200 ms later each gets the other's SYN-ACK (ESTABLISHED) and acknowledges it "
+        "with a D-SACK of the duplicate SYN. Both stay ESTAB. No ARP. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40050), server=ep(NS_S, S4, 9128), extra={},
+    ),
 ]
 
 FLAG_COLS = [
@@ -522,7 +583,7 @@ def readme(manifest, versions):
     L.append("* Peers are `scripts/kernel/peer.py` (Python standard library); loss is nftables "
              "`numgen random mod 20 0 drop` in the server's input hook (see `bulk-loss/nft-server.txt` for "
              "the real drop count); the flood is hping3 with `-a` per spoofed source.")
-    L.append("* Delay (simultaneous-close): the kernel these were made on has no sch_netem, so each namespace "
+    L.append("* Delay (simultaneous-close, accept-queue-overflow, simultaneous-open): the kernel these were made on has no sch_netem, so each namespace "
              "routes the peer's address through `scripts/kernel/delay.py`, a TUN device whose reader holds "
              "every IPv4 packet for a fixed time and then sends it on the veth end (AF_PACKET); like netem on "
              "the veth end, the capture sees a packet when it leaves the delay.")
@@ -538,7 +599,7 @@ def readme(manifest, versions):
     L.append("| `nft-client.txt` | the nftables table of the client namespace with its drop counter, where a scenario drops on the client's output |")
     L.append("| `tshark.tsv` | tshark golden: line 1 `# <tshark --version | head -1> | options`, line 2 the header, then one line per TCP frame |")
     L.append("| `nft-server.txt`, `tc-client.txt` | bulk-loss only: the nftables rule with its drop counter, the tbf bottleneck with its (zero) drop counter |")
-    L.append("| `nstat-server.txt` | syn-flood only: the server's SYN-cookie and listen-queue counters |")
+    L.append("| `nstat-server.txt` | syn-flood, accept-queue-overflow: the server's SYN-cookie and listen-queue counters |")
     L.append("")
     L.append("The golden follows `shared/design/tcp-analysis-rules.md` §8: one pass, empty profile, "
              "`tcp.analyze_sequence_numbers`, `tcp.relative_sequence_numbers`, `tcp.calculate_timestamps`, "

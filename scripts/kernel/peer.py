@@ -393,11 +393,13 @@ def lingering_client(a):
 
 
 def try_connect_client(a):
-    """One connect() that may fail (ETIMEDOUT after tcp_syn_retries)."""
+    """At epoch a.at (at once without it), one connect() that may fail (ETIMEDOUT after
+    tcp_syn_retries)."""
     s = new_socket(a.addr)
     if a.bind_port:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((a.bind or "0.0.0.0", a.bind_port))
+    sleep_until(a.at)
     t0 = time.monotonic()
     try:
         s.connect((a.addr, a.port))
@@ -513,6 +515,98 @@ def stream_server(a):
     log("server wrote", n, "and closed")
 
 
+# --- state paths no earlier sample shows: keep-alive to a dead peer, a full accept queue, an RST to
+# SYN-RECV, an orphan's FIN retransmissions, a simultaneous open
+def ka_dead_client(a):
+    """At epoch a.at connect with SO_KEEPALIVE (a.idle, a.intvl, a.cnt), one exchange, then block
+    in recv(): the generator black-holes the client, so the kernel's probes go unanswered and it
+    gives up (ETIMEDOUT, an RST)."""
+    def opts(s):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, a.idle)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, a.intvl)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, a.cnt)
+
+    sleep_until(a.at)
+    s = connect(a.addr, a.port, a.bind, a.bind_port, before=opts)
+    s.sendall(b"hi\n")
+    log("got", recv_until(s, b"\n"))
+    t0 = time.monotonic()
+    s.settimeout(a.hold)
+    try:
+        log("recv", s.recv(100))
+    except OSError as e:
+        log("keep-alive gave up after %.1f s:" % (time.monotonic() - t0), e)
+    s.close()
+
+
+def answer_close_at_server(a):
+    """Read a line, answer, then at epoch a.at write a.tail bytes (if any) and close: with the peer
+    gone or silent, an orphan in FIN-WAIT-1."""
+    c = accept_one(a.addr, a.port)
+    recv_until(c, b"\n")
+    c.sendall(b"ok\n")
+    sleep_until(a.at)
+    try:
+        if a.tail:
+            c.sendall(b"\x55" * a.tail)
+        c.close()
+        log("server wrote", a.tail, "and closed")
+    except OSError as e:
+        log("server close:", e)
+
+
+def noaccept_server(a):
+    """Listen with backlog a.backlog and never call accept() for a.hold seconds."""
+    ls = listener(a.addr, a.port, backlog=a.backlog)
+    log("listening, backlog", a.backlog, "; never accepting")
+    time.sleep(a.hold)
+    ls.close()
+
+
+def burst_client(a):
+    """At epoch a.at, a.count non-blocking connect()s at once from ports a.bind_port, +1, ...;
+    log which completed, then hold them open for a.hold seconds."""
+    import select
+    socks = []
+    for i in range(a.count):
+        s = new_socket(a.addr)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((a.bind, a.bind_port + i))
+        s.setblocking(False)
+        socks.append(s)
+    sleep_until(a.at)
+    for s in socks:
+        s.connect_ex((a.addr, a.port))
+    log("connecting", [s.getsockname()[1] for s in socks])
+    end = time.monotonic() + a.hold
+    pending = list(socks)
+    while pending and time.monotonic() < end:
+        _, w, _ = select.select([], pending, [], max(0.0, end - time.monotonic()))
+        for s in w:
+            log("port", s.getsockname()[1], "connect:", s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or "ok")
+            pending.remove(s)
+    time.sleep(max(0.0, end - time.monotonic()))
+    for s in socks:
+        s.close()
+
+
+def xopen(a):
+    """Bind a.bind:a.bind_port and at epoch a.at connect() to a.addr:a.port, where the peer does
+    the same the other way at the same instant: the SYNs cross (a simultaneous open)."""
+    s = new_socket(a.addr)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.bind, a.bind_port))
+    sleep_until(a.at)
+    try:
+        s.connect((a.addr, a.port))
+        log("connected", s.getsockname(), "->", s.getpeername())
+    except OSError as e:
+        log("connect failed:", e)
+    time.sleep(a.hold)
+    s.close()
+
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -545,6 +639,11 @@ COMMANDS = {
     "close-at-client": close_at_client,
     "halfclose-client": halfclose_client,
     "stream-server": stream_server,
+    "ka-dead-client": ka_dead_client,
+    "answer-close-at-server": answer_close_at_server,
+    "noaccept-server": noaccept_server,
+    "burst-client": burst_client,
+    "xopen": xopen,
 }
 
 
@@ -567,6 +666,7 @@ def main():
     p.add_argument("--cnt", type=int, default=5)
     p.add_argument("--rcvbuf", type=int, default=2048)
     p.add_argument("--read", type=int, default=0)
+    p.add_argument("--tail", type=int, default=0, help="answer-close-at-server: bytes written just before close")
     p.add_argument("--at", type=float, default=0.0, help="epoch time (time.time()) of the scripted step")
     a = p.parse_args()
     COMMANDS[a.cmd](a)

@@ -130,10 +130,11 @@ interface CensusJson {
 export type Sysctls = Partial<Record<'client' | 'server', Record<string, number>>>;
 
 /** Each host sysctl a scenario may shorten: its analyze option, and the flow-table option it sets (scaled). */
-const SYSCTL_OPTIONS: Record<string, { flag: string; unit: string; key: 'finTimeoutUs' | 'synRetries' | 'retries2'; scale: number }> = {
+const SYSCTL_OPTIONS: Record<string, { flag: string; unit: string; key: 'finTimeoutUs' | 'synRetries' | 'retries2' | 'orphanRetries'; scale: number }> = {
   'net.ipv4.tcp_fin_timeout': { flag: '--fin-timeout', unit: 's', key: 'finTimeoutUs', scale: 1e6 },
   'net.ipv4.tcp_syn_retries': { flag: '--syn-retries', unit: '', key: 'synRetries', scale: 1 },
   'net.ipv4.tcp_retries2': { flag: '--retries2', unit: '', key: 'retries2', scale: 1 },
+  'net.ipv4.tcp_orphan_retries': { flag: '--orphan-retries', unit: '', key: 'orphanRetries', scale: 1 },
 };
 
 function knownSysctls(sysctls: Sysctls | undefined): Array<[(typeof SYSCTL_OPTIONS)[string], number]> {

@@ -51,6 +51,7 @@ export interface AnalyzeCliOptions {
   finTimeout?: number;
   synRetries?: number;
   retries2?: number;
+  orphanRetries?: number;
   idleTimeout?: number;
   closeWait?: number;
   unresponsiveAfter?: number;
@@ -199,7 +200,7 @@ export async function analyzeCommand(args: string[], opts: AnalyzeCliOptions, io
     // The profile's defaults, then each option given.
     flowOptions: {
       ...STACK_PROFILES[opts.stack ?? 'linux'],
-      ...given({ timeWaitUs: opts.timeWait, finTimeoutUs: opts.finTimeout, synRetries: opts.synRetries, retries2: opts.retries2, idleTimeoutUs: opts.idleTimeout }),
+      ...given({ timeWaitUs: opts.timeWait, finTimeoutUs: opts.finTimeout, synRetries: opts.synRetries, retries2: opts.retries2, orphanRetries: opts.orphanRetries, idleTimeoutUs: opts.idleTimeout }),
     } as Record<string, number>,
     reassembly: given({ maxBytes: opts.fragMemory === undefined ? undefined : opts.fragMemory * 1024, maxDatagrams: opts.fragDatagrams }) as Record<string, number>,
     maxConnections: opts.maxConnections,

@@ -7,7 +7,7 @@ import { explain, KINDS } from '../detect/catalogue.js';
 import { analyzeCommand, UsageError } from './analyze.js';
 import { ExitCode } from './exit-codes.js';
 import { completionScript, SHELLS } from './completion.js';
-import { didYouMean, parseChoice, parseCount, parseStack, parseDuration, parseFailOn, parseGrace, parseShare } from './options.js';
+import { didYouMean, parseChoice, parseCount, parseSize, parseStack, parseDuration, parseFailOn, parseGrace, parseShare } from './options.js';
 import { processIo, type Io } from './io.js';
 export { processArgv } from './io.js';
 import { printableLines } from '../reader/index.js';
@@ -52,6 +52,7 @@ export function makeProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--fin-timeout <duration>', 'an orphaned FIN_WAIT_2 ends after this (linux tcp_fin_timeout: 60s)', parseDuration)
     .option('--syn-retries <n>', 'SYN_SENT gives up after this many SYN retransmissions (linux tcp_syn_retries: 6)', parseCount)
     .option('--retries2 <n>', 'a connection gives up after this many retransmissions of unacknowledged data (linux tcp_retries2: 15)', parseCount)
+    .option('--orphan-retries <n>', 'a closed (orphaned) connection gives up on unacknowledged data after this many retransmission timeouts\' time (linux tcp_orphan_retries: 0, meaning 8)', parseSize)
     .option('--idle-timeout <duration>', 'end a connection silent this long (default 2h)', parseDuration)
     .option('--close-wait <duration>', 'CLOSE_WAIT longer than this is stuck_close_wait (default 5s)', parseDuration)
     .option('--unresponsive-after <duration>', 'unacknowledged retransmissions for this long are unresponsive_peer (default 10s)', parseDuration)

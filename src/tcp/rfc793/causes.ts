@@ -35,6 +35,8 @@ export const Cause = {
   RECEIVED_ACK_OF_SYN: 28,
   RECEIVED_ACK_OF_FIN: 29,
   RECEIVED_ACK_OF_FIN_RETRANSMITTED: 30,
+  SENT_AFTER_ACK_OF_SYN_DROPPED: 31,
+  ORPHAN_GAVE_UP: 32,
 } as const;
 export type CauseCode = (typeof Cause)[keyof typeof Cause];
 
@@ -71,6 +73,8 @@ const CAUSE_TEXT: readonly string[] = [
   'received ACK of its SYN',
   'received ACK of its FIN',
   'received ACK of its FIN (an earlier ACK never arrived: it retransmitted its FIN)',
+  'received ACK of its SYN (one was dropped before: it retransmitted its SYN-ACK; its own segment shows this one was taken)',
+  'gave up retransmitting after close(): an orphan, its data never acknowledged (tcp_orphan_retries)',
 ];
 
 /** Every cause's text for a table with these timers (made once per table, read at the edges). */

@@ -83,9 +83,14 @@ export type StepVisitor = (packet: number | null, ts: number, side: number, from
  * own that does not (the two crossed). Kinds of a receipt record.
  */
 export const Receipt = { SYN: 0, SYNACK: 1, FIN: 2 } as const;
-/** Bits of a receipt record: the FIN segment also acknowledged the endpoint's own FIN; a FIN behind a hole. */
+/**
+ * Bits of a receipt record: the FIN segment also acknowledged the endpoint's own FIN; a FIN behind a
+ * hole; a FIN its sender sent again (or data before it) while the endpoint had sent nothing since it
+ * passed (never acknowledged: no proof it arrived, only the endpoint's ACK of it is).
+ */
 export const ACKS_OWN_FIN = 1;
 export const BEHIND_HOLE = 2;
+export const UNANSWERED = 4;
 
 /** How many tcp.analysis fields there are (TSHARK_FIELDS in src/tcp/wireshark/flags.ts). */
 export const ANALYSIS_FIELDS = 15;
@@ -183,6 +188,8 @@ const ENDPOINT_COLUMNS = {
   readsAfterClose: Uint8Array,
   /** It retransmitted its FIN after an ACK of it passed: that ACK never arrived (its next one is awaited). */
   finAckLost: Uint8Array,
+  /** Passive: it sent its SYN-ACK again after an ACK of it passed (a full accept queue dropped that ACK): the same ACK proves nothing until it sends something else. */
+  ackOfSynDropped: Uint8Array,
   /** Window scale shift from its SYN (-1: none), and its last advertised window (scaled). */
   windowScale: Int8Array,
   window: Int32Array,
@@ -213,6 +220,8 @@ const ENDPOINT_COLUMNS = {
   unackedFrame: Uint32Array,
   retransmissionsUnacked: Uint32Array,
   lastRetransmissionTs: Float64Array,
+  /** The first of those retransmissions (Linux's retrans_stamp, from which tcp_orphan_retries' budget runs). */
+  firstRetransmissionTs: Float64Array,
   /** Time from the previous (re)transmission of its unacknowledged data to the last retransmission. */
   retransmitGapUs: Float64Array,
   packets: Uint32Array,
@@ -223,7 +232,7 @@ const ENDPOINT_COLUMNS = {
 
 /** The per-endpoint numbers a snapshot copies (every endpoint column but `pending`, which it counts). */
 const ENDPOINT_FIELDS = Object.keys(ENDPOINT_COLUMNS).filter((k) => k !== 'state' && k !== 'pending') as Array<keyof typeof ENDPOINT_COLUMNS>;
-const ENDPOINT_FLAGS = new Set(['hasSent', 'finSent', 'peerFinReceived', 'passive', 'readsAfterClose', 'finAckLost', 'hasAcked']);
+const ENDPOINT_FLAGS = new Set(['hasSent', 'finSent', 'peerFinReceived', 'passive', 'readsAfterClose', 'finAckLost', 'ackOfSynDropped', 'hasAcked']);
 
 /**
  * Every flow of a connection table: its columns, pools, and the text of its transitions' causes.
@@ -611,7 +620,7 @@ export type EndpointRecord = {
   port: number;
   state: TcpStateName;
   pending: number;
-} & { [K in Exclude<keyof typeof ENDPOINT_COLUMNS, 'state' | 'pending'>]: K extends 'hasSent' | 'finSent' | 'peerFinReceived' | 'passive' | 'readsAfterClose' | 'finAckLost' | 'hasAcked' ? boolean : number };
+} & { [K in Exclude<keyof typeof ENDPOINT_COLUMNS, 'state' | 'pending'>]: K extends 'hasSent' | 'finSent' | 'peerFinReceived' | 'passive' | 'readsAfterClose' | 'finAckLost' | 'ackOfSynDropped' | 'hasAcked' ? boolean : number };
 
 /** The sequence-analysis figures of the flow a FlowView is on. */
 export class FiguresView {

@@ -11,7 +11,7 @@
  * of the capture). ACKs and RSTs are applied as they pass.
  */
 import { TcpFlag } from '../../decode/packet.js';
-import { ACKS_OWN_FIN, BEHIND_HOLE, Receipt, type FlowStore } from './flow.js';
+import { ACKS_OWN_FIN, BEHIND_HOLE, Receipt, UNANSWERED, type FlowStore } from './flow.js';
 import { NONE } from '../../conn/pool.js';
 import { seqAdd, seqDiff, seqGe, seqLt } from './seq.js';
 import { Cause, type CauseCode } from './causes.js';
@@ -88,12 +88,17 @@ export function segment(st: FlowStore, s: number, r: number, seg: Segment, rules
     confirmReceipts(st, s, seg.ack, seg, true);
     noteHole(st, s, seg);
   }
+  if (!(seg.flags & (RST | SYN)) && x.state[s] === St.CLOSED) resetNeverArrived(st, s, seg);
   sent(st, s, r, seg, reset);
   x.lastSendFrame[s] = seg.frame;
   x.lastSendTs[s] = seg.ts;
   // Segments from s arrive in order: whatever s sent earlier reached r first.
   applyReceipts(st, r);
   received(st, r, s, seg, senderState, reset, rules);
+  if (reset === Reset.ACCEPTED && !rules.exactReset && st.f.c.resetFrame[r >> 1] === seg.frame && judgeReset(st, r, s, seg, { ...rules, exactReset: true }) !== Reset.ACCEPTED) {
+    // Taken only by the profile's window rule (not at rcv_nxt): a later segment of r's does not undo it.
+    st.f.c.resetBits[r >> 1] |= IN_WINDOW_ONLY;
+  }
   if (seg.flags & ACK && !(seg.flags & RST) && (!x.hasAcked[s] || seqGe(seg.ack, x.ackedUpTo[s]))) {
     // r's data is acknowledged further: it is making progress again.
     if (x.hasAcked[s] && seqDiff(seg.ack, x.ackedUpTo[s]) > 0) {
@@ -112,7 +117,8 @@ export function segment(st: FlowStore, s: number, r: number, seg: Segment, rules
 
 /**
  * The capture has ended (or the flow is swept): a FIN seen on the wire is taken to
- * have arrived, and so is a crossing SYN; a SYN to a silent host proves nothing.
+ * have arrived, and so is a crossing SYN; a SYN to a silent host proves nothing, nor
+ * does a FIN its sender had to send again with no answer (UNANSWERED: it stays pending).
  */
 export function settle(st: FlowStore, row: number): void {
   for (let e = 2 * row; e < 2 * row + 2; e++) {
@@ -159,6 +165,8 @@ function confirmReceipts(st: FlowStore, e: number, ack: number, seg: Segment, sy
     }
     unlink(st, e, i, prev);
     // A FIN that waited behind a hole is processed once the hole is filled: when e's ACK covers it.
+    // A FIN its sender had to send again (UNANSWERED) takes effect at its own frame, as any other:
+    // e's ACK was lost before the capture point as likely as the FIN after it.
     applyReceipt(st, e, rc.kind[i], rc.frame[i], rc.ts[i], rc.bits[i], true, rc.bits[i] & BEHIND_HOLE ? seg : null);
     i = next;
   }
@@ -191,7 +199,7 @@ function applyReceipts(st: FlowStore, e: number): void {
   for (let i = x.pending[e]; i !== NONE; ) {
     const next = st.receipts.next[i];
     const kind = rc.kind[i];
-    if (kind === Receipt.SYNACK || rc.bits[i] & BEHIND_HOLE || (kind === Receipt.SYN && (x.state[e] === St.CLOSED || x.state[e] === St.LISTEN))) prev = i;
+    if (kind === Receipt.SYNACK || rc.bits[i] & (BEHIND_HOLE | UNANSWERED) || (kind === Receipt.SYN && (x.state[e] === St.CLOSED || x.state[e] === St.LISTEN))) prev = i;
     else {
       unlink(st, e, i, prev);
       applyReceipt(st, e, kind, rc.frame[i], rc.ts[i], rc.bits[i], false);
@@ -267,6 +275,13 @@ const BACKOFF_SLACK = 0.9;
 function sent(st: FlowStore, s: number, r: number, seg: Segment, reset: number): void {
   const x = st.e.c;
   const f = seg.flags;
+  if (resendsBeforeFin(st, s, seg)) finUnanswered(st, s, r, seg);
+  if (x.state[s] === St.SYN_RECEIVED && x.ackOfSynDropped[s] && !(f & (SYN | RST)) && f & ACK && x.isn[s] >= 0 && seqGe(seg.seq, seqAdd(x.isn[s], 1))) {
+    // It had dropped an ACK of its SYN (it sent the SYN-ACK again after one passed) and answered
+    // the same ACK since with nothing: now it sends a segment of the connection (data, an ACK, a
+    // FIN) after its SYN, which a request in SYN_RECEIVED never does: an ACK of its SYN was taken.
+    enter(st, s, St.ESTABLISHED, seg.frame, seg.ts, Cause.SENT_AFTER_ACK_OF_SYN_DROPPED, true);
+  }
   if (seg.len > 0 && !(f & (SYN | RST))) {
     if (x.unackedSince[s] < 0) {
       x.unackedSince[s] = seg.ts;
@@ -280,6 +295,7 @@ function sent(st: FlowStore, s: number, r: number, seg: Segment, reset: number):
       const head = !x.hasAcked[r] || seg.seq === x.ackedUpTo[r];
       if (head && gap >= RTO_MIN_US && (x.retransmissionsUnacked[s] === 0 || gap >= x.retransmitGapUs[s] * BACKOFF_SLACK)) {
         x.retransmitGapUs[s] = gap;
+        if (x.retransmissionsUnacked[s] === 0) x.firstRetransmissionTs[s] = seg.ts;
         x.retransmissionsUnacked[s]++;
         x.lastRetransmissionTs[s] = seg.ts;
       }
@@ -314,6 +330,7 @@ function sent(st: FlowStore, s: number, r: number, seg: Segment, reset: number):
       enter(st, s, St.SYN_SENT, seg.frame, seg.ts, Cause.SENT_SYN);
     }
   } else if (f & SYN) {
+    if (x.state[s] === St.ESTABLISHED && x.passive[s] && seg.seq === x.isn[s] && !x.finSent[s] && seg.ts - x.since[s] >= crossingUs(st, s >> 1)) ackOfSynDropped(st, s);
     x.synAcks[s]++;
     x.lastSynAckTs[s] = seg.ts;
     if (x.isn[s] < 0) x.isn[s] = seg.seq;
@@ -353,6 +370,94 @@ function ackNeverArrived(st: FlowStore, s: number): void {
   x.since[s] = since;
   x.finAckLost[s] = 1;
   st.f.c.goneAt[s >> 1] = -1;
+}
+
+/**
+ * The longest a segment sent before a packet from the peer arrived can pass the capture point
+ * after that packet (they crossed): twice the handshake's RTT seen there, at least TCP_RTO_MIN;
+ * 1 s (Linux's initial RTO) when the RTT is not known.
+ */
+function crossingUs(st: FlowStore, row: number): number {
+  const rtt = st.f.c.initialRttUs[row];
+  return rtt >= 0 ? Math.max(2 * rtt, RTO_MIN_US) : 1_000_000;
+}
+
+/**
+ * A passive endpoint sends its SYN-ACK again (same ISN), too long after the ACK of it passed for
+ * the two to have crossed: it never took that ACK (Linux drops it when the accept queue is full,
+ * tcp_abort_on_overflow=0, and keeps the request in SYN_RECEIVED, retransmitting). Hindsight takes
+ * back ESTABLISHED; the peer's next ACKs, the same one again, prove nothing either (the queue may
+ * still be full): only s's own next segment of the connection establishes it (see sent).
+ */
+function ackOfSynDropped(st: FlowStore, s: number): void {
+  const x = st.e.c;
+  const since = st.revokeLast(s >> 1, s & 1, St.SYN_RECEIVED, St.ESTABLISHED);
+  if (since < 0) return;
+  x.state[s] = St.SYN_RECEIVED;
+  x.since[s] = since;
+  x.ackOfSynDropped[s] = 1;
+}
+
+/**
+ * s sends its FIN again, or data before it, at least a retransmission timeout after the FIN passed
+ * (a copy sooner is a duplicate or a tail loss probe: it says nothing of r), while r has sent
+ * nothing since: s got no ACK of it, and r, which would have acknowledged a FIN it took (and every
+ * copy of it), said nothing. Its arrival is unproven: the FIN waits for r's ACK of it, even at the
+ * end of the capture. If an earlier segment of s already applied it (ESTABLISHED -> CLOSE_WAIT),
+ * hindsight takes that back and the FIN waits again.
+ */
+function finUnanswered(st: FlowStore, s: number, r: number, seg: Segment): void {
+  const rc = st.receipts.c;
+  const x = st.e.c;
+  const by = seqAdd(x.finSeq[s], 1);
+  const wait = crossingUs(st, s >> 1);
+  for (let i = x.pending[r]; i !== NONE; i = st.receipts.next[i]) {
+    if (rc.kind[i] === Receipt.FIN && rc.ackedBy[i] === by && x.lastSendFrame[r] < rc.frame[i] && seg.ts - rc.ts[i] >= wait) {
+      rc.bits[i] |= UNANSWERED;
+      return;
+    }
+  }
+  if (x.state[r] !== St.CLOSE_WAIT || !x.peerFinReceived[r] || x.lastSendFrame[r] >= x.closeWaitFrame[r] || seg.ts - x.closeWaitSince[r] < wait) return;
+  const frame = x.closeWaitFrame[r];
+  const ts = x.closeWaitSince[r];
+  const since = st.revokeLast(r >> 1, r & 1, St.ESTABLISHED, St.CLOSE_WAIT);
+  if (since < 0) return;
+  x.state[r] = St.ESTABLISHED;
+  x.since[r] = since;
+  x.closeWaitSince[r] = -1;
+  x.closeWaitUntil[r] = -1;
+  x.closeWaitFrame[r] = 0;
+  queue(st, r, Receipt.FIN, frame, ts, by, UNANSWERED);
+}
+
+/** s, which has sent its FIN, sends it again or data before it (no SYN, no RST). */
+function resendsBeforeFin(st: FlowStore, s: number, seg: Segment): boolean {
+  const x = st.e.c;
+  return x.finSent[s] !== 0 && !(seg.flags & (SYN | RST)) && (seg.len > 0 || (seg.flags & FIN) !== 0) && seqDiff(seg.seq, x.sndNxt[s]) < 0;
+}
+
+/**
+ * s, taken as reset by a RST from its peer, sends a segment of that connection (no SYN, no RST, at
+ * or below what it sent next), too long after the RST passed for the two to have crossed: a reset
+ * socket is gone and answers only with RSTs, so that RST never reached s (dropped after the
+ * capture point). Hindsight takes back s's change to CLOSED; the flow is not reset (yet). Not for
+ * a RST taken only because a lenient profile (rfc793) takes any in the window: that is its premise.
+ */
+function resetNeverArrived(st: FlowStore, s: number, seg: Segment): void {
+  const x = st.e.c;
+  const row = s >> 1;
+  const c = st.f.c;
+  if (c.reset[row] === 0 || c.resetSentBy[row] === (s & 1) || !x.hasSent[s] || c.resetBits[row] & IN_WINDOW_ONLY) return;
+  const d = seqDiff(seg.seq, x.sndNxt[s]);
+  if (d > 0 || d < -MAX_IN_FLIGHT || seg.ts - c.resetTs[row] < crossingUs(st, row)) return;
+  const back = c.resetReceiverState[row];
+  if (goneState(back) || back === St.TIME_WAIT || back === St.SYN_SENT) return;
+  const since = st.revokeLast(row, s & 1, back, St.CLOSED);
+  if (since < 0) return;
+  x.state[s] = back;
+  x.since[s] = since;
+  c.reset[row] = 0;
+  c.goneAt[row] = -1;
 }
 
 function received(st: FlowStore, r: number, s: number, seg: Segment, senderState: number, reset: number, rules: StackRules): void {
@@ -399,7 +504,8 @@ function received(st: FlowStore, r: number, s: number, seg: Segment, senderState
   if (f & ACK) {
     switch (x.state[r]) {
       case St.SYN_RECEIVED:
-        if (x.isn[r] >= 0 && seqGe(seg.ack, seqAdd(x.isn[r], 1))) {
+        // After a dropped ACK of its SYN, an ACK proves nothing until r's own segment (see sent).
+        if (x.isn[r] >= 0 && seqGe(seg.ack, seqAdd(x.isn[r], 1)) && !x.ackOfSynDropped[r]) {
           if (x.passive[r] && x.synAcks[r] === 1 && seg.ts - x.lastSynAckTs[r] >= rules.synCookieUs) {
             // Its one SYN-ACK was never retransmitted: it carried a cookie and no socket waited for the answer.
             enter(st, r, St.LISTEN, 0, x.lastSynAckTs[r], Cause.SYN_COOKIE, true);
@@ -491,6 +597,9 @@ export function judgeReset(st: FlowStore, r: number, s: number, seg: Segment, ru
   if (!inWindow) return Reset.IGNORED;
   return rules.exactReset ? Reset.IGNORED : Reset.ACCEPTED;
 }
+
+/** resetBits: the RST was taken by the window rule alone (--stack rfc793), not at rcv_nxt. */
+const IN_WINDOW_ONLY = 8;
 
 /** More than this between r's last ACK and s's highest sequence is not data in flight but a lost view. */
 const MAX_IN_FLIGHT = 1 << 30;

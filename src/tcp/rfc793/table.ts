@@ -111,6 +111,12 @@ export interface FlowTableOptions {
   synRetries: number;
   /** A connection gives up after this many retransmissions of unacknowledged data (Linux tcp_retries2: 15; Infinity: never). */
   retries2: number;
+  /**
+   * An orphan (closed by its application: it sent its FIN and reads nothing after) gives up on
+   * unacknowledged data after this many retransmission timeouts' worth of time (Linux
+   * tcp_orphan_retries: 0, which means 8; Infinity: never).
+   */
+  orphanRetries: number;
   /** 1: a RST must hit rcv_nxt exactly (RFC 5961, Linux); 0: anywhere in the window (RFC 793). */
   exactReset: number;
 }
@@ -124,6 +130,7 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   finTimeoutUs: 60_000_000,
   synRetries: 6,
   retries2: 15,
+  orphanRetries: 0,
   exactReset: 1,
 };
 
@@ -134,11 +141,13 @@ export const STACK_PROFILES: Record<'linux' | 'rfc793', Partial<FlowTableOptions
   linux: {},
   // RFC 793: TIME_WAIT for 2 MSL (MSL 2 minutes), no FIN_WAIT_2 or give-up timers, no cookies,
   // and any RST within the window is taken.
-  rfc793: { timeWaitUs: 240_000_000, finTimeoutUs: Infinity, synRetries: Infinity, retries2: Infinity, synCookieUs: Infinity, exactReset: 0 },
+  rfc793: { timeWaitUs: 240_000_000, finTimeoutUs: Infinity, synRetries: Infinity, retries2: Infinity, orphanRetries: Infinity, synCookieUs: Infinity, exactReset: 0 },
 };
 
 /** Linux's ceiling on a retransmission timeout (TCP_RTO_MAX). */
 const RTO_MAX_US = 120_000_000;
+/** Linux's floor on a retransmission timeout (TCP_RTO_MIN), the base of tcp_model_timeout. */
+const RTO_MIN_US = 200_000;
 /** Linux's first SYN timeout (TCP_TIMEOUT_INIT): with tcp_syn_retries 0, the only one. */
 const RTO_INIT_US = 1_000_000;
 /**
@@ -953,7 +962,10 @@ export class FlowTable {
       if (due >= 0 && now >= this.synGiveUpEvidence(e, due)) enter(st, e, St.CLOSED, 0, due, Cause.SYN_GAVE_UP, true);
     } else if (!goneState(state)) {
       const due = this.dataGiveUp(e);
-      if (due >= 0 && now >= due) enter(st, e, St.CLOSED, 0, due, Cause.DATA_GAVE_UP, true);
+      const orphan = this.orphanGiveUp(e);
+      if (orphan >= 0 && (due < 0 || orphan < due)) {
+        if (now >= orphan) enter(st, e, St.CLOSED, 0, orphan, Cause.ORPHAN_GAVE_UP, true);
+      } else if (due >= 0 && now >= due) enter(st, e, St.CLOSED, 0, due, Cause.DATA_GAVE_UP, true);
     }
   }
 
@@ -970,7 +982,8 @@ export class FlowTable {
     }
     if (goneState(state)) return Infinity;
     const due = this.dataGiveUp(e);
-    return due < 0 ? Infinity : due;
+    const orphan = this.orphanGiveUp(e);
+    return Math.min(due < 0 ? Infinity : due, orphan < 0 ? Infinity : orphan);
   }
 
   /**
@@ -1049,6 +1062,37 @@ export class FlowTable {
     if (retries === Infinity || x.retransmissionsUnacked[e] < retries || x.unackedSince[e] < 0 || x.retransmitGapUs[e] <= 0) return -1;
     return x.lastRetransmissionTs[e] + Math.min(2 * x.retransmitGapUs[e], RTO_MAX_US);
   }
+
+  /**
+   * When an orphan gave up on its unacknowledged data, or -1. The wire shows the orphan: it sent
+   * its FIN (FIN_WAIT_1, CLOSING, LAST_ACK) and never acknowledged new data after it (a half-close
+   * that reads on is not one). Linux (tcp_write_timeout) gives a dead socket tcp_orphan_retries
+   * instead of tcp_retries2 (0 means 8 while its RTO is below TCP_RTO_MAX), as a time: at each
+   * retransmission timeout it gives up, without a packet, once the time since its first
+   * retransmission (retrans_stamp) reaches tcp_model_timeout, else it retransmits. So the give-up
+   * is the first timer after the retransmissions seen (twice the last gap) that is past that
+   * budget; a timer within it would have retransmitted, which the capture shows or not (then
+   * nothing is concluded). Only data retransmissions are counted (a FIN alone is not yet).
+   */
+  private orphanGiveUp(e: number): number {
+    const n = this.opts.orphanRetries;
+    const x = this.store.e.c;
+    const state = x.state[e];
+    if (n === Infinity || !x.finSent[e] || x.readsAfterClose[e] || (state !== St.FIN_WAIT_1 && state !== St.CLOSING && state !== St.LAST_ACK)) return -1;
+    if (x.retransmissionsUnacked[e] === 0 || x.unackedSince[e] < 0 || x.retransmitGapUs[e] <= 0) return -1;
+    const next = x.lastRetransmissionTs[e] + Math.min(2 * x.retransmitGapUs[e], RTO_MAX_US);
+    return next - x.firstRetransmissionTs[e] >= retransmitBudgetUs(n === 0 ? 8 : n) ? next : -1;
+  }
+}
+
+/**
+ * Linux's tcp_model_timeout(boundary, TCP_RTO_MIN): how long after the first retransmission
+ * `boundary` retransmission timeouts take when they double from TCP_RTO_MIN up to TCP_RTO_MAX.
+ */
+function retransmitBudgetUs(boundary: number): number {
+  let total = 0;
+  for (let i = 0, rto = RTO_MIN_US; i <= boundary && total < 1e13; i++, rto = Math.min(2 * rto, RTO_MAX_US)) total += rto;
+  return total;
 }
 
 /** Linux's time budget for tcp_syn_retries n: (2^(n+1) - 1) initial timeouts, each at most TCP_RTO_MAX. */

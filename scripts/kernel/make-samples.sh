@@ -874,6 +874,128 @@ sc_simultaneous_open() {
   end_scenario
 }
 
+# ---------------------------------------------------------------- round 3
+# a full SYN queue without SYN cookies, a close with unread data, persist probes that give up,
+# an RST in FIN-WAIT-2, loss on IPv6. Timed from one epoch instant, as the close paths.
+
+sc_syn_backlog_full_no_cookies() {
+  begin syn-backlog-full-no-cookies
+  ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_syncookies=0 net.ipv4.tcp_max_syn_backlog=4
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  # listen(1), never accept(): the SYN queue takes two requests (full once more than the backlog),
+  # the accept queue two children (likewise); no cookies, so every other SYN is dropped
+  run_bg "$NS_S" server "$PY" "$PEER" noaccept-server --addr "$S4" --port 9129 --backlog 1 --hold 30
+  wait_listen "$NS_S" 9129
+  local t0; t0=$(epoch_in 0.5)  # six clients connect at once (40051-40056)
+  run_bg "$NS_C" client "$PY" "$PEER" burst-client --addr "$S4" --port 9129 --bind "$C4" --bind-port 40051 --count 6 --hold 30 --at "$t0"
+  # t0: two SYNs make requests, four are dropped (SYN queue full) and both handshakes complete
+  # (accept queue full); the retransmitted SYNs (every second) are all dropped
+  sleep_until "$(plus "$t0" 0.5)"
+  take_moment "two handshakes done, four SYNs dropped: ESTAB and SYN-SENT"
+  sleep_until "$(plus "$t0" 1.5)"
+  take_moment "the first SYN retransmissions were dropped too: two ESTAB, four SYN-SENT"
+  sleep_until "$(plus "$t0" 4.5)"
+  take_moment "the accept queue is full: the SYN retransmissions are all dropped"
+  ip netns exec "$NS_S" nstat -asz TcpExtListenOverflows TcpExtListenDrops TcpExtSyncookiesSent TcpExtTCPReqQFullDrop TcpPassiveOpens >"$DIR/nstat-server.txt" 2>/dev/null || true
+  mark_end
+  end_scenario
+}
+
+sc_close_with_unread_data() {
+  begin close-with-unread-data
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.5)  # the server closes at t0 without having read the request
+  run_bg "$NS_S" server "$PY" "$PEER" unread-close-server --addr "$S4" --port 9130 --at "$t0"
+  wait_listen "$NS_S" 9130
+  run_bg "$NS_C" client "$PY" "$PEER" wait-reply-client --addr "$S4" --port 9130 --bind "$C4" --bind-port 40057 --hold 1.0
+  sleep_until "$(plus "$t0" -0.4)"
+  take_moment "the request is unread in the server's receive buffer: both ESTAB"
+  sleep_until "$(plus "$t0" 0.4)"
+  take_moment "the server closed with unread data: an RST, not a FIN; both gone"
+  sleep_until "$(plus "$t0" 1.3)"
+  mark_end
+  end_scenario
+}
+
+sc_persist_give_up() {
+  begin persist-give-up
+  ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_retries2=3
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" slow-reader-server --addr "$S4" --port 9131 --rcvbuf 2048 --read 16384 --hold 30
+  wait_listen "$NS_S" 9131
+  run_bg "$NS_C" client "$PY" "$PEER" writer-client --addr "$S4" --port 9131 --bind "$C4" --bind-port 40058 \
+    --bytes 262144 --hold 30
+  wait_estab "$NS_S" 9131
+  sleep 0.5  # the window is closed; the client probes it and the server answers
+  # the server stops answering: all the client sends is dropped in its input, after the capture point
+  nft_table "$NS_S" deaf <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip saddr 192.0.2.1 tcp sport 40058 counter drop
+  }
+RULES
+  sleep 1.0
+  take_moment "the client's zero-window probes go unanswered: both ESTAB"
+  # tcp_retries2=3: the persist timer gives up once three probes are unanswered (backoff doubles)
+  local i
+  for i in $(seq 1 300); do
+    ip netns exec "$NS_C" ss -Htn "( dport = :9131 )" | grep -q . || break
+    sleep 0.1
+  done
+  sleep 0.3
+  take_moment "the client gave up probing (tcp_retries2): its socket is gone, the server ESTAB"
+  nft_drop_table "$NS_S" deaf server
+  mark_end
+  end_scenario
+}
+
+sc_fin_wait_2_reset() {
+  begin fin-wait-2-reset
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)  # the client connects, sends its request and shuts down at t0
+  # the server writes 1000 bytes every 100 ms in CLOSE-WAIT until t0+1, then aborts (SO_LINGER {1,0})
+  run_bg "$NS_S" server "$PY" "$PEER" stream-abort-server --addr "$S4" --port 9132 --bytes 1000 --gap 0.1 --at "$(plus "$t0" 1.0)"
+  wait_listen "$NS_S" 9132
+  run_bg "$NS_C" client "$PY" "$PEER" halfclose-client --addr "$S4" --port 9132 --bind "$C4" --bind-port 40059 --at "$t0"
+  sleep_until "$(plus "$t0" 0.5)"
+  take_moment "the client shut down its side and reads: FIN-WAIT-2 against CLOSE-WAIT (sending)"
+  sleep_until "$(plus "$t0" 1.4)"
+  take_moment "the server aborted: its RST ended the client's FIN-WAIT-2; both gone"
+  mark_end
+  end_scenario
+}
+
+sc_ipv6_loss() {
+  begin ipv6-loss
+  # 1 in 10 data segments towards the server is dropped in its input, after the capture point
+  nft_table "$NS_S" loss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    meta nfproto ipv6 tcp dport 9133 tcp flags & (syn | fin | rst) == 0 numgen random mod 10 0 counter drop
+  }
+RULES
+  # a 2 Mbit/s bottleneck on the client's egress, so the 256 KiB take about a second
+  ip netns exec "$NS_C" tc qdisc replace dev "$IF_C" root tbf rate 2mbit burst 15k latency 100ms
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" sink-server --addr "$S6" --port 9133
+  wait_listen "$NS_S" 9133
+  run_bg "$NS_C" client "$PY" "$PEER" bulk-client --addr "$S6" --port 9133 --bind "$C6" --bind-port 40060 --bytes 262144
+  wait_estab "$NS_S" 9133
+  sleep 0.5
+  take_moment "the transfer is under way with losses: both ESTAB"
+  local i
+  for i in $(seq 1 200); do
+    ip netns exec "$NS_S" ss -Htn "( sport = :9133 )" | grep -q . || break
+    sleep 0.1
+  done
+  sleep 0.3
+  take_moment "done: the client closed first (TIME-WAIT), the server gone"
+  nft_drop_table "$NS_S" loss server
+  ip netns exec "$NS_C" tc -s qdisc show dev "$IF_C" >"$DIR/tc-client.txt"
+  mark_end
+  end_scenario
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -944,12 +1066,19 @@ check_syn_recv_client_rst()  { at_moment 1 client SYN-SENT 1 1; at_moment 1 serv
 check_orphan_fin_retries()   { at_moment 1 server FIN-WAIT-1 1 1; at_moment 1 client ESTAB 1 1; at_moment 2 server FIN-WAIT-1 0 0; at_moment 2 client ESTAB 1 1; expect client ESTAB 1 1; nft_dropped client 3; expect_frames 'tcp.srcport == 9127 && tcp.analysis.retransmission' 2; expect_no_frames 'tcp.flags.reset == 1'; }
 check_simultaneous_open()    { at_moment 1 client SYN-RECV 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; expect client ESTAB 1 1; expect server ESTAB 1 1; expect_frames 'tcp.flags == 0x002' 2; expect_frames 'tcp.flags == 0x012' 2; }
 
+check_syn_backlog_full_no_cookies() { at_moment 1 client ESTAB 2 2; at_moment 1 client SYN-SENT 4 4; at_moment 1 server ESTAB 2 2; at_moment 2 client SYN-SENT 4 4; at_moment 3 client ESTAB 2 2; at_moment 3 client SYN-SENT 4 4; at_moment 3 server ESTAB 2 2; at_moment 3 server SYN-RECV 0 0; expect_frames 'tcp.flags == 0x002 && tcp.analysis.retransmission' 8; expect_frames 'tcp.flags == 0x012' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_close_with_unread_data() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 0 0; expect_empty client; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9130' 1; expect_no_frames 'tcp.flags.fin == 1'; }
+check_persist_give_up() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 1 1; nft_dropped server 3; expect_frames 'tcp.analysis.zero_window' 1; }
+check_fin_wait_2_reset() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client FIN-WAIT-2 0 0; at_moment 2 server CLOSE-WAIT 0 0; expect_empty client; expect_empty server; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9132' 1; expect_frames 'tcp.srcport == 9132 && tcp.len > 0' 5; }
+check_ipv6_loss() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; nft_dropped server 3; expect_frames 'tcp.analysis.retransmission' 3; expect_frames 'ipv6' 100; }
+
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
 forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
 syn-retries retries2-give-up close-wait-at-end simultaneous-close last-ack-lost half-close-data
 rst-to-time-wait keepalive-dead-peer accept-queue-overflow syn-recv-client-rst orphan-fin-retries
-simultaneous-open"
+simultaneous-open syn-backlog-full-no-cookies close-with-unread-data persist-give-up fin-wait-2-reset
+ipv6-loss"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

@@ -323,6 +323,57 @@ SCENARIOS = [
         "with a D-SACK of the duplicate SYN. Both stay ESTAB. No ARP. " + CAP + "; a ping marks the end.",
         client=ep(NS_C, C4, 40050), server=ep(NS_S, S4, 9128), extra={},
     ),
+    # ---- round 3
+    dict(
+        name="syn-backlog-full-no-cookies",
+        description="The server namespace has net.ipv4.tcp_syncookies=0 and net.ipv4.tcp_max_syn_backlog=4; the "
+        "server listens on port 9129 with backlog 1 and never calls accept(). Six clients (40051-40056) connect "
+        "at once: the first two SYNs make requests (the SYN queue is full once it holds more than the backlog) "
+        "and complete their handshakes at once (the accept queue, full likewise, holds both), the other four are "
+        "dropped without an answer (no cookies) and stay SYN-SENT, and so are all their retransmissions (every "
+        "second, Linux 6.6+ linear timeouts): two clients ESTAB, four SYN-SENT to the end. nstat-server.txt has "
+        "the counters. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, [40051, 40052, 40053, 40054, 40055, 40056]), server=ep(NS_S, S4, 9129), extra={},
+        more={"sysctls": {"server": {"net.ipv4.tcp_syncookies": 0, "net.ipv4.tcp_max_syn_backlog": 4}}},
+    ),
+    dict(
+        name="close-with-unread-data",
+        description="The client connects to port 9130 and sends a request; the server never reads it and "
+        "1.5 s later calls close() with the request still in its receive buffer: Linux sends an RST/ACK "
+        "instead of a FIN (tcp_close: data was lost) and the socket is gone at once; the client, blocked in "
+        "recv(), gets ECONNRESET (gone too). No FIN on the wire. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40057), server=ep(NS_S, S4, 9130), extra={},
+    ),
+    dict(
+        name="persist-give-up",
+        description="The client namespace has net.ipv4.tcp_retries2=3. As in zero-window, the server on port "
+        "9131 has SO_RCVBUF=2048, reads 16 KiB and stops reading while the client writes 256 KiB: the window "
+        "closes and the client probes it. 0.5 s in, nftables in the server's input drops all the client "
+        "sends (after the capture point, see nft-server.txt): the zero-window probes go unanswered, with "
+        "backoff, and once three are unanswered the persist timer gives up (tcp_probe_timer: persist probes "
+        "count against tcp_retries2): the client's socket is gone without a packet (ETIMEDOUT), while the "
+        "server stays ESTAB with its Recv-Q. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40058), server=ep(NS_S, S4, 9131), extra={"stalled_by_zero_window": True},
+        more={"sysctls": {"client": {"net.ipv4.tcp_retries2": 3}}},
+    ),
+    dict(
+        name="fin-wait-2-reset",
+        description="The client connects to port 9132, sends a request and at once shutdown(SHUT_WR): its FIN "
+        "is acknowledged (FIN-WAIT-2 against CLOSE-WAIT) and it keeps reading while the server writes 1000 "
+        "bytes every 100 ms for 1 s, then closes with SO_LINGER {1,0}: an RST instead of a FIN reaches the "
+        "client in FIN-WAIT-2 (ECONNRESET; both gone). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40059), server=ep(NS_S, S4, 9132), extra={"abortive_close": True},
+    ),
+    dict(
+        name="ipv6-loss",
+        description="The client sends 256 KiB over IPv6, [2001:db8::1]:40060 to [2001:db8::2]:9133, through a "
+        "2 Mbit/s tbf bottleneck on its own egress, while nftables in the server namespace drops about 1 in "
+        "10 data segments (numgen random mod 10) after tcpdump has seen them (see nft-server.txt): SACKed "
+        "duplicate ACKs, fast and RTO retransmissions on IPv6. The client closes first (shutdown, then "
+        "close after the server's answer): client TIME-WAIT, the server gone. " + CAP + "; a ping marks "
+        "the end.",
+        client=ep(NS_C, C6, 40060), server=ep(NS_S, S6, 9133), extra={},
+    ),
 ]
 
 FLAG_COLS = [

@@ -494,8 +494,11 @@ def halfclose_client(a):
     s.sendall(b"GET /stream\n")
     s.shutdown(socket.SHUT_WR)
     log("client shut down its sending side")
-    n = recv_to_eof(s)
-    log("client got", n, "bytes, then EOF")
+    try:
+        n = recv_to_eof(s)
+        log("client got", n, "bytes, then EOF")
+    except OSError as e:
+        log("client read:", e)  # fin-wait-2-reset: the server aborts
     s.close()
 
 
@@ -607,6 +610,46 @@ def xopen(a):
     s.close()
 
 
+# --- round 3: a full SYN queue without cookies, close with unread data, persist give-up,
+# an RST in FIN-WAIT-2
+def unread_close_server(a):
+    """Accept, never read the request; at epoch a.at close(): with unread data in the receive
+    buffer Linux sends an RST, not a FIN (tcp_close)."""
+    c = accept_one(a.addr, a.port)
+    sleep_until(a.at)
+    c.close()
+    log("server closed with the request unread")
+
+
+def wait_reply_client(a):
+    """Send a request and wait for a reply (the server's close with the request unread: an RST,
+    ECONNRESET), then a.hold seconds before close()."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /status\n")
+    try:
+        log("recv", s.recv(100))
+    except OSError as e:
+        log("recv:", e)
+    time.sleep(a.hold)
+    s.close()
+
+
+def stream_abort_server(a):
+    """Read the request to EOF (the client's FIN: CLOSE-WAIT), write a.bytes bytes every a.gap
+    seconds until epoch a.at, then close with SO_LINGER {1,0}: an RST to the peer's FIN-WAIT-2."""
+    c = accept_one(a.addr, a.port)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    recv_to_eof(c)
+    n = 0
+    while time.time() < a.at:
+        c.sendall(b"\x66" * a.bytes)
+        n += a.bytes
+        time.sleep(a.gap)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    log("server wrote", n, "and aborted (RST)")
+
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -644,6 +687,9 @@ COMMANDS = {
     "noaccept-server": noaccept_server,
     "burst-client": burst_client,
     "xopen": xopen,
+    "unread-close-server": unread_close_server,
+    "wait-reply-client": wait_reply_client,
+    "stream-abort-server": stream_abort_server,
 }
 
 

@@ -882,20 +882,25 @@ sc_syn_backlog_full_no_cookies() {
   begin syn-backlog-full-no-cookies
   ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_syncookies=0 net.ipv4.tcp_max_syn_backlog=4
   start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
-  # listen(1), never accept(): the SYN queue takes two requests (full once more than the backlog),
-  # the accept queue two children (likewise); no cookies, so every other SYN is dropped
-  run_bg "$NS_S" server "$PY" "$PEER" noaccept-server --addr "$S4" --port 9129 --backlog 1 --hold 30
+  local t0; t0=$(epoch_in 0.8)  # six clients connect at once (40051-40056)
+  # listen(1): the SYN queue takes two requests (full once more than the backlog), the accept
+  # queue two children (likewise); no cookies, so every other SYN is dropped. One accept() at
+  # t0+2.5 frees a place in the accept queue.
+  run_bg "$NS_S" server "$PY" "$PEER" accept-late-server --addr "$S4" --port 9129 --backlog 1 --hold 30 --at "$(plus "$t0" 2.5)"
   wait_listen "$NS_S" 9129
-  local t0; t0=$(epoch_in 0.5)  # six clients connect at once (40051-40056)
   run_bg "$NS_C" client "$PY" "$PEER" burst-client --addr "$S4" --port 9129 --bind "$C4" --bind-port 40051 --count 6 --hold 30 --at "$t0"
   # t0: two SYNs make requests, four are dropped (SYN queue full) and both handshakes complete
-  # (accept queue full); the retransmitted SYNs (every second) are all dropped
+  # (accept queue full); the retransmitted SYNs (every second) are dropped until the accept() at
+  # t0+2.5: at t0+3 two of them make requests; the first ACK fills the accept queue again, the
+  # second is dropped (client ESTAB, server SYN-RECV); the other two SYNs are dropped
   sleep_until "$(plus "$t0" 0.5)"
   take_moment "two handshakes done, four SYNs dropped: ESTAB and SYN-SENT"
-  sleep_until "$(plus "$t0" 1.5)"
-  take_moment "the first SYN retransmissions were dropped too: two ESTAB, four SYN-SENT"
-  sleep_until "$(plus "$t0" 4.5)"
-  take_moment "the accept queue is full: the SYN retransmissions are all dropped"
+  sleep_until "$(plus "$t0" 2.3)"
+  take_moment "their retransmissions were dropped too (accept queue full): two ESTAB, four SYN-SENT"
+  sleep_until "$(plus "$t0" 3.5)"
+  take_moment "one accept() made room: two SYN retransmissions answered, one ACK dropped (ESTAB against SYN-RECV)"
+  sleep_until "$(plus "$t0" 4.6)"
+  take_moment "the queue is full again: the other SYN retransmissions are dropped"
   ip netns exec "$NS_S" nstat -asz TcpExtListenOverflows TcpExtListenDrops TcpExtSyncookiesSent TcpExtTCPReqQFullDrop TcpPassiveOpens >"$DIR/nstat-server.txt" 2>/dev/null || true
   mark_end
   end_scenario
@@ -1066,7 +1071,7 @@ check_syn_recv_client_rst()  { at_moment 1 client SYN-SENT 1 1; at_moment 1 serv
 check_orphan_fin_retries()   { at_moment 1 server FIN-WAIT-1 1 1; at_moment 1 client ESTAB 1 1; at_moment 2 server FIN-WAIT-1 0 0; at_moment 2 client ESTAB 1 1; expect client ESTAB 1 1; nft_dropped client 3; expect_frames 'tcp.srcport == 9127 && tcp.analysis.retransmission' 2; expect_no_frames 'tcp.flags.reset == 1'; }
 check_simultaneous_open()    { at_moment 1 client SYN-RECV 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; expect client ESTAB 1 1; expect server ESTAB 1 1; expect_frames 'tcp.flags == 0x002' 2; expect_frames 'tcp.flags == 0x012' 2; }
 
-check_syn_backlog_full_no_cookies() { at_moment 1 client ESTAB 2 2; at_moment 1 client SYN-SENT 4 4; at_moment 1 server ESTAB 2 2; at_moment 2 client SYN-SENT 4 4; at_moment 3 client ESTAB 2 2; at_moment 3 client SYN-SENT 4 4; at_moment 3 server ESTAB 2 2; at_moment 3 server SYN-RECV 0 0; expect_frames 'tcp.flags == 0x002 && tcp.analysis.retransmission' 8; expect_frames 'tcp.flags == 0x012' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_syn_backlog_full_no_cookies() { at_moment 1 client ESTAB 2 2; at_moment 1 client SYN-SENT 4 4; at_moment 1 server ESTAB 2 2; at_moment 2 client SYN-SENT 4 4; at_moment 3 client ESTAB 4 4; at_moment 3 client SYN-SENT 2 2; at_moment 3 server ESTAB 3 3; at_moment 3 server SYN-RECV 1 1; at_moment 4 client SYN-SENT 2 2; at_moment 4 server SYN-RECV 1 1; expect_frames 'tcp.flags == 0x002 && tcp.analysis.retransmission' 8; expect_frames 'tcp.flags == 0x012' 4; expect_no_frames 'tcp.flags.reset == 1'; }
 check_close_with_unread_data() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 0 0; expect_empty client; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9130' 1; expect_no_frames 'tcp.flags.fin == 1'; }
 check_persist_give_up() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 1 1; nft_dropped server 3; expect_frames 'tcp.analysis.zero_window' 1; }
 check_fin_wait_2_reset() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client FIN-WAIT-2 0 0; at_moment 2 server CLOSE-WAIT 0 0; expect_empty client; expect_empty server; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9132' 1; expect_frames 'tcp.srcport == 9132 && tcp.len > 0' 5; }

@@ -327,13 +327,17 @@ SCENARIOS = [
     dict(
         name="syn-backlog-full-no-cookies",
         description="The server namespace has net.ipv4.tcp_syncookies=0 and net.ipv4.tcp_max_syn_backlog=4; the "
-        "server listens on port 9129 with backlog 1 and never calls accept(). Six clients (40051-40056) connect "
-        "at once: the first two SYNs make requests (the SYN queue is full once it holds more than the backlog) "
-        "and complete their handshakes at once (the accept queue, full likewise, holds both), the other four are "
-        "dropped without an answer (no cookies) and stay SYN-SENT, and so are all their retransmissions (every "
-        "second, Linux 6.6+ linear timeouts): two clients ESTAB, four SYN-SENT to the end. nstat-server.txt has "
-        "the counters. " + CAP + "; a ping marks the end.",
-        client=ep(NS_C, C4, [40051, 40052, 40053, 40054, 40055, 40056]), server=ep(NS_S, S4, 9129), extra={},
+        "server listens on port 9129 with backlog 1 and accept()s only once, 2.5 s in. Six clients (40051-40056) "
+        "connect at once: the first two SYNs make requests (the SYN queue is full once it holds more than the "
+        "backlog) and complete their handshakes at once (the accept queue, full likewise, holds both); the "
+        "other four are dropped without an answer (no cookies) and stay SYN-SENT, and so are their "
+        "retransmissions (every second, Linux 6.6+ linear timeouts) while the accept queue is full. The "
+        "accept() makes room: at 3 s two retransmitted SYNs get requests and SYN-ACKs; the first ACK fills the "
+        "accept queue again, the second is dropped (tcp_abort_on_overflow=0), so that client is ESTAB while "
+        "the server keeps it in SYN-RECV (as in accept-queue-overflow); the last two clients stay SYN-SENT. nstat-server.txt "
+        "has the counters. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, [40051, 40052, 40053, 40054, 40055, 40056]), server=ep(NS_S, S4, 9129),
+        extra={"syn_unanswered": True},
         more={"sysctls": {"server": {"net.ipv4.tcp_syncookies": 0, "net.ipv4.tcp_max_syn_backlog": 4}}},
     ),
     dict(
@@ -342,7 +346,7 @@ SCENARIOS = [
         "1.5 s later calls close() with the request still in its receive buffer: Linux sends an RST/ACK "
         "instead of a FIN (tcp_close: data was lost) and the socket is gone at once; the client, blocked in "
         "recv(), gets ECONNRESET (gone too). No FIN on the wire. " + CAP + "; a ping marks the end.",
-        client=ep(NS_C, C4, 40057), server=ep(NS_S, S4, 9130), extra={},
+        client=ep(NS_C, C4, 40057), server=ep(NS_S, S4, 9130), extra={"connection_reset": True},
     ),
     dict(
         name="persist-give-up",
@@ -649,8 +653,8 @@ def readme(manifest, versions):
     L.append("| `moments/<n>-client.txt`, `moments/<n>-server.txt` | timeline scenarios: `ss -tanoH` in each namespace at moment n during the scenario; `# before <epoch>` and `# after <epoch>` (`date +%s.%N`, the clock of the capture's timestamps) bracket the moment the kernel's table was read |")
     L.append("| `nft-client.txt` | the nftables table of the client namespace with its drop counter, where a scenario drops on the client's output |")
     L.append("| `tshark.tsv` | tshark golden: line 1 `# <tshark --version | head -1> | options`, line 2 the header, then one line per TCP frame |")
-    L.append("| `nft-server.txt`, `tc-client.txt` | bulk-loss only: the nftables rule with its drop counter, the tbf bottleneck with its (zero) drop counter |")
-    L.append("| `nstat-server.txt` | syn-flood, accept-queue-overflow: the server's SYN-cookie and listen-queue counters |")
+    L.append("| `nft-server.txt`, `tc-client.txt` | the nftables table of the server namespace with its drop counter (bulk-loss, ipv6-loss and the scenarios that drop on the server's input); the tbf bottleneck with its drop counter (bulk-loss, ipv6-loss) |")
+    L.append("| `nstat-server.txt` | syn-flood, accept-queue-overflow, syn-backlog-full-no-cookies: the server's SYN-cookie and listen-queue counters |")
     L.append("")
     L.append("The golden follows `shared/design/tcp-analysis-rules.md` §8: one pass, empty profile, "
              "`tcp.analyze_sequence_numbers`, `tcp.relative_sequence_numbers`, `tcp.calculate_timestamps`, "

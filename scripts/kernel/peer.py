@@ -621,6 +621,19 @@ def unread_close_server(a):
     log("server closed with the request unread")
 
 
+def accept_late_server(a):
+    """Listen with backlog a.backlog, accept() one connection at epoch a.at (and keep it), then never
+    again for a.hold seconds."""
+    ls = listener(a.addr, a.port, backlog=a.backlog)
+    log("listening, backlog", a.backlog, "; one accept() at", a.at)
+    sleep_until(a.at)
+    c, peer = ls.accept()
+    log("accepted", peer)
+    time.sleep(a.hold)
+    c.close()
+    ls.close()
+
+
 def wait_reply_client(a):
     """Send a request and wait for a reply (the server's close with the request unread: an RST,
     ECONNRESET), then a.hold seconds before close()."""
@@ -689,6 +702,7 @@ COMMANDS = {
     "xopen": xopen,
     "unread-close-server": unread_close_server,
     "wait-reply-client": wait_reply_client,
+    "accept-late-server": accept_late_server,
     "stream-abort-server": stream_abort_server,
 }
 

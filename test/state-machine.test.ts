@@ -16,6 +16,9 @@ import { Cause, causeTexts } from '../src/tcp/rfc793/causes.js';
 import { segment, settle, type Segment } from '../src/tcp/rfc793/machine.js';
 import { St } from '../src/tcp/rfc793/tcp-state.js';
 import { repoRoot } from './helpers.js';
+import { sourceFromChunks } from '../src/reader/source.js';
+import type { FlowTableOptions } from '../src/tcp/rfc793/table.js';
+import { LINKTYPE, ethernet, ipv4, parseFlags, parseIPv4, parseMac, tcp, writePcap } from './scenario/writer.js';
 
 const ARCS = [
   'CLOSED>SYN_SENT', // active open, snd SYN
@@ -244,4 +247,59 @@ test('a segment crossing the RST that closed its sender takes nothing back', () 
   segment(st, s, c, segAt(4_000_500, 5, 'PA', 5001, 1001, 10)); // sent before the RST arrived
   assert.equal(view.server.state, 'CLOSED');
   assert.equal(view.reset, true);
+});
+
+/** Packets of one flow through the whole table (its timers): [seconds, sender, flags, seq, ack, len, window]. */
+async function tableFlow(packets: Array<[number, 'c' | 's', string, number, number, number, number]>, flowOptions: Partial<FlowTableOptions>) {
+  const C = parseIPv4('192.0.2.1');
+  const S = parseIPv4('192.0.2.2');
+  const start = 1_800_000_000n * 1_000_000_000n;
+  const bytes = writePcap(
+    { endian: 'le', precision: 'us', linkType: LINKTYPE.ETHERNET, snaplen: 256 },
+    packets.map(([t, from, flags, seq, ack, len, window], i) => {
+      const [src, dst, sport, dport] = from === 'c' ? [C, S, 40000, 80] : [S, C, 80, 40000];
+      const seg = tcp({ srcPort: sport, dstPort: dport, seq, ack, flags: parseFlags(flags), window, payload: new Uint8Array(len) }, src, dst);
+      const frame = ethernet(parseMac('02:00:00:00:00:02'), parseMac('02:00:00:00:00:01'), 0x0800, ipv4(src, dst, 6, seg, { id: i, ttl: 64, df: true }));
+      return { tsNs: start + BigInt(Math.round(t * 1e6)) * 1000n, bytes: frame };
+    }),
+  );
+  const out: Array<ReturnType<FlowView['snapshot']>> = [];
+  await analyzeCapture('probe.pcap', sourceFromChunks((async function* () { yield bytes; })()), { flowOptions, onFlowEnd: (f) => out.push(f.snapshot()) });
+  const flow = out[0];
+  const stateAt = (side: 'client' | 'server', t: number): string => {
+    let st = 'CLOSED';
+    for (const x of flow.transitionsInTimeOrder()) if (x.side === side && x.ts <= 1_800_000_000 * 1e6 + t * 1e6) st = x.to;
+    return st;
+  };
+  return { flow, stateAt };
+}
+
+test('zero-window probes unanswered tcp_retries2 times: the persist timer gives up, without a packet', async () => {
+  // The server acknowledges the client's 100 bytes with a zero window and reads no more. The
+  // client probes at snd_una-1 with no data: the first probe (0.4 s) is answered, then three go
+  // unanswered (0.9, 1.9, 3.9 s). With tcp_retries2 3 the next persist timer gives up: 4 probes
+  // since the window closed, so the backoff stopped doubling at 3 (the wait is the last, 2 s): 5.9 s.
+  const packets: Array<[number, 'c' | 's', string, number, number, number, number]> = [
+    [0, 'c', 'S', 1000, 0, 0, 1000],
+    [0.001, 's', 'SA', 5000, 1001, 0, 1000],
+    [0.002, 'c', 'A', 1001, 5001, 0, 1000],
+    [0.1, 'c', 'PA', 1001, 5001, 100, 1000],
+    [0.101, 's', 'A', 5001, 1101, 0, 0],
+    [0.4, 'c', 'A', 1100, 5001, 0, 1000],
+    [0.401, 's', 'A', 5001, 1101, 0, 0],
+    [0.9, 'c', 'A', 1100, 5001, 0, 1000],
+    [1.9, 'c', 'A', 1100, 5001, 0, 1000],
+    [3.9, 'c', 'A', 1100, 5001, 0, 1000],
+  ];
+  // The server's last word, after the give-up (answered by nothing: the client's socket is gone).
+  const late: [number, 's', string, number, number, number, number] = [8, 's', 'A', 5001, 1101, 0, 0];
+  const given = await tableFlow([...packets, late], { retries2: 3 });
+  assert.equal(given.stateAt('client', 5.8), 'ESTABLISHED');
+  assert.equal(given.stateAt('client', 5.95), 'CLOSED', given.flow.transitionsInTimeOrder().map((t) => `${t.side} ${t.to} ${t.cause}`).join('; '));
+  assert.equal(given.stateAt('server', 7), 'ESTABLISHED');
+  // tcp_retries2 15 (Linux's default): still probing.
+  assert.equal((await tableFlow([...packets, late], {})).stateAt('client', 7), 'ESTABLISHED');
+  // An ACK from the server after the third probe answers it: the count starts again.
+  const answered = await tableFlow([...packets.slice(0, -1), [1.901, 's', 'A', 5001, 1101, 0, 0], packets[packets.length - 1], late], { retries2: 3 });
+  assert.equal(answered.stateAt('client', 7), 'ESTABLISHED');
 });

@@ -51,7 +51,7 @@ export function makeProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--time-wait <duration>', 'how long TIME_WAIT lasts before CLOSED (linux: 60s; rfc793 2MSL: 240s)', parseDuration)
     .option('--fin-timeout <duration>', 'an orphaned FIN_WAIT_2 ends after this (linux tcp_fin_timeout: 60s)', parseDuration)
     .option('--syn-retries <n>', 'SYN_SENT gives up after this many SYN retransmissions (linux tcp_syn_retries: 6)', parseCount)
-    .option('--retries2 <n>', 'a connection gives up after this many retransmissions of unacknowledged data (linux tcp_retries2: 15)', parseCount)
+    .option('--retries2 <n>', 'a connection gives up after this many retransmissions of unacknowledged data or unanswered zero-window probes (linux tcp_retries2: 15)', parseCount)
     .option('--orphan-retries <n>', 'a closed (orphaned) connection gives up on unacknowledged data after this many retransmission timeouts\' time (linux tcp_orphan_retries: 0, meaning 8)', parseSize)
     .option('--idle-timeout <duration>', 'end a connection silent this long (default 2h)', parseDuration)
     .option('--close-wait <duration>', 'CLOSE_WAIT longer than this is stuck_close_wait (default 5s)', parseDuration)

@@ -37,6 +37,7 @@ export const Cause = {
   RECEIVED_ACK_OF_FIN_RETRANSMITTED: 30,
   SENT_AFTER_ACK_OF_SYN_DROPPED: 31,
   ORPHAN_GAVE_UP: 32,
+  PROBE_GAVE_UP: 33,
 } as const;
 export type CauseCode = (typeof Cause)[keyof typeof Cause];
 
@@ -75,6 +76,7 @@ const CAUSE_TEXT: readonly string[] = [
   'received ACK of its FIN (an earlier ACK never arrived: it retransmitted its FIN)',
   'received ACK of its SYN (one was dropped before: it retransmitted its SYN-ACK; its own segment shows this one was taken)',
   'gave up retransmitting after close(): an orphan, its data never acknowledged (tcp_orphan_retries)',
+  'gave up probing a zero window: its probes went unanswered (tcp_retries2; an orphan: tcp_orphan_retries)',
 ];
 
 /** Every cause's text for a table with these timers (made once per table, read at the edges). */

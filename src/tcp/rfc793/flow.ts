@@ -224,6 +224,16 @@ const ENDPOINT_COLUMNS = {
   firstRetransmissionTs: Float64Array,
   /** Time from the previous (re)transmission of its unacknowledged data to the last retransmission. */
   retransmitGapUs: Float64Array,
+  /**
+   * Zero-window probes (at the peer's acknowledged point minus one, 0 or 1 byte, while the peer's
+   * last window is 0): how many since the peer's last ACK (Linux's icsk_probes_out), how many since
+   * the window closed (its icsk_backoff, capped at tcp_retries2), the last one's time, and the time
+   * from the one before it (or the peer's zero window) to it.
+   */
+  probesUnanswered: Uint32Array,
+  probesSinceZeroWindow: Uint32Array,
+  lastProbeTs: Float64Array,
+  probeGapUs: Float64Array,
   packets: Uint32Array,
   payloadBytes: Float64Array,
   ipBytes: Float64Array,

@@ -99,6 +99,12 @@ export function segment(st: FlowStore, s: number, r: number, seg: Segment, rules
     // Taken only by the profile's window rule (not at rcv_nxt): a later segment of r's does not undo it.
     st.f.c.resetBits[r >> 1] |= IN_WINDOW_ONLY;
   }
+  if (seg.flags & ACK && !(seg.flags & RST)) {
+    // Any ACK answers r's zero-window probes (Linux's tcp_ack zeroes icsk_probes_out); an open
+    // window or newly acknowledged data (a fresh RTT sample) ends the probes' backoff.
+    x.probesUnanswered[r] = 0;
+    if (x.window[s] !== 0 || (x.hasAcked[s] && seqDiff(seg.ack, x.ackedUpTo[s]) > 0)) x.probesSinceZeroWindow[r] = 0;
+  }
   if (seg.flags & ACK && !(seg.flags & RST) && (!x.hasAcked[s] || seqGe(seg.ack, x.ackedUpTo[s]))) {
     // r's data is acknowledged further: it is making progress again.
     if (x.hasAcked[s] && seqDiff(seg.ack, x.ackedUpTo[s]) > 0) {
@@ -282,6 +288,7 @@ function sent(st: FlowStore, s: number, r: number, seg: Segment, reset: number):
     // FIN) after its SYN, which a request in SYN_RECEIVED never does: an ACK of its SYN was taken.
     enter(st, s, St.ESTABLISHED, seg.frame, seg.ts, Cause.SENT_AFTER_ACK_OF_SYN_DROPPED, true);
   }
+  if (!(f & (SYN | RST | FIN)) && seg.len <= 1 && x.hasAcked[r] && x.window[r] === 0 && seg.seq === seqAdd(x.ackedUpTo[r], -1)) zeroWindowProbe(st, s, r, seg);
   if (seg.len > 0 && !(f & (SYN | RST))) {
     if (x.unackedSince[s] < 0) {
       x.unackedSince[s] = seg.ts;
@@ -370,6 +377,25 @@ function ackNeverArrived(st: FlowStore, s: number): void {
   x.since[s] = since;
   x.finAckLost[s] = 1;
   st.f.c.goneAt[s >> 1] = -1;
+}
+
+/**
+ * s probes r's zero window: a segment at r's acknowledged point minus one with 0 or 1 byte while
+ * r's last window is 0 (Linux's persist timer, tcp_probe_timer: tshark calls it a keep-alive).
+ * Linux counts each probe in icsk_probes_out until an ACK from r (see segment) and gives up at the
+ * timer after tcp_retries2 of them (see FlowTable.probeGiveUp). The wire proves a persist timer's
+ * probe as it proves a retransmission timeout: it comes at least TCP_RTO_MIN after the one before
+ * (or after r's zero window), each wait no shorter than the last (backoff, within BACKOFF_SLACK);
+ * a copy sooner is not the timer's and is not counted (it still counts toward the backoff).
+ */
+function zeroWindowProbe(st: FlowStore, s: number, r: number, seg: Segment): void {
+  const x = st.e.c;
+  const gap = seg.ts - (x.probesSinceZeroWindow[s] > 0 ? x.lastProbeTs[s] : x.lastSendTs[r]);
+  x.probesSinceZeroWindow[s]++;
+  if (gap < RTO_MIN_US || (x.probesUnanswered[s] > 0 && gap < x.probeGapUs[s] * BACKOFF_SLACK)) return;
+  x.probesUnanswered[s]++;
+  x.probeGapUs[s] = gap;
+  x.lastProbeTs[s] = seg.ts;
 }
 
 /**

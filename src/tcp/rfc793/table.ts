@@ -109,7 +109,7 @@ export interface FlowTableOptions {
   finTimeoutUs: number;
   /** SYN_SENT gives up after this many retransmissions of its SYN (Linux tcp_syn_retries: 6; Infinity: never). */
   synRetries: number;
-  /** A connection gives up after this many retransmissions of unacknowledged data (Linux tcp_retries2: 15; Infinity: never). */
+  /** A connection gives up after this many retransmissions of unacknowledged data, or unanswered zero-window probes (Linux tcp_retries2: 15; Infinity: never). */
   retries2: number;
   /**
    * An orphan (closed by its application: it sent its FIN and reads nothing after) gives up on
@@ -963,7 +963,10 @@ export class FlowTable {
     } else if (!goneState(state)) {
       const due = this.dataGiveUp(e);
       const orphan = this.orphanGiveUp(e);
-      if (orphan >= 0 && (due < 0 || orphan < due)) {
+      const probe = this.probeGiveUp(e);
+      if (probe >= 0 && (due < 0 || probe < due) && (orphan < 0 || probe < orphan)) {
+        if (now >= probe) enter(st, e, St.CLOSED, 0, probe, Cause.PROBE_GAVE_UP, true);
+      } else if (orphan >= 0 && (due < 0 || orphan < due)) {
         if (now >= orphan) enter(st, e, St.CLOSED, 0, orphan, Cause.ORPHAN_GAVE_UP, true);
       } else if (due >= 0 && now >= due) enter(st, e, St.CLOSED, 0, due, Cause.DATA_GAVE_UP, true);
     }
@@ -983,7 +986,8 @@ export class FlowTable {
     if (goneState(state)) return Infinity;
     const due = this.dataGiveUp(e);
     const orphan = this.orphanGiveUp(e);
-    return Math.min(due < 0 ? Infinity : due, orphan < 0 ? Infinity : orphan);
+    const probe = this.probeGiveUp(e);
+    return Math.min(due < 0 ? Infinity : due, orphan < 0 ? Infinity : orphan, probe < 0 ? Infinity : probe);
   }
 
   /**
@@ -1061,6 +1065,25 @@ export class FlowTable {
     const retries = this.opts.retries2;
     if (retries === Infinity || x.retransmissionsUnacked[e] < retries || x.unackedSince[e] < 0 || x.retransmitGapUs[e] <= 0) return -1;
     return x.lastRetransmissionTs[e] + Math.min(2 * x.retransmitGapUs[e], RTO_MAX_US);
+  }
+
+  /**
+   * When e gave up probing its peer's zero window, or -1. The wire shows the probes (see
+   * zeroWindowProbe in machine.ts): max of them since the peer's last ACK, and the peer's window
+   * still 0. Linux's tcp_probe_timer gives up, without a packet (ETIMEDOUT), at the persist timer
+   * after icsk_probes_out reached tcp_retries2 (an orphan: tcp_orphan_retries, 0 meaning 8). The
+   * timer backs off as the probes show (twice the last gap, at most TCP_RTO_MAX), but
+   * tcp_send_probe0 stops doubling once icsk_backoff (the probes since the window closed) reaches
+   * tcp_retries2: past that, the wait is the last gap again.
+   */
+  private probeGiveUp(e: number): number {
+    const x = this.store.e.c;
+    const state = x.state[e];
+    const orphan = this.opts.orphanRetries !== Infinity && x.finSent[e] && !x.readsAfterClose[e] && (state === St.FIN_WAIT_1 || state === St.CLOSING || state === St.LAST_ACK);
+    const max = orphan ? this.opts.orphanRetries || 8 : this.opts.retries2;
+    if (max === Infinity || x.probesUnanswered[e] < max || x.probeGapUs[e] <= 0 || x.window[e ^ 1] !== 0) return -1;
+    const last = x.probesSinceZeroWindow[e] > this.opts.retries2 ? x.probeGapUs[e] : 2 * x.probeGapUs[e];
+    return x.lastProbeTs[e] + Math.min(last, RTO_MAX_US);
   }
 
   /**

@@ -47,14 +47,10 @@ export async function endStates(capture: string, sysctls?: Sysctls): Promise<Flo
  * Rule errors of tcpstate's own that are known and not yet fixed, the same ones
  * test/census-timeline.test.ts lists in RULE_GAPS for the end-of-capture moment: the
  * exact mismatches each sample shows now, so the test fails as soon as one is fixed
- * (take it out) or another appears.
- * - persist-give-up: the client's persist timer gives up silently once tcp_retries2 (3)
- *   zero-window probes are unanswered (tcp_probe_timer); tcpstate's --retries2 counts only
- *   retransmissions, so the client stays ESTAB.
+ * (take it out) or another appears. None now (persist-give-up's, a persist timer giving up,
+ * is fixed by FlowTable.probeGiveUp).
  */
-const KNOWN_GAPS: Record<string, string[]> = {
-  'persist-give-up': ['client 192.0.2.1:40058 192.0.2.2:9131: ours ESTAB (ESTABLISHED), ss CLOSED'],
-};
+const KNOWN_GAPS: Record<string, string[]> = {};
 
 for (const s of manifest) {
   test(`kernel sample ${s.name}: both endpoints' final states equal ss -tan`, async () => {

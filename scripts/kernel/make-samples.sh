@@ -1001,6 +1001,74 @@ RULES
   end_scenario
 }
 
+# ---------------------------------------------------------------- round 4
+# lost SYN-ACKs, a socket destroyed with ss -K, a TIME-WAIT reused by connect()
+
+sc_synack_lost() {
+  begin synack-lost
+  # the SYN-ACKs of the first 1.4 s are dropped in the client's input (after the capture point,
+  # counted in nft-client.txt): the first, and the two sent at about 1 s
+  nft_table "$NS_C" synackloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp sport 9134 tcp flags & (syn | ack) == syn | ack counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" hold-server --addr "$S4" --port 9134 --hold 30
+  wait_listen "$NS_S" 9134
+  local t0; t0=$(epoch_in 0.3)
+  run_bg "$NS_C" client "$PY" "$PEER" try-connect-client --addr "$S4" --port 9134 --bind "$C4" --bind-port 40061 --hold 30 --at "$t0"
+  sleep_until "$(plus "$t0" 0.5)"
+  take_moment "the first SYN-ACK was lost: client SYN-SENT, server SYN-RECV"
+  # at about 1 s the server's SYN-ACK timer and the client's SYN retransmission (answered at once)
+  # cross: both SYN-ACKs are lost too
+  sleep_until "$(plus "$t0" 1.4)"
+  take_moment "the SYN-ACKs sent at 1 s were lost too: client SYN-SENT, server SYN-RECV"
+  nft_drop_table "$NS_C" synackloss client
+  # the answer to the next SYN retransmission (about 2 s, linear SYN timeouts) gets through
+  sleep_until "$(plus "$t0" 3.5)"
+  take_moment "a later SYN-ACK got through: both ESTAB"
+  mark_end
+  end_scenario
+}
+
+sc_socket_killed() {
+  begin socket-killed
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" hold-server --addr "$S4" --port 9135 --hold 30
+  wait_listen "$NS_S" 9135
+  run_bg "$NS_C" client "$PY" "$PEER" talk-client --addr "$S4" --port 9135 --bind "$C4" --bind-port 40062 --hold 30
+  wait_estab "$NS_S" 9135
+  sleep 0.5
+  take_moment "an idle established connection: both ESTAB"
+  # SOCK_DESTROY (CONFIG_INET_DIAG_DESTROY): tcp_abort() sends an RST and closes the server's socket
+  ip netns exec "$NS_S" ss -K -tn state established "( sport = :9135 )" >"$DIR/ss-K-server.txt"
+  sleep 0.3
+  take_moment "ss -K destroyed the server's socket: its RST reset the client; both gone"
+  sleep 0.3
+  mark_end
+  end_scenario
+}
+
+sc_tw_reuse_client() {
+  begin tw-reuse-client
+  ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_tw_reuse=1
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" cc-count-server --addr "$S4" --port 9136 --count 2 --hold 30
+  wait_listen "$NS_S" 9136
+  # at t0 the client connects, closes first, waits 1.5 s and connects again from 40063
+  local t0; t0=$(epoch_in 0.5)
+  run_bg "$NS_C" client "$PY" "$PEER" tw-reuse-client --addr "$S4" --port 9136 --bind "$C4" --bind-port 40063 --gap 1.5 --hold 30 --at "$t0"
+  sleep_until "$(plus "$t0" 0.8)"
+  take_moment "the client closed first: client TIME-WAIT, the server gone"
+  sleep_until "$(plus "$t0" 2.2)"
+  take_moment "connect() reused the TIME-WAIT socket (tcp_tw_reuse=1): both ESTAB"
+  sleep 0.3
+  mark_end
+  end_scenario
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -1077,13 +1145,17 @@ check_persist_give_up() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB
 check_fin_wait_2_reset() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client FIN-WAIT-2 0 0; at_moment 2 server CLOSE-WAIT 0 0; expect_empty client; expect_empty server; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9132' 1; expect_frames 'tcp.srcport == 9132 && tcp.len > 0' 5; }
 check_ipv6_loss() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; nft_dropped server 3; expect_frames 'tcp.analysis.retransmission' 3; expect_frames 'ipv6' 100; }
 
+check_synack_lost() { at_moment 1 client SYN-SENT 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 client SYN-SENT 1 1; at_moment 2 server SYN-RECV 1 1; at_moment 3 client ESTAB 1 1; at_moment 3 server ESTAB 1 1; expect client ESTAB 1 1; expect server ESTAB 1 1; nft_dropped client 2; expect_frames 'tcp.flags == 0x012' 3; expect_frames 'tcp.flags == 0x002' 2; }
+check_socket_killed() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 0 0; expect_empty client; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9135' 1; expect_no_frames 'tcp.flags.fin == 1'; }
+check_tw_reuse_client() { at_moment 1 client TIME-WAIT 1 1; at_moment 2 client TIME-WAIT 0 0; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; expect client ESTAB 1 1; expect_frames 'tcp.flags == 0x002' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
 forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
 syn-retries retries2-give-up close-wait-at-end simultaneous-close last-ack-lost half-close-data
 rst-to-time-wait keepalive-dead-peer accept-queue-overflow syn-recv-client-rst orphan-fin-retries
 simultaneous-open syn-backlog-full-no-cookies close-with-unread-data persist-give-up fin-wait-2-reset
-ipv6-loss"
+ipv6-loss synack-lost socket-killed tw-reuse-client"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

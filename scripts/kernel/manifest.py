@@ -378,6 +378,37 @@ SCENARIOS = [
         "the end.",
         client=ep(NS_C, C6, 40060), server=ep(NS_S, S6, 9133), extra={},
     ),
+    dict(
+        name="synack-lost",
+        description="nftables in the client's input drops the server's SYN-ACKs (after the capture point, see "
+        "nft-client.txt) for the first 1.4 s. The client connects to port 9134: the server answers the SYN "
+        "and sits in SYN-RECV; at about 1 s the server's SYN-ACK timer and the client's SYN retransmission "
+        "(SYN-SENT) cross, and both SYN-ACKs are lost too (three drops). The rule goes at 1.4 s; the answer "
+        "to the next SYN retransmission, at about 2 s (linear SYN timeouts), gets through: both ESTAB, "
+        "request and answer, then quiet. "
+        + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40061), server=ep(NS_S, S4, 9134), extra={},
+    ),
+    dict(
+        name="socket-killed",
+        description="An idle established connection on port 9135 (request and answer, then quiet). "
+        "`ss -K` in the server namespace (SOCK_DESTROY, CONFIG_INET_DIAG_DESTROY; its output in "
+        "ss-K-server.txt) destroys the server's socket: tcp_abort() sends an RST and the server's socket "
+        "is gone; the RST resets the client (ECONNRESET on its next call): both gone, no FIN. "
+        + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40062), server=ep(NS_S, S4, 9135), extra={"connection_reset": True},
+    ),
+    dict(
+        name="tw-reuse-client",
+        description="The client namespace has net.ipv4.tcp_tw_reuse=1 (timestamps on, the default). The client "
+        "connects from port 40063 to port 9136, sends a request, reads the answer and closes first: client "
+        "TIME-WAIT, the server gone. 1.5 s later it connects again from the same port to the same server "
+        "port: connect() takes over the TIME-WAIT socket (older than tcp_tw_reuse_delay, 1 s) and the new SYN "
+        "opens a second connection on the same four-tuple, which stays ESTAB. "
+        + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40063), server=ep(NS_S, S4, 9136), extra={},
+        more={"sysctls": {"client": {"net.ipv4.tcp_tw_reuse": 1}}},
+    ),
 ]
 
 FLAG_COLS = [
@@ -655,6 +686,7 @@ def readme(manifest, versions):
     L.append("| `tshark.tsv` | tshark golden: line 1 `# <tshark --version | head -1> | options`, line 2 the header, then one line per TCP frame |")
     L.append("| `nft-server.txt`, `tc-client.txt` | the nftables table of the server namespace with its drop counter (bulk-loss, ipv6-loss and the scenarios that drop on the server's input); the tbf bottleneck with its drop counter (bulk-loss, ipv6-loss) |")
     L.append("| `nstat-server.txt` | syn-flood, accept-queue-overflow, syn-backlog-full-no-cookies: the server's SYN-cookie and listen-queue counters |")
+    L.append("| `ss-K-server.txt` | socket-killed: what `ss -K` printed for the socket it destroyed |")
     L.append("")
     L.append("The golden follows `shared/design/tcp-analysis-rules.md` §8: one pass, empty profile, "
              "`tcp.analyze_sequence_numbers`, `tcp.relative_sequence_numbers`, `tcp.calculate_timestamps`, "

@@ -663,6 +663,41 @@ def stream_abort_server(a):
     log("server wrote", n, "and aborted (RST)")
 
 
+# --- 4: round 4 ------------------------------------------------------------------
+def cc_count_server(a):
+    """Accept a.count connections on one listener; each: read a line, answer, read to the
+    client's FIN and close (the client closes first: TIME-WAIT on the client)."""
+    ls = listener(a.addr, a.port)
+    for _ in range(a.count):
+        c, peer = ls.accept()
+        log("accepted", peer)
+        req = recv_until(c, b"\n")
+        c.sendall(b"200 OK " + req)
+        recv_to_eof(c)
+        c.close()
+    log("served", a.count)
+    time.sleep(a.hold)
+    ls.close()
+
+
+def tw_reuse_client(a):
+    """Two connections from port a.bind_port, a.gap seconds apart; the client closes the first
+    first (TIME-WAIT), so the second connect() has to reuse that TIME-WAIT socket (tcp_tw_reuse).
+    The second one stays open a.hold seconds. The first starts at epoch a.at."""
+    sleep_until(a.at)
+    for i in range(2):
+        s = connect(a.addr, a.port, a.bind, a.bind_port)
+        s.sendall(b"hello %d\n" % i)
+        log("got", recv_until(s, b"\n"))
+        if i == 0:
+            s.close()
+            log("connection 0 closed")
+            time.sleep(a.gap)
+        else:
+            time.sleep(a.hold)
+            s.close()
+
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -704,6 +739,8 @@ COMMANDS = {
     "wait-reply-client": wait_reply_client,
     "accept-late-server": accept_late_server,
     "stream-abort-server": stream_abort_server,
+    "cc-count-server": cc_count_server,
+    "tw-reuse-client": tw_reuse_client,
 }
 
 

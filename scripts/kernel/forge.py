@@ -13,6 +13,10 @@
       A bare ACK whose acknowledgment number cannot acknowledge anything B sent (B is in
       SYN-SENT: RFC 793 p. 66, it answers with an RST <SEQ=SEG.ACK> and stays in SYN-SENT).
 
+  forge.py syn --pcap CAP --src A --sport P --dst B --dport Q --offset N
+      A SYN from A:P to B:Q whose sequence number (ISN) is that of A's last SYN to B:Q in CAP
+      plus N (mod 2^32): another ISN on the same four-tuple.
+
 Only ever sends to 192.0.2.0/24 inside the generator's namespaces.
 """
 import argparse
@@ -43,17 +47,35 @@ def last_from(pcap, src, sport, dst, dport):
     return last.ack, last.window << wscale
 
 
+def syn_seq(pcap, src, sport, dst, dport):
+    """The sequence number of src:sport's last SYN to dst:dport in pcap."""
+    seq = None
+    try:
+        for p in PcapReader(pcap):
+            if IP not in p or TCP not in p:
+                continue
+            ip, t = p[IP], p[TCP]
+            if ip.src == src and ip.dst == dst and t.sport == sport and t.dport == dport and t.flags.S and not t.flags.A:
+                seq = t.seq
+    except (EOFError, OSError, ValueError) as e:
+        print(f"forge: read stopped: {e}", file=sys.stderr)
+    if seq is None:
+        raise SystemExit(f"forge: no SYN from {src}:{sport} to {dst}:{dport} in {pcap}")
+    return seq
+
+
 WHERE = {"out": "outside the window", "in": "inside the window, not at rcv_nxt", "at": "at rcv_nxt"}
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["rst", "ack"])
+    p.add_argument("what", choices=["rst", "ack", "syn"])
     p.add_argument("--pcap")
     p.add_argument("--src", required=True)
     p.add_argument("--sport", type=int, required=True)
     p.add_argument("--dst", required=True)
     p.add_argument("--dport", type=int, required=True)
+    p.add_argument("--offset", type=int, default=1 << 31)
     p.add_argument("--where", choices=["out", "in", "at"], default="out")
     a = p.parse_args()
     for addr in (a.src, a.dst):
@@ -64,6 +86,12 @@ def main():
         seq = (rcv_nxt + {"out": 1 << 30, "in": 1000, "at": 0}[a.where]) & 0xFFFFFFFF
         seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="R", seq=seq, window=0)
         print(f"forge: RST {a.src}:{a.sport} > {a.dst}:{a.dport} seq {seq} (rcv_nxt {rcv_nxt}, window {wnd}, {a.where}: {WHERE[a.where]})")
+    elif a.what == "syn":
+        first = syn_seq(a.pcap, a.src, a.sport, a.dst, a.dport)
+        seq = (first + a.offset) & 0xFFFFFFFF
+        seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="S", seq=seq, window=64240,
+                                             options=[("MSS", 1460)])
+        print(f"forge: SYN {a.src}:{a.sport} > {a.dst}:{a.dport} seq {seq} (the first SYN's {first} + {a.offset})")
     else:
         seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="A", seq=1000000, ack=123456789, window=512)
         print(f"forge: ACK {a.src}:{a.sport} > {a.dst}:{a.dport} seq 1000000 ack 123456789")

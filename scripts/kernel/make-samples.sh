@@ -1069,6 +1069,36 @@ sc_tw_reuse_client() {
   end_scenario
 }
 
+sc_syn_new_isn_to_syn_recv() {
+  begin syn-new-isn-to-syn-recv
+  # all the client's segments but SYNs are dropped in its output (never on the wire): its
+  # handshake ACK and its request are lost, so the server stays SYN-RECV while the client is ESTAB
+  nft_table "$NS_C" ackloss <<'RULES'
+  chain output {
+    type filter hook output priority filter; policy accept;
+    tcp sport 40064 tcp flags & syn == 0 counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" noaccept-server --addr "$S4" --port 9137 --backlog 16 --hold 30
+  wait_listen "$NS_S" 9137
+  local t0; t0=$(epoch_in 0.3)
+  run_bg "$NS_C" client "$PY" "$PEER" try-connect-client --addr "$S4" --port 9137 --bind "$C4" --bind-port 40064 --hold 30 --at "$t0"
+  sleep_until "$(plus "$t0" 0.5)"
+  take_moment "the handshake's ACK was lost: client ESTAB, server SYN-RECV"
+  # a SYN on the same four-tuple with another ISN (the first + 2^31, outside the window): the
+  # request sock answers with an ACK (tcp_check_req) and stays
+  run_fg "$NS_C" forge "$SCAPY_PY" "$FORGE" syn --pcap "$DIR/$SCEN.pcap" --src "$C4" --sport 40064 --dst "$S4" --dport 9137 --offset 2147483648
+  sleep 0.3
+  take_moment "a SYN with another ISN was answered with an ACK: client ESTAB, server still SYN-RECV"
+  nft_drop_table "$NS_C" ackloss client
+  # the client's next retransmission of its request (or its ACK of a SYN-ACK) completes the handshake
+  sleep_until "$(plus "$t0" 3.5)"
+  take_moment "the client's retransmission got through: both ESTAB"
+  mark_end
+  end_scenario
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -1149,13 +1179,15 @@ check_synack_lost() { at_moment 1 client SYN-SENT 1 1; at_moment 1 server SYN-RE
 check_socket_killed() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 0 0; expect_empty client; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9135' 1; expect_no_frames 'tcp.flags.fin == 1'; }
 check_tw_reuse_client() { at_moment 1 client TIME-WAIT 1 1; at_moment 2 client TIME-WAIT 0 0; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; expect client ESTAB 1 1; expect_frames 'tcp.flags == 0x002' 2; expect_no_frames 'tcp.flags.reset == 1'; }
 
+check_syn_new_isn_to_syn_recv() { at_moment 1 client ESTAB 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server SYN-RECV 1 1; at_moment 3 client ESTAB 1 1; at_moment 3 server ESTAB 1 1; nft_dropped client 1; expect_frames 'tcp.flags == 0x002' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
 forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
 syn-retries retries2-give-up close-wait-at-end simultaneous-close last-ack-lost half-close-data
 rst-to-time-wait keepalive-dead-peer accept-queue-overflow syn-recv-client-rst orphan-fin-retries
 simultaneous-open syn-backlog-full-no-cookies close-with-unread-data persist-give-up fin-wait-2-reset
-ipv6-loss synack-lost socket-killed tw-reuse-client"
+ipv6-loss synack-lost socket-killed tw-reuse-client syn-new-isn-to-syn-recv"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

@@ -409,6 +409,18 @@ SCENARIOS = [
         client=ep(NS_C, C4, 40063), server=ep(NS_S, S4, 9136), extra={},
         more={"sysctls": {"client": {"net.ipv4.tcp_tw_reuse": 1}}},
     ),
+    dict(
+        name="syn-new-isn-to-syn-recv",
+        description="nftables in the client's output drops all the client sends to port 9137 but SYNs (before "
+        "the wire, see nft-client.txt). The client connects (a listener that never accepts): the server "
+        "answers its SYN and sits in SYN-RECV, the client is ESTAB but its handshake ACK and its request never "
+        "leave. Then scapy in the client namespace sends a SYN on the same four-tuple with another ISN (the "
+        "first + 2^31, outside the window): the server's request sock answers it with a bare ACK "
+        "(tcp_check_req: an out-of-window segment gets an ACK) and stays SYN-RECV; it retransmits its "
+        "SYN-ACK at 1 s. The rule goes at about 1.1 s and the client's retransmitted request completes the "
+        "handshake: both ESTAB. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40064), server=ep(NS_S, S4, 9137), extra={},
+    ),
 ]
 
 FLAG_COLS = [

@@ -37,7 +37,19 @@ test('every kernel sample has its moments; the timeline scenarios have 2-4 durin
  * syn-to-time-wait moment 2, a SYN to a TIME_WAIT tuple, is fixed by FlowTable.park; the
  * persist-give-up moments 2 and 3, a persist timer giving up, by FlowTable.probeGiveUp.)
  */
-const RULE_GAPS: Record<string, string[]> = {};
+const RULE_GAPS: Record<string, string[]> = {
+  // A SYN with another ISN on a tuple whose server is in SYN_RECEIVED is taken for a new
+  // connection (the flow ends: reuse), but Linux's request sock only answers it with an ACK
+  // (tcp_check_req, out of window) and the first handshake goes on. The client's handshake ACK
+  // never reached the wire, so its later request (acknowledging the SYN-ACK) would show it
+  // ESTABLISHED; split in two flows, the client stays SYN_SENT.
+  'syn-new-isn-to-syn-recv': [
+    'moment 1 client: ss ESTAB, tcpstate SYN-SENT',
+    'moment 2 client: ss ESTAB, tcpstate SYN-SENT',
+    'moment 3 client: ss ESTAB, tcpstate SYN-SENT',
+    'moment 4 client: ss ESTAB, tcpstate SYN-SENT',
+  ],
+};
 
 for (const s of samples) {
   test(`census of ${s.name} at each ss moment equals ss on both hosts`, async () => {

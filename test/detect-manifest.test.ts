@@ -24,6 +24,19 @@ const ALIASES: Record<string, string> = { abortive_close: 'connection_reset', st
 const FACTS = new Set(['rst', 'sack', 'syn', 'syn_ack', 'syncookies_sent', 'dropped_by_tbf', 'dropped_by_nft']);
 /** Kinds tshark counts on every frame of the family (a fast retransmission is also a retransmission). */
 
+/**
+ * Findings that come of a known rule gap of tcpstate's own (RULE_GAPS in
+ * test/census-timeline.test.ts), not of the traffic: the test fails once the gap is fixed
+ * (take it out) or it changes.
+ */
+const KNOWN_GAPS: Record<string, string[]> = {
+  // A SYN with another ISN to a server in SYN_RECEIVED is taken for a new connection, so the
+  // first one ends with its SYN-ACK unanswered, where Linux completed that very handshake.
+  'syn-new-isn-to-syn-recv': [
+    'synack_unanswered: 192.0.2.2:9137 answered 192.0.2.1:40064 with 1 SYN-ACK and never got the ACK (a spoofed or vanished client, or the SYN-ACK was lost)',
+  ],
+};
+
 for (const s of manifest) {
   test(`kernel sample ${s.name}: exactly the anomalies its manifest names`, async () => {
     const found: Finding[] = [];
@@ -39,6 +52,6 @@ for (const s of manifest) {
       if (typeof value === 'number' && ALIASES[name] === undefined) assert.equal(counts.get(kind), value, name);
     }
     const unnamed = found.filter((f) => f.severity !== 'info' && !named.has(f.kind)).map((f) => `${f.kind}: ${f.message}`);
-    assert.deepEqual([...new Set(unnamed)], []);
+    assert.deepEqual([...new Set(unnamed)], KNOWN_GAPS[s.name] ?? []);
   });
 }

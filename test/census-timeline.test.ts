@@ -33,23 +33,13 @@ test('every kernel sample has its moments; the timeline scenarios have 2-4 durin
 /**
  * Rule errors of tcpstate's own that are known and not yet fixed (issue 18 stays open while
  * any is listed): not excuses of the wire, so they are named here, not in the manifest, and
- * the test fails as soon as one is fixed (take it out) or another appears. (The earlier
- * syn-to-time-wait moment 2, a SYN to a TIME_WAIT tuple, is fixed by FlowTable.park; the
- * persist-give-up moments 2 and 3, a persist timer giving up, by FlowTable.probeGiveUp.)
+ * the test fails as soon as one is fixed (take it out) or another appears. None now: the
+ * earlier syn-to-time-wait moment 2, a SYN to a TIME_WAIT tuple, is fixed by FlowTable.park;
+ * the persist-give-up moments 2 and 3, a persist timer giving up, by FlowTable.probeGiveUp; the
+ * syn-new-isn-to-syn-recv client, a SYN with another ISN to a server in SYN_RECEIVED, by
+ * FlowTable.synRecvDrops.
  */
-const RULE_GAPS: Record<string, string[]> = {
-  // A SYN with another ISN on a tuple whose server is in SYN_RECEIVED is taken for a new
-  // connection (the flow ends: reuse), but Linux's request sock only answers it with an ACK
-  // (tcp_check_req, out of window) and the first handshake goes on. The client's handshake ACK
-  // never reached the wire, so its later request (acknowledging the SYN-ACK) would show it
-  // ESTABLISHED; split in two flows, the client stays SYN_SENT.
-  'syn-new-isn-to-syn-recv': [
-    'moment 1 client: ss ESTAB, tcpstate SYN-SENT',
-    'moment 2 client: ss ESTAB, tcpstate SYN-SENT',
-    'moment 3 client: ss ESTAB, tcpstate SYN-SENT',
-    'moment 4 client: ss ESTAB, tcpstate SYN-SENT',
-  ],
-};
+const RULE_GAPS: Record<string, string[]> = {};
 
 for (const s of samples) {
   test(`census of ${s.name} at each ss moment equals ss on both hosts`, async () => {

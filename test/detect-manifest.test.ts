@@ -29,13 +29,7 @@ const FACTS = new Set(['rst', 'sack', 'syn', 'syn_ack', 'syncookies_sent', 'drop
  * test/census-timeline.test.ts), not of the traffic: the test fails once the gap is fixed
  * (take it out) or it changes.
  */
-const KNOWN_GAPS: Record<string, string[]> = {
-  // A SYN with another ISN to a server in SYN_RECEIVED is taken for a new connection, so the
-  // first one ends with its SYN-ACK unanswered, where Linux completed that very handshake.
-  'syn-new-isn-to-syn-recv': [
-    'synack_unanswered: 192.0.2.2:9137 answered 192.0.2.1:40064 with 1 SYN-ACK and never got the ACK (a spoofed or vanished client, or the SYN-ACK was lost)',
-  ],
-};
+const KNOWN_GAPS: Record<string, string[]> = {};
 
 for (const s of manifest) {
   test(`kernel sample ${s.name}: exactly the anomalies its manifest names`, async () => {

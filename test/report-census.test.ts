@@ -46,10 +46,7 @@ function readSs(path: string): { rows: Map<string, string> } {
  * RULE_GAPS in test/census-timeline.test.ts: what the census shows now on that host instead
  * of ss's rows. The test fails as soon as one is fixed (take it out) or changes.
  */
-const KNOWN_GAPS: Record<string, Partial<Record<'client' | 'server', [string, string][]>>> = {
-  // A SYN with another ISN to a server in SYN_RECEIVED starts a new flow: the client stays SYN_SENT.
-  'syn-new-isn-to-syn-recv': { client: [['192.0.2.1:40064 192.0.2.2:9137', 'SYN-SENT']] },
-};
+const KNOWN_GAPS: Record<string, Partial<Record<'client' | 'server', [string, string][]>>> = {};
 
 for (const s of kernelSamples) {
   test(`census of ${s.name} at the end of the capture equals ss -tan on both hosts`, async () => {

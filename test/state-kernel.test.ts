@@ -47,19 +47,11 @@ export async function endStates(capture: string, sysctls?: Sysctls): Promise<Flo
  * Rule errors of tcpstate's own that are known and not yet fixed, the same ones
  * test/census-timeline.test.ts lists in RULE_GAPS for the end-of-capture moment: the
  * exact mismatches each sample shows now, so the test fails as soon as one is fixed
- * (take it out) or another appears. (persist-give-up's, a persist timer giving up, is fixed
- * by FlowTable.probeGiveUp.)
+ * (take it out) or another appears. None now: persist-give-up's, a persist timer giving up,
+ * is fixed by FlowTable.probeGiveUp; syn-new-isn-to-syn-recv's, a SYN with another ISN to a
+ * server in SYN_RECEIVED, by FlowTable.synRecvDrops.
  */
-const KNOWN_GAPS: Record<string, string[]> = {
-  // A SYN with another ISN to a server in SYN_RECEIVED starts a new flow where Linux keeps the
-  // first handshake (RULE_GAPS in test/census-timeline.test.ts): the client stays SYN_SENT in
-  // both flows, and the first flow's server stays SYN_RECEIVED.
-  'syn-new-isn-to-syn-recv': [
-    'client 192.0.2.1:40064 192.0.2.2:9137: ours SYN-SENT (SYN_SENT), ss ESTAB',
-    'client 192.0.2.1:40064 192.0.2.2:9137: ours SYN-SENT (SYN_SENT), ss ESTAB',
-    'server 192.0.2.2:9137 192.0.2.1:40064: ours SYN-RECV (SYN_RECEIVED), ss ESTAB',
-  ],
-};
+const KNOWN_GAPS: Record<string, string[]> = {};
 
 for (const s of manifest) {
   test(`kernel sample ${s.name}: both endpoints' final states equal ss -tan`, async () => {

@@ -303,3 +303,26 @@ test('zero-window probes unanswered tcp_retries2 times: the persist timer gives 
   const answered = await tableFlow([...packets.slice(0, -1), [1.901, 's', 'A', 5001, 1101, 0, 0], packets[packets.length - 1], late], { retries2: 3 });
   assert.equal(answered.stateAt('client', 7), 'ESTABLISHED');
 });
+
+test('a SYN with another ISN outside the window of a server in SYN_RECEIVED changes neither end; inside it, a new connection', async () => {
+  // The client's handshake ACK never reaches the wire; a SYN with another ISN (2^31 away) comes on
+  // the tuple; the server answers it with an ACK of the first SYN and later resends its SYN-ACK;
+  // the client's request acknowledges that SYN-ACK: one connection, established on both ends.
+  const packets: Array<[number, 'c' | 's', string, number, number, number, number]> = [
+    [0, 'c', 'S', 1000, 0, 0, 64240],
+    [0.001, 's', 'SA', 5000, 1001, 0, 65160],
+    [0.8, 'c', 'S', 1000 + 2 ** 31, 0, 0, 64240],
+    [0.801, 's', 'A', 5001, 1001, 0, 63],
+    [1.0, 's', 'SA', 5000, 1001, 0, 65160],
+    [1.4, 'c', 'PA', 1001, 5001, 12, 63],
+    [1.401, 's', 'A', 5001, 1013, 0, 64],
+  ];
+  const { flow, stateAt } = await tableFlow(packets, {});
+  assert.equal(flow.endReason, 'end_of_capture', flow.transitionsInTimeOrder().map((t) => `${t.side} ${t.to} ${t.cause}`).join('; '));
+  assert.equal(stateAt('client', 0.9), 'ESTABLISHED');
+  assert.equal(stateAt('server', 0.9), 'SYN_RECEIVED');
+  assert.equal(stateAt('server', 1.5), 'ESTABLISHED');
+  // Inside the window (a few bytes past the first ISN), the SYN is a new connection: the first flow ends.
+  const inside = packets.map((p, i): [number, 'c' | 's', string, number, number, number, number] => (i === 2 ? [0.8, 'c', 'S', 1010, 0, 0, 64240] : p));
+  assert.equal((await tableFlow(inside, {})).flow.endReason, 'reuse');
+});

@@ -21,7 +21,7 @@ import { ColumnSet } from '../../conn/columns.js';
 import { enter, segment, settle, type Segment, type StackRules } from './machine.js';
 import { Cause, causeTexts } from './causes.js';
 import { St, goneState } from './tcp-state.js';
-import { seqGt } from './seq.js';
+import { seqAdd, seqDiff, seqGt } from './seq.js';
 import { End, FlowStore, FlowView } from './flow.js';
 
 const { SYN, ACK, RST, FIN } = TcpFlag;
@@ -364,7 +364,9 @@ export class FlowTable {
     const c = st.f.c;
     if (c.parked[i] !== 0) this.answered(i, dir, f, ts);
     let live = c.live[i] !== 0;
-    if (live && f & SYN && !(f & ACK) && this.isNewConnection(i, dir, p.seq)) {
+    // A SYN a server in SYN_RECEIVED only acknowledges and drops changes neither endpoint (its counts apart).
+    const dropped = live && (f & (SYN | ACK)) === SYN && this.synRecvDrops(i, dir, p.seq);
+    if (live && !dropped && f & SYN && !(f & ACK) && this.isNewConnection(i, dir, p.seq)) {
       if (!this.park(i, dir, ts)) this.end(i, End.REUSE, ts, true);
       live = false;
     }
@@ -372,7 +374,7 @@ export class FlowTable {
       this.create(i, row, dir, frame, ts, p);
       this.started = true;
     }
-    return this.deliver(i, dir, frame, ts, f, p.seq, p.ack, p.payloadLen, p.ipEnd - p.ipOff, p.window, p.windowScale, highestSackEdge(p));
+    return this.deliver(i, dir, frame, ts, f, p.seq, p.ack, p.payloadLen, p.ipEnd - p.ipOff, p.window, p.windowScale, highestSackEdge(p), dropped);
   }
 
   /**
@@ -501,7 +503,22 @@ export class FlowTable {
   }
 
   /** One segment into the flow in slot i: its counts, timers, then the state machine. Returns the sender's side. */
-  private deliver(i: number, dir: number, frame: number, ts: number, flags: number, seq: number, ack: number, len: number, ipBytes: number, window: number, windowScale: number, sackRight: number): number {
+  private deliver(
+    i: number,
+    dir: number,
+    frame: number,
+    ts: number,
+    flags: number,
+    seq: number,
+    ack: number,
+    len: number,
+    ipBytes: number,
+    window: number,
+    windowScale: number,
+    sackRight: number,
+    /** The receiver drops it unseen (synRecvDrops): counted, but no endpoint's state moves. */
+    dropped = false,
+  ): number {
     const st = this.store;
     const c = st.f.c;
     const s = 2 * i + (c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1);
@@ -523,7 +540,7 @@ export class FlowTable {
     seg.windowScale = windowScale;
     seg.sackRight = sackRight;
     this.expireTimers(i, ts);
-    segment(st, s, s ^ 1, seg, this.rules);
+    if (!dropped) segment(st, s, s ^ 1, seg, this.rules);
     this.schedule(i);
     return s & 1;
   }
@@ -750,6 +767,23 @@ export class FlowTable {
     settle(this.store, i);
     this.expireSynCookies(i, now);
     this.end(i, End.TIMEOUT, now);
+  }
+
+  /**
+   * The client's SYN with another ISN than its first, outside the window of a server still in
+   * SYN_RECEIVED: Linux answers it with an ACK and drops it (tcp_check_req: a segment out of the
+   * request's window), and the handshake goes on; the wire shows the ACK. (A SYN in the window
+   * resets the request instead: a new connection, as isNewConnection says.)
+   */
+  private synRecvDrops(i: number, dir: number, seq: number): boolean {
+    const c = this.store.f.c;
+    const x = this.store.e.c;
+    const cl = 2 * i;
+    const srv = cl + 1;
+    if (c.sameEnds[i] !== 0 || dir !== c.clientEnd[i] || x.state[srv] !== St.SYN_RECEIVED || !x.passive[srv] || x.synAcks[srv] === 0 || x.isn[cl] < 0) return false;
+    if (seq === x.isn[cl] || goneState(x.state[cl]) || x.state[cl] === St.TIME_WAIT) return false;
+    const d = seqDiff(seq, seqAdd(x.isn[cl], 1));
+    return d < 0 || d >= Math.max(1, x.window[srv]);
   }
 
   /** A SYN that starts a new connection on a tuple we already track (port reuse). */

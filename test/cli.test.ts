@@ -495,7 +495,7 @@ test('several captures in worker threads give the same database, ids included, a
   assert.equal(await run(['analyze', '--json', '-j', '2', '--db', join(dir, '2.db'), 'samples/kernel'], two.value), 0, two.io.err);
   assert.deepEqual(dump(join(dir, '2.db')), dump(join(dir, '1.db')));
   assert.equal(two.io.out, one.io.out);
-  assert.equal(rows(join(dir, '2.db'), 'SELECT count(*) n FROM flows')[0].n, 837);
+  assert.equal(rows(join(dir, '2.db'), 'SELECT count(*) n FROM flows')[0].n, 836);
 });
 
 test('progress: a line per capture into a pipe, the live line on a terminal (test/progress.test.ts), nothing with --quiet', async () => {

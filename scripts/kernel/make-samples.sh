@@ -1099,6 +1099,81 @@ RULES
   end_scenario
 }
 
+sc_abort_on_overflow() {
+  begin abort-on-overflow
+  ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_abort_on_overflow=1
+  # as in accept-queue-overflow: 200 ms on the server's way out (delay.py), so two SYNs sent at
+  # once both make requests before either handshake's ACK arrives
+  delay_out "$NS_S" tun-s "$IF_S" "$MAC_S" "$MAC_C" "$S4" "$C4" 0.2
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)
+  run_bg "$NS_S" server "$PY" "$PEER" noaccept-server --addr "$S4" --port 9138 --backlog 1 --hold 30
+  wait_listen "$NS_S" 9138
+  # t0: one client, queued. t0+0.6: two at once; the first ACK fills the queue, the second finds
+  # it full and is answered with an RST (tcp_abort_on_overflow=1): that client is gone
+  run_bg "$NS_C" client1 "$PY" "$PEER" burst-client --addr "$S4" --port 9138 --bind "$C4" --bind-port 40065 --count 1 --hold 30 --at "$t0"
+  run_bg "$NS_C" client2 "$PY" "$PEER" burst-client --addr "$S4" --port 9138 --bind "$C4" --bind-port 40066 --count 2 --hold 30 --at "$(plus "$t0" 0.6)"
+  sleep_until "$(plus "$t0" 0.45)"
+  take_moment "one client queued: ESTAB on both sides"
+  sleep_until "$(plus "$t0" 1.3)"
+  take_moment "the second burst: one queued, the other's ACK found the queue full and got an RST"
+  sleep_until "$(plus "$t0" 2.0)"
+  take_moment "the end: two queued connections, the aborted one gone"
+  ip netns exec "$NS_S" nstat -asz TcpExtListenOverflows TcpExtListenDrops TcpPassiveOpens >"$DIR/nstat-server.txt" 2>/dev/null || true
+  mark_end
+  end_scenario
+  cat "$WORK/$SCEN".client?.log 2>/dev/null | sed "s/^/    /" || true
+}
+
+sc_orphan_gets_data() {
+  begin orphan-gets-data
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)  # the client connects, sends its request and close()s at t0
+  # the server reads to the client's FIN (CLOSE-WAIT), then at t0+0.5 writes 1000 bytes: the
+  # client's orphan (FIN-WAIT-2) answers data with an RST
+  run_bg "$NS_S" server "$PY" "$PEER" eof-then-write-server --addr "$S4" --port 9139 --bytes 1000 --gap 0.05 --count 5 --at "$(plus "$t0" 0.5)"
+  wait_listen "$NS_S" 9139
+  run_bg "$NS_C" client "$PY" "$PEER" request-close-client --addr "$S4" --port 9139 --bind "$C4" --bind-port 40068 --at "$t0"
+  sleep_until "$(plus "$t0" 0.3)"
+  take_moment "the client closed after its request: FIN-WAIT-2 (orphan) against CLOSE-WAIT"
+  sleep_until "$(plus "$t0" 0.9)"
+  take_moment "the server's data got an RST from the orphan: both gone"
+  mark_end
+  end_scenario
+}
+
+sc_server_half_close() {
+  begin server-half-close
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)  # the client connects at t0
+  # the server greets and shuts down its sending side at once; the client reads to EOF and sends
+  # 200 bytes every 50 ms ten times (0.5 s) in CLOSE-WAIT, then closes
+  run_bg "$NS_S" server "$PY" "$PEER" greet-shut-server --addr "$S4" --port 9140
+  wait_listen "$NS_S" 9140
+  run_bg "$NS_C" client "$PY" "$PEER" send-after-eof-client --addr "$S4" --port 9140 --bind "$C4" --bind-port 40069 --count 10 --gap 0.05 --at "$t0"
+  sleep_until "$(plus "$t0" 0.25)"
+  take_moment "the server shut down first and reads: FIN-WAIT-2 against CLOSE-WAIT (sending)"
+  sleep_until "$(plus "$t0" 1.0)"
+  take_moment "the client closed: the server TIME-WAIT, the client gone"
+  mark_end
+  end_scenario
+}
+
+sc_ipv6_refused() {
+  begin ipv6-refused
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" story-server --addr "$S6" --port 9141
+  wait_listen "$NS_S" 9141
+  run_fg "$NS_C" client "$PY" "$PEER" refused-client --addr "$S6" --ports 9199
+  sleep 0.1
+  take_moment "the SYN to port 9199 got an RST/ACK: no socket"
+  run_fg "$NS_C" client "$PY" "$PEER" story-client --addr "$S6" --port 9141 --bind "$C6" --bind-port 40070
+  sleep 0.4
+  take_moment "the connection to port 9141 completed and closed: the server TIME-WAIT"
+  mark_end
+  end_scenario
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -1181,13 +1256,19 @@ check_tw_reuse_client() { at_moment 1 client TIME-WAIT 1 1; at_moment 2 client T
 
 check_syn_new_isn_to_syn_recv() { at_moment 1 client ESTAB 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server SYN-RECV 1 1; at_moment 3 client ESTAB 1 1; at_moment 3 server ESTAB 1 1; nft_dropped client 1; expect_frames 'tcp.flags == 0x002' 2; expect_no_frames 'tcp.flags.reset == 1'; }
 
+check_abort_on_overflow() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 2 2; at_moment 2 server ESTAB 2 2; at_moment 3 client ESTAB 2 2; at_moment 3 server ESTAB 2 2; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9138' 1; expect_no_frames 'tcp.flags.reset == 1 && tcp.srcport != 9138'; }
+check_orphan_gets_data() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client FIN-WAIT-2 0 0; at_moment 2 server CLOSE-WAIT 0 0; expect_empty client; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 40068' 1; expect_frames 'tcp.srcport == 9139 && tcp.len > 0' 1; }
+check_server_half_close() { at_moment 1 client CLOSE-WAIT 1 1; at_moment 1 server FIN-WAIT-2 1 1; at_moment 2 server TIME-WAIT 1 1; expect_empty client; expect server TIME-WAIT 1 1; expect_frames 'tcp.srcport == 40069 && tcp.len > 0' 8; expect_no_frames 'tcp.flags.reset == 1'; }
+check_ipv6_refused() { at_moment 2 server TIME-WAIT 1 1; expect_empty client; expect server TIME-WAIT 1 1; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9199' 1; expect_frames 'ipv6 && tcp.flags == 0x002' 2; }
+
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
 forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
 syn-retries retries2-give-up close-wait-at-end simultaneous-close last-ack-lost half-close-data
 rst-to-time-wait keepalive-dead-peer accept-queue-overflow syn-recv-client-rst orphan-fin-retries
 simultaneous-open syn-backlog-full-no-cookies close-with-unread-data persist-give-up fin-wait-2-reset
-ipv6-loss synack-lost socket-killed tw-reuse-client syn-new-isn-to-syn-recv"
+ipv6-loss synack-lost socket-killed tw-reuse-client syn-new-isn-to-syn-recv abort-on-overflow
+orphan-gets-data server-half-close ipv6-refused"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

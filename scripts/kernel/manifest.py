@@ -421,6 +421,44 @@ SCENARIOS = [
         "handshake: both ESTAB. " + CAP + "; a ping marks the end.",
         client=ep(NS_C, C4, 40064), server=ep(NS_S, S4, 9137), extra={},
     ),
+    dict(
+        name="abort-on-overflow",
+        description="As accept-queue-overflow but with net.ipv4.tcp_abort_on_overflow=1 in the server namespace: "
+        "the server listens on port 9138 with backlog 1 and never calls accept(); its way out goes through "
+        "scripts/kernel/delay.py (200 ms). One client connects (40065: queued); 0.6 s later two at once (40066, "
+        "40067): both SYNs make requests, the first ACK fills the accept queue, the second finds it full and "
+        "is answered with an RST (tcp_check_req, listen_overflow -> embryonic_reset): the request is dropped "
+        "and the client, ESTAB after its ACK, is gone when the RST arrives. Two queued connections ESTAB at "
+        "the end; nstat-server.txt has the counters. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, [40065, 40066, 40067]), server=ep(NS_S, S4, 9138), extra={},
+        more={"sysctls": {"server": {"net.ipv4.tcp_abort_on_overflow": 1}}},
+    ),
+    dict(
+        name="orphan-gets-data",
+        description="The client connects to port 9139, sends a request and at once close()s (not shutdown): "
+        "its FIN is acknowledged and the orphan sits in FIN-WAIT-2 (a timewait sock, ss shows FIN-WAIT-2 "
+        "with a timewait timer) against the server's CLOSE-WAIT. 0.5 s later the server writes 1000 bytes: "
+        "new data after the receive side was closed is answered with an RST (tcp_timewait_state_process, "
+        "kill_with_rst) and the orphan is gone; the server's next write fails (EPIPE) and it is gone too. "
+        + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40068), server=ep(NS_S, S4, 9139), extra={"connection_reset": True},
+    ),
+    dict(
+        name="server-half-close",
+        description="The client connects to port 9140; the server sends a greeting and at once "
+        "shutdown(SHUT_WR)s (its FIN first), then keeps reading: FIN-WAIT-2 against CLOSE-WAIT. The client "
+        "reads to EOF and sends 200 bytes every 50 ms ten times (0.5 s) in CLOSE-WAIT, then closes (LAST-ACK, "
+        "gone); the server ends in TIME-WAIT. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40069), server=ep(NS_S, S4, 9140), extra={},
+    ),
+    dict(
+        name="ipv6-refused",
+        description="Over IPv6 the client connects to [2001:db8::2]:9199 where nothing listens: the SYN gets an "
+        "RST/ACK (ECONNREFUSED). Then the seeds' story (Hello, Bye, the server closes first) from "
+        "[2001:db8::1]:40070 to [2001:db8::2]:9141: the server ends in TIME-WAIT. " + CAP + "; a ping "
+        "marks the end.",
+        client=ep(NS_C, C6, None), server=ep(NS_S, S6, [9199, 9141]), extra={"connection_refused": 1},
+    ),
 ]
 
 FLAG_COLS = [
@@ -681,7 +719,7 @@ def readme(manifest, versions):
     L.append("* Peers are `scripts/kernel/peer.py` (Python standard library); loss is nftables "
              "`numgen random mod 20 0 drop` in the server's input hook (see `bulk-loss/nft-server.txt` for "
              "the real drop count); the flood is hping3 with `-a` per spoofed source.")
-    L.append("* Delay (simultaneous-close, accept-queue-overflow, simultaneous-open): the kernel these were made on has no sch_netem, so each namespace "
+    L.append("* Delay (simultaneous-close, accept-queue-overflow, simultaneous-open, abort-on-overflow): the kernel these were made on has no sch_netem, so each namespace "
              "routes the peer's address through `scripts/kernel/delay.py`, a TUN device whose reader holds "
              "every IPv4 packet for a fixed time and then sends it on the veth end (AF_PACKET); like netem on "
              "the veth end, the capture sees a packet when it leaves the delay.")
@@ -697,7 +735,7 @@ def readme(manifest, versions):
     L.append("| `nft-client.txt` | the nftables table of the client namespace with its drop counter, where a scenario drops on the client's output |")
     L.append("| `tshark.tsv` | tshark golden: line 1 `# <tshark --version | head -1> | options`, line 2 the header, then one line per TCP frame |")
     L.append("| `nft-server.txt`, `tc-client.txt` | the nftables table of the server namespace with its drop counter (bulk-loss, ipv6-loss and the scenarios that drop on the server's input); the tbf bottleneck with its drop counter (bulk-loss, ipv6-loss) |")
-    L.append("| `nstat-server.txt` | syn-flood, accept-queue-overflow, syn-backlog-full-no-cookies: the server's SYN-cookie and listen-queue counters |")
+    L.append("| `nstat-server.txt` | syn-flood, accept-queue-overflow, syn-backlog-full-no-cookies, abort-on-overflow: the server's SYN-cookie and listen-queue counters |")
     L.append("| `ss-K-server.txt` | socket-killed: what `ss -K` printed for the socket it destroyed |")
     L.append("")
     L.append("The golden follows `shared/design/tcp-analysis-rules.md` §8: one pass, empty profile, "

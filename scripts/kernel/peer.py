@@ -698,6 +698,62 @@ def tw_reuse_client(a):
             s.close()
 
 
+def eof_then_write_server(a):
+    """Read the request to EOF (the client's FIN: CLOSE-WAIT), then at epoch a.at write a.bytes
+    bytes every a.gap seconds, a.count times, until a write fails (orphan-gets-data: the client
+    close()d, its orphan answers data with an RST)."""
+    c = accept_one(a.addr, a.port)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    recv_to_eof(c)
+    log("client closed; writing at", a.at)
+    sleep_until(a.at)
+    n = 0
+    try:
+        for _ in range(a.count):
+            c.sendall(b"\x44" * a.bytes)
+            n += a.bytes
+            time.sleep(a.gap)
+    except OSError as e:
+        log("server write:", e)
+    c.close()
+    log("server wrote", n, "and closed")
+
+
+def request_close_client(a):
+    """At epoch a.at: connect, send a request and at once close() (not shutdown): an orphan."""
+    sleep_until(a.at)
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /stream\n")
+    s.close()
+    log("client closed after its request")
+
+
+def greet_shut_server(a):
+    """Accept, send a greeting and at once shutdown(SHUT_WR) (FIN first), read to EOF, close."""
+    c = accept_one(a.addr, a.port)
+    c.sendall(b"Hello\n")
+    c.shutdown(socket.SHUT_WR)
+    log("server greeted and shut down its sending side")
+    n = recv_to_eof(c)
+    log("server got", n, "bytes, then EOF")
+    c.close()
+
+
+def send_after_eof_client(a):
+    """At epoch a.at: connect, read the greeting to EOF (CLOSE-WAIT), then send 200 bytes every
+    a.gap seconds, a.count times, and close (LAST-ACK)."""
+    sleep_until(a.at)
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    n = recv_to_eof(s)
+    log("client got", n, "bytes, then EOF; sending in CLOSE-WAIT")
+    for _ in range(a.count):
+        s.sendall(b"\x43" * 200)
+        time.sleep(a.gap)
+    s.close()
+    log("client closed")
+
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -741,6 +797,10 @@ COMMANDS = {
     "stream-abort-server": stream_abort_server,
     "cc-count-server": cc_count_server,
     "tw-reuse-client": tw_reuse_client,
+    "eof-then-write-server": eof_then_write_server,
+    "request-close-client": request_close_client,
+    "greet-shut-server": greet_shut_server,
+    "send-after-eof-client": send_after_eof_client,
 }
 
 

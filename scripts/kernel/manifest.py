@@ -430,7 +430,7 @@ SCENARIOS = [
         "is answered with an RST (tcp_check_req, listen_overflow -> embryonic_reset): the request is dropped "
         "and the client, ESTAB after its ACK, is gone when the RST arrives. Two queued connections ESTAB at "
         "the end; nstat-server.txt has the counters. " + CAP + "; a ping marks the end.",
-        client=ep(NS_C, C4, [40065, 40066, 40067]), server=ep(NS_S, S4, 9138), extra={},
+        client=ep(NS_C, C4, [40065, 40066, 40067]), server=ep(NS_S, S4, 9138), extra={"connection_reset": True},
         more={"sysctls": {"server": {"net.ipv4.tcp_abort_on_overflow": 1}}},
     ),
     dict(

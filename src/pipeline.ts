@@ -328,6 +328,24 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
   let nextProgress = progressEvery;
   // What Zeek needs of the packet beyond its headers: one object, refilled for each packet.
   const info: ZeekPacketInfo = { frame: 0, capturedEnd: 0, frameEnd: 0, ipChecksum: undefined, tcpChecksum: undefined };
+  // An ICMP error's quoted segment, looked up as a packet of its own (never making a row): the end
+  // that sent it may take the error as a failed handshake (only the RFC 793 flows see it).
+  const q = new DecodedPacket();
+  const icmpError = (frame: number, ts: number) => {
+    q.buf = p.buf;
+    q.ipVersion = p.ipVersion;
+    q.srcOff = p.icmpSrcOff;
+    q.dstOff = p.icmpDstOff;
+    q.srcPort = p.icmpSrcPort;
+    q.dstPort = p.icmpDstPort;
+    const row = conn.lookup(q, false);
+    if (row < 0) return;
+    const dir = conn.dir;
+    conn.hold(row, PACKET_HOLDER);
+    table.tick(ts);
+    table.icmp(row, dir, frame, ts, p.icmp, p.icmpBits, p.icmpSeq, sameBytes(p.buf, p.srcOff, p.icmpDstOff, p.ipVersion === 4 ? 4 : 16));
+    conn.release(row, PACKET_HOLDER);
+  };
   const onRecord = (rec: PacketRecord) => {
       if (rec.tsKnown) {
         // (Comparisons with NaN are false: the first time is taken by both.)
@@ -395,7 +413,10 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
           nextProgress = table.created - table.live + Math.max(progressEvery, table.live);
           detectors.progress(table.oldestSynSent(), table.oldestTimeWait(), rec.tsUs);
         }
-      } else if (rec.tsKnown) zeek.tick(rec.tsUs);
+      } else if (rec.tsKnown) {
+        zeek.tick(rec.tsUs);
+        if (p.icmp !== 0) icmpError(rec.number, rec.tsUs);
+      }
       onPacket?.(rec, status, p);
   };
   const readOpts = { shouldStop: opts.shouldStop, signal: opts.signal };
@@ -443,6 +464,11 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     worstFlows: worst.list(),
     zeekConnStates,
   };
+}
+
+function sameBytes(b: Uint8Array, x: number, y: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (b[x + i] !== b[y + i]) return false;
+  return true;
 }
 
 /**

@@ -85,8 +85,11 @@ export class ConnTable {
     return this.key.capacity;
   }
 
-  /** The row of the packet's endpoint pair, made when there is none (then `isNew`); sets `dir`. */
-  lookup(p: DecodedPacket): number {
+  /**
+   * The row of the packet's endpoint pair, made when there is none (then `isNew`) unless `create`
+   * is false (then -1); sets `dir`.
+   */
+  lookup(p: DecodedPacket, create = true): number {
     const b = p.buf;
     let family: number;
     let lo: number;
@@ -128,6 +131,7 @@ export class ConnTable {
       }
       i = (i + 1) & this.mask;
     }
+    if (!create) return -1;
     const r = this.newRow();
     const kc = this.key.c;
     kc.family[r] = family;

@@ -5,6 +5,7 @@
 import './link.js';
 import './ip.js';
 import './tcp.js';
+import './icmp.js';
 import './tunnel.js';
 import './wlan.js';
 import { linkTypeName } from './link-names.js';
@@ -17,6 +18,7 @@ import type { PacketRecord } from '../reader/record.js';
 export { DecodedPacket, TcpFlag } from './packet.js';
 export { Status, STATUS_NAMES, Note, NOTE_NAMES, Encap, ENCAP_NAMES, ENCRYPTIONS } from './status.js';
 export { LinkType } from './link.js';
+export { Icmp, ICMP_NAMES, ICMP_ABORTS_REQUEST } from './icmp.js';
 export { DEFAULT_REASSEMBLY_OPTIONS, FragmentCounters, FragmentReassembler, ReassemblyCounters, type ReassemblyOptions } from './fragments.js';
 
 /** Decode one record into `p`; returns a Status code (Status.TCP when a TCP header was found). */

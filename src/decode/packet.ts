@@ -79,6 +79,21 @@ export class DecodedPacket {
   tsVal = 0;
   tsEcr = 0;
 
+  /**
+   * With Status.NON_TCP: an ICMP or ICMPv6 error quoting a TCP segment (decode/icmp.ts): what it
+   * says (an Icmp code; 0 for none), its type and code, ICMP_ABORTS_REQUEST, and the quoted
+   * segment's addresses (offsets in buf, the outer packet's IP version), ports and sequence number.
+   */
+  icmp = 0;
+  icmpType = 0;
+  icmpCode = 0;
+  icmpBits = 0;
+  icmpSrcOff = 0;
+  icmpDstOff = 0;
+  icmpSrcPort = 0;
+  icmpDstPort = 0;
+  icmpSeq = 0;
+
   reset(buf: Uint8Array, wireEnd: number): void {
     this.buf = buf;
     this.wireEnd = wireEnd;
@@ -94,6 +109,7 @@ export class DecodedPacket {
     this.sackPermitted = false;
     this.sackCount = 0;
     this.hasTimestamp = false;
+    this.icmp = 0;
   }
 }
 

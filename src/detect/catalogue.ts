@@ -27,6 +27,13 @@ export const KINDS: Record<string, KindInfo> = {
     ],
     check: ['which side sent it, and after whose data (the finding says)', 'application logs for errors or timeouts at that moment', 'idle timeouts of middleboxes versus the connection\'s idle time; TCP keep-alives'],
   },
+  icmp_unreachable: {
+    title: 'Handshake ended by an ICMP error',
+    meaning:
+      'An ICMP or ICMPv6 error (destination unreachable, administratively prohibited, time exceeded, parameter problem) quoting a handshake segment reached its sender, and the kernel took it as Linux does: a connect() in SYN-SENT fails at once (port unreachable ECONNREFUSED, host unreachable EHOSTUNREACH, network unreachable ENETUNREACH, prohibited EHOSTUNREACH or, over IPv6, EACCES) with no TCP packet; a server\'s half-open request (SYN-RECV) is dropped silently by the kinds that abort it (IPv4: network or host unreachable, time exceeded, parameter problem; IPv6: port unreachable, prohibited, parameter problem). The same errors for an established connection are soft: reported to the application, the connection goes on, so they are not findings.',
+    causes: ['a firewall REJECT rule (iptables REJECT answers with port unreachable unless told otherwise)', 'the host is down: its last router gets no ARP or neighbour answer (host unreachable)', 'no route to the network on a router (network unreachable)', 'a routing loop or a hop limit too small (time exceeded)'],
+    check: ['the finding says whether the error came from the peer\'s own address or a router on the way', 'firewall rules on the host and the path (REJECT, reject with icmp)', '`ip route get ADDRESS` and traceroute towards the peer', 'is the peer up (ping, `ip neigh` on its last hop)?'],
+  },
   syn_unanswered: {
     title: 'SYN never answered',
     meaning:

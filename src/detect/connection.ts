@@ -4,7 +4,8 @@
  * ended.
  */
 import { formatEndpoint } from '../util/address.js';
-import type { EndpointView, FlowView, Side } from '../tcp/rfc793/flow.js';
+import type { EndpointView, FlowView, IcmpInfo, Side } from '../tcp/rfc793/flow.js';
+import { ICMP_NAMES } from '../decode/icmp.js';
 import { TcpState } from '../tcp/rfc793/tcp-state.js';
 import type { Emit, Finding } from './finding.js';
 
@@ -179,6 +180,9 @@ export function connectionFindings(
     });
   }
 
+  const icmp = flow.icmpInfo;
+  if (icmp !== null) emit(icmpFinding(flow, icmp));
+
   if (c.state === TcpState.SYN_SENT && r === null) {
     // Still in the handshake when the capture ended, begun within the grace of its end: cut, not failed.
     const age = flow.endTs - (c.synTs || flow.firstTs);
@@ -194,6 +198,54 @@ export function connectionFindings(
   closeWait(flow, c, s, endTs, emit, t);
   unresponsive(flow, c, s, emit, t);
   unresponsive(flow, s, c, emit, t);
+}
+
+/** By Icmp kind (decode/icmp.ts): the error connect() returns on Linux, and what usually sends it. */
+const ICMP_ERRNO = ['', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED', 'EHOSTUNREACH; over IPv6 EACCES', 'EHOSTUNREACH or another', 'EHOSTUNREACH', 'EPROTO'];
+const ICMP_WHY = [
+  '',
+  'a router has no route to the network',
+  'the host is down or does not answer ARP/neighbour discovery on its last hop, or a firewall rejected with host unreachable',
+  'a firewall REJECT rule (Linux itself answers a closed TCP port with a RST; iptables REJECT sends port unreachable by default)',
+  'a firewall rejected it (REJECT with admin-prohibited, or a route of type prohibit)',
+  'a router or the host could not deliver it',
+  'a routing loop, or a TTL/hop limit too small for the path',
+  'a router or the host found a bad header field',
+];
+
+/** The finding for an ICMP error that ended an end's handshake: a failed connect, or a request dropped. */
+function icmpFinding(flow: FlowView, icmp: IcmpInfo): Finding {
+  const c = flow.client;
+  const s = flow.server;
+  const client = formatEndpoint(c.addr, c.port);
+  const server = formatEndpoint(s.addr, s.port);
+  const what = `ICMP ${ICMP_NAMES[icmp.kind]} (frame ${icmp.frame})`;
+  const from = icmp.fromPeer ? `from the ${icmp.side === 'client' ? 'server' : 'client'}'s address` : 'from a router on the way';
+  const details = { icmp: ICMP_NAMES[icmp.kind], icmp_frame: icmp.frame, from_peer: icmp.fromPeer };
+  if (icmp.side === 'client') {
+    return {
+      kind: 'icmp_unreachable',
+      severity: 'warning',
+      flow: flow.id,
+      packet: icmp.frame,
+      ts: icmp.ts,
+      side: 'client',
+      message: `${client} -> ${server}: connect() failed (${ICMP_ERRNO[icmp.kind]}): ${what} ${from} answered its SYN${c.synsSent > 1 ? ` (after ${c.synsSent} SYNs)` : ''}; ${ICMP_WHY[icmp.kind]}`,
+      details: { ...details, syns: c.synsSent, server: s.addr, port: s.port },
+      ends: { client, server },
+    };
+  }
+  return {
+    kind: 'icmp_unreachable',
+    severity: 'note',
+    flow: flow.id,
+    packet: icmp.frame,
+    ts: icmp.ts,
+    side: 'server',
+    message: `${server} dropped its half-open connection from ${client}: ${what} ${from} answered its SYN-ACK; ${ICMP_WHY[icmp.kind]}`,
+    details: { ...details, client: c.addr, port: s.port },
+    ends: { client, server },
+  };
 }
 
 /** A failed attempt's two ends, as text: made for its finding only. */

@@ -43,7 +43,7 @@ export interface LadderFinding {
 }
 
 export interface LadderRow {
-  /** null: a timer (TIME_WAIT expiry) or an inference between packets. */
+  /** null: a timer (TIME_WAIT expiry) or an inference between packets; with no `packet`: an ICMP error about the flow. */
   frame: number | null;
   ts: number;
   packet: {
@@ -153,9 +153,11 @@ export function buildLadder(
     let row = t.packet !== null ? byFrame.get(t.packet) : undefined;
     row ??= rows.find((r) => r.ts === t.ts && r.frame !== null);
     if (row === undefined) {
-      row = { frame: null, ts: t.ts, packet: null, client: '', server: '', changes: [], anomalies: [] };
+      // A timer, or a frame not of the flow's packets: an ICMP error about one of them.
+      row = { frame: t.packet, ts: t.ts, packet: null, client: '', server: '', changes: [], anomalies: [] };
       const at = rows.findIndex((r) => r.ts > t.ts);
       rows.splice(at < 0 ? rows.length : at, 0, row);
+      if (t.packet !== null) byFrame.set(t.packet, row);
     }
     row.changes.push(t);
   }
@@ -205,7 +207,7 @@ export function renderLadder(l: Ladder, c: ChalkInstance): string {
       seconds(r.ts - t0),
       ssName(r.client) + mark('client'),
       p === null ? '' : p.dir,
-      p === null ? '(timer)' : p.flags,
+      p === null ? (r.frame === null ? '(timer)' : '(ICMP)') : p.flags,
       p === null ? '' : String(p.seq),
       p === null || p.ack === null ? '' : String(p.ack),
       p === null ? '' : String(p.len),

@@ -60,7 +60,7 @@ export function fromLadder(l: Ladder, findings: readonly LadderFinding[]): Ladde
       frame: r.frame,
       t: (r.ts - t0) / 1e6,
       dir: p === null ? null : p.dir === '->' ? 'c2s' : 's2c',
-      label: p === null ? '(timer)' : `${p.flags} seq=${p.seq}${p.ack === null ? '' : ` ack=${p.ack}`} len=${p.len}`,
+      label: p === null ? (r.frame === null ? '(timer)' : '(ICMP)') : `${p.flags} seq=${p.seq}${p.ack === null ? '' : ` ack=${p.ack}`} len=${p.len}`,
       changes: r.changes.map(change),
       findings: r.anomalies,
     };
@@ -92,6 +92,13 @@ const PACKET_CAUSES = new Map<number, ['self' | 'peer', string]>([
   [Cause.RECEIVED_ACK_OF_SYN, ['peer', 'ACK']],
   [Cause.RECEIVED_ACK_OF_FIN, ['peer', 'ACK']],
   [Cause.RECEIVED_ACK_OF_FIN_RETRANSMITTED, ['peer', 'ACK']],
+  // An ICMP error comes towards the end that changed (from its peer or a router on the way).
+  [Cause.RECEIVED_ICMP_NET_UNREACHABLE, ['peer', 'ICMP']],
+  [Cause.RECEIVED_ICMP_HOST_UNREACHABLE, ['peer', 'ICMP']],
+  [Cause.RECEIVED_ICMP_PORT_UNREACHABLE, ['peer', 'ICMP']],
+  [Cause.RECEIVED_ICMP_PROHIBITED, ['peer', 'ICMP']],
+  [Cause.RECEIVED_ICMP_ERROR, ['peer', 'ICMP']],
+  [Cause.RECEIVED_ICMP_REQUEST_DROPPED, ['peer', 'ICMP']],
 ]);
 /** The stored cause texts back to their codes (the texts of packet causes carry no timer value). */
 const CAUSE_CODES = new Map(causeTexts(0, 0).map((text, code) => [text, code]));

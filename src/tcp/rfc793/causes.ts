@@ -38,8 +38,20 @@ export const Cause = {
   SENT_AFTER_ACK_OF_SYN_DROPPED: 31,
   ORPHAN_GAVE_UP: 32,
   PROBE_GAVE_UP: 33,
+  // An ICMP error for its handshake (their order is decode/icmp.ts's Icmp codes 1 to 4, then the rest).
+  RECEIVED_ICMP_NET_UNREACHABLE: 34,
+  RECEIVED_ICMP_HOST_UNREACHABLE: 35,
+  RECEIVED_ICMP_PORT_UNREACHABLE: 36,
+  RECEIVED_ICMP_PROHIBITED: 37,
+  RECEIVED_ICMP_ERROR: 38,
+  RECEIVED_ICMP_REQUEST_DROPPED: 39,
 } as const;
 export type CauseCode = (typeof Cause)[keyof typeof Cause];
+
+/** The cause of a handshake ended by an ICMP error of kind `icmp` (decode/icmp.ts's Icmp codes). */
+export function icmpCause(icmp: number): CauseCode {
+  return (icmp >= 1 && icmp <= 4 ? Cause.RECEIVED_ICMP_NET_UNREACHABLE + icmp - 1 : Cause.RECEIVED_ICMP_ERROR) as CauseCode;
+}
 
 /** The text of each cause, by code; `{timeWait}` and `{finTimeout}` are the table's timers in seconds. */
 const CAUSE_TEXT: readonly string[] = [
@@ -77,6 +89,12 @@ const CAUSE_TEXT: readonly string[] = [
   'received ACK of its SYN (one was dropped before: it retransmitted its SYN-ACK; its own segment shows this one was taken)',
   'gave up retransmitting after close(): an orphan, its data never acknowledged (tcp_orphan_retries)',
   'gave up probing a zero window: its probes went unanswered (tcp_retries2; an orphan: tcp_orphan_retries)',
+  'received ICMP network unreachable for its handshake: connect() failed (ENETUNREACH)',
+  'received ICMP host unreachable for its handshake: connect() failed (EHOSTUNREACH)',
+  'received ICMP port unreachable for its handshake: connect() failed (ECONNREFUSED)',
+  'received ICMP administratively prohibited for its handshake: connect() failed (EHOSTUNREACH; over IPv6 EACCES)',
+  'received an ICMP error for its handshake (time exceeded, parameter problem, or unreachable): connect() failed',
+  'received an ICMP error for its SYN-ACK: the request was dropped (back to LISTEN)',
 ];
 
 /** Every cause's text for a table with these timers (made once per table, read at the edges). */

@@ -48,6 +48,18 @@ export interface ResetInfo {
   receiverWindowZero: boolean;
 }
 
+/** An ICMP error that ended one end's handshake (a failed connect, or a dropped request). */
+export interface IcmpInfo {
+  frame: number;
+  ts: number;
+  /** The end that got it (the sender of the segment it quotes). */
+  side: Side;
+  /** Its Icmp kind (decode/icmp.ts). */
+  kind: number;
+  /** It came from the other end's address, not from a router on the way. */
+  fromPeer: boolean;
+}
+
 export interface Transition {
   /** Frame number of the packet that caused it, or null (a timer: TIME_WAIT expiry). */
   packet: number | null;
@@ -133,6 +145,15 @@ const FLOW_COLUMNS = {
   resetReceiverState: Uint8Array,
   /** 1: after peer data, 2: sender had data in flight, 4: receiver's window zero. */
   resetBits: Uint8Array,
+  /**
+   * An ICMP error ended an end's attempt (machine.ts icmpError): 1 + that end's side (0: none), the
+   * error's frame, time, Icmp kind (decode/icmp.ts), and 1 when it came from the peer's own address.
+   */
+  icmpTo: Uint8Array,
+  icmpFrame: Uint32Array,
+  icmpTs: Float64Array,
+  icmpKind: Uint8Array,
+  icmpFromPeer: Uint8Array,
   /** Packet time at which both endpoints had no socket left, or -1. */
   goneAt: Float64Array,
   /** END_REASONS index, and the packet time at which the flow ended. */
@@ -389,8 +410,9 @@ export class FlowStore {
    * Take back `side`'s last change if it went from `from` to `to` (hindsight: later packets
    * proved the segment behind it never arrived). Returns the time of the side's change before
    * it (when it entered `from`), or -1 when the last change is another one (nothing is taken).
+   * With `cause` (>= 0), only a change for that cause is taken back.
    */
-  revokeLast(row: number, side: number, from: number, to: number): number {
+  revokeLast(row: number, side: number, from: number, to: number, cause = -1): number {
     const log = this.log;
     const code = log.c.code;
     const c = this.f.c;
@@ -406,7 +428,7 @@ export class FlowStore {
       }
       prev = i;
     }
-    if (last === NONE || ((code[last] >> 4) & 15) !== from || (code[last] & 15) !== to) return -1;
+    if (last === NONE || ((code[last] >> 4) & 15) !== from || (code[last] & 15) !== to || (cause >= 0 && code[last] >>> 10 !== cause)) return -1;
     if (lastPrev === NONE) c.logHead[row] = log.next[last];
     else log.next[lastPrev] = log.next[last];
     if (c.logTail[row] === last) c.logTail[row] = lastPrev;
@@ -656,6 +678,7 @@ export class FlowView {
   readonly client: EndpointView;
   readonly server: EndpointView;
   private readonly figures: FiguresView;
+  private readonly icmpView: IcmpInfo = { frame: 0, ts: 0, side: 'client', kind: 0, fromPeer: false };
   private readonly resetView: ResetInfo = { frame: 0, ts: 0, sentBy: 'client', senderState: 'CLOSED', receiverState: 'CLOSED', afterPeerData: false, senderHadDataInFlight: false, receiverWindowZero: false };
 
   constructor(readonly st: FlowStore) {
@@ -755,6 +778,19 @@ export class FlowView {
     r.senderHadDataInFlight = (c.resetBits[row] & 2) !== 0;
     r.receiverWindowZero = (c.resetBits[row] & 4) !== 0;
     return r;
+  }
+  /** The ICMP error that ended an end's handshake, or null (valid until the view moves). */
+  get icmpInfo(): IcmpInfo | null {
+    const c = this.st.f.c;
+    const row = this.row;
+    if (c.icmpTo[row] === 0) return null;
+    const v = this.icmpView;
+    v.frame = c.icmpFrame[row];
+    v.ts = c.icmpTs[row];
+    v.side = SIDES[c.icmpTo[row] - 1];
+    v.kind = c.icmpKind[row];
+    v.fromPeer = c.icmpFromPeer[row] !== 0;
+    return v;
   }
   get hasAnalysis(): boolean {
     return this.st.f.c.hasAnalysis[this.row] !== 0;

@@ -14,7 +14,7 @@ import { TcpFlag } from '../../decode/packet.js';
 import { ACKS_OWN_FIN, BEHIND_HOLE, Receipt, UNANSWERED, type FlowStore } from './flow.js';
 import { NONE } from '../../conn/pool.js';
 import { seqAdd, seqDiff, seqGe, seqLt } from './seq.js';
-import { Cause, type CauseCode } from './causes.js';
+import { Cause, icmpCause, type CauseCode } from './causes.js';
 import { St, goneState } from './tcp-state.js';
 
 const { SYN, ACK, FIN, RST } = TcpFlag;
@@ -71,6 +71,52 @@ export function enter(st: FlowStore, e: number, to: number, frame: number, ts: n
   if (goneState(x.state[2 * row]) && goneState(x.state[2 * row + 1])) {
     if (f.goneAt[row] < 0) f.goneAt[row] = ts;
   } else f.goneAt[row] = -1;
+}
+
+/**
+ * An ICMP error of kind `icmp` (decode/icmp.ts) quoting a segment of endpoint `r` with sequence
+ * number `seq` reaches r. As Linux's tcp_v4_err/tcp_v6_err take it: a connect in SYN_SENT (the
+ * quoted number between snd_una and snd_nxt), or an end in SYN_RECEIVED by a simultaneous open,
+ * fails at once; a request socket (a passive SYN_RECEIVED) is dropped only by the kinds that abort
+ * it (`abortsRequest`) and only when the quote is its SYN-ACK; in any other state the error is
+ * soft (reported to the application, no state changes). Returns whether r's state changed.
+ */
+export function icmpError(st: FlowStore, r: number, frame: number, ts: number, icmp: number, seq: number, abortsRequest: boolean): boolean {
+  const x = st.e.c;
+  const state = x.state[r];
+  const cause = icmpCause(icmp);
+  if (state === St.SYN_SENT) {
+    // A SYN-ACK it holds as received (its receipt pending) made it ESTABLISHED before the error came.
+    if (x.pending[r] !== NONE) return false;
+    if (x.isn[r] >= 0 && (seqDiff(seq, x.isn[r]) < 0 || seqDiff(seq, x.sndNxt[r]) > 0)) return false;
+    enter(st, r, St.CLOSED, frame, ts, cause);
+    return true;
+  }
+  if (state === St.SYN_RECEIVED && !x.passive[r]) {
+    if (x.isn[r] >= 0 && (seqDiff(seq, x.isn[r]) < 0 || seqDiff(seq, x.sndNxt[r]) > 0)) return false;
+    enter(st, r, St.CLOSED, frame, ts, cause);
+    return true;
+  }
+  if (state === St.SYN_RECEIVED && abortsRequest && x.isn[r] >= 0 && seq === x.isn[r]) {
+    enter(st, r, St.LISTEN, frame, ts, Cause.RECEIVED_ICMP_REQUEST_DROPPED);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * `s`, whose connect an ICMP error ended (icmpError), sends its SYN again with the same initial
+ * sequence number: the error never reached it (lost after the capture point, or out of its
+ * window). Hindsight takes back its change to CLOSED.
+ */
+export function icmpNeverArrived(st: FlowStore, s: number, icmp: number): boolean {
+  const x = st.e.c;
+  const since = st.revokeLast(s >> 1, s & 1, St.SYN_SENT, St.CLOSED, icmpCause(icmp));
+  if (since < 0) return false;
+  x.state[s] = St.SYN_SENT;
+  x.since[s] = since;
+  st.f.c.goneAt[s >> 1] = -1;
+  return true;
 }
 
 /** One segment from endpoint `s` to endpoint `r`. */

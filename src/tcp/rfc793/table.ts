@@ -14,11 +14,12 @@
  * SYN, so flows keep their creation order.
  */
 import { type DecodedPacket, TcpFlag, u32 } from '../../decode/packet.js';
+import { ICMP_ABORTS_REQUEST } from '../../decode/icmp.js';
 import type { ConnTable } from '../../conn/table.js';
 import { TimerHeap } from '../../conn/timers.js';
 import { Slots } from '../../conn/slots.js';
 import { ColumnSet } from '../../conn/columns.js';
-import { enter, segment, settle, type Segment, type StackRules } from './machine.js';
+import { enter, icmpError, icmpNeverArrived, segment, settle, type Segment, type StackRules } from './machine.js';
 import { Cause, causeTexts } from './causes.js';
 import { St, goneState } from './tcp-state.js';
 import { seqAdd, seqDiff, seqGt } from './seq.js';
@@ -366,6 +367,8 @@ export class FlowTable {
     let live = c.live[i] !== 0;
     // A SYN a server in SYN_RECEIVED only acknowledges and drops changes neither endpoint (its counts apart).
     const dropped = live && (f & (SYN | ACK)) === SYN && this.synRecvDrops(i, dir, p.seq);
+    // The client's SYN again after an ICMP error ended its connect: the error never reached it.
+    if (live && c.icmpTo[i] === 1 && (f & (SYN | ACK)) === SYN && c.sameEnds[i] === 0 && dir === c.clientEnd[i] && p.seq === this.store.e.c.isn[2 * i]) this.icmpNotTaken(i);
     if (live && !dropped && f & SYN && !(f & ACK) && this.isNewConnection(i, dir, p.seq)) {
       if (!this.park(i, dir, ts)) this.end(i, End.REUSE, ts, true);
       live = false;
@@ -375,6 +378,30 @@ export class FlowTable {
       this.started = true;
     }
     return this.deliver(i, dir, frame, ts, f, p.seq, p.ack, p.payloadLen, p.ipEnd - p.ipOff, p.window, p.windowScale, highestSackEdge(p), dropped);
+  }
+
+  /**
+   * An ICMP error (decode/icmp.ts: `icmp` its kind, `bits` ICMP_ABORTS_REQUEST) quoting a segment
+   * with sequence number `seq` sent by end `dir` of connection row `row` reaches that end, which may
+   * take it as a failed handshake (machine.ts icmpError). `fromPeer`: it came from the other end's
+   * address (not from a router on the way).
+   */
+  icmp(row: number, dir: number, frame: number, ts: number, icmp: number, bits: number, seq: number, fromPeer: boolean): void {
+    if (this.lone.c.id[row] !== 0) this.whole(row);
+    const i = this.slots.slotOf(row);
+    if (i < 0) return;
+    const c = this.store.f.c;
+    if (c.live[i] === 0) return;
+    const side = c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
+    this.expireTimers(i, ts);
+    if (icmpError(this.store, 2 * i + side, frame, ts, icmp, seq, (bits & ICMP_ABORTS_REQUEST) !== 0) && c.icmpTo[i] === 0) {
+      c.icmpTo[i] = 1 + side;
+      c.icmpFrame[i] = frame;
+      c.icmpTs[i] = ts;
+      c.icmpKind[i] = icmp;
+      c.icmpFromPeer[i] = fromPeer ? 1 : 0;
+    }
+    this.schedule(i);
   }
 
   /**
@@ -543,6 +570,12 @@ export class FlowTable {
     if (!dropped) segment(st, s, s ^ 1, seg, this.rules);
     this.schedule(i);
     return s & 1;
+  }
+
+  /** The ICMP error that ended the client's connect in slot i never reached it (icmpNeverArrived). */
+  private icmpNotTaken(i: number): void {
+    const c = this.store.f.c;
+    if (icmpNeverArrived(this.store, 2 * i, c.icmpKind[i])) c.icmpTo[i] = 0;
   }
 
   /** A slot for the row's flows (its own when it has one). */

@@ -1,0 +1,186 @@
+/**
+ * ICMP and ICMPv6 errors quoting a TCP segment, as Linux's tcp_v4_err/tcp_v6_err take them: a
+ * connect in SYN-SENT fails at once, a request socket is dropped only by the kinds that abort it,
+ * an established connection takes the error as soft (samples/kernel's icmp-* captures are the
+ * kernel's own word on the same rules).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { analyzeCapture } from '../src/pipeline.js';
+import { DecodedPacket, Status, decodeFrame } from '../src/decode/index.js';
+import { Icmp, ICMP_ABORTS_REQUEST } from '../src/decode/icmp.js';
+import type { FlowRecord } from '../src/tcp/rfc793/flow.js';
+import type { Finding } from '../src/detect/finding.js';
+import { sourceFromChunks } from '../src/reader/index.js';
+import { pieces } from './helpers.js';
+import { ETHERTYPE, IPPROTO_TCP, LINKTYPE, TCP_FLAG, concat, ethernet, ipv4, ipv6, parseIPv4, parseIPv6, parseMac, tcp, writePcap, type Frame } from './scenario/writer.js';
+
+const { SYN, ACK, PSH } = TCP_FLAG;
+const mac = parseMac('02:00:00:00:02:01');
+const C4 = parseIPv4('192.0.2.1');
+const S4 = parseIPv4('192.0.2.2');
+const ROUTER4 = parseIPv4('198.51.100.1');
+const C6 = parseIPv6('2001:db8::1');
+const S6 = parseIPv6('2001:db8::2');
+
+interface Seg {
+  from: 'c' | 's';
+  flags: number;
+  seq: number;
+  ack?: number;
+  len?: number;
+}
+
+/** A segment between C and S (ports 40000 and 9150) as its IP packet. */
+function ip(s: Seg, v6 = false): Uint8Array {
+  const [src, dst] = s.from === 'c' ? (v6 ? [C6, S6] : [C4, S4]) : v6 ? [S6, C6] : [S4, C4];
+  const [sp, dp] = s.from === 'c' ? [40000, 9150] : [9150, 40000];
+  const t = tcp({ srcPort: sp, dstPort: dp, seq: s.seq, ack: s.ack ?? 0, flags: s.flags, window: 64240, payload: new Uint8Array(s.len ?? 0) }, src, dst);
+  return v6 ? ipv6(src, dst, IPPROTO_TCP, t, { hopLimit: 64, flowLabel: 0 }) : ipv4(src, dst, IPPROTO_TCP, t, { ttl: 64, id: 1, df: true });
+}
+
+/** An ICMP error from `from` to `to` quoting the first bytes of `quoted` (an IP packet). */
+function icmp4(from: Uint8Array, to: Uint8Array, type: number, code: number, quoted: Uint8Array, keep = 28): Uint8Array {
+  return ipv4(from, to, 1, concat([Uint8Array.of(type, code, 0, 0, 0, 0, 0, 0), quoted.subarray(0, keep)]), { ttl: 64, id: 2, df: false });
+}
+function icmp6(from: Uint8Array, to: Uint8Array, type: number, code: number, quoted: Uint8Array): Uint8Array {
+  return ipv6(from, to, 58, concat([Uint8Array.of(type, code, 0, 0, 0, 0, 0, 0), quoted.subarray(0, 48)]), { hopLimit: 64, flowLabel: 0 });
+}
+
+function capture(packets: Array<{ ip: Uint8Array; v6?: boolean }>): Uint8Array {
+  const frames: Frame[] = packets.map((p, i) => ({ tsNs: BigInt(1_700_000_000_000_000 + i * 10_000) * 1000n, bytes: ethernet(mac, mac, p.v6 ? ETHERTYPE.IPV6 : ETHERTYPE.IPV4, p.ip) }));
+  return writePcap({ endian: 'le', precision: 'us', linkType: LINKTYPE.ETHERNET, snaplen: 65535 }, frames);
+}
+
+async function run(packets: Array<{ ip: Uint8Array; v6?: boolean }>): Promise<{ flows: FlowRecord[]; findings: Finding[] }> {
+  const flows: FlowRecord[] = [];
+  const findings: Finding[] = [];
+  await analyzeCapture('icmp.pcap', sourceFromChunks(pieces(capture(packets), 0)), { onFlowEnd: (f) => flows.push(f.snapshot()), onFinding: (f) => findings.push(f) });
+  return { flows, findings };
+}
+
+const path = (f: FlowRecord) => f.transitions.map((t) => `${t.side}:${t.from ?? '-'}>${t.to}@${t.packet ?? 'timer'}`);
+
+test('the decoder reads the quoted segment of the ICMP errors TCP takes, and nothing of the others', () => {
+  const syn = ip({ from: 'c', flags: SYN, seq: 0x01020304 });
+  const p = new DecodedPacket();
+  const decode = (b: Uint8Array, v6 = false) => decodeFrame(p, LINKTYPE.ETHERNET, ethernet(mac, mac, v6 ? ETHERTYPE.IPV6 : ETHERTYPE.IPV4, b), 0, 14 + b.length, 14 + b.length);
+  assert.equal(decode(icmp4(S4, C4, 3, 3, syn)), Status.NON_TCP);
+  assert.deepEqual([p.icmp, p.icmpType, p.icmpCode, p.icmpSrcPort, p.icmpDstPort, p.icmpSeq, p.icmpBits], [Icmp.PORT_UNREACHABLE, 3, 3, 40000, 9150, 0x01020304, 0]);
+  decode(icmp4(ROUTER4, C4, 3, 1, syn));
+  assert.deepEqual([p.icmp, p.icmpBits], [Icmp.HOST_UNREACHABLE, ICMP_ABORTS_REQUEST]);
+  for (const [type, code, kind] of [
+    [3, 0, Icmp.NET_UNREACHABLE],
+    [3, 13, Icmp.PROHIBITED],
+    [3, 2, Icmp.OTHER_UNREACHABLE],
+    [11, 0, Icmp.TIME_EXCEEDED],
+    [12, 0, Icmp.PARAMETER_PROBLEM],
+    // Path MTU, codes past 15, source quench, redirect, echo: not about the connection's state.
+    [3, 4, Icmp.NONE],
+    [3, 16, Icmp.NONE],
+    [4, 0, Icmp.NONE],
+    [5, 1, Icmp.NONE],
+    [8, 0, Icmp.NONE],
+  ]) {
+    decode(icmp4(S4, C4, type, code, syn));
+    assert.equal(p.icmp, kind, `type ${type} code ${code}`);
+  }
+  // A quote too short for the sequence number, or of a later fragment, says nothing.
+  decode(icmp4(S4, C4, 3, 3, syn, 24));
+  assert.equal(p.icmp, Icmp.NONE);
+  const later = Uint8Array.from(syn);
+  later[7] = 8; // fragment offset 64
+  decode(icmp4(S4, C4, 3, 3, later));
+  assert.equal(p.icmp, Icmp.NONE);
+  // The next packet starts clean.
+  decode(syn);
+  assert.equal(p.icmp, Icmp.NONE);
+
+  const syn6 = ip({ from: 'c', flags: SYN, seq: 77 }, true);
+  for (const [type, code, kind, bits] of [
+    [1, 1, Icmp.PROHIBITED, ICMP_ABORTS_REQUEST],
+    [1, 4, Icmp.PORT_UNREACHABLE, ICMP_ABORTS_REQUEST],
+    [1, 3, Icmp.HOST_UNREACHABLE, 0],
+    [1, 0, Icmp.NET_UNREACHABLE, 0],
+    [3, 0, Icmp.TIME_EXCEEDED, 0],
+    [2, 0, Icmp.NONE, 0],
+  ]) {
+    decode(icmp6(S6, C6, type, code, syn6), true);
+    assert.equal(p.icmp, kind, `ICMPv6 type ${type} code ${code}`);
+    if (kind !== Icmp.NONE) assert.deepEqual([p.icmpSeq, p.icmpBits], [77, bits]);
+  }
+});
+
+test('ICMP port unreachable for a SYN: the connect fails at the error, with its finding', async () => {
+  const syn = ip({ from: 'c', flags: SYN, seq: 1000 });
+  const { flows, findings } = await run([{ ip: syn }, { ip: icmp4(S4, C4, 3, 3, syn) }]);
+  assert.equal(flows.length, 1);
+  assert.deepEqual(path(flows[0]), ['client:CLOSED>SYN_SENT@1', 'client:SYN_SENT>CLOSED@2']);
+  assert.match(flows[0].transitions[1].cause, /ICMP port unreachable .*ECONNREFUSED/);
+  assert.deepEqual(
+    findings.map((f) => [f.kind, f.severity, f.packet, f.side]),
+    [['icmp_unreachable', 'warning', 2, 'client']],
+  );
+  assert.match(findings[0].message, /connect\(\) failed \(ECONNREFUSED\): ICMP port unreachable \(frame 2\) from the server's address answered its SYN/);
+});
+
+test('an ICMP error whose quote is outside the connect, or for an established connection, changes nothing', async () => {
+  const syn = ip({ from: 'c', flags: SYN, seq: 1000 });
+  const other = ip({ from: 'c', flags: SYN, seq: 9000 });
+  const a = await run([{ ip: syn }, { ip: icmp4(ROUTER4, C4, 3, 1, other) }]);
+  assert.deepEqual(path(a.flows[0]), ['client:CLOSED>SYN_SENT@1']);
+  assert.deepEqual(
+    a.findings.filter((f) => f.kind === 'icmp_unreachable'),
+    [],
+  );
+  const data = ip({ from: 'c', flags: ACK | PSH, seq: 1001, ack: 5001, len: 100 });
+  const b = await run([{ ip: syn }, { ip: ip({ from: 's', flags: SYN | ACK, seq: 5000, ack: 1001 }) }, { ip: ip({ from: 'c', flags: ACK, seq: 1001, ack: 5001 }) }, { ip: data }, { ip: icmp4(ROUTER4, C4, 3, 1, data) }]);
+  assert.deepEqual(
+    b.flows[0].transitions.filter((t) => t.packet === 5),
+    [],
+  );
+  assert.equal(b.flows[0].client.state, 'ESTABLISHED');
+});
+
+test('a SYN sent again with its ISN after the error: the error never reached the client, taken back', async () => {
+  const syn = ip({ from: 'c', flags: SYN, seq: 1000 });
+  const { flows, findings } = await run([
+    { ip: syn },
+    { ip: icmp4(ROUTER4, C4, 3, 1, syn) },
+    { ip: syn },
+    { ip: ip({ from: 's', flags: SYN | ACK, seq: 5000, ack: 1001 }) },
+    { ip: ip({ from: 'c', flags: ACK, seq: 1001, ack: 5001 }) },
+  ]);
+  assert.equal(flows.length, 1);
+  assert.deepEqual(path(flows[0]).slice(0, 1), ['client:CLOSED>SYN_SENT@1']);
+  assert.ok(!path(flows[0]).includes('client:SYN_SENT>CLOSED@2'), path(flows[0]).join(' '));
+  assert.equal(flows[0].client.state, 'ESTABLISHED');
+  assert.deepEqual(
+    findings.filter((f) => f.kind === 'icmp_unreachable'),
+    [],
+  );
+});
+
+test('ICMPv6 administratively prohibited for a SYN: the connect fails', async () => {
+  const syn = ip({ from: 'c', flags: SYN, seq: 1000 }, true);
+  const { flows, findings } = await run([{ ip: syn, v6: true }, { ip: icmp6(S6, C6, 1, 1, syn), v6: true }]);
+  assert.deepEqual(path(flows[0]), ['client:CLOSED>SYN_SENT@1', 'client:SYN_SENT>CLOSED@2']);
+  assert.match(flows[0].transitions[1].cause, /administratively prohibited/);
+  assert.match(findings.find((f) => f.kind === 'icmp_unreachable')?.message ?? '', /EACCES/);
+});
+
+test("a request socket is dropped by host unreachable for its SYN-ACK, not by port unreachable (IPv4's rule)", async () => {
+  const syn = ip({ from: 'c', flags: SYN, seq: 1000 });
+  const synAck = ip({ from: 's', flags: SYN | ACK, seq: 5000, ack: 1001 });
+  const host = await run([{ ip: syn }, { ip: synAck }, { ip: icmp4(C4, S4, 3, 1, synAck) }]);
+  assert.ok(path(host.flows[0]).includes('server:SYN_RECEIVED>LISTEN@3'), path(host.flows[0]).join(' '));
+  assert.deepEqual(
+    host.findings.filter((f) => f.kind === 'icmp_unreachable').map((f) => [f.severity, f.side]),
+    [['note', 'server']],
+  );
+  const port = await run([{ ip: syn }, { ip: synAck }, { ip: icmp4(C4, S4, 3, 3, synAck) }]);
+  assert.equal(port.flows[0].server.state, 'SYN_RECEIVED');
+  // Not its SYN-ACK (another sequence number): nothing either.
+  const other = await run([{ ip: syn }, { ip: synAck }, { ip: icmp4(C4, S4, 3, 1, ip({ from: 's', flags: SYN | ACK, seq: 7000, ack: 1001 })) }]);
+  assert.equal(other.flows[0].server.state, 'SYN_RECEIVED');
+});

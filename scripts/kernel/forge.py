@@ -17,6 +17,11 @@
       A SYN from A:P to B:Q whose sequence number (ISN) is that of A's last SYN to B:Q in CAP
       plus N (mod 2^32): another ISN on the same four-tuple.
 
+  forge.py syn-in --pcap CAP --src A --sport P --dst B --dport Q
+      A SYN from A:P to B:Q on an established connection, its sequence number B's rcv_nxt + 1000
+      (read from CAP as for rst): inside B's window (RFC 5961 4.2: Linux answers with a challenge
+      ACK and keeps the connection).
+
 Only ever sends to 192.0.2.0/24 inside the generator's namespaces.
 """
 import argparse
@@ -69,7 +74,7 @@ WHERE = {"out": "outside the window", "in": "inside the window, not at rcv_nxt",
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["rst", "ack", "syn"])
+    p.add_argument("what", choices=["rst", "ack", "syn", "syn-in"])
     p.add_argument("--pcap")
     p.add_argument("--src", required=True)
     p.add_argument("--sport", type=int, required=True)
@@ -86,6 +91,12 @@ def main():
         seq = (rcv_nxt + {"out": 1 << 30, "in": 1000, "at": 0}[a.where]) & 0xFFFFFFFF
         seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="R", seq=seq, window=0)
         print(f"forge: RST {a.src}:{a.sport} > {a.dst}:{a.dport} seq {seq} (rcv_nxt {rcv_nxt}, window {wnd}, {a.where}: {WHERE[a.where]})")
+    elif a.what == "syn-in":
+        rcv_nxt, wnd = last_from(a.pcap, a.src, a.sport, a.dst, a.dport)
+        seq = (rcv_nxt + 1000) & 0xFFFFFFFF
+        seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="S", seq=seq, window=64240,
+                                             options=[("MSS", 1460)])
+        print(f"forge: SYN {a.src}:{a.sport} > {a.dst}:{a.dport} seq {seq} (rcv_nxt {rcv_nxt} + 1000, window {wnd})")
     elif a.what == "syn":
         first = syn_seq(a.pcap, a.src, a.sport, a.dst, a.dport)
         seq = (first + a.offset) & 0xFFFFFFFF

@@ -1174,6 +1174,236 @@ sc_ipv6_refused() {
   end_scenario
 }
 
+# ---------------------------------------------------------------- round 6: ICMP errors and more
+sc_icmp_port_unreachable() {
+  begin icmp-port-unreachable
+  # the server namespace answers SYNs to 9150 with ICMP port unreachable, before TCP sees them
+  # (nftables reject, input hook)
+  nft_table "$NS_S" unreach <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip daddr 192.0.2.2 tcp dport 9150 counter reject with icmp type port-unreachable
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" story-server --addr "$S4" --port 9160
+  wait_listen "$NS_S" 9160
+  # over veth the ICMP comes back within the connect() call, while it still holds the socket lock:
+  # tcp_v4_err only counts it (LockDroppedIcmps) and keeps a soft error, the client stays SYN-SENT;
+  # the SYN retransmission at 1 s (from the timer, the socket not owned) gets the second ICMP,
+  # which ends the connect()
+  local t0; t0=$(epoch_in 0.5)
+  run_bg "$NS_C" client1 "$PY" "$PEER" try-connect-client --addr "$S4" --port 9150 --bind "$C4" --bind-port 40071 --at "$t0"
+  sleep_until "$(plus "$t0" 0.5)"
+  take_moment "the SYN to port 9150 got an ICMP port unreachable while connect() held the socket: a soft error, the client still SYN-SENT"
+  sleep_until "$(plus "$t0" 1.4)"
+  take_moment "the SYN retransmission got a second ICMP port unreachable: connect() failed (ECONNREFUSED), no socket"
+  run_fg "$NS_C" client "$PY" "$PEER" story-client --addr "$S4" --port 9160 --bind "$C4" --bind-port 40073
+  sleep 0.4
+  take_moment "the connection to port 9160 completed and closed: the server TIME-WAIT"
+  nft_drop_table "$NS_S" unreach server
+  ip netns exec "$NS_C" nstat -asz TcpExtLockDroppedIcmps TcpExtOutOfWindowIcmps IcmpInDestUnreachs >"$DIR/nstat-client.txt" 2>/dev/null || true
+  mark_end
+  end_scenario
+  cat "$WORK/$SCEN".client1.log 2>/dev/null | sed "s/^/    /" || true
+}
+
+sc_icmpv6_admin_prohibited() {
+  begin icmpv6-admin-prohibited
+  # as icmp-port-unreachable over IPv6: SYNs to 9151 get ICMPv6 administratively prohibited
+  nft_table "$NS_S" unreach <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip6 daddr 2001:db8::2 tcp dport 9151 counter reject with icmpv6 type admin-prohibited
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" story-server --addr "$S6" --port 9161
+  wait_listen "$NS_S" 9161
+  local t0; t0=$(epoch_in 0.5)
+  run_bg "$NS_C" client1 "$PY" "$PEER" try-connect-client --addr "$S6" --port 9151 --bind "$C6" --bind-port 40072 --at "$t0"
+  sleep_until "$(plus "$t0" 0.5)"
+  take_moment "the SYN to port 9151 got an ICMPv6 administratively prohibited while connect() held the socket: the client still SYN-SENT"
+  sleep_until "$(plus "$t0" 1.4)"
+  take_moment "the SYN retransmission got a second ICMPv6 administratively prohibited: connect() failed (EACCES), no socket"
+  run_fg "$NS_C" client "$PY" "$PEER" story-client --addr "$S6" --port 9161 --bind "$C6" --bind-port 40084
+  sleep 0.4
+  take_moment "the connection to port 9161 completed and closed: the server TIME-WAIT"
+  nft_drop_table "$NS_S" unreach server
+  ip netns exec "$NS_C" nstat -asz TcpExtLockDroppedIcmps TcpExtOutOfWindowIcmps Icmp6InDestUnreachs >"$DIR/nstat-client.txt" 2>/dev/null || true
+  mark_end
+  end_scenario
+  cat "$WORK/$SCEN".client1.log 2>/dev/null | sed "s/^/    /" || true
+}
+
+sc_icmp_host_unreachable() {
+  begin icmp-host-unreachable
+  nft_table "$NS_S" hostunreach <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip daddr 192.0.2.2 tcp dport 9152 counter reject with icmp type host-unreachable
+  }
+RULES
+  # 50 ms on the client's way out (delay.py): the ICMP comes back after connect() went to sleep
+  # (over bare veth it would come within the connect() call and be only a soft error, see
+  # icmp-port-unreachable)
+  delay_out "$NS_C" tun-c "$IF_C" "$MAC_C" "$MAC_S" "$C4" "$S4" 0.05
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" answer-lines-server --addr "$S4" --port 9153
+  wait_listen "$NS_S" 9153
+  run_fg "$NS_C" client "$PY" "$PEER" try-connect-client --addr "$S4" --port 9152 --bind "$C4" --bind-port 40074
+  sleep 0.2
+  take_moment "the SYN to port 9152 got an ICMP host unreachable: connect() failed (EHOSTUNREACH), no socket"
+  local t0; t0=$(epoch_in 1.2)  # the client's second request on 9153 at t0
+  run_bg "$NS_C" client2 "$PY" "$PEER" second-request-client --addr "$S4" --port 9153 --bind "$C4" --bind-port 40075 --hold 0.5 --at "$t0"
+  wait_estab "$NS_S" 9153
+  sleep_until "$(plus "$t0" -0.3)"
+  # from now on what the client sends to 9153 is answered with ICMP host unreachable (after the
+  # capture point): an ICMP error in ESTABLISHED is a soft error, the client keeps retransmitting
+  nft_table "$NS_S" hostunreach2 <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip daddr 192.0.2.2 tcp dport 9153 counter reject with icmp type host-unreachable
+  }
+RULES
+  sleep_until "$(plus "$t0" 0.75)"
+  take_moment "the client's second request is answered with ICMP host unreachable: both still ESTAB, the client retransmits"
+  nft_drop_table "$NS_S" hostunreach2 server
+  sleep_until "$(plus "$t0" 1.15)"
+  take_moment "the rule is gone, a retransmission got through and was answered: both ESTAB"
+  # the client closes 0.5 s after the answer (client TIME-WAIT, the server LAST-ACK, then gone)
+  sleep_until "$(plus "$t0" 2.2)"
+  take_moment "the client closed first: client TIME-WAIT, the server gone"
+  nft_drop_table "$NS_S" hostunreach server
+  ip netns exec "$NS_C" nstat -asz TcpExtLockDroppedIcmps TcpExtOutOfWindowIcmps IcmpInDestUnreachs >"$DIR/nstat-client.txt" 2>/dev/null || true
+  mark_end
+  end_scenario
+  cat "$WORK/$SCEN".client2.log 2>/dev/null | sed "s/^/    /" || true
+}
+
+sc_icmp_to_syn_recv() {
+  begin icmp-to-syn-recv
+  # icmp_ratelimit=0: every rejected SYN-ACK gets its ICMP (by default the client namespace would
+  # send about one per second to the server after a burst of six, and a SYN-ACK without one keeps
+  # its request alive)
+  ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_syn_retries=2 net.ipv4.icmp_ratelimit=0
+  # the client namespace rejects the server's SYN-ACKs before TCP sees them: from 9154 with ICMP
+  # host unreachable, from 9155 with ICMP port unreachable (both after the capture point)
+  nft_table "$NS_C" synackreject <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp sport 9154 tcp flags & (syn | ack) == syn | ack counter reject with icmp type host-unreachable
+    tcp sport 9155 tcp flags & (syn | ack) == syn | ack counter reject with icmp type port-unreachable
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server1 "$PY" "$PEER" noaccept-server --addr "$S4" --port 9154 --backlog 16 --hold 30
+  run_bg "$NS_S" server2 "$PY" "$PEER" noaccept-server --addr "$S4" --port 9155 --backlog 16 --hold 30
+  wait_listen "$NS_S" 9154
+  wait_listen "$NS_S" 9155
+  local t0; t0=$(epoch_in 0.4)
+  run_bg "$NS_C" client1 "$PY" "$PEER" try-connect-client --addr "$S4" --port 9154 --bind "$C4" --bind-port 40076 --at "$t0"
+  run_bg "$NS_C" client2 "$PY" "$PEER" try-connect-client --addr "$S4" --port 9155 --bind "$C4" --bind-port 40077 --at "$t0"
+  sleep_until "$(plus "$t0" 0.3)"
+  take_moment "the first SYN-ACKs got ICMP errors: the request on 9154 (host unreachable) is gone, the one on 9155 (port unreachable) stays SYN-RECV"
+  sleep_until "$(plus "$t0" 1.4)"
+  take_moment "the SYN retransmissions made a new request on 9154, dropped again at the ICMP; 9155 still SYN-RECV"
+  # tcp_syn_retries=2: SYNs every second to about 5 s, connect() fails at about 7 s (no packet)
+  sleep_until "$(plus "$t0" 7.6)"
+  take_moment "the clients gave up (ETIMEDOUT): no client socket; the server's request on 9155 still SYN-RECV"
+  nft_drop_table "$NS_C" synackreject client
+  mark_end
+  end_scenario
+  cat "$WORK/$SCEN".client?.log "$WORK/$SCEN".server?.log 2>/dev/null | sed "s/^/    /" || true
+}
+
+sc_tcp_fast_open() {
+  begin tcp-fast-open
+  ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_fastopen=3
+  ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_fastopen=3
+  # 200 ms on the client's way out (delay.py): the server answers a Fast Open request before the
+  # handshake's last ACK arrives, so its answer leaves while its child socket is SYN-RECV
+  delay_out "$NS_C" tun-c "$IF_C" "$MAC_C" "$MAC_S" "$C4" "$S4" 0.2
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" tfo-server --addr "$S4" --port 9156 --backlog 5 --count 2 --hold 30
+  wait_listen "$NS_S" 9156
+  # t0: the first connection (40078) asks for a cookie; t0+1.5: the second (40079) sends its
+  # request in the SYN with the cookie. Each closes first 0.5 s after the answer.
+  local t0; t0=$(epoch_in 0.5)
+  run_bg "$NS_C" client "$PY" "$PEER" tfo-client --addr "$S4" --port 9156 --bind "$C4" --bind-port 40078 --count 2 --gap 1.5 --hold 0.5 --at "$t0"
+  sleep_until "$(plus "$t0" 0.7)"
+  take_moment "the first connection (cookie request, then the request) answered: both ESTAB"
+  # the second SYN (with data) reaches the server at t0+1.7, its SYN-ACK and the answer leave at
+  # once; the client's ACK reaches the server at t0+1.9
+  sleep_until "$(plus "$t0" 1.8)"
+  take_moment "a Fast Open request answered before the handshake's ACK arrived: the server SYN-RECV, the client ESTAB"
+  sleep_until "$(plus "$t0" 2.05)"
+  take_moment "the handshake's ACK arrived: both ESTAB"
+  sleep_until "$(plus "$t0" 3.0)"
+  take_moment "both connections closed by the client: client TIME-WAIT twice, the server gone"
+  mark_end
+  end_scenario
+}
+
+sc_listener_closed_with_queue() {
+  begin listener-closed-with-queue
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)  # the clients connect at t0 and t0+0.1, the listener closes at t0+1
+  run_bg "$NS_S" server "$PY" "$PEER" listen-close-at-server --addr "$S4" --port 9157 --backlog 4 --hold 30 --at "$(plus "$t0" 1.0)"
+  wait_listen "$NS_S" 9157
+  run_bg "$NS_C" client1 "$PY" "$PEER" queued-client --addr "$S4" --port 9157 --bind "$C4" --bind-port 40080 --count 1 --at "$t0"
+  run_bg "$NS_C" client2 "$PY" "$PEER" queued-client --addr "$S4" --port 9157 --bind "$C4" --bind-port 40081 --count 0 --at "$(plus "$t0" 0.1)"
+  sleep_until "$(plus "$t0" 0.6)"
+  take_moment "two connections queued, never accepted, one request unread: ESTAB on both sides"
+  sleep_until "$(plus "$t0" 1.3)"
+  take_moment "the listener was closed: an RST to each queued connection, all gone"
+  mark_end
+  end_scenario
+  cat "$WORK/$SCEN".client?.log 2>/dev/null | sed "s/^/    /" || true
+}
+
+sc_syn_in_established() {
+  begin syn-in-established
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 5.0)  # the client closes first at t0
+  run_bg "$NS_S" server "$PY" "$PEER" cc-server --addr "$S4" --port 9158
+  wait_listen "$NS_S" 9158
+  run_bg "$NS_C" client "$PY" "$PEER" close-at-client --addr "$S4" --port 9158 --bind "$C4" --bind-port 40082 --at "$t0"
+  wait_estab "$NS_S" 9158
+  sleep 0.5
+  take_moment "after one exchange: both ESTAB"
+  # a SYN with the client's tuple at the server's rcv_nxt + 1000 (inside its window): RFC 5961 4.2,
+  # the server answers a challenge ACK and keeps the connection
+  run_fg "$NS_C" forge "$SCAPY_PY" "$FORGE" syn-in --pcap "$DIR/$SCEN.pcap" --src "$C4" --sport 40082 --dst "$S4" --dport 9158
+  sleep 0.3
+  take_moment "a forged SYN inside the server's window got a challenge ACK: both still ESTAB"
+  sleep_until "$(plus "$t0" 0.7)"
+  take_moment "the client closed first: client TIME-WAIT, the server gone"
+  mark_end
+  end_scenario
+}
+
+sc_reuse_after_rst() {
+  begin reuse-after-rst
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" rst-then-close-server --addr "$S4" --port 9159 --gap 0.3 --hold 30
+  wait_listen "$NS_S" 9159
+  # at t0 the client resets its connection (SO_LINGER {1,0}) and 0.3 s later connects again from
+  # the same port; the server answers and closes first 0.3 s after that
+  local t0; t0=$(epoch_in 1.0)
+  run_bg "$NS_C" client "$PY" "$PEER" rst-reconnect-client --addr "$S4" --port 9159 --bind "$C4" --bind-port 40083 --gap 0.3 --at "$t0"
+  sleep_until "$(plus "$t0" -0.3)"
+  take_moment "after one exchange: both ESTAB"
+  sleep_until "$(plus "$t0" 0.15)"
+  take_moment "the client closed with SO_LINGER {1,0}: its RST ended both, nothing on the four-tuple"
+  sleep_until "$(plus "$t0" 0.45)"
+  take_moment "a new connection on the same four-tuple: both ESTAB"
+  sleep_until "$(plus "$t0" 1.2)"
+  take_moment "the server closed first: the server TIME-WAIT, the client gone"
+  mark_end
+  end_scenario
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -1261,6 +1491,26 @@ check_orphan_gets_data() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server
 check_server_half_close() { at_moment 1 client CLOSE-WAIT 1 1; at_moment 1 server FIN-WAIT-2 1 1; at_moment 2 server TIME-WAIT 1 1; expect_empty client; expect server TIME-WAIT 1 1; expect_frames 'tcp.srcport == 40069 && tcp.len > 0' 8; expect_no_frames 'tcp.flags.reset == 1'; }
 check_ipv6_refused() { at_moment 2 server TIME-WAIT 1 1; expect_empty client; expect server TIME-WAIT 1 1; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9199' 1; expect_frames 'ipv6 && tcp.flags == 0x002' 2; }
 
+# at_port N HOST STATE PORT MIN [MAX]: sockets in STATE with local or peer PORT in moment N's ss of HOST
+at_port() {
+  local n; n=$(awk -v st="$3" -v port="$4" '!/^#/ && $1 == st && ($4 ~ (":" port "$") || $5 ~ (":" port "$")) { n++ } END { print n + 0 }' "$DIR/moments/$1-$2.txt")
+  if [ "$n" -lt "$5" ] || { [ -n "${6:-}" ] && [ "$n" -gt "$6" ]; }; then
+    echo "    MISSED: moment $1: $2 has $n x $3 on port $4 (want ${5}..${6:-})"; MISSED=1
+  fi
+}
+# expect_log LOGNAME TEXT: a peer's log says TEXT
+expect_log() {
+  grep -q "$2" "$WORK/$SCEN.$1.log" 2>/dev/null || { echo "    MISSED: $1's log lacks '$2'"; MISSED=1; }
+}
+check_icmp_port_unreachable() { at_moment 1 client SYN-SENT 1 1; at_moment 2 client SYN-SENT 0 0; at_moment 3 server TIME-WAIT 1 1; expect_empty client; expect server TIME-WAIT 1 1; expect_log client1 'Connection refused'; expect_frames 'icmp.type == 3 && icmp.code == 3' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_icmpv6_admin_prohibited() { at_moment 1 client SYN-SENT 1 1; at_moment 2 client SYN-SENT 0 0; at_moment 3 server TIME-WAIT 1 1; expect_empty client; expect server TIME-WAIT 1 1; expect_log client1 'Permission denied'; expect_frames 'icmpv6.type == 1 && icmpv6.code == 1' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_icmp_host_unreachable() { at_moment 1 client SYN-SENT 0 0; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; at_moment 3 client ESTAB 1 1; at_moment 3 server ESTAB 1 1; at_moment 4 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; expect_log client 'No route to host'; expect_log client2 'GET /again'; expect_frames 'icmp.type == 3 && icmp.code == 1' 3; expect_frames 'tcp.srcport == 40075 && tcp.analysis.retransmission' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_icmp_to_syn_recv() { at_moment 1 client SYN-SENT 2 2; at_port 1 server SYN-RECV 9154 0 0; at_port 1 server SYN-RECV 9155 1 1; at_moment 2 client SYN-SENT 2 2; at_port 2 server SYN-RECV 9154 0 0; at_port 2 server SYN-RECV 9155 1 1; at_moment 3 client SYN-SENT 0 0; at_port 3 server SYN-RECV 9155 1 1; at_port 3 server SYN-RECV 9154 0 0; expect_empty client; expect_frames 'icmp.type == 3 && icmp.code == 1' 2; expect_frames 'icmp.type == 3 && icmp.code == 3' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_tcp_fast_open() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server SYN-RECV 1 1; at_moment 3 client ESTAB 1 1; at_moment 3 server ESTAB 1 1; at_moment 4 client TIME-WAIT 2 2; expect client TIME-WAIT 2 2; expect_frames 'tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.len > 0' 1; expect_frames 'tcp.options.tfo' 3; expect_no_frames 'tcp.flags.reset == 1'; }
+check_listener_closed_with_queue() { at_moment 1 client ESTAB 2 2; at_moment 1 server ESTAB 2 2; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 0 0; expect_empty client; expect_log client1 'Connection reset'; expect_log client2 'Connection reset'; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9157' 2; expect_no_frames 'tcp.flags.fin == 1'; }
+check_syn_in_established() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; at_moment 3 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40082' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_reuse_after_rst() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 0 0; at_moment 3 client ESTAB 1 1; at_moment 3 server ESTAB 1 1; at_moment 4 server TIME-WAIT 1 1; expect server TIME-WAIT 1 1; expect_empty client; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 40083' 1; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40083' 2; }
+
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
 forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
@@ -1268,7 +1518,8 @@ syn-retries retries2-give-up close-wait-at-end simultaneous-close last-ack-lost 
 rst-to-time-wait keepalive-dead-peer accept-queue-overflow syn-recv-client-rst orphan-fin-retries
 simultaneous-open syn-backlog-full-no-cookies close-with-unread-data persist-give-up fin-wait-2-reset
 ipv6-loss synack-lost socket-killed tw-reuse-client syn-new-isn-to-syn-recv abort-on-overflow
-orphan-gets-data server-half-close ipv6-refused"
+orphan-gets-data server-half-close ipv6-refused icmp-port-unreachable icmpv6-admin-prohibited icmp-host-unreachable
+icmp-to-syn-recv tcp-fast-open listener-closed-with-queue syn-in-established reuse-after-rst"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

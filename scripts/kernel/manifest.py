@@ -459,6 +459,96 @@ SCENARIOS = [
         "marks the end.",
         client=ep(NS_C, C6, None), server=ep(NS_S, S6, [9199, 9141]), extra={"connection_refused": 1},
     ),
+    dict(
+        name="icmp-port-unreachable",
+        description="nftables in the server's input rejects SYNs to port 9150 with ICMP port unreachable, before TCP "
+        "sees them (see nft-server.txt). The client connects from 40071: the ICMP comes back within about 80 us, "
+        "while connect() still holds the socket lock (veth), so tcp_v4_err only counts it (TcpExtLockDroppedIcmps, "
+        "nstat-client.txt) and keeps a soft error: ss shows the client still SYN-SENT. The SYN retransmission at 1 s "
+        "(sent from the timer) gets a second ICMP, handled with the socket not owned: connect() fails with "
+        "ECONNREFUSED and the socket is gone, no TCP answer ever. Then the seeds' story on port 9160 from 40073: the "
+        "server ends in TIME-WAIT. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, [40071, 40073]), server=ep(NS_S, S4, [9150, 9160]), extra={},
+    ),
+    dict(
+        name="icmpv6-admin-prohibited",
+        description="As icmp-port-unreachable over IPv6: nftables in the server's input rejects SYNs to "
+        "[2001:db8::2]:9151 with ICMPv6 administratively prohibited (see nft-server.txt). The first ICMPv6 comes "
+        "back while connect() holds the socket (tcp_v6_err: TcpExtLockDroppedIcmps, a soft error), the client stays "
+        "SYN-SENT; the second, answering the SYN retransmission at 1 s, ends the connect() with EACCES, no socket "
+        "left. Then the seeds' story from [2001:db8::1]:40084 to [2001:db8::2]:9161: the server ends in TIME-WAIT. "
+        + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C6, [40072, 40084]), server=ep(NS_S, S6, [9151, 9161]), extra={},
+    ),
+    dict(
+        name="icmp-host-unreachable",
+        description="The client's way out goes through scripts/kernel/delay.py (50 ms), so an ICMP comes back after "
+        "connect() went to sleep. nftables in the server's input rejects SYNs to port 9152 with ICMP host "
+        "unreachable: the client (40074) in SYN-SENT gets EHOSTUNREACH at once, its socket gone. Then a connection "
+        "on port 9153 (40075) exchanges a line; nftables in the server's input then rejects all the client sends to "
+        "9153 with ICMP host unreachable (a second table, after the capture point) and the client sends a second "
+        "request: an ICMP error in ESTABLISHED is only a soft error, the client stays ESTAB and retransmits every "
+        "RTO (tcp_ld_RTO_revert, RFC 6069, undoes the backoff at each host unreachable), three ICMPs. The rule goes "
+        "after about 1 s, the next retransmission gets through and is answered; the client closes first 0.5 s "
+        "later (client TIME-WAIT, the server gone). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, [40074, 40075]), server=ep(NS_S, S4, [9152, 9153]),
+        extra={},
+    ),
+    dict(
+        name="icmp-to-syn-recv",
+        description="The client namespace has net.ipv4.tcp_syn_retries=2 and net.ipv4.icmp_ratelimit=0; nftables in "
+        "its input rejects the server's SYN-ACKs (after the capture point, see nft-client.txt): from port 9154 with "
+        "ICMP host unreachable, from 9155 with ICMP port unreachable. Two clients (40076 to 9154, 40077 to 9155) "
+        "connect to listeners that never accept. On 9154 each ICMP drops the server's request at once (tcp_v4_err "
+        "-> tcp_req_err: host/net unreachable, parameter problem or time exceeded abort a request whose SYN-ACK "
+        "sequence number the ICMP quotes): ss shows no SYN-RECV after it, and each SYN retransmission (every "
+        "second) makes a new request, SYN-ACK and ICMP. On 9155 the port unreachable changes nothing: the request "
+        "stays SYN-RECV, answers each SYN retransmission and retransmits its SYN-ACK on its own timer, each time "
+        "with another ICMP. At about 7 s both clients give up (ETIMEDOUT, no packet); the request on 9155 is still "
+        "SYN-RECV at the end. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, [40076, 40077]), server=ep(NS_S, S4, [9154, 9155]),
+        extra={"synack_unanswered": 2},
+        more={"sysctls": {"client": {"net.ipv4.tcp_syn_retries": 2, "net.ipv4.icmp_ratelimit": 0}}},
+    ),
+    dict(
+        name="tcp-fast-open",
+        description="Both namespaces have net.ipv4.tcp_fastopen=3; the server's listener on port 9156 has "
+        "TCP_FASTOPEN (qlen 5); the client's way out goes through scripts/kernel/delay.py (200 ms). The client "
+        "connects twice with sendto(MSG_FASTOPEN): the first (40078) asks for a cookie (TFO option, empty) and "
+        "gets one in the SYN-ACK, a normal handshake, the request after it; the second (40079) carries the cookie "
+        "and its request in the SYN: the server makes a child socket at once, SYN-RECV but accepted, and answers "
+        "while the handshake's last ACK is still in the delay: ss shows the server SYN-RECV with 19 bytes unacked "
+        "and the client ESTAB. 200 ms later the ACK arrives (ESTAB). Each time the client closes first 0.5 s after "
+        "the answer (client TIME-WAIT twice, the server gone). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, [40078, 40079]), server=ep(NS_S, S4, 9156), extra={},
+        more={"sysctls": {"client": {"net.ipv4.tcp_fastopen": 3}, "server": {"net.ipv4.tcp_fastopen": 3}}},
+    ),
+    dict(
+        name="listener-closed-with-queue",
+        description="The server listens on port 9157 with backlog 4 and never calls accept(). Two clients connect "
+        "(40080, which sends a request, and 40081, which sends nothing) and block in recv(): both ESTAB on both "
+        "sides, queued. 0.9 s later the server closes its listening socket: inet_csk_listen_stop disconnects each "
+        "queued child (tcp_disconnect: an RST for an established one) and the clients get ECONNRESET: all gone, "
+        "no FIN. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, [40080, 40081]), server=ep(NS_S, S4, 9157), extra={"connection_reset": True},
+    ),
+    dict(
+        name="syn-in-established",
+        description="Request/response on port 9158 from 40082, then quiet. scapy in the client namespace forges a "
+        "SYN with the client's tuple whose sequence number is the server's rcv_nxt + 1000 (read from the live "
+        "capture), inside its window (the client's kernel never sees it): RFC 5961 4.2, the server answers with a "
+        "challenge ACK (its snd_nxt, rcv_nxt) and keeps the connection: both ESTAB. About 4 s later the client "
+        "closes first (client TIME-WAIT, the server gone). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40082), server=ep(NS_S, S4, 9158), extra={},
+    ),
+    dict(
+        name="reuse-after-rst",
+        description="The client binds port 40083 (SO_REUSEADDR), connects to port 9159, exchanges a line and closes "
+        "with SO_LINGER {1,0}: an RST, both gone. 0.3 s later it connects again from the same port: a second "
+        "connection on the same four-tuple (a new ISN), which exchanges a line; the server closes first 0.3 s "
+        "later (the server TIME-WAIT, the client gone after LAST-ACK). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40083), server=ep(NS_S, S4, 9159), extra={"connection_reset": True},
+    ),
 ]
 
 FLAG_COLS = [
@@ -661,6 +751,8 @@ def build():
         e["packets"] = capinfos_packets(cap)
         if os.path.exists(os.path.join(d, "nft-client.txt")):
             e["nft_client"] = rel(os.path.join(d, "nft-client.txt"))
+        if os.path.exists(os.path.join(d, "nstat-client.txt")):
+            e["nstat_client"] = rel(os.path.join(d, "nstat-client.txt"))
         for key, fn in (("nft", "nft-server.txt"), ("tc", "tc-client.txt"), ("nstat", "nstat-server.txt")):
             if os.path.exists(os.path.join(d, fn)):
                 e[key] = rel(os.path.join(d, fn))
@@ -718,8 +810,9 @@ def readme(manifest, versions):
              "`tcp or arp or icmp or icmp6` (none for sll2-any).")
     L.append("* Peers are `scripts/kernel/peer.py` (Python standard library); loss is nftables "
              "`numgen random mod 20 0 drop` in the server's input hook (see `bulk-loss/nft-server.txt` for "
-             "the real drop count); the flood is hping3 with `-a` per spoofed source.")
-    L.append("* Delay (simultaneous-close, accept-queue-overflow, simultaneous-open, abort-on-overflow): the kernel these were made on has no sch_netem, so each namespace "
+             "the real drop count); the flood is hping3 with `-a` per spoofed source; ICMP errors are nftables "
+             "`reject with icmp type ...` (icmpv6 for IPv6) in the input hook of the namespace that answers.")
+    L.append("* Delay (simultaneous-close, accept-queue-overflow, simultaneous-open, abort-on-overflow, icmp-host-unreachable, tcp-fast-open): the kernel these were made on has no sch_netem, so each namespace "
              "routes the peer's address through `scripts/kernel/delay.py`, a TUN device whose reader holds "
              "every IPv4 packet for a fixed time and then sends it on the veth end (AF_PACKET); like netem on "
              "the veth end, the capture sees a packet when it leaves the delay.")
@@ -736,6 +829,7 @@ def readme(manifest, versions):
     L.append("| `tshark.tsv` | tshark golden: line 1 `# <tshark --version | head -1> | options`, line 2 the header, then one line per TCP frame |")
     L.append("| `nft-server.txt`, `tc-client.txt` | the nftables table of the server namespace with its drop counter (bulk-loss, ipv6-loss and the scenarios that drop on the server's input); the tbf bottleneck with its drop counter (bulk-loss, ipv6-loss) |")
     L.append("| `nstat-server.txt` | syn-flood, accept-queue-overflow, syn-backlog-full-no-cookies, abort-on-overflow: the server's SYN-cookie and listen-queue counters |")
+    L.append("| `nstat-client.txt` | icmp-port-unreachable, icmpv6-admin-prohibited, icmp-host-unreachable: the client's ICMP counters (TcpExtLockDroppedIcmps: ICMP errors that came while the socket was owned by the application) |")
     L.append("| `ss-K-server.txt` | socket-killed: what `ss -K` printed for the socket it destroyed |")
     L.append("")
     L.append("The golden follows `shared/design/tcp-analysis-rules.md` §8: one pass, empty profile, "

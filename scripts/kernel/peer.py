@@ -754,6 +754,150 @@ def send_after_eof_client(a):
     log("client closed")
 
 
+# --- round 6: ICMP errors, TCP Fast Open, a listener closed with a queue, a SYN in ESTABLISHED,
+# a new connection on the same four-tuple after an RST
+def answer_lines_server(a):
+    """Accept; answer each line ("200 OK <line>") until the client's FIN, then close (the client
+    closes first)."""
+    c = accept_one(a.addr, a.port)
+    buf, n = b"", 0
+    while True:
+        d = c.recv(4096)
+        if not d:
+            break
+        buf += d
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            c.sendall(b"200 OK " + line + b"\n")
+            n += 1
+    log("answered", n, "lines; client closed")
+    c.close()
+
+
+def second_request_client(a):
+    """Request, reply; at epoch a.at a second request (the generator makes the server's side
+    reject it with ICMP for a while), wait for its reply, a.hold seconds later close first."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /status\n")
+    log("got", recv_until(s, b"\n"))
+    sleep_until(a.at)
+    s.sendall(b"GET /again\n")
+    t0 = time.monotonic()
+    log("got", recv_until(s, b"\n"), "after %.2f s" % (time.monotonic() - t0))
+    try:
+        e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        log("SO_ERROR after the reply:", e, "(the soft ICMP error is not reported)")
+    except OSError as e:
+        log("SO_ERROR:", e)
+    time.sleep(a.hold)
+    s.close()
+    log("client closed")
+
+
+def tfo_server(a):
+    """A listener with TCP_FASTOPEN (qlen a.backlog); accept a.count connections: read a line,
+    answer at once (for a Fast Open child that is still SYN-RECV), read to EOF, close."""
+    ls = new_socket(a.addr)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.addr, a.port))
+    ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, a.backlog)
+    ls.listen(16)
+    for _ in range(a.count):
+        c, peer = ls.accept()
+        req = recv_until(c, b"\n")
+        c.sendall(b"200 OK " + req)
+        log("accepted", peer, "answered", req)
+        recv_to_eof(c)
+        c.close()
+    time.sleep(a.hold)
+    ls.close()
+
+
+def tfo_client(a):
+    """a.count connections from ports a.bind_port, +1, ..., the i-th at epoch a.at + i * a.gap,
+    each with sendto(MSG_FASTOPEN): the first asks for a cookie (a normal handshake, the request
+    after it), the next carry the request in the SYN. Read the answer, a.hold s later close first."""
+    for i in range(a.count):
+        s = new_socket(a.addr)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((a.bind, a.bind_port + i))
+        sleep_until(a.at + i * a.gap)
+        s.sendto(b"GET /fast %d\n" % i, socket.MSG_FASTOPEN, (a.addr, a.port))
+        log("connection", i, "got", recv_until(s, b"\n"))
+        time.sleep(a.hold)
+        s.close()
+        log("connection", i, "closed")
+
+
+def listen_close_at_server(a):
+    """Listen with backlog a.backlog, never accept(), close the listener at epoch a.at (the queued
+    connections are reset), then a.hold seconds more."""
+    ls = listener(a.addr, a.port, backlog=a.backlog)
+    log("listening, backlog", a.backlog, "; never accepting; closing at", a.at)
+    sleep_until(a.at)
+    ls.close()
+    log("listener closed")
+    time.sleep(a.hold)
+
+
+def queued_client(a):
+    """At epoch a.at connect (to a listener that never accepts), send a request when a.count is
+    non-zero, then block in recv() (ECONNRESET when the listener is closed) and close."""
+    sleep_until(a.at)
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    if a.count:
+        s.sendall(b"GET /status\n")
+    try:
+        log("recv", s.recv(100))
+    except OSError as e:
+        log("recv:", e)
+    s.close()
+
+
+def rst_reconnect_client(a):
+    """From port a.bind_port: connect, request, reply; at epoch a.at close with SO_LINGER {1,0}
+    (an RST), a.gap seconds later connect again from the same port (the same four-tuple), request,
+    read to the server's FIN, close."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"hello 0\n")
+    log("got", recv_until(s, b"\n"))
+    sleep_until(a.at)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    log("connection 0 reset")
+    time.sleep(a.gap)
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"hello 1\n")
+    n = recv_to_eof(s)
+    log("connection 1 got", n, "bytes, then EOF")
+    s.close()
+    log("client closed")
+
+
+def rst_then_close_server(a):
+    """Two connections: the first is answered, then read until the client's RST; the second is
+    answered and a.gap seconds later closed first (TIME-WAIT on the server)."""
+    ls = listener(a.addr, a.port)
+    c, peer = ls.accept()
+    log("accepted", peer)
+    recv_until(c, b"\n")
+    c.sendall(b"200 OK\n")
+    try:
+        log("recv", c.recv(100))
+    except OSError as e:
+        log("recv:", e)
+    c.close()
+    c, peer = ls.accept()
+    log("accepted", peer)
+    recv_until(c, b"\n")
+    c.sendall(b"200 OK\n")
+    time.sleep(a.gap)
+    c.close()
+    log("server closed")
+    time.sleep(a.hold)
+    ls.close()
+
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -801,6 +945,14 @@ COMMANDS = {
     "request-close-client": request_close_client,
     "greet-shut-server": greet_shut_server,
     "send-after-eof-client": send_after_eof_client,
+    "answer-lines-server": answer_lines_server,
+    "second-request-client": second_request_client,
+    "tfo-server": tfo_server,
+    "tfo-client": tfo_client,
+    "listen-close-at-server": listen_close_at_server,
+    "queued-client": queued_client,
+    "rst-reconnect-client": rst_reconnect_client,
+    "rst-then-close-server": rst_then_close_server,
 }
 
 

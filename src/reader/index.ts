@@ -63,9 +63,17 @@ export async function readCapture(source: ByteSource, onRecord: (r: PacketRecord
   }, opts.interfacesBefore);
   let error: CaptureError | null = null;
   const signal = opts.signal;
-  // Resolves to null when the signal aborts: raced against each pending chunk (one promise per chunk, none per record).
+  // Resolves to null when the signal aborts: raced against each pending chunk (one promise per chunk,
+  // none per record). Its listener goes when the read ends: a run over many captures shares the signal.
+  let onAbort: (() => void) | null = null;
   const aborted =
-    signal === undefined ? null : new Promise<null>((res) => (signal.aborted ? res(null) : signal.addEventListener('abort', () => res(null), { once: true })));
+    signal === undefined
+      ? null
+      : new Promise<null>((res) => {
+          onAbort = () => res(null);
+          if (signal.aborted) res(null);
+          else signal.addEventListener('abort', onAbort, { once: true });
+        });
   const it = source.chunks[Symbol.asyncIterator]();
   // The source is closed (a file's handle) when the loop leaves early, as for-await would; not while a chunk is still pending.
   let open = true;
@@ -98,6 +106,7 @@ export async function readCapture(source: ByteSource, onRecord: (r: PacketRecord
     if (e instanceof CaptureError) error = e;
     else error = ioError(e, parser.bytesIn, parser.records);
   } finally {
+    if (onAbort !== null) signal?.removeEventListener('abort', onAbort);
     if (open) await it.return?.()?.catch(() => undefined);
   }
   return {

@@ -242,8 +242,8 @@ function icmpFinding(flow: FlowView, icmp: IcmpInfo): Finding {
     packet: icmp.frame,
     ts: icmp.ts,
     side: 'server',
-    message: `${server} dropped its half-open connection from ${client}: ${what} ${from} answered its SYN-ACK; ${ICMP_WHY[icmp.kind]}`,
-    details: { ...details, client: c.addr, port: s.port },
+    message: `${server} dropped its half-open connection from ${client}: ${what} ${from} answered its SYN-ACK${icmp.count > 1 ? ` (${icmp.count} requests dropped so: each SYN sent again made a new one)` : ''}; ${ICMP_WHY[icmp.kind]}`,
+    details: { ...details, requests: icmp.count, client: c.addr, port: s.port },
     ends: { client, server },
   };
 }

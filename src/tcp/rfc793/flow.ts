@@ -58,6 +58,8 @@ export interface IcmpInfo {
   kind: number;
   /** It came from the other end's address, not from a router on the way. */
   fromPeer: boolean;
+  /** Handshakes of that end it ended (a server's requests: each SYN sent again made a new one). */
+  count: number;
 }
 
 export interface Transition {
@@ -154,6 +156,11 @@ const FLOW_COLUMNS = {
   icmpTs: Float64Array,
   icmpKind: Uint8Array,
   icmpFromPeer: Uint8Array,
+  /** How many times an ICMP error ended that end's handshake (a server's new request each time). */
+  icmpCount: Uint16Array,
+  /** A SYN of a new ISN was challenged (FlowTable.synChallenged): 1 + its sender's side (0: none), and the ACK a SYN-ACK of it carries. */
+  challengedBy: Uint8Array,
+  challengedAck: Uint32Array,
   /** Packet time at which both endpoints had no socket left, or -1. */
   goneAt: Float64Array,
   /** END_REASONS index, and the packet time at which the flow ended. */
@@ -678,7 +685,7 @@ export class FlowView {
   readonly client: EndpointView;
   readonly server: EndpointView;
   private readonly figures: FiguresView;
-  private readonly icmpView: IcmpInfo = { frame: 0, ts: 0, side: 'client', kind: 0, fromPeer: false };
+  private readonly icmpView: IcmpInfo = { frame: 0, ts: 0, side: 'client', kind: 0, fromPeer: false, count: 0 };
   private readonly resetView: ResetInfo = { frame: 0, ts: 0, sentBy: 'client', senderState: 'CLOSED', receiverState: 'CLOSED', afterPeerData: false, senderHadDataInFlight: false, receiverWindowZero: false };
 
   constructor(readonly st: FlowStore) {
@@ -790,6 +797,7 @@ export class FlowView {
     v.side = SIDES[c.icmpTo[row] - 1];
     v.kind = c.icmpKind[row];
     v.fromPeer = c.icmpFromPeer[row] !== 0;
+    v.count = c.icmpCount[row];
     return v;
   }
   get hasAnalysis(): boolean {

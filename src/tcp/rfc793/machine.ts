@@ -99,6 +99,9 @@ export function icmpError(st: FlowStore, r: number, frame: number, ts: number, i
   }
   if (state === St.SYN_RECEIVED && abortsRequest && x.isn[r] >= 0 && seq === x.isn[r]) {
     enter(st, r, St.LISTEN, frame, ts, Cause.RECEIVED_ICMP_REQUEST_DROPPED);
+    // The request is gone: the client's next SYN makes a new one, with a SYN-ACK of a new ISN.
+    x.isn[r] = -1;
+    x.hasSent[r] = 0;
     return true;
   }
   return false;
@@ -557,12 +560,12 @@ function received(st: FlowStore, r: number, s: number, seg: Segment, senderState
     }
     return;
   }
-  if (x.state[r] === St.SYN_SENT) x.badAckInSynSent[r] = f & ACK && x.isn[r] >= 0 && seg.ack !== seqAdd(x.isn[r], 1) ? seg.ack : -1;
+  if (x.state[r] === St.SYN_SENT) x.badAckInSynSent[r] = f & ACK && x.isn[r] >= 0 && !acksSyn(st, r, seg.ack) ? seg.ack : -1;
   const acksOwnFin = (f & ACK) !== 0 && x.finSent[r] !== 0 && seqGe(seg.ack, seqAdd(x.finSeq[r], 1));
   if (f & SYN) {
     if (!(f & ACK)) {
       queue(st, r, Receipt.SYN, seg.frame, seg.ts, seqAdd(seg.seq, 1), 0);
-    } else if ((x.state[r] === St.SYN_SENT && (x.isn[r] < 0 || seg.ack === seqAdd(x.isn[r], 1))) || (x.state[r] === St.SYN_RECEIVED && seg.ack === seqAdd(x.isn[r], 1))) {
+    } else if ((x.state[r] === St.SYN_SENT && (x.isn[r] < 0 || acksSyn(st, r, seg.ack))) || (x.state[r] === St.SYN_RECEIVED && seg.ack === seqAdd(x.isn[r], 1))) {
       // Established once r acknowledges it (a client that never does may not exist: a spoofed source).
       queue(st, r, Receipt.SYNACK, seg.frame, seg.ts, seqAdd(seg.seq, 1), 0);
     }
@@ -598,6 +601,16 @@ function received(st: FlowStore, r: number, s: number, seg: Segment, senderState
         break;
     }
   }
+}
+
+/**
+ * `ack` acknowledges r's SYN as a host in SYN_SENT takes it: above its ISN and no further than what
+ * it sent (tcp_rcv_synsent_state_process: in (snd_una, snd_nxt]); a Fast Open SYN's data counts.
+ */
+function acksSyn(st: FlowStore, r: number, ack: number): boolean {
+  const x = st.e.c;
+  const next = x.hasSent[r] ? x.sndNxt[r] : seqAdd(x.isn[r], 1);
+  return seqDiff(ack, x.isn[r]) >= 1 && seqDiff(ack, next) <= 0;
 }
 
 function ackOfFin(st: FlowStore, r: number): CauseCode {
@@ -654,7 +667,7 @@ export const Reset = {
  */
 export function judgeReset(st: FlowStore, r: number, s: number, seg: Segment, rules: StackRules = LINUX_RULES): number {
   const x = st.e.c;
-  if (x.state[r] === St.SYN_SENT) return (seg.flags & ACK) !== 0 && (x.isn[r] < 0 || seg.ack === seqAdd(x.isn[r], 1)) ? Reset.ACCEPTED : Reset.IGNORED;
+  if (x.state[r] === St.SYN_SENT) return (seg.flags & ACK) !== 0 && (x.isn[r] < 0 || acksSyn(st, r, seg.ack)) ? Reset.ACCEPTED : Reset.IGNORED;
   if (goneState(x.state[r])) return Reset.NO_RECEIVER;
   if (!x.hasSent[s]) return Reset.ACCEPTED;
   const hi = x.sndNxt[s];

@@ -365,8 +365,15 @@ export class FlowTable {
     const c = st.f.c;
     if (c.parked[i] !== 0) this.answered(i, dir, f, ts);
     let live = c.live[i] !== 0;
-    // A SYN a server in SYN_RECEIVED only acknowledges and drops changes neither endpoint (its counts apart).
-    const dropped = live && (f & (SYN | ACK)) === SYN && this.synRecvDrops(i, dir, p.seq);
+    // A SYN a server in SYN_RECEIVED only acknowledges and drops changes neither endpoint (its counts
+    // apart), nor does one of a new ISN into a connection synchronized at both ends (synChallenged).
+    const dropped = live && (f & (SYN | ACK)) === SYN && (this.synRecvDrops(i, dir, p.seq) || this.synChallenged(i, dir, p.seq));
+    // The host that challenged such a SYN answers it with a SYN-ACK after all: its old connection
+    // was gone (unseen), and this is a new one, started here as from a SYN-ACK whose SYN was not seen.
+    if (live && (f & (SYN | ACK)) === (SYN | ACK) && c.challengedBy[i] !== 0 && dir !== this.endOf(i, c.challengedBy[i] - 1) && p.ack === c.challengedAck[i]) {
+      this.end(i, End.REUSE, ts, true);
+      live = false;
+    }
     // The client's SYN again after an ICMP error ended its connect: the error never reached it.
     if (live && c.icmpTo[i] === 1 && (f & (SYN | ACK)) === SYN && c.sameEnds[i] === 0 && dir === c.clientEnd[i] && p.seq === this.store.e.c.isn[2 * i]) this.icmpNotTaken(i);
     if (live && !dropped && f & SYN && !(f & ACK) && this.isNewConnection(i, dir, p.seq)) {
@@ -394,12 +401,15 @@ export class FlowTable {
     if (c.live[i] === 0) return;
     const side = c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
     this.expireTimers(i, ts);
-    if (icmpError(this.store, 2 * i + side, frame, ts, icmp, seq, (bits & ICMP_ABORTS_REQUEST) !== 0) && c.icmpTo[i] === 0) {
-      c.icmpTo[i] = 1 + side;
-      c.icmpFrame[i] = frame;
-      c.icmpTs[i] = ts;
-      c.icmpKind[i] = icmp;
-      c.icmpFromPeer[i] = fromPeer ? 1 : 0;
+    if (icmpError(this.store, 2 * i + side, frame, ts, icmp, seq, (bits & ICMP_ABORTS_REQUEST) !== 0)) {
+      if (c.icmpTo[i] === 0) {
+        c.icmpTo[i] = 1 + side;
+        c.icmpFrame[i] = frame;
+        c.icmpTs[i] = ts;
+        c.icmpKind[i] = icmp;
+        c.icmpFromPeer[i] = fromPeer ? 1 : 0;
+      }
+      if (c.icmpTo[i] === 1 + side && c.icmpCount[i] < 65535) c.icmpCount[i]++;
     }
     this.schedule(i);
   }
@@ -575,7 +585,10 @@ export class FlowTable {
   /** The ICMP error that ended the client's connect in slot i never reached it (icmpNeverArrived). */
   private icmpNotTaken(i: number): void {
     const c = this.store.f.c;
-    if (icmpNeverArrived(this.store, 2 * i, c.icmpKind[i])) c.icmpTo[i] = 0;
+    if (icmpNeverArrived(this.store, 2 * i, c.icmpKind[i])) {
+      c.icmpTo[i] = 0;
+      c.icmpCount[i] = 0;
+    }
   }
 
   /** A slot for the row's flows (its own when it has one). */
@@ -817,6 +830,31 @@ export class FlowTable {
     if (seq === x.isn[cl] || goneState(x.state[cl]) || x.state[cl] === St.TIME_WAIT) return false;
     const d = seqDiff(seq, seqAdd(x.isn[cl], 1));
     return d < 0 || d >= Math.max(1, x.window[srv]);
+  }
+
+  /**
+   * A SYN (no ACK) from end `dir` with another ISN than its connection's, both ends synchronized:
+   * the receiver answers it with a challenge ACK and keeps its connection (RFC 5961 4.2, Linux
+   * tcp_validate_incoming), and whether its sender still has the old one (a forged or stray SYN)
+   * or not (a host that lost its socket, a NAT's port given to another) only its next packets
+   * show. Noted (its ACK a SYN-ACK would carry) and taken as changing nothing.
+   */
+  private synChallenged(i: number, dir: number, seq: number): boolean {
+    const c = this.store.f.c;
+    const x = this.store.e.c;
+    if (c.sameEnds[i] !== 0) return false;
+    const side = dir === c.clientEnd[i] ? 0 : 1;
+    const s = 2 * i + side;
+    if (x.isn[s] < 0 || seq === x.isn[s] || !synchronized(x.state[s]) || !synchronized(x.state[s ^ 1])) return false;
+    c.challengedBy[i] = 1 + side;
+    c.challengedAck[i] = seqAdd(seq, 1);
+    return true;
+  }
+
+  /** The pair's end (0 or 1) of the flow's side `side` (0 the client). */
+  private endOf(i: number, side: number): number {
+    const c = this.store.f.c;
+    return side === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
   }
 
   /** A SYN that starts a new connection on a tuple we already track (port reuse). */
@@ -1179,6 +1217,11 @@ export class FlowTable {
  * Linux's tcp_model_timeout(boundary, TCP_RTO_MIN): how long after the first retransmission
  * `boundary` retransmission timeouts take when they double from TCP_RTO_MIN up to TCP_RTO_MAX.
  */
+/** ESTABLISHED to LAST_ACK: both sequence spaces known, a SYN is out of place (TIME_WAIT apart: reuse). */
+function synchronized(state: number): boolean {
+  return state >= St.ESTABLISHED && state <= St.LAST_ACK;
+}
+
 function retransmitBudgetUs(boundary: number): number {
   let total = 0;
   for (let i = 0, rto = RTO_MIN_US; i <= boundary && total < 1e13; i++, rto = Math.min(2 * rto, RTO_MAX_US)) total += rto;

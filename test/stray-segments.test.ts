@@ -1,8 +1,10 @@
 /**
- * ICMP and ICMPv6 errors quoting a TCP segment, as Linux's tcp_v4_err/tcp_v6_err take them: a
- * connect in SYN-SENT fails at once, a request socket is dropped only by the kinds that abort it,
- * an established connection takes the error as soft (samples/kernel's icmp-* captures are the
- * kernel's own word on the same rules).
+ * Segments from outside a connection's own exchange, as Linux takes them. ICMP and ICMPv6 errors
+ * quoting a TCP segment (tcp_v4_err/tcp_v6_err): a connect in SYN-SENT fails at once, a request
+ * socket is dropped only by the kinds that abort it, an established connection takes the error as
+ * soft. A SYN of a new ISN into a synchronized connection: a challenge ACK, nothing changes, until
+ * what follows shows a new connection (RFC 5961 4.2). samples/kernel's icmp-*, syn-in-established
+ * and tcp-fast-open captures are the kernel's own word on the same rules.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -183,4 +185,71 @@ test("a request socket is dropped by host unreachable for its SYN-ACK, not by po
   // Not its SYN-ACK (another sequence number): nothing either.
   const other = await run([{ ip: syn }, { ip: synAck }, { ip: icmp4(C4, S4, 3, 1, ip({ from: 's', flags: SYN | ACK, seq: 7000, ack: 1001 })) }]);
   assert.equal(other.flows[0].server.state, 'SYN_RECEIVED');
+});
+
+/** A handshake on C:40000 -> S:9150 (ISNs 1000 and 5000) and one exchange of 10 bytes each way. */
+function established(): Array<{ ip: Uint8Array }> {
+  return [
+    { ip: ip({ from: 'c', flags: SYN, seq: 1000 }) },
+    { ip: ip({ from: 's', flags: SYN | ACK, seq: 5000, ack: 1001 }) },
+    { ip: ip({ from: 'c', flags: ACK, seq: 1001, ack: 5001 }) },
+    { ip: ip({ from: 'c', flags: ACK | PSH, seq: 1001, ack: 5001, len: 10 }) },
+    { ip: ip({ from: 's', flags: ACK | PSH, seq: 5001, ack: 1011, len: 10 }) },
+    { ip: ip({ from: 'c', flags: ACK, seq: 1011, ack: 5011 }) },
+  ];
+}
+
+test('a SYN of another ISN into an established connection draws a challenge ACK and changes nothing (a forged SYN)', async () => {
+  const { flows } = await run([
+    ...established(),
+    { ip: ip({ from: 'c', flags: SYN, seq: 777000 }) },
+    { ip: ip({ from: 's', flags: ACK, seq: 5011, ack: 1011 }) },
+    { ip: ip({ from: 'c', flags: ACK | PSH, seq: 1011, ack: 5011, len: 10 }) },
+    { ip: ip({ from: 's', flags: ACK, seq: 5011, ack: 1021 }) },
+  ]);
+  assert.equal(flows.length, 1);
+  assert.deepEqual([flows[0].client.state, flows[0].server.state], ['ESTABLISHED', 'ESTABLISHED']);
+  assert.equal(flows[0].client.packets, 6);
+});
+
+test("the challenged SYN's sender answers the challenge ACK with a RST: the old connection is reset, the SYN sent again starts the new one", async () => {
+  const { flows } = await run([
+    ...established(),
+    { ip: ip({ from: 'c', flags: SYN, seq: 777000 }) },
+    { ip: ip({ from: 's', flags: ACK, seq: 5011, ack: 1011 }) },
+    { ip: ip({ from: 'c', flags: 0x04, seq: 1011 }) },
+    { ip: ip({ from: 'c', flags: SYN, seq: 777000 }) },
+    { ip: ip({ from: 's', flags: SYN | ACK, seq: 9000, ack: 777001 }) },
+    { ip: ip({ from: 'c', flags: ACK, seq: 777001, ack: 9001 }) },
+  ]);
+  assert.equal(flows.length, 2);
+  // Reset, then ended by the new connection's SYN while it lingered for late packets.
+  assert.equal(flows[0].reset, true);
+  assert.deepEqual(path(flows[0]).slice(-2), ['client:ESTABLISHED>CLOSED@9', 'server:ESTABLISHED>CLOSED@9']);
+  assert.equal(flows[1].firstPacket, 10);
+  assert.deepEqual([flows[1].client.state, flows[1].server.state], ['ESTABLISHED', 'ESTABLISHED']);
+});
+
+test('a SYN-ACK answering the challenged SYN shows a new connection: it starts there, the old one ends for reuse', async () => {
+  const { flows } = await run([
+    ...established(),
+    { ip: ip({ from: 'c', flags: SYN, seq: 777000 }) },
+    { ip: ip({ from: 's', flags: SYN | ACK, seq: 9000, ack: 777001 }) },
+    { ip: ip({ from: 'c', flags: ACK, seq: 777001, ack: 9001 }) },
+  ]);
+  assert.equal(flows.length, 2);
+  assert.equal(flows[0].endReason, 'reuse');
+  assert.equal(flows[1].firstPacket, 8);
+  assert.equal(flows[1].rolesBy, 'syn_ack');
+  assert.deepEqual([flows[1].client.state, flows[1].server.state], ['ESTABLISHED', 'ESTABLISHED']);
+});
+
+test("a Fast Open SYN's data acknowledged by the SYN-ACK: the client is established", async () => {
+  const { flows } = await run([
+    { ip: ip({ from: 'c', flags: SYN, seq: 1000, len: 12 }) },
+    { ip: ip({ from: 's', flags: SYN | ACK, seq: 5000, ack: 1013 }) },
+    { ip: ip({ from: 'c', flags: ACK, seq: 1013, ack: 5001 }) },
+  ]);
+  assert.deepEqual([flows[0].client.state, flows[0].server.state], ['ESTABLISHED', 'ESTABLISHED']);
+  assert.ok(path(flows[0]).includes('client:SYN_SENT>ESTABLISHED@2'), path(flows[0]).join(' '));
 });

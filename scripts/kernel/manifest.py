@@ -468,7 +468,7 @@ SCENARIOS = [
         "(sent from the timer) gets a second ICMP, handled with the socket not owned: connect() fails with "
         "ECONNREFUSED and the socket is gone, no TCP answer ever. Then the seeds' story on port 9160 from 40073: the "
         "server ends in TIME-WAIT. " + CAP + "; a ping marks the end.",
-        client=ep(NS_C, C4, [40071, 40073]), server=ep(NS_S, S4, [9150, 9160]), extra={},
+        client=ep(NS_C, C4, [40071, 40073]), server=ep(NS_S, S4, [9150, 9160]), extra={"icmp_unreachable": 1},
     ),
     dict(
         name="icmpv6-admin-prohibited",
@@ -478,7 +478,7 @@ SCENARIOS = [
         "SYN-SENT; the second, answering the SYN retransmission at 1 s, ends the connect() with EACCES, no socket "
         "left. Then the seeds' story from [2001:db8::1]:40084 to [2001:db8::2]:9161: the server ends in TIME-WAIT. "
         + CAP + "; a ping marks the end.",
-        client=ep(NS_C, C6, [40072, 40084]), server=ep(NS_S, S6, [9151, 9161]), extra={},
+        client=ep(NS_C, C6, [40072, 40084]), server=ep(NS_S, S6, [9151, 9161]), extra={"icmp_unreachable": 1},
     ),
     dict(
         name="icmp-host-unreachable",
@@ -492,7 +492,7 @@ SCENARIOS = [
         "after about 1 s, the next retransmission gets through and is answered; the client closes first 0.5 s "
         "later (client TIME-WAIT, the server gone). " + CAP + "; a ping marks the end.",
         client=ep(NS_C, C4, [40074, 40075]), server=ep(NS_S, S4, [9152, 9153]),
-        extra={},
+        extra={"icmp_unreachable": 1},
     ),
     dict(
         name="icmp-to-syn-recv",
@@ -507,7 +507,7 @@ SCENARIOS = [
         "with another ICMP. At about 7 s both clients give up (ETIMEDOUT, no packet); the request on 9155 is still "
         "SYN-RECV at the end. " + CAP + "; a ping marks the end.",
         client=ep(NS_C, C4, [40076, 40077]), server=ep(NS_S, S4, [9154, 9155]),
-        extra={"synack_unanswered": 2},
+        extra={"synack_unanswered": 2, "icmp_unreachable": 1},
         more={"sysctls": {"client": {"net.ipv4.tcp_syn_retries": 2, "net.ipv4.icmp_ratelimit": 0}}},
     ),
     dict(

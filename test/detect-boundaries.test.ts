@@ -340,6 +340,12 @@ test('connection_reset: from nowhere vs after the peer\'s data, with side, state
   assert.equal(a.details.server_bytes, RESPONSE);
   assert.match(a.message, /after 167 bytes from the client and 1448 from the server; it followed data from the peer: an abortive close/);
 
+  // The same data acknowledged first by the RST's own sender (a bare ACK), then the RST: its
+  // application closed without reading it (close-with-unread-data); not from nowhere.
+  const unread = await analyze(conversation([...opened, { from: 'client', flags: 'PA', len: 50, t: '2' }, { from: 'server', flags: 'A', t: '2.010' }, { from: 'server', flags: 'RA', t: '2.020' }]));
+  assert.equal(unread.findings[0].details.after_peer_data, true);
+  assert.match(unread.findings[0].message, /it followed data from the peer: an abortive close/);
+
   // The sender still had data unacknowledged: an abort while sending.
   const sending = await analyze(conversation([...opened, { from: 'server', flags: 'PA', len: 500, t: '2' }, { from: 'server', flags: 'RA', t: '2.000100' }]));
   assert.deepEqual(kindCounts(sending), { connection_reset: 1 });

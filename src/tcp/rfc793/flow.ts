@@ -40,7 +40,7 @@ export interface ResetInfo {
   sentBy: Side;
   senderState: TcpStateName;
   receiverState: TcpStateName;
-  /** The segment just before it came from the RST's receiver and carried data. */
+  /** It followed data from the RST's receiver: at once, or after its sender's own bare ACK of that data. */
   afterPeerData: boolean;
   /** The sender had sent data its peer had not acknowledged yet. */
   senderHadDataInFlight: boolean;
@@ -166,9 +166,10 @@ const FLOW_COLUMNS = {
   /** END_REASONS index, and the packet time at which the flow ended. */
   endReason: Uint8Array,
   endTs: Float64Array,
-  /** Who sent the previous segment (-1: nobody yet), and its payload. */
+  /** Who sent the previous segment (-1: nobody yet), and its payload; who sent the last one with data. */
   lastSender: Int8Array,
   lastPayload: Float64Array,
+  lastDataSender: Int8Array,
   /** The transition log: head and tail records in FlowStore.log, and how many. */
   logHead: Int32Array,
   logTail: Int32Array,
@@ -336,6 +337,7 @@ export class FlowStore {
     c.keyRow[row] = keyRow;
     c.goneAt[row] = -1;
     c.lastSender[row] = -1;
+    c.lastDataSender[row] = -1;
     c.logHead[row] = NONE;
     c.logTail[row] = NONE;
     c.due[row] = -1;

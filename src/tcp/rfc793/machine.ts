@@ -168,6 +168,7 @@ export function segment(st: FlowStore, s: number, r: number, seg: Segment, rules
   const row = s >> 1;
   st.f.c.lastSender[row] = s & 1;
   st.f.c.lastPayload[row] = seg.len;
+  if (seg.len > 0) st.f.c.lastDataSender[row] = s & 1;
 }
 
 /**
@@ -549,7 +550,9 @@ function received(st: FlowStore, r: number, s: number, seg: Segment, senderState
         c.resetSenderState[row] = senderState;
         c.resetReceiverState[row] = x.state[r];
         c.resetBits[row] =
-          (c.lastSender[row] === (r & 1) && c.lastPayload[row] > 0 ? 1 : 0) |
+          // After the peer's data: straight after it, or after its own bare ACK of it (its application
+          // closed without reading it, or aborted: nothing from outside answers that way).
+          ((c.lastSender[row] === (r & 1) && c.lastPayload[row] > 0) || (c.lastSender[row] === (s & 1) && c.lastPayload[row] === 0 && c.lastDataSender[row] === (r & 1)) ? 1 : 0) |
           (x.hasAcked[r] && seqDiff(x.sndNxt[s], x.ackedUpTo[r]) > 0 ? 2 : 0) |
           (x.hasSent[r] && x.window[r] === 0 ? 4 : 0);
       }

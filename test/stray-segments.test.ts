@@ -209,6 +209,7 @@ test('a SYN of another ISN into an established connection draws a challenge ACK 
   ]);
   assert.equal(flows.length, 1);
   assert.deepEqual([flows[0].client.state, flows[0].server.state], ['ESTABLISHED', 'ESTABLISHED']);
+  // The SYN counts among the client's packets (5 of the exchange, the SYN, the data after).
   assert.equal(flows[0].client.packets, 6);
 });
 
@@ -230,7 +231,7 @@ test("the challenged SYN's sender answers the challenge ACK with a RST: the old 
   assert.deepEqual([flows[1].client.state, flows[1].server.state], ['ESTABLISHED', 'ESTABLISHED']);
 });
 
-test('a SYN-ACK answering the challenged SYN shows a new connection: it starts there, the old one ends for reuse', async () => {
+test('a SYN-ACK answering the challenged SYN shows a new connection: it starts with that SYN, the old one ends for reuse there', async () => {
   const { flows } = await run([
     ...established(),
     { ip: ip({ from: 'c', flags: SYN, seq: 777000 }) },
@@ -239,8 +240,11 @@ test('a SYN-ACK answering the challenged SYN shows a new connection: it starts t
   ]);
   assert.equal(flows.length, 2);
   assert.equal(flows[0].endReason, 'reuse');
-  assert.equal(flows[1].firstPacket, 8);
-  assert.equal(flows[1].rolesBy, 'syn_ack');
+  // The held SYN is the new flow's first packet, not the old one's last.
+  assert.deepEqual([flows[0].lastPacket, flows[0].client.packets], [6, 4]);
+  assert.equal(flows[1].firstPacket, 7);
+  assert.equal(flows[1].rolesBy, 'syn');
+  assert.deepEqual(path(flows[1]).slice(0, 1), ['client:CLOSED>SYN_SENT@7']);
   assert.deepEqual([flows[1].client.state, flows[1].server.state], ['ESTABLISHED', 'ESTABLISHED']);
 });
 

@@ -158,9 +158,8 @@ const FLOW_COLUMNS = {
   icmpFromPeer: Uint8Array,
   /** How many times an ICMP error ended that end's handshake (a server's new request each time). */
   icmpCount: Uint16Array,
-  /** A SYN of a new ISN was challenged (FlowTable.synChallenged): 1 + its sender's side (0: none), and the ACK a SYN-ACK of it carries. */
-  challengedBy: Uint8Array,
-  challengedAck: Uint32Array,
+  /** A SYN of a new ISN held as challenged (FlowTable.synChallenged): its record in FlowTable.challenges + 1, or 0. */
+  challenge: Int32Array,
   /** Packet time at which both endpoints had no socket left, or -1. */
   goneAt: Float64Array,
   /** END_REASONS index, and the packet time at which the flow ended. */

@@ -19,6 +19,7 @@ import type { ConnTable } from '../../conn/table.js';
 import { TimerHeap } from '../../conn/timers.js';
 import { Slots } from '../../conn/slots.js';
 import { ColumnSet } from '../../conn/columns.js';
+import { Pool } from '../../conn/pool.js';
 import { enter, icmpError, icmpNeverArrived, segment, settle, type Segment, type StackRules } from './machine.js';
 import { Cause, causeTexts } from './causes.js';
 import { St, goneState } from './tcp-state.js';
@@ -217,6 +218,11 @@ export class FlowTable {
   private readonly slots: Slots<Record<string, never>>;
   /** Lone SYNs, by row. */
   private readonly lone: ColumnSet<typeof LONE_COLUMNS>;
+  /** SYNs held as challenged (synChallenged), one at most per flow: rare, so a small pool, not columns of every flow. */
+  private readonly challenges = new Pool(
+    { frame: Float64Array, ts: Float64Array, seq: Uint32Array, len: Uint32Array, ipBytes: Uint32Array, window: Uint16Array, windowScale: Int8Array, flags: Uint16Array, side: Uint8Array },
+    16,
+  );
   /** How long a lone SYN's flow can wait unmade: no sweep could change it sooner. */
   private readonly loneWait: number;
   private readonly loneWaits = new LoneWaits();
@@ -365,15 +371,13 @@ export class FlowTable {
     const c = st.f.c;
     if (c.parked[i] !== 0) this.answered(i, dir, f, ts);
     let live = c.live[i] !== 0;
-    // A SYN a server in SYN_RECEIVED only acknowledges and drops changes neither endpoint (its counts
-    // apart), nor does one of a new ISN into a connection synchronized at both ends (synChallenged).
-    const dropped = live && (f & (SYN | ACK)) === SYN && (this.synRecvDrops(i, dir, p.seq) || this.synChallenged(i, dir, p.seq));
-    // The host that challenged such a SYN answers it with a SYN-ACK after all: its old connection
-    // was gone (unseen), and this is a new one, started here as from a SYN-ACK whose SYN was not seen.
-    if (live && (f & (SYN | ACK)) === (SYN | ACK) && c.challengedBy[i] !== 0 && dir !== this.endOf(i, c.challengedBy[i] - 1) && p.ack === c.challengedAck[i]) {
-      this.end(i, End.REUSE, ts, true);
-      live = false;
-    }
+    // A SYN of a new ISN into a connection synchronized at both ends is held aside (synChallenged);
+    // the host that challenged it may answer it after all (a SYN-ACK or RST of its ISN + 1): its old
+    // connection was gone unseen, and the SYN started a new one there (answeredChallenge).
+    if (live && (f & (SYN | ACK)) === SYN && this.synChallenged(i, dir, frame, ts, p)) return c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
+    if (live && c.challenge[i] !== 0 && f & ACK && f & (SYN | RST)) this.answeredChallenge(i, row, dir, p.ack);
+    // A SYN a server in SYN_RECEIVED only acknowledges and drops changes neither endpoint (its counts apart).
+    const dropped = live && (f & (SYN | ACK)) === SYN && this.synRecvDrops(i, dir, p.seq);
     // The client's SYN again after an ICMP error ended its connect: the error never reached it.
     if (live && c.icmpTo[i] === 1 && (f & (SYN | ACK)) === SYN && c.sameEnds[i] === 0 && dir === c.clientEnd[i] && p.seq === this.store.e.c.isn[2 * i]) this.icmpNotTaken(i);
     if (live && !dropped && f & SYN && !(f & ACK) && this.isNewConnection(i, dir, p.seq)) {
@@ -716,6 +720,7 @@ export class FlowTable {
     const fromClient = c.sameEnds[i] !== 0 || dir === c.clientEnd[i];
     const sender = 2 * i + (fromClient ? 0 : 1);
     if (x.state[sender ^ 1] !== St.TIME_WAIT || !goneState(x.state[sender])) return false;
+    if (c.challenge[i] !== 0) this.settleChallenge(i);
     const slot = this.parkedFreeTop > 0 ? this.parkedFree[--this.parkedFreeTop] : this.parkedTop++;
     this.parked.f.ensure(slot + 1);
     const keyRow = c.keyRow[i];
@@ -836,25 +841,70 @@ export class FlowTable {
    * A SYN (no ACK) from end `dir` with another ISN than its connection's, both ends synchronized:
    * the receiver answers it with a challenge ACK and keeps its connection (RFC 5961 4.2, Linux
    * tcp_validate_incoming), and whether its sender still has the old one (a forged or stray SYN)
-   * or not (a host that lost its socket, a NAT's port given to another) only its next packets
-   * show. Noted (its ACK a SYN-ACK would carry) and taken as changing nothing.
+   * or not (a host that lost its socket, a NAT's port given to another) only what follows shows.
+   * The SYN is held aside, changing nothing (the latest, when it comes again); `answeredChallenge`
+   * starts its connection with it, or the flow's end counts it as one of the flow's packets.
    */
-  private synChallenged(i: number, dir: number, seq: number): boolean {
+  private synChallenged(i: number, dir: number, frame: number, ts: number, p: DecodedPacket): boolean {
     const c = this.store.f.c;
     const x = this.store.e.c;
     if (c.sameEnds[i] !== 0) return false;
     const side = dir === c.clientEnd[i] ? 0 : 1;
     const s = 2 * i + side;
-    if (x.isn[s] < 0 || seq === x.isn[s] || !synchronized(x.state[s]) || !synchronized(x.state[s ^ 1])) return false;
-    c.challengedBy[i] = 1 + side;
-    c.challengedAck[i] = seqAdd(seq, 1);
+    if (x.isn[s] < 0 || p.seq === x.isn[s] || !synchronized(x.state[s]) || !synchronized(x.state[s ^ 1])) return false;
+    if (c.challenge[i] !== 0) this.settleChallenge(i);
+    const k = this.challenges.take();
+    const R = this.challenges.c;
+    R.frame[k] = frame;
+    R.ts[k] = ts;
+    R.seq[k] = p.seq;
+    R.len[k] = p.payloadLen;
+    R.ipBytes[k] = p.ipEnd - p.ipOff;
+    R.window[k] = p.window;
+    R.windowScale[k] = p.windowScale;
+    R.flags[k] = p.flags;
+    R.side[k] = side;
+    c.challenge[i] = k + 1;
     return true;
   }
 
-  /** The pair's end (0 or 1) of the flow's side `side` (0 the client). */
-  private endOf(i: number, side: number): number {
+  /**
+   * A SYN-ACK or RST/ACK from end `dir` acknowledging the held SYN of flow i (its ISN + 1) from the
+   * other end: the old connection ends for reuse at the SYN, and a new flow starts with the SYN, as
+   * the SYN would have started it (the answer is then delivered to it).
+   */
+  private answeredChallenge(i: number, row: number, dir: number, ack: number): void {
     const c = this.store.f.c;
-    return side === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
+    const k = c.challenge[i] - 1;
+    const R = this.challenges.c;
+    const side = R.side[k];
+    const synDir = side === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
+    if (dir === synDir || ack !== seqAdd(R.seq[k], 1)) return;
+    c.challenge[i] = 0;
+    const ts = R.ts[k];
+    const frame = R.frame[k];
+    this.end(i, End.REUSE, ts, true);
+    this.start(i, row, this.nextId++, synDir, 0, this.conn.addressV4(row, synDir), 0, frame, ts, false);
+    this.created++;
+    if (++this.live > this.peakLive) this.peakLive = this.live;
+    this.onStart?.(row, synDir, ts);
+    this.started = true;
+    this.deliver(i, synDir, frame, ts, R.flags[k], R.seq[k], 0, R.len[k], R.ipBytes[k], R.window[k], R.windowScale[k], -1);
+    this.challenges.release(k);
+  }
+
+  /** Flow i ends (or moves aside) with a SYN held as challenged: it counts among its sender's packets, changing nothing. */
+  private settleChallenge(i: number): void {
+    const c = this.store.f.c;
+    const k = c.challenge[i] - 1;
+    const R = this.challenges.c;
+    const x = this.store.e.c;
+    const e = 2 * i + R.side[k];
+    x.packets[e]++;
+    x.payloadBytes[e] += R.len[k];
+    x.ipBytes[e] += R.ipBytes[k];
+    c.challenge[i] = 0;
+    this.challenges.release(k);
   }
 
   /** A SYN that starts a new connection on a tuple we already track (port reuse). */
@@ -1111,6 +1161,7 @@ export class FlowTable {
   /** The one way a flow ends: handed to onEnd, then its row let go (kept for the next flow on a reuse). */
   private end(i: number, reason: number, now: number, reuse = false): void {
     const st = this.store;
+    if (st.f.c.challenge[i] !== 0) this.settleChallenge(i);
     if (reuse) {
       // A new connection replaces the old one on this tuple: TIME_WAIT is cut short.
       for (let e = 2 * i; e < 2 * i + 2; e++) {

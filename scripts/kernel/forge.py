@@ -22,6 +22,11 @@
       (read from CAP as for rst): inside B's window (RFC 5961 4.2: Linux answers with a challenge
       ACK and keeps the connection).
 
+  forge.py rst-ack --pcap CAP --src A --sport P --dst B --dport Q --offset N
+      An RST/ACK from A:P to B:Q, B in SYN-SENT: its acknowledgment number is B's ISN (its last
+      SYN to A:P in CAP) + 1 + N, its sequence number 0. N = 0 is acceptable (RFC 793 p. 66/67:
+      B is reset, ECONNREFUSED); any other N is not (Linux ignores it and stays SYN-SENT).
+
 Only ever sends to 192.0.2.0/24 inside the generator's namespaces.
 """
 import argparse
@@ -74,7 +79,7 @@ WHERE = {"out": "outside the window", "in": "inside the window, not at rcv_nxt",
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["rst", "ack", "syn", "syn-in"])
+    p.add_argument("what", choices=["rst", "ack", "syn", "syn-in", "rst-ack"])
     p.add_argument("--pcap")
     p.add_argument("--src", required=True)
     p.add_argument("--sport", type=int, required=True)
@@ -103,6 +108,11 @@ def main():
         seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="S", seq=seq, window=64240,
                                              options=[("MSS", 1460)])
         print(f"forge: SYN {a.src}:{a.sport} > {a.dst}:{a.dport} seq {seq} (the first SYN's {first} + {a.offset})")
+    elif a.what == "rst-ack":
+        isn = syn_seq(a.pcap, a.dst, a.dport, a.src, a.sport)
+        ack = (isn + 1 + a.offset) & 0xFFFFFFFF
+        seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="RA", seq=0, ack=ack, window=0)
+        print(f"forge: RST/ACK {a.src}:{a.sport} > {a.dst}:{a.dport} seq 0 ack {ack} (the SYN's ISN {isn} + 1 + {a.offset})")
     else:
         seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="A", seq=1000000, ack=123456789, window=512)
         print(f"forge: ACK {a.src}:{a.sport} > {a.dst}:{a.dport} seq 1000000 ack 123456789")

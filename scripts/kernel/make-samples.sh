@@ -1404,6 +1404,140 @@ sc_reuse_after_rst() {
   end_scenario
 }
 
+# ---------------------------------------------------------------- round 7
+# a SYN below the old ISN to TIME-WAIT, RSTs in SYN-SENT, a server that forgot its socket
+# (found by data, then by a keep-alive probe), a FIN riding on data
+
+sc_syn_to_time_wait_low_isn() {
+  begin syn-to-time-wait-low-isn
+  local rfc1337; rfc1337=$(ip netns exec "$NS_S" sysctl -n net.ipv4.tcp_rfc1337)
+  [ "$rfc1337" = 0 ] || { echo "net.ipv4.tcp_rfc1337 is $rfc1337 in $NS_S, not the default 0" >&2; return 1; }
+  # the client's RSTs are dropped in its output (before the wire) until the second forged SYN
+  nft_table "$NS_C" rstloss <<'RULES'
+  chain output {
+    type filter hook output priority filter; policy accept;
+    tcp sport 40090 tcp flags & rst == rst counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" serve-server --addr "$S4" --port 9170 --count 2 --hold 30
+  wait_listen "$NS_S" 9170
+  # at t0 the client connects from 40090 (the server answers and closes first), 5 s later again
+  local t0; t0=$(epoch_in 0.5)
+  run_bg "$NS_C" client "$PY" "$PEER" reuse-client --addr "$S4" --port 9170 --bind "$C4" --bind-port 40090 --gap 5.0 --at "$t0"
+  sleep_until "$(plus "$t0" 0.5)"
+  take_moment "the server closed first: the server TIME-WAIT, the client gone"
+  # a SYN on the same four-tuple, its ISN 100000 below the first connection's (before the TIME-WAIT's
+  # rcv_nxt, no timestamps): tcp_timewait_state_process answers with an ACK (TCP_TW_ACK); the
+  # client's kernel (no socket) answers that with an RST, dropped in its output
+  run_fg "$NS_C" forge "$SCAPY_PY" "$FORGE" syn --pcap "$DIR/$SCEN.pcap" --src "$C4" --sport 40090 --dst "$S4" --dport 9170 --offset=-100000
+  sleep 0.3
+  take_moment "a SYN below the old ISN got an ACK from TIME-WAIT; the client's RST never reached the wire: the server still TIME-WAIT"
+  nft_drop_table "$NS_C" rstloss client
+  sleep 0.3  # past the TIME-WAIT's out-of-window ACK rate limit (tcp_invalid_ratelimit, 0.5 s)
+  run_fg "$NS_C" forge "$SCAPY_PY" "$FORGE" syn --pcap "$DIR/$SCEN.pcap" --src "$C4" --sport 40090 --dst "$S4" --dport 9170 --offset=-100000
+  sleep 0.3
+  take_moment "a second such SYN (100000 lower again): the ACK from TIME-WAIT got the client's RST, which killed the TIME-WAIT (tcp_rfc1337=0)"
+  sleep_until "$(plus "$t0" 5.6)"
+  take_moment "the client's next SYN connected; the server closed first again: the server TIME-WAIT"
+  mark_end
+  end_scenario
+  sed 's/^/    /' "$WORK/$SCEN.forge.log"
+}
+
+sc_rst_in_syn_sent() {
+  begin rst-in-syn-sent
+  nft_table "$NS_S" synloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp dport 9171 tcp flags & (syn | ack) == syn counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 0.5)
+  run_bg "$NS_C" client "$PY" "$PEER" try-connect-client --addr "$S4" --port 9171 --bind "$C4" --bind-port 40091 --at "$t0"
+  sleep_until "$(plus "$t0" 0.3)"
+  take_moment "the SYN was dropped in the server's input: the client SYN-SENT"
+  # from the server namespace: an RST/ACK acknowledging ISN + 1001, more than the client sent:
+  # tcp_rcv_synsent_state_process finds the ACK unacceptable and ignores the segment
+  run_fg "$NS_S" forge "$SCAPY_PY" "$FORGE" rst-ack --pcap "$DIR/$SCEN.pcap" --src "$S4" --sport 9171 --dst "$C4" --dport 40091 --offset 1000
+  sleep 0.3
+  take_moment "an RST/ACK whose ACK is not ISN+1 was ignored: the client still SYN-SENT"
+  run_fg "$NS_S" forge "$SCAPY_PY" "$FORGE" rst-ack --pcap "$DIR/$SCEN.pcap" --src "$S4" --sport 9171 --dst "$C4" --dport 40091 --offset 0
+  sleep 0.3
+  take_moment "an RST/ACK acknowledging ISN+1 was accepted: connection refused, the client's socket gone"
+  nft_drop_table "$NS_S" synloss server
+  mark_end
+  end_scenario
+  sed 's/^/    /' "$WORK/$SCEN.forge.log"
+}
+
+# silent_kill PORT: destroy the server's socket on PORT with ss -K while nftables in the server's
+# output drops the RST tcp_abort() sends (never on the wire): the peer hears nothing
+silent_kill() {
+  nft_table "$NS_S" rstloss <<RULES
+  chain output {
+    type filter hook output priority filter; policy accept;
+    tcp sport $1 tcp flags & rst == rst counter drop
+  }
+RULES
+  ip netns exec "$NS_S" ss -K -tn state established "( sport = :$1 )" >"$DIR/ss-K-server.txt"
+  sleep 0.05
+  nft_drop_table "$NS_S" rstloss server
+}
+
+sc_server_lost_socket() {
+  begin server-lost-socket
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" hold-server --addr "$S4" --port 9172 --hold 30
+  wait_listen "$NS_S" 9172
+  local t1; t1=$(epoch_in 1.6)  # the client's second request
+  run_bg "$NS_C" client "$PY" "$PEER" late-request-client --addr "$S4" --port 9172 --bind "$C4" --bind-port 40092 --at "$t1"
+  wait_estab "$NS_S" 9172
+  sleep 0.3
+  take_moment "an idle established connection: both ESTAB"
+  silent_kill 9172
+  sleep 0.1
+  take_moment "ss -K destroyed the server's socket, its RST dropped before the wire: the server has none, the client ESTAB"
+  sleep_until "$(plus "$t1" 0.3)"
+  take_moment "the client's request found no socket: the server's RST reset the client, both gone"
+  mark_end
+  end_scenario
+}
+
+sc_keepalive_to_rebooted_peer() {
+  begin keepalive-to-rebooted-peer
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" hold-server --addr "$S4" --port 9173 --hold 30
+  wait_listen "$NS_S" 9173
+  run_bg "$NS_C" client "$PY" "$PEER" ka-dead-client --addr "$S4" --port 9173 --bind "$C4" --bind-port 40093 --idle 1 --intvl 1 --cnt 5 --hold 10
+  wait_estab "$NS_S" 9173
+  sleep 0.2
+  take_moment "an idle established connection, keep-alive 1 s: both ESTAB"
+  silent_kill 9173
+  sleep 0.1
+  take_moment "ss -K destroyed the server's socket, its RST dropped before the wire: the server has none, the client ESTAB"
+  sleep 1.2
+  take_moment "the first keep-alive probe found no socket: the server's RST reset the client, both gone"
+  mark_end
+  end_scenario
+}
+
+sc_fin_with_data() {
+  begin fin-with-data
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)  # the client connects at t0, its request and FIN in one segment
+  run_bg "$NS_S" server "$PY" "$PEER" slow-sink-server --addr "$S4" --port 9174 --hold 0.5
+  wait_listen "$NS_S" 9174
+  run_bg "$NS_C" client "$PY" "$PEER" corked-fin-client --addr "$S4" --port 9174 --bind "$C4" --bind-port 40094 --at "$t0"
+  sleep_until "$(plus "$t0" 0.25)"
+  take_moment "the request and the FIN in one segment: the client FIN-WAIT-2, the server CLOSE-WAIT"
+  sleep_until "$(plus "$t0" 1.0)"
+  take_moment "the server answered and closed: the client TIME-WAIT, the server gone"
+  mark_end
+  end_scenario
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -1510,6 +1644,11 @@ check_tcp_fast_open() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1
 check_listener_closed_with_queue() { at_moment 1 client ESTAB 2 2; at_moment 1 server ESTAB 2 2; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 0 0; expect_empty client; expect_log client1 'Connection reset'; expect_log client2 'Connection reset'; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9157' 2; expect_no_frames 'tcp.flags.fin == 1'; }
 check_syn_in_established() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; at_moment 3 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40082' 2; expect_no_frames 'tcp.flags.reset == 1'; }
 check_reuse_after_rst() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 0 0; at_moment 3 client ESTAB 1 1; at_moment 3 server ESTAB 1 1; at_moment 4 server TIME-WAIT 1 1; expect server TIME-WAIT 1 1; expect_empty client; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 40083' 1; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40083' 2; }
+check_syn_to_time_wait_low_isn() { at_moment 1 server TIME-WAIT 1 1; at_moment 1 client ESTAB 0 0; at_moment 2 server TIME-WAIT 1 1; at_moment 3 server TIME-WAIT 0 0; at_moment 4 server TIME-WAIT 1 1; expect server TIME-WAIT 1 1; expect_empty client; nft_dropped client 1; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40090' 4; expect_frames 'tcp.flags == 0x010 && tcp.srcport == 9170 && tcp.len == 0' 2; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 40090' 1; }
+check_rst_in_syn_sent() { at_moment 1 client SYN-SENT 1 1; at_moment 2 client SYN-SENT 1 1; at_moment 3 client SYN-SENT 0 0; expect_empty client; nft_dropped server 1; expect_log client 'Connection refused'; expect_frames 'tcp.flags == 0x014 && tcp.srcport == 9171' 2; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40091' 2; }
+check_server_lost_socket() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 0 0; at_moment 3 client ESTAB 0 0; expect_empty client; expect_empty server; nft_dropped server 1; expect_log client 'Connection reset'; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9172' 1; expect_no_frames 'tcp.flags.fin == 1'; }
+check_keepalive_to_rebooted_peer() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 0 0; at_moment 3 client ESTAB 0 0; expect_empty client; expect_empty server; nft_dropped server 1; expect_log client 'Connection reset'; expect_frames 'tcp.analysis.keep_alive && tcp.srcport == 40093' 1; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9173' 1; expect_no_frames 'tcp.flags.fin == 1'; }
+check_fin_with_data() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; expect_frames 'tcp.flags.fin == 1 && tcp.len > 0 && tcp.srcport == 40094' 1; expect_no_frames 'tcp.flags.reset == 1'; }
 
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
@@ -1519,7 +1658,8 @@ rst-to-time-wait keepalive-dead-peer accept-queue-overflow syn-recv-client-rst o
 simultaneous-open syn-backlog-full-no-cookies close-with-unread-data persist-give-up fin-wait-2-reset
 ipv6-loss synack-lost socket-killed tw-reuse-client syn-new-isn-to-syn-recv abort-on-overflow
 orphan-gets-data server-half-close ipv6-refused icmp-port-unreachable icmpv6-admin-prohibited icmp-host-unreachable
-icmp-to-syn-recv tcp-fast-open listener-closed-with-queue syn-in-established reuse-after-rst"
+icmp-to-syn-recv tcp-fast-open listener-closed-with-queue syn-in-established reuse-after-rst
+syn-to-time-wait-low-isn rst-in-syn-sent server-lost-socket keepalive-to-rebooted-peer fin-with-data"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

@@ -549,6 +549,77 @@ SCENARIOS = [
         "later (the server TIME-WAIT, the client gone after LAST-ACK). " + CAP + "; a ping marks the end.",
         client=ep(NS_C, C4, 40083), server=ep(NS_S, S4, 9159), extra={"connection_reset": True},
     ),
+    dict(
+        name="syn-to-time-wait-low-isn",
+        description="The server namespace has the default net.ipv4.tcp_rfc1337=0. The client connects from port 40090 to "
+        "port 9170, sends a line, and the server answers and closes first: the server TIME-WAIT, the client gone "
+        "after LAST-ACK. scapy in the client namespace then sends a SYN on the same four-tuple whose sequence number "
+        "is 100000 below the first connection's ISN (no timestamps): below the TIME-WAIT's rcv_nxt, so "
+        "tcp_timewait_state_process answers it with a bare ACK (TCP_TW_ACK: its snd_nxt, rcv_nxt) instead of opening "
+        "a new connection. The client's kernel, which has no socket for it, answers that ACK with an RST at its "
+        "acknowledgment number; nftables in the client's output drops that RST (before the wire, see nft-client.txt), "
+        "so the server stays TIME-WAIT. The rule goes and, 0.6 s after the first (past the TIME-WAIT's out-of-window "
+        "ACK rate limit), a second such SYN, 100000 below the first forged one, gets the same ACK; this time the "
+        "client's RST (sequence number the TIME-WAIT's rcv_nxt) reaches the server and kills its TIME-WAIT "
+        "(tcp_rfc1337=0). 5 s after the first connection the client connects again from 40090 (its own SYN, a "
+        "higher ISN, with timestamps): nothing is left on the four-tuple, a new connection, and the server closes "
+        "first again (the server TIME-WAIT). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40090), server=ep(NS_S, S4, 9170), extra={"connection_reset": True},
+        unseen=[{"moment": m, "host": "client", "local": "192.0.2.1:40090", "peer": "192.0.2.2:9170",
+                 "reason": "the low-ISN SYN was forged with the client's tuple; the client's kernel has no socket "
+                 "(it answers the TIME-WAIT's ACK as a segment for no socket): the wire cannot tell a forged SYN from "
+                 "one of a client in SYN-SENT, which would answer that ACK with the same RST"} for m in (2, 3)],
+    ),
+    dict(
+        name="rst-in-syn-sent",
+        description="nftables in the server's input drops the SYNs to port 9171 (after the capture point, see "
+        "nft-server.txt); nothing listens there. The client connects from 40091 and sits in SYN-SENT. From the "
+        "server namespace scapy forges two RST/ACKs with the server's tuple, the client's ISN read from the live "
+        "capture (an ARP exchange precedes each): the first acknowledges ISN + 1001, more than the client sent: "
+        "tcp_rcv_synsent_state_process finds the ACK unacceptable and ignores the RST (RFC 793 p. 66/67), the client "
+        "stays SYN-SENT and, its SYN never retransmitted yet, retransmits it at once (the timer rearmed to "
+        "TCP_TIMEOUT_MIN, 'previous FIN/ACK or RST/ACK might be ignored'; dropped too). The second acknowledges "
+        "ISN + 1: the RST is accepted, connect() fails with ECONNREFUSED and the client's socket is gone. "
+        + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40091), server=ep(NS_S, S4, 9171), extra={"connection_refused": 1},
+    ),
+    dict(
+        name="server-lost-socket",
+        description="A connection on port 9172 from 40092 exchanges a line and goes idle. The server forgets it "
+        "silently: `ss -K` in the server namespace destroys its socket (its output in ss-K-server.txt) while "
+        "nftables in the server's output drops the RST tcp_abort() sends (see nft-server.txt), so nothing reaches "
+        "the wire and the client stays ESTAB: the server has no socket, which the capture cannot show (`unseen`). "
+        "About 1.5 s after the exchange the client sends a second request: it finds no socket, the server answers "
+        "with an RST at its acknowledgment number (tcp_v4_send_reset), which is at the client's rcv_nxt: the client "
+        "is reset (ECONNRESET), both gone, no FIN. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40092), server=ep(NS_S, S4, 9172), extra={"connection_reset": True},
+        unseen=[{"moment": 2, "host": "server", "local": "192.0.2.2:9172", "peer": "192.0.2.1:40092",
+                 "reason": "ss -K destroyed the server's socket and nftables dropped its RST before the wire: "
+                 "nothing on the wire tells that the server has no socket until the client's next segment is reset"}],
+    ),
+    dict(
+        name="keepalive-to-rebooted-peer",
+        description="As server-lost-socket on port 9173, but the client (40093) has SO_KEEPALIVE with "
+        "TCP_KEEPIDLE=1, TCP_KEEPINTVL=1, TCP_KEEPCNT=5 and sends nothing after the first exchange. 0.2 s after it "
+        "the server's socket is destroyed silently (`ss -K`, its RST dropped in the server's output, see "
+        "nft-server.txt and ss-K-server.txt): the server has no socket, which the capture cannot show (`unseen`), "
+        "the client stays ESTAB. About 1 s after the exchange the client's first keep-alive probe (zero-length at "
+        "snd_una-1) finds no socket and gets an RST at its acknowledgment number, the client's rcv_nxt: the client "
+        "is reset (ECONNRESET in its blocked recv()), both gone, no FIN. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40093), server=ep(NS_S, S4, 9173), extra={"connection_reset": True},
+        unseen=[{"moment": 2, "host": "server", "local": "192.0.2.2:9173", "peer": "192.0.2.1:40093",
+                 "reason": "ss -K destroyed the server's socket and nftables dropped its RST before the wire: "
+                 "nothing on the wire tells that the server has no socket until the client's keep-alive probe is reset"}],
+    ),
+    dict(
+        name="fin-with-data",
+        description="The client connects from 40094 to port 9174, sets TCP_CORK, writes a 16-byte request and at once "
+        "shutdown(SHUT_WR)s: tcp_send_fin puts the FIN on the unsent request, one segment carries both (FIN, PSH, "
+        "ACK, 16 bytes). The server reads the request and EOF (CLOSE-WAIT; its ACK of both comes with the delayed "
+        "ACK, the client then FIN-WAIT-2), answers 0.5 s later and closes (LAST-ACK, gone); the client ends in "
+        "TIME-WAIT. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40094), server=ep(NS_S, S4, 9174), extra={},
+    ),
 ]
 
 FLAG_COLS = [
@@ -830,7 +901,7 @@ def readme(manifest, versions):
     L.append("| `nft-server.txt`, `tc-client.txt` | the nftables table of the server namespace with its drop counter (bulk-loss, ipv6-loss and the scenarios that drop on the server's input); the tbf bottleneck with its drop counter (bulk-loss, ipv6-loss) |")
     L.append("| `nstat-server.txt` | syn-flood, accept-queue-overflow, syn-backlog-full-no-cookies, abort-on-overflow: the server's SYN-cookie and listen-queue counters |")
     L.append("| `nstat-client.txt` | icmp-port-unreachable, icmpv6-admin-prohibited, icmp-host-unreachable: the client's ICMP counters (TcpExtLockDroppedIcmps: ICMP errors that came while the socket was owned by the application) |")
-    L.append("| `ss-K-server.txt` | socket-killed: what `ss -K` printed for the socket it destroyed |")
+    L.append("| `ss-K-server.txt` | socket-killed, server-lost-socket, keepalive-to-rebooted-peer: what `ss -K` printed for the socket it destroyed |")
     L.append("")
     L.append("The golden follows `shared/design/tcp-analysis-rules.md` §8: one pass, empty profile, "
              "`tcp.analyze_sequence_numbers`, `tcp.relative_sequence_numbers`, `tcp.calculate_timestamps`, "

@@ -360,7 +360,9 @@ def serve_server(a):
 
 def reuse_client(a):
     """Two connections from the same port a.bind_port, a.gap seconds apart; the server closes
-    each first, so the second SYN finds the server's TIME-WAIT socket of the first."""
+    each first, so the second SYN finds the server's TIME-WAIT socket of the first. The first
+    connects at epoch a.at (at once without it)."""
+    sleep_until(a.at)
     for i in range(2):
         s = connect(a.addr, a.port, a.bind, a.bind_port)
         s.sendall(b"hello %d\n" % i)
@@ -898,6 +900,45 @@ def rst_then_close_server(a):
     ls.close()
 
 
+# --- round 7: a low-ISN SYN to TIME-WAIT, RSTs in SYN-SENT, a server that forgot its socket,
+# a FIN riding on data
+def late_request_client(a):
+    """Request, reply; at epoch a.at a second request on the idle connection (the generator has
+    made the server forget its socket silently), then wait for a reply: ECONNRESET."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /status\n")
+    log("got", recv_until(s, b"\n"))
+    sleep_until(a.at)
+    try:
+        s.sendall(b"GET /again\n")
+        log("got", s.recv(100))
+    except OSError as e:
+        log("second request:", e)
+    s.close()
+    log("client closed")
+
+
+def corked_fin_client(a):
+    """At epoch a.at: connect, then with TCP_CORK write a request and at once shutdown(SHUT_WR):
+    tcp_send_fin puts the FIN on the unsent request, one segment carries both. Read the answer to
+    EOF, close (TIME-WAIT)."""
+    sleep_until(a.at)
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    s.sendall(b"GET /last-words\n")
+    s.shutdown(socket.SHUT_WR)
+    log("client wrote its request and shut down its sending side (corked)")
+    buf = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    log("got", buf, "then EOF")
+    s.close()
+    log("client closed")
+
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -953,6 +994,8 @@ COMMANDS = {
     "queued-client": queued_client,
     "rst-reconnect-client": rst_reconnect_client,
     "rst-then-close-server": rst_then_close_server,
+    "late-request-client": late_request_client,
+    "corked-fin-client": corked_fin_client,
 }
 
 

@@ -28,7 +28,7 @@ import { KINDS } from '../src/detect/catalogue.js';
 import { evaluate, parseChecks } from '../src/detect/checks.js';
 import type { FlowRecord as Flow } from '../src/tcp/rfc793/flow.js';
 import { sourceFromChunks } from '../src/reader/index.js';
-import { runConversation, type Conversation, type Step } from './scenario/describe.js';
+import { hash32, runConversation, type Conversation, type Step } from './scenario/describe.js';
 import { frameOf } from './scenario/scenarios.js';
 import { LINKTYPE, writePcap, type PcapOptions } from './scenario/writer.js';
 import { Capture, shortConnection, type Addr, type Side } from './scenario/conns.js';
@@ -666,11 +666,22 @@ test('time_wait_pileup: "at once" means overlapping TIME_WAITs (60 s each): the 
   }
 });
 
-/** 200 connections closed first by the server, then five clients reconnect from ports still in TIME_WAIT there. */
+/**
+ * 200 connections closed first by the server, then five clients reconnect from ports still in
+ * TIME_WAIT there, each with an ISN after the old connection's last sequence number (the ISN
+ * clock ran on): a TIME_WAIT socket takes such a SYN as a new connection (Linux's
+ * tcp_timewait_state_process; one at or below it, without timestamps, only gets an ACK).
+ */
 function pileupWithReuse(): Capture {
   const cap = new Capture();
-  closedConnections(cap, 200, 'server');
-  for (let i = 0; i < 5; i++) shortConnection(cap, [CLIENT_IP, 32768 + i], LISTENER, T0 + 2_000_000 + i * 5000, 'server', `reuse ${i}`);
+  for (let i = 0; i < 200; i++) shortConnection(cap, [CLIENT_IP, 32768 + i], LISTENER, T0 + i * 5000, 'server', `old ${i}`);
+  for (let i = 0; i < 5; i++) {
+    // The old client sent its SYN, 100 bytes and its FIN: the TIME_WAIT expects ISN + 102 next.
+    const expected = (hash32(`old ${i}/client`) + 102) >>> 0;
+    let n = 0;
+    while (((hash32(`reuse ${i} ${n}/client`) - expected) | 0) <= 0) n++;
+    shortConnection(cap, [CLIENT_IP, 32768 + i], LISTENER, T0 + 2_000_000 + i * 5000, 'server', `reuse ${i} ${n}`);
+  }
   return cap;
 }
 

@@ -17,7 +17,7 @@ import { sourceFromChunks } from '../src/reader/index.js';
 import { pieces } from './helpers.js';
 import { ETHERTYPE, IPPROTO_TCP, LINKTYPE, TCP_FLAG, concat, ethernet, ipv4, ipv6, parseIPv4, parseIPv6, parseMac, tcp, writePcap, type Frame } from './scenario/writer.js';
 
-const { SYN, ACK, PSH } = TCP_FLAG;
+const { SYN, ACK, PSH, FIN } = TCP_FLAG;
 const mac = parseMac('02:00:00:00:02:01');
 const C4 = parseIPv4('192.0.2.1');
 const S4 = parseIPv4('192.0.2.2');
@@ -256,4 +256,43 @@ test("a Fast Open SYN's data acknowledged by the SYN-ACK: the client is establis
   ]);
   assert.deepEqual([flows[0].client.state, flows[0].server.state], ['ESTABLISHED', 'ESTABLISHED']);
   assert.ok(path(flows[0]).includes('client:SYN_SENT>ESTABLISHED@2'), path(flows[0]).join(' '));
+});
+
+/** established(), then the server closes first: the server in TIME_WAIT, the client gone (frames 7-10). */
+function serverTimeWait(): Array<{ ip: Uint8Array }> {
+  return [
+    ...established(),
+    { ip: ip({ from: 's', flags: FIN | ACK, seq: 5011, ack: 1011 }) },
+    { ip: ip({ from: 'c', flags: ACK, seq: 1011, ack: 5012 }) },
+    { ip: ip({ from: 'c', flags: FIN | ACK, seq: 1011, ack: 5012 }) },
+    { ip: ip({ from: 's', flags: ACK, seq: 5012, ack: 1012 }) },
+  ];
+}
+
+test("a SYN without timestamps at or below a TIME_WAIT's rcv_nxt gets an ACK, not a new connection; the RST answering that ACK ends the TIME_WAIT", async () => {
+  const { flows } = await run([
+    ...serverTimeWait(),
+    { ip: ip({ from: 'c', flags: SYN, seq: 500 }) },
+    { ip: ip({ from: 's', flags: ACK, seq: 5012, ack: 1012 }) },
+    { ip: ip({ from: 'c', flags: 0x04, seq: 1012 }) },
+  ]);
+  assert.equal(flows.length, 1);
+  assert.ok(path(flows[0]).includes('server:TIME_WAIT>CLOSED@13'), path(flows[0]).join(' '));
+  assert.match(flows[0].transitions.at(-1)?.cause ?? '', /RST in TIME_WAIT/);
+  // The SYN counts among the client's packets (6 before it, the SYN, the RST), changing nothing.
+  assert.equal(flows[0].client.packets, 8);
+});
+
+test('the TIME_WAIT host answering such a SYN with a SYN-ACK after all: a new connection, started with that SYN', async () => {
+  const { flows } = await run([
+    ...serverTimeWait(),
+    { ip: ip({ from: 'c', flags: SYN, seq: 500 }) },
+    { ip: ip({ from: 's', flags: SYN | ACK, seq: 90000, ack: 501 }) },
+    { ip: ip({ from: 'c', flags: ACK, seq: 501, ack: 90001 }) },
+  ]);
+  assert.equal(flows.length, 2);
+  assert.equal(flows[0].endReason, 'reuse');
+  assert.ok(path(flows[0]).includes('server:TIME_WAIT>CLOSED@timer'), path(flows[0]).join(' '));
+  assert.equal(flows[1].firstPacket, 11);
+  assert.deepEqual([flows[1].client.state, flows[1].server.state], ['ESTABLISHED', 'ESTABLISHED']);
 });

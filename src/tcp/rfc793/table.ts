@@ -374,7 +374,11 @@ export class FlowTable {
     // A SYN of a new ISN into a connection synchronized at both ends is held aside (synChallenged);
     // the host that challenged it may answer it after all (a SYN-ACK or RST of its ISN + 1): its old
     // connection was gone unseen, and the SYN started a new one there (answeredChallenge).
-    if (live && (f & (SYN | ACK)) === SYN && this.synChallenged(i, dir, frame, ts, p)) return c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
+    // So is one a TIME_WAIT socket only answers with an ACK (timeWaitAcks), unless it answers it after all.
+    if (live && (f & (SYN | ACK)) === SYN && (this.synChallenged(i, dir, p.seq) || this.timeWaitAcks(i, dir, p.seq, p.hasTimestamp))) {
+      this.holdSyn(i, dir, frame, ts, p);
+      return c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
+    }
     if (live && c.challenge[i] !== 0 && f & ACK && f & (SYN | RST)) this.answeredChallenge(i, row, dir, p.ack);
     // A SYN a server in SYN_RECEIVED only acknowledges and drops changes neither endpoint (its counts apart).
     const dropped = live && (f & (SYN | ACK)) === SYN && this.synRecvDrops(i, dir, p.seq);
@@ -842,16 +846,25 @@ export class FlowTable {
    * the receiver answers it with a challenge ACK and keeps its connection (RFC 5961 4.2, Linux
    * tcp_validate_incoming), and whether its sender still has the old one (a forged or stray SYN)
    * or not (a host that lost its socket, a NAT's port given to another) only what follows shows.
-   * The SYN is held aside, changing nothing (the latest, when it comes again); `answeredChallenge`
-   * starts its connection with it, or the flow's end counts it as one of the flow's packets.
+   * The SYN is held aside (holdSyn).
    */
-  private synChallenged(i: number, dir: number, frame: number, ts: number, p: DecodedPacket): boolean {
+  private synChallenged(i: number, dir: number, seq: number): boolean {
     const c = this.store.f.c;
     const x = this.store.e.c;
     if (c.sameEnds[i] !== 0) return false;
-    const side = dir === c.clientEnd[i] ? 0 : 1;
-    const s = 2 * i + side;
-    if (x.isn[s] < 0 || p.seq === x.isn[s] || !synchronized(x.state[s]) || !synchronized(x.state[s ^ 1])) return false;
+    const s = 2 * i + (dir === c.clientEnd[i] ? 0 : 1);
+    return x.isn[s] >= 0 && seq !== x.isn[s] && synchronized(x.state[s]) && synchronized(x.state[s ^ 1]);
+  }
+
+  /**
+   * Hold a SYN its receiver answers with an ACK and nothing more (synChallenged, timeWaitAcks): it
+   * changes nothing (the latest is held, when it comes again); `answeredChallenge` starts its
+   * connection with it when the receiver answers it after all, else the flow's end counts it as one
+   * of its sender's packets.
+   */
+  private holdSyn(i: number, dir: number, frame: number, ts: number, p: DecodedPacket): void {
+    const c = this.store.f.c;
+    const side = c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
     if (c.challenge[i] !== 0) this.settleChallenge(i);
     const k = this.challenges.take();
     const R = this.challenges.c;
@@ -865,7 +878,6 @@ export class FlowTable {
     R.flags[k] = p.flags;
     R.side[k] = side;
     c.challenge[i] = k + 1;
-    return true;
   }
 
   /**
@@ -905,6 +917,23 @@ export class FlowTable {
     x.ipBytes[e] += R.ipBytes[k];
     c.challenge[i] = 0;
     this.challenges.release(k);
+  }
+
+  /**
+   * A SYN (no ACK) from end `dir`, which has no socket left, to its peer in TIME_WAIT, that the
+   * TIME_WAIT socket only answers with an ACK and keeps: Linux's tcp_timewait_state_process takes a
+   * SYN as a new connection only when its sequence number is after the socket's rcv_nxt or its
+   * timestamp newer than the last one (a SYN with timestamps is taken as newer: a Linux client's
+   * clock for a four-tuple runs on). Its sender's RST to that ACK may then end the TIME_WAIT; a
+   * SYN-ACK to it (another stack's rules) shows a new connection after all (holdSyn).
+   */
+  private timeWaitAcks(i: number, dir: number, seq: number, hasTimestamp: boolean): boolean {
+    const c = this.store.f.c;
+    const x = this.store.e.c;
+    if (c.sameEnds[i] !== 0 || hasTimestamp) return false;
+    const s = 2 * i + (dir === c.clientEnd[i] ? 0 : 1);
+    if (x.state[s ^ 1] !== St.TIME_WAIT || !goneState(x.state[s]) || !x.hasSent[s]) return false;
+    return seqDiff(seq, x.sndNxt[s]) <= 0;
   }
 
   /** A SYN that starts a new connection on a tuple we already track (port reuse). */

@@ -551,8 +551,10 @@ function received(st: FlowStore, r: number, s: number, seg: Segment, senderState
         c.resetReceiverState[row] = x.state[r];
         c.resetBits[row] =
           // After the peer's data: straight after it, or after its own bare ACK of it (its application
-          // closed without reading it, or aborted: nothing from outside answers that way).
-          ((c.lastSender[row] === (r & 1) && c.lastPayload[row] > 0) || (c.lastSender[row] === (s & 1) && c.lastPayload[row] === 0 && c.lastDataSender[row] === (r & 1)) ? 1 : 0) |
+          // closed without reading it, or aborted: nothing from outside answers that way). An application's
+          // abort is a RST/ACK; a RST without ACK answers a segment: of a socket closed (data after its FIN),
+          // or, from an end that never closed, of a host with no socket for it (crashed, restarted, lost).
+          ((seg.flags & ACK || x.finSent[s]) && ((c.lastSender[row] === (r & 1) && c.lastPayload[row] > 0) || (c.lastSender[row] === (s & 1) && c.lastPayload[row] === 0 && c.lastDataSender[row] === (r & 1))) ? 1 : 0) |
           (x.hasAcked[r] && seqDiff(x.sndNxt[s], x.ackedUpTo[r]) > 0 ? 2 : 0) |
           (x.hasSent[r] && x.window[r] === 0 ? 4 : 0);
       }

@@ -213,22 +213,26 @@ test('a SYN of another ISN into an established connection draws a challenge ACK 
   assert.equal(flows[0].client.packets, 6);
 });
 
-test("the challenged SYN's sender answers the challenge ACK with a RST: the old connection is reset, the SYN sent again starts the new one", async () => {
+test("the challenged SYN's sender answers the challenge ACK with a RST: a new connect(), its old socket gone; the old connection is reset, the new one starts with that SYN", async () => {
   const { flows } = await run([
     ...established(),
     { ip: ip({ from: 'c', flags: SYN, seq: 777000 }) },
     { ip: ip({ from: 's', flags: ACK, seq: 5011, ack: 1011 }) },
+    // RFC 793's answer of a socket in SYN_SENT to an ACK of something it never sent: RST, no ACK, at SEG.ACK.
     { ip: ip({ from: 'c', flags: 0x04, seq: 1011 }) },
     { ip: ip({ from: 'c', flags: SYN, seq: 777000 }) },
     { ip: ip({ from: 's', flags: SYN | ACK, seq: 9000, ack: 777001 }) },
     { ip: ip({ from: 'c', flags: ACK, seq: 777001, ack: 9001 }) },
   ]);
   assert.equal(flows.length, 2);
-  // Reset, then ended by the new connection's SYN while it lingered for late packets.
-  assert.equal(flows[0].reset, true);
+  assert.equal(flows[0].endReason, 'reset');
   assert.deepEqual(path(flows[0]).slice(-2), ['client:ESTABLISHED>CLOSED@9', 'server:ESTABLISHED>CLOSED@9']);
-  assert.equal(flows[1].firstPacket, 10);
+  assert.equal(flows[1].firstPacket, 7);
+  assert.deepEqual(path(flows[1]).slice(0, 1), ['client:CLOSED>SYN_SENT@7']);
   assert.deepEqual([flows[1].client.state, flows[1].server.state], ['ESTABLISHED', 'ESTABLISHED']);
+  // Not so for a RST/ACK (an application's abort of the old connection): the SYN stays held, the RST resets the old one.
+  const abort = await run([...established(), { ip: ip({ from: 'c', flags: SYN, seq: 777000 }) }, { ip: ip({ from: 's', flags: ACK, seq: 5011, ack: 1011 }) }, { ip: ip({ from: 'c', flags: 0x14, seq: 1011, ack: 5011 }) }]);
+  assert.equal(abort.flows.length, 1);
 });
 
 test('a SYN-ACK answering the challenged SYN shows a new connection: it starts with that SYN, the old one ends for reuse there', async () => {

@@ -220,7 +220,7 @@ export class FlowTable {
   private readonly lone: ColumnSet<typeof LONE_COLUMNS>;
   /** SYNs held as challenged (synChallenged), one at most per flow: rare, so a small pool, not columns of every flow. */
   private readonly challenges = new Pool(
-    { frame: Float64Array, ts: Float64Array, seq: Uint32Array, len: Uint32Array, ipBytes: Uint32Array, window: Uint16Array, windowScale: Int8Array, flags: Uint16Array, side: Uint8Array },
+    { frame: Float64Array, ts: Float64Array, seq: Uint32Array, len: Uint32Array, ipBytes: Uint32Array, window: Uint16Array, windowScale: Int8Array, flags: Uint16Array, side: Uint8Array, toTimeWait: Uint8Array },
     16,
   );
   /** How long a lone SYN's flow can wait unmade: no sweep could change it sooner. */
@@ -375,11 +375,13 @@ export class FlowTable {
     // the host that challenged it may answer it after all (a SYN-ACK or RST of its ISN + 1): its old
     // connection was gone unseen, and the SYN started a new one there (answeredChallenge).
     // So is one a TIME_WAIT socket only answers with an ACK (timeWaitAcks), unless it answers it after all.
-    if (live && (f & (SYN | ACK)) === SYN && (this.synChallenged(i, dir, p.seq) || this.timeWaitAcks(i, dir, p.seq, p.hasTimestamp))) {
-      this.holdSyn(i, dir, frame, ts, p);
+    const challenged = live && (f & (SYN | ACK)) === SYN && this.synChallenged(i, dir, p.seq);
+    if (challenged || (live && (f & (SYN | ACK)) === SYN && this.timeWaitAcks(i, dir, p.seq, p.hasTimestamp))) {
+      this.holdSyn(i, dir, frame, ts, p, !challenged);
       return c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
     }
     if (live && c.challenge[i] !== 0 && f & ACK && f & (SYN | RST)) this.answeredChallenge(i, row, dir, p.ack);
+    else if (live && c.challenge[i] !== 0 && (f & (RST | SYN)) === RST && this.resetFromHeld(i, row, dir, frame, ts, p)) return c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
     // A SYN a server in SYN_RECEIVED only acknowledges and drops changes neither endpoint (its counts apart).
     const dropped = live && (f & (SYN | ACK)) === SYN && this.synRecvDrops(i, dir, p.seq);
     // The client's SYN again after an ICMP error ended its connect: the error never reached it.
@@ -862,7 +864,7 @@ export class FlowTable {
    * connection with it when the receiver answers it after all, else the flow's end counts it as one
    * of its sender's packets.
    */
-  private holdSyn(i: number, dir: number, frame: number, ts: number, p: DecodedPacket): void {
+  private holdSyn(i: number, dir: number, frame: number, ts: number, p: DecodedPacket, toTimeWait: boolean): void {
     const c = this.store.f.c;
     const side = c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
     if (c.challenge[i] !== 0) this.settleChallenge(i);
@@ -877,6 +879,7 @@ export class FlowTable {
     R.windowScale[k] = p.windowScale;
     R.flags[k] = p.flags;
     R.side[k] = side;
+    R.toTimeWait[k] = toTimeWait ? 1 : 0;
     c.challenge[i] = k + 1;
   }
 
@@ -889,13 +892,42 @@ export class FlowTable {
     const c = this.store.f.c;
     const k = c.challenge[i] - 1;
     const R = this.challenges.c;
-    const side = R.side[k];
-    const synDir = side === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
+    const synDir = R.side[k] === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
     if (dir === synDir || ack !== seqAdd(R.seq[k], 1)) return;
     c.challenge[i] = 0;
+    this.end(i, End.REUSE, R.ts[k], true);
+    this.startHeld(i, row, k);
+  }
+
+  /**
+   * A RST without ACK from the end that sent the held (challenged) SYN, at the sequence number its
+   * old connection's peer expects: the RFC 793 answer of a socket in SYN_SENT to an ACK that does not
+   * acknowledge its SYN (the challenge ACK). The SYN's sender is that new socket, its old one gone:
+   * the RST resets the old connection (delivered to it, which then ends) and the new flow starts with
+   * the held SYN. Returns false when the RST is not that one.
+   */
+  private resetFromHeld(i: number, row: number, dir: number, frame: number, ts: number, p: DecodedPacket): boolean {
+    const c = this.store.f.c;
+    const k = c.challenge[i] - 1;
+    const side = this.challenges.c.side[k];
+    const synDir = side === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
+    const x = this.store.e.c;
+    // To a TIME_WAIT the same RST comes from a host with no socket at all: it shows nothing of the SYN.
+    if (this.challenges.c.toTimeWait[k] !== 0 || dir !== synDir || p.flags & ACK || p.seq !== x.sndNxt[2 * i + side]) return false;
+    c.challenge[i] = 0;
+    this.deliver(i, dir, frame, ts, p.flags, p.seq, p.ack, p.payloadLen, p.ipEnd - p.ipOff, p.window, p.windowScale, -1);
+    this.end(i, c.reset[i] ? End.RESET : End.CLOSED, ts, true);
+    this.startHeld(i, row, k);
+    return true;
+  }
+
+  /** Flow i's old connection has ended: its held SYN (record k) starts a new flow in slot i, as that SYN would have started it. */
+  private startHeld(i: number, row: number, k: number): void {
+    const c = this.store.f.c;
+    const R = this.challenges.c;
+    const synDir = R.side[k] === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
     const ts = R.ts[k];
     const frame = R.frame[k];
-    this.end(i, End.REUSE, ts, true);
     this.start(i, row, this.nextId++, synDir, 0, this.conn.addressV4(row, synDir), 0, frame, ts, false);
     this.created++;
     if (++this.live > this.peakLive) this.peakLive = this.live;
@@ -904,6 +936,7 @@ export class FlowTable {
     this.deliver(i, synDir, frame, ts, R.flags[k], R.seq[k], 0, R.len[k], R.ipBytes[k], R.window[k], R.windowScale[k], -1);
     this.challenges.release(k);
   }
+
 
   /** Flow i ends (or moves aside) with a SYN held as challenged: it counts among its sender's packets, changing nothing. */
   private settleChallenge(i: number): void {

@@ -27,12 +27,17 @@
       SYN to A:P in CAP) + 1 + N, its sequence number 0. N = 0 is acceptable (RFC 793 p. 66/67:
       B is reset, ECONNREFUSED); any other N is not (Linux ignores it and stays SYN-SENT).
 
-Only ever sends to 192.0.2.0/24 inside the generator's namespaces.
+  forge.py ptb6 --pcap CAP --src A --sport P --dst B --dport Q --mtu M
+      An ICMPv6 Packet Too Big (MTU M) from A to B, as a router on the way would send it: it quotes
+      the first segment from B:Q to A:P in CAP whose IPv6 packet is larger than M (what CAP holds of
+      it: the headers and the start of the payload, the snaplen).
+
+Only ever sends to 192.0.2.0/24 or 2001:db8::/64 inside the generator's namespaces.
 """
 import argparse
 import sys
 
-from scapy.all import IP, TCP, PcapReader, conf, send  # noqa: E402
+from scapy.all import IP, TCP, ICMPv6PacketTooBig, IPv6, PcapReader, Raw, conf, send  # noqa: E402
 
 conf.verb = 0
 
@@ -74,12 +79,28 @@ def syn_seq(pcap, src, sport, dst, dport):
     return seq
 
 
+def too_big(pcap, src, sport, dst, dport, mtu):
+    """(the captured bytes of the IPv6 packet, its TCP seq, its length) of src:sport's first segment
+    to dst:dport in pcap longer than mtu."""
+    try:
+        for p in PcapReader(pcap):
+            if IPv6 not in p or TCP not in p:
+                continue
+            ip, t = p[IPv6], p[TCP]
+            if ip.src == src and ip.dst == dst and t.sport == sport and t.dport == dport and 40 + ip.plen > mtu:
+                return bytes(p.original)[14:], t.seq, 40 + ip.plen  # after the Ethernet header
+    except (EOFError, OSError, ValueError) as e:
+        print(f"forge: read stopped: {e}", file=sys.stderr)
+    raise SystemExit(f"forge: no packet over {mtu} bytes from {src}:{sport} to {dst}:{dport} in {pcap}")
+
+
 WHERE = {"out": "outside the window", "in": "inside the window, not at rcv_nxt", "at": "at rcv_nxt"}
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["rst", "ack", "syn", "syn-in", "rst-ack"])
+    p.add_argument("what", choices=["rst", "ack", "syn", "syn-in", "rst-ack", "ptb6"])
+    p.add_argument("--mtu", type=int, default=1280)
     p.add_argument("--pcap")
     p.add_argument("--src", required=True)
     p.add_argument("--sport", type=int, required=True)
@@ -89,9 +110,14 @@ def main():
     p.add_argument("--where", choices=["out", "in", "at"], default="out")
     a = p.parse_args()
     for addr in (a.src, a.dst):
-        if not addr.startswith("192.0.2."):
-            raise SystemExit("forge: only 192.0.2.0/24")
-    if a.what == "rst":
+        if not (addr.startswith("192.0.2.") or addr.startswith("2001:db8::")):
+            raise SystemExit("forge: only 192.0.2.0/24 or 2001:db8::/64")
+    if a.what == "ptb6":
+        quote, seq, size = too_big(a.pcap, a.dst, a.dport, a.src, a.sport, a.mtu)
+        seg = IPv6(src=a.src, dst=a.dst) / ICMPv6PacketTooBig(mtu=a.mtu) / Raw(quote)
+        print(f"forge: ICMPv6 Packet Too Big {a.src} > {a.dst} mtu {a.mtu} quoting {a.dst}:{a.dport} > {a.src}:{a.sport} "
+              f"seq {seq} ({size} bytes, {len(quote)} quoted)")
+    elif a.what == "rst":
         rcv_nxt, wnd = last_from(a.pcap, a.src, a.sport, a.dst, a.dport)
         seq = (rcv_nxt + {"out": 1 << 30, "in": 1000, "at": 0}[a.where]) & 0xFFFFFFFF
         seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="R", seq=seq, window=0)

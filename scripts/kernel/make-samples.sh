@@ -1538,6 +1538,179 @@ sc_fin_with_data() {
   end_scenario
 }
 
+# ---------------------------------------------------------------- round 8
+# a client that lost its socket reconnects from the same port, TCP_USER_TIMEOUT, an RST from
+# CLOSE-WAIT with unread data, forged RSTs to SYN-RECV, an ICMPv6 Packet Too Big
+
+# silent_kill_client PORT: as silent_kill, on the client's side: destroy the client's socket to PORT
+# with ss -K while nftables in the client's output drops the RST tcp_abort() sends
+silent_kill_client() {
+  nft_table "$NS_C" rstloss <<RULES
+  chain output {
+    type filter hook output priority filter; policy accept;
+    tcp dport $1 tcp flags & rst == rst counter drop
+  }
+RULES
+  ip netns exec "$NS_C" ss -K -tn state established "( dport = :$1 )" >"$DIR/ss-K-client.txt"
+  sleep 0.05
+  nft_drop_table "$NS_C" rstloss client
+}
+
+sc_client_lost_socket_reconnect() {
+  begin client-lost-socket-reconnect
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" rst-then-close-server --addr "$S4" --port 9190 --gap 0.6 --hold 30
+  wait_listen "$NS_S" 9190
+  local t1; t1=$(epoch_in 1.5)  # the client application reconnects from the same port at t1
+  run_bg "$NS_C" client "$PY" "$PEER" lost-reconnect-client --addr "$S4" --port 9190 --bind "$C4" --bind-port 40100 --at "$t1"
+  wait_estab "$NS_S" 9190
+  sleep 0.3
+  take_moment "an idle established connection: both ESTAB"
+  silent_kill_client 9190
+  sleep 0.1
+  take_moment "ss -K destroyed the client's socket, its RST dropped before the wire: the client has none, the server ESTAB"
+  # the new SYN meets the server's ESTABLISHED socket: a challenge ACK (RFC 5961 4.2); the client in
+  # SYN-SENT answers it with an RST <SEQ=SEG.ACK>, which resets the server's old connection, and
+  # rearms its SYN timer to TCP_TIMEOUT_MIN: that SYN retransmission, a few ms later, is dropped in
+  # the server's input (after the capture point; the quota lets the first SYN through), so the
+  # client stays SYN-SENT until the next one, about 1 s later
+  nft_table "$NS_S" synloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp sport 40100 tcp flags & (syn | ack) == syn quota over 100 bytes counter drop
+  }
+RULES
+  sleep_until "$(plus "$t1" 0.3)"
+  take_moment "the new SYN got a challenge ACK, the client's RST reset the server's old connection: the client SYN-SENT, the server none"
+  sleep_until "$(plus "$t1" 0.5)"
+  nft_drop_table "$NS_S" synloss server
+  sleep_until "$(plus "$t1" 1.35)"
+  take_moment "the SYN retransmission connected: a new connection, both ESTAB"
+  sleep_until "$(plus "$t1" 2.2)"
+  mark_end
+  end_scenario
+}
+
+sc_user_timeout_give_up() {
+  begin user-timeout-give-up
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" hold-server --addr "$S4" --port 9191 --hold 30
+  wait_listen "$NS_S" 9191
+  run_bg "$NS_C" client "$PY" "$PEER" user-timeout-client --addr "$S4" --port 9191 --bind "$C4" --bind-port 40101 --gap 0.4 --user-timeout 1500
+  wait_estab "$NS_S" 9191
+  sleep 0.2
+  # the client black-holed: all it sends is dropped in the server's input, after the capture point
+  nft_table "$NS_S" blackhole <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip saddr 192.0.2.1 tcp sport 40101 counter drop
+  }
+RULES
+  sleep 0.9  # the 1000 bytes at ~0.4 s, retransmitted at ~0.6, 1.0 s
+  take_moment "the client retransmits into the black hole"
+  sleep 1.4  # TCP_USER_TIMEOUT=1500 ms: the client gives up ~1.5 s after the data, no RST
+  take_moment "the client gave up (TCP_USER_TIMEOUT, no RST); the server still ESTAB"
+  sleep 3.0
+  take_moment "seconds later: nothing more on the wire, the server still ESTAB"
+  nft_drop_table "$NS_S" blackhole server
+  mark_end
+  end_scenario
+}
+
+sc_close_wait_unread_rst() {
+  begin close-wait-unread-rst
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.0)  # the client connects, sends its request and shuts down at t0
+  # the server never reads; at t0+0.5 it closes with the request unread (CLOSE-WAIT -> an RST)
+  run_bg "$NS_S" server "$PY" "$PEER" unread-close-server --addr "$S4" --port 9192 --at "$(plus "$t0" 0.5)"
+  wait_listen "$NS_S" 9192
+  run_bg "$NS_C" client "$PY" "$PEER" halfclose-client --addr "$S4" --port 9192 --bind "$C4" --bind-port 40102 --at "$t0"
+  sleep_until "$(plus "$t0" 0.3)"
+  take_moment "the request and the client's FIN arrived, the server reads nothing: FIN-WAIT-2 against CLOSE-WAIT"
+  sleep_until "$(plus "$t0" 0.8)"
+  take_moment "the server closed with the request unread: an RST, not a FIN; both gone"
+  sleep_until "$(plus "$t0" 1.2)"
+  mark_end
+  end_scenario
+}
+
+sc_rst_to_syn_recv_forged() {
+  begin rst-to-syn-recv-forged
+  # all the client sends but SYNs and RSTs is dropped in the server's input (after the capture
+  # point): the handshake's ACK never arrives, the server keeps the request in SYN-RECV
+  nft_table "$NS_S" ackloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp sport 40103 tcp flags & (syn | rst) == 0 counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" noaccept-server --addr "$S4" --port 9193 --backlog 16 --hold 30
+  wait_listen "$NS_S" 9193
+  local t0; t0=$(epoch_in 0.3)
+  run_bg "$NS_C" client "$PY" "$PEER" try-connect-client --addr "$S4" --port 9193 --bind "$C4" --bind-port 40103 --hold 30 --at "$t0"
+  sleep_until "$(plus "$t0" 0.3)"
+  take_moment "the handshake's ACK was dropped: the client ESTAB, the server SYN-RECV"
+  # from the client namespace with the client's tuple: an RST 2^30 past the request's rcv_nxt
+  # (outside its window: tcp_check_req ignores it), then one at rcv_nxt (the request is dropped)
+  run_fg "$NS_C" forge "$SCAPY_PY" "$FORGE" rst --pcap "$DIR/$SCEN.pcap" --src "$C4" --sport 40103 --dst "$S4" --dport 9193 --where out
+  sleep 0.2
+  take_moment "an RST outside the window was ignored: the server still SYN-RECV"
+  run_fg "$NS_C" forge "$SCAPY_PY" "$FORGE" rst --pcap "$DIR/$SCEN.pcap" --src "$C4" --sport 40103 --dst "$S4" --dport 9193 --where at
+  sleep 0.2
+  take_moment "an RST at rcv_nxt dropped the request: the server has none, the client ESTAB"
+  nft_drop_table "$NS_S" ackloss server
+  # the client's next retransmission of its request (backed off: up to about 1.6 s away) reaches
+  # the listener without a request: an RST
+  local i
+  for i in $(seq 1 80); do
+    ip netns exec "$NS_C" ss -Htn "( dport = :9193 )" | grep -q . || break
+    sleep 0.1
+  done
+  sleep 0.3
+  mark_end
+  end_scenario
+  sed 's/^/    /' "$WORK/$SCEN.forge.log"
+}
+
+sc_icmpv6_packet_too_big() {
+  begin icmpv6-packet-too-big
+  # a link with MTU 1280 on the way: nftables in the server's input drops the client's IPv6 packets
+  # over 1280 bytes (payload length over 1240), after the capture point; scapy in the server
+  # namespace sends the ICMPv6 Packet Too Big such a router would, quoting the first of them
+  nft_table "$NS_S" mtu <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip6 saddr 2001:db8::1 tcp sport 40104 ip6 length > 1240 counter drop
+  }
+RULES
+  # a 4 Mbit/s bottleneck on the client's egress, so the 384 KiB take about a second
+  ip netns exec "$NS_C" tc qdisc replace dev "$IF_C" root tbf rate 4mbit burst 15k latency 100ms
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" sink-server --addr "$S6" --port 9194
+  wait_listen "$NS_S" 9194
+  run_bg "$NS_C" client "$PY" "$PEER" bulk-client --addr "$S6" --port 9194 --bind "$C6" --bind-port 40104 --bytes 393216
+  wait_estab "$NS_S" 9194
+  sleep 0.15
+  take_moment "the client's full-size segments are lost on the small link: both ESTAB"
+  run_fg "$NS_S" forge "$SCAPY_PY" "$FORGE" ptb6 --pcap "$DIR/$SCEN.pcap" --src "$S6" --sport 9194 --dst "$C6" --dport 40104 --mtu 1280
+  sleep 0.3
+  take_moment "after the Packet Too Big the client sends 1280-byte packets: both ESTAB"
+  local i
+  for i in $(seq 1 200); do
+    ip netns exec "$NS_S" ss -Htn "( sport = :9194 )" | grep -q . || break
+    sleep 0.1
+  done
+  sleep 0.3
+  take_moment "done: the client closed first (TIME-WAIT), the server gone"
+  nft_drop_table "$NS_S" mtu server
+  ip netns exec "$NS_C" tc -s qdisc show dev "$IF_C" >"$DIR/tc-client.txt"
+  ip netns exec "$NS_C" ip -6 route get "$S6" >"$DIR/route-client.txt" 2>&1 || true
+  mark_end
+  end_scenario
+  sed 's/^/    /' "$WORK/$SCEN.forge.log"
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -1650,6 +1823,12 @@ check_server_lost_socket() { at_moment 1 client ESTAB 1 1; at_moment 1 server ES
 check_keepalive_to_rebooted_peer() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 0 0; at_moment 3 client ESTAB 0 0; expect_empty client; expect_empty server; nft_dropped server 1; expect_log client 'Connection reset'; expect_frames 'tcp.analysis.keep_alive && tcp.srcport == 40093' 1; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9173' 1; expect_no_frames 'tcp.flags.fin == 1'; }
 check_fin_with_data() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; expect_frames 'tcp.flags.fin == 1 && tcp.len > 0 && tcp.srcport == 40094' 1; expect_no_frames 'tcp.flags.reset == 1'; }
 
+check_client_lost_socket_reconnect() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 1 1; at_moment 3 client SYN-SENT 1 1; at_moment 3 server ESTAB 0 0; at_moment 4 client ESTAB 1 1; at_moment 4 server ESTAB 1 1; expect server TIME-WAIT 1 1; expect_empty client; nft_dropped client 1; nft_dropped server 1; expect_log server 'reset'; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40100' 4; expect_frames 'tcp.flags == 0x004 && tcp.srcport == 40100' 1; }
+check_user_timeout_give_up() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 1 1; at_moment 3 server ESTAB 1 1; expect_empty client; expect server ESTAB 1 1; expect_log client 'timed out'; expect_frames 'tcp.srcport == 40101 && tcp.analysis.retransmission' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_close_wait_unread_rst() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client FIN-WAIT-2 0 0; at_moment 2 server CLOSE-WAIT 0 0; expect_empty client; expect_empty server; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9192' 1; expect_no_frames 'tcp.flags.fin == 1 && tcp.srcport == 9192'; }
+check_rst_to_syn_recv_forged() { at_moment 1 client ESTAB 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 server SYN-RECV 1 1; at_moment 3 server SYN-RECV 0 0; at_moment 3 client ESTAB 1 1; expect_empty client; nft_dropped server 1; expect_frames 'tcp.flags == 0x004 && tcp.srcport == 40103' 2; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9193' 1; }
+check_icmpv6_packet_too_big() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; at_moment 3 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; nft_dropped server 1; expect_frames 'icmpv6.type == 2' 1; expect_frames 'ipv6.plen == 1240 && tcp.srcport == 40104' 10; expect_no_frames 'tcp.flags.reset == 1'; }
+
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
 forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
@@ -1659,7 +1838,8 @@ simultaneous-open syn-backlog-full-no-cookies close-with-unread-data persist-giv
 ipv6-loss synack-lost socket-killed tw-reuse-client syn-new-isn-to-syn-recv abort-on-overflow
 orphan-gets-data server-half-close ipv6-refused icmp-port-unreachable icmpv6-admin-prohibited icmp-host-unreachable
 icmp-to-syn-recv tcp-fast-open listener-closed-with-queue syn-in-established reuse-after-rst
-syn-to-time-wait-low-isn rst-in-syn-sent server-lost-socket keepalive-to-rebooted-peer fin-with-data"
+syn-to-time-wait-low-isn rst-in-syn-sent server-lost-socket keepalive-to-rebooted-peer fin-with-data
+client-lost-socket-reconnect user-timeout-give-up close-wait-unread-rst rst-to-syn-recv-forged icmpv6-packet-too-big"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

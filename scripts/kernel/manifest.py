@@ -616,6 +616,81 @@ SCENARIOS = [
         "TIME-WAIT. " + CAP + "; a ping marks the end.",
         client=ep(NS_C, C4, 40094), server=ep(NS_S, S4, 9174), extra={},
     ),
+    # ---- round 8
+    dict(
+        name="client-lost-socket-reconnect",
+        description="A connection on port 9190 from 40100 (SO_REUSEADDR) exchanges a line and goes idle. The client "
+        "forgets it silently: `ss -K` in the client namespace destroys its socket (its output in ss-K-client.txt) "
+        "while nftables in the client's output drops the RST tcp_abort() sends (see nft-client.txt): the client has "
+        "no socket, which the capture cannot show (`unseen`), the server stays ESTAB. About 1.3 s later the client "
+        "application binds 40100 again and connects: its SYN (a new ISN) reaches the server's ESTABLISHED socket, "
+        "which answers with a challenge ACK (RFC 5961 4.2: its snd_nxt, rcv_nxt of the old connection); the client, "
+        "in SYN-SENT, finds the ACK unacceptable and answers with an RST <SEQ=SEG.ACK> (tcp_rcv_synsent_state_process, "
+        "reset_and_undo), which is at the server's rcv_nxt and resets its old connection (ECONNRESET); the client "
+        "stays SYN-SENT and, its SYN not yet retransmitted, rearms its SYN timer to TCP_TIMEOUT_MIN: that "
+        "retransmission, about 12 ms later, is dropped in the server's input (after the capture point, an nftables "
+        "quota that let the first SYN through, see nft-server.txt), so the client is SYN-SENT while the server has "
+        "no socket. The next SYN retransmission, about 1 s later, finds only the listener: a new connection on the "
+        "same four-tuple, which exchanges a line; the server closes first 0.6 s later (the server TIME-WAIT, the "
+        "client gone after LAST-ACK). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40100), server=ep(NS_S, S4, 9190), extra={"connection_reset": True},
+        unseen=[{"moment": 2, "host": "client", "local": "192.0.2.1:40100", "peer": "192.0.2.2:9190",
+                 "reason": "ss -K destroyed the client's socket and nftables dropped its RST before the wire: "
+                 "nothing on the wire tells that the client has no socket until its new SYN arrives"}],
+    ),
+    dict(
+        name="user-timeout-give-up",
+        description="As retries2-give-up, but with the default tcp_retries2 (15): the client (40101) sets "
+        "TCP_USER_TIMEOUT=1500 ms on its socket. After request/response on port 9191 the client is black-holed "
+        "(nftables in the server's input drops all it sends, after the capture point, see nft-server.txt) and sends "
+        "1000 bytes: RTO retransmissions with backoff from 200 ms, and about 1.5 s after the data the client gives up "
+        "without an RST (tcp_write_timeout: the user timeout, not tcp_retries2; the RTO is clamped to what is left "
+        "of it, tcp_clamp_rto_to_user_timeout): ETIMEDOUT, its socket gone. The server, which never got the data, "
+        "stays ESTAB; nothing more is sent for about 3 s. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40101), server=ep(NS_S, S4, 9191), extra={},
+        unseen=[{"moment": 2, "host": "client", "local": "192.0.2.1:40101", "peer": "192.0.2.2:9191",
+                 "reason": "TCP_USER_TIMEOUT is a socket option the wire does not carry: shortly after the give-up "
+                 "the capture looks the same as a sender still waiting for its next retransmission, which the "
+                 "backoff seen (twice the last gap) puts more than a second later"}],
+    ),
+    dict(
+        name="close-wait-unread-rst",
+        description="The client connects from 40102 to port 9192, sends a request and at once shutdown(SHUT_WR)s "
+        "(its FIN). The server never reads: its socket is CLOSE-WAIT with the request in its receive buffer, the "
+        "client FIN-WAIT-2. 0.5 s later the server close()s with the request unread: tcp_close sends an RST/ACK "
+        "instead of a FIN (data was lost; the FIN itself does not count) and the socket is gone at once; the RST "
+        "ends the client's FIN-WAIT-2 (ECONNRESET in its recv()): both gone, no FIN from the server. " + CAP +
+        "; a ping marks the end.",
+        client=ep(NS_C, C4, 40102), server=ep(NS_S, S4, 9192), extra={"connection_reset": True},
+    ),
+    dict(
+        name="rst-to-syn-recv-forged",
+        description="nftables in the server's input drops all the client sends to port 9193 but SYNs and RSTs (after "
+        "the capture point, see nft-server.txt). The client connects from 40103 to a listener that never accepts: "
+        "the server answers the SYN and keeps a request in SYN-RECV, the client is ESTAB, and its handshake ACK and "
+        "request (with their retransmissions) never reach the server. scapy in the client namespace forges two RSTs "
+        "with the client's tuple, their sequence numbers read from the live capture (the SYN-ACK's acknowledgment "
+        "number, the request's rcv_nxt): one 2^30 beyond it, outside the window: tcp_check_req ignores it (no "
+        "answer), the request stays SYN-RECV; then one at rcv_nxt: the request is dropped (embryonic_reset, no "
+        "answer), the server has no socket, the client is still ESTAB. The rule goes; the client's next "
+        "retransmission of its request reaches the listener, which has no request for it: an RST (tcp_v4_send_reset), "
+        "the client is reset (ECONNRESET), both gone. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40103), server=ep(NS_S, S4, 9193), extra={"connection_reset": True},
+    ),
+    dict(
+        name="icmpv6-packet-too-big",
+        description="The client sends 384 KiB over IPv6, [2001:db8::1]:40104 to [2001:db8::2]:9194, through a 4 Mbit/s "
+        "tbf bottleneck on its own egress. A link with MTU 1280 on the way is emulated by nftables in the server's "
+        "input dropping the client's packets over 1280 bytes (after the capture point, see nft-server.txt): the "
+        "client's full-size segments (1500-byte packets) are lost. scapy in the server namespace then sends, as a "
+        "router would, an ICMPv6 Packet Too Big (MTU 1280) quoting the first of them (read from the live capture, "
+        "as much as the snaplen kept): tcp_v6_err finds the quoted sequence number unacknowledged, lowers the "
+        "path MTU (tcp_v6_mtu_reduced: tcp_sync_mss, tcp_simple_retransmit) and the client resends what is "
+        "outstanding in 1280-byte packets, and sends the rest so (route-client.txt: the cached PMTU). No state "
+        "changes: both ESTAB, then the client closes first (client TIME-WAIT, the server gone). " + CAP +
+        "; a ping marks the end.",
+        client=ep(NS_C, C6, 40104), server=ep(NS_S, S6, 9194), extra={},
+    ),
 ]
 
 FLAG_COLS = [
@@ -894,10 +969,11 @@ def readme(manifest, versions):
     L.append("| `moments/<n>-client.txt`, `moments/<n>-server.txt` | timeline scenarios: `ss -tanoH` in each namespace at moment n during the scenario; `# before <epoch>` and `# after <epoch>` (`date +%s.%N`, the clock of the capture's timestamps) bracket the moment the kernel's table was read |")
     L.append("| `nft-client.txt` | the nftables table of the client namespace with its drop counter, where a scenario drops on the client's output |")
     L.append("| `tshark.tsv` | tshark golden: line 1 `# <tshark --version | head -1> | options`, line 2 the header, then one line per TCP frame |")
-    L.append("| `nft-server.txt`, `tc-client.txt` | the nftables table of the server namespace with its drop counter (bulk-loss, ipv6-loss and the scenarios that drop on the server's input); the tbf bottleneck with its drop counter (bulk-loss, ipv6-loss) |")
+    L.append("| `nft-server.txt`, `tc-client.txt` | the nftables table of the server namespace with its drop counter (bulk-loss, ipv6-loss and the scenarios that drop on the server's input); the tbf bottleneck with its drop counter (bulk-loss, ipv6-loss, icmpv6-packet-too-big) |")
     L.append("| `nstat-server.txt` | syn-flood, accept-queue-overflow, syn-backlog-full-no-cookies, abort-on-overflow: the server's SYN-cookie and listen-queue counters |")
     L.append("| `nstat-client.txt` | icmp-port-unreachable, icmpv6-admin-prohibited, icmp-host-unreachable: the client's ICMP counters (TcpExtLockDroppedIcmps: ICMP errors that came while the socket was owned by the application) |")
-    L.append("| `ss-K-server.txt` | socket-killed, server-lost-socket, keepalive-to-rebooted-peer: what `ss -K` printed for the socket it destroyed |")
+    L.append("| `ss-K-server.txt`, `ss-K-client.txt` | socket-killed, server-lost-socket, keepalive-to-rebooted-peer (server), client-lost-socket-reconnect (client): what `ss -K` printed for the socket it destroyed |")
+    L.append("| `route-client.txt` | icmpv6-packet-too-big: `ip -6 route get` of the server in the client namespace at the end (the path MTU the Packet Too Big left) |")
     L.append("")
     L.append("The golden follows `shared/design/tcp-analysis-rules.md` §8: one pass, empty profile, "
              "`tcp.analyze_sequence_numbers`, `tcp.relative_sequence_numbers`, `tcp.calculate_timestamps`, "

@@ -939,6 +939,49 @@ def corked_fin_client(a):
     log("client closed")
 
 
+# --- round 8: a client that lost its socket reconnects from the same port, TCP_USER_TIMEOUT
+def lost_reconnect_client(a):
+    """Request, reply, then quiet: the generator destroys the socket silently (ss -K, its RST
+    dropped). At epoch a.at the application closes the dead socket, binds the same port again
+    and connects (its SYN meets the server's old connection), request, read to EOF, close."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"hello 0\n")
+    log("got", recv_until(s, b"\n"))
+    sleep_until(a.at)
+    e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    log("old socket SO_ERROR:", e, "(ss -K: ECONNABORTED is 103)")
+    s.close()
+    t0 = time.monotonic()
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    log("reconnected after %.3f s" % (time.monotonic() - t0))
+    s.sendall(b"hello 1\n")
+    n = recv_to_eof(s)
+    log("connection 1 got", n, "bytes, then EOF")
+    s.close()
+    log("client closed")
+
+
+def user_timeout_client(a):
+    """As send-and-wait-client with TCP_USER_TIMEOUT = a.user_timeout ms on the socket: request,
+    reply; a.gap seconds later 1000 bytes more (black-holed), then wait: ETIMEDOUT after the user
+    timeout, whatever tcp_retries2 says."""
+    def opts(s):
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, a.user_timeout)
+
+    s = connect(a.addr, a.port, a.bind, a.bind_port, before=opts)
+    s.sendall(b"hi\n")
+    log("got", recv_until(s, b"\n"))
+    time.sleep(a.gap)
+    s.sendall(b"\x33" * 1000)
+    t0 = time.monotonic()
+    try:
+        d = s.recv(100)
+        log("recv", d)
+    except OSError as e:
+        log("gave up after %.2f s:" % (time.monotonic() - t0), e)
+    s.close()
+
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -996,6 +1039,8 @@ COMMANDS = {
     "rst-then-close-server": rst_then_close_server,
     "late-request-client": late_request_client,
     "corked-fin-client": corked_fin_client,
+    "lost-reconnect-client": lost_reconnect_client,
+    "user-timeout-client": user_timeout_client,
 }
 
 
@@ -1019,6 +1064,7 @@ def main():
     p.add_argument("--rcvbuf", type=int, default=2048)
     p.add_argument("--read", type=int, default=0)
     p.add_argument("--tail", type=int, default=0, help="answer-close-at-server: bytes written just before close")
+    p.add_argument("--user-timeout", type=int, default=0, help="user-timeout-client: TCP_USER_TIMEOUT in ms")
     p.add_argument("--at", type=float, default=0.0, help="epoch time (time.time()) of the scripted step")
     a = p.parse_args()
     COMMANDS[a.cmd](a)

@@ -45,6 +45,7 @@ export const Cause = {
   RECEIVED_ICMP_PROHIBITED: 37,
   RECEIVED_ICMP_ERROR: 38,
   RECEIVED_ICMP_REQUEST_DROPPED: 39,
+  SILENT_GAVE_UP: 40,
 } as const;
 export type CauseCode = (typeof Cause)[keyof typeof Cause];
 
@@ -95,6 +96,7 @@ const CAUSE_TEXT: readonly string[] = [
   'received ICMP administratively prohibited for its handshake: connect() failed (EHOSTUNREACH; over IPv6 EACCES)',
   'received an ICMP error for its handshake (time exceeded, parameter problem, or unreachable): connect() failed',
   'received an ICMP error for its SYN-ACK: the request was dropped (back to LISTEN)',
+  'gave up retransmitting before tcp_retries2 (TCP_USER_TIMEOUT, or a smaller tcp_retries2): no retransmission came when the next was due',
 ];
 
 /** Every cause's text for a table with these timers (made once per table, read at the edges). */

@@ -414,6 +414,15 @@ export class FlowStore {
     c.logCount[row]++;
   }
 
+  /** The state `side`'s last change came from, when that change went to `to` for `cause`; else -1. */
+  lastFrom(row: number, side: number, to: number, cause: number): number {
+    const code = this.log.c.code;
+    let last = NONE;
+    for (let i = this.f.c.logHead[row]; i !== NONE; i = this.log.next[i]) if (((code[i] >> 8) & 1) === side) last = i;
+    if (last === NONE || (code[last] & 15) !== to || code[last] >>> 10 !== cause) return -1;
+    return (code[last] >> 4) & 15;
+  }
+
   /**
    * Take back `side`'s last change if it went from `from` to `to` (hindsight: later packets
    * proved the segment behind it never arrived). Returns the time of the side's change before

@@ -137,7 +137,10 @@ export function segment(st: FlowStore, s: number, r: number, seg: Segment, rules
     confirmReceipts(st, s, seg.ack, seg, true);
     noteHole(st, s, seg);
   }
-  if (!(seg.flags & (RST | SYN)) && x.state[s] === St.CLOSED) resetNeverArrived(st, s, seg);
+  if (!(seg.flags & (RST | SYN)) && x.state[s] === St.CLOSED) {
+    resetNeverArrived(st, s, seg);
+    resetNotItsOwn(st, s, seg);
+  }
   sent(st, s, r, seg, reset);
   x.lastSendFrame[s] = seg.frame;
   x.lastSendTs[s] = seg.ts;
@@ -378,8 +381,13 @@ function sent(st: FlowStore, s: number, r: number, seg: Segment, reset: number):
   }
   if (f & SYN && !(f & ACK)) {
     x.synsSent[s]++;
-    x.synGapUs[s] = x.synsSent[s] > 1 ? seg.ts - x.lastSynTs[s] : 0;
-    x.lastSynTs[s] = seg.ts;
+    // A SYN sent again within TCP_RTO_MIN of the last is no step of the backoff (the first RTO is 1 s):
+    // Linux's resend at TCP_TIMEOUT_MIN after a RST answering an ACK of nothing it sent. Its timer
+    // goes on from the SYN before.
+    if (x.synsSent[s] === 1 || seg.ts - x.lastSynTs[s] >= RTO_MIN_US) {
+      x.synGapUs[s] = x.synsSent[s] > 1 ? seg.ts - x.lastSynTs[s] : 0;
+      x.lastSynTs[s] = seg.ts;
+    }
     if (x.state[s] === St.CLOSED) {
       x.isn[s] = seg.seq;
       x.synFrame[s] = seg.frame;
@@ -534,6 +542,28 @@ function resetNeverArrived(st: FlowStore, s: number, seg: Segment): void {
   x.since[s] = since;
   c.reset[row] = 0;
   c.goneAt[row] = -1;
+}
+
+/**
+ * s, taken as gone by a RST sent with its address and port, sends a segment of that connection
+ * again (no SYN, no RST, in its own sequence space) later: a socket that sent a RST is gone and
+ * sends nothing more, so that RST was not its own (forged, or a middlebox's in its name). Hindsight
+ * takes back s's change to CLOSED; what the RST did to its receiver stands.
+ */
+function resetNotItsOwn(st: FlowStore, s: number, seg: Segment): void {
+  const x = st.e.c;
+  const row = s >> 1;
+  // Not for a RST taken only because a lenient profile (rfc793) takes any in the window: its premise.
+  if (!x.hasSent[s] || seg.ts <= x.since[s] || st.f.c.resetBits[row] & IN_WINDOW_ONLY) return;
+  const d = seqDiff(seg.seq, x.sndNxt[s]);
+  if (d > 0 || d < -MAX_IN_FLIGHT) return;
+  const back = st.lastFrom(row, s & 1, St.CLOSED, Cause.SENT_RST);
+  if (back < 0 || goneState(back) || back === St.SYN_SENT) return;
+  const since = st.revokeLast(row, s & 1, back, St.CLOSED, Cause.SENT_RST);
+  if (since < 0) return;
+  x.state[s] = back;
+  x.since[s] = since;
+  st.f.c.goneAt[row] = -1;
 }
 
 function received(st: FlowStore, r: number, s: number, seg: Segment, senderState: number, reset: number, rules: StackRules): void {

@@ -1186,6 +1186,10 @@ export class FlowTable {
       } else if (orphan >= 0 && (due < 0 || orphan < due)) {
         if (now >= orphan) enter(st, e, St.CLOSED, 0, orphan, Cause.ORPHAN_GAVE_UP, true);
       } else if (due >= 0 && now >= due) enter(st, e, St.CLOSED, 0, due, Cause.DATA_GAVE_UP, true);
+      else {
+        const silent = this.silentGiveUp(e);
+        if (silent >= 0 && (due < 0 || silent < due) && now >= this.silentEvidence(e, silent)) enter(st, e, St.CLOSED, 0, silent, Cause.SILENT_GAVE_UP, true);
+      }
     }
   }
 
@@ -1204,7 +1208,24 @@ export class FlowTable {
     const due = this.dataGiveUp(e);
     const orphan = this.orphanGiveUp(e);
     const probe = this.probeGiveUp(e);
-    return Math.min(due < 0 ? Infinity : due, orphan < 0 ? Infinity : orphan, probe < 0 ? Infinity : probe);
+    const silent = this.silentGiveUp(e);
+    return Math.min(due < 0 ? Infinity : due, orphan < 0 ? Infinity : orphan, probe < 0 ? Infinity : probe, silent < 0 ? Infinity : this.silentEvidence(e, silent));
+  }
+
+  /**
+   * When an end retransmitting unacknowledged data with backoff would have sent its next
+   * retransmission (its last one's time plus twice the last wait, at most RTO_MAX), when it had sent
+   * nothing since its last one; -1 when that does not apply (fewer than two retransmissions: no
+   * backoff to read). If none came by `silentEvidence`, it gave up there, before tcp_retries2 would
+   * have (TCP_USER_TIMEOUT, or the host's tcp_retries2 smaller than ours): its socket is gone.
+   */
+  private silentGiveUp(e: number): number {
+    const x = this.store.e.c;
+    if (x.retransmissionsUnacked[e] < 2 || x.unackedSince[e] < 0 || x.retransmitGapUs[e] <= 0 || x.lastSendTs[e] > x.lastRetransmissionTs[e]) return -1;
+    return x.lastRetransmissionTs[e] + Math.min(2 * x.retransmitGapUs[e], RTO_MAX_US);
+  }
+  private silentEvidence(e: number, due: number): number {
+    return due + Math.max(Math.min(2 * this.store.e.c.retransmitGapUs[e], RTO_MAX_US), RTO_INIT_US);
   }
 
   /**
@@ -1259,8 +1280,9 @@ export class FlowTable {
   private synGiveUp(e: number): number {
     if (this.synBudget === Infinity) return -1;
     const x = this.store.e.c;
-    const next = x.synsSent[e] >= 2 ? x.lastSynTs[e] + Math.min(2 * x.synGapUs[e], RTO_MAX_US) : x.lastSynTs[e] + RTO_INIT_US;
-    if (next - x.synTs[e] >= this.synBudget || x.synsSent[e] >= 2) return next;
+    // A backoff to read once a SYN was sent again on its timer (synGapUs: the last wait).
+    const next = x.synGapUs[e] > 0 ? x.lastSynTs[e] + Math.min(2 * x.synGapUs[e], RTO_MAX_US) : x.lastSynTs[e] + RTO_INIT_US;
+    if (next - x.synTs[e] >= this.synBudget || x.synGapUs[e] > 0) return next;
     return -1;
   }
 

@@ -1,10 +1,13 @@
 /**
- * Segments from outside a connection's own exchange, as Linux takes them. ICMP and ICMPv6 errors
- * quoting a TCP segment (tcp_v4_err/tcp_v6_err): a connect in SYN-SENT fails at once, a request
- * socket is dropped only by the kinds that abort it, an established connection takes the error as
- * soft. A SYN of a new ISN into a synchronized connection: a challenge ACK, nothing changes, until
- * what follows shows a new connection (RFC 5961 4.2). samples/kernel's icmp-*, syn-in-established
- * and tcp-fast-open captures are the kernel's own word on the same rules.
+ * Rules of Linux's TCP beyond RFC 793 that the state machine follows, on hand-built captures.
+ * Segments from outside a connection's own exchange: ICMP and ICMPv6 errors quoting a TCP segment
+ * (tcp_v4_err/tcp_v6_err: a connect in SYN-SENT fails at once, a request socket is dropped only
+ * by the kinds that abort it, an established connection takes the error as soft); a SYN of a new
+ * ISN into a synchronized connection (a challenge ACK, nothing changes until what follows shows a
+ * new connection: RFC 5961 4.2); a SYN a TIME_WAIT only answers with an ACK. And silences: an end
+ * that stops retransmitting before tcp_retries2 gave up (TCP_USER_TIMEOUT). samples/kernel's icmp-*,
+ * syn-in-established, syn-to-time-wait-low-isn, tcp-fast-open and user-timeout captures are the
+ * kernel's own word on the same rules.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -27,6 +30,8 @@ const S6 = parseIPv6('2001:db8::2');
 
 interface Seg {
   from: 'c' | 's';
+  /** The client's port (40000). */
+  port?: number;
   flags: number;
   seq: number;
   ack?: number;
@@ -36,7 +41,7 @@ interface Seg {
 /** A segment between C and S (ports 40000 and 9150) as its IP packet. */
 function ip(s: Seg, v6 = false): Uint8Array {
   const [src, dst] = s.from === 'c' ? (v6 ? [C6, S6] : [C4, S4]) : v6 ? [S6, C6] : [S4, C4];
-  const [sp, dp] = s.from === 'c' ? [40000, 9150] : [9150, 40000];
+  const [sp, dp] = s.from === 'c' ? [s.port ?? 40000, 9150] : [9150, s.port ?? 40000];
   const t = tcp({ srcPort: sp, dstPort: dp, seq: s.seq, ack: s.ack ?? 0, flags: s.flags, window: 64240, payload: new Uint8Array(s.len ?? 0) }, src, dst);
   return v6 ? ipv6(src, dst, IPPROTO_TCP, t, { hopLimit: 64, flowLabel: 0 }) : ipv4(src, dst, IPPROTO_TCP, t, { ttl: 64, id: 1, df: true });
 }
@@ -49,12 +54,13 @@ function icmp6(from: Uint8Array, to: Uint8Array, type: number, code: number, quo
   return ipv6(from, to, 58, concat([Uint8Array.of(type, code, 0, 0, 0, 0, 0, 0), quoted.subarray(0, 48)]), { hopLimit: 64, flowLabel: 0 });
 }
 
-function capture(packets: Array<{ ip: Uint8Array; v6?: boolean }>): Uint8Array {
-  const frames: Frame[] = packets.map((p, i) => ({ tsNs: BigInt(1_700_000_000_000_000 + i * 10_000) * 1000n, bytes: ethernet(mac, mac, p.v6 ? ETHERTYPE.IPV6 : ETHERTYPE.IPV4, p.ip) }));
+/** Packets 10 ms apart, or at `at` seconds from the first. */
+function capture(packets: Array<{ ip: Uint8Array; v6?: boolean; at?: number }>): Uint8Array {
+  const frames: Frame[] = packets.map((p, i) => ({ tsNs: BigInt(1_700_000_000_000_000 + Math.round((p.at ?? i / 100) * 1e6)) * 1000n, bytes: ethernet(mac, mac, p.v6 ? ETHERTYPE.IPV6 : ETHERTYPE.IPV4, p.ip) }));
   return writePcap({ endian: 'le', precision: 'us', linkType: LINKTYPE.ETHERNET, snaplen: 65535 }, frames);
 }
 
-async function run(packets: Array<{ ip: Uint8Array; v6?: boolean }>): Promise<{ flows: FlowRecord[]; findings: Finding[] }> {
+async function run(packets: Array<{ ip: Uint8Array; v6?: boolean; at?: number }>): Promise<{ flows: FlowRecord[]; findings: Finding[] }> {
   const flows: FlowRecord[] = [];
   const findings: Finding[] = [];
   await analyzeCapture('icmp.pcap', sourceFromChunks(pieces(capture(packets), 0)), { onFlowEnd: (f) => flows.push(f.snapshot()), onFinding: (f) => findings.push(f) });
@@ -299,4 +305,54 @@ test('the TIME_WAIT host answering such a SYN with a SYN-ACK after all: a new co
   assert.ok(path(flows[0]).includes('server:TIME_WAIT>CLOSED@timer'), path(flows[0]).join(' '));
   assert.equal(flows[1].firstPacket, 11);
   assert.deepEqual([flows[1].client.state, flows[1].server.state], ['ESTABLISHED', 'ESTABLISHED']);
+});
+
+test('an end that stops retransmitting before tcp_retries2 gave up where its next retransmission was due, once the capture shows none came', async () => {
+  const data = (at: number) => ({ ip: ip({ from: 'c', flags: ACK | PSH, seq: 1011, ack: 5011, len: 100 }), at });
+  // Sent at 1 s, retransmitted after 0.2, 0.4 and 0.8 s: the next was due 1.6 s after the last (at 3 s).
+  const lost = [...established(), data(1), data(1.2), data(1.6), data(2.4)];
+  // The capture goes on (another connection) long past that: it gave up at 4 s.
+  const on = await run([...lost, { ip: ip({ from: 'c', flags: SYN, seq: 1, port: 41000 }), at: 9 }]);
+  const gone = on.flows.find((f) => f.client.port === 40000)!;
+  assert.deepEqual(path(gone).slice(-1), ['client:ESTABLISHED>CLOSED@timer']);
+  assert.equal(gone.transitions.at(-1)?.ts, 1_700_000_000_000_000 + 4_000_000);
+  assert.match(gone.transitions.at(-1)?.cause ?? '', /TCP_USER_TIMEOUT/);
+  assert.equal(gone.server.state, 'ESTABLISHED');
+  // Ending before the evidence (the next retransmission's time and one more wait), nothing is said.
+  const cut = await run([...lost, { ip: ip({ from: 'c', flags: SYN, seq: 1, port: 41000 }), at: 4.5 }]);
+  assert.equal(cut.flows.find((f) => f.client.port === 40000)!.client.state, 'ESTABLISHED');
+  // With one retransmission only there is no backoff to read: nothing either.
+  const once = await run([...established(), data(1), data(1.2), { ip: ip({ from: 'c', flags: SYN, seq: 1, port: 41000 }), at: 9 }]);
+  assert.equal(once.flows.find((f) => f.client.port === 40000)!.client.state, 'ESTABLISHED');
+});
+
+test("a RST in an end's name that it did not send: the end sends on in its own sequence space, so it was never gone", async () => {
+  const { flows } = await run([
+    ...established(),
+    // Forged with the client's address and port, at the server's rcv_nxt: the server takes it.
+    { ip: ip({ from: 'c', flags: 0x04, seq: 1011 }) },
+    // The client's own data after it (a second later): its socket never sent that RST.
+    { ip: ip({ from: 'c', flags: ACK | PSH, seq: 1011, ack: 5011, len: 10 }), at: 1.07 },
+  ]);
+  const p = path(flows[0]);
+  assert.ok(p.includes('server:ESTABLISHED>CLOSED@7'), p.join(' '));
+  assert.ok(!p.includes('client:ESTABLISHED>CLOSED@7'), p.join(' '));
+  assert.equal(flows[0].client.state, 'ESTABLISHED');
+});
+
+test("a SYN sent again within 200 ms (Linux's resend at TCP_TIMEOUT_MIN after a RST to an ACK of nothing it sent) is no step of the backoff", async () => {
+  const syn = (at: number) => ({ ip: ip({ from: 'c', flags: SYN, seq: 1000 }), at });
+  const { flows } = await run([
+    syn(0),
+    { ip: ip({ from: 's', flags: ACK, seq: 5000, ack: 77 }), at: 0.0001 },
+    { ip: ip({ from: 'c', flags: 0x04, seq: 77 }), at: 0.0002 },
+    syn(0.012),
+    syn(1.052),
+    { ip: ip({ from: 's', flags: SYN | ACK, seq: 9000, ack: 1001 }), at: 1.0521 },
+    { ip: ip({ from: 'c', flags: ACK, seq: 1001, ack: 9001 }), at: 1.0522 },
+  ]);
+  // Read as a backoff from 12 ms, the next SYN was due at 36 ms, and none by 1.036 s meant a give-up:
+  // the SYN at 1.052 s would have started another flow.
+  assert.equal(flows.length, 1);
+  assert.deepEqual([flows[0].client.state, flows[0].server.state], ['ESTABLISHED', 'ESTABLISHED']);
 });

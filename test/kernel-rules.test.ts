@@ -15,6 +15,7 @@ import { analyzeCapture } from '../src/pipeline.js';
 import { DecodedPacket, Status, decodeFrame } from '../src/decode/index.js';
 import { Icmp, ICMP_ABORTS_REQUEST } from '../src/decode/icmp.js';
 import type { FlowRecord } from '../src/tcp/rfc793/flow.js';
+import { STACK_PROFILES, type FlowTableOptions } from '../src/tcp/rfc793/table.js';
 import type { Finding } from '../src/detect/finding.js';
 import { sourceFromChunks } from '../src/reader/index.js';
 import { pieces } from './helpers.js';
@@ -60,10 +61,10 @@ function capture(packets: Array<{ ip: Uint8Array; v6?: boolean; at?: number }>):
   return writePcap({ endian: 'le', precision: 'us', linkType: LINKTYPE.ETHERNET, snaplen: 65535 }, frames);
 }
 
-async function run(packets: Array<{ ip: Uint8Array; v6?: boolean; at?: number }>): Promise<{ flows: FlowRecord[]; findings: Finding[] }> {
+async function run(packets: Array<{ ip: Uint8Array; v6?: boolean; at?: number }>, flowOptions: Partial<FlowTableOptions> = {}): Promise<{ flows: FlowRecord[]; findings: Finding[] }> {
   const flows: FlowRecord[] = [];
   const findings: Finding[] = [];
-  await analyzeCapture('icmp.pcap', sourceFromChunks(pieces(capture(packets), 0)), { onFlowEnd: (f) => flows.push(f.snapshot()), onFinding: (f) => findings.push(f) });
+  await analyzeCapture('icmp.pcap', sourceFromChunks(pieces(capture(packets), 0)), { onFlowEnd: (f) => flows.push(f.snapshot()), onFinding: (f) => findings.push(f), flowOptions });
   return { flows, findings };
 }
 
@@ -355,4 +356,53 @@ test("a SYN sent again within 200 ms (Linux's resend at TCP_TIMEOUT_MIN after a 
   // the SYN at 1.052 s would have started another flow.
   assert.equal(flows.length, 1);
   assert.deepEqual([flows[0].client.state, flows[0].server.state], ['ESTABLISHED', 'ESTABLISHED']);
+});
+
+test('a silent give-up is taken back when the end sends again; the rfc793 profile infers none', async () => {
+  const data = (at: number) => ({ ip: ip({ from: 'c', flags: ACK | PSH, seq: 1011, ack: 5011, len: 100 }), at });
+  const other = (at: number) => ({ ip: ip({ from: 'c', flags: SYN, seq: 1, port: 41000 }), at });
+  // Its retransmission due at 4.0 s is missing from the capture; the next one (7.2 s) and an answer are in it.
+  const back = await run([...established(), data(1), data(1.2), data(1.6), data(2.4), other(6.5), data(7.2), { ip: ip({ from: 's', flags: ACK, seq: 5011, ack: 1111 }), at: 7.25 }, other(20)]);
+  const f = back.flows.find((x) => x.client.port === 40000)!;
+  assert.equal(f.client.state, 'ESTABLISHED', path(f).join(' '));
+  assert.ok(!f.transitions.some((t) => /TCP_USER_TIMEOUT/.test(t.cause)), path(f).join(' '));
+  const rfc = await run([...established(), data(1), data(1.2), data(1.6), data(2.4), other(9)], STACK_PROFILES.rfc793);
+  assert.equal(rfc.flows.find((x) => x.client.port === 40000)!.client.state, 'ESTABLISHED');
+});
+
+test('an ICMP error the client never took: its handshake goes on, and it is established, with no finding', async () => {
+  const syn = ip({ from: 'c', flags: SYN, seq: 1000 });
+  const { flows, findings } = await run([
+    { ip: syn },
+    { ip: icmp4(ROUTER4, C4, 11, 0, syn) },
+    { ip: ip({ from: 's', flags: SYN | ACK, seq: 5000, ack: 1001 }) },
+    { ip: ip({ from: 'c', flags: ACK, seq: 1001, ack: 5001 }) },
+    { ip: ip({ from: 'c', flags: ACK | PSH, seq: 1001, ack: 5001, len: 10 }) },
+  ]);
+  assert.equal(flows.length, 1);
+  assert.deepEqual([flows[0].client.state, flows[0].server.state], ['ESTABLISHED', 'ESTABLISHED'], path(flows[0]).join(' '));
+  assert.deepEqual(
+    findings.filter((x) => x.kind === 'icmp_unreachable'),
+    [],
+  );
+});
+
+test("a held SYN's connection shown by its sender's ACK (the SYN-ACK not captured), and a held SYN sent again", async () => {
+  const lostAnswer = await run([
+    ...established(),
+    { ip: ip({ from: 'c', flags: SYN, seq: 777000 }), at: 100 },
+    { ip: ip({ from: 'c', flags: ACK, seq: 777001, ack: 9001 }), at: 100.01 },
+    { ip: ip({ from: 'c', flags: ACK | PSH, seq: 777001, ack: 9001, len: 10 }), at: 100.02 },
+  ]);
+  assert.equal(lostAnswer.flows.length, 2);
+  assert.equal(lostAnswer.flows[1].firstPacket, 7);
+  const again = await run([
+    ...established(),
+    { ip: ip({ from: 'c', flags: SYN, seq: 777000 }), at: 100 },
+    { ip: ip({ from: 'c', flags: SYN, seq: 777000 }), at: 101 },
+    { ip: ip({ from: 's', flags: SYN | ACK, seq: 9000, ack: 777001 }), at: 101.001 },
+  ]);
+  assert.equal(again.flows.length, 2);
+  assert.deepEqual([again.flows[1].firstPacket, again.flows[1].client.synsSent, again.flows[1].client.packets], [7, 2, 2]);
+  assert.equal(again.flows[0].client.packets, 4);
 });

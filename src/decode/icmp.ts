@@ -76,8 +76,9 @@ function icmpV6(p: DecodedPacket, b: Uint8Array, off: number, end: number): numb
   } else if (type === 3) kind = Icmp.TIME_EXCEEDED;
   else if (type === 4) kind = Icmp.PARAMETER_PROBLEM;
   if (kind === Icmp.NONE) return Status.NON_TCP;
-  // icmpv6_err_convert's `fatal`: prohibited, policy, reject route, port unreachable, parameter problem.
-  const abort = kind === Icmp.PROHIBITED || kind === Icmp.PORT_UNREACHABLE || kind === Icmp.PARAMETER_PROBLEM;
+  // icmpv6_err_convert's `fatal`: prohibited, policy, reject route, port unreachable, codes past
+  // those it knows, parameter problem.
+  const abort = kind === Icmp.PROHIBITED || kind === Icmp.PORT_UNREACHABLE || kind === Icmp.PARAMETER_PROBLEM || (type === 1 && code > 6);
   return quoted(p, b, off + 8, end, kind, abort, type, code);
 }
 

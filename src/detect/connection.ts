@@ -5,7 +5,7 @@
  */
 import { formatEndpoint } from '../util/address.js';
 import type { EndpointView, FlowView, IcmpInfo, Side } from '../tcp/rfc793/flow.js';
-import { ICMP_NAMES } from '../decode/icmp.js';
+import { ICMP_NAMES, Icmp } from '../decode/icmp.js';
 import { TcpState } from '../tcp/rfc793/tcp-state.js';
 import type { Emit, Finding } from './finding.js';
 
@@ -201,7 +201,7 @@ export function connectionFindings(
 }
 
 /** By Icmp kind (decode/icmp.ts): the error connect() returns on Linux, and what usually sends it. */
-const ICMP_ERRNO = ['', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED', 'EHOSTUNREACH; over IPv6 EACCES', 'EHOSTUNREACH or another', 'EHOSTUNREACH', 'EPROTO'];
+const ICMP_ERRNO = ['', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED', 'EHOSTUNREACH', 'EHOSTUNREACH or another', 'EHOSTUNREACH', 'EPROTO'];
 const ICMP_WHY = [
   '',
   'a router has no route to the network',
@@ -230,7 +230,7 @@ function icmpFinding(flow: FlowView, icmp: IcmpInfo): Finding {
       packet: icmp.frame,
       ts: icmp.ts,
       side: 'client',
-      message: `${client} -> ${server}: connect() failed (${ICMP_ERRNO[icmp.kind]}): ${what} ${from} answered its SYN${c.synsSent > 1 ? ` (after ${c.synsSent} SYNs)` : ''}; ${ICMP_WHY[icmp.kind]}`,
+      message: `${client} -> ${server}: connect() failed (${icmp.kind === Icmp.PROHIBITED && flow.ipVersion === 6 ? 'EACCES' : ICMP_ERRNO[icmp.kind]}): ${what} ${from} answered its SYN${c.synsSent > 1 ? ` (after ${c.synsSent} SYNs)` : ''}; ${ICMP_WHY[icmp.kind]}`,
       details: { ...details, syns: c.synsSent, server: s.addr, port: s.port },
       ends: { client, server },
     };

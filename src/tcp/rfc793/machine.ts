@@ -102,6 +102,8 @@ export function icmpError(st: FlowStore, r: number, frame: number, ts: number, i
     // The request is gone: the client's next SYN makes a new one, with a SYN-ACK of a new ISN.
     x.isn[r] = -1;
     x.hasSent[r] = 0;
+    x.synAcks[r] = 0;
+    x.lastSynAckTs[r] = 0;
     return true;
   }
   return false;
@@ -139,7 +141,7 @@ export function segment(st: FlowStore, s: number, r: number, seg: Segment, rules
   }
   if (!(seg.flags & (RST | SYN)) && x.state[s] === St.CLOSED) {
     resetNeverArrived(st, s, seg);
-    resetNotItsOwn(st, s, seg);
+    cameBack(st, s, seg);
   }
   sent(st, s, r, seg, reset);
   x.lastSendFrame[s] = seg.frame;
@@ -545,25 +547,39 @@ function resetNeverArrived(st: FlowStore, s: number, seg: Segment): void {
 }
 
 /**
- * s, taken as gone by a RST sent with its address and port, sends a segment of that connection
- * again (no SYN, no RST, in its own sequence space) later: a socket that sent a RST is gone and
- * sends nothing more, so that RST was not its own (forged, or a middlebox's in its name). Hindsight
- * takes back s's change to CLOSED; what the RST did to its receiver stands.
+ * s, taken as gone, sends a segment of that connection again (no SYN, no RST, in its own sequence
+ * space): a socket that sent a RST, gave up retransmitting or took an ICMP error is gone and sends
+ * nothing more, so it never was. Hindsight takes back its change to CLOSED: a RST in its name
+ * that was not its own (forged, or a middlebox's; what it did to its receiver stands), a silent
+ * give-up that was a gap in the capture, an ICMP error that never reached it (a handshake that
+ * went on: it is ESTABLISHED at this segment when it acknowledges its peer's SYN).
  */
-function resetNotItsOwn(st: FlowStore, s: number, seg: Segment): void {
+function cameBack(st: FlowStore, s: number, seg: Segment): void {
   const x = st.e.c;
   const row = s >> 1;
-  // Not for a RST taken only because a lenient profile (rfc793) takes any in the window: its premise.
-  if (!x.hasSent[s] || seg.ts <= x.since[s] || st.f.c.resetBits[row] & IN_WINDOW_ONLY) return;
+  if (!x.hasSent[s]) return;
   const d = seqDiff(seg.seq, x.sndNxt[s]);
   if (d > 0 || d < -MAX_IN_FLIGHT) return;
-  const back = st.lastFrom(row, s & 1, St.CLOSED, Cause.SENT_RST);
-  if (back < 0 || goneState(back) || back === St.SYN_SENT) return;
-  const since = st.revokeLast(row, s & 1, back, St.CLOSED, Cause.SENT_RST);
+  const side = s & 1;
+  let cause: number = Cause.SENT_RST;
+  // After its own RST, a segment that may have crossed it, or a duplicate of one before it, shows
+  // nothing; nor does a RST a lenient profile (rfc793) took only for being in the window (its premise).
+  let back = st.f.c.resetBits[row] & IN_WINDOW_ONLY || seg.ts - x.since[s] < crossingUs(st, row) ? -1 : st.lastFrom(row, side, St.CLOSED, cause);
+  if (back < 0) back = st.lastFrom(row, side, St.CLOSED, (cause = Cause.SILENT_GAVE_UP));
+  for (let k = Cause.RECEIVED_ICMP_NET_UNREACHABLE; back < 0 && k <= Cause.RECEIVED_ICMP_ERROR; k++) back = st.lastFrom(row, side, St.CLOSED, (cause = k));
+  if (back < 0 || goneState(back) || (back === St.SYN_SENT && cause === Cause.SENT_RST)) return;
+  const since = st.revokeLast(row, side, back, St.CLOSED, cause);
   if (since < 0) return;
   x.state[s] = back;
   x.since[s] = since;
-  st.f.c.goneAt[row] = -1;
+  const c = st.f.c;
+  c.goneAt[row] = -1;
+  if (c.icmpTo[row] === 1 + side && cause !== Cause.SENT_RST && cause !== Cause.SILENT_GAVE_UP) {
+    c.icmpTo[row] = 0;
+    c.icmpCount[row] = 0;
+  }
+  const p = s ^ 1;
+  if (back === St.SYN_SENT && seg.flags & ACK && x.isn[p] >= 0 && seg.ack === seqAdd(x.isn[p], 1)) enter(st, s, St.ESTABLISHED, seg.frame, seg.ts, Cause.RECEIVED_SYN_ACK, true);
 }
 
 function received(st: FlowStore, r: number, s: number, seg: Segment, senderState: number, reset: number, rules: StackRules): void {

@@ -220,7 +220,22 @@ export class FlowTable {
   private readonly lone: ColumnSet<typeof LONE_COLUMNS>;
   /** SYNs held as challenged (synChallenged), one at most per flow: rare, so a small pool, not columns of every flow. */
   private readonly challenges = new Pool(
-    { frame: Float64Array, ts: Float64Array, seq: Uint32Array, len: Uint32Array, ipBytes: Uint32Array, window: Uint16Array, windowScale: Int8Array, flags: Uint16Array, side: Uint8Array, toTimeWait: Uint8Array },
+    {
+      frame: Float64Array,
+      ts: Float64Array,
+      seq: Uint32Array,
+      len: Uint32Array,
+      ipBytes: Uint32Array,
+      window: Uint16Array,
+      windowScale: Int8Array,
+      flags: Uint16Array,
+      side: Uint8Array,
+      toTimeWait: Uint8Array,
+      /** The same SYN sent again while held: how many times, and the latest's frame and time. */
+      copies: Uint32Array,
+      lastFrame: Float64Array,
+      lastTs: Float64Array,
+    },
     16,
   );
   /** How long a lone SYN's flow can wait unmade: no sweep could change it sooner. */
@@ -380,7 +395,7 @@ export class FlowTable {
       this.holdSyn(i, dir, frame, ts, p, !challenged);
       return c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
     }
-    if (live && c.challenge[i] !== 0 && f & ACK && f & (SYN | RST)) this.answeredChallenge(i, row, dir, p.ack);
+    if (live && c.challenge[i] !== 0 && f & ACK) this.answeredChallenge(i, row, dir, f, p.seq, p.ack);
     else if (live && c.challenge[i] !== 0 && (f & (RST | SYN)) === RST && this.resetFromHeld(i, row, dir, frame, ts, p)) return c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
     // A SYN a server in SYN_RECEIVED only acknowledges and drops changes neither endpoint (its counts apart).
     const dropped = live && (f & (SYN | ACK)) === SYN && this.synRecvDrops(i, dir, p.seq);
@@ -867,9 +882,19 @@ export class FlowTable {
   private holdSyn(i: number, dir: number, frame: number, ts: number, p: DecodedPacket, toTimeWait: boolean): void {
     const c = this.store.f.c;
     const side = c.sameEnds[i] !== 0 || dir === c.clientEnd[i] ? 0 : 1;
-    if (c.challenge[i] !== 0) this.settleChallenge(i);
-    const k = this.challenges.take();
     const R = this.challenges.c;
+    if (c.challenge[i] !== 0) {
+      const held = c.challenge[i] - 1;
+      if (R.seq[held] === p.seq && R.side[held] === side) {
+        // The same SYN again (its retransmission): the first is kept; the latest is noted too.
+        R.copies[held]++;
+        R.lastFrame[held] = frame;
+        R.lastTs[held] = ts;
+        return;
+      }
+      this.settleChallenge(i);
+    }
+    const k = this.challenges.take();
     R.frame[k] = frame;
     R.ts[k] = ts;
     R.seq[k] = p.seq;
@@ -880,20 +905,24 @@ export class FlowTable {
     R.flags[k] = p.flags;
     R.side[k] = side;
     R.toTimeWait[k] = toTimeWait ? 1 : 0;
+    R.copies[k] = 0;
     c.challenge[i] = k + 1;
   }
 
   /**
-   * A SYN-ACK or RST/ACK from end `dir` acknowledging the held SYN of flow i (its ISN + 1) from the
-   * other end: the old connection ends for reuse at the SYN, and a new flow starts with the SYN, as
-   * the SYN would have started it (the answer is then delivered to it).
+   * A segment of the connection the held SYN of flow i opened: from the other end acknowledging it
+   * (its ISN + 1), or from its sender at ISN + 1. The old connection ends for reuse at the SYN, and a
+   * new flow starts with the SYN, as the SYN would have started it (the segment is then delivered to it).
    */
-  private answeredChallenge(i: number, row: number, dir: number, ack: number): void {
+  private answeredChallenge(i: number, row: number, dir: number, flags: number, seq: number, ack: number): void {
     const c = this.store.f.c;
     const k = c.challenge[i] - 1;
     const R = this.challenges.c;
     const synDir = R.side[k] === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
-    if (dir === synDir || ack !== seqAdd(R.seq[k], 1)) return;
+    const next = seqAdd(R.seq[k], 1);
+    // From the receiver, anything acknowledging the SYN (a SYN-ACK, a RST/ACK, an ACK after a SYN-ACK
+    // the capture lost); from its sender, a segment of the new connection (its ACK of such a SYN-ACK).
+    if (dir !== synDir ? ack !== next : flags & (SYN | RST) || seq !== next) return;
     c.challenge[i] = 0;
     this.end(i, End.REUSE, R.ts[k], true);
     this.startHeld(i, row, k);
@@ -913,7 +942,9 @@ export class FlowTable {
     const synDir = side === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
     const x = this.store.e.c;
     // To a TIME_WAIT the same RST comes from a host with no socket at all: it shows nothing of the SYN.
-    if (this.challenges.c.toTimeWait[k] !== 0 || dir !== synDir || p.flags & ACK || p.seq !== x.sndNxt[2 * i + side]) return false;
+    const r = 2 * i + (1 - side);
+    // Its sequence number is the challenge ACK's acknowledgment: what the old connection's peer expects.
+    if (this.challenges.c.toTimeWait[k] !== 0 || dir !== synDir || p.flags & ACK || (p.seq !== x.sndNxt[2 * i + side] && !(x.hasAcked[r] && p.seq === x.ackedUpTo[r]))) return false;
     c.challenge[i] = 0;
     this.deliver(i, dir, frame, ts, p.flags, p.seq, p.ack, p.payloadLen, p.ipEnd - p.ipOff, p.window, p.windowScale, -1);
     this.end(i, c.reset[i] ? End.RESET : End.CLOSED, ts, true);
@@ -934,6 +965,16 @@ export class FlowTable {
     this.onStart?.(row, synDir, ts);
     this.started = true;
     this.deliver(i, synDir, frame, ts, R.flags[k], R.seq[k], 0, R.len[k], R.ipBytes[k], R.window[k], R.windowScale[k], -1);
+    const n = R.copies[k];
+    if (n > 0) {
+      // Those between the first and the latest count as packets only.
+      const x = this.store.e.c;
+      const e = 2 * i + R.side[k];
+      x.packets[e] += n - 1;
+      x.payloadBytes[e] += R.len[k] * (n - 1);
+      x.ipBytes[e] += R.ipBytes[k] * (n - 1);
+      this.deliver(i, synDir, R.lastFrame[k], R.lastTs[k], R.flags[k], R.seq[k], 0, R.len[k], R.ipBytes[k], R.window[k], R.windowScale[k], -1);
+    }
     this.challenges.release(k);
   }
 
@@ -945,9 +986,9 @@ export class FlowTable {
     const R = this.challenges.c;
     const x = this.store.e.c;
     const e = 2 * i + R.side[k];
-    x.packets[e]++;
-    x.payloadBytes[e] += R.len[k];
-    x.ipBytes[e] += R.ipBytes[k];
+    x.packets[e] += 1 + R.copies[k];
+    x.payloadBytes[e] += R.len[k] * (1 + R.copies[k]);
+    x.ipBytes[e] += R.ipBytes[k] * (1 + R.copies[k]);
     c.challenge[i] = 0;
     this.challenges.release(k);
   }
@@ -1221,7 +1262,8 @@ export class FlowTable {
    */
   private silentGiveUp(e: number): number {
     const x = this.store.e.c;
-    if (x.retransmissionsUnacked[e] < 2 || x.unackedSince[e] < 0 || x.retransmitGapUs[e] <= 0 || x.lastSendTs[e] > x.lastRetransmissionTs[e]) return -1;
+    // A profile with no give-up timers (rfc793) infers none.
+    if (this.opts.retries2 === Infinity || x.retransmissionsUnacked[e] < 2 || x.unackedSince[e] < 0 || x.retransmitGapUs[e] <= 0 || x.lastSendTs[e] > x.lastRetransmissionTs[e]) return -1;
     return x.lastRetransmissionTs[e] + Math.min(2 * x.retransmitGapUs[e], RTO_MAX_US);
   }
   private silentEvidence(e: number, due: number): number {
@@ -1348,15 +1390,15 @@ export class FlowTable {
   }
 }
 
-/**
- * Linux's tcp_model_timeout(boundary, TCP_RTO_MIN): how long after the first retransmission
- * `boundary` retransmission timeouts take when they double from TCP_RTO_MIN up to TCP_RTO_MAX.
- */
 /** ESTABLISHED to LAST_ACK: both sequence spaces known, a SYN is out of place (TIME_WAIT apart: reuse). */
 function synchronized(state: number): boolean {
   return state >= St.ESTABLISHED && state <= St.LAST_ACK;
 }
 
+/**
+ * Linux's tcp_model_timeout(boundary, TCP_RTO_MIN): how long after the first retransmission
+ * `boundary` retransmission timeouts take when they double from TCP_RTO_MIN up to TCP_RTO_MAX.
+ */
 function retransmitBudgetUs(boundary: number): number {
   let total = 0;
   for (let i = 0, rto = RTO_MIN_US; i <= boundary && total < 1e13; i++, rto = Math.min(2 * rto, RTO_MAX_US)) total += rto;

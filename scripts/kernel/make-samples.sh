@@ -1711,6 +1711,127 @@ RULES
   sed 's/^/    /' "$WORK/$SCEN.forge.log"
 }
 
+# ---------------------------------------------------------------- round 9
+# a reused NAT port after a silent loss, close() into a zero window, the handshake's ACK lost under
+# the first data, a simultaneous close with data, a SYN to CLOSE-WAIT after FIN-WAIT-2 timed out
+
+sc_nat_port_reuse() {
+  begin nat-port-reuse
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 1.6)  # the server writes to the dead connection at t0
+  local t1; t1=$(plus "$t0" 0.8)  # the client application connects again from the same port at t1
+  run_bg "$NS_S" server "$PY" "$PEER" late-write-server --addr "$S4" --port 9200 --at "$t0" --gap 0.6 --hold 30
+  wait_listen "$NS_S" 9200
+  run_bg "$NS_C" client "$PY" "$PEER" lost-reconnect-client --addr "$S4" --port 9200 --bind "$C4" --bind-port 40110 --at "$t1"
+  wait_estab "$NS_S" 9200
+  sleep 0.3
+  take_moment "an idle established connection: both ESTAB"
+  silent_kill_client 9200
+  sleep 0.1
+  take_moment "ss -K destroyed the client's socket, its RST dropped before the wire: the client has none, the server ESTAB"
+  # the server's late data finds no socket on the client: an RST at its acknowledgment number
+  sleep_until "$(plus "$t0" 0.3)"
+  take_moment "the server's late data was answered with an RST: both gone"
+  sleep_until "$(plus "$t1" 0.35)"
+  take_moment "a new connection from the same port: both ESTAB"
+  sleep_until "$(plus "$t1" 1.4)"  # the server closes first at t1+0.6: the end-of-capture ss shows its TIME-WAIT
+  mark_end
+  end_scenario
+}
+
+sc_zero_window_close() {
+  begin zero-window-close
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 4.0)  # the server starts reading at t0
+  run_bg "$NS_S" server "$PY" "$PEER" stall-then-drain-server --addr "$S4" --port 9201 --rcvbuf 2048 --at "$t0"
+  wait_listen "$NS_S" 9201
+  run_bg "$NS_C" client "$PY" "$PEER" close-blocked-client --addr "$S4" --port 9201 --bind "$C4" --bind-port 40111 --bytes 262144 --gap 0.5
+  wait_estab "$NS_S" 9201
+  # the client writes until blocked for 0.5 s, then close()s: FIN-WAIT-1 with its FIN queued
+  sleep 1.2
+  take_moment "the client closed with data unsent, the window closed: FIN-WAIT-1 against ESTAB"
+  sleep_until "$(plus "$t0" -0.5)"
+  take_moment "still probing the zero window: FIN-WAIT-1 against ESTAB"
+  sleep_until "$(plus "$t0" 1.0)"
+  take_moment "the server read everything and closed: the client TIME-WAIT, the server gone"
+  mark_end
+  end_scenario
+}
+
+sc_syn_ack_lost_data_first() {
+  begin syn-ack-lost-data-first
+  # the client's bare ACKs (flags exactly ACK) are dropped in the server's input, after the capture
+  # point: the handshake's ACK never arrives; the request (PSH, ACK) gets through
+  nft_table "$NS_S" ackloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp sport 40112 tcp flags == ack counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" answer-to-eof-server --addr "$S4" --port 9202
+  wait_listen "$NS_S" 9202
+  local t0; t0=$(epoch_in 0.8)  # the client connects at once and sends its request at t0
+  run_bg "$NS_C" client "$PY" "$PEER" late-data-client --addr "$S4" --port 9202 --bind "$C4" --bind-port 40112 --at "$t0" --gap 0.5
+  wait_estab "$NS_C" 9202
+  sleep 0.3
+  take_moment "the handshake's ACK was dropped: the client ESTAB, the server SYN-RECV"
+  sleep_until "$(plus "$t0" 0.1)"
+  take_moment "the request carried the ACK: both ESTAB"
+  nft_drop_table "$NS_S" ackloss server
+  sleep_until "$(plus "$t0" 1.0)"
+  take_moment "the client closed first: the client TIME-WAIT, the server gone"
+  mark_end
+  end_scenario
+}
+
+sc_simultaneous_close_with_data() {
+  begin simultaneous-close-with-data
+  delay_out "$NS_C" tun-c "$IF_C" "$MAC_C" "$MAC_S" "$C4" "$S4" 0.2
+  delay_out "$NS_S" tun-s "$IF_S" "$MAC_S" "$MAC_C" "$S4" "$C4" 0.2
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  local t0; t0=$(epoch_in 2.0)  # both write 3000 bytes and shut down their sending side at t0
+  run_bg "$NS_S" server "$PY" "$PEER" xdata-server --addr "$S4" --port 9203 --at "$t0" --bytes 3000
+  wait_listen "$NS_S" 9203
+  run_bg "$NS_C" client "$PY" "$PEER" xdata-client --addr "$S4" --port 9203 --bind "$C4" --bind-port 40113 --at "$t0" --bytes 3000
+  sleep_until "$(plus "$t0" -0.4)"
+  take_moment "request answered: both ESTAB"
+  sleep_until "$(plus "$t0" 0.1)"
+  take_moment "data and FINs in flight both ways: both FIN-WAIT-1"
+  sleep_until "$(plus "$t0" 0.3)"
+  take_moment "each got the other's data and FIN with its own unacknowledged: both CLOSING"
+  sleep_until "$(plus "$t0" 0.9)"
+  take_moment "the ACKs arrived: both TIME-WAIT"
+  mark_end
+  end_scenario
+}
+
+sc_rst_after_fin_wait_2_timeout_reuse() {
+  begin rst-after-fin-wait-2-timeout-reuse
+  ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_fin_timeout=2
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" close-wait-then-serve-server --addr "$S4" --port 9204 --hold 30
+  wait_listen "$NS_S" 9204
+  local t1; t1=$(epoch_in 3.5)  # the client connects again from the same port at t1
+  run_bg "$NS_C" client "$PY" "$PEER" close-then-reconnect-client --addr "$S4" --port 9204 --bind "$C4" --bind-port 40114 --at "$t1" --gap 0.5
+  # the first connection is CLOSE-WAIT on the server within a millisecond: wait for that, not ESTAB
+  local i
+  for i in $(seq 1 200); do
+    ip netns exec "$NS_S" ss -Htn state close-wait "( sport = :9204 )" | grep -q . && break
+    sleep 0.02
+  done
+  sleep 0.5
+  take_moment "the client closed first: the orphaned client FIN-WAIT-2, the server CLOSE-WAIT"
+  sleep_until "$(plus "$t1" -0.4)"
+  take_moment "the client's FIN-WAIT-2 timed out silently (tcp_fin_timeout=2): the client has none, the server CLOSE-WAIT"
+  sleep_until "$(plus "$t1" 0.25)"
+  take_moment "the new SYN got a challenge ACK, the client's RST reset the CLOSE-WAIT, the SYN retransmission connected: both ESTAB"
+  sleep_until "$(plus "$t1" 1.2)"
+  take_moment "the client closed first: the client TIME-WAIT, the server gone"
+  mark_end
+  end_scenario
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -1829,6 +1950,12 @@ check_close_wait_unread_rst() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 s
 check_rst_to_syn_recv_forged() { at_moment 1 client ESTAB 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 server SYN-RECV 1 1; at_moment 3 server SYN-RECV 0 0; at_moment 3 client ESTAB 1 1; expect_empty client; nft_dropped server 1; expect_frames 'tcp.flags == 0x004 && tcp.srcport == 40103' 2; expect_frames 'tcp.flags.reset == 1 && tcp.srcport == 9193' 1; }
 check_icmpv6_packet_too_big() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; at_moment 3 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; nft_dropped server 1; expect_frames 'icmpv6.type == 2' 1; expect_frames 'ipv6.plen == 1240 && tcp.srcport == 40104' 10; expect_no_frames 'tcp.flags.reset == 1'; }
 
+check_nat_port_reuse() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 0 0; at_moment 2 server ESTAB 1 1; at_moment 3 server ESTAB 0 0; at_moment 3 client ESTAB 0 0; at_moment 4 client ESTAB 1 1; at_moment 4 server ESTAB 1 1; expect server TIME-WAIT 1 1; expect_empty client; nft_dropped client 1; expect_log server 'late write'; expect_frames 'tcp.flags == 0x004 && tcp.srcport == 40110' 1; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40110' 2; expect_frames 'tcp.srcport == 9200 && tcp.len == 10' 1; }
+check_zero_window_close() { at_moment 1 client FIN-WAIT-1 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client FIN-WAIT-1 1 1; at_moment 2 server ESTAB 1 1; at_moment 3 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; expect_log client 'close() with unsent'; expect_frames 'tcp.analysis.zero_window' 1; expect_frames 'tcp.srcport == 40111 && tcp.analysis.keep_alive' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_syn_ack_lost_data_first() { at_moment 1 client ESTAB 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; at_moment 3 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; nft_dropped server 1; expect_frames 'tcp.flags == 0x012' 1; expect_no_frames 'tcp.flags.reset == 1'; }
+check_simultaneous_close_with_data() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client FIN-WAIT-1 1 1; at_moment 2 server FIN-WAIT-1 1 1; at_moment 3 client CLOSING 1 1; at_moment 3 server CLOSING 1 1; at_moment 4 client TIME-WAIT 1 1; at_moment 4 server TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect server TIME-WAIT 1 1; expect_frames 'tcp.flags.fin == 1' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_rst_after_fin_wait_2_timeout_reuse() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client FIN-WAIT-2 0 0; at_moment 2 server CLOSE-WAIT 1 1; at_moment 3 client ESTAB 1 1; at_moment 3 server ESTAB 1 1; at_moment 3 server CLOSE-WAIT 0 0; at_moment 4 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect server CLOSE-WAIT 0 0; expect server ESTAB 0 0; expect_log server 'SO_ERROR 32'; expect_frames 'tcp.flags == 0x004 && tcp.srcport == 40114' 1; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40114' 3; }
+
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
 forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
@@ -1839,7 +1966,9 @@ ipv6-loss synack-lost socket-killed tw-reuse-client syn-new-isn-to-syn-recv abor
 orphan-gets-data server-half-close ipv6-refused icmp-port-unreachable icmpv6-admin-prohibited icmp-host-unreachable
 icmp-to-syn-recv tcp-fast-open listener-closed-with-queue syn-in-established reuse-after-rst
 syn-to-time-wait-low-isn rst-in-syn-sent server-lost-socket keepalive-to-rebooted-peer fin-with-data
-client-lost-socket-reconnect user-timeout-give-up close-wait-unread-rst rst-to-syn-recv-forged icmpv6-packet-too-big"
+client-lost-socket-reconnect user-timeout-give-up close-wait-unread-rst rst-to-syn-recv-forged icmpv6-packet-too-big
+nat-port-reuse zero-window-close syn-ack-lost-data-first simultaneous-close-with-data
+rst-after-fin-wait-2-timeout-reuse"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

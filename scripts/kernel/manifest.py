@@ -691,6 +691,87 @@ SCENARIOS = [
         "; a ping marks the end.",
         client=ep(NS_C, C6, 40104), server=ep(NS_S, S6, 9194), extra={},
     ),
+    # ---- round 9
+    dict(
+        name="nat-port-reuse",
+        description="What a NAT that reuses a port looks like to the server, in one client namespace: a connection "
+        "on port 9200 from 40110 (SO_REUSEADDR) exchanges a line and goes idle. The client forgets it silently: "
+        "`ss -K` in the client namespace destroys its socket (ss-K-client.txt) while nftables in the client's output "
+        "drops the RST tcp_abort() sends (see nft-client.txt): the client has no socket, which the capture cannot "
+        "show (`unseen`), the server stays ESTAB. About 1.4 s after the exchange the server writes 10 bytes to the dead "
+        "connection: they find no socket on the client, whose kernel answers with an RST at their acknowledgment "
+        "number (tcp_v4_send_reset: <SEQ=SEG.ACK><CTL=RST>), the server's rcv_nxt: the server is reset "
+        "(ECONNRESET), both gone, no FIN. 0.8 s later the client application binds 40110 again and connects: the "
+        "same four-tuple, a new connection (a new ISN) that exchanges a line; the server closes first 0.6 s later "
+        "(the server TIME-WAIT, the client gone after LAST-ACK). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40110), server=ep(NS_S, S4, 9200), extra={"connection_reset": True},
+        unseen=[{"moment": 2, "host": "client", "local": "192.0.2.1:40110", "peer": "192.0.2.2:9200",
+                 "reason": "ss -K destroyed the client's socket and nftables dropped its RST before the wire: "
+                 "nothing on the wire tells that the client has no socket until the server's late data is reset"}],
+    ),
+    dict(
+        name="zero-window-close",
+        description="The server on port 9201 has SO_RCVBUF=2048 (set before listen, so it offers a 1448-byte window "
+        "without scaling) and reads nothing for nearly 4 s. The client (40111) writes until send() has blocked for "
+        "0.5 s (about 23 KiB in its send buffer; 1448 bytes reached the server before the window closed), then "
+        "close()s with that data unsent: tcp_close queues its FIN behind the data (tcp_send_fin), the client is "
+        "FIN-WAIT-1 (orphaned) with no FIN on the wire, and probes the zero window with zero-length segments at "
+        "snd_una-1 (tcp_write_wakeup; tshark labels them Keep-Alive) with backoff, each answered with a zero-window "
+        "ACK. The server then reads to EOF: the window opens, the rest of the data goes out, the FIN rides on the "
+        "last segment; the server closes at once (LAST-ACK, gone) and the client ends in TIME-WAIT. " + CAP +
+        "; a ping marks the end.",
+        client=ep(NS_C, C4, 40111), server=ep(NS_S, S4, 9201), extra={"stalled_by_zero_window": True},
+        unseen=[{"moment": m, "host": "client", "local": "192.0.2.1:40111", "peer": "192.0.2.2:9201",
+                 "reason": "close() with data unsent only queues the FIN behind the data (tcp_send_fin): no packet "
+                 "says so until the window opens, and the zero-window probes of an orphaned FIN-WAIT-1 look the "
+                 "same as an ESTAB sender's"} for m in (1, 2)],
+    ),
+    dict(
+        name="syn-ack-lost-data-first",
+        description="nftables in the server's input drops the client's segments to port 9202 whose flags are exactly "
+        "ACK (after the capture point, see nft-server.txt): the handshake's final ACK, seen on the wire, never "
+        "reaches the server, which keeps the request in SYN-RECV while the client is ESTAB. About 0.7 s later "
+        "(before the SYN-ACK timer fires) the client sends its request (PSH, ACK): its ACK completes the handshake "
+        "(tcp_check_req: an acceptable ACK makes the child socket, ESTAB) and the data is delivered. The rule "
+        "goes; the server answers, the client closes first 0.5 s later (the client TIME-WAIT, the server gone "
+        "after LAST-ACK). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40112), server=ep(NS_S, S4, 9202), extra={},
+        unseen=[{"moment": 1, "host": "server", "local": "192.0.2.2:9202", "peer": "192.0.2.1:40112",
+                 "reason": "the handshake's ACK is on the wire and was dropped after the capture point; before the "
+                 "request nothing the server sends (no SYN-ACK retransmission yet) shows it never got it"}],
+    ),
+    dict(
+        name="simultaneous-close-with-data",
+        description="As simultaneous-close, on port 9203 from 40113, with 200 ms of delay each way through "
+        "scripts/kernel/delay.py (the capture on veth-s sees the client's segments as they reach the server and the "
+        "server's 200 ms after the server sent them). After a request/response both applications write 3000 bytes "
+        "and at once shutdown(SHUT_WR) at the same instant: each end's data and FIN leave before anything of the "
+        "other's arrives (FIN-WAIT-1 with 3001 unacknowledged). 200 ms later each end gets the other's data and FIN "
+        "while its own are unacknowledged: CLOSING; it ACKs them, and another 200 ms later gets the ACKs of its own "
+        "(TIME-WAIT on both ends). No ARP (the TUN route needs none). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40113), server=ep(NS_S, S4, 9203), extra={},
+        unseen=[{"moment": 2, "host": h, "local": l, "peer": p,
+                 "reason": "both ends have written their data and FIN, which are still in delay.py's 200 ms on "
+                 "each way out, before the capture point: nothing of the close is on the wire yet"}
+                for h, l, p in (("client", "192.0.2.1:40113", "192.0.2.2:9203"),
+                                ("server", "192.0.2.2:9203", "192.0.2.1:40113"))],
+    ),
+    dict(
+        name="rst-after-fin-wait-2-timeout-reuse",
+        description="The client namespace has net.ipv4.tcp_fin_timeout=2. A connection on port 9204 from 40114 "
+        "(SO_REUSEADDR) exchanges a line and the client closes first (orphaned FIN-WAIT-2); the server application "
+        "reads EOF and never closes it (CLOSE-WAIT). The client's FIN-WAIT-2 ends silently after 2 s (no packet). "
+        "About 3.4 s after the close the client binds 40114 again and connects: its SYN (a new ISN) reaches the "
+        "server's CLOSE-WAIT socket, which answers with a challenge ACK (RFC 5961 4.2, tcp_validate_incoming: its "
+        "snd_nxt, rcv_nxt of the old connection); the client, in SYN-SENT, finds the ACK unacceptable and answers "
+        "with an RST <SEQ=SEG.ACK>, which is at the server's rcv_nxt and resets its CLOSE-WAIT (tcp_reset: EPIPE, "
+        "not ECONNRESET, in CLOSE-WAIT); the client's SYN timer, rearmed to TCP_TIMEOUT_MIN, retransmits the SYN "
+        "about 10 ms later, which finds only the listener: a new connection on the same four-tuple, a line each way, "
+        "and the client closes first 0.5 s later (the client TIME-WAIT, the server gone after LAST-ACK). " + CAP +
+        "; a ping marks the end.",
+        client=ep(NS_C, C4, 40114), server=ep(NS_S, S4, 9204), extra={"connection_reset": True},
+        more={"sysctls": {"client": {"net.ipv4.tcp_fin_timeout": 2}}},
+    ),
 ]
 
 FLAG_COLS = [
@@ -954,7 +1035,7 @@ def readme(manifest, versions):
              "`numgen random mod 20 0 drop` in the server's input hook (see `bulk-loss/nft-server.txt` for "
              "the real drop count); the flood is hping3 with `-a` per spoofed source; ICMP errors are nftables "
              "`reject with icmp type ...` (icmpv6 for IPv6) in the input hook of the namespace that answers.")
-    L.append("* Delay (simultaneous-close, accept-queue-overflow, simultaneous-open, abort-on-overflow, icmp-host-unreachable, tcp-fast-open): the kernel these were made on has no sch_netem, so each namespace "
+    L.append("* Delay (simultaneous-close, accept-queue-overflow, simultaneous-open, abort-on-overflow, icmp-host-unreachable, tcp-fast-open, simultaneous-close-with-data): the kernel these were made on has no sch_netem, so each namespace "
              "routes the peer's address through `scripts/kernel/delay.py`, a TUN device whose reader holds "
              "every IPv4 packet for a fixed time and then sends it on the veth end (AF_PACKET); like netem on "
              "the veth end, the capture sees a packet when it leaves the delay.")
@@ -972,7 +1053,7 @@ def readme(manifest, versions):
     L.append("| `nft-server.txt`, `tc-client.txt` | the nftables table of the server namespace with its drop counter (bulk-loss, ipv6-loss and the scenarios that drop on the server's input); the tbf bottleneck with its drop counter (bulk-loss, ipv6-loss, icmpv6-packet-too-big) |")
     L.append("| `nstat-server.txt` | syn-flood, accept-queue-overflow, syn-backlog-full-no-cookies, abort-on-overflow: the server's SYN-cookie and listen-queue counters |")
     L.append("| `nstat-client.txt` | icmp-port-unreachable, icmpv6-admin-prohibited, icmp-host-unreachable: the client's ICMP counters (TcpExtLockDroppedIcmps: ICMP errors that came while the socket was owned by the application) |")
-    L.append("| `ss-K-server.txt`, `ss-K-client.txt` | socket-killed, server-lost-socket, keepalive-to-rebooted-peer (server), client-lost-socket-reconnect (client): what `ss -K` printed for the socket it destroyed |")
+    L.append("| `ss-K-server.txt`, `ss-K-client.txt` | socket-killed, server-lost-socket, keepalive-to-rebooted-peer (server), client-lost-socket-reconnect, nat-port-reuse (client): what `ss -K` printed for the socket it destroyed |")
     L.append("| `route-client.txt` | icmpv6-packet-too-big: `ip -6 route get` of the server in the client namespace at the end (the path MTU the Packet Too Big left) |")
     L.append("")
     L.append("The golden follows `shared/design/tcp-analysis-rules.md` §8: one pass, empty profile, "

@@ -982,6 +982,152 @@ def user_timeout_client(a):
     s.close()
 
 
+# --- round 9: a reused NAT port after a silent loss, close() into a zero window, the handshake's
+# ACK lost under the first data, a simultaneous close with data, a SYN to CLOSE-WAIT
+def late_write_server(a):
+    """Two connections: the first is answered; at epoch a.at the server writes to it again (the
+    generator has destroyed the client's socket silently) and reads: ECONNRESET. The second is
+    answered and a.gap seconds later closed first (TIME-WAIT on the server)."""
+    ls = listener(a.addr, a.port)
+    c, peer = ls.accept()
+    log("accepted", peer)
+    recv_until(c, b"\n")
+    c.sendall(b"200 OK\n")
+    sleep_until(a.at)
+    try:
+        c.sendall(b"late news\n")
+        log("late write sent; recv", c.recv(100))
+    except OSError as e:
+        log("late write:", e)
+    c.close()
+    c, peer = ls.accept()
+    log("accepted", peer)
+    recv_until(c, b"\n")
+    c.sendall(b"200 OK\n")
+    time.sleep(a.gap)
+    c.close()
+    log("server closed")
+    time.sleep(a.hold)
+    ls.close()
+
+
+def stall_then_drain_server(a):
+    """SO_RCVBUF a.rcvbuf (set before listen); read nothing until epoch a.at, then read to EOF
+    and close."""
+    c = accept_one(a.addr, a.port, rcvbuf=a.rcvbuf)
+    sleep_until(a.at)
+    n = recv_to_eof(c)
+    log("server read", n, "bytes, then EOF")
+    c.close()
+    log("server closed")
+
+
+def close_blocked_client(a):
+    """Write a.bytes until the send blocks for a.gap s, then close() with data still unsent."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.settimeout(a.gap)
+    sent = 0
+    try:
+        while sent < a.bytes:
+            sent += s.send(b"\x5a" * min(65536, a.bytes - sent))
+    except (socket.timeout, OSError) as e:
+        log("send blocked:", e)
+    log("wrote", sent, "bytes; close() with unsent data")
+    s.close()
+
+
+def late_data_client(a):
+    """Connect; at epoch a.at send the request (the first data segment), read the reply, at
+    a.at + a.gap close first, read nothing more."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    sleep_until(a.at)
+    s.sendall(b"GET /first\n")
+    log("got", recv_until(s, b"\n"))
+    time.sleep(a.gap)
+    s.close()
+    log("client closed")
+
+
+def answer_to_eof_server(a):
+    """Read a line, answer, read to EOF, close."""
+    c = accept_one(a.addr, a.port)
+    log("got", recv_until(c, b"\n"))
+    c.sendall(b"200 OK\n")
+    recv_to_eof(c)
+    c.close()
+    log("server closed")
+
+
+def xdata_server(a):
+    """Read a line, answer; at epoch a.at write a.bytes and at once shut down the sending side,
+    read to EOF, close."""
+    c = accept_one(a.addr, a.port)
+    recv_until(c, b"\n")
+    c.sendall(b"200 OK\n")
+    sleep_until(a.at)
+    c.sendall(b"\x53" * a.bytes)
+    c.shutdown(socket.SHUT_WR)
+    log("server wrote", a.bytes, "bytes and shut down its sending side")
+    log("server read", recv_to_eof(c), "bytes, then EOF")
+    c.close()
+
+
+def xdata_client(a):
+    """Request, reply; at epoch a.at write a.bytes and at once shut down the sending side, read
+    to EOF, close."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"GET /status\n")
+    recv_until(s, b"\n")
+    sleep_until(a.at)
+    s.sendall(b"\x43" * a.bytes)
+    s.shutdown(socket.SHUT_WR)
+    log("client wrote", a.bytes, "bytes and shut down its sending side")
+    log("client read", recv_to_eof(s), "bytes, then EOF")
+    s.close()
+
+
+def close_wait_then_serve_server(a):
+    """First connection: answer, read to EOF and never close it (CLOSE-WAIT); second: answer,
+    read to EOF, close. Then the first is closed (it was reset by then) and the listener held."""
+    ls = listener(a.addr, a.port)
+    c1, peer = ls.accept()
+    log("accepted", peer)
+    recv_until(c1, b"\n")
+    c1.sendall(b"200 OK\n")
+    recv_to_eof(c1)
+    log("first connection: EOF, not closing")
+    c2, peer = ls.accept()
+    log("accepted", peer)
+    log("first connection now: SO_ERROR", c1.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), "(tcp_reset: EPIPE, 32, in CLOSE-WAIT)")
+    recv_until(c2, b"\n")
+    c2.sendall(b"200 OK\n")
+    recv_to_eof(c2)
+    c2.close()
+    c1.close()
+    log("server closed")
+    time.sleep(a.hold)
+    ls.close()
+
+
+def close_then_reconnect_client(a):
+    """Request, reply, close first (orphaned FIN-WAIT-2); at epoch a.at bind the same port again,
+    connect, request, reply, close first."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    s.sendall(b"hello 0\n")
+    log("got", recv_until(s, b"\n"))
+    s.close()
+    log("connection 0 closed")
+    sleep_until(a.at)
+    t0 = time.monotonic()
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    log("reconnected after %.3f s" % (time.monotonic() - t0))
+    s.sendall(b"hello 1\n")
+    log("got", recv_until(s, b"\n"))
+    time.sleep(a.gap)
+    s.close()
+    log("client closed")
+
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -1041,6 +1187,15 @@ COMMANDS = {
     "corked-fin-client": corked_fin_client,
     "lost-reconnect-client": lost_reconnect_client,
     "user-timeout-client": user_timeout_client,
+    "late-write-server": late_write_server,
+    "stall-then-drain-server": stall_then_drain_server,
+    "close-blocked-client": close_blocked_client,
+    "late-data-client": late_data_client,
+    "answer-to-eof-server": answer_to_eof_server,
+    "xdata-server": xdata_server,
+    "xdata-client": xdata_client,
+    "close-wait-then-serve-server": close_wait_then_serve_server,
+    "close-then-reconnect-client": close_then_reconnect_client,
 }
 
 

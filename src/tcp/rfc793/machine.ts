@@ -100,10 +100,9 @@ export function icmpError(st: FlowStore, r: number, frame: number, ts: number, i
   if (state === St.SYN_RECEIVED && abortsRequest && x.isn[r] >= 0 && seq === x.isn[r]) {
     enter(st, r, St.LISTEN, frame, ts, Cause.RECEIVED_ICMP_REQUEST_DROPPED);
     // The request is gone: the client's next SYN makes a new one, with a SYN-ACK of a new ISN.
+    // (Its SYN-ACK count goes on: the findings count every SYN-ACK of the connection.)
     x.isn[r] = -1;
     x.hasSent[r] = 0;
-    x.synAcks[r] = 0;
-    x.lastSynAckTs[r] = 0;
     return true;
   }
   return false;

@@ -870,7 +870,9 @@ export class FlowTable {
     const x = this.store.e.c;
     if (c.sameEnds[i] !== 0) return false;
     const s = 2 * i + (dir === c.clientEnd[i] ? 0 : 1);
-    return x.isn[s] >= 0 && seq !== x.isn[s] && synchronized(x.state[s]) && synchronized(x.state[s ^ 1]);
+    // Its sender synchronized (a SYN in its name: forged, or a socket it lost unseen) or gone (a
+    // FIN_WAIT_2 timed out): the receiver's socket answers the same way.
+    return x.isn[s] >= 0 && seq !== x.isn[s] && (synchronized(x.state[s]) || goneState(x.state[s])) && synchronized(x.state[s ^ 1]);
   }
 
   /**

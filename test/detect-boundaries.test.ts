@@ -327,6 +327,7 @@ test('connection_reset: from nowhere vs after the peer\'s data, with side, state
     after_peer_data: false,
     sender_had_data_in_flight: false,
     receiver_window_zero: false,
+    sender_had_no_socket: false,
   });
   assert.match(n.message, /^server 192\.0\.2\.20:80 reset the connection in ESTABLISHED \(peer in ESTABLISHED\) after 117 bytes from the client and 1448 from the server; it came from nowhere/);
 
@@ -345,6 +346,12 @@ test('connection_reset: from nowhere vs after the peer\'s data, with side, state
   const unread = await analyze(conversation([...opened, { from: 'client', flags: 'PA', len: 50, t: '2' }, { from: 'server', flags: 'A', t: '2.010' }, { from: 'server', flags: 'RA', t: '2.020' }]));
   assert.equal(unread.findings[0].details.after_peer_data, true);
   assert.match(unread.findings[0].message, /it followed data from the peer: an abortive close/);
+
+  // A RST without ACK answering the peer's data, from an end that never closed: its host had no
+  // socket for the connection (server-lost-socket), not an application's abort.
+  const lost = await analyze(conversation([...opened, { from: 'client', flags: 'PA', len: 50, t: '2' }, { from: 'server', flags: 'R', t: '2.010' }]));
+  assert.deepEqual([lost.findings[0].details.after_peer_data, lost.findings[0].details.sender_had_no_socket], [false, true]);
+  assert.match(lost.findings[0].message, /it answered a segment for a connection its sender had no socket for/);
 
   // The sender still had data unacknowledged: an abort while sending.
   const sending = await analyze(conversation([...opened, { from: 'server', flags: 'PA', len: 500, t: '2' }, { from: 'server', flags: 'RA', t: '2.000100' }]));

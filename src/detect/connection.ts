@@ -154,7 +154,9 @@ export function connectionFindings(
     const by = r.sentBy === 'client' ? c : s;
     const cause = r.afterPeerData
       ? 'it followed data from the peer: an abortive close (the application closed with unread data, or SO_LINGER 0)'
-      : r.senderHadDataInFlight
+      : r.senderHadNoSocket
+        ? 'it answered a segment for a connection its sender had no socket for (a RST without ACK): a crash or restart of that host, its socket destroyed without a packet, or a firewall/NAT that forgot the connection'
+        : r.senderHadDataInFlight
         ? 'it came while the sender was still sending: an abort (SO_LINGER 0, a killed process)'
         : r.receiverWindowZero
           ? 'it came while the sender was held back by a zero window with data still to send: an abort (SO_LINGER 0, a killed process, a timeout in the application)'
@@ -176,6 +178,7 @@ export function connectionFindings(
         after_peer_data: r.afterPeerData,
         sender_had_data_in_flight: r.senderHadDataInFlight,
         receiver_window_zero: r.receiverWindowZero,
+        sender_had_no_socket: r.senderHadNoSocket,
       },
     });
   }

@@ -46,6 +46,8 @@ export interface ResetInfo {
   senderHadDataInFlight: boolean;
   /** The RST's receiver advertised a zero window: the sender was blocked with data to send. */
   receiverWindowZero: boolean;
+  /** A RST without ACK answering the peer's segment, from an end that never closed: its host had no socket for the connection. */
+  senderHadNoSocket: boolean;
 }
 
 /** An ICMP error that ended one end's handshake (a failed connect, or a dropped request). */
@@ -145,7 +147,7 @@ const FLOW_COLUMNS = {
   resetSentBy: Uint8Array,
   resetSenderState: Uint8Array,
   resetReceiverState: Uint8Array,
-  /** 1: after peer data, 2: sender had data in flight, 4: receiver's window zero. */
+  /** 1: after peer data, 2: sender had data in flight, 4: receiver's window zero, 8: taken only in the window (rfc793), 16: from a host with no socket. */
   resetBits: Uint8Array,
   /**
    * An ICMP error ended an end's attempt (machine.ts icmpError): 1 + that end's side (0: none), the
@@ -696,7 +698,7 @@ export class FlowView {
   readonly server: EndpointView;
   private readonly figures: FiguresView;
   private readonly icmpView: IcmpInfo = { frame: 0, ts: 0, side: 'client', kind: 0, fromPeer: false, count: 0 };
-  private readonly resetView: ResetInfo = { frame: 0, ts: 0, sentBy: 'client', senderState: 'CLOSED', receiverState: 'CLOSED', afterPeerData: false, senderHadDataInFlight: false, receiverWindowZero: false };
+  private readonly resetView: ResetInfo = { frame: 0, ts: 0, sentBy: 'client', senderState: 'CLOSED', receiverState: 'CLOSED', afterPeerData: false, senderHadDataInFlight: false, receiverWindowZero: false, senderHadNoSocket: false };
 
   constructor(readonly st: FlowStore) {
     this.client = new EndpointView(st, 'client', this);
@@ -794,6 +796,7 @@ export class FlowView {
     r.afterPeerData = (c.resetBits[row] & 1) !== 0;
     r.senderHadDataInFlight = (c.resetBits[row] & 2) !== 0;
     r.receiverWindowZero = (c.resetBits[row] & 4) !== 0;
+    r.senderHadNoSocket = (c.resetBits[row] & 16) !== 0;
     return r;
   }
   /** The ICMP error that ended an end's handshake, or null (valid until the view moves). */

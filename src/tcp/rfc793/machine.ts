@@ -601,7 +601,10 @@ function received(st: FlowStore, r: number, s: number, seg: Segment, senderState
           // or, from an end that never closed, of a host with no socket for it (crashed, restarted, lost).
           ((seg.flags & ACK || x.finSent[s]) && ((c.lastSender[row] === (r & 1) && c.lastPayload[row] > 0) || (c.lastSender[row] === (s & 1) && c.lastPayload[row] === 0 && c.lastDataSender[row] === (r & 1))) ? 1 : 0) |
           (x.hasAcked[r] && seqDiff(x.sndNxt[s], x.ackedUpTo[r]) > 0 ? 2 : 0) |
-          (x.hasSent[r] && x.window[r] === 0 ? 4 : 0);
+          (x.hasSent[r] && x.window[r] === 0 ? 4 : 0) |
+          // A RST without ACK answering its peer's segment, from an end that never closed: RFC 793's
+          // answer of a host with no socket for the connection.
+          (!(seg.flags & ACK) && !x.finSent[s] && c.lastSender[row] === (r & 1) ? NO_SOCKET : 0);
       }
       c.reset[row] = 1;
       if (x.state[r] === St.SYN_RECEIVED && x.passive[r]) enter(st, r, St.LISTEN, seg.frame, seg.ts, Cause.RECEIVED_RST_BACK_TO_LISTEN);
@@ -735,6 +738,8 @@ export function judgeReset(st: FlowStore, r: number, s: number, seg: Segment, ru
 
 /** resetBits: the RST was taken by the window rule alone (--stack rfc793), not at rcv_nxt. */
 const IN_WINDOW_ONLY = 8;
+/** resetBits: the RST came from a host without a socket for the connection (see `received`). */
+const NO_SOCKET = 16;
 
 /** More than this between r's last ACK and s's highest sequence is not data in flight but a lost view. */
 const MAX_IN_FLIGHT = 1 << 30;

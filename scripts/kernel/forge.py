@@ -65,11 +65,12 @@ def last_from(pcap, src, sport, dst, dport):
 def syn_seq(pcap, src, sport, dst, dport):
     """The sequence number of src:sport's last SYN to dst:dport in pcap."""
     seq = None
+    l3 = IPv6 if ":" in src else IP
     try:
         for p in PcapReader(pcap):
-            if IP not in p or TCP not in p:
+            if l3 not in p or TCP not in p:
                 continue
-            ip, t = p[IP], p[TCP]
+            ip, t = p[l3], p[TCP]
             if ip.src == src and ip.dst == dst and t.sport == sport and t.dport == dport and t.flags.S and not t.flags.A:
                 seq = t.seq
     except (EOFError, OSError, ValueError) as e:
@@ -131,8 +132,9 @@ def main():
     elif a.what == "syn":
         first = syn_seq(a.pcap, a.src, a.sport, a.dst, a.dport)
         seq = (first + a.offset) & 0xFFFFFFFF
-        seg = IP(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="S", seq=seq, window=64240,
-                                             options=[("MSS", 1460)])
+        l3 = IPv6 if ":" in a.src else IP  # syn: IPv4 or IPv6
+        seg = l3(src=a.src, dst=a.dst) / TCP(sport=a.sport, dport=a.dport, flags="S", seq=seq, window=64240,
+                                             options=[("MSS", 1440 if l3 is IPv6 else 1460)])
         print(f"forge: SYN {a.src}:{a.sport} > {a.dst}:{a.dport} seq {seq} (the first SYN's {first} + {a.offset})")
     elif a.what == "rst-ack":
         isn = syn_seq(a.pcap, a.dst, a.dport, a.src, a.sport)

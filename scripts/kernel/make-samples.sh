@@ -1832,6 +1832,91 @@ sc_rst_after_fin_wait_2_timeout_reuse() {
   end_scenario
 }
 
+# ---------------------------------------------------------------- round 10
+# a SYN below the old ISN to an IPv6 TIME-WAIT, ICMP port unreachable in ESTABLISHED, an
+# application's RST to a server still in SYN-RECV
+
+sc_ipv6_syn_to_time_wait_low_isn() {
+  begin ipv6-syn-to-time-wait-low-isn
+  local rfc1337; rfc1337=$(ip netns exec "$NS_S" sysctl -n net.ipv4.tcp_rfc1337)
+  [ "$rfc1337" = 0 ] || { echo "net.ipv4.tcp_rfc1337 is $rfc1337 in $NS_S, not the default 0" >&2; return 1; }
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" serve-server --addr "$S6" --port 9220 --count 2 --hold 30
+  wait_listen "$NS_S" 9220
+  # at t0 the client connects from 40120 (the server answers and closes first), 4 s later again
+  local t0; t0=$(epoch_in 0.5)
+  run_bg "$NS_C" client "$PY" "$PEER" reuse-client --addr "$S6" --port 9220 --bind "$C6" --bind-port 40120 --gap 4.0 --at "$t0"
+  sleep_until "$(plus "$t0" 0.5)"
+  take_moment "the server closed first: the server TIME-WAIT, the client gone"
+  # a SYN on the same four-tuple 100000 below the first connection's ISN (no timestamps):
+  # tcp_timewait_state_process answers with an ACK (TCP_TW_ACK); the client's kernel (no socket)
+  # answers that with an RST at its acknowledgment number, which kills the TIME-WAIT (tcp_rfc1337=0)
+  run_fg "$NS_C" forge "$SCAPY_PY" "$FORGE" syn --pcap "$DIR/$SCEN.pcap" --src "$C6" --sport 40120 --dst "$S6" --dport 9220 --offset=-100000
+  sleep 0.3
+  take_moment "a SYN below the old ISN got an ACK from TIME-WAIT, the client's RST killed the TIME-WAIT: the server has none"
+  sleep_until "$(plus "$t0" 4.6)"
+  take_moment "the client's own SYN connected; the server closed first again: the server TIME-WAIT"
+  mark_end
+  end_scenario
+  sed 's/^/    /' "$WORK/$SCEN.forge.log"
+}
+
+sc_icmp_port_unreachable_after_data() {
+  begin icmp-port-unreachable-after-data
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" answer-lines-server --addr "$S4" --port 9221
+  wait_listen "$NS_S" 9221
+  local t0; t0=$(epoch_in 1.0)  # the client's second request at t0
+  run_bg "$NS_C" client "$PY" "$PEER" second-request-client --addr "$S4" --port 9221 --bind "$C4" --bind-port 40121 --hold 0.5 --at "$t0"
+  wait_estab "$NS_S" 9221
+  sleep_until "$(plus "$t0" -0.3)"
+  # from now on what the client sends to 9221 is answered with ICMP port unreachable (after the
+  # capture point): in ESTABLISHED a soft error (sk_err_soft, inet->recverr off), the client retransmits
+  nft_table "$NS_S" portunreach <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip daddr 192.0.2.2 tcp dport 9221 counter reject with icmp type port-unreachable
+  }
+RULES
+  sleep_until "$(plus "$t0" 0.75)"
+  take_moment "the client's second request is answered with ICMP port unreachable: both still ESTAB, the client retransmits"
+  nft_drop_table "$NS_S" portunreach server
+  sleep_until "$(plus "$t0" 1.15)"
+  take_moment "the rule is gone, a retransmission got through and was answered: both ESTAB"
+  sleep_until "$(plus "$t0" 2.2)"
+  take_moment "the client closed first: client TIME-WAIT, the server gone"
+  mark_end
+  end_scenario
+}
+
+sc_rst_ack_in_syn_recv_from_client_app() {
+  begin rst-ack-in-syn-recv-from-client-app
+  # all the client sends but SYNs and RSTs is dropped in the server's input (after the capture
+  # point): the handshake's ACK never arrives, the server keeps the request in SYN-RECV
+  nft_table "$NS_S" ackloss <<'RULES'
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp sport 40122 tcp flags & (syn | rst) == 0 counter drop
+  }
+RULES
+  start_capture "$NS_S" "$IF_S" "$DIR/$SCEN.pcap" 128 "$FILTER"
+  run_bg "$NS_S" server "$PY" "$PEER" noaccept-server --addr "$S4" --port 9222 --backlog 16 --hold 30
+  wait_listen "$NS_S" 9222
+  local t0; t0=$(epoch_in 0.3)
+  # connects at once; closes with SO_LINGER {1,0} at t0 + 1.5 (after the server's first SYN/ACK
+  # retransmission at 1 s, whose duplicate ACK is dropped too)
+  run_bg "$NS_C" client "$PY" "$PEER" linger-abort-client --addr "$S4" --port 9222 --bind "$C4" --bind-port 40122 --at "$(plus "$t0" 1.5)"
+  sleep_until "$(plus "$t0" 0.3)"
+  take_moment "the handshake's ACK was dropped: the client ESTAB, the server SYN-RECV"
+  sleep_until "$(plus "$t0" 1.3)"
+  take_moment "the SYN/ACK was retransmitted, its ACK dropped too: the client ESTAB, the server SYN-RECV"
+  sleep_until "$(plus "$t0" 1.8)"
+  take_moment "the client application closed with SO_LINGER {1,0}: its RST/ACK (at rcv_nxt) dropped the request; neither has a socket"
+  nft_drop_table "$NS_S" ackloss server
+  mark_end
+  end_scenario
+}
+
 # ---------------------------------------------------------------- checks
 # count HOST STATE [PORT]: sockets in STATE in ss-HOST.txt (local or peer PORT)
 count() {
@@ -1956,6 +2041,10 @@ check_syn_ack_lost_data_first() { at_moment 1 client ESTAB 1 1; at_moment 1 serv
 check_simultaneous_close_with_data() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client FIN-WAIT-1 1 1; at_moment 2 server FIN-WAIT-1 1 1; at_moment 3 client CLOSING 1 1; at_moment 3 server CLOSING 1 1; at_moment 4 client TIME-WAIT 1 1; at_moment 4 server TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect server TIME-WAIT 1 1; expect_frames 'tcp.flags.fin == 1' 2; expect_no_frames 'tcp.flags.reset == 1'; }
 check_rst_after_fin_wait_2_timeout_reuse() { at_moment 1 client FIN-WAIT-2 1 1; at_moment 1 server CLOSE-WAIT 1 1; at_moment 2 client FIN-WAIT-2 0 0; at_moment 2 server CLOSE-WAIT 1 1; at_moment 3 client ESTAB 1 1; at_moment 3 server ESTAB 1 1; at_moment 3 server CLOSE-WAIT 0 0; at_moment 4 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect server CLOSE-WAIT 0 0; expect server ESTAB 0 0; expect_log server 'SO_ERROR 32'; expect_frames 'tcp.flags == 0x004 && tcp.srcport == 40114' 1; expect_frames 'tcp.flags == 0x002 && tcp.srcport == 40114' 3; }
 
+check_ipv6_syn_to_time_wait_low_isn() { at_moment 1 server TIME-WAIT 1 1; at_moment 1 client ESTAB 0 0; at_moment 2 server TIME-WAIT 0 0; at_moment 3 server TIME-WAIT 1 1; expect server TIME-WAIT 1 1; expect_empty client; expect_frames 'ipv6 && tcp.flags == 0x002 && tcp.srcport == 40120' 3; expect_frames 'ipv6 && tcp.flags == 0x010 && tcp.srcport == 9220 && tcp.len == 0' 1; expect_frames 'tcp.flags == 0x004 && tcp.srcport == 40120' 1; }
+check_icmp_port_unreachable_after_data() { at_moment 1 client ESTAB 1 1; at_moment 1 server ESTAB 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server ESTAB 1 1; at_moment 3 client TIME-WAIT 1 1; expect client TIME-WAIT 1 1; expect_empty server; expect_log client 'GET /again'; expect_frames 'icmp.type == 3 && icmp.code == 3' 2; expect_frames 'tcp.srcport == 40121 && tcp.analysis.retransmission' 2; expect_no_frames 'tcp.flags.reset == 1'; }
+check_rst_ack_in_syn_recv_from_client_app() { at_moment 1 client ESTAB 1 1; at_moment 1 server SYN-RECV 1 1; at_moment 2 client ESTAB 1 1; at_moment 2 server SYN-RECV 1 1; at_moment 3 client ESTAB 0 0; at_moment 3 server SYN-RECV 0 0; expect_empty client; nft_dropped server 2; expect_frames 'tcp.flags == 0x014 && tcp.srcport == 40122' 1; expect_frames 'tcp.flags == 0x012' 2; }
+
 ALL="seeds-server-closes client-closes stuck-close-wait refused abortive-close bulk-loss syn-flood
 keepalive zero-window time-wait-pileup ipv6-seeds-server-closes sll2-any pcapng-nanosecond
 forged-rst fin-behind-hole syn-to-time-wait syn-sent-bad-ack late-syncookie ack-dropped fin-timeout
@@ -1968,7 +2057,8 @@ icmp-to-syn-recv tcp-fast-open listener-closed-with-queue syn-in-established reu
 syn-to-time-wait-low-isn rst-in-syn-sent server-lost-socket keepalive-to-rebooted-peer fin-with-data
 client-lost-socket-reconnect user-timeout-give-up close-wait-unread-rst rst-to-syn-recv-forged icmpv6-packet-too-big
 nat-port-reuse zero-window-close syn-ack-lost-data-first simultaneous-close-with-data
-rst-after-fin-wait-2-timeout-reuse"
+rst-after-fin-wait-2-timeout-reuse ipv6-syn-to-time-wait-low-isn icmp-port-unreachable-after-data
+rst-ack-in-syn-recv-from-client-app"
 WANT=${*:-$ALL}
 
 mkdir -p "$OUT"

@@ -772,6 +772,45 @@ SCENARIOS = [
         client=ep(NS_C, C4, 40114), server=ep(NS_S, S4, 9204), extra={"connection_reset": True},
         more={"sysctls": {"client": {"net.ipv4.tcp_fin_timeout": 2}}},
     ),
+    # round 10
+    dict(
+        name="ipv6-syn-to-time-wait-low-isn",
+        description="syn-to-time-wait-low-isn over IPv6, without the RST loss. The server namespace has the default "
+        "net.ipv4.tcp_rfc1337=0 (it applies to IPv6 too). The client connects from [2001:db8::1]:40120 to "
+        "[2001:db8::2]:9220, sends a line, and the server answers and closes first: the server TIME-WAIT, the client "
+        "gone after LAST-ACK. scapy in the client namespace then sends a SYN on the same four-tuple whose sequence "
+        "number is 100000 below the first connection's ISN (no timestamps): below the TIME-WAIT's rcv_nxt, so "
+        "tcp_timewait_state_process answers it with a bare ACK (TCP_TW_ACK: its snd_nxt, rcv_nxt) instead of opening "
+        "a new connection. The client's kernel, which has no socket for it, answers that ACK with an RST at its "
+        "acknowledgment number (the TIME-WAIT's rcv_nxt), which reaches the server and kills its TIME-WAIT "
+        "(tcp_rfc1337=0). 4 s after the first connection the client connects again from 40120 (its own SYN, a new "
+        "ISN, with timestamps): nothing is left on the four-tuple, a new connection, and the server closes first "
+        "again (the server TIME-WAIT). " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C6, 40120), server=ep(NS_S, S6, 9220), extra={"connection_reset": True},
+    ),
+    dict(
+        name="icmp-port-unreachable-after-data",
+        description="A connection on port 9221 from 40121 exchanges a line. Then nftables in the server's input "
+        "rejects all the client sends to 9221 with ICMP port unreachable (after the capture point, see "
+        "nft-server.txt) and the client sends a second request: an ICMP port unreachable in ESTABLISHED is only a "
+        "soft error (tcp_v4_err keeps it in sk_err_soft, inet->recverr being off), the client stays ESTAB and "
+        "retransmits, three ICMPs. The rule goes after about 1 s, the next retransmission gets through and is "
+        "answered (SO_ERROR 0 afterwards); the client closes first 0.5 s later (client TIME-WAIT, the server gone "
+        "after LAST-ACK). " + CAP + "; a ping marks the end.",
+        # a soft ICMP error in ESTABLISHED is not an icmp_unreachable finding (only handshakes are): none here
+        client=ep(NS_C, C4, 40121), server=ep(NS_S, S4, 9221), extra={},
+    ),
+    dict(
+        name="rst-ack-in-syn-recv-from-client-app",
+        description="nftables in the server's input drops all the client sends to port 9222 but SYNs and RSTs (after "
+        "the capture point, see nft-server.txt). The client connects from 40122 to a listener that never accepts: "
+        "the server answers the SYN and keeps a request in SYN-RECV, the client is ESTAB, and its handshake ACK "
+        "(and its duplicate ACK to the SYN-ACK retransmitted at 1 s) never reach the server. About 1.7 s after the "
+        "handshake the client application closes with SO_LINGER {1,0}: an RST/ACK from ESTABLISHED, its sequence "
+        "number the request's rcv_nxt, so tcp_check_req drops the request (embryonic_reset, no answer): neither has "
+        "a socket. " + CAP + "; a ping marks the end.",
+        client=ep(NS_C, C4, 40122), server=ep(NS_S, S4, 9222), extra={"connection_reset": True},
+    ),
 ]
 
 FLAG_COLS = [

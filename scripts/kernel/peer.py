@@ -1128,6 +1128,16 @@ def close_then_reconnect_client(a):
     log("client closed")
 
 
+def linger_abort_client(a):
+    """Connect (nothing sent), at epoch a.at close with SO_LINGER {1,0}: an RST/ACK from
+    ESTABLISHED."""
+    s = connect(a.addr, a.port, a.bind, a.bind_port)
+    log("connected")
+    sleep_until(a.at)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    log("closed with SO_LINGER {1,0}")
+
 COMMANDS = {
     "story-server": story_server,
     "story-client": story_client,
@@ -1196,6 +1206,7 @@ COMMANDS = {
     "xdata-client": xdata_client,
     "close-wait-then-serve-server": close_wait_then_serve_server,
     "close-then-reconnect-client": close_then_reconnect_client,
+    "linger-abort-client": linger_abort_client,
 }
 
 

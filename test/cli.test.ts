@@ -475,7 +475,7 @@ test('directories stand for the captures below them; an empty one is a usage err
   const { io, value } = fakeIo({ cwd: repoRoot });
   assert.equal(await run(['analyze', '--json', '--db', join(scratchDir('tcpstate-dir-'), 'd.db'), 'samples/kernel'], value), 0, io.err);
   const names = (JSON.parse(io.out) as Array<{ name: string }>).map((s) => s.name);
-  assert.equal(names.length, 68);
+  assert.equal(names.length, 71);
   assert.equal(names[0], join('samples/kernel', 'abort-on-overflow', 'abort-on-overflow.pcap'));
   assert.ok(names.includes(join('samples/kernel', 'pcapng-nanosecond', 'pcapng-nanosecond.pcapng')));
   const empty = fakeIo();
@@ -495,7 +495,7 @@ test('several captures in worker threads give the same database, ids included, a
   assert.equal(await run(['analyze', '--json', '-j', '2', '--db', join(dir, '2.db'), 'samples/kernel'], two.value), 0, two.io.err);
   assert.deepEqual(dump(join(dir, '2.db')), dump(join(dir, '1.db')));
   assert.equal(two.io.out, one.io.out);
-  assert.equal(rows(join(dir, '2.db'), 'SELECT count(*) n FROM flows')[0].n, 877);
+  assert.equal(rows(join(dir, '2.db'), 'SELECT count(*) n FROM flows')[0].n, 881);
 });
 
 test('progress: a line per capture into a pipe, the live line on a terminal (test/progress.test.ts), nothing with --quiet', async () => {

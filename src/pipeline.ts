@@ -3,6 +3,7 @@
  * detectors as they arrive). Knows nothing of SQLite, the terminal or the CLI.
  */
 import { DecodeCounters, DecodedPacket, FragmentReassembler, Status, decodeRecord, type ReassemblyOptions } from './decode/index.js';
+import { sameAddressAt } from './decode/packet.js';
 import type { EndpointView, FlowView } from './tcp/rfc793/flow.js';
 import { DEFAULT_FLOW_OPTIONS, FlowTable, newZeekLink, type FlowTableOptions, type ZeekLink } from './tcp/rfc793/table.js';
 import { STATE_NAMES, isGone } from './tcp/rfc793/tcp-state.js';
@@ -343,7 +344,7 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     const dir = conn.dir;
     conn.hold(row, PACKET_HOLDER);
     table.tick(ts);
-    table.icmp(row, dir, frame, ts, p.icmp, p.icmpBits, p.icmpSeq, sameBytes(p.buf, p.srcOff, p.icmpDstOff, p.ipVersion === 4 ? 4 : 16));
+    table.icmp(row, dir, frame, ts, p.icmp, p.icmpBits, p.icmpSeq, sameAddressAt(p, p.srcOff, p.icmpDstOff));
     conn.release(row, PACKET_HOLDER);
   };
   const onRecord = (rec: PacketRecord) => {
@@ -464,11 +465,6 @@ export async function analyzeCapture(name: string, source: ByteSource | RotatedR
     worstFlows: worst.list(),
     zeekConnStates,
   };
-}
-
-function sameBytes(b: Uint8Array, x: number, y: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (b[x + i] !== b[y + i]) return false;
-  return true;
 }
 
 /**

@@ -138,6 +138,13 @@ export const TcpFlag = {
   NS: 0x100,
 } as const;
 
+/** The IP addresses at offsets `a` and `b` of p's buffer (of p's IP version's length) are one. */
+export function sameAddressAt(p: DecodedPacket, a: number, b: number): boolean {
+  const n = p.ipVersion === 4 ? 4 : 16;
+  for (let i = 0; i < n; i++) if (p.buf[a + i] !== p.buf[b + i]) return false;
+  return true;
+}
+
 export function u16(b: Uint8Array, o: number): number {
   return (b[o] << 8) | b[o + 1];
 }

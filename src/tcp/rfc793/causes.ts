@@ -54,6 +54,11 @@ export function icmpCause(icmp: number): CauseCode {
   return (icmp >= 1 && icmp <= 4 ? Cause.RECEIVED_ICMP_NET_UNREACHABLE + icmp - 1 : Cause.RECEIVED_ICMP_ERROR) as CauseCode;
 }
 
+/** A handshake ended by an ICMP error (icmpCause's codes). */
+export function isIcmpCause(cause: number): boolean {
+  return cause >= Cause.RECEIVED_ICMP_NET_UNREACHABLE && cause <= Cause.RECEIVED_ICMP_ERROR;
+}
+
 /** The text of each cause, by code; `{timeWait}` and `{finTimeout}` are the table's timers in seconds. */
 const CAUSE_TEXT: readonly string[] = [
   'capture starts mid-connection',

@@ -416,13 +416,12 @@ export class FlowStore {
     c.logCount[row]++;
   }
 
-  /** The state `side`'s last change came from, when that change went to `to` for `cause`; else -1. */
-  lastFrom(row: number, side: number, to: number, cause: number): number {
+  /** The code of `side`'s last change (see `record`), or -1 when it has none. */
+  lastCode(row: number, side: number): number {
     const code = this.log.c.code;
-    let last = NONE;
-    for (let i = this.f.c.logHead[row]; i !== NONE; i = this.log.next[i]) if (((code[i] >> 8) & 1) === side) last = i;
-    if (last === NONE || (code[last] & 15) !== to || code[last] >>> 10 !== cause) return -1;
-    return (code[last] >> 4) & 15;
+    let last = -1;
+    for (let i = this.f.c.logHead[row]; i !== NONE; i = this.log.next[i]) if (((code[i] >> 8) & 1) === side) last = code[i];
+    return last;
   }
 
   /**

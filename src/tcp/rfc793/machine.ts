@@ -14,7 +14,7 @@ import { TcpFlag } from '../../decode/packet.js';
 import { ACKS_OWN_FIN, BEHIND_HOLE, Receipt, UNANSWERED, type FlowStore } from './flow.js';
 import { NONE } from '../../conn/pool.js';
 import { seqAdd, seqDiff, seqGe, seqLt } from './seq.js';
-import { Cause, icmpCause, type CauseCode } from './causes.js';
+import { Cause, icmpCause, isIcmpCause, type CauseCode } from './causes.js';
 import { St, goneState } from './tcp-state.js';
 
 const { SYN, ACK, FIN, RST } = TcpFlag;
@@ -114,12 +114,27 @@ export function icmpError(st: FlowStore, r: number, frame: number, ts: number, i
  * window). Hindsight takes back its change to CLOSED.
  */
 export function icmpNeverArrived(st: FlowStore, s: number, icmp: number): boolean {
+  return reopen(st, s, St.SYN_SENT, icmpCause(icmp));
+}
+
+/**
+ * Hindsight: take back s's last change, from `back` to CLOSED (for `cause`, when >= 0): its state
+ * is `back` again, and the flow no longer gone. An ICMP error's finding goes with its change.
+ * Returns false when s's last change is another one.
+ */
+function reopen(st: FlowStore, s: number, back: number, cause: number): boolean {
   const x = st.e.c;
-  const since = st.revokeLast(s >> 1, s & 1, St.SYN_SENT, St.CLOSED, icmpCause(icmp));
+  const row = s >> 1;
+  const since = st.revokeLast(row, s & 1, back, St.CLOSED, cause);
   if (since < 0) return false;
-  x.state[s] = St.SYN_SENT;
+  x.state[s] = back;
   x.since[s] = since;
-  st.f.c.goneAt[s >> 1] = -1;
+  const c = st.f.c;
+  c.goneAt[row] = -1;
+  if (isIcmpCause(cause) && c.icmpTo[row] === 1 + (s & 1)) {
+    c.icmpTo[row] = 0;
+    c.icmpCount[row] = 0;
+  }
   return true;
 }
 
@@ -537,12 +552,7 @@ function resetNeverArrived(st: FlowStore, s: number, seg: Segment): void {
   if (d > 0 || d < -MAX_IN_FLIGHT || seg.ts - c.resetTs[row] < crossingUs(st, row)) return;
   const back = c.resetReceiverState[row];
   if (goneState(back) || back === St.TIME_WAIT || back === St.SYN_SENT) return;
-  const since = st.revokeLast(row, s & 1, back, St.CLOSED);
-  if (since < 0) return;
-  x.state[s] = back;
-  x.since[s] = since;
-  c.reset[row] = 0;
-  c.goneAt[row] = -1;
+  if (reopen(st, s, back, -1)) c.reset[row] = 0;
 }
 
 /**
@@ -559,24 +569,17 @@ function cameBack(st: FlowStore, s: number, seg: Segment): void {
   if (!x.hasSent[s]) return;
   const d = seqDiff(seg.seq, x.sndNxt[s]);
   if (d > 0 || d < -MAX_IN_FLIGHT) return;
-  const side = s & 1;
-  let cause: number = Cause.SENT_RST;
-  // After its own RST, a segment that may have crossed it, or a duplicate of one before it, shows
-  // nothing; nor does a RST a lenient profile (rfc793) took only for being in the window (its premise).
-  let back = st.f.c.resetBits[row] & IN_WINDOW_ONLY || seg.ts - x.since[s] < crossingUs(st, row) ? -1 : st.lastFrom(row, side, St.CLOSED, cause);
-  if (back < 0) back = st.lastFrom(row, side, St.CLOSED, (cause = Cause.SILENT_GAVE_UP));
-  for (let k = Cause.RECEIVED_ICMP_NET_UNREACHABLE; back < 0 && k <= Cause.RECEIVED_ICMP_ERROR; k++) back = st.lastFrom(row, side, St.CLOSED, (cause = k));
-  if (back < 0 || goneState(back) || (back === St.SYN_SENT && cause === Cause.SENT_RST)) return;
-  const since = st.revokeLast(row, side, back, St.CLOSED, cause);
-  if (since < 0) return;
-  x.state[s] = back;
-  x.since[s] = since;
-  const c = st.f.c;
-  c.goneAt[row] = -1;
-  if (c.icmpTo[row] === 1 + side && cause !== Cause.SENT_RST && cause !== Cause.SILENT_GAVE_UP) {
-    c.icmpTo[row] = 0;
-    c.icmpCount[row] = 0;
-  }
+  const code = st.lastCode(row, s & 1);
+  if (code < 0 || (code & 15) !== St.CLOSED) return;
+  const back = (code >> 4) & 15;
+  const cause = code >>> 10;
+  if (goneState(back)) return;
+  if (cause === Cause.SENT_RST) {
+    // After its own RST, a segment that may have crossed it, or a duplicate of one before it, shows
+    // nothing; nor does a RST a lenient profile (rfc793) took only for being in the window (its premise).
+    if (back === St.SYN_SENT || st.f.c.resetBits[row] & IN_WINDOW_ONLY || seg.ts - x.since[s] < crossingUs(st, row)) return;
+  } else if (cause !== Cause.SILENT_GAVE_UP && !isIcmpCause(cause)) return;
+  if (!reopen(st, s, back, cause)) return;
   const p = s ^ 1;
   if (back === St.SYN_SENT && seg.flags & ACK && x.isn[p] >= 0 && seg.ack === seqAdd(x.isn[p], 1)) enter(st, s, St.ESTABLISHED, seg.frame, seg.ts, Cause.RECEIVED_SYN_ACK, true);
 }

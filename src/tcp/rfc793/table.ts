@@ -13,7 +13,7 @@
  * packet comes, a sweep could change it, or the capture ends (`whole`). Its id is taken at the
  * SYN, so flows keep their creation order.
  */
-import { type DecodedPacket, TcpFlag, u32 } from '../../decode/packet.js';
+import { type DecodedPacket, TcpFlag, sameAddressAt, u32 } from '../../decode/packet.js';
 import { ICMP_ABORTS_REQUEST } from '../../decode/icmp.js';
 import type { ConnTable } from '../../conn/table.js';
 import { TimerHeap } from '../../conn/timers.js';
@@ -609,11 +609,7 @@ export class FlowTable {
 
   /** The ICMP error that ended the client's connect in slot i never reached it (icmpNeverArrived). */
   private icmpNotTaken(i: number): void {
-    const c = this.store.f.c;
-    if (icmpNeverArrived(this.store, 2 * i, c.icmpKind[i])) {
-      c.icmpTo[i] = 0;
-      c.icmpCount[i] = 0;
-    }
+    icmpNeverArrived(this.store, 2 * i, this.store.f.c.icmpKind[i]);
   }
 
   /** A slot for the row's flows (its own when it has one). */
@@ -920,7 +916,7 @@ export class FlowTable {
     const c = this.store.f.c;
     const k = c.challenge[i] - 1;
     const R = this.challenges.c;
-    const synDir = R.side[k] === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
+    const synDir = this.heldDir(i, k);
     const next = seqAdd(R.seq[k], 1);
     // From the receiver, anything acknowledging the SYN (a SYN-ACK, a RST/ACK, an ACK after a SYN-ACK
     // the capture lost); from its sender, a segment of the new connection (its ACK of such a SYN-ACK).
@@ -941,7 +937,7 @@ export class FlowTable {
     const c = this.store.f.c;
     const k = c.challenge[i] - 1;
     const side = this.challenges.c.side[k];
-    const synDir = side === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
+    const synDir = this.heldDir(i, k);
     const x = this.store.e.c;
     // To a TIME_WAIT the same RST comes from a host with no socket at all: it shows nothing of the SYN.
     const r = 2 * i + (1 - side);
@@ -958,7 +954,7 @@ export class FlowTable {
   private startHeld(i: number, row: number, k: number): void {
     const c = this.store.f.c;
     const R = this.challenges.c;
-    const synDir = R.side[k] === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
+    const synDir = this.heldDir(i, k);
     const ts = R.ts[k];
     const frame = R.frame[k];
     this.start(i, row, this.nextId++, synDir, 0, this.conn.addressV4(row, synDir), 0, frame, ts, false);
@@ -970,29 +966,35 @@ export class FlowTable {
     const n = R.copies[k];
     if (n > 0) {
       // Those between the first and the latest count as packets only.
-      const x = this.store.e.c;
-      const e = 2 * i + R.side[k];
-      x.packets[e] += n - 1;
-      x.payloadBytes[e] += R.len[k] * (n - 1);
-      x.ipBytes[e] += R.ipBytes[k] * (n - 1);
+      this.countHeld(i, k, n - 1);
       this.deliver(i, synDir, R.lastFrame[k], R.lastTs[k], R.flags[k], R.seq[k], 0, R.len[k], R.ipBytes[k], R.window[k], R.windowScale[k], -1);
     }
     this.challenges.release(k);
   }
 
-
   /** Flow i ends (or moves aside) with a SYN held as challenged: it counts among its sender's packets, changing nothing. */
   private settleChallenge(i: number): void {
     const c = this.store.f.c;
     const k = c.challenge[i] - 1;
+    this.countHeld(i, k, 1 + this.challenges.c.copies[k]);
+    c.challenge[i] = 0;
+    this.challenges.release(k);
+  }
+
+  /** `n` copies of flow i's held SYN (record k) counted among its sender's packets and bytes. */
+  private countHeld(i: number, k: number, n: number): void {
     const R = this.challenges.c;
     const x = this.store.e.c;
     const e = 2 * i + R.side[k];
-    x.packets[e] += 1 + R.copies[k];
-    x.payloadBytes[e] += R.len[k] * (1 + R.copies[k]);
-    x.ipBytes[e] += R.ipBytes[k] * (1 + R.copies[k]);
-    c.challenge[i] = 0;
-    this.challenges.release(k);
+    x.packets[e] += n;
+    x.payloadBytes[e] += R.len[k] * n;
+    x.ipBytes[e] += R.ipBytes[k] * n;
+  }
+
+  /** The pair's end (lookup's `dir`) that sent flow i's held SYN (record k). */
+  private heldDir(i: number, k: number): number {
+    const c = this.store.f.c;
+    return this.challenges.c.side[k] === 0 ? c.clientEnd[i] : 1 - c.clientEnd[i];
   }
 
   /**
@@ -1424,7 +1426,5 @@ function highestSackEdge(p: DecodedPacket): number {
 
 /** The packet's source and destination addresses are one. */
 function sameAddress(p: DecodedPacket): boolean {
-  const n = p.ipVersion === 4 ? 4 : 16;
-  for (let i = 0; i < n; i++) if (p.buf[p.srcOff + i] !== p.buf[p.dstOff + i]) return false;
-  return true;
+  return sameAddressAt(p, p.srcOff, p.dstOff);
 }
